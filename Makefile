@@ -1,0 +1,56 @@
+# salesforce-typed: every target works on a fresh machine with Python 3.11+, make and PyPI.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTHON := $(BIN)/python
+
+# Per-org generation: make generate FROM=--from-describe DIR=path OUT=build/acme PACKAGE=acme_sf
+FROM ?=
+OUT ?=
+PACKAGE ?=
+OBJECTS ?=
+
+.PHONY: install generate regen-check lint typecheck test check demo bench services clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+generate: $(STAMP)
+ifeq ($(strip $(FROM)),)
+	$(PYTHON) -m codegen.standard generated
+else
+	$(BIN)/salesforce-typed generate $(FROM) --out $(OUT) --package $(PACKAGE) $(foreach o,$(OBJECTS),--objects '$(o)')
+endif
+
+regen-check: $(STAMP)
+	$(PYTHON) scripts/regen_check.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+services:
+	@bash scripts/services.sh
+
+test: $(STAMP) services
+	$(BIN)/pytest
+
+check: lint typecheck test
+
+demo: $(STAMP)
+	$(PYTHON) -m salesforce_typed.demo
+
+bench: $(STAMP)
+	$(PYTHON) bench/codegen.py
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""`make generate`: rebuild everything committed under generated/ from specs/.
+
+    python -m codegen.standard generated [--soap-wsdl PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from codegen.errors import CodegenError
+from codegen.pipeline import build, load_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDARD_PACKAGE = "salesforce_typed_std"
+SOAP_PACKAGE = "salesforce_typed_soap"
+DEFAULT_WSDL = ROOT.parent / "shared" / "realdata" / "wsdl" / "partner-v66.0.wsdl"
+
+
+def generate_all(out: Path, wsdl: Path | None) -> None:
+    schema = load_inputs(catalog=ROOT / "specs" / "standard")
+    files = build(schema, out=out, package=STANDARD_PACKAGE)
+    print(f"{STANDARD_PACKAGE}: {len(files)} files")
+    if wsdl is not None:
+        from codegen.soap import generate_soap
+
+        soap_files = generate_soap(wsdl, out)
+        print(f"{SOAP_PACKAGE}: {len(soap_files)} files")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m codegen.standard")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--soap-wsdl", type=Path, default=DEFAULT_WSDL)
+    parser.add_argument("--no-soap", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        generate_all(args.out, None if args.no_soap else args.soap_wsdl)
+    except CodegenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

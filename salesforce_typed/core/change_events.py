@@ -1,0 +1,79 @@
+"""Change Data Capture: the ChangeEventHeader and the base of generated <Name>ChangeEvent models.
+
+Header fields keep Salesforce's names (`recordIds`, `changedFields`) so they match the
+payload and the docs; `recordIds` holds every id of the transaction, never just the first.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+
+import attrs
+
+from salesforce_typed.core.models import SObject
+
+
+class ChangeType(str, enum.Enum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    UNDELETE = "UNDELETE"
+    GAP_CREATE = "GAP_CREATE"
+    GAP_UPDATE = "GAP_UPDATE"
+    GAP_DELETE = "GAP_DELETE"
+    GAP_UNDELETE = "GAP_UNDELETE"
+    GAP_OVERFLOW = "GAP_OVERFLOW"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+_HEADER_KEYS = (
+    "entityName", "recordIds", "changeType", "changeOrigin", "transactionKey",
+    "sequenceNumber", "commitTimestamp", "commitNumber", "commitUser", "changedFields",
+    "nulledFields", "diffFields",
+)  # fmt: skip
+
+
+@attrs.define(kw_only=True, slots=True)
+class ChangeEventHeader:
+    entityName: str = ""
+    recordIds: list[str] = attrs.field(factory=list)
+    changeType: ChangeType | str = ""
+    changeOrigin: str = ""
+    transactionKey: str = ""
+    sequenceNumber: int = 0
+    commitTimestamp: int = 0
+    commitNumber: int = 0
+    commitUser: str = ""
+    changedFields: list[str] = attrs.field(factory=list)
+    nulledFields: list[str] = attrs.field(factory=list)
+    diffFields: list[str] = attrs.field(factory=list)
+    extra_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    _present: frozenset[str] = attrs.field(default=frozenset(), repr=False, eq=False)
+
+    @property
+    def is_gap(self) -> bool:
+        return str(self.changeType).startswith("GAP_")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChangeEventHeader:
+        known = {k: v for k, v in data.items() if k in _HEADER_KEYS and v is not None}
+        extra = {k: v for k, v in data.items() if k not in _HEADER_KEYS}
+        ct = known.get("changeType")
+        if isinstance(ct, str):
+            known["changeType"] = ChangeType._value2member_map_.get(ct, ct)
+        return cls(**known, extra_fields=extra, present=frozenset(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in _HEADER_KEYS if k in self._present}
+        out.update(self.extra_fields)
+        return out
+
+
+@attrs.define(kw_only=True, slots=True)
+class ChangeEvent(SObject):
+    """Base of `<Name>ChangeEvent` models: the changed fields plus the header."""
+
+    __sf_entity__: ClassVar[str] = ""

@@ -1,0 +1,23 @@
+"""Everything generated code imports, from one module, so generated files stay short and
+an sObject named `Address` or `Location` cannot shadow a runtime name (they use `_sf.X`).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from salesforce_typed.core.change_events import ChangeEvent, ChangeEventHeader
+from salesforce_typed.core.compound import Address, Location, PersonName
+from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndpoints
+from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo, PicklistEnum
+from salesforce_typed.core.models import Record, RelatedList, SObject
+from salesforce_typed.core.unset import UNSET, UnsetType
+
+define = attrs.define
+
+__all__ = [
+    "UNSET", "Address", "ChangeEvent", "ChangeEventHeader", "ChildInfo", "FieldInfo",
+    "Location", "ObjectInfo", "ParentInfo", "PersonName", "PicklistEnum", "Record",
+    "RelatedList", "RequestSpec", "SObject", "SObjectEndpoints", "SaveResult", "UnsetType",
+    "define",
+]  # fmt: skip

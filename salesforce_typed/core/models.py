@@ -1,0 +1,332 @@
+"""SObject: the base every generated model inherits; decoding and encoding live here.
+
+What must stay true:
+- attribute names are the exact Salesforce API names; UNSET (not sent) is not None (null);
+- unknown JSON keys are kept in `extra_fields` (loose) or rejected (strict), never dropped;
+- `to_dict(from_dict(x)) == x` for every record Salesforce sends;
+- create/update payloads carry only set, createable/updateable fields.
+Decoding plans are built once per class on first use, so importing a model stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+import attrs
+
+from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES, FieldValueError
+from salesforce_typed.core.compound import Address, Location, PersonName
+from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo
+from salesforce_typed.core.unset import UNSET, UnsetType
+
+__all__ = ["UNSET", "Record", "RelatedList", "SObject", "UnknownFieldError", "UnsetType"]
+
+
+class UnknownFieldError(KeyError):
+    """Strict decoding met a key the model does not declare."""
+
+
+_Decode = Callable[[Any, bool], Any]
+_Plan = dict[str, tuple[str, _Decode | None]]
+
+
+# Nested JSON objects with a class of their own, by field type.
+_COMPOUND: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "address": Address.from_dict,
+    "location": Location.from_dict,
+    "personName": PersonName.from_dict,
+}
+
+
+def _scalar_decoder(info: FieldInfo) -> _Decode | None:
+    compound = _COMPOUND.get(info.type)
+    if compound is not None:
+        return lambda v, strict: compound(v)
+    if info.type == "changeEventHeader":
+        from salesforce_typed.core.change_events import ChangeEventHeader
+
+        return lambda v, strict: ChangeEventHeader.from_dict(v)
+    if info.enum is not None:
+        lookup = info.enum._value2member_map_
+        return lambda v, strict: lookup.get(v, v)
+    conv = DECODERS.get(info.type)
+    return None if conv is None else (lambda v, strict: conv(v))
+
+
+def _check_type(info: FieldInfo, value: Any) -> None:
+    expected = STRICT_JSON_TYPES.get(info.type)
+    bad = expected is not None and (
+        not isinstance(value, expected) or (bool not in expected and isinstance(value, bool))
+    )
+    if bad:
+        raise FieldValueError(f"{info.name}: {value!r} is not a valid {info.type} value")
+
+
+def _encode_value(value: Any) -> Any:
+    to_dict = getattr(value, "to_dict", None)
+    return value if to_dict is None else to_dict()
+
+
+_RESOLVED: dict[tuple[str, str], type[SObject]] = {}
+
+
+def resolve_sobject(package: str, type_name: str) -> type[SObject]:
+    """The model class for `type_name` in `package`'s lazy index, or `Record` if it has none."""
+    key = (package, type_name)
+    cls = _RESOLVED.get(key)
+    if cls is None:
+        found: Any = None
+        if package:
+            found = getattr(importlib.import_module(package), type_name, None)
+        cls = found if isinstance(found, type) and issubclass(found, SObject) else Record
+        _RESOLVED[key] = cls
+    return cls
+
+
+def _record_type(value: dict[str, Any], fallback: str) -> str:
+    attributes = value.get("attributes")
+    if isinstance(attributes, dict) and isinstance(attributes.get("type"), str):
+        return str(attributes["type"])
+    return fallback
+
+
+@attrs.define(kw_only=True, slots=True)
+class SObject:
+    """A Salesforce record. Generated subclasses declare the fields; this holds the behaviour."""
+
+    __sobject_type__: ClassVar[str] = ""
+    __sf_package__: ClassVar[str] = ""
+    __sf_object__: ClassVar[ObjectInfo | None] = None
+    __sf_fields__: ClassVar[tuple[FieldInfo, ...]] = ()
+    __sf_parents__: ClassVar[tuple[ParentInfo, ...]] = ()
+    __sf_children__: ClassVar[tuple[ChildInfo, ...]] = ()
+
+    attributes: dict[str, Any] | UnsetType = attrs.field(default=UNSET, repr=False)
+    extra_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    @classmethod
+    def field_info(cls, name: str) -> FieldInfo:
+        """Describe metadata of one field by API name (KeyError if the model lacks it)."""
+        return _field_map(cls)[name]
+
+    @classmethod
+    def sobject_type(cls) -> str:
+        return cls.__sobject_type__
+
+    # -- decoding ---------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, strict: bool = False) -> Self:
+        """Decode a record as REST returns it. `strict` rejects unknown keys and bad types."""
+        plan = _plan(cls)
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in data.items():
+            entry = plan.get(key)
+            if entry is None:
+                if key == "attributes":
+                    kwargs["attributes"] = value
+                elif strict:
+                    raise UnknownFieldError(f"{cls.__name__} has no field {key!r}")
+                else:
+                    extra[key] = value
+                continue
+            attr, decode = entry
+            if value is not None and decode is not None:
+                value = decode(value, strict)
+            kwargs[attr] = value
+        if strict:
+            _strict_check(cls, data)
+        return cls(**kwargs, extra_fields=extra)
+
+    # -- encoding ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything set, JSON-shaped: the inverse of `from_dict`."""
+        out: dict[str, Any] = {}
+        if self.attributes is not UNSET:
+            out["attributes"] = self.attributes
+        for attr, key, encode in _encoders(type(self)):
+            value = getattr(self, attr)
+            if value is UNSET:
+                continue
+            if value is not None:
+                value = encode(value) if encode is not None else _encode_value(value)
+            out[key] = value
+        out.update(self.extra_fields)
+        return out
+
+    def to_create_payload(self, *, include_extra: bool = False) -> dict[str, Any]:
+        """Set and createable fields, None as null; parents set by external id are kept."""
+        return self._payload("createable", include_extra)
+
+    def to_update_payload(self, *, include_extra: bool = False) -> dict[str, Any]:
+        """Set and updateable fields, None as null."""
+        return self._payload("updateable", include_extra)
+
+    def _payload(self, flag: str, include_extra: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        cls = type(self)
+        for info in cls.__sf_fields__:
+            value = getattr(self, info.attr_name)
+            if value is UNSET or not getattr(info, flag):
+                continue
+            if value is not None:
+                encode = ENCODERS.get(info.type)
+                value = encode(value) if encode is not None else value
+            out[info.name] = value
+        for parent in cls.__sf_parents__:
+            value = getattr(self, parent.name)
+            if isinstance(value, SObject):
+                ref = value._payload("createable", False)
+                ref.update({k: v for k, v in value.to_dict().items() if k == "attributes"})
+                out[parent.name] = ref
+        if include_extra:
+            out.update(self.extra_fields)
+        return out
+
+    # -- access -----------------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Any:
+        """Any field by API name, declared or kept from the JSON (KeyError if neither)."""
+        attr = _attr_map(type(self)).get(name)
+        if attr is not None:
+            return getattr(self, attr)
+        return self.extra_fields[name]
+
+    def set_fields(self) -> Iterator[str]:
+        """API names of the declared fields that are not UNSET."""
+        for info in type(self).__sf_fields__:
+            if getattr(self, info.attr_name) is not UNSET:
+                yield info.name
+
+
+@attrs.define(kw_only=True, slots=True)
+class Record(SObject):
+    """A record of a type no generated model covers: every field lives in `extra_fields`."""
+
+    @property
+    def type_name(self) -> str:
+        return _record_type({"attributes": self.attributes}, "")
+
+
+T = TypeVar("T", bound=SObject)
+
+
+@attrs.define(kw_only=True, slots=True)
+class RelatedList(Generic[T]):
+    """A child relationship's records (`Account.Contacts`), shaped like a query result page."""
+
+    totalSize: int = 0
+    done: bool = True
+    records: list[T] = attrs.field(factory=list)
+    nextRecordsUrl: str | UnsetType = UNSET
+    extra_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], item: Callable[[dict[str, Any]], T]
+    ) -> RelatedList[T]:
+        extra = {
+            k: v
+            for k, v in data.items()
+            if k not in ("totalSize", "done", "records", "nextRecordsUrl")
+        }
+        return cls(
+            totalSize=data.get("totalSize", 0),
+            done=data.get("done", True),
+            records=[item(r) for r in data.get("records") or ()],
+            nextRecordsUrl=data.get("nextRecordsUrl", UNSET),
+            extra_fields=extra,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"totalSize": self.totalSize, "done": self.done}
+        if self.nextRecordsUrl is not UNSET:
+            out["nextRecordsUrl"] = self.nextRecordsUrl
+        out["records"] = [r.to_dict() for r in self.records]
+        out.update(self.extra_fields)
+        return out
+
+
+# -- per-class plans, built on first use ------------------------------------------------------
+
+_PLANS: dict[type, _Plan] = {}
+_ENCODER_PLANS: dict[type, list[tuple[str, str, Callable[[Any], Any] | None]]] = {}
+_FIELD_MAPS: dict[type, dict[str, FieldInfo]] = {}
+_ATTR_MAPS: dict[type, dict[str, str]] = {}
+
+
+def _field_map(cls: type[SObject]) -> dict[str, FieldInfo]:
+    m = _FIELD_MAPS.get(cls)
+    if m is None:
+        m = _FIELD_MAPS[cls] = {f.name: f for f in cls.__sf_fields__}
+    return m
+
+
+def _attr_map(cls: type[SObject]) -> dict[str, str]:
+    m = _ATTR_MAPS.get(cls)
+    if m is None:
+        m = {f.name: f.attr_name for f in cls.__sf_fields__}
+        m.update({p.name: p.name for p in cls.__sf_parents__})
+        m.update({c.name: c.name for c in cls.__sf_children__})
+        _ATTR_MAPS[cls] = m
+    return m
+
+
+def _parent_decoder(cls: type[SObject], parent: ParentInfo) -> _Decode:
+    package = cls.__sf_package__
+    fallback = parent.reference_to[0] if len(parent.reference_to) == 1 else ""
+
+    def decode(value: Any, strict: bool) -> Any:
+        target = resolve_sobject(package, _record_type(value, fallback))
+        return target.from_dict(value, strict=strict)
+
+    return decode
+
+
+def _child_decoder(cls: type[SObject], child: ChildInfo) -> _Decode:
+    package = cls.__sf_package__
+
+    def decode(value: Any, strict: bool) -> Any:
+        def item(record: dict[str, Any]) -> SObject:
+            target = resolve_sobject(package, _record_type(record, child.child_sobject))
+            return target.from_dict(record, strict=strict)
+
+        return RelatedList.from_dict(value, item)
+
+    return decode
+
+
+def _plan(cls: type[SObject]) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = {f.name: (f.attr_name, _scalar_decoder(f)) for f in cls.__sf_fields__}
+        for p in cls.__sf_parents__:
+            plan[p.name] = (p.name, _parent_decoder(cls, p))
+        for c in cls.__sf_children__:
+            plan[c.name] = (c.name, _child_decoder(cls, c))
+        _PLANS[cls] = plan
+    return plan
+
+
+def _encoders(cls: type[SObject]) -> list[tuple[str, str, Callable[[Any], Any] | None]]:
+    plan = _ENCODER_PLANS.get(cls)
+    if plan is None:
+        plan = [(f.attr_name, f.name, ENCODERS.get(f.type)) for f in cls.__sf_fields__]
+        plan += [(p.name, p.name, None) for p in cls.__sf_parents__]
+        plan += [(c.name, c.name, None) for c in cls.__sf_children__]
+        _ENCODER_PLANS[cls] = plan
+    return plan
+
+
+def _strict_check(cls: type[SObject], data: dict[str, Any]) -> None:
+    fields = _field_map(cls)
+    for key, value in data.items():
+        info = fields.get(key)
+        if info is not None and value is not None:
+            _check_type(info, value)
