@@ -28,6 +28,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from attrs import evolve
+
 from codegen.errors import CodegenError
 from codegen.ir import (
     FIELD_TYPES,
@@ -62,10 +64,10 @@ _GEOCODE_ACCURACY = (
 
 
 def _system_fields(label: str) -> list[FieldDef]:
-    ro = {"createable": False, "updateable": False}
+    ro: dict[str, Any] = {"createable": False, "updateable": False}
     return [
         FieldDef(name="Id", type="id", label=f"{label} ID", nillable=False, id_lookup=True,
-                 length=18, **ro),
+                 length=18, defaulted_on_create=True, **ro),
         FieldDef(name="IsDeleted", type="boolean", label="Deleted", nillable=False,
                  defaulted_on_create=True, **ro),
         FieldDef(name="CreatedDate", type="datetime", label="Created Date", nillable=False,
@@ -85,7 +87,7 @@ def _system_fields(label: str) -> list[FieldDef]:
 
 def _address_fields(prefix: str, label: str, readonly: bool) -> list[FieldDef]:
     compound = f"{prefix}Address"
-    rw = {"createable": not readonly, "updateable": not readonly}
+    rw: dict[str, Any] = {"createable": not readonly, "updateable": not readonly}
     parts = [
         FieldDef(name=f"{prefix}Street", type="textarea", label=f"{label} Street",
                  length=255, **rw),
@@ -105,7 +107,7 @@ def _address_fields(prefix: str, label: str, readonly: bool) -> list[FieldDef]:
                  picklist_values=tuple(PicklistValue(value=v, label=v)
                                        for v in _GEOCODE_ACCURACY), **rw),
     ]  # fmt: skip
-    parts = [f if f.name == compound else _compound(f, compound) for f in parts]
+    parts = [_compound(evolve(f, label=f.label.strip()), compound) for f in parts]
     parts.append(
         FieldDef(name=compound, type="address", label=f"{label} Address".strip(),
                  createable=False, updateable=False)
@@ -114,8 +116,6 @@ def _address_fields(prefix: str, label: str, readonly: bool) -> list[FieldDef]:
 
 
 def _compound(f: FieldDef, compound: str) -> FieldDef:
-    from attrs import evolve
-
     return evolve(f, compound_field_name=compound)
 
 
@@ -147,7 +147,7 @@ def _field(raw: dict[str, Any], source: str, path: str) -> list[FieldDef]:
     return [
         FieldDef(
             name=name,
-            type=ftype,
+            type=str(ftype),
             label=label,
             description=str(raw.get("description", "")),
             createable=not readonly,

@@ -192,13 +192,12 @@ class _Module:
         self._relations(taken_attrs, schema_names)
 
     def _target(self, name: str, schema_names: dict[str, str]) -> str:
-        if name == self.obj.name:
-            return name
+        """Module-qualified, so a field named like its target type cannot shadow it."""
         module = schema_names.get(name)
         if module is None:
             return "_sf.Record"
-        self.type_imports.add((module, name))
-        return name
+        self.type_imports.add((module, f"_m_{module}"))
+        return f"_m_{module}.{name}"
 
     def _relations(self, taken: set[str], schema_names: dict[str, str]) -> None:
         for f in self.obj.fields:

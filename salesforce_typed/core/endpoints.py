@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import quote
-
 import attrs
 
 from salesforce_typed.core.models import SObject
@@ -40,6 +38,8 @@ class SaveResult:
 
 
 def _seg(value: str) -> str:
+    from urllib.parse import quote  # here, not at import: models must import fast
+
     return quote(value, safe="")
 
 

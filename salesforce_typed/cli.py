@@ -1,0 +1,93 @@
+"""The `salesforce-typed` command line: generate (later: fake-org, bulk, listen)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from codegen.ir import SchemaDef
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Typed Salesforce toolkit.")
+
+
+@app.callback()
+def _main() -> None:
+    """salesforce-typed: typed models, REST/Bulk/SOAP/CDC clients and a local fake org."""
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the package (and pyproject) into.")],
+    package: Annotated[str, typer.Option(help="Python package name, e.g. acme_sf.")],
+    from_spec: Annotated[
+        Path | None, typer.Option(help="sObjects OpenAPI 3 spec (oas3) JSON file.")
+    ] = None,
+    from_describe: Annotated[
+        Path | None, typer.Option(help="Folder of describe JSON (+ describeGlobal.json).")
+    ] = None,
+    from_org: Annotated[
+        bool, typer.Option(help="Describe a live org: SF_INSTANCE_URL and SF_ACCESS_TOKEN.")
+    ] = False,
+    objects: Annotated[
+        list[str] | None, typer.Option(help="Glob of sObjects to include (repeatable).")
+    ] = None,
+    api_version: Annotated[str, typer.Option(help="API version for --from-org.")] = "62.0",
+) -> None:
+    """Generate a pip-installable package of typed models for an org."""
+    from rich.console import Console
+
+    from codegen.errors import CodegenError
+    from codegen.pipeline import build, load_inputs
+
+    console = Console(stderr=True)
+    patterns = objects or []
+    try:
+        if from_org:
+            schema = _describe_org(api_version, patterns, console)
+            if from_spec is not None or from_describe is not None:
+                from codegen.derive import overlay
+
+                base = load_inputs(spec=from_spec, describe=from_describe)
+                schema = overlay(base, schema)
+        else:
+            schema = load_inputs(spec=from_spec, describe=from_describe)
+        written = build(schema, out=out, package=package, objects=patterns, standalone=True)
+    except CodegenError as exc:
+        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    modules = sum(1 for w in written if w.endswith(".py"))
+    console.print(f"wrote {package}: {modules} modules to {out}")
+
+
+def _describe_org(api_version: str, patterns: list[str], console: Console) -> SchemaDef:
+    from rich.progress import Progress
+
+    from codegen.errors import CodegenError
+    from codegen.load_org import fetch_describes
+
+    url = os.environ.get("SF_INSTANCE_URL")
+    token = os.environ.get("SF_ACCESS_TOKEN")
+    if not url or not token:
+        raise CodegenError("--from-org needs SF_INSTANCE_URL and SF_ACCESS_TOKEN set")
+    verify: bool | str = os.environ.get("SF_CA_FILE") or True
+    with Progress(transient=True) as bar:
+        task = bar.add_task("describing", total=None)
+
+        def step(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"describe {name}")
+
+        return asyncio.run(
+            fetch_describes(url, token, api_version=api_version, patterns=patterns,
+                            progress=step, verify=verify)
+        )  # fmt: skip
+
+
+def main() -> None:
+    app()
