@@ -51,8 +51,9 @@ def change_event_of(obj: SObjectDef) -> SObjectDef:
         if f.compound_field_name is not None or (person and f.name in _PERSON_PARTS):
             continue
         ftype = "personName" if person and f.name == "Name" else f.type
-        fields.append(attrs.evolve(f, type=ftype, createable=False, updateable=False,
-                                   relationship_name=None, picklist_values=f.picklist_values))  # fmt: skip
+        fields.append(
+            attrs.evolve(f, type=ftype, createable=False, updateable=False, relationship_name=None)
+        )
     return SObjectDef(
         name=change_event_name(obj.name),
         label=f"{obj.label or obj.name} Change Event",

@@ -19,8 +19,10 @@ def read_json(path: Path) -> tuple[Any, str]:
     try:
         return json.loads(raw), hashlib.sha256(raw).hexdigest()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise CodegenError(f"invalid JSON: {exc}", source=str(path), path=where or "$") from exc
+        where = "$"
+        if isinstance(exc, json.JSONDecodeError):
+            where = f"line {exc.lineno} column {exc.colno}"
+        raise CodegenError(f"invalid JSON: {exc}", source=str(path), path=where) from exc
 
 
 def expect(cond: bool, message: str, source: str, path: str) -> None:

@@ -109,8 +109,13 @@ def _address_fields(prefix: str, label: str, readonly: bool) -> list[FieldDef]:
     ]  # fmt: skip
     parts = [_compound(evolve(f, label=f.label.strip()), compound) for f in parts]
     parts.append(
-        FieldDef(name=compound, type="address", label=f"{label} Address".strip(),
-                 createable=False, updateable=False)
+        FieldDef(
+            name=compound,
+            type="address",
+            label=f"{label} Address".strip(),
+            createable=False,
+            updateable=False,
+        )
     )
     return parts
 
@@ -140,9 +145,7 @@ def _field(raw: dict[str, Any], source: str, path: str) -> list[FieldDef]:
     _expect(isinstance(values, list), "'values' must be a list", source, f"{path}.values")
     default = raw.get("default")
     to = raw.get("to", [])
-    _expect(
-        ftype != "reference" or bool(to), "reference needs 'to'", source, f"{path}.to"
-    )
+    _expect(ftype != "reference" or bool(to), "reference needs 'to'", source, f"{path}.to")
     required = bool(raw.get("required", False))
     return [
         FieldDef(
@@ -165,8 +168,7 @@ def _field(raw: dict[str, Any], source: str, path: str) -> list[FieldDef]:
             reference_to=tuple(str(t) for t in to),
             relationship_name=raw.get("relationship"),
             picklist_values=tuple(
-                PicklistValue(value=str(v), label=str(v), default=(v == default))
-                for v in values
+                PicklistValue(value=str(v), label=str(v), default=(v == default)) for v in values
             ),
             restricted_picklist=bool(raw.get("restricted", False)),
         )

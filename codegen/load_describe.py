@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import CodegenError
-from codegen.ir import FIELD_TYPES, ChildRelationship, FieldDef, PicklistValue, SchemaDef, SObjectDef
+from codegen.ir import (
+    FIELD_TYPES,
+    ChildRelationship,
+    FieldDef,
+    PicklistValue,
+    SchemaDef,
+    SObjectDef,
+)
 from codegen.jsonfile import expect, read_json, want_dict, want_list
 
 

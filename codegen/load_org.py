@@ -28,9 +28,7 @@ async def _get_json(client: httpx.AsyncClient, path: str) -> Any:
     except httpx.HTTPError as exc:
         raise CodegenError(f"request failed: {type(exc).__name__}", source=path) from exc
     if response.status_code != 200:
-        raise CodegenError(
-            f"HTTP {response.status_code}: {response.text[:300]}", source=path
-        )
+        raise CodegenError(f"HTTP {response.status_code}: {response.text[:300]}", source=path)
     try:
         return response.json()
     except json.JSONDecodeError as exc:

@@ -12,7 +12,7 @@ _SIMPLE = {
     "date": "_dt.date", "datetime": "_dt.datetime", "time": "_dt.time",
     "base64": "bytes | str", "address": "_sf.Address", "location": "_sf.Location",
     "personName": "_sf.PersonName", "changeEventHeader": "_sf.ChangeEventHeader",
-    "anyType": "_t.Any", "complexvalue": "_t.Any", "json": "_t.Any",
+    "anyType": "typing.Any", "complexvalue": "typing.Any", "json": "typing.Any",
 }  # fmt: skip
 
 
@@ -21,8 +21,8 @@ def annotation(field: FieldDef, enum_class: str | None) -> str:
     base = _SIMPLE[field.type]
     if enum_class is not None:
         base = f"{enum_class} | str"
-    if base == "_t.Any":
-        return "_t.Any"
+    if base == "typing.Any":
+        return "typing.Any"
     return f"{base} | None | _sf.UnsetType"
 
 
@@ -31,4 +31,4 @@ def uses_datetime(fields: tuple[FieldDef, ...]) -> bool:
 
 
 def uses_any(fields: tuple[FieldDef, ...]) -> bool:
-    return any(_SIMPLE[f.type] == "_t.Any" for f in fields)
+    return any(_SIMPLE[f.type] == "typing.Any" for f in fields)

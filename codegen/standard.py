@@ -1,6 +1,6 @@
 """`make generate`: rebuild everything committed under generated/ from specs/.
 
-    python -m codegen.standard generated [--soap-wsdl PATH]
+python -m codegen.standard generated [--soap-wsdl PATH]
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class ChangeEventHeader:
         return out
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False)
 class ChangeEvent(SObject):
     """Base of `<Name>ChangeEvent` models: the changed fields plus the header."""
 

@@ -84,8 +84,7 @@ def parse_time(value: str) -> dt.time:
 
 def format_time(value: dt.time) -> str:
     return (
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
-        f"{value.microsecond // 1000:03d}Z"
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
+
 import attrs
 
 from salesforce_typed.core.models import SObject

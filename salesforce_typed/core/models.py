@@ -92,7 +92,7 @@ def _record_type(value: dict[str, Any], fallback: str) -> str:
     return fallback
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False)
 class SObject:
     """A Salesforce record. Generated subclasses declare the fields; this holds the behaviour."""
 
@@ -198,6 +198,17 @@ class SObject:
             return getattr(self, attr)
         return self.extra_fields[name]
 
+    def __repr__(self) -> str:
+        """Only what is set: a 60-field model with two values shows two."""
+        shown = [
+            f"{attr}={getattr(self, attr)!r}"
+            for attr, _key, _enc in _encoders(type(self))
+            if getattr(self, attr) is not UNSET
+        ]
+        if self.extra_fields:
+            shown.append(f"extra_fields={self.extra_fields!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     def set_fields(self) -> Iterator[str]:
         """API names of the declared fields that are not UNSET."""
         for info in type(self).__sf_fields__:
@@ -205,7 +216,7 @@ class SObject:
                 yield info.name
 
 
-@attrs.define(kw_only=True, slots=True)
+@attrs.define(kw_only=True, slots=True, repr=False)
 class Record(SObject):
     """A record of a type no generated model covers: every field lives in `extra_fields`."""
 
@@ -228,9 +239,7 @@ class RelatedList(Generic[T]):
     extra_fields: dict[str, Any] = attrs.field(factory=dict, repr=False)
 
     @classmethod
-    def from_dict(
-        cls, data: dict[str, Any], item: Callable[[dict[str, Any]], T]
-    ) -> RelatedList[T]:
+    def from_dict(cls, data: dict[str, Any], item: Callable[[dict[str, Any]], T]) -> RelatedList[T]:
         extra = {
             k: v
             for k, v in data.items()
