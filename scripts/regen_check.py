@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from codegen.standard import generate_all, DEFAULT_WSDL  # noqa: E402
+from codegen.standard import DEFAULT_WSDL, generate_all  # noqa: E402
 
 
 def _diff(a: Path, b: Path, rel: str = "") -> list[str]:
