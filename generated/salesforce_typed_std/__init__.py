@@ -11,227 +11,110 @@ import typing as _t
 
 if _t.TYPE_CHECKING:
     from salesforce_typed_std.account import Account as Account
-    from salesforce_typed_std.account import (
-        AccountAccountSourcePicklist as AccountAccountSourcePicklist,
-    )
-    from salesforce_typed_std.account import (
-        AccountBillingGeocodeAccuracyPicklist as AccountBillingGeocodeAccuracyPicklist,
-    )
+    from salesforce_typed_std.account import AccountAccountSourcePicklist as AccountAccountSourcePicklist
+    from salesforce_typed_std.account import AccountBillingGeocodeAccuracyPicklist as AccountBillingGeocodeAccuracyPicklist
+    from salesforce_typed_std.account_change_event import AccountChangeEvent as AccountChangeEvent
+    from salesforce_typed_std.account_change_event import AccountChangeEventAccountSourcePicklist as AccountChangeEventAccountSourcePicklist
+    from salesforce_typed_std.account_change_event import AccountChangeEventIndustryPicklist as AccountChangeEventIndustryPicklist
+    from salesforce_typed_std.account_change_event import AccountChangeEventOwnershipPicklist as AccountChangeEventOwnershipPicklist
+    from salesforce_typed_std.account_change_event import AccountChangeEventRatingPicklist as AccountChangeEventRatingPicklist
+    from salesforce_typed_std.account_change_event import AccountChangeEventTypePicklist as AccountChangeEventTypePicklist
     from salesforce_typed_std.account import AccountEndpoints as AccountEndpoints
     from salesforce_typed_std.account import AccountIndustryPicklist as AccountIndustryPicklist
     from salesforce_typed_std.account import AccountOwnershipPicklist as AccountOwnershipPicklist
     from salesforce_typed_std.account import AccountRatingPicklist as AccountRatingPicklist
-    from salesforce_typed_std.account import (
-        AccountShippingGeocodeAccuracyPicklist as AccountShippingGeocodeAccuracyPicklist,
-    )
+    from salesforce_typed_std.account import AccountShippingGeocodeAccuracyPicklist as AccountShippingGeocodeAccuracyPicklist
     from salesforce_typed_std.account import AccountTypePicklist as AccountTypePicklist
-    from salesforce_typed_std.account_change_event import AccountChangeEvent as AccountChangeEvent
-    from salesforce_typed_std.account_change_event import (
-        AccountChangeEventAccountSourcePicklist as AccountChangeEventAccountSourcePicklist,
-    )
-    from salesforce_typed_std.account_change_event import (
-        AccountChangeEventIndustryPicklist as AccountChangeEventIndustryPicklist,
-    )
-    from salesforce_typed_std.account_change_event import (
-        AccountChangeEventOwnershipPicklist as AccountChangeEventOwnershipPicklist,
-    )
-    from salesforce_typed_std.account_change_event import (
-        AccountChangeEventRatingPicklist as AccountChangeEventRatingPicklist,
-    )
-    from salesforce_typed_std.account_change_event import (
-        AccountChangeEventTypePicklist as AccountChangeEventTypePicklist,
-    )
     from salesforce_typed_std.asset import Asset as Asset
-    from salesforce_typed_std.asset import AssetEndpoints as AssetEndpoints
-    from salesforce_typed_std.asset import (
-        AssetGeocodeAccuracyPicklist as AssetGeocodeAccuracyPicklist,
-    )
-    from salesforce_typed_std.asset import AssetStatusPicklist as AssetStatusPicklist
     from salesforce_typed_std.asset_change_event import AssetChangeEvent as AssetChangeEvent
-    from salesforce_typed_std.asset_change_event import (
-        AssetChangeEventStatusPicklist as AssetChangeEventStatusPicklist,
-    )
+    from salesforce_typed_std.asset_change_event import AssetChangeEventStatusPicklist as AssetChangeEventStatusPicklist
+    from salesforce_typed_std.asset import AssetEndpoints as AssetEndpoints
+    from salesforce_typed_std.asset import AssetGeocodeAccuracyPicklist as AssetGeocodeAccuracyPicklist
+    from salesforce_typed_std.asset import AssetStatusPicklist as AssetStatusPicklist
     from salesforce_typed_std.campaign import Campaign as Campaign
+    from salesforce_typed_std.campaign_change_event import CampaignChangeEvent as CampaignChangeEvent
+    from salesforce_typed_std.campaign_change_event import CampaignChangeEventStatusPicklist as CampaignChangeEventStatusPicklist
+    from salesforce_typed_std.campaign_change_event import CampaignChangeEventTypePicklist as CampaignChangeEventTypePicklist
     from salesforce_typed_std.campaign import CampaignEndpoints as CampaignEndpoints
+    from salesforce_typed_std.campaign_member import CampaignMember as CampaignMember
+    from salesforce_typed_std.campaign_member_change_event import CampaignMemberChangeEvent as CampaignMemberChangeEvent
+    from salesforce_typed_std.campaign_member_change_event import CampaignMemberChangeEventLeadSourcePicklist as CampaignMemberChangeEventLeadSourcePicklist
+    from salesforce_typed_std.campaign_member_change_event import CampaignMemberChangeEventStatusPicklist as CampaignMemberChangeEventStatusPicklist
+    from salesforce_typed_std.campaign_member import CampaignMemberEndpoints as CampaignMemberEndpoints
+    from salesforce_typed_std.campaign_member import CampaignMemberLeadSourcePicklist as CampaignMemberLeadSourcePicklist
+    from salesforce_typed_std.campaign_member import CampaignMemberSalutationPicklist as CampaignMemberSalutationPicklist
+    from salesforce_typed_std.campaign_member import CampaignMemberStatusPicklist as CampaignMemberStatusPicklist
     from salesforce_typed_std.campaign import CampaignStatusPicklist as CampaignStatusPicklist
     from salesforce_typed_std.campaign import CampaignTypePicklist as CampaignTypePicklist
-    from salesforce_typed_std.campaign_change_event import (
-        CampaignChangeEvent as CampaignChangeEvent,
-    )
-    from salesforce_typed_std.campaign_change_event import (
-        CampaignChangeEventStatusPicklist as CampaignChangeEventStatusPicklist,
-    )
-    from salesforce_typed_std.campaign_change_event import (
-        CampaignChangeEventTypePicklist as CampaignChangeEventTypePicklist,
-    )
-    from salesforce_typed_std.campaign_member import CampaignMember as CampaignMember
-    from salesforce_typed_std.campaign_member import (
-        CampaignMemberEndpoints as CampaignMemberEndpoints,
-    )
-    from salesforce_typed_std.campaign_member import (
-        CampaignMemberLeadSourcePicklist as CampaignMemberLeadSourcePicklist,
-    )
-    from salesforce_typed_std.campaign_member import (
-        CampaignMemberSalutationPicklist as CampaignMemberSalutationPicklist,
-    )
-    from salesforce_typed_std.campaign_member import (
-        CampaignMemberStatusPicklist as CampaignMemberStatusPicklist,
-    )
-    from salesforce_typed_std.campaign_member_change_event import (
-        CampaignMemberChangeEvent as CampaignMemberChangeEvent,
-    )
-    from salesforce_typed_std.campaign_member_change_event import (
-        CampaignMemberChangeEventLeadSourcePicklist as CampaignMemberChangeEventLeadSourcePicklist,
-    )
-    from salesforce_typed_std.campaign_member_change_event import (
-        CampaignMemberChangeEventStatusPicklist as CampaignMemberChangeEventStatusPicklist,
-    )
     from salesforce_typed_std.case import Case as Case
+    from salesforce_typed_std.case_change_event import CaseChangeEvent as CaseChangeEvent
+    from salesforce_typed_std.case_change_event import CaseChangeEventOriginPicklist as CaseChangeEventOriginPicklist
+    from salesforce_typed_std.case_change_event import CaseChangeEventPriorityPicklist as CaseChangeEventPriorityPicklist
+    from salesforce_typed_std.case_change_event import CaseChangeEventReasonPicklist as CaseChangeEventReasonPicklist
+    from salesforce_typed_std.case_change_event import CaseChangeEventStatusPicklist as CaseChangeEventStatusPicklist
+    from salesforce_typed_std.case_change_event import CaseChangeEventTypePicklist as CaseChangeEventTypePicklist
     from salesforce_typed_std.case import CaseEndpoints as CaseEndpoints
     from salesforce_typed_std.case import CaseOriginPicklist as CaseOriginPicklist
     from salesforce_typed_std.case import CasePriorityPicklist as CasePriorityPicklist
     from salesforce_typed_std.case import CaseReasonPicklist as CaseReasonPicklist
     from salesforce_typed_std.case import CaseStatusPicklist as CaseStatusPicklist
     from salesforce_typed_std.case import CaseTypePicklist as CaseTypePicklist
-    from salesforce_typed_std.case_change_event import CaseChangeEvent as CaseChangeEvent
-    from salesforce_typed_std.case_change_event import (
-        CaseChangeEventOriginPicklist as CaseChangeEventOriginPicklist,
-    )
-    from salesforce_typed_std.case_change_event import (
-        CaseChangeEventPriorityPicklist as CaseChangeEventPriorityPicklist,
-    )
-    from salesforce_typed_std.case_change_event import (
-        CaseChangeEventReasonPicklist as CaseChangeEventReasonPicklist,
-    )
-    from salesforce_typed_std.case_change_event import (
-        CaseChangeEventStatusPicklist as CaseChangeEventStatusPicklist,
-    )
-    from salesforce_typed_std.case_change_event import (
-        CaseChangeEventTypePicklist as CaseChangeEventTypePicklist,
-    )
     from salesforce_typed_std.contact import Contact as Contact
+    from salesforce_typed_std.contact_change_event import ContactChangeEvent as ContactChangeEvent
+    from salesforce_typed_std.contact_change_event import ContactChangeEventLeadSourcePicklist as ContactChangeEventLeadSourcePicklist
     from salesforce_typed_std.contact import ContactEndpoints as ContactEndpoints
     from salesforce_typed_std.contact import ContactLeadSourcePicklist as ContactLeadSourcePicklist
-    from salesforce_typed_std.contact import (
-        ContactMailingGeocodeAccuracyPicklist as ContactMailingGeocodeAccuracyPicklist,
-    )
-    from salesforce_typed_std.contact import (
-        ContactOtherGeocodeAccuracyPicklist as ContactOtherGeocodeAccuracyPicklist,
-    )
+    from salesforce_typed_std.contact import ContactMailingGeocodeAccuracyPicklist as ContactMailingGeocodeAccuracyPicklist
+    from salesforce_typed_std.contact import ContactOtherGeocodeAccuracyPicklist as ContactOtherGeocodeAccuracyPicklist
     from salesforce_typed_std.contact import ContactSalutationPicklist as ContactSalutationPicklist
-    from salesforce_typed_std.contact_change_event import ContactChangeEvent as ContactChangeEvent
-    from salesforce_typed_std.contact_change_event import (
-        ContactChangeEventLeadSourcePicklist as ContactChangeEventLeadSourcePicklist,
-    )
     from salesforce_typed_std.content_version import ContentVersion as ContentVersion
-    from salesforce_typed_std.content_version import (
-        ContentVersionContentLocationPicklist as ContentVersionContentLocationPicklist,
-    )
-    from salesforce_typed_std.content_version import (
-        ContentVersionEndpoints as ContentVersionEndpoints,
-    )
-    from salesforce_typed_std.content_version import (
-        ContentVersionOriginPicklist as ContentVersionOriginPicklist,
-    )
-    from salesforce_typed_std.content_version import (
-        ContentVersionPublishStatusPicklist as ContentVersionPublishStatusPicklist,
-    )
-    from salesforce_typed_std.content_version import (
-        ContentVersionSharingOptionPicklist as ContentVersionSharingOptionPicklist,
-    )
-    from salesforce_typed_std.content_version import (
-        ContentVersionSharingPrivacyPicklist as ContentVersionSharingPrivacyPicklist,
-    )
-    from salesforce_typed_std.content_version_change_event import (
-        ContentVersionChangeEvent as ContentVersionChangeEvent,
-    )
-    from salesforce_typed_std.content_version_change_event import (
-        ContentVersionChangeEventContentLocationPicklist as ContentVersionChangeEventContentLocationPicklist,
-    )
-    from salesforce_typed_std.content_version_change_event import (
-        ContentVersionChangeEventOriginPicklist as ContentVersionChangeEventOriginPicklist,
-    )
-    from salesforce_typed_std.content_version_change_event import (
-        ContentVersionChangeEventPublishStatusPicklist as ContentVersionChangeEventPublishStatusPicklist,
-    )
-    from salesforce_typed_std.content_version_change_event import (
-        ContentVersionChangeEventSharingOptionPicklist as ContentVersionChangeEventSharingOptionPicklist,
-    )
-    from salesforce_typed_std.content_version_change_event import (
-        ContentVersionChangeEventSharingPrivacyPicklist as ContentVersionChangeEventSharingPrivacyPicklist,
-    )
+    from salesforce_typed_std.content_version_change_event import ContentVersionChangeEvent as ContentVersionChangeEvent
+    from salesforce_typed_std.content_version_change_event import ContentVersionChangeEventContentLocationPicklist as ContentVersionChangeEventContentLocationPicklist
+    from salesforce_typed_std.content_version_change_event import ContentVersionChangeEventOriginPicklist as ContentVersionChangeEventOriginPicklist
+    from salesforce_typed_std.content_version_change_event import ContentVersionChangeEventPublishStatusPicklist as ContentVersionChangeEventPublishStatusPicklist
+    from salesforce_typed_std.content_version_change_event import ContentVersionChangeEventSharingOptionPicklist as ContentVersionChangeEventSharingOptionPicklist
+    from salesforce_typed_std.content_version_change_event import ContentVersionChangeEventSharingPrivacyPicklist as ContentVersionChangeEventSharingPrivacyPicklist
+    from salesforce_typed_std.content_version import ContentVersionContentLocationPicklist as ContentVersionContentLocationPicklist
+    from salesforce_typed_std.content_version import ContentVersionEndpoints as ContentVersionEndpoints
+    from salesforce_typed_std.content_version import ContentVersionOriginPicklist as ContentVersionOriginPicklist
+    from salesforce_typed_std.content_version import ContentVersionPublishStatusPicklist as ContentVersionPublishStatusPicklist
+    from salesforce_typed_std.content_version import ContentVersionSharingOptionPicklist as ContentVersionSharingOptionPicklist
+    from salesforce_typed_std.content_version import ContentVersionSharingPrivacyPicklist as ContentVersionSharingPrivacyPicklist
     from salesforce_typed_std.contract import Contract as Contract
-    from salesforce_typed_std.contract import (
-        ContractBillingGeocodeAccuracyPicklist as ContractBillingGeocodeAccuracyPicklist,
-    )
+    from salesforce_typed_std.contract import ContractBillingGeocodeAccuracyPicklist as ContractBillingGeocodeAccuracyPicklist
+    from salesforce_typed_std.contract_change_event import ContractChangeEvent as ContractChangeEvent
+    from salesforce_typed_std.contract_change_event import ContractChangeEventOwnerExpirationNoticePicklist as ContractChangeEventOwnerExpirationNoticePicklist
+    from salesforce_typed_std.contract_change_event import ContractChangeEventStatusCodePicklist as ContractChangeEventStatusCodePicklist
+    from salesforce_typed_std.contract_change_event import ContractChangeEventStatusPicklist as ContractChangeEventStatusPicklist
     from salesforce_typed_std.contract import ContractEndpoints as ContractEndpoints
-    from salesforce_typed_std.contract import (
-        ContractOwnerExpirationNoticePicklist as ContractOwnerExpirationNoticePicklist,
-    )
-    from salesforce_typed_std.contract import (
-        ContractStatusCodePicklist as ContractStatusCodePicklist,
-    )
+    from salesforce_typed_std.contract import ContractOwnerExpirationNoticePicklist as ContractOwnerExpirationNoticePicklist
+    from salesforce_typed_std.contract import ContractStatusCodePicklist as ContractStatusCodePicklist
     from salesforce_typed_std.contract import ContractStatusPicklist as ContractStatusPicklist
-    from salesforce_typed_std.contract_change_event import (
-        ContractChangeEvent as ContractChangeEvent,
-    )
-    from salesforce_typed_std.contract_change_event import (
-        ContractChangeEventOwnerExpirationNoticePicklist as ContractChangeEventOwnerExpirationNoticePicklist,
-    )
-    from salesforce_typed_std.contract_change_event import (
-        ContractChangeEventStatusCodePicklist as ContractChangeEventStatusCodePicklist,
-    )
-    from salesforce_typed_std.contract_change_event import (
-        ContractChangeEventStatusPicklist as ContractChangeEventStatusPicklist,
-    )
     from salesforce_typed_std.event import Event as Event
+    from salesforce_typed_std.event_change_event import EventChangeEvent as EventChangeEvent
+    from salesforce_typed_std.event_change_event import EventChangeEventEventSubtypePicklist as EventChangeEventEventSubtypePicklist
+    from salesforce_typed_std.event_change_event import EventChangeEventGroupEventTypePicklist as EventChangeEventGroupEventTypePicklist
+    from salesforce_typed_std.event_change_event import EventChangeEventRecurrence2PatternVersionPicklist as EventChangeEventRecurrence2PatternVersionPicklist
+    from salesforce_typed_std.event_change_event import EventChangeEventRecurrenceInstancePicklist as EventChangeEventRecurrenceInstancePicklist
+    from salesforce_typed_std.event_change_event import EventChangeEventRecurrenceMonthOfYearPicklist as EventChangeEventRecurrenceMonthOfYearPicklist
+    from salesforce_typed_std.event_change_event import EventChangeEventRecurrenceTimeZoneSidKeyPicklist as EventChangeEventRecurrenceTimeZoneSidKeyPicklist
+    from salesforce_typed_std.event_change_event import EventChangeEventRecurrenceTypePicklist as EventChangeEventRecurrenceTypePicklist
+    from salesforce_typed_std.event_change_event import EventChangeEventShowAsPicklist as EventChangeEventShowAsPicklist
     from salesforce_typed_std.event import EventEndpoints as EventEndpoints
     from salesforce_typed_std.event import EventEventSubtypePicklist as EventEventSubtypePicklist
-    from salesforce_typed_std.event import (
-        EventGroupEventTypePicklist as EventGroupEventTypePicklist,
-    )
-    from salesforce_typed_std.event import (
-        EventRecurrence2PatternVersionPicklist as EventRecurrence2PatternVersionPicklist,
-    )
-    from salesforce_typed_std.event import (
-        EventRecurrenceInstancePicklist as EventRecurrenceInstancePicklist,
-    )
-    from salesforce_typed_std.event import (
-        EventRecurrenceMonthOfYearPicklist as EventRecurrenceMonthOfYearPicklist,
-    )
-    from salesforce_typed_std.event import (
-        EventRecurrenceTimeZoneSidKeyPicklist as EventRecurrenceTimeZoneSidKeyPicklist,
-    )
-    from salesforce_typed_std.event import (
-        EventRecurrenceTypePicklist as EventRecurrenceTypePicklist,
-    )
+    from salesforce_typed_std.event import EventGroupEventTypePicklist as EventGroupEventTypePicklist
+    from salesforce_typed_std.event import EventRecurrence2PatternVersionPicklist as EventRecurrence2PatternVersionPicklist
+    from salesforce_typed_std.event import EventRecurrenceInstancePicklist as EventRecurrenceInstancePicklist
+    from salesforce_typed_std.event import EventRecurrenceMonthOfYearPicklist as EventRecurrenceMonthOfYearPicklist
+    from salesforce_typed_std.event import EventRecurrenceTimeZoneSidKeyPicklist as EventRecurrenceTimeZoneSidKeyPicklist
+    from salesforce_typed_std.event import EventRecurrenceTypePicklist as EventRecurrenceTypePicklist
     from salesforce_typed_std.event import EventShowAsPicklist as EventShowAsPicklist
-    from salesforce_typed_std.event_change_event import EventChangeEvent as EventChangeEvent
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventEventSubtypePicklist as EventChangeEventEventSubtypePicklist,
-    )
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventGroupEventTypePicklist as EventChangeEventGroupEventTypePicklist,
-    )
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventRecurrence2PatternVersionPicklist as EventChangeEventRecurrence2PatternVersionPicklist,
-    )
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventRecurrenceInstancePicklist as EventChangeEventRecurrenceInstancePicklist,
-    )
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventRecurrenceMonthOfYearPicklist as EventChangeEventRecurrenceMonthOfYearPicklist,
-    )
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventRecurrenceTimeZoneSidKeyPicklist as EventChangeEventRecurrenceTimeZoneSidKeyPicklist,
-    )
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventRecurrenceTypePicklist as EventChangeEventRecurrenceTypePicklist,
-    )
-    from salesforce_typed_std.event_change_event import (
-        EventChangeEventShowAsPicklist as EventChangeEventShowAsPicklist,
-    )
     from salesforce_typed_std.lead import Lead as Lead
+    from salesforce_typed_std.lead_change_event import LeadChangeEvent as LeadChangeEvent
+    from salesforce_typed_std.lead_change_event import LeadChangeEventIndustryPicklist as LeadChangeEventIndustryPicklist
+    from salesforce_typed_std.lead_change_event import LeadChangeEventLeadSourcePicklist as LeadChangeEventLeadSourcePicklist
+    from salesforce_typed_std.lead_change_event import LeadChangeEventRatingPicklist as LeadChangeEventRatingPicklist
+    from salesforce_typed_std.lead_change_event import LeadChangeEventStatusPicklist as LeadChangeEventStatusPicklist
     from salesforce_typed_std.lead import LeadEndpoints as LeadEndpoints
     from salesforce_typed_std.lead import LeadGeocodeAccuracyPicklist as LeadGeocodeAccuracyPicklist
     from salesforce_typed_std.lead import LeadIndustryPicklist as LeadIndustryPicklist
@@ -239,246 +122,105 @@ if _t.TYPE_CHECKING:
     from salesforce_typed_std.lead import LeadRatingPicklist as LeadRatingPicklist
     from salesforce_typed_std.lead import LeadSalutationPicklist as LeadSalutationPicklist
     from salesforce_typed_std.lead import LeadStatusPicklist as LeadStatusPicklist
-    from salesforce_typed_std.lead_change_event import LeadChangeEvent as LeadChangeEvent
-    from salesforce_typed_std.lead_change_event import (
-        LeadChangeEventIndustryPicklist as LeadChangeEventIndustryPicklist,
-    )
-    from salesforce_typed_std.lead_change_event import (
-        LeadChangeEventLeadSourcePicklist as LeadChangeEventLeadSourcePicklist,
-    )
-    from salesforce_typed_std.lead_change_event import (
-        LeadChangeEventRatingPicklist as LeadChangeEventRatingPicklist,
-    )
-    from salesforce_typed_std.lead_change_event import (
-        LeadChangeEventStatusPicklist as LeadChangeEventStatusPicklist,
-    )
     from salesforce_typed_std.opportunity import Opportunity as Opportunity
+    from salesforce_typed_std.opportunity_change_event import OpportunityChangeEvent as OpportunityChangeEvent
+    from salesforce_typed_std.opportunity_change_event import OpportunityChangeEventForecastCategoryNamePicklist as OpportunityChangeEventForecastCategoryNamePicklist
+    from salesforce_typed_std.opportunity_change_event import OpportunityChangeEventForecastCategoryPicklist as OpportunityChangeEventForecastCategoryPicklist
+    from salesforce_typed_std.opportunity_change_event import OpportunityChangeEventLeadSourcePicklist as OpportunityChangeEventLeadSourcePicklist
+    from salesforce_typed_std.opportunity_change_event import OpportunityChangeEventStageNamePicklist as OpportunityChangeEventStageNamePicklist
+    from salesforce_typed_std.opportunity_change_event import OpportunityChangeEventTypePicklist as OpportunityChangeEventTypePicklist
     from salesforce_typed_std.opportunity import OpportunityEndpoints as OpportunityEndpoints
-    from salesforce_typed_std.opportunity import (
-        OpportunityForecastCategoryNamePicklist as OpportunityForecastCategoryNamePicklist,
-    )
-    from salesforce_typed_std.opportunity import (
-        OpportunityForecastCategoryPicklist as OpportunityForecastCategoryPicklist,
-    )
-    from salesforce_typed_std.opportunity import (
-        OpportunityLeadSourcePicklist as OpportunityLeadSourcePicklist,
-    )
-    from salesforce_typed_std.opportunity import (
-        OpportunityStageNamePicklist as OpportunityStageNamePicklist,
-    )
+    from salesforce_typed_std.opportunity import OpportunityForecastCategoryNamePicklist as OpportunityForecastCategoryNamePicklist
+    from salesforce_typed_std.opportunity import OpportunityForecastCategoryPicklist as OpportunityForecastCategoryPicklist
+    from salesforce_typed_std.opportunity import OpportunityLeadSourcePicklist as OpportunityLeadSourcePicklist
+    from salesforce_typed_std.opportunity_line_item import OpportunityLineItem as OpportunityLineItem
+    from salesforce_typed_std.opportunity_line_item import OpportunityLineItemEndpoints as OpportunityLineItemEndpoints
+    from salesforce_typed_std.opportunity import OpportunityStageNamePicklist as OpportunityStageNamePicklist
     from salesforce_typed_std.opportunity import OpportunityTypePicklist as OpportunityTypePicklist
-    from salesforce_typed_std.opportunity_change_event import (
-        OpportunityChangeEvent as OpportunityChangeEvent,
-    )
-    from salesforce_typed_std.opportunity_change_event import (
-        OpportunityChangeEventForecastCategoryNamePicklist as OpportunityChangeEventForecastCategoryNamePicklist,
-    )
-    from salesforce_typed_std.opportunity_change_event import (
-        OpportunityChangeEventForecastCategoryPicklist as OpportunityChangeEventForecastCategoryPicklist,
-    )
-    from salesforce_typed_std.opportunity_change_event import (
-        OpportunityChangeEventLeadSourcePicklist as OpportunityChangeEventLeadSourcePicklist,
-    )
-    from salesforce_typed_std.opportunity_change_event import (
-        OpportunityChangeEventStageNamePicklist as OpportunityChangeEventStageNamePicklist,
-    )
-    from salesforce_typed_std.opportunity_change_event import (
-        OpportunityChangeEventTypePicklist as OpportunityChangeEventTypePicklist,
-    )
-    from salesforce_typed_std.opportunity_line_item import (
-        OpportunityLineItem as OpportunityLineItem,
-    )
-    from salesforce_typed_std.opportunity_line_item import (
-        OpportunityLineItemEndpoints as OpportunityLineItemEndpoints,
-    )
     from salesforce_typed_std.order import Order as Order
-    from salesforce_typed_std.order import (
-        OrderBillingGeocodeAccuracyPicklist as OrderBillingGeocodeAccuracyPicklist,
-    )
+    from salesforce_typed_std.order import OrderBillingGeocodeAccuracyPicklist as OrderBillingGeocodeAccuracyPicklist
+    from salesforce_typed_std.order_change_event import OrderChangeEvent as OrderChangeEvent
+    from salesforce_typed_std.order_change_event import OrderChangeEventStatusCodePicklist as OrderChangeEventStatusCodePicklist
+    from salesforce_typed_std.order_change_event import OrderChangeEventStatusPicklist as OrderChangeEventStatusPicklist
     from salesforce_typed_std.order import OrderEndpoints as OrderEndpoints
-    from salesforce_typed_std.order import (
-        OrderShippingGeocodeAccuracyPicklist as OrderShippingGeocodeAccuracyPicklist,
-    )
+    from salesforce_typed_std.order_item import OrderItem as OrderItem
+    from salesforce_typed_std.order_item_change_event import OrderItemChangeEvent as OrderItemChangeEvent
+    from salesforce_typed_std.order_item import OrderItemEndpoints as OrderItemEndpoints
+    from salesforce_typed_std.order import OrderShippingGeocodeAccuracyPicklist as OrderShippingGeocodeAccuracyPicklist
     from salesforce_typed_std.order import OrderStatusCodePicklist as OrderStatusCodePicklist
     from salesforce_typed_std.order import OrderStatusPicklist as OrderStatusPicklist
-    from salesforce_typed_std.order_change_event import OrderChangeEvent as OrderChangeEvent
-    from salesforce_typed_std.order_change_event import (
-        OrderChangeEventStatusCodePicklist as OrderChangeEventStatusCodePicklist,
-    )
-    from salesforce_typed_std.order_change_event import (
-        OrderChangeEventStatusPicklist as OrderChangeEventStatusPicklist,
-    )
-    from salesforce_typed_std.order_item import OrderItem as OrderItem
-    from salesforce_typed_std.order_item import OrderItemEndpoints as OrderItemEndpoints
-    from salesforce_typed_std.order_item_change_event import (
-        OrderItemChangeEvent as OrderItemChangeEvent,
-    )
     from salesforce_typed_std.organization import Organization as Organization
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultAccountAccessPicklist as OrganizationDefaultAccountAccessPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultCalendarAccessPicklist as OrganizationDefaultCalendarAccessPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultCampaignAccessPicklist as OrganizationDefaultCampaignAccessPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultCaseAccessPicklist as OrganizationDefaultCaseAccessPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultContactAccessPicklist as OrganizationDefaultContactAccessPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultLeadAccessPicklist as OrganizationDefaultLeadAccessPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultLocaleSidKeyPicklist as OrganizationDefaultLocaleSidKeyPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultOpportunityAccessPicklist as OrganizationDefaultOpportunityAccessPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationDefaultPricebookAccessPicklist as OrganizationDefaultPricebookAccessPicklist,
-    )
+    from salesforce_typed_std.organization import OrganizationDefaultAccountAccessPicklist as OrganizationDefaultAccountAccessPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultCalendarAccessPicklist as OrganizationDefaultCalendarAccessPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultCampaignAccessPicklist as OrganizationDefaultCampaignAccessPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultCaseAccessPicklist as OrganizationDefaultCaseAccessPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultContactAccessPicklist as OrganizationDefaultContactAccessPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultLeadAccessPicklist as OrganizationDefaultLeadAccessPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultLocaleSidKeyPicklist as OrganizationDefaultLocaleSidKeyPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultOpportunityAccessPicklist as OrganizationDefaultOpportunityAccessPicklist
+    from salesforce_typed_std.organization import OrganizationDefaultPricebookAccessPicklist as OrganizationDefaultPricebookAccessPicklist
     from salesforce_typed_std.organization import OrganizationEndpoints as OrganizationEndpoints
-    from salesforce_typed_std.organization import (
-        OrganizationGeocodeAccuracyPicklist as OrganizationGeocodeAccuracyPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationLanguageLocaleKeyPicklist as OrganizationLanguageLocaleKeyPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationOrganizationTypePicklist as OrganizationOrganizationTypePicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationTimeZoneSidKeyPicklist as OrganizationTimeZoneSidKeyPicklist,
-    )
-    from salesforce_typed_std.organization import (
-        OrganizationUiSkinPicklist as OrganizationUiSkinPicklist,
-    )
+    from salesforce_typed_std.organization import OrganizationGeocodeAccuracyPicklist as OrganizationGeocodeAccuracyPicklist
+    from salesforce_typed_std.organization import OrganizationLanguageLocaleKeyPicklist as OrganizationLanguageLocaleKeyPicklist
+    from salesforce_typed_std.organization import OrganizationOrganizationTypePicklist as OrganizationOrganizationTypePicklist
+    from salesforce_typed_std.organization import OrganizationTimeZoneSidKeyPicklist as OrganizationTimeZoneSidKeyPicklist
+    from salesforce_typed_std.organization import OrganizationUiSkinPicklist as OrganizationUiSkinPicklist
     from salesforce_typed_std.pricebook2 import Pricebook2 as Pricebook2
+    from salesforce_typed_std.pricebook2_change_event import Pricebook2ChangeEvent as Pricebook2ChangeEvent
     from salesforce_typed_std.pricebook2 import Pricebook2Endpoints as Pricebook2Endpoints
-    from salesforce_typed_std.pricebook2_change_event import (
-        Pricebook2ChangeEvent as Pricebook2ChangeEvent,
-    )
     from salesforce_typed_std.pricebook_entry import PricebookEntry as PricebookEntry
-    from salesforce_typed_std.pricebook_entry import (
-        PricebookEntryEndpoints as PricebookEntryEndpoints,
-    )
-    from salesforce_typed_std.pricebook_entry_change_event import (
-        PricebookEntryChangeEvent as PricebookEntryChangeEvent,
-    )
+    from salesforce_typed_std.pricebook_entry_change_event import PricebookEntryChangeEvent as PricebookEntryChangeEvent
+    from salesforce_typed_std.pricebook_entry import PricebookEntryEndpoints as PricebookEntryEndpoints
     from salesforce_typed_std.product2 import Product2 as Product2
+    from salesforce_typed_std.product2_change_event import Product2ChangeEvent as Product2ChangeEvent
+    from salesforce_typed_std.product2_change_event import Product2ChangeEventFamilyPicklist as Product2ChangeEventFamilyPicklist
+    from salesforce_typed_std.product2_change_event import Product2ChangeEventProductClassPicklist as Product2ChangeEventProductClassPicklist
+    from salesforce_typed_std.product2_change_event import Product2ChangeEventQuantityUnitOfMeasurePicklist as Product2ChangeEventQuantityUnitOfMeasurePicklist
+    from salesforce_typed_std.product2_change_event import Product2ChangeEventTypePicklist as Product2ChangeEventTypePicklist
     from salesforce_typed_std.product2 import Product2Endpoints as Product2Endpoints
     from salesforce_typed_std.product2 import Product2FamilyPicklist as Product2FamilyPicklist
-    from salesforce_typed_std.product2 import (
-        Product2ProductClassPicklist as Product2ProductClassPicklist,
-    )
-    from salesforce_typed_std.product2 import (
-        Product2QuantityUnitOfMeasurePicklist as Product2QuantityUnitOfMeasurePicklist,
-    )
+    from salesforce_typed_std.product2 import Product2ProductClassPicklist as Product2ProductClassPicklist
+    from salesforce_typed_std.product2 import Product2QuantityUnitOfMeasurePicklist as Product2QuantityUnitOfMeasurePicklist
     from salesforce_typed_std.product2 import Product2TypePicklist as Product2TypePicklist
-    from salesforce_typed_std.product2_change_event import (
-        Product2ChangeEvent as Product2ChangeEvent,
-    )
-    from salesforce_typed_std.product2_change_event import (
-        Product2ChangeEventFamilyPicklist as Product2ChangeEventFamilyPicklist,
-    )
-    from salesforce_typed_std.product2_change_event import (
-        Product2ChangeEventProductClassPicklist as Product2ChangeEventProductClassPicklist,
-    )
-    from salesforce_typed_std.product2_change_event import (
-        Product2ChangeEventQuantityUnitOfMeasurePicklist as Product2ChangeEventQuantityUnitOfMeasurePicklist,
-    )
-    from salesforce_typed_std.product2_change_event import (
-        Product2ChangeEventTypePicklist as Product2ChangeEventTypePicklist,
-    )
     from salesforce_typed_std.task import Task as Task
     from salesforce_typed_std.task import TaskCallTypePicklist as TaskCallTypePicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEvent as TaskChangeEvent
+    from salesforce_typed_std.task_change_event import TaskChangeEventCallTypePicklist as TaskChangeEventCallTypePicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventPriorityPicklist as TaskChangeEventPriorityPicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventRecurrenceInstancePicklist as TaskChangeEventRecurrenceInstancePicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventRecurrenceMonthOfYearPicklist as TaskChangeEventRecurrenceMonthOfYearPicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventRecurrenceRegeneratedTypePicklist as TaskChangeEventRecurrenceRegeneratedTypePicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventRecurrenceTimeZoneSidKeyPicklist as TaskChangeEventRecurrenceTimeZoneSidKeyPicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventRecurrenceTypePicklist as TaskChangeEventRecurrenceTypePicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventStatusPicklist as TaskChangeEventStatusPicklist
+    from salesforce_typed_std.task_change_event import TaskChangeEventTaskSubtypePicklist as TaskChangeEventTaskSubtypePicklist
     from salesforce_typed_std.task import TaskEndpoints as TaskEndpoints
     from salesforce_typed_std.task import TaskPriorityPicklist as TaskPriorityPicklist
-    from salesforce_typed_std.task import (
-        TaskRecurrenceInstancePicklist as TaskRecurrenceInstancePicklist,
-    )
-    from salesforce_typed_std.task import (
-        TaskRecurrenceMonthOfYearPicklist as TaskRecurrenceMonthOfYearPicklist,
-    )
-    from salesforce_typed_std.task import (
-        TaskRecurrenceRegeneratedTypePicklist as TaskRecurrenceRegeneratedTypePicklist,
-    )
-    from salesforce_typed_std.task import (
-        TaskRecurrenceTimeZoneSidKeyPicklist as TaskRecurrenceTimeZoneSidKeyPicklist,
-    )
+    from salesforce_typed_std.task import TaskRecurrenceInstancePicklist as TaskRecurrenceInstancePicklist
+    from salesforce_typed_std.task import TaskRecurrenceMonthOfYearPicklist as TaskRecurrenceMonthOfYearPicklist
+    from salesforce_typed_std.task import TaskRecurrenceRegeneratedTypePicklist as TaskRecurrenceRegeneratedTypePicklist
+    from salesforce_typed_std.task import TaskRecurrenceTimeZoneSidKeyPicklist as TaskRecurrenceTimeZoneSidKeyPicklist
     from salesforce_typed_std.task import TaskRecurrenceTypePicklist as TaskRecurrenceTypePicklist
     from salesforce_typed_std.task import TaskStatusPicklist as TaskStatusPicklist
     from salesforce_typed_std.task import TaskTaskSubtypePicklist as TaskTaskSubtypePicklist
-    from salesforce_typed_std.task_change_event import TaskChangeEvent as TaskChangeEvent
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventCallTypePicklist as TaskChangeEventCallTypePicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventPriorityPicklist as TaskChangeEventPriorityPicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventRecurrenceInstancePicklist as TaskChangeEventRecurrenceInstancePicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventRecurrenceMonthOfYearPicklist as TaskChangeEventRecurrenceMonthOfYearPicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventRecurrenceRegeneratedTypePicklist as TaskChangeEventRecurrenceRegeneratedTypePicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventRecurrenceTimeZoneSidKeyPicklist as TaskChangeEventRecurrenceTimeZoneSidKeyPicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventRecurrenceTypePicklist as TaskChangeEventRecurrenceTypePicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventStatusPicklist as TaskChangeEventStatusPicklist,
-    )
-    from salesforce_typed_std.task_change_event import (
-        TaskChangeEventTaskSubtypePicklist as TaskChangeEventTaskSubtypePicklist,
-    )
     from salesforce_typed_std.user import User as User
-    from salesforce_typed_std.user import (
-        UserDefaultGroupNotificationFrequencyPicklist as UserDefaultGroupNotificationFrequencyPicklist,
-    )
+    from salesforce_typed_std.user_change_event import UserChangeEvent as UserChangeEvent
+    from salesforce_typed_std.user_change_event import UserChangeEventDefaultGroupNotificationFrequencyPicklist as UserChangeEventDefaultGroupNotificationFrequencyPicklist
+    from salesforce_typed_std.user_change_event import UserChangeEventDigestFrequencyPicklist as UserChangeEventDigestFrequencyPicklist
+    from salesforce_typed_std.user_change_event import UserChangeEventEmailEncodingKeyPicklist as UserChangeEventEmailEncodingKeyPicklist
+    from salesforce_typed_std.user_change_event import UserChangeEventLanguageLocaleKeyPicklist as UserChangeEventLanguageLocaleKeyPicklist
+    from salesforce_typed_std.user_change_event import UserChangeEventLocaleSidKeyPicklist as UserChangeEventLocaleSidKeyPicklist
+    from salesforce_typed_std.user_change_event import UserChangeEventTimeZoneSidKeyPicklist as UserChangeEventTimeZoneSidKeyPicklist
+    from salesforce_typed_std.user_change_event import UserChangeEventUserTypePicklist as UserChangeEventUserTypePicklist
+    from salesforce_typed_std.user import UserDefaultGroupNotificationFrequencyPicklist as UserDefaultGroupNotificationFrequencyPicklist
     from salesforce_typed_std.user import UserDigestFrequencyPicklist as UserDigestFrequencyPicklist
-    from salesforce_typed_std.user import (
-        UserEmailEncodingKeyPicklist as UserEmailEncodingKeyPicklist,
-    )
+    from salesforce_typed_std.user import UserEmailEncodingKeyPicklist as UserEmailEncodingKeyPicklist
     from salesforce_typed_std.user import UserEndpoints as UserEndpoints
     from salesforce_typed_std.user import UserGeocodeAccuracyPicklist as UserGeocodeAccuracyPicklist
-    from salesforce_typed_std.user import (
-        UserLanguageLocaleKeyPicklist as UserLanguageLocaleKeyPicklist,
-    )
+    from salesforce_typed_std.user import UserLanguageLocaleKeyPicklist as UserLanguageLocaleKeyPicklist
     from salesforce_typed_std.user import UserLocaleSidKeyPicklist as UserLocaleSidKeyPicklist
     from salesforce_typed_std.user import UserTimeZoneSidKeyPicklist as UserTimeZoneSidKeyPicklist
     from salesforce_typed_std.user import UserUserTypePicklist as UserUserTypePicklist
-    from salesforce_typed_std.user_change_event import UserChangeEvent as UserChangeEvent
-    from salesforce_typed_std.user_change_event import (
-        UserChangeEventDefaultGroupNotificationFrequencyPicklist as UserChangeEventDefaultGroupNotificationFrequencyPicklist,
-    )
-    from salesforce_typed_std.user_change_event import (
-        UserChangeEventDigestFrequencyPicklist as UserChangeEventDigestFrequencyPicklist,
-    )
-    from salesforce_typed_std.user_change_event import (
-        UserChangeEventEmailEncodingKeyPicklist as UserChangeEventEmailEncodingKeyPicklist,
-    )
-    from salesforce_typed_std.user_change_event import (
-        UserChangeEventLanguageLocaleKeyPicklist as UserChangeEventLanguageLocaleKeyPicklist,
-    )
-    from salesforce_typed_std.user_change_event import (
-        UserChangeEventLocaleSidKeyPicklist as UserChangeEventLocaleSidKeyPicklist,
-    )
-    from salesforce_typed_std.user_change_event import (
-        UserChangeEventTimeZoneSidKeyPicklist as UserChangeEventTimeZoneSidKeyPicklist,
-    )
-    from salesforce_typed_std.user_change_event import (
-        UserChangeEventUserTypePicklist as UserChangeEventUserTypePicklist,
-    )
 
 # API name (and picklist/endpoint class name) -> module, for lazy loading.
 _MODULES: dict[str, str] = {
@@ -737,7 +479,6 @@ SOBJECTS: tuple[str, ...] = (
 )
 
 __all__ = [
-    "SOBJECTS",
     "Account",
     "AccountAccountSourcePicklist",
     "AccountBillingGeocodeAccuracyPicklist",
@@ -949,6 +690,7 @@ __all__ = [
     "UserLocaleSidKeyPicklist",
     "UserTimeZoneSidKeyPicklist",
     "UserUserTypePicklist",
+    "SOBJECTS",
 ]
 
 

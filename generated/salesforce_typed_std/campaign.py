@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import campaign as _m_campaign
     from salesforce_typed_std import campaign_member as _m_campaign_member
@@ -49,274 +50,52 @@ class Campaign(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "Campaign"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="Campaign", label="Campaign", label_plural="Campaigns", key_prefix="701"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="Campaign", label="Campaign", label_plural="Campaigns", key_prefix="701")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Campaign ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Name", type="string", label="Name", nillable=False, length=80, name_field=True
-        ),
-        _sf.FieldInfo(
-            name="ParentId",
-            type="reference",
-            label="Parent Campaign ID",
-            length=18,
-            reference_to=("Campaign",),
-            relationship_name="Parent",
-        ),
-        _sf.FieldInfo(
-            name="Type",
-            type="picklist",
-            label="Type",
-            length=40,
-            picklist_values=(
-                "Conference",
-                "Webinar",
-                "Trade Show",
-                "Public Relations",
-                "Partners",
-                "Referral Program",
-                "Advertisement",
-                "Banner Ads",
-                "Direct Mail",
-                "Email",
-                "Telemarketing",
-                "Other",
-            ),
-            enum=CampaignTypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="Status",
-            type="picklist",
-            label="Status",
-            length=40,
-            picklist_values=("Planned", "In Progress", "Completed", "Aborted"),
-            enum=CampaignStatusPicklist,
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Campaign ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Name", type="string", label="Name", nillable=False, length=80, name_field=True),
+        _sf.FieldInfo(name="ParentId", type="reference", label="Parent Campaign ID", length=18, reference_to=("Campaign",), relationship_name="Parent"),
+        _sf.FieldInfo(name="Type", type="picklist", label="Type", length=40, picklist_values=("Conference", "Webinar", "Trade Show", "Public Relations", "Partners", "Referral Program", "Advertisement", "Banner Ads", "Direct Mail", "Email", "Telemarketing", "Other"), enum=CampaignTypePicklist),
+        _sf.FieldInfo(name="Status", type="picklist", label="Status", length=40, picklist_values=("Planned", "In Progress", "Completed", "Aborted"), enum=CampaignStatusPicklist),
         _sf.FieldInfo(name="StartDate", type="date", label="Start Date"),
         _sf.FieldInfo(name="EndDate", type="date", label="End Date"),
-        _sf.FieldInfo(
-            name="ExpectedRevenue",
-            type="currency",
-            label="Expected Revenue in Campaign",
-            precision=18,
-        ),
-        _sf.FieldInfo(
-            name="BudgetedCost", type="currency", label="Budgeted Cost in Campaign", precision=18
-        ),
-        _sf.FieldInfo(
-            name="ActualCost", type="currency", label="Actual Cost in Campaign", precision=18
-        ),
-        _sf.FieldInfo(
-            name="ExpectedResponse",
-            type="percent",
-            label="Expected Response (%)",
-            precision=10,
-            scale=2,
-        ),
+        _sf.FieldInfo(name="ExpectedRevenue", type="currency", label="Expected Revenue in Campaign", precision=18),
+        _sf.FieldInfo(name="BudgetedCost", type="currency", label="Budgeted Cost in Campaign", precision=18),
+        _sf.FieldInfo(name="ActualCost", type="currency", label="Actual Cost in Campaign", precision=18),
+        _sf.FieldInfo(name="ExpectedResponse", type="percent", label="Expected Response (%)", precision=10, scale=2),
         _sf.FieldInfo(name="NumberSent", type="double", label="Num Sent in Campaign", precision=18),
-        _sf.FieldInfo(
-            name="IsActive",
-            type="boolean",
-            label="Active",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="IsActive", type="boolean", label="Active", nillable=False, defaulted_on_create=True),
         _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
-        _sf.FieldInfo(
-            name="NumberOfLeads",
-            type="int",
-            label="Leads in Campaign",
-            createable=False,
-            updateable=False,
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="NumberOfConvertedLeads",
-            type="int",
-            label="Converted Leads in Campaign",
-            createable=False,
-            updateable=False,
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="NumberOfContacts",
-            type="int",
-            label="Contacts in Campaign",
-            createable=False,
-            updateable=False,
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="NumberOfResponses",
-            type="int",
-            label="Responses in Campaign",
-            createable=False,
-            updateable=False,
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="NumberOfOpportunities",
-            type="int",
-            label="Opportunities in Campaign",
-            createable=False,
-            updateable=False,
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="NumberOfWonOpportunities",
-            type="int",
-            label="Won Opportunities in Campaign",
-            createable=False,
-            updateable=False,
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="AmountAllOpportunities",
-            type="currency",
-            label="Value Opportunities in Campaign",
-            createable=False,
-            updateable=False,
-            precision=18,
-        ),
-        _sf.FieldInfo(
-            name="AmountWonOpportunities",
-            type="currency",
-            label="Value Won Opportunities in Campaign",
-            createable=False,
-            updateable=False,
-            precision=18,
-        ),
-        _sf.FieldInfo(
-            name="OwnerId",
-            type="reference",
-            label="Owner ID",
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="Owner",
-        ),
-        _sf.FieldInfo(
-            name="LastActivityDate",
-            type="date",
-            label="Last Activity",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastViewedDate",
-            type="datetime",
-            label="Last Viewed Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastReferencedDate",
-            type="datetime",
-            label="Last Referenced Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="CampaignMemberRecordTypeId",
-            type="reference",
-            label="Record Type ID",
-            length=18,
-            reference_to=("RecordType",),
-            relationship_name="CampaignMemberRecordType",
-        ),
+        _sf.FieldInfo(name="NumberOfLeads", type="int", label="Leads in Campaign", createable=False, updateable=False, precision=9),
+        _sf.FieldInfo(name="NumberOfConvertedLeads", type="int", label="Converted Leads in Campaign", createable=False, updateable=False, precision=9),
+        _sf.FieldInfo(name="NumberOfContacts", type="int", label="Contacts in Campaign", createable=False, updateable=False, precision=9),
+        _sf.FieldInfo(name="NumberOfResponses", type="int", label="Responses in Campaign", createable=False, updateable=False, precision=9),
+        _sf.FieldInfo(name="NumberOfOpportunities", type="int", label="Opportunities in Campaign", createable=False, updateable=False, precision=9),
+        _sf.FieldInfo(name="NumberOfWonOpportunities", type="int", label="Won Opportunities in Campaign", createable=False, updateable=False, precision=9),
+        _sf.FieldInfo(name="AmountAllOpportunities", type="currency", label="Value Opportunities in Campaign", createable=False, updateable=False, precision=18),
+        _sf.FieldInfo(name="AmountWonOpportunities", type="currency", label="Value Won Opportunities in Campaign", createable=False, updateable=False, precision=18),
+        _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="Owner"),
+        _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="CampaignMemberRecordTypeId", type="reference", label="Record Type ID", length=18, reference_to=("RecordType",), relationship_name="CampaignMemberRecordType"),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
         _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
         _sf.ParentInfo(name="Parent", field="ParentId", reference_to=("Campaign",)),
         _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("User",)),
-        _sf.ParentInfo(
-            name="CampaignMemberRecordType",
-            field="CampaignMemberRecordTypeId",
-            reference_to=("RecordType",),
-        ),
+        _sf.ParentInfo(name="CampaignMemberRecordType", field="CampaignMemberRecordTypeId", reference_to=("RecordType",)),
     )
     __sf_children__: typing.ClassVar[tuple[_sf.ChildInfo, ...]] = (
         _sf.ChildInfo(name="ChildCampaigns", child_sobject="Campaign", field="ParentId"),
-        _sf.ChildInfo(
-            name="CampaignMembers",
-            child_sobject="CampaignMember",
-            field="CampaignId",
-            cascade_delete=True,
-        ),
+        _sf.ChildInfo(name="CampaignMembers", child_sobject="CampaignMember", field="CampaignId", cascade_delete=True),
         _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="CampaignId"),
         _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhatId", cascade_delete=True),
         _sf.ChildInfo(name="Events", child_sobject="Event", field="WhatId", cascade_delete=True),
@@ -400,9 +179,7 @@ class Campaign(_sf.SObject):
     """Parent via CampaignMemberRecordTypeId (RecordType)."""
     ChildCampaigns: _sf.RelatedList[_m_campaign.Campaign] | None | _sf.UnsetType = _sf.UNSET
     """Child Campaign records via ParentId."""
-    CampaignMembers: _sf.RelatedList[_m_campaign_member.CampaignMember] | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    CampaignMembers: _sf.RelatedList[_m_campaign_member.CampaignMember] | None | _sf.UnsetType = _sf.UNSET
     """Child CampaignMember records via CampaignId."""
     Opportunities: _sf.RelatedList[_m_opportunity.Opportunity] | None | _sf.UnsetType = _sf.UNSET
     """Child Opportunity records via CampaignId."""

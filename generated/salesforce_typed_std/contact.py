@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import account as _m_account
     from salesforce_typed_std import asset as _m_asset
@@ -80,406 +81,69 @@ class Contact(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "Contact"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="Contact", label="Contact", label_plural="Contacts", key_prefix="003"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="Contact", label="Contact", label_plural="Contacts", key_prefix="003")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Contact ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="MasterRecordId",
-            type="reference",
-            label="Master Record ID",
-            createable=False,
-            updateable=False,
-            length=18,
-            reference_to=("Contact",),
-            relationship_name="MasterRecord",
-        ),
-        _sf.FieldInfo(
-            name="AccountId",
-            type="reference",
-            label="Account ID",
-            length=18,
-            reference_to=("Account",),
-            relationship_name="Account",
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Contact ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Contact",), relationship_name="MasterRecord"),
+        _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", length=18, reference_to=("Account",), relationship_name="Account"),
         _sf.FieldInfo(name="LastName", type="string", label="Last Name", nillable=False, length=80),
         _sf.FieldInfo(name="FirstName", type="string", label="First Name", length=40),
-        _sf.FieldInfo(
-            name="Salutation",
-            type="picklist",
-            label="Salutation",
-            length=40,
-            picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."),
-            enum=ContactSalutationPicklist,
-        ),
+        _sf.FieldInfo(name="Salutation", type="picklist", label="Salutation", length=40, picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."), enum=ContactSalutationPicklist),
         _sf.FieldInfo(name="MiddleName", type="string", label="Middle Name", length=40),
         _sf.FieldInfo(name="Suffix", type="string", label="Suffix", length=40),
-        _sf.FieldInfo(
-            name="Name",
-            type="string",
-            label="Full Name",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=121,
-            name_field=True,
-        ),
-        _sf.FieldInfo(
-            name="OtherStreet",
-            type="textarea",
-            label="Other Street",
-            length=255,
-            compound_field_name="OtherAddress",
-        ),
-        _sf.FieldInfo(
-            name="OtherCity",
-            type="string",
-            label="Other City",
-            length=40,
-            compound_field_name="OtherAddress",
-        ),
-        _sf.FieldInfo(
-            name="OtherState",
-            type="string",
-            label="Other State/Province",
-            length=80,
-            compound_field_name="OtherAddress",
-        ),
-        _sf.FieldInfo(
-            name="OtherPostalCode",
-            type="string",
-            label="Other Zip/Postal Code",
-            length=20,
-            compound_field_name="OtherAddress",
-        ),
-        _sf.FieldInfo(
-            name="OtherCountry",
-            type="string",
-            label="Other Country",
-            length=80,
-            compound_field_name="OtherAddress",
-        ),
-        _sf.FieldInfo(
-            name="OtherLatitude",
-            type="double",
-            label="Other Latitude",
-            precision=18,
-            scale=15,
-            compound_field_name="OtherAddress",
-        ),
-        _sf.FieldInfo(
-            name="OtherLongitude",
-            type="double",
-            label="Other Longitude",
-            precision=18,
-            scale=15,
-            compound_field_name="OtherAddress",
-        ),
-        _sf.FieldInfo(
-            name="OtherGeocodeAccuracy",
-            type="picklist",
-            label="Other Geocode Accuracy",
-            length=40,
-            restricted_picklist=True,
-            compound_field_name="OtherAddress",
-            picklist_values=(
-                "Address",
-                "NearAddress",
-                "Block",
-                "Street",
-                "ExtendedZip",
-                "Zip",
-                "Neighborhood",
-                "City",
-                "County",
-                "State",
-                "Unknown",
-            ),
-            enum=ContactOtherGeocodeAccuracyPicklist,
-        ),
-        _sf.FieldInfo(
-            name="OtherAddress",
-            type="address",
-            label="Other Address",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="MailingStreet",
-            type="textarea",
-            label="Mailing Street",
-            length=255,
-            compound_field_name="MailingAddress",
-        ),
-        _sf.FieldInfo(
-            name="MailingCity",
-            type="string",
-            label="Mailing City",
-            length=40,
-            compound_field_name="MailingAddress",
-        ),
-        _sf.FieldInfo(
-            name="MailingState",
-            type="string",
-            label="Mailing State/Province",
-            length=80,
-            compound_field_name="MailingAddress",
-        ),
-        _sf.FieldInfo(
-            name="MailingPostalCode",
-            type="string",
-            label="Mailing Zip/Postal Code",
-            length=20,
-            compound_field_name="MailingAddress",
-        ),
-        _sf.FieldInfo(
-            name="MailingCountry",
-            type="string",
-            label="Mailing Country",
-            length=80,
-            compound_field_name="MailingAddress",
-        ),
-        _sf.FieldInfo(
-            name="MailingLatitude",
-            type="double",
-            label="Mailing Latitude",
-            precision=18,
-            scale=15,
-            compound_field_name="MailingAddress",
-        ),
-        _sf.FieldInfo(
-            name="MailingLongitude",
-            type="double",
-            label="Mailing Longitude",
-            precision=18,
-            scale=15,
-            compound_field_name="MailingAddress",
-        ),
-        _sf.FieldInfo(
-            name="MailingGeocodeAccuracy",
-            type="picklist",
-            label="Mailing Geocode Accuracy",
-            length=40,
-            restricted_picklist=True,
-            compound_field_name="MailingAddress",
-            picklist_values=(
-                "Address",
-                "NearAddress",
-                "Block",
-                "Street",
-                "ExtendedZip",
-                "Zip",
-                "Neighborhood",
-                "City",
-                "County",
-                "State",
-                "Unknown",
-            ),
-            enum=ContactMailingGeocodeAccuracyPicklist,
-        ),
-        _sf.FieldInfo(
-            name="MailingAddress",
-            type="address",
-            label="Mailing Address",
-            createable=False,
-            updateable=False,
-        ),
+        _sf.FieldInfo(name="Name", type="string", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True),
+        _sf.FieldInfo(name="OtherStreet", type="textarea", label="Other Street", length=255, compound_field_name="OtherAddress"),
+        _sf.FieldInfo(name="OtherCity", type="string", label="Other City", length=40, compound_field_name="OtherAddress"),
+        _sf.FieldInfo(name="OtherState", type="string", label="Other State/Province", length=80, compound_field_name="OtherAddress"),
+        _sf.FieldInfo(name="OtherPostalCode", type="string", label="Other Zip/Postal Code", length=20, compound_field_name="OtherAddress"),
+        _sf.FieldInfo(name="OtherCountry", type="string", label="Other Country", length=80, compound_field_name="OtherAddress"),
+        _sf.FieldInfo(name="OtherLatitude", type="double", label="Other Latitude", precision=18, scale=15, compound_field_name="OtherAddress"),
+        _sf.FieldInfo(name="OtherLongitude", type="double", label="Other Longitude", precision=18, scale=15, compound_field_name="OtherAddress"),
+        _sf.FieldInfo(name="OtherGeocodeAccuracy", type="picklist", label="Other Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="OtherAddress", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=ContactOtherGeocodeAccuracyPicklist),
+        _sf.FieldInfo(name="OtherAddress", type="address", label="Other Address", createable=False, updateable=False),
+        _sf.FieldInfo(name="MailingStreet", type="textarea", label="Mailing Street", length=255, compound_field_name="MailingAddress"),
+        _sf.FieldInfo(name="MailingCity", type="string", label="Mailing City", length=40, compound_field_name="MailingAddress"),
+        _sf.FieldInfo(name="MailingState", type="string", label="Mailing State/Province", length=80, compound_field_name="MailingAddress"),
+        _sf.FieldInfo(name="MailingPostalCode", type="string", label="Mailing Zip/Postal Code", length=20, compound_field_name="MailingAddress"),
+        _sf.FieldInfo(name="MailingCountry", type="string", label="Mailing Country", length=80, compound_field_name="MailingAddress"),
+        _sf.FieldInfo(name="MailingLatitude", type="double", label="Mailing Latitude", precision=18, scale=15, compound_field_name="MailingAddress"),
+        _sf.FieldInfo(name="MailingLongitude", type="double", label="Mailing Longitude", precision=18, scale=15, compound_field_name="MailingAddress"),
+        _sf.FieldInfo(name="MailingGeocodeAccuracy", type="picklist", label="Mailing Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="MailingAddress", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=ContactMailingGeocodeAccuracyPicklist),
+        _sf.FieldInfo(name="MailingAddress", type="address", label="Mailing Address", createable=False, updateable=False),
         _sf.FieldInfo(name="Phone", type="phone", label="Business Phone", length=40),
         _sf.FieldInfo(name="Fax", type="phone", label="Business Fax", length=40),
         _sf.FieldInfo(name="MobilePhone", type="phone", label="Mobile Phone", length=40),
         _sf.FieldInfo(name="HomePhone", type="phone", label="Home Phone", length=40),
         _sf.FieldInfo(name="OtherPhone", type="phone", label="Other Phone", length=40),
         _sf.FieldInfo(name="AssistantPhone", type="phone", label="Asst. Phone", length=40),
-        _sf.FieldInfo(
-            name="ReportsToId",
-            type="reference",
-            label="Reports To ID",
-            length=18,
-            reference_to=("Contact",),
-            relationship_name="ReportsTo",
-        ),
+        _sf.FieldInfo(name="ReportsToId", type="reference", label="Reports To ID", length=18, reference_to=("Contact",), relationship_name="ReportsTo"),
         _sf.FieldInfo(name="Email", type="email", label="Email", length=80),
         _sf.FieldInfo(name="Title", type="string", label="Title", length=128),
         _sf.FieldInfo(name="Department", type="string", label="Department", length=80),
         _sf.FieldInfo(name="AssistantName", type="string", label="Assistant's Name", length=40),
-        _sf.FieldInfo(
-            name="LeadSource",
-            type="picklist",
-            label="Lead Source",
-            length=255,
-            picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"),
-            enum=ContactLeadSourcePicklist,
-        ),
+        _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=ContactLeadSourcePicklist),
         _sf.FieldInfo(name="Birthdate", type="date", label="Birthdate"),
-        _sf.FieldInfo(
-            name="Description", type="textarea", label="Contact Description", length=32000
-        ),
-        _sf.FieldInfo(
-            name="OwnerId",
-            type="reference",
-            label="Owner ID",
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="Owner",
-        ),
-        _sf.FieldInfo(
-            name="HasOptedOutOfEmail",
-            type="boolean",
-            label="Email Opt Out",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="HasOptedOutOfFax",
-            type="boolean",
-            label="Fax Opt Out",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="DoNotCall",
-            type="boolean",
-            label="Do Not Call",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastActivityDate",
-            type="date",
-            label="Last Activity",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastCURequestDate",
-            type="datetime",
-            label="Last Stay-in-Touch Request Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastCUUpdateDate",
-            type="datetime",
-            label="Last Stay-in-Touch Save Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastViewedDate",
-            type="datetime",
-            label="Last Viewed Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastReferencedDate",
-            type="datetime",
-            label="Last Referenced Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="EmailBouncedReason", type="string", label="Email Bounced Reason", length=255
-        ),
+        _sf.FieldInfo(name="Description", type="textarea", label="Contact Description", length=32000),
+        _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="Owner"),
+        _sf.FieldInfo(name="HasOptedOutOfEmail", type="boolean", label="Email Opt Out", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="HasOptedOutOfFax", type="boolean", label="Fax Opt Out", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="DoNotCall", type="boolean", label="Do Not Call", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastCURequestDate", type="datetime", label="Last Stay-in-Touch Request Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastCUUpdateDate", type="datetime", label="Last Stay-in-Touch Save Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="EmailBouncedReason", type="string", label="Email Bounced Reason", length=255),
         _sf.FieldInfo(name="EmailBouncedDate", type="datetime", label="Email Bounced Date"),
-        _sf.FieldInfo(
-            name="IsEmailBounced",
-            type="boolean",
-            label="Is Email Bounced",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="PhotoUrl",
-            type="url",
-            label="Photo URL",
-            createable=False,
-            updateable=False,
-            length=255,
-        ),
-        _sf.FieldInfo(
-            name="IndividualId",
-            type="reference",
-            label="Individual ID",
-            length=18,
-            reference_to=("Individual",),
-            relationship_name="Individual",
-        ),
+        _sf.FieldInfo(name="IsEmailBounced", type="boolean", label="Is Email Bounced", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255),
+        _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", length=18, reference_to=("Individual",), relationship_name="Individual"),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
@@ -494,12 +158,7 @@ class Contact(_sf.SObject):
         _sf.ChildInfo(name="Cases", child_sobject="Case", field="ContactId"),
         _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="ContactId"),
         _sf.ChildInfo(name="Assets", child_sobject="Asset", field="ContactId", cascade_delete=True),
-        _sf.ChildInfo(
-            name="CampaignMembers",
-            child_sobject="CampaignMember",
-            field="ContactId",
-            cascade_delete=True,
-        ),
+        _sf.ChildInfo(name="CampaignMembers", child_sobject="CampaignMember", field="ContactId", cascade_delete=True),
         _sf.ChildInfo(name="ContractsSigned", child_sobject="Contract", field="CustomerSignedId"),
         _sf.ChildInfo(name="Users", child_sobject="User", field="ContactId"),
         _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhoId", cascade_delete=True),
@@ -550,9 +209,7 @@ class Contact(_sf.SObject):
     """Other Latitude. double."""
     OtherLongitude: float | None | _sf.UnsetType = _sf.UNSET
     """Other Longitude. double."""
-    OtherGeocodeAccuracy: ContactOtherGeocodeAccuracyPicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    OtherGeocodeAccuracy: ContactOtherGeocodeAccuracyPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Other Geocode Accuracy. picklist(40)."""
     OtherAddress: _sf.Address | None | _sf.UnsetType = _sf.UNSET
     """Other Address. address, read-only."""
@@ -570,9 +227,7 @@ class Contact(_sf.SObject):
     """Mailing Latitude. double."""
     MailingLongitude: float | None | _sf.UnsetType = _sf.UNSET
     """Mailing Longitude. double."""
-    MailingGeocodeAccuracy: ContactMailingGeocodeAccuracyPicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    MailingGeocodeAccuracy: ContactMailingGeocodeAccuracyPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Mailing Geocode Accuracy. picklist(40)."""
     MailingAddress: _sf.Address | None | _sf.UnsetType = _sf.UNSET
     """Mailing Address. address, read-only."""
@@ -652,9 +307,7 @@ class Contact(_sf.SObject):
     """Child Opportunity records via ContactId."""
     Assets: _sf.RelatedList[_m_asset.Asset] | None | _sf.UnsetType = _sf.UNSET
     """Child Asset records via ContactId."""
-    CampaignMembers: _sf.RelatedList[_m_campaign_member.CampaignMember] | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    CampaignMembers: _sf.RelatedList[_m_campaign_member.CampaignMember] | None | _sf.UnsetType = _sf.UNSET
     """Child CampaignMember records via ContactId."""
     ContractsSigned: _sf.RelatedList[_m_contract.Contract] | None | _sf.UnsetType = _sf.UNSET
     """Child Contract records via CustomerSignedId."""

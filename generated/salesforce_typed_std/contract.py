@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import account as _m_account
     from salesforce_typed_std import contact as _m_contact
@@ -69,309 +70,47 @@ class Contract(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "Contract"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="Contract", label="Contract", label_plural="Contracts", key_prefix="800"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="Contract", label="Contract", label_plural="Contracts", key_prefix="800")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Contract ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="AccountId",
-            type="reference",
-            label="Account ID",
-            nillable=False,
-            length=18,
-            reference_to=("Account",),
-            relationship_name="Account",
-        ),
-        _sf.FieldInfo(
-            name="Pricebook2Id",
-            type="reference",
-            label="Price Book ID",
-            length=18,
-            reference_to=("Pricebook2",),
-            relationship_name="Pricebook2",
-        ),
-        _sf.FieldInfo(
-            name="OwnerExpirationNotice",
-            type="picklist",
-            label="Owner Expiration Notice",
-            length=40,
-            picklist_values=("15", "30", "45", "60", "90", "120"),
-            enum=ContractOwnerExpirationNoticePicklist,
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Contract ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", nillable=False, length=18, reference_to=("Account",), relationship_name="Account"),
+        _sf.FieldInfo(name="Pricebook2Id", type="reference", label="Price Book ID", length=18, reference_to=("Pricebook2",), relationship_name="Pricebook2"),
+        _sf.FieldInfo(name="OwnerExpirationNotice", type="picklist", label="Owner Expiration Notice", length=40, picklist_values=("15", "30", "45", "60", "90", "120"), enum=ContractOwnerExpirationNoticePicklist),
         _sf.FieldInfo(name="StartDate", type="date", label="Contract Start Date"),
-        _sf.FieldInfo(
-            name="EndDate",
-            type="date",
-            label="Contract End Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="BillingStreet",
-            type="textarea",
-            label="Billing Street",
-            length=255,
-            compound_field_name="BillingAddress",
-        ),
-        _sf.FieldInfo(
-            name="BillingCity",
-            type="string",
-            label="Billing City",
-            length=40,
-            compound_field_name="BillingAddress",
-        ),
-        _sf.FieldInfo(
-            name="BillingState",
-            type="string",
-            label="Billing State/Province",
-            length=80,
-            compound_field_name="BillingAddress",
-        ),
-        _sf.FieldInfo(
-            name="BillingPostalCode",
-            type="string",
-            label="Billing Zip/Postal Code",
-            length=20,
-            compound_field_name="BillingAddress",
-        ),
-        _sf.FieldInfo(
-            name="BillingCountry",
-            type="string",
-            label="Billing Country",
-            length=80,
-            compound_field_name="BillingAddress",
-        ),
-        _sf.FieldInfo(
-            name="BillingLatitude",
-            type="double",
-            label="Billing Latitude",
-            precision=18,
-            scale=15,
-            compound_field_name="BillingAddress",
-        ),
-        _sf.FieldInfo(
-            name="BillingLongitude",
-            type="double",
-            label="Billing Longitude",
-            precision=18,
-            scale=15,
-            compound_field_name="BillingAddress",
-        ),
-        _sf.FieldInfo(
-            name="BillingGeocodeAccuracy",
-            type="picklist",
-            label="Billing Geocode Accuracy",
-            length=40,
-            restricted_picklist=True,
-            compound_field_name="BillingAddress",
-            picklist_values=(
-                "Address",
-                "NearAddress",
-                "Block",
-                "Street",
-                "ExtendedZip",
-                "Zip",
-                "Neighborhood",
-                "City",
-                "County",
-                "State",
-                "Unknown",
-            ),
-            enum=ContractBillingGeocodeAccuracyPicklist,
-        ),
-        _sf.FieldInfo(
-            name="BillingAddress",
-            type="address",
-            label="Billing Address",
-            createable=False,
-            updateable=False,
-        ),
+        _sf.FieldInfo(name="EndDate", type="date", label="Contract End Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="BillingStreet", type="textarea", label="Billing Street", length=255, compound_field_name="BillingAddress"),
+        _sf.FieldInfo(name="BillingCity", type="string", label="Billing City", length=40, compound_field_name="BillingAddress"),
+        _sf.FieldInfo(name="BillingState", type="string", label="Billing State/Province", length=80, compound_field_name="BillingAddress"),
+        _sf.FieldInfo(name="BillingPostalCode", type="string", label="Billing Zip/Postal Code", length=20, compound_field_name="BillingAddress"),
+        _sf.FieldInfo(name="BillingCountry", type="string", label="Billing Country", length=80, compound_field_name="BillingAddress"),
+        _sf.FieldInfo(name="BillingLatitude", type="double", label="Billing Latitude", precision=18, scale=15, compound_field_name="BillingAddress"),
+        _sf.FieldInfo(name="BillingLongitude", type="double", label="Billing Longitude", precision=18, scale=15, compound_field_name="BillingAddress"),
+        _sf.FieldInfo(name="BillingGeocodeAccuracy", type="picklist", label="Billing Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="BillingAddress", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=ContractBillingGeocodeAccuracyPicklist),
+        _sf.FieldInfo(name="BillingAddress", type="address", label="Billing Address", createable=False, updateable=False),
         _sf.FieldInfo(name="ContractTerm", type="int", label="Contract Term", precision=4),
-        _sf.FieldInfo(
-            name="OwnerId",
-            type="reference",
-            label="Owner ID",
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="Owner",
-        ),
-        _sf.FieldInfo(
-            name="Status",
-            type="picklist",
-            label="Status",
-            nillable=False,
-            length=40,
-            defaulted_on_create=True,
-            picklist_values=("Draft", "In Approval Process", "Activated"),
-            default_picklist_value="Draft",
-            enum=ContractStatusPicklist,
-        ),
-        _sf.FieldInfo(
-            name="CompanySignedId",
-            type="reference",
-            label="Company Signed By ID",
-            length=18,
-            reference_to=("User",),
-            relationship_name="CompanySigned",
-        ),
+        _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="Owner"),
+        _sf.FieldInfo(name="Status", type="picklist", label="Status", nillable=False, length=40, defaulted_on_create=True, picklist_values=("Draft", "In Approval Process", "Activated"), default_picklist_value="Draft", enum=ContractStatusPicklist),
+        _sf.FieldInfo(name="CompanySignedId", type="reference", label="Company Signed By ID", length=18, reference_to=("User",), relationship_name="CompanySigned"),
         _sf.FieldInfo(name="CompanySignedDate", type="date", label="Company Signed Date"),
-        _sf.FieldInfo(
-            name="CustomerSignedId",
-            type="reference",
-            label="Customer Signed By ID",
-            length=18,
-            reference_to=("Contact",),
-            relationship_name="CustomerSigned",
-        ),
-        _sf.FieldInfo(
-            name="CustomerSignedTitle", type="string", label="Customer Signed Title", length=40
-        ),
+        _sf.FieldInfo(name="CustomerSignedId", type="reference", label="Customer Signed By ID", length=18, reference_to=("Contact",), relationship_name="CustomerSigned"),
+        _sf.FieldInfo(name="CustomerSignedTitle", type="string", label="Customer Signed Title", length=40),
         _sf.FieldInfo(name="CustomerSignedDate", type="date", label="Customer Signed Date"),
         _sf.FieldInfo(name="SpecialTerms", type="textarea", label="Special Terms", length=4000),
-        _sf.FieldInfo(
-            name="ActivatedById",
-            type="reference",
-            label="Activated By ID",
-            createable=False,
-            updateable=False,
-            length=18,
-            reference_to=("User",),
-            relationship_name="ActivatedBy",
-        ),
-        _sf.FieldInfo(
-            name="ActivatedDate",
-            type="datetime",
-            label="Activated Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="StatusCode",
-            type="picklist",
-            label="Status Category",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=40,
-            defaulted_on_create=True,
-            restricted_picklist=True,
-            picklist_values=("Draft", "InApproval", "Activated", "Terminated", "Expired"),
-            default_picklist_value="Draft",
-            enum=ContractStatusCodePicklist,
-        ),
+        _sf.FieldInfo(name="ActivatedById", type="reference", label="Activated By ID", createable=False, updateable=False, length=18, reference_to=("User",), relationship_name="ActivatedBy"),
+        _sf.FieldInfo(name="ActivatedDate", type="datetime", label="Activated Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="StatusCode", type="picklist", label="Status Category", createable=False, updateable=False, nillable=False, length=40, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Draft", "InApproval", "Activated", "Terminated", "Expired"), default_picklist_value="Draft", enum=ContractStatusCodePicklist),
         _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
-        _sf.FieldInfo(
-            name="ContractNumber",
-            type="string",
-            label="Contract Number",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=30,
-            name_field=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastApprovedDate",
-            type="datetime",
-            label="Last Approved Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastActivityDate",
-            type="date",
-            label="Last Activity",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastViewedDate",
-            type="datetime",
-            label="Last Viewed Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastReferencedDate",
-            type="datetime",
-            label="Last Referenced Date",
-            createable=False,
-            updateable=False,
-        ),
+        _sf.FieldInfo(name="ContractNumber", type="string", label="Contract Number", createable=False, updateable=False, nillable=False, length=30, name_field=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastApprovedDate", type="datetime", label="Last Approved Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
@@ -407,9 +146,7 @@ class Contract(_sf.SObject):
     """Account ID. reference, -> Account, required."""
     Pricebook2Id: str | None | _sf.UnsetType = _sf.UNSET
     """Price Book ID. reference, -> Pricebook2."""
-    OwnerExpirationNotice: ContractOwnerExpirationNoticePicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    OwnerExpirationNotice: ContractOwnerExpirationNoticePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Owner Expiration Notice. picklist(40)."""
     StartDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Contract Start Date. date."""
@@ -429,9 +166,7 @@ class Contract(_sf.SObject):
     """Billing Latitude. double."""
     BillingLongitude: float | None | _sf.UnsetType = _sf.UNSET
     """Billing Longitude. double."""
-    BillingGeocodeAccuracy: ContractBillingGeocodeAccuracyPicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    BillingGeocodeAccuracy: ContractBillingGeocodeAccuracyPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Billing Geocode Accuracy. picklist(40)."""
     BillingAddress: _sf.Address | None | _sf.UnsetType = _sf.UNSET
     """Billing Address. address, read-only."""

@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import account as _m_account
     from salesforce_typed_std import asset as _m_asset
@@ -169,460 +170,62 @@ class Event(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "Event"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="Event", label="Event", label_plural="Events", key_prefix="00U"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="Event", label="Event", label_plural="Events", key_prefix="00U")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Event ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="WhoId",
-            type="reference",
-            label="Name ID",
-            length=18,
-            reference_to=("Contact", "Lead"),
-            relationship_name="Who",
-        ),
-        _sf.FieldInfo(
-            name="WhatId",
-            type="reference",
-            label="Related To ID",
-            length=18,
-            reference_to=(
-                "Account",
-                "Opportunity",
-                "Case",
-                "Campaign",
-                "Contract",
-                "Order",
-                "Asset",
-                "Product2",
-            ),
-            relationship_name="What",
-        ),
-        _sf.FieldInfo(
-            name="Subject",
-            type="combobox",
-            label="Subject",
-            length=255,
-            name_field=True,
-            picklist_values=("Call", "Email", "Meeting", "Send Letter/Quote", "Other"),
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Event ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="WhoId", type="reference", label="Name ID", length=18, reference_to=("Contact", "Lead"), relationship_name="Who"),
+        _sf.FieldInfo(name="WhatId", type="reference", label="Related To ID", length=18, reference_to=("Account", "Opportunity", "Case", "Campaign", "Contract", "Order", "Asset", "Product2"), relationship_name="What"),
+        _sf.FieldInfo(name="Subject", type="combobox", label="Subject", length=255, name_field=True, picklist_values=("Call", "Email", "Meeting", "Send Letter/Quote", "Other")),
         _sf.FieldInfo(name="Location", type="string", label="Location", length=255),
-        _sf.FieldInfo(
-            name="IsAllDayEvent",
-            type="boolean",
-            label="All-Day Event",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="IsAllDayEvent", type="boolean", label="All-Day Event", nillable=False, defaulted_on_create=True),
         _sf.FieldInfo(name="ActivityDateTime", type="datetime", label="Due Date Time"),
         _sf.FieldInfo(name="ActivityDate", type="date", label="Due Date Only"),
         _sf.FieldInfo(name="DurationInMinutes", type="int", label="Duration", precision=8),
         _sf.FieldInfo(name="StartDateTime", type="datetime", label="Start Date Time"),
         _sf.FieldInfo(name="EndDateTime", type="datetime", label="End Date Time"),
-        _sf.FieldInfo(
-            name="EndDate", type="date", label="End Date", createable=False, updateable=False
-        ),
+        _sf.FieldInfo(name="EndDate", type="date", label="End Date", createable=False, updateable=False),
         _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
-        _sf.FieldInfo(
-            name="AccountId",
-            type="reference",
-            label="Account ID",
-            createable=False,
-            updateable=False,
-            length=18,
-            reference_to=("Account",),
-            relationship_name="Account",
-        ),
-        _sf.FieldInfo(
-            name="OwnerId",
-            type="reference",
-            label="Assigned To ID",
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("Calendar", "User"),
-            relationship_name="Owner",
-        ),
-        _sf.FieldInfo(
-            name="IsPrivate",
-            type="boolean",
-            label="Private",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="ShowAs",
-            type="picklist",
-            label="Show Time As",
-            length=40,
-            defaulted_on_create=True,
-            restricted_picklist=True,
-            picklist_values=("Busy", "OutOfOffice", "Free"),
-            default_picklist_value="Busy",
-            enum=EventShowAsPicklist,
-        ),
-        _sf.FieldInfo(
-            name="IsChild",
-            type="boolean",
-            label="Is Child",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsGroupEvent",
-            type="boolean",
-            label="Is Group Event",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="GroupEventType",
-            type="picklist",
-            label="Group Event Type",
-            createable=False,
-            updateable=False,
-            length=40,
-            defaulted_on_create=True,
-            restricted_picklist=True,
-            picklist_values=("0", "1", "2", "3"),
-            default_picklist_value="0",
-            enum=EventGroupEventTypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="IsArchived",
-            type="boolean",
-            label="Archived",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceActivityId",
-            type="reference",
-            label="Recurrence Activity ID",
-            createable=False,
-            updateable=False,
-            length=18,
-            reference_to=("Event",),
-        ),
-        _sf.FieldInfo(
-            name="IsRecurrence",
-            type="boolean",
-            label="Create Recurring Series of Events",
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), relationship_name="Account"),
+        _sf.FieldInfo(name="OwnerId", type="reference", label="Assigned To ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("Calendar", "User"), relationship_name="Owner"),
+        _sf.FieldInfo(name="IsPrivate", type="boolean", label="Private", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="ShowAs", type="picklist", label="Show Time As", length=40, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Busy", "OutOfOffice", "Free"), default_picklist_value="Busy", enum=EventShowAsPicklist),
+        _sf.FieldInfo(name="IsChild", type="boolean", label="Is Child", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsGroupEvent", type="boolean", label="Is Group Event", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="GroupEventType", type="picklist", label="Group Event Type", createable=False, updateable=False, length=40, defaulted_on_create=True, restricted_picklist=True, picklist_values=("0", "1", "2", "3"), default_picklist_value="0", enum=EventGroupEventTypePicklist),
+        _sf.FieldInfo(name="IsArchived", type="boolean", label="Archived", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="RecurrenceActivityId", type="reference", label="Recurrence Activity ID", createable=False, updateable=False, length=18, reference_to=("Event",)),
+        _sf.FieldInfo(name="IsRecurrence", type="boolean", label="Create Recurring Series of Events", updateable=False, nillable=False, defaulted_on_create=True),
         _sf.FieldInfo(name="RecurrenceStartDateTime", type="datetime", label="Recurrence Start"),
         _sf.FieldInfo(name="RecurrenceEndDateOnly", type="date", label="Recurrence End"),
-        _sf.FieldInfo(
-            name="RecurrenceTimeZoneSidKey",
-            type="picklist",
-            label="Recurrence Time Zone",
-            length=40,
-            picklist_values=(
-                "Pacific/Kiritimati",
-                "Pacific/Auckland",
-                "Australia/Sydney",
-                "Australia/Adelaide",
-                "Australia/Brisbane",
-                "Asia/Seoul",
-                "Asia/Tokyo",
-                "Asia/Hong_Kong",
-                "Asia/Manila",
-                "Asia/Shanghai",
-                "Asia/Singapore",
-                "Asia/Taipei",
-                "Australia/Perth",
-                "Asia/Bangkok",
-                "Asia/Jakarta",
-                "Asia/Kolkata",
-                "Asia/Karachi",
-                "Asia/Dubai",
-                "Africa/Nairobi",
-                "Asia/Riyadh",
-                "Europe/Istanbul",
-                "Europe/Moscow",
-                "Africa/Cairo",
-                "Africa/Johannesburg",
-                "Asia/Jerusalem",
-                "Europe/Athens",
-                "Europe/Helsinki",
-                "Europe/Kiev",
-                "Africa/Lagos",
-                "Europe/Amsterdam",
-                "Europe/Berlin",
-                "Europe/Brussels",
-                "Europe/Madrid",
-                "Europe/Paris",
-                "Europe/Rome",
-                "Europe/Stockholm",
-                "Europe/Warsaw",
-                "Europe/Zurich",
-                "Atlantic/Reykjavik",
-                "Europe/Dublin",
-                "Europe/Lisbon",
-                "Europe/London",
-                "GMT",
-                "Atlantic/Azores",
-                "America/Argentina/Buenos_Aires",
-                "America/Santiago",
-                "America/Sao_Paulo",
-                "America/St_Johns",
-                "America/Halifax",
-                "America/Puerto_Rico",
-                "America/Bogota",
-                "America/Lima",
-                "America/New_York",
-                "America/Toronto",
-                "America/Chicago",
-                "America/Mexico_City",
-                "America/Winnipeg",
-                "America/Denver",
-                "America/Edmonton",
-                "America/Phoenix",
-                "America/Los_Angeles",
-                "America/Tijuana",
-                "America/Vancouver",
-                "America/Anchorage",
-                "Pacific/Honolulu",
-                "Pacific/Pago_Pago",
-            ),
-            enum=EventRecurrenceTimeZoneSidKeyPicklist,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceType",
-            type="picklist",
-            label="Recurrence Type",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=(
-                "RecursDaily",
-                "RecursEveryWeekday",
-                "RecursMonthly",
-                "RecursMonthlyNth",
-                "RecursWeekly",
-                "RecursYearly",
-                "RecursYearlyNth",
-            ),
-            enum=EventRecurrenceTypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceInterval", type="int", label="Recurrence Interval", precision=9
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceDayOfWeekMask",
-            type="int",
-            label="Recurrence Day of Week Mask",
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceDayOfMonth", type="int", label="Recurrence Day of Month", precision=9
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceInstance",
-            type="picklist",
-            label="Recurrence Instance",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=("First", "Second", "Third", "Fourth", "Last"),
-            enum=EventRecurrenceInstancePicklist,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceMonthOfYear",
-            type="picklist",
-            label="Recurrence Month of Year",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=(
-                "January",
-                "February",
-                "March",
-                "April",
-                "May",
-                "June",
-                "July",
-                "August",
-                "September",
-                "October",
-                "November",
-                "December",
-            ),
-            enum=EventRecurrenceMonthOfYearPicklist,
-        ),
+        _sf.FieldInfo(name="RecurrenceTimeZoneSidKey", type="picklist", label="Recurrence Time Zone", length=40, picklist_values=("Pacific/Kiritimati", "Pacific/Auckland", "Australia/Sydney", "Australia/Adelaide", "Australia/Brisbane", "Asia/Seoul", "Asia/Tokyo", "Asia/Hong_Kong", "Asia/Manila", "Asia/Shanghai", "Asia/Singapore", "Asia/Taipei", "Australia/Perth", "Asia/Bangkok", "Asia/Jakarta", "Asia/Kolkata", "Asia/Karachi", "Asia/Dubai", "Africa/Nairobi", "Asia/Riyadh", "Europe/Istanbul", "Europe/Moscow", "Africa/Cairo", "Africa/Johannesburg", "Asia/Jerusalem", "Europe/Athens", "Europe/Helsinki", "Europe/Kiev", "Africa/Lagos", "Europe/Amsterdam", "Europe/Berlin", "Europe/Brussels", "Europe/Madrid", "Europe/Paris", "Europe/Rome", "Europe/Stockholm", "Europe/Warsaw", "Europe/Zurich", "Atlantic/Reykjavik", "Europe/Dublin", "Europe/Lisbon", "Europe/London", "GMT", "Atlantic/Azores", "America/Argentina/Buenos_Aires", "America/Santiago", "America/Sao_Paulo", "America/St_Johns", "America/Halifax", "America/Puerto_Rico", "America/Bogota", "America/Lima", "America/New_York", "America/Toronto", "America/Chicago", "America/Mexico_City", "America/Winnipeg", "America/Denver", "America/Edmonton", "America/Phoenix", "America/Los_Angeles", "America/Tijuana", "America/Vancouver", "America/Anchorage", "Pacific/Honolulu", "Pacific/Pago_Pago"), enum=EventRecurrenceTimeZoneSidKeyPicklist),
+        _sf.FieldInfo(name="RecurrenceType", type="picklist", label="Recurrence Type", length=40, restricted_picklist=True, picklist_values=("RecursDaily", "RecursEveryWeekday", "RecursMonthly", "RecursMonthlyNth", "RecursWeekly", "RecursYearly", "RecursYearlyNth"), enum=EventRecurrenceTypePicklist),
+        _sf.FieldInfo(name="RecurrenceInterval", type="int", label="Recurrence Interval", precision=9),
+        _sf.FieldInfo(name="RecurrenceDayOfWeekMask", type="int", label="Recurrence Day of Week Mask", precision=9),
+        _sf.FieldInfo(name="RecurrenceDayOfMonth", type="int", label="Recurrence Day of Month", precision=9),
+        _sf.FieldInfo(name="RecurrenceInstance", type="picklist", label="Recurrence Instance", length=40, restricted_picklist=True, picklist_values=("First", "Second", "Third", "Fourth", "Last"), enum=EventRecurrenceInstancePicklist),
+        _sf.FieldInfo(name="RecurrenceMonthOfYear", type="picklist", label="Recurrence Month of Year", length=40, restricted_picklist=True, picklist_values=("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"), enum=EventRecurrenceMonthOfYearPicklist),
         _sf.FieldInfo(name="ReminderDateTime", type="datetime", label="Reminder Date/Time"),
-        _sf.FieldInfo(
-            name="IsReminderSet",
-            type="boolean",
-            label="Reminder Set",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="EventSubtype",
-            type="picklist",
-            label="Event Subtype",
-            updateable=False,
-            length=40,
-            restricted_picklist=True,
-            picklist_values=("Event",),
-            enum=EventEventSubtypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="IsRecurrence2Exclusion",
-            type="boolean",
-            label="Historical Event, Not Following Recurrence",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Recurrence2PatternText",
-            type="textarea",
-            label="Recurrence Pattern",
-            updateable=False,
-            length=512,
-        ),
-        _sf.FieldInfo(
-            name="Recurrence2PatternVersion",
-            type="picklist",
-            label="Pattern Version",
-            createable=False,
-            updateable=False,
-            length=40,
-            restricted_picklist=True,
-            picklist_values=("1", "2"),
-            enum=EventRecurrence2PatternVersionPicklist,
-        ),
-        _sf.FieldInfo(
-            name="IsRecurrence2",
-            type="boolean",
-            label="Repeat",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsRecurrence2Exception",
-            type="boolean",
-            label="Is Exception",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Recurrence2PatternStartDate",
-            type="datetime",
-            label="Recurrence Pattern Start Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="Recurrence2PatternTimeZone",
-            type="string",
-            label="Recurrence Pattern Time Zone Reference",
-            createable=False,
-            updateable=False,
-            length=255,
-        ),
+        _sf.FieldInfo(name="IsReminderSet", type="boolean", label="Reminder Set", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="EventSubtype", type="picklist", label="Event Subtype", updateable=False, length=40, restricted_picklist=True, picklist_values=("Event",), enum=EventEventSubtypePicklist),
+        _sf.FieldInfo(name="IsRecurrence2Exclusion", type="boolean", label="Historical Event, Not Following Recurrence", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Recurrence2PatternText", type="textarea", label="Recurrence Pattern", updateable=False, length=512),
+        _sf.FieldInfo(name="Recurrence2PatternVersion", type="picklist", label="Pattern Version", createable=False, updateable=False, length=40, restricted_picklist=True, picklist_values=("1", "2"), enum=EventRecurrence2PatternVersionPicklist),
+        _sf.FieldInfo(name="IsRecurrence2", type="boolean", label="Repeat", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsRecurrence2Exception", type="boolean", label="Is Exception", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Recurrence2PatternStartDate", type="datetime", label="Recurrence Pattern Start Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="Recurrence2PatternTimeZone", type="string", label="Recurrence Pattern Time Zone Reference", createable=False, updateable=False, length=255),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
         _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
         _sf.ParentInfo(name="Who", field="WhoId", reference_to=("Contact", "Lead")),
-        _sf.ParentInfo(
-            name="What",
-            field="WhatId",
-            reference_to=(
-                "Account",
-                "Opportunity",
-                "Case",
-                "Campaign",
-                "Contract",
-                "Order",
-                "Asset",
-                "Product2",
-            ),
-        ),
+        _sf.ParentInfo(name="What", field="WhatId", reference_to=("Account", "Opportunity", "Case", "Campaign", "Contract", "Order", "Asset", "Product2")),
         _sf.ParentInfo(name="Account", field="AccountId", reference_to=("Account",)),
         _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("Calendar", "User")),
     )
@@ -692,9 +295,7 @@ class Event(_sf.SObject):
     """Recurrence Start. datetime."""
     RecurrenceEndDateOnly: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Recurrence End. date."""
-    RecurrenceTimeZoneSidKey: EventRecurrenceTimeZoneSidKeyPicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    RecurrenceTimeZoneSidKey: EventRecurrenceTimeZoneSidKeyPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Time Zone. picklist(40)."""
     RecurrenceType: EventRecurrenceTypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Type. picklist(40)."""
@@ -706,9 +307,7 @@ class Event(_sf.SObject):
     """Recurrence Day of Month. int."""
     RecurrenceInstance: EventRecurrenceInstancePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Instance. picklist(40)."""
-    RecurrenceMonthOfYear: EventRecurrenceMonthOfYearPicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    RecurrenceMonthOfYear: EventRecurrenceMonthOfYearPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Month of Year. picklist(40)."""
     ReminderDateTime: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Reminder Date/Time. datetime."""
@@ -720,9 +319,7 @@ class Event(_sf.SObject):
     """Historical Event, Not Following Recurrence. boolean, read-only."""
     Recurrence2PatternText: str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Pattern. textarea(512), create-only."""
-    Recurrence2PatternVersion: (
-        EventRecurrence2PatternVersionPicklist | str | None | _sf.UnsetType
-    ) = _sf.UNSET
+    Recurrence2PatternVersion: EventRecurrence2PatternVersionPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Pattern Version. picklist(40), read-only."""
     IsRecurrence2: bool | None | _sf.UnsetType = _sf.UNSET
     """Repeat. boolean, read-only."""
@@ -738,18 +335,7 @@ class Event(_sf.SObject):
     """Parent via LastModifiedById (User)."""
     Who: _m_contact.Contact | _m_lead.Lead | None | _sf.UnsetType = _sf.UNSET
     """Parent via WhoId (Contact|Lead)."""
-    What: (
-        _m_account.Account
-        | _m_asset.Asset
-        | _m_campaign.Campaign
-        | _m_case.Case
-        | _m_contract.Contract
-        | _m_opportunity.Opportunity
-        | _m_order.Order
-        | _m_product2.Product2
-        | None
-        | _sf.UnsetType
-    ) = _sf.UNSET
+    What: _m_account.Account | _m_asset.Asset | _m_campaign.Campaign | _m_case.Case | _m_contract.Contract | _m_opportunity.Opportunity | _m_order.Order | _m_product2.Product2 | None | _sf.UnsetType = _sf.UNSET
     """Parent via WhatId (Account|Opportunity|Case|Campaign|Contract|Order|Asset|Product2)."""
     Account: _m_account.Account | None | _sf.UnsetType = _sf.UNSET
     """Parent via AccountId (Account)."""

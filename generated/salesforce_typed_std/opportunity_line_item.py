@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import opportunity as _m_opportunity
     from salesforce_typed_std import pricebook_entry as _m_pricebook_entry
@@ -21,185 +22,37 @@ class OpportunityLineItem(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "OpportunityLineItem"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="OpportunityLineItem",
-        label="Opportunity Product",
-        label_plural="Opportunity Products",
-        key_prefix="00k",
-        searchable=False,
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="OpportunityLineItem", label="Opportunity Product", label_plural="Opportunity Products", key_prefix="00k", searchable=False)
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Opportunity Product ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="OpportunityId",
-            type="reference",
-            label="Opportunity ID",
-            updateable=False,
-            nillable=False,
-            length=18,
-            reference_to=("Opportunity",),
-            relationship_name="Opportunity",
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Opportunity Product ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="OpportunityId", type="reference", label="Opportunity ID", updateable=False, nillable=False, length=18, reference_to=("Opportunity",), relationship_name="Opportunity"),
         _sf.FieldInfo(name="SortOrder", type="int", label="Sort Order", precision=9),
-        _sf.FieldInfo(
-            name="PricebookEntryId",
-            type="reference",
-            label="Price Book Entry ID",
-            updateable=False,
-            nillable=False,
-            length=18,
-            reference_to=("PricebookEntry",),
-            relationship_name="PricebookEntry",
-        ),
-        _sf.FieldInfo(
-            name="Product2Id",
-            type="reference",
-            label="Product ID",
-            createable=False,
-            updateable=False,
-            length=18,
-            reference_to=("Product2",),
-            relationship_name="Product2",
-        ),
-        _sf.FieldInfo(
-            name="ProductCode",
-            type="string",
-            label="Product Code",
-            createable=False,
-            updateable=False,
-            length=255,
-        ),
-        _sf.FieldInfo(
-            name="Name",
-            type="string",
-            label="Opportunity Product Name",
-            createable=False,
-            updateable=False,
-            length=376,
-            name_field=True,
-        ),
-        _sf.FieldInfo(
-            name="Quantity", type="double", label="Quantity", nillable=False, precision=12, scale=2
-        ),
-        _sf.FieldInfo(
-            name="TotalPrice", type="currency", label="Total Price", precision=18, scale=2
-        ),
-        _sf.FieldInfo(
-            name="UnitPrice", type="currency", label="Sales Price", precision=18, scale=2
-        ),
-        _sf.FieldInfo(
-            name="ListPrice",
-            type="currency",
-            label="List Price",
-            createable=False,
-            updateable=False,
-            precision=18,
-            scale=2,
-        ),
-        _sf.FieldInfo(
-            name="Subtotal",
-            type="currency",
-            label="Subtotal",
-            createable=False,
-            updateable=False,
-            precision=18,
-            scale=2,
-        ),
+        _sf.FieldInfo(name="PricebookEntryId", type="reference", label="Price Book Entry ID", updateable=False, nillable=False, length=18, reference_to=("PricebookEntry",), relationship_name="PricebookEntry"),
+        _sf.FieldInfo(name="Product2Id", type="reference", label="Product ID", createable=False, updateable=False, length=18, reference_to=("Product2",), relationship_name="Product2"),
+        _sf.FieldInfo(name="ProductCode", type="string", label="Product Code", createable=False, updateable=False, length=255),
+        _sf.FieldInfo(name="Name", type="string", label="Opportunity Product Name", createable=False, updateable=False, length=376, name_field=True),
+        _sf.FieldInfo(name="Quantity", type="double", label="Quantity", nillable=False, precision=12, scale=2),
+        _sf.FieldInfo(name="TotalPrice", type="currency", label="Total Price", precision=18, scale=2),
+        _sf.FieldInfo(name="UnitPrice", type="currency", label="Sales Price", precision=18, scale=2),
+        _sf.FieldInfo(name="ListPrice", type="currency", label="List Price", createable=False, updateable=False, precision=18, scale=2),
+        _sf.FieldInfo(name="Subtotal", type="currency", label="Subtotal", createable=False, updateable=False, precision=18, scale=2),
         _sf.FieldInfo(name="Discount", type="percent", label="Discount", precision=5, scale=2),
         _sf.FieldInfo(name="ServiceDate", type="date", label="Date"),
         _sf.FieldInfo(name="Description", type="string", label="Line Description", length=255),
-        _sf.FieldInfo(
-            name="LastViewedDate",
-            type="datetime",
-            label="Last Viewed Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastReferencedDate",
-            type="datetime",
-            label="Last Referenced Date",
-            createable=False,
-            updateable=False,
-        ),
+        _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
         _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
         _sf.ParentInfo(name="Opportunity", field="OpportunityId", reference_to=("Opportunity",)),
-        _sf.ParentInfo(
-            name="PricebookEntry", field="PricebookEntryId", reference_to=("PricebookEntry",)
-        ),
+        _sf.ParentInfo(name="PricebookEntry", field="PricebookEntryId", reference_to=("PricebookEntry",)),
         _sf.ParentInfo(name="Product2", field="Product2Id", reference_to=("Product2",)),
     )
 

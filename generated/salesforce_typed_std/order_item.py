@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import order as _m_order
     from salesforce_typed_std import order_item as _m_order_item
@@ -22,183 +23,36 @@ class OrderItem(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "OrderItem"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="OrderItem", label="Order Product", label_plural="Order Products", key_prefix="802"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="OrderItem", label="Order Product", label_plural="Order Products", key_prefix="802")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Order Product ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Product2Id",
-            type="reference",
-            label="Product ID",
-            updateable=False,
-            length=18,
-            reference_to=("Product2",),
-            relationship_name="Product2",
-        ),
-        _sf.FieldInfo(
-            name="OrderId",
-            type="reference",
-            label="Order ID",
-            updateable=False,
-            nillable=False,
-            length=18,
-            reference_to=("Order",),
-            relationship_name="Order",
-        ),
-        _sf.FieldInfo(
-            name="PricebookEntryId",
-            type="reference",
-            label="Price Book Entry ID",
-            updateable=False,
-            nillable=False,
-            length=18,
-            reference_to=("PricebookEntry",),
-            relationship_name="PricebookEntry",
-        ),
-        _sf.FieldInfo(
-            name="OriginalOrderItemId",
-            type="reference",
-            label="Original Order Item ID",
-            updateable=False,
-            length=18,
-            reference_to=("OrderItem",),
-            relationship_name="OriginalOrderItem",
-        ),
-        _sf.FieldInfo(
-            name="AvailableQuantity",
-            type="double",
-            label="Available Quantity",
-            createable=False,
-            updateable=False,
-            precision=18,
-            scale=2,
-        ),
-        _sf.FieldInfo(
-            name="Quantity", type="double", label="Quantity", nillable=False, precision=18, scale=2
-        ),
-        _sf.FieldInfo(
-            name="UnitPrice",
-            type="currency",
-            label="Unit Price",
-            nillable=False,
-            precision=18,
-            scale=2,
-        ),
-        _sf.FieldInfo(
-            name="ListPrice",
-            type="currency",
-            label="List Price",
-            createable=False,
-            updateable=False,
-            precision=18,
-            scale=2,
-        ),
-        _sf.FieldInfo(
-            name="TotalPrice",
-            type="currency",
-            label="Total Price",
-            createable=False,
-            updateable=False,
-            precision=18,
-            scale=2,
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Order Product ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Product2Id", type="reference", label="Product ID", updateable=False, length=18, reference_to=("Product2",), relationship_name="Product2"),
+        _sf.FieldInfo(name="OrderId", type="reference", label="Order ID", updateable=False, nillable=False, length=18, reference_to=("Order",), relationship_name="Order"),
+        _sf.FieldInfo(name="PricebookEntryId", type="reference", label="Price Book Entry ID", updateable=False, nillable=False, length=18, reference_to=("PricebookEntry",), relationship_name="PricebookEntry"),
+        _sf.FieldInfo(name="OriginalOrderItemId", type="reference", label="Original Order Item ID", updateable=False, length=18, reference_to=("OrderItem",), relationship_name="OriginalOrderItem"),
+        _sf.FieldInfo(name="AvailableQuantity", type="double", label="Available Quantity", createable=False, updateable=False, precision=18, scale=2),
+        _sf.FieldInfo(name="Quantity", type="double", label="Quantity", nillable=False, precision=18, scale=2),
+        _sf.FieldInfo(name="UnitPrice", type="currency", label="Unit Price", nillable=False, precision=18, scale=2),
+        _sf.FieldInfo(name="ListPrice", type="currency", label="List Price", createable=False, updateable=False, precision=18, scale=2),
+        _sf.FieldInfo(name="TotalPrice", type="currency", label="Total Price", createable=False, updateable=False, precision=18, scale=2),
         _sf.FieldInfo(name="ServiceDate", type="date", label="Start Date"),
         _sf.FieldInfo(name="EndDate", type="date", label="End Date"),
         _sf.FieldInfo(name="Description", type="string", label="Line Description", length=255),
-        _sf.FieldInfo(
-            name="OrderItemNumber",
-            type="string",
-            label="Order Product Number",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=10,
-            name_field=True,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="OrderItemNumber", type="string", label="Order Product Number", createable=False, updateable=False, nillable=False, length=10, name_field=True, defaulted_on_create=True),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
         _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
         _sf.ParentInfo(name="Product2", field="Product2Id", reference_to=("Product2",)),
         _sf.ParentInfo(name="Order", field="OrderId", reference_to=("Order",)),
-        _sf.ParentInfo(
-            name="PricebookEntry", field="PricebookEntryId", reference_to=("PricebookEntry",)
-        ),
-        _sf.ParentInfo(
-            name="OriginalOrderItem", field="OriginalOrderItemId", reference_to=("OrderItem",)
-        ),
+        _sf.ParentInfo(name="PricebookEntry", field="PricebookEntryId", reference_to=("PricebookEntry",)),
+        _sf.ParentInfo(name="OriginalOrderItem", field="OriginalOrderItemId", reference_to=("OrderItem",)),
     )
 
     Id: str | None | _sf.UnsetType = _sf.UNSET

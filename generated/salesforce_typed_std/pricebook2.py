@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import contract as _m_contract
     from salesforce_typed_std import opportunity as _m_opportunity
@@ -22,141 +23,29 @@ class Pricebook2(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "Pricebook2"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="Pricebook2", label="Price Book", label_plural="Price Books", key_prefix="01s"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="Pricebook2", label="Price Book", label_plural="Price Books", key_prefix="01s")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Price Book ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Name",
-            type="string",
-            label="Price Book Name",
-            nillable=False,
-            length=255,
-            name_field=True,
-        ),
-        _sf.FieldInfo(
-            name="IsActive",
-            type="boolean",
-            label="Active",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsArchived",
-            type="boolean",
-            label="Is Archived",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Price Book ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Name", type="string", label="Price Book Name", nillable=False, length=255, name_field=True),
+        _sf.FieldInfo(name="IsActive", type="boolean", label="Active", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsArchived", type="boolean", label="Is Archived", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
         _sf.FieldInfo(name="Description", type="string", label="Description", length=255),
-        _sf.FieldInfo(
-            name="IsStandard",
-            type="boolean",
-            label="Is Standard Price Book",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastViewedDate",
-            type="datetime",
-            label="Last Viewed Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastReferencedDate",
-            type="datetime",
-            label="Last Referenced Date",
-            createable=False,
-            updateable=False,
-        ),
+        _sf.FieldInfo(name="IsStandard", type="boolean", label="Is Standard Price Book", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
         _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     )
     __sf_children__: typing.ClassVar[tuple[_sf.ChildInfo, ...]] = (
-        _sf.ChildInfo(
-            name="PricebookEntries",
-            child_sobject="PricebookEntry",
-            field="Pricebook2Id",
-            cascade_delete=True,
-        ),
+        _sf.ChildInfo(name="PricebookEntries", child_sobject="PricebookEntry", field="Pricebook2Id", cascade_delete=True),
         _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="Pricebook2Id"),
         _sf.ChildInfo(name="Orders", child_sobject="Order", field="Pricebook2Id"),
         _sf.ChildInfo(name="Contracts", child_sobject="Contract", field="Pricebook2Id"),
@@ -194,9 +83,7 @@ class Pricebook2(_sf.SObject):
     """Parent via CreatedById (User)."""
     LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
     """Parent via LastModifiedById (User)."""
-    PricebookEntries: _sf.RelatedList[_m_pricebook_entry.PricebookEntry] | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    PricebookEntries: _sf.RelatedList[_m_pricebook_entry.PricebookEntry] | None | _sf.UnsetType = _sf.UNSET
     """Child PricebookEntry records via Pricebook2Id."""
     Opportunities: _sf.RelatedList[_m_opportunity.Opportunity] | None | _sf.UnsetType = _sf.UNSET
     """Child Opportunity records via Pricebook2Id."""

@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import opportunity_line_item as _m_opportunity_line_item
     from salesforce_typed_std import order_item as _m_order_item
@@ -22,152 +23,23 @@ class PricebookEntry(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "PricebookEntry"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="PricebookEntry",
-        label="Price Book Entry",
-        label_plural="Price Book Entries",
-        key_prefix="01u",
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="PricebookEntry", label="Price Book Entry", label_plural="Price Book Entries", key_prefix="01u")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Price Book Entry ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Name",
-            type="string",
-            label="Product Name",
-            createable=False,
-            updateable=False,
-            length=255,
-            name_field=True,
-        ),
-        _sf.FieldInfo(
-            name="Pricebook2Id",
-            type="reference",
-            label="Price Book ID",
-            updateable=False,
-            nillable=False,
-            length=18,
-            reference_to=("Pricebook2",),
-            relationship_name="Pricebook2",
-        ),
-        _sf.FieldInfo(
-            name="Product2Id",
-            type="reference",
-            label="Product ID",
-            updateable=False,
-            nillable=False,
-            length=18,
-            reference_to=("Product2",),
-            relationship_name="Product2",
-        ),
-        _sf.FieldInfo(
-            name="UnitPrice",
-            type="currency",
-            label="List Price",
-            nillable=False,
-            precision=18,
-            scale=2,
-        ),
-        _sf.FieldInfo(
-            name="IsActive",
-            type="boolean",
-            label="Active",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="UseStandardPrice",
-            type="boolean",
-            label="Use Standard Price",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="ProductCode",
-            type="string",
-            label="Product Code",
-            createable=False,
-            updateable=False,
-            length=255,
-        ),
-        _sf.FieldInfo(
-            name="IsArchived",
-            type="boolean",
-            label="Archived",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Price Book Entry ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Name", type="string", label="Product Name", createable=False, updateable=False, length=255, name_field=True),
+        _sf.FieldInfo(name="Pricebook2Id", type="reference", label="Price Book ID", updateable=False, nillable=False, length=18, reference_to=("Pricebook2",), relationship_name="Pricebook2"),
+        _sf.FieldInfo(name="Product2Id", type="reference", label="Product ID", updateable=False, nillable=False, length=18, reference_to=("Product2",), relationship_name="Product2"),
+        _sf.FieldInfo(name="UnitPrice", type="currency", label="List Price", nillable=False, precision=18, scale=2),
+        _sf.FieldInfo(name="IsActive", type="boolean", label="Active", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="UseStandardPrice", type="boolean", label="Use Standard Price", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="ProductCode", type="string", label="Product Code", createable=False, updateable=False, length=255),
+        _sf.FieldInfo(name="IsArchived", type="boolean", label="Archived", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
@@ -176,11 +48,7 @@ class PricebookEntry(_sf.SObject):
         _sf.ParentInfo(name="Product2", field="Product2Id", reference_to=("Product2",)),
     )
     __sf_children__: typing.ClassVar[tuple[_sf.ChildInfo, ...]] = (
-        _sf.ChildInfo(
-            name="OpportunityLineItems",
-            child_sobject="OpportunityLineItem",
-            field="PricebookEntryId",
-        ),
+        _sf.ChildInfo(name="OpportunityLineItems", child_sobject="OpportunityLineItem", field="PricebookEntryId"),
         _sf.ChildInfo(name="OrderItems", child_sobject="OrderItem", field="PricebookEntryId"),
     )
 
@@ -222,9 +90,7 @@ class PricebookEntry(_sf.SObject):
     """Parent via Pricebook2Id (Pricebook2)."""
     Product2: _m_product2.Product2 | None | _sf.UnsetType = _sf.UNSET
     """Parent via Product2Id (Product2)."""
-    OpportunityLineItems: (
-        _sf.RelatedList[_m_opportunity_line_item.OpportunityLineItem] | None | _sf.UnsetType
-    ) = _sf.UNSET
+    OpportunityLineItems: _sf.RelatedList[_m_opportunity_line_item.OpportunityLineItem] | None | _sf.UnsetType = _sf.UNSET
     """Child OpportunityLineItem records via PricebookEntryId."""
     OrderItems: _sf.RelatedList[_m_order_item.OrderItem] | None | _sf.UnsetType = _sf.UNSET
     """Child OrderItem records via PricebookEntryId."""

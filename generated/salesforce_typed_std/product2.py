@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import asset as _m_asset
     from salesforce_typed_std import event as _m_event
@@ -48,189 +49,38 @@ class Product2(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "Product2"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="Product2", label="Product", label_plural="Products", key_prefix="01t"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="Product2", label="Product", label_plural="Products", key_prefix="01t")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Product ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Name",
-            type="string",
-            label="Product Name",
-            nillable=False,
-            length=255,
-            name_field=True,
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Product ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Name", type="string", label="Product Name", nillable=False, length=255, name_field=True),
         _sf.FieldInfo(name="ProductCode", type="string", label="Product Code", length=255),
-        _sf.FieldInfo(
-            name="Description", type="textarea", label="Product Description", length=4000
-        ),
-        _sf.FieldInfo(
-            name="IsActive",
-            type="boolean",
-            label="Active",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="Family",
-            type="picklist",
-            label="Product Family",
-            length=40,
-            picklist_values=("None",),
-            enum=Product2FamilyPicklist,
-        ),
-        _sf.FieldInfo(
-            name="ExternalDataSourceId",
-            type="reference",
-            label="External Data Source ID",
-            length=18,
-            reference_to=("ExternalDataSource",),
-            relationship_name="ExternalDataSource",
-        ),
+        _sf.FieldInfo(name="Description", type="textarea", label="Product Description", length=4000),
+        _sf.FieldInfo(name="IsActive", type="boolean", label="Active", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="Family", type="picklist", label="Product Family", length=40, picklist_values=("None",), enum=Product2FamilyPicklist),
+        _sf.FieldInfo(name="ExternalDataSourceId", type="reference", label="External Data Source ID", length=18, reference_to=("ExternalDataSource",), relationship_name="ExternalDataSource"),
         _sf.FieldInfo(name="ExternalId", type="string", label="External ID", length=255),
         _sf.FieldInfo(name="DisplayUrl", type="url", label="Display URL", length=1000),
-        _sf.FieldInfo(
-            name="QuantityUnitOfMeasure",
-            type="picklist",
-            label="Quantity Unit Of Measure",
-            length=255,
-            picklist_values=("Each",),
-            enum=Product2QuantityUnitOfMeasurePicklist,
-        ),
-        _sf.FieldInfo(
-            name="IsArchived",
-            type="boolean",
-            label="Archived",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastViewedDate",
-            type="datetime",
-            label="Last Viewed Date",
-            createable=False,
-            updateable=False,
-        ),
-        _sf.FieldInfo(
-            name="LastReferencedDate",
-            type="datetime",
-            label="Last Referenced Date",
-            createable=False,
-            updateable=False,
-        ),
+        _sf.FieldInfo(name="QuantityUnitOfMeasure", type="picklist", label="Quantity Unit Of Measure", length=255, picklist_values=("Each",), enum=Product2QuantityUnitOfMeasurePicklist),
+        _sf.FieldInfo(name="IsArchived", type="boolean", label="Archived", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
+        _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
         _sf.FieldInfo(name="StockKeepingUnit", type="string", label="Product SKU", length=180),
-        _sf.FieldInfo(
-            name="Type",
-            type="picklist",
-            label="Product Type",
-            updateable=False,
-            length=255,
-            restricted_picklist=True,
-            picklist_values=("Base",),
-            enum=Product2TypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="ProductClass",
-            type="picklist",
-            label="Product Class",
-            updateable=False,
-            length=255,
-            defaulted_on_create=True,
-            restricted_picklist=True,
-            picklist_values=("Simple", "Variation", "VariationParent"),
-            default_picklist_value="Simple",
-            enum=Product2ProductClassPicklist,
-        ),
+        _sf.FieldInfo(name="Type", type="picklist", label="Product Type", updateable=False, length=255, restricted_picklist=True, picklist_values=("Base",), enum=Product2TypePicklist),
+        _sf.FieldInfo(name="ProductClass", type="picklist", label="Product Class", updateable=False, length=255, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Simple", "Variation", "VariationParent"), default_picklist_value="Simple", enum=Product2ProductClassPicklist),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
         _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
-        _sf.ParentInfo(
-            name="ExternalDataSource",
-            field="ExternalDataSourceId",
-            reference_to=("ExternalDataSource",),
-        ),
+        _sf.ParentInfo(name="ExternalDataSource", field="ExternalDataSourceId", reference_to=("ExternalDataSource",)),
     )
     __sf_children__: typing.ClassVar[tuple[_sf.ChildInfo, ...]] = (
-        _sf.ChildInfo(
-            name="PricebookEntries",
-            child_sobject="PricebookEntry",
-            field="Product2Id",
-            cascade_delete=True,
-        ),
+        _sf.ChildInfo(name="PricebookEntries", child_sobject="PricebookEntry", field="Product2Id", cascade_delete=True),
         _sf.ChildInfo(name="Assets", child_sobject="Asset", field="Product2Id"),
         _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhatId", cascade_delete=True),
         _sf.ChildInfo(name="Events", child_sobject="Event", field="WhatId", cascade_delete=True),
@@ -266,9 +116,7 @@ class Product2(_sf.SObject):
     """External ID. string(255)."""
     DisplayUrl: str | None | _sf.UnsetType = _sf.UNSET
     """Display URL. url(1000)."""
-    QuantityUnitOfMeasure: Product2QuantityUnitOfMeasurePicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    QuantityUnitOfMeasure: Product2QuantityUnitOfMeasurePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Quantity Unit Of Measure. picklist(255)."""
     IsArchived: bool | None | _sf.UnsetType = _sf.UNSET
     """Archived. boolean, read-only."""
@@ -288,9 +136,7 @@ class Product2(_sf.SObject):
     """Parent via LastModifiedById (User)."""
     ExternalDataSource: _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via ExternalDataSourceId (ExternalDataSource)."""
-    PricebookEntries: _sf.RelatedList[_m_pricebook_entry.PricebookEntry] | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    PricebookEntries: _sf.RelatedList[_m_pricebook_entry.PricebookEntry] | None | _sf.UnsetType = _sf.UNSET
     """Child PricebookEntry records via Product2Id."""
     Assets: _sf.RelatedList[_m_asset.Asset] | None | _sf.UnsetType = _sf.UNSET
     """Child Asset records via Product2Id."""

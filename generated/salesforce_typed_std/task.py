@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 
+
 if typing.TYPE_CHECKING:
     from salesforce_typed_std import account as _m_account
     from salesforce_typed_std import asset as _m_asset
@@ -183,414 +184,53 @@ class Task(_sf.SObject):
 
     __sobject_type__: typing.ClassVar[str] = "Task"
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
-    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(
-        name="Task", label="Task", label_plural="Tasks", key_prefix="00T"
-    )
+    __sf_object__: typing.ClassVar[_sf.ObjectInfo | None] = _sf.ObjectInfo(name="Task", label="Task", label_plural="Tasks", key_prefix="00T")
     __sf_fields__: typing.ClassVar[tuple[_sf.FieldInfo, ...]] = (
-        _sf.FieldInfo(
-            name="Id",
-            type="id",
-            label="Task ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            id_lookup=True,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsDeleted",
-            type="boolean",
-            label="Deleted",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedDate",
-            type="datetime",
-            label="Created Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="CreatedById",
-            type="reference",
-            label="Created By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="CreatedBy",
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedDate",
-            type="datetime",
-            label="Last Modified Date",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="LastModifiedById",
-            type="reference",
-            label="Last Modified By ID",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("User",),
-            relationship_name="LastModifiedBy",
-        ),
-        _sf.FieldInfo(
-            name="SystemModstamp",
-            type="datetime",
-            label="System Modstamp",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="WhoId",
-            type="reference",
-            label="Name ID",
-            length=18,
-            reference_to=("Contact", "Lead"),
-            relationship_name="Who",
-        ),
-        _sf.FieldInfo(
-            name="WhatId",
-            type="reference",
-            label="Related To ID",
-            length=18,
-            reference_to=(
-                "Account",
-                "Opportunity",
-                "Case",
-                "Campaign",
-                "Contract",
-                "Order",
-                "Asset",
-                "Product2",
-            ),
-            relationship_name="What",
-        ),
-        _sf.FieldInfo(
-            name="Subject",
-            type="combobox",
-            label="Subject",
-            length=255,
-            name_field=True,
-            picklist_values=("Call", "Email", "Send Letter", "Send Quote", "Other"),
-        ),
+        _sf.FieldInfo(name="Id", type="id", label="Task ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+        _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+        _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="WhoId", type="reference", label="Name ID", length=18, reference_to=("Contact", "Lead"), relationship_name="Who"),
+        _sf.FieldInfo(name="WhatId", type="reference", label="Related To ID", length=18, reference_to=("Account", "Opportunity", "Case", "Campaign", "Contract", "Order", "Asset", "Product2"), relationship_name="What"),
+        _sf.FieldInfo(name="Subject", type="combobox", label="Subject", length=255, name_field=True, picklist_values=("Call", "Email", "Send Letter", "Send Quote", "Other")),
         _sf.FieldInfo(name="ActivityDate", type="date", label="Due Date Only"),
-        _sf.FieldInfo(
-            name="Status",
-            type="picklist",
-            label="Status",
-            nillable=False,
-            length=40,
-            defaulted_on_create=True,
-            picklist_values=(
-                "Not Started",
-                "In Progress",
-                "Completed",
-                "Waiting on someone else",
-                "Deferred",
-            ),
-            default_picklist_value="Not Started",
-            enum=TaskStatusPicklist,
-        ),
-        _sf.FieldInfo(
-            name="Priority",
-            type="picklist",
-            label="Priority",
-            nillable=False,
-            length=40,
-            defaulted_on_create=True,
-            picklist_values=("High", "Normal", "Low"),
-            default_picklist_value="Normal",
-            enum=TaskPriorityPicklist,
-        ),
-        _sf.FieldInfo(
-            name="IsHighPriority",
-            type="boolean",
-            label="High Priority",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="OwnerId",
-            type="reference",
-            label="Assigned To ID",
-            nillable=False,
-            length=18,
-            defaulted_on_create=True,
-            reference_to=("Group", "User"),
-            relationship_name="Owner",
-        ),
+        _sf.FieldInfo(name="Status", type="picklist", label="Status", nillable=False, length=40, defaulted_on_create=True, picklist_values=("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"), default_picklist_value="Not Started", enum=TaskStatusPicklist),
+        _sf.FieldInfo(name="Priority", type="picklist", label="Priority", nillable=False, length=40, defaulted_on_create=True, picklist_values=("High", "Normal", "Low"), default_picklist_value="Normal", enum=TaskPriorityPicklist),
+        _sf.FieldInfo(name="IsHighPriority", type="boolean", label="High Priority", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="OwnerId", type="reference", label="Assigned To ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("Group", "User"), relationship_name="Owner"),
         _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
-        _sf.FieldInfo(
-            name="AccountId",
-            type="reference",
-            label="Account ID",
-            createable=False,
-            updateable=False,
-            length=18,
-            reference_to=("Account",),
-            relationship_name="Account",
-        ),
-        _sf.FieldInfo(
-            name="IsClosed",
-            type="boolean",
-            label="Closed",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="IsArchived",
-            type="boolean",
-            label="Archived",
-            createable=False,
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), relationship_name="Account"),
+        _sf.FieldInfo(name="IsClosed", type="boolean", label="Closed", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="IsArchived", type="boolean", label="Archived", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
         _sf.FieldInfo(name="CallDurationInSeconds", type="int", label="Call Duration", precision=8),
-        _sf.FieldInfo(
-            name="CallType",
-            type="picklist",
-            label="Call Type",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=("Internal", "Inbound", "Outbound"),
-            enum=TaskCallTypePicklist,
-        ),
+        _sf.FieldInfo(name="CallType", type="picklist", label="Call Type", length=40, restricted_picklist=True, picklist_values=("Internal", "Inbound", "Outbound"), enum=TaskCallTypePicklist),
         _sf.FieldInfo(name="CallDisposition", type="string", label="Call Result", length=255),
         _sf.FieldInfo(name="CallObject", type="string", label="Call Object Identifier", length=255),
         _sf.FieldInfo(name="ReminderDateTime", type="datetime", label="Reminder Date/Time"),
-        _sf.FieldInfo(
-            name="IsReminderSet",
-            type="boolean",
-            label="Reminder Set",
-            nillable=False,
-            defaulted_on_create=True,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceActivityId",
-            type="reference",
-            label="Recurrence Activity ID",
-            createable=False,
-            updateable=False,
-            length=18,
-            reference_to=("Task",),
-        ),
-        _sf.FieldInfo(
-            name="IsRecurrence",
-            type="boolean",
-            label="Create Recurring Series of Tasks",
-            updateable=False,
-            nillable=False,
-            defaulted_on_create=True,
-        ),
+        _sf.FieldInfo(name="IsReminderSet", type="boolean", label="Reminder Set", nillable=False, defaulted_on_create=True),
+        _sf.FieldInfo(name="RecurrenceActivityId", type="reference", label="Recurrence Activity ID", createable=False, updateable=False, length=18, reference_to=("Task",)),
+        _sf.FieldInfo(name="IsRecurrence", type="boolean", label="Create Recurring Series of Tasks", updateable=False, nillable=False, defaulted_on_create=True),
         _sf.FieldInfo(name="RecurrenceStartDateOnly", type="date", label="Recurrence Start"),
         _sf.FieldInfo(name="RecurrenceEndDateOnly", type="date", label="Recurrence End"),
-        _sf.FieldInfo(
-            name="RecurrenceTimeZoneSidKey",
-            type="picklist",
-            label="Recurrence Time Zone",
-            length=40,
-            picklist_values=(
-                "Pacific/Kiritimati",
-                "Pacific/Auckland",
-                "Australia/Sydney",
-                "Australia/Adelaide",
-                "Australia/Brisbane",
-                "Asia/Seoul",
-                "Asia/Tokyo",
-                "Asia/Hong_Kong",
-                "Asia/Manila",
-                "Asia/Shanghai",
-                "Asia/Singapore",
-                "Asia/Taipei",
-                "Australia/Perth",
-                "Asia/Bangkok",
-                "Asia/Jakarta",
-                "Asia/Kolkata",
-                "Asia/Karachi",
-                "Asia/Dubai",
-                "Africa/Nairobi",
-                "Asia/Riyadh",
-                "Europe/Istanbul",
-                "Europe/Moscow",
-                "Africa/Cairo",
-                "Africa/Johannesburg",
-                "Asia/Jerusalem",
-                "Europe/Athens",
-                "Europe/Helsinki",
-                "Europe/Kiev",
-                "Africa/Lagos",
-                "Europe/Amsterdam",
-                "Europe/Berlin",
-                "Europe/Brussels",
-                "Europe/Madrid",
-                "Europe/Paris",
-                "Europe/Rome",
-                "Europe/Stockholm",
-                "Europe/Warsaw",
-                "Europe/Zurich",
-                "Atlantic/Reykjavik",
-                "Europe/Dublin",
-                "Europe/Lisbon",
-                "Europe/London",
-                "GMT",
-                "Atlantic/Azores",
-                "America/Argentina/Buenos_Aires",
-                "America/Santiago",
-                "America/Sao_Paulo",
-                "America/St_Johns",
-                "America/Halifax",
-                "America/Puerto_Rico",
-                "America/Bogota",
-                "America/Lima",
-                "America/New_York",
-                "America/Toronto",
-                "America/Chicago",
-                "America/Mexico_City",
-                "America/Winnipeg",
-                "America/Denver",
-                "America/Edmonton",
-                "America/Phoenix",
-                "America/Los_Angeles",
-                "America/Tijuana",
-                "America/Vancouver",
-                "America/Anchorage",
-                "Pacific/Honolulu",
-                "Pacific/Pago_Pago",
-            ),
-            enum=TaskRecurrenceTimeZoneSidKeyPicklist,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceType",
-            type="picklist",
-            label="Recurrence Type",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=(
-                "RecursDaily",
-                "RecursEveryWeekday",
-                "RecursMonthly",
-                "RecursMonthlyNth",
-                "RecursWeekly",
-                "RecursYearly",
-                "RecursYearlyNth",
-            ),
-            enum=TaskRecurrenceTypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceInterval", type="int", label="Recurrence Interval", precision=9
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceDayOfWeekMask",
-            type="int",
-            label="Recurrence Day of Week Mask",
-            precision=9,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceDayOfMonth", type="int", label="Recurrence Day of Month", precision=9
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceInstance",
-            type="picklist",
-            label="Recurrence Instance",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=("First", "Second", "Third", "Fourth", "Last"),
-            enum=TaskRecurrenceInstancePicklist,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceMonthOfYear",
-            type="picklist",
-            label="Recurrence Month of Year",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=(
-                "January",
-                "February",
-                "March",
-                "April",
-                "May",
-                "June",
-                "July",
-                "August",
-                "September",
-                "October",
-                "November",
-                "December",
-            ),
-            enum=TaskRecurrenceMonthOfYearPicklist,
-        ),
-        _sf.FieldInfo(
-            name="RecurrenceRegeneratedType",
-            type="picklist",
-            label="Repeat This Task",
-            length=40,
-            restricted_picklist=True,
-            picklist_values=(
-                "RecurrenceRegenerateAfterDueDate",
-                "RecurrenceRegenerateAfterToday",
-                "RecurrenceRegenerated",
-            ),
-            enum=TaskRecurrenceRegeneratedTypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="TaskSubtype",
-            type="picklist",
-            label="Task Subtype",
-            updateable=False,
-            length=40,
-            restricted_picklist=True,
-            picklist_values=("Task", "Email", "ListEmail", "Cadence", "Call"),
-            enum=TaskTaskSubtypePicklist,
-        ),
-        _sf.FieldInfo(
-            name="CompletedDateTime",
-            type="datetime",
-            label="Completed Date/Time",
-            createable=False,
-            updateable=False,
-        ),
+        _sf.FieldInfo(name="RecurrenceTimeZoneSidKey", type="picklist", label="Recurrence Time Zone", length=40, picklist_values=("Pacific/Kiritimati", "Pacific/Auckland", "Australia/Sydney", "Australia/Adelaide", "Australia/Brisbane", "Asia/Seoul", "Asia/Tokyo", "Asia/Hong_Kong", "Asia/Manila", "Asia/Shanghai", "Asia/Singapore", "Asia/Taipei", "Australia/Perth", "Asia/Bangkok", "Asia/Jakarta", "Asia/Kolkata", "Asia/Karachi", "Asia/Dubai", "Africa/Nairobi", "Asia/Riyadh", "Europe/Istanbul", "Europe/Moscow", "Africa/Cairo", "Africa/Johannesburg", "Asia/Jerusalem", "Europe/Athens", "Europe/Helsinki", "Europe/Kiev", "Africa/Lagos", "Europe/Amsterdam", "Europe/Berlin", "Europe/Brussels", "Europe/Madrid", "Europe/Paris", "Europe/Rome", "Europe/Stockholm", "Europe/Warsaw", "Europe/Zurich", "Atlantic/Reykjavik", "Europe/Dublin", "Europe/Lisbon", "Europe/London", "GMT", "Atlantic/Azores", "America/Argentina/Buenos_Aires", "America/Santiago", "America/Sao_Paulo", "America/St_Johns", "America/Halifax", "America/Puerto_Rico", "America/Bogota", "America/Lima", "America/New_York", "America/Toronto", "America/Chicago", "America/Mexico_City", "America/Winnipeg", "America/Denver", "America/Edmonton", "America/Phoenix", "America/Los_Angeles", "America/Tijuana", "America/Vancouver", "America/Anchorage", "Pacific/Honolulu", "Pacific/Pago_Pago"), enum=TaskRecurrenceTimeZoneSidKeyPicklist),
+        _sf.FieldInfo(name="RecurrenceType", type="picklist", label="Recurrence Type", length=40, restricted_picklist=True, picklist_values=("RecursDaily", "RecursEveryWeekday", "RecursMonthly", "RecursMonthlyNth", "RecursWeekly", "RecursYearly", "RecursYearlyNth"), enum=TaskRecurrenceTypePicklist),
+        _sf.FieldInfo(name="RecurrenceInterval", type="int", label="Recurrence Interval", precision=9),
+        _sf.FieldInfo(name="RecurrenceDayOfWeekMask", type="int", label="Recurrence Day of Week Mask", precision=9),
+        _sf.FieldInfo(name="RecurrenceDayOfMonth", type="int", label="Recurrence Day of Month", precision=9),
+        _sf.FieldInfo(name="RecurrenceInstance", type="picklist", label="Recurrence Instance", length=40, restricted_picklist=True, picklist_values=("First", "Second", "Third", "Fourth", "Last"), enum=TaskRecurrenceInstancePicklist),
+        _sf.FieldInfo(name="RecurrenceMonthOfYear", type="picklist", label="Recurrence Month of Year", length=40, restricted_picklist=True, picklist_values=("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"), enum=TaskRecurrenceMonthOfYearPicklist),
+        _sf.FieldInfo(name="RecurrenceRegeneratedType", type="picklist", label="Repeat This Task", length=40, restricted_picklist=True, picklist_values=("RecurrenceRegenerateAfterDueDate", "RecurrenceRegenerateAfterToday", "RecurrenceRegenerated"), enum=TaskRecurrenceRegeneratedTypePicklist),
+        _sf.FieldInfo(name="TaskSubtype", type="picklist", label="Task Subtype", updateable=False, length=40, restricted_picklist=True, picklist_values=("Task", "Email", "ListEmail", "Cadence", "Call"), enum=TaskTaskSubtypePicklist),
+        _sf.FieldInfo(name="CompletedDateTime", type="datetime", label="Completed Date/Time", createable=False, updateable=False),
     )
     __sf_parents__: typing.ClassVar[tuple[_sf.ParentInfo, ...]] = (
         _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
         _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
         _sf.ParentInfo(name="Who", field="WhoId", reference_to=("Contact", "Lead")),
-        _sf.ParentInfo(
-            name="What",
-            field="WhatId",
-            reference_to=(
-                "Account",
-                "Opportunity",
-                "Case",
-                "Campaign",
-                "Contract",
-                "Order",
-                "Asset",
-                "Product2",
-            ),
-        ),
+        _sf.ParentInfo(name="What", field="WhatId", reference_to=("Account", "Opportunity", "Case", "Campaign", "Contract", "Order", "Asset", "Product2")),
         _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("Group", "User")),
         _sf.ParentInfo(name="Account", field="AccountId", reference_to=("Account",)),
     )
@@ -656,9 +296,7 @@ class Task(_sf.SObject):
     """Recurrence Start. date."""
     RecurrenceEndDateOnly: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Recurrence End. date."""
-    RecurrenceTimeZoneSidKey: TaskRecurrenceTimeZoneSidKeyPicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    RecurrenceTimeZoneSidKey: TaskRecurrenceTimeZoneSidKeyPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Time Zone. picklist(40)."""
     RecurrenceType: TaskRecurrenceTypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Type. picklist(40)."""
@@ -670,13 +308,9 @@ class Task(_sf.SObject):
     """Recurrence Day of Month. int."""
     RecurrenceInstance: TaskRecurrenceInstancePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Instance. picklist(40)."""
-    RecurrenceMonthOfYear: TaskRecurrenceMonthOfYearPicklist | str | None | _sf.UnsetType = (
-        _sf.UNSET
-    )
+    RecurrenceMonthOfYear: TaskRecurrenceMonthOfYearPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Month of Year. picklist(40)."""
-    RecurrenceRegeneratedType: (
-        TaskRecurrenceRegeneratedTypePicklist | str | None | _sf.UnsetType
-    ) = _sf.UNSET
+    RecurrenceRegeneratedType: TaskRecurrenceRegeneratedTypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Repeat This Task. picklist(40)."""
     TaskSubtype: TaskTaskSubtypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Task Subtype. picklist(40), create-only."""
@@ -688,18 +322,7 @@ class Task(_sf.SObject):
     """Parent via LastModifiedById (User)."""
     Who: _m_contact.Contact | _m_lead.Lead | None | _sf.UnsetType = _sf.UNSET
     """Parent via WhoId (Contact|Lead)."""
-    What: (
-        _m_account.Account
-        | _m_asset.Asset
-        | _m_campaign.Campaign
-        | _m_case.Case
-        | _m_contract.Contract
-        | _m_opportunity.Opportunity
-        | _m_order.Order
-        | _m_product2.Product2
-        | None
-        | _sf.UnsetType
-    ) = _sf.UNSET
+    What: _m_account.Account | _m_asset.Asset | _m_campaign.Campaign | _m_case.Case | _m_contract.Contract | _m_opportunity.Opportunity | _m_order.Order | _m_product2.Product2 | None | _sf.UnsetType = _sf.UNSET
     """Parent via WhatId (Account|Opportunity|Case|Campaign|Contract|Order|Asset|Product2)."""
     Owner: _m_user.User | _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via OwnerId (Group|User)."""
