@@ -42,71 +42,182 @@ from codegen.ir import (
 
 _FIELD_KEYS = frozenset(
     {
-        "name", "type", "label", "description", "length", "precision", "scale", "digits",
-        "required", "readonly", "create_only", "defaulted", "external_id", "unique",
-        "id_lookup", "name_field", "calculated", "to", "relationship", "values", "default",
-        "restricted", "prefix",
+        "name",
+        "type",
+        "label",
+        "description",
+        "length",
+        "precision",
+        "scale",
+        "digits",
+        "required",
+        "readonly",
+        "create_only",
+        "defaulted",
+        "external_id",
+        "unique",
+        "id_lookup",
+        "name_field",
+        "calculated",
+        "to",
+        "relationship",
+        "values",
+        "default",
+        "restricted",
+        "prefix",
     }
-)  # fmt: skip
+)
 _OBJECT_KEYS = frozenset(
     {
-        "name", "label", "label_plural", "key_prefix", "custom", "createable", "updateable",
-        "deletable", "queryable", "searchable", "triggerable", "system_fields", "cdc",
-        "fields", "children",
+        "name",
+        "label",
+        "label_plural",
+        "key_prefix",
+        "custom",
+        "createable",
+        "updateable",
+        "deletable",
+        "queryable",
+        "searchable",
+        "triggerable",
+        "system_fields",
+        "cdc",
+        "fields",
+        "children",
     }
-)  # fmt: skip
+)
 _CHILD_KEYS = frozenset({"name", "object", "field", "cascade_delete"})
 
 _GEOCODE_ACCURACY = (
-    "Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood",
-    "City", "County", "State", "Unknown",
-)  # fmt: skip
+    "Address",
+    "NearAddress",
+    "Block",
+    "Street",
+    "ExtendedZip",
+    "Zip",
+    "Neighborhood",
+    "City",
+    "County",
+    "State",
+    "Unknown",
+)
 
 
 def _system_fields(label: str) -> list[FieldDef]:
     ro: dict[str, Any] = {"createable": False, "updateable": False}
     return [
-        FieldDef(name="Id", type="id", label=f"{label} ID", nillable=False, id_lookup=True,
-                 length=18, defaulted_on_create=True, **ro),
-        FieldDef(name="IsDeleted", type="boolean", label="Deleted", nillable=False,
-                 defaulted_on_create=True, **ro),
-        FieldDef(name="CreatedDate", type="datetime", label="Created Date", nillable=False,
-                 defaulted_on_create=True, **ro),
-        FieldDef(name="CreatedById", type="reference", label="Created By ID", nillable=False,
-                 defaulted_on_create=True, reference_to=("User",),
-                 relationship_name="CreatedBy", length=18, **ro),
-        FieldDef(name="LastModifiedDate", type="datetime", label="Last Modified Date",
-                 nillable=False, defaulted_on_create=True, **ro),
-        FieldDef(name="LastModifiedById", type="reference", label="Last Modified By ID",
-                 nillable=False, defaulted_on_create=True, reference_to=("User",),
-                 relationship_name="LastModifiedBy", length=18, **ro),
-        FieldDef(name="SystemModstamp", type="datetime", label="System Modstamp",
-                 nillable=False, defaulted_on_create=True, **ro),
-    ]  # fmt: skip
+        FieldDef(
+            name="Id",
+            type="id",
+            label=f"{label} ID",
+            nillable=False,
+            id_lookup=True,
+            length=18,
+            defaulted_on_create=True,
+            **ro,
+        ),
+        FieldDef(
+            name="IsDeleted",
+            type="boolean",
+            label="Deleted",
+            nillable=False,
+            defaulted_on_create=True,
+            **ro,
+        ),
+        FieldDef(
+            name="CreatedDate",
+            type="datetime",
+            label="Created Date",
+            nillable=False,
+            defaulted_on_create=True,
+            **ro,
+        ),
+        FieldDef(
+            name="CreatedById",
+            type="reference",
+            label="Created By ID",
+            nillable=False,
+            defaulted_on_create=True,
+            reference_to=("User",),
+            relationship_name="CreatedBy",
+            length=18,
+            **ro,
+        ),
+        FieldDef(
+            name="LastModifiedDate",
+            type="datetime",
+            label="Last Modified Date",
+            nillable=False,
+            defaulted_on_create=True,
+            **ro,
+        ),
+        FieldDef(
+            name="LastModifiedById",
+            type="reference",
+            label="Last Modified By ID",
+            nillable=False,
+            defaulted_on_create=True,
+            reference_to=("User",),
+            relationship_name="LastModifiedBy",
+            length=18,
+            **ro,
+        ),
+        FieldDef(
+            name="SystemModstamp",
+            type="datetime",
+            label="System Modstamp",
+            nillable=False,
+            defaulted_on_create=True,
+            **ro,
+        ),
+    ]
 
 
 def _address_fields(prefix: str, label: str, readonly: bool) -> list[FieldDef]:
     compound = f"{prefix}Address"
     rw: dict[str, Any] = {"createable": not readonly, "updateable": not readonly}
     parts = [
-        FieldDef(name=f"{prefix}Street", type="textarea", label=f"{label} Street",
-                 length=255, **rw),
+        FieldDef(
+            name=f"{prefix}Street", type="textarea", label=f"{label} Street", length=255, **rw
+        ),
         FieldDef(name=f"{prefix}City", type="string", label=f"{label} City", length=40, **rw),
-        FieldDef(name=f"{prefix}State", type="string", label=f"{label} State/Province",
-                 length=80, **rw),
-        FieldDef(name=f"{prefix}PostalCode", type="string", label=f"{label} Zip/Postal Code",
-                 length=20, **rw),
-        FieldDef(name=f"{prefix}Country", type="string", label=f"{label} Country",
-                 length=80, **rw),
-        FieldDef(name=f"{prefix}Latitude", type="double", label=f"{label} Latitude",
-                 precision=18, scale=15, **rw),
-        FieldDef(name=f"{prefix}Longitude", type="double", label=f"{label} Longitude",
-                 precision=18, scale=15, **rw),
-        FieldDef(name=f"{prefix}GeocodeAccuracy", type="picklist",
-                 label=f"{label} Geocode Accuracy", length=40, restricted_picklist=True,
-                 picklist_values=tuple(PicklistValue(value=v, label=v)
-                                       for v in _GEOCODE_ACCURACY), **rw),
-    ]  # fmt: skip
+        FieldDef(
+            name=f"{prefix}State", type="string", label=f"{label} State/Province", length=80, **rw
+        ),
+        FieldDef(
+            name=f"{prefix}PostalCode",
+            type="string",
+            label=f"{label} Zip/Postal Code",
+            length=20,
+            **rw,
+        ),
+        FieldDef(name=f"{prefix}Country", type="string", label=f"{label} Country", length=80, **rw),
+        FieldDef(
+            name=f"{prefix}Latitude",
+            type="double",
+            label=f"{label} Latitude",
+            precision=18,
+            scale=15,
+            **rw,
+        ),
+        FieldDef(
+            name=f"{prefix}Longitude",
+            type="double",
+            label=f"{label} Longitude",
+            precision=18,
+            scale=15,
+            **rw,
+        ),
+        FieldDef(
+            name=f"{prefix}GeocodeAccuracy",
+            type="picklist",
+            label=f"{label} Geocode Accuracy",
+            length=40,
+            restricted_picklist=True,
+            picklist_values=tuple(PicklistValue(value=v, label=v) for v in _GEOCODE_ACCURACY),
+            **rw,
+        ),
+    ]
     parts = [_compound(evolve(f, label=f.label.strip()), compound) for f in parts]
     parts.append(
         FieldDef(
@@ -196,14 +307,26 @@ def load_catalog_file(path: Path) -> SObjectDef:
     children = []
     for i, c in enumerate(raw.get("children", [])):
         cpath = f"$.children[{i}]"
-        _expect(not set(c) - _CHILD_KEYS, f"unknown child keys {sorted(set(c) - _CHILD_KEYS)}",
-                source, cpath)  # fmt: skip
-        _expect(all(k in c for k in ("name", "object", "field")),
-                "child needs name, object, field", source, cpath)  # fmt: skip
+        _expect(
+            not set(c) - _CHILD_KEYS,
+            f"unknown child keys {sorted(set(c) - _CHILD_KEYS)}",
+            source,
+            cpath,
+        )
+        _expect(
+            all(k in c for k in ("name", "object", "field")),
+            "child needs name, object, field",
+            source,
+            cpath,
+        )
         children.append(
-            ChildRelationship(name=c["name"], child_sobject=c["object"], field=c["field"],
-                              cascade_delete=bool(c.get("cascade_delete", False)))
-        )  # fmt: skip
+            ChildRelationship(
+                name=c["name"],
+                child_sobject=c["object"],
+                field=c["field"],
+                cascade_delete=bool(c.get("cascade_delete", False)),
+            )
+        )
     return SObjectDef(
         name=name,
         label=label,
@@ -253,8 +376,10 @@ def main(argv: list[str]) -> int:
                 print(f"ERROR: {s.name}.{c.name}: {c.child_sobject} has no field {c.field}")
                 problems += 1
         picks = sum(1 for f in s.fields if f.picklist_values)
-        print(f"{s.name}: {len(s.fields)} fields, {picks} picklists, "
-              f"{len(s.child_relationships)} children")  # fmt: skip
+        print(
+            f"{s.name}: {len(s.fields)} fields, {picks} picklists, "
+            f"{len(s.child_relationships)} children"
+        )
     return 1 if problems else 0
 
 

@@ -53,10 +53,12 @@ async def fetch_describes(
         glob = await _get_json(client, f"{base}/sobjects")
         listed = [s.get("name", "") for s in glob.get("sobjects", []) if isinstance(s, dict)]
         names = [
-            n for n in listed
-            if n and not n.endswith("ChangeEvent")
+            n
+            for n in listed
+            if n
+            and not n.endswith("ChangeEvent")
             and (not patterns or any(fnmatch.fnmatchcase(n, p) for p in patterns))
-        ]  # fmt: skip
+        ]
         if not names:
             raise CodegenError("no sObject matches the selection", source=f"{base}/sobjects")
         gate = asyncio.Semaphore(concurrency)
@@ -77,9 +79,10 @@ async def fetch_describes(
         digest.update(src.encode() + b"\0" + json.dumps(doc, sort_keys=True).encode())
     events = {n for n in listed if n.endswith("ChangeEvent")}
     without = {
-        n for n in names if (n[:-1] + "ChangeEvent" if n.endswith("__c") else n + "ChangeEvent")
-        not in events
-    }  # fmt: skip
+        n
+        for n in names
+        if (n[:-1] + "ChangeEvent" if n.endswith("__c") else n + "ChangeEvent") not in events
+    }
     return schema_from_describes(
         describes, source="org", sha256=digest.hexdigest(), without_cdc=without
     )

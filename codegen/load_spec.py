@@ -22,11 +22,19 @@ SUFFIX = "SObject"
 # Audit fields Salesforce maintains itself: never createable or updateable.
 READ_ONLY = frozenset(
     {
-        "Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate",
-        "LastModifiedById", "SystemModstamp", "LastActivityDate", "LastViewedDate",
-        "LastReferencedDate", "ReplayId",
+        "Id",
+        "IsDeleted",
+        "CreatedDate",
+        "CreatedById",
+        "LastModifiedDate",
+        "LastModifiedById",
+        "SystemModstamp",
+        "LastActivityDate",
+        "LastViewedDate",
+        "LastReferencedDate",
+        "ReplayId",
     }
-)  # fmt: skip
+)
 _TIME_NAME = re.compile(r"(StartTime|EndTime)$")
 _BLOB_NAMES = frozenset({"Body", "VersionData", "ApplicationBinary", "LogFile", "Binary"})
 
@@ -102,12 +110,15 @@ def load_spec(path: Path) -> SchemaDef:
     expect("schemas" in components, "spec has no schemas", source, "$.components.schemas")
     schemas = want_dict(components["schemas"], source, "$.components.schemas")
     objects = []
-    for key in sorted(schemas):
+    for key in sorted(schemas, key=lambda k: k.removesuffix(SUFFIX)):
         if not key.endswith(SUFFIX):
             continue  # DescribeGlobalResult, SaveResult...: served by the runtime's own models
         path_ = f"$.components.schemas.{key}"
-        objects.append(_sobject(key.removesuffix(SUFFIX), want_dict(schemas[key], source, path_),
-                                source, path_))  # fmt: skip
+        objects.append(
+            _sobject(
+                key.removesuffix(SUFFIX), want_dict(schemas[key], source, path_), source, path_
+            )
+        )
     expect(bool(objects), "no '<Name>SObject' schemas found", source, "$.components.schemas")
     info = root.get("info")
     version = str(info.get("version", "")) if isinstance(info, dict) else ""

@@ -12,10 +12,17 @@ import re
 # Members of the SObject base a field may not shadow.
 RESERVED_ATTRS = frozenset(
     {
-        "attributes", "extra_fields", "from_dict", "to_dict", "to_create_payload",
-        "to_update_payload", "field_info", "sobject_type", "set_fields",
+        "attributes",
+        "extra_fields",
+        "from_dict",
+        "to_dict",
+        "to_create_payload",
+        "to_update_payload",
+        "field_info",
+        "sobject_type",
+        "set_fields",
     }
-)  # fmt: skip
+)
 
 _CAMEL_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")

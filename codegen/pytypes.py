@@ -5,15 +5,35 @@ from __future__ import annotations
 from codegen.ir import FieldDef
 
 _SIMPLE = {
-    "id": "str", "reference": "str", "string": "str", "textarea": "str", "email": "str",
-    "phone": "str", "url": "str", "encryptedstring": "str", "combobox": "str",
-    "picklist": "str", "multipicklist": "list[str]", "boolean": "bool", "int": "int",
-    "long": "int", "double": "float", "currency": "float", "percent": "float",
-    "date": "_dt.date", "datetime": "_dt.datetime", "time": "_dt.time",
-    "base64": "bytes | str", "address": "_sf.Address", "location": "_sf.Location",
-    "personName": "_sf.PersonName", "changeEventHeader": "_sf.ChangeEventHeader",
-    "anyType": "typing.Any", "complexvalue": "typing.Any", "json": "typing.Any",
-}  # fmt: skip
+    "id": "str",
+    "reference": "str",
+    "string": "str",
+    "textarea": "str",
+    "email": "str",
+    "phone": "str",
+    "url": "str",
+    "encryptedstring": "str",
+    "combobox": "str",
+    "picklist": "str",
+    "multipicklist": "list[str]",
+    "boolean": "bool",
+    "int": "int",
+    "long": "int",
+    "double": "float",
+    "currency": "float",
+    "percent": "float",
+    "date": "_dt.date",
+    "datetime": "_dt.datetime",
+    "time": "_dt.time",
+    "base64": "bytes | str",
+    "address": "_sf.Address",
+    "location": "_sf.Location",
+    "personName": "_sf.PersonName",
+    "changeEventHeader": "_sf.ChangeEventHeader",
+    "anyType": "typing.Any",
+    "complexvalue": "typing.Any",
+    "json": "typing.Any",
+}
 
 
 def annotation(field: FieldDef, enum_class: str | None) -> str:

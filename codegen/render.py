@@ -27,17 +27,37 @@ from codegen.pytypes import annotation, uses_any, uses_datetime
 TEMPLATES = Path(__file__).parent / "templates"
 _DOC_LIMIT = 240
 _DEFAULT_FIELD_INFO: dict[str, Any] = {
-    "label": "", "createable": True, "updateable": True, "nillable": True, "length": 0,
-    "precision": 0, "scale": 0, "external_id": False, "id_lookup": False, "unique": False,
-    "custom": False, "name_field": False, "defaulted_on_create": False, "calculated": False,
-    "reference_to": (), "relationship_name": None, "restricted_picklist": False,
+    "label": "",
+    "createable": True,
+    "updateable": True,
+    "nillable": True,
+    "length": 0,
+    "precision": 0,
+    "scale": 0,
+    "external_id": False,
+    "id_lookup": False,
+    "unique": False,
+    "custom": False,
+    "name_field": False,
+    "defaulted_on_create": False,
+    "calculated": False,
+    "reference_to": (),
+    "relationship_name": None,
+    "restricted_picklist": False,
     "compound_field_name": None,
-}  # fmt: skip
+}
 _DEFAULT_OBJECT_INFO: dict[str, Any] = {
-    "label": "", "label_plural": "", "key_prefix": None, "custom": False, "createable": True,
-    "updateable": True, "deletable": True, "queryable": True, "searchable": True,
+    "label": "",
+    "label_plural": "",
+    "key_prefix": None,
+    "custom": False,
+    "createable": True,
+    "updateable": True,
+    "deletable": True,
+    "queryable": True,
+    "searchable": True,
     "triggerable": True,
-}  # fmt: skip
+}
 
 
 def pystr(value: str) -> str:
@@ -126,13 +146,25 @@ def _field_info(f: FieldDef, attr: str, enum_cls: str | None) -> str:
     if attr != f.name:
         values["attr"] = attr
     values.update(
-        label=f.label, createable=f.createable, updateable=f.updateable, nillable=f.nillable,
-        length=f.length, precision=f.precision, scale=f.scale, external_id=f.external_id,
-        id_lookup=f.id_lookup, unique=f.unique, custom=f.custom, name_field=f.name_field,
-        defaulted_on_create=f.defaulted_on_create, calculated=f.calculated,
-        reference_to=f.reference_to, relationship_name=f.relationship_name,
-        restricted_picklist=f.restricted_picklist, compound_field_name=f.compound_field_name,
-    )  # fmt: skip
+        label=f.label,
+        createable=f.createable,
+        updateable=f.updateable,
+        nillable=f.nillable,
+        length=f.length,
+        precision=f.precision,
+        scale=f.scale,
+        external_id=f.external_id,
+        id_lookup=f.id_lookup,
+        unique=f.unique,
+        custom=f.custom,
+        name_field=f.name_field,
+        defaulted_on_create=f.defaulted_on_create,
+        calculated=f.calculated,
+        reference_to=f.reference_to,
+        relationship_name=f.relationship_name,
+        restricted_picklist=f.restricted_picklist,
+        compound_field_name=f.compound_field_name,
+    )
     text = _kwargs(values, _DEFAULT_FIELD_INFO)
     if f.picklist_values:
         text += ", picklist_values=" + pyval(tuple(p.value for p in f.picklist_values))
@@ -173,14 +205,15 @@ class _Module:
                 self.enums.append(
                     {
                         "cls": enum_cls,
-                        "doc": doc_text(f"{obj.name}.{f.name} picklist values"
-                                        f"{' (restricted)' if f.restricted_picklist else ''}."),
+                        "doc": doc_text(
+                            f"{obj.name}.{f.name} picklist values"
+                            f"{' (restricted)' if f.restricted_picklist else ''}."
+                        ),
                         "members": [
-                            (member_name(p.value, taken), pystr(p.value))
-                            for p in f.picklist_values
+                            (member_name(p.value, taken), pystr(p.value)) for p in f.picklist_values
                         ],
                     }
-                )  # fmt: skip
+                )
             self.fields.append(
                 {"attr": attr, "annotation": annotation(f, enum_cls), "doc": _field_doc(f)}
             )
@@ -208,9 +241,12 @@ class _Module:
             targets = sorted({self._target(t, schema_names) for t in f.reference_to})
             union = " | ".join(targets)
             self.relations.append(
-                {"attr": rel, "annotation": f"{union} | None | _sf.UnsetType",
-                 "doc": doc_text(f"Parent via {f.name} ({'|'.join(f.reference_to)}).")}
-            )  # fmt: skip
+                {
+                    "attr": rel,
+                    "annotation": f"{union} | None | _sf.UnsetType",
+                    "doc": doc_text(f"Parent via {f.name} ({'|'.join(f.reference_to)})."),
+                }
+            )
             self.parent_infos.append(
                 f"name={pystr(rel)}, field={pystr(f.name)}, reference_to={pyval(f.reference_to)}"
             )
@@ -220,9 +256,12 @@ class _Module:
             taken.add(c.name)
             target = self._target(c.child_sobject, schema_names)
             self.relations.append(
-                {"attr": c.name, "annotation": f"_sf.RelatedList[{target}] | None | _sf.UnsetType",
-                 "doc": doc_text(f"Child {c.child_sobject} records via {c.field}.")}
-            )  # fmt: skip
+                {
+                    "attr": c.name,
+                    "annotation": f"_sf.RelatedList[{target}] | None | _sf.UnsetType",
+                    "doc": doc_text(f"Child {c.child_sobject} records via {c.field}."),
+                }
+            )
             cascade = ", cascade_delete=True" if c.cascade_delete else ""
             self.child_infos.append(
                 f"name={pystr(c.name)}, child_sobject={pystr(c.child_sobject)}, "
@@ -233,13 +272,21 @@ class _Module:
         obj = self.obj
         ids = ["Id"] + [f.name for f in obj.fields if f.external_id and f.name != "Id"]
         object_info = _kwargs(
-            {"name": obj.name, "label": obj.label, "label_plural": obj.label_plural,
-             "key_prefix": obj.key_prefix, "custom": obj.custom, "createable": obj.createable,
-             "updateable": obj.updateable, "deletable": obj.deletable,
-             "queryable": obj.queryable, "searchable": obj.searchable,
-             "triggerable": obj.triggerable},
+            {
+                "name": obj.name,
+                "label": obj.label,
+                "label_plural": obj.label_plural,
+                "key_prefix": obj.key_prefix,
+                "custom": obj.custom,
+                "createable": obj.createable,
+                "updateable": obj.updateable,
+                "deletable": obj.deletable,
+                "queryable": obj.queryable,
+                "searchable": obj.searchable,
+                "triggerable": obj.triggerable,
+            },
             _DEFAULT_OBJECT_INFO,
-        )  # fmt: skip
+        )
         prefix = f", key prefix {obj.key_prefix}" if obj.key_prefix else ""
         return {
             "header": hdr,

@@ -42,11 +42,12 @@ def generate(
 ) -> None:
     """Generate a pip-installable package of typed models for an org."""
     from rich.console import Console
+    from rich.markup import escape
 
     from codegen.errors import CodegenError
     from codegen.pipeline import build, load_inputs
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     patterns = objects or []
     try:
         if from_org:
@@ -60,10 +61,10 @@ def generate(
             schema = load_inputs(spec=from_spec, describe=from_describe)
         written = build(schema, out=out, package=package, objects=patterns, standalone=True)
     except CodegenError as exc:
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        console.print("[red]error:[/red]", escape(str(exc)), highlight=False)
         raise typer.Exit(2) from None
     modules = sum(1 for w in written if w.endswith(".py"))
-    console.print(f"wrote {package}: {modules} modules to {out}")
+    console.print(f"wrote {package}: {modules} modules to", escape(str(out)), highlight=False)
 
 
 def _describe_org(api_version: str, patterns: list[str], console: Console) -> SchemaDef:
@@ -84,9 +85,10 @@ def _describe_org(api_version: str, patterns: list[str], console: Console) -> Sc
             bar.update(task, completed=done, total=total, description=f"describe {name}")
 
         return asyncio.run(
-            fetch_describes(url, token, api_version=api_version, patterns=patterns,
-                            progress=step, verify=verify)
-        )  # fmt: skip
+            fetch_describes(
+                url, token, api_version=api_version, patterns=patterns, progress=step, verify=verify
+            )
+        )
 
 
 def main() -> None:

@@ -30,10 +30,19 @@ class ChangeType(str, enum.Enum):
 
 
 _HEADER_KEYS = (
-    "entityName", "recordIds", "changeType", "changeOrigin", "transactionKey",
-    "sequenceNumber", "commitTimestamp", "commitNumber", "commitUser", "changedFields",
-    "nulledFields", "diffFields",
-)  # fmt: skip
+    "entityName",
+    "recordIds",
+    "changeType",
+    "changeOrigin",
+    "transactionKey",
+    "sequenceNumber",
+    "commitTimestamp",
+    "commitNumber",
+    "commitUser",
+    "changedFields",
+    "nulledFields",
+    "diffFields",
+)
 
 
 @attrs.define(kw_only=True, slots=True)

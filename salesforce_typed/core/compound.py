@@ -11,10 +11,21 @@ from typing import Any
 import attrs
 
 _ADDRESS_KEYS = (
-    "street", "city", "state", "stateCode", "postalCode", "country", "countryCode",
-    "latitude", "longitude", "geocodeAccuracy",
-)  # fmt: skip
+    "street",
+    "city",
+    "state",
+    "stateCode",
+    "postalCode",
+    "country",
+    "countryCode",
+    "latitude",
+    "longitude",
+    "geocodeAccuracy",
+)
 _LOCATION_KEYS = ("latitude", "longitude")
+
+
+_LOOKUPS: dict[tuple[str, ...], dict[str, str]] = {}
 
 
 def _split(
@@ -23,9 +34,13 @@ def _split(
     known: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     capitalized = False
-    lower = {k.lower(): k for k in keys}
+    lookup = _LOOKUPS.get(keys)
+    if lookup is None:
+        lookup = _LOOKUPS[keys] = {v: k for k in keys for v in (k, k[0].upper() + k[1:])}
     for key, value in data.items():
-        canon = lower.get(key.lower())
+        canon = lookup.get(key)
+        if canon is None:
+            canon = lookup.get(key[:1].lower() + key[1:])
         if canon is None:
             extra[key] = value
         else:
@@ -91,8 +106,13 @@ class Location:
 
 
 _PERSON_NAME_KEYS = (
-    "Salutation", "FirstName", "MiddleName", "LastName", "Suffix", "InformalName",
-)  # fmt: skip
+    "Salutation",
+    "FirstName",
+    "MiddleName",
+    "LastName",
+    "Suffix",
+    "InformalName",
+)
 
 
 @attrs.define(kw_only=True, slots=True)

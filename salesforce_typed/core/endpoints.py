@@ -57,18 +57,24 @@ class SObjectEndpoints(Generic[T]):
     @classmethod
     def build_get(cls, record_id: str, fields: Sequence[str] | None = None) -> RequestSpec:
         params = (("fields", ",".join(fields)),) if fields else ()
-        return RequestSpec(method="GET", path=f"{cls.base_path()}/{_seg(record_id)}",
-                           params=params)  # fmt: skip
+        return RequestSpec(method="GET", path=f"{cls.base_path()}/{_seg(record_id)}", params=params)
 
     @classmethod
     def build_create(cls, record: T) -> RequestSpec:
-        return RequestSpec(method="POST", path=f"{cls.base_path()}/",
-                           json=record.to_create_payload(), idempotent=False)  # fmt: skip
+        return RequestSpec(
+            method="POST",
+            path=f"{cls.base_path()}/",
+            json=record.to_create_payload(),
+            idempotent=False,
+        )
 
     @classmethod
     def build_update(cls, record_id: str, record: T) -> RequestSpec:
-        return RequestSpec(method="PATCH", path=f"{cls.base_path()}/{_seg(record_id)}",
-                           json=record.to_update_payload())  # fmt: skip
+        return RequestSpec(
+            method="PATCH",
+            path=f"{cls.base_path()}/{_seg(record_id)}",
+            json=record.to_update_payload(),
+        )
 
     @classmethod
     def build_delete(cls, record_id: str) -> RequestSpec:

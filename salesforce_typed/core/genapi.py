@@ -4,7 +4,7 @@ an sObject named `Address` or `Location` cannot shadow a runtime name (they use 
 
 from __future__ import annotations
 
-import attrs
+from attrs import define as define  # by its real name: mypy's attrs plugin keys on it
 
 from salesforce_typed.core.change_events import ChangeEvent, ChangeEventHeader
 from salesforce_typed.core.compound import Address, Location, PersonName
@@ -13,11 +13,24 @@ from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, Paren
 from salesforce_typed.core.models import Record, RelatedList, SObject
 from salesforce_typed.core.unset import UNSET, UnsetType
 
-define = attrs.define
-
 __all__ = [
-    "UNSET", "Address", "ChangeEvent", "ChangeEventHeader", "ChildInfo", "FieldInfo",
-    "Location", "ObjectInfo", "ParentInfo", "PersonName", "PicklistEnum", "Record",
-    "RelatedList", "RequestSpec", "SObject", "SObjectEndpoints", "SaveResult", "UnsetType",
+    "UNSET",
+    "Address",
+    "ChangeEvent",
+    "ChangeEventHeader",
+    "ChildInfo",
+    "FieldInfo",
+    "Location",
+    "ObjectInfo",
+    "ParentInfo",
+    "PersonName",
+    "PicklistEnum",
+    "Record",
+    "RelatedList",
+    "RequestSpec",
+    "SObject",
+    "SObjectEndpoints",
+    "SaveResult",
+    "UnsetType",
     "define",
-]  # fmt: skip
+]

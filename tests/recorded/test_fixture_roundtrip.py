@@ -57,17 +57,23 @@ def _is_record(v: Any) -> bool:
 DOCS = list(_documents())
 RECORDS = [(name, v) for name, doc in DOCS for v in _walk(doc) if _is_record(v)]
 DESCRIBES = [
-    (name, v) for name, doc in DOCS for v in _walk(doc)
+    (name, v)
+    for name, doc in DOCS
+    for v in _walk(doc)
     if isinstance(v, dict) and isinstance(v.get("fields"), list) and "name" in v
-]  # fmt: skip
+]
 GLOBALS = [
-    (name, v) for name, doc in DOCS for v in _walk(doc)
+    (name, v)
+    for name, doc in DOCS
+    for v in _walk(doc)
     if isinstance(v, dict) and isinstance(v.get("sobjects"), list)
-]  # fmt: skip
+]
 PAGES = [
-    (name, v) for name, doc in DOCS for v in _walk(doc)
+    (name, v)
+    for name, doc in DOCS
+    for v in _walk(doc)
     if isinstance(v, dict) and {"totalSize", "done", "records"} <= set(v)
-]  # fmt: skip
+]
 
 
 def test_the_fixtures_are_really_there() -> None:

@@ -15,13 +15,17 @@ from salesforce_typed.core import codecs
         ("2024-01-01T00:00:00.000+0000", dt.datetime(2024, 1, 1, tzinfo=dt.UTC)),
         ("2024-01-01T10:00:00Z", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
         ("2024-01-01T10:00:00.123Z", dt.datetime(2024, 1, 1, 10, 0, 0, 123000, tzinfo=dt.UTC)),
-        ("2024-01-01T10:00:00+05:30",
-         dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))),
-        ("2024-01-01T10:00:00.5-0800",
-         dt.datetime(2024, 1, 1, 10, 0, 0, 500000, tzinfo=dt.timezone(-dt.timedelta(hours=8)))),
+        (
+            "2024-01-01T10:00:00+05:30",
+            dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+        ),
+        (
+            "2024-01-01T10:00:00.5-0800",
+            dt.datetime(2024, 1, 1, 10, 0, 0, 500000, tzinfo=dt.timezone(-dt.timedelta(hours=8))),
+        ),
         ("2024-01-01T10:00", dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)),
     ],
-)  # fmt: skip
+)
 def test_parse_datetime_forms(text: str, expected: dt.datetime) -> None:
     assert codecs.parse_datetime(text) == expected
     assert codecs.parse_datetime(text).utcoffset() == expected.utcoffset()

@@ -42,14 +42,21 @@ def test_unset_is_not_none() -> None:
 
 
 def test_create_and_update_payloads_hold_only_writable_set_fields() -> None:
-    acc = std.Account(Id="001000000000001AAA", Name="Acme", Industry=None, IsDeleted=False,
-                      CreatedDate=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    acc = std.Account(
+        Id="001000000000001AAA",
+        Name="Acme",
+        Industry=None,
+        IsDeleted=False,
+        CreatedDate=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    )
     assert acc.to_create_payload() == {"Name": "Acme", "Industry": None}
     assert acc.to_update_payload() == {"Name": "Acme", "Industry": None}
     opp = std.Opportunity(Name="Deal", StageName="Prospecting", CloseDate=dt.date(2024, 3, 31))
     assert opp.to_create_payload() == {
-        "Name": "Deal", "StageName": "Prospecting", "CloseDate": "2024-03-31"
-    }  # fmt: skip
+        "Name": "Deal",
+        "StageName": "Prospecting",
+        "CloseDate": "2024-03-31",
+    }
 
 
 def test_create_only_field_is_left_out_of_update_payload() -> None:
@@ -140,9 +147,12 @@ def test_parent_relationship_typed_and_polymorphic_fallback() -> None:
 def test_child_relationship_list_typed() -> None:
     raw = {
         "Name": "Acme",
-        "Contacts": {"totalSize": 1, "done": True, "records": [
-            {"attributes": {"type": "Contact"}, "LastName": "Doe"}]},
-    }  # fmt: skip
+        "Contacts": {
+            "totalSize": 1,
+            "done": True,
+            "records": [{"attributes": {"type": "Contact"}, "LastName": "Doe"}],
+        },
+    }
     acc = std.Account.from_dict(raw)
     assert isinstance(acc.Contacts, RelatedList)
     assert isinstance(acc.Contacts.records[0], std.Contact)
@@ -158,15 +168,22 @@ def test_parent_by_external_id_goes_into_payload() -> None:
 def test_change_event_model_decodes_header_and_nested_name() -> None:
     payload = {
         "ChangeEventHeader": {
-            "entityName": "Contact", "recordIds": ["003A", "003B"], "changeType": "UPDATE",
-            "changeOrigin": "com/salesforce/api/rest/59.0", "transactionKey": "k",
-            "sequenceNumber": 1, "commitTimestamp": 1714564800000, "commitNumber": 11,
-            "commitUser": "005A", "changedFields": ["Name", "LastModifiedDate"],
-            "nulledFields": [], "diffFields": [],
+            "entityName": "Contact",
+            "recordIds": ["003A", "003B"],
+            "changeType": "UPDATE",
+            "changeOrigin": "com/salesforce/api/rest/59.0",
+            "transactionKey": "k",
+            "sequenceNumber": 1,
+            "commitTimestamp": 1714564800000,
+            "commitNumber": 11,
+            "commitUser": "005A",
+            "changedFields": ["Name", "LastModifiedDate"],
+            "nulledFields": [],
+            "diffFields": [],
         },
         "Name": {"FirstName": "Jane", "LastName": "Doe"},
         "LastModifiedDate": "2024-05-01T12:00:00.000Z",
-    }  # fmt: skip
+    }
     ev = std.ContactChangeEvent.from_dict(payload)
     assert ev.ChangeEventHeader is not None and ev.ChangeEventHeader is not UNSET
     header = ev.ChangeEventHeader
@@ -179,8 +196,10 @@ def test_change_event_model_decodes_header_and_nested_name() -> None:
 def test_endpoints_build_pure_requests() -> None:
     get = std.AccountEndpoints.build_get("001000000000001AAA", ["Id", "Name"])
     assert (get.method, get.path, get.params) == (
-        "GET", "/sobjects/Account/001000000000001AAA", (("fields", "Id,Name"),)
-    )  # fmt: skip
+        "GET",
+        "/sobjects/Account/001000000000001AAA",
+        (("fields", "Id,Name"),),
+    )
     create = std.AccountEndpoints.build_create(std.Account(Name="Acme", Id="x"))
     assert (create.method, create.json, create.idempotent) == ("POST", {"Name": "Acme"}, False)
     up = std.AccountEndpoints.build_upsert("Id", "001x", std.Account(Name="A"))

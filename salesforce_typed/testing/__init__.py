@@ -1,0 +1,1 @@
+"""The fake org: a local Salesforce emulator for tests."""

@@ -1,0 +1,140 @@
+"""The fake org's ASGI application: auth, limits, fault injection, then the route handler.
+
+Every `/services/data` and `/services/apexrest` response carries `Sforce-Limit-Info`;
+OAuth and admin routes are not counted. Faults apply to API routes only, so a test can
+always reach the admin API to switch them off again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from salesforce_typed.testing.http import OAuthError, Request, Response, Router, SfError
+from salesforce_typed.testing.state import OrgState
+
+log = logging.getLogger("salesforce_typed.testing")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY = 160 * 1024 * 1024  # above Bulk 2.0's 150 MB upload limit
+_WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+class DroppedConnectionError(Exception):
+    """Raised after the response started: the server closes the socket mid-response."""
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith(
+        (
+            "/services/data/v",
+            "/services/apexrest/",
+            "/services/async/",
+            "/services/Soap/",
+            "/cometd/",
+        )
+    )
+
+
+class FakeOrgApp:
+    def __init__(self, state: OrgState, router: Router) -> None:
+        self.state = state
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY:
+                await self._send(
+                    send,
+                    SfError(
+                        413, "REQUEST_ENTITY_TOO_LARGE", "Request body is too large"
+                    ).response(),
+                )
+                return
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        req = Request(
+            method=scope["method"],
+            path=scope["path"],
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=bytes(body),
+            org=self.state,
+        )
+        drop = False
+        try:
+            response, drop = await self.handle(req)
+        except Exception:  # a bug in a handler: answer like Salesforce's 500, log it
+            log.exception("fake org handler failed for %s %s", req.method, req.path)
+            response = SfError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.").response()
+        await self._send(send, response, drop=drop)
+
+    async def handle(self, req: Request) -> tuple[Response, bool]:
+        state = self.state
+        api = _is_api(req.path)
+        drop = False
+        extra: list[tuple[str, str]] = []
+        try:
+            matched = self.router.match(req.method, req.path)
+            if matched is None:
+                raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+            route, params = matched
+            req.params = params
+            if "version" in params:
+                state.check_version(params["version"])
+            if route.auth:
+                req.session = state.authenticate(req.headers.get("authorization"))
+            if api:
+                faults = state.faults
+                if faults.latency_ms:
+                    await asyncio.sleep(faults.latency_ms / 1000)
+                state.count_api_call()
+                if faults.roll(faults.server_error_rate):
+                    raise SfError(503, "SERVER_UNAVAILABLE", "Server unavailable, try again")
+                if req.method in _WRITE_METHODS and faults.roll(faults.lock_rate):
+                    raise SfError(
+                        400,
+                        "UNABLE_TO_LOCK_ROW",
+                        "unable to obtain exclusive access to this record",
+                    )
+                drop = faults.roll(faults.drop_rate)
+            response = await route.handler(req)
+        except SfError as exc:
+            response = exc.response()
+        except OAuthError as exc:
+            response = exc.response()
+        if api:
+            extra.append(state.limit_info_header())
+        response.headers.extend(extra)
+        return response, drop
+
+    async def _send(self, send: Send, response: Response, *, drop: bool = False) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if drop:
+            # Part of the body, then an error: the server aborts the connection, so the
+            # client sees a truncated response - outcome unknown.
+            await send({"type": "http.response.body", "body": response.body[:1], "more_body": True})
+            raise DroppedConnectionError("fault injection: connection dropped")
+        await send({"type": "http.response.body", "body": response.body})

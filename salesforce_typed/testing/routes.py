@@ -1,0 +1,20 @@
+"""The fake org's API modules, registered in order (specific paths before generic ones)."""
+
+from __future__ import annotations
+
+import importlib
+
+from salesforce_typed.testing.http import Router
+from salesforce_typed.testing.state import OrgState
+
+# Each module exposes `register(router, state)`.
+MODULES = (
+    "salesforce_typed.testing.oauth",
+    "salesforce_typed.testing.admin",
+    "salesforce_typed.testing.core_api",
+)
+
+
+def register_all(router: Router, state: OrgState) -> None:
+    for name in MODULES:
+        importlib.import_module(name).register(router, state)

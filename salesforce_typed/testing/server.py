@@ -1,0 +1,155 @@
+"""Running a fake org: `FakeOrg` starts uvicorn on a loopback socket in a background thread.
+
+    with FakeOrg() as org:
+        org.instance_url, org.credentials()["refresh_token"]
+
+Port 0 picks a free port; `tls=True` serves https with a CA written to `ca_file`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from salesforce_typed.testing.app import FakeOrgApp
+from salesforce_typed.testing.http import Router
+from salesforce_typed.testing.schema import OrgSchema
+from salesforce_typed.testing.state import OrgConfig, OrgState
+from salesforce_typed.testing.tls import TlsFiles, make_tls_files
+
+
+def build_router(state: OrgState) -> Router:
+    """Every API module registers its routes here, in order."""
+    from salesforce_typed.testing import routes
+
+    router = Router()
+    routes.register_all(router, state)
+    return router
+
+
+class FakeOrg:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: bool = False,
+        data_dir: Path | None = None,
+        config: OrgConfig | None = None,
+        schema: OrgSchema | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.data_dir = data_dir
+        self.state = OrgState(config=config, schema=schema)
+        self.state.extensions["data_dir"] = data_dir
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.tls_files: TlsFiles | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeOrg:
+        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted sockets inherit it
+        sock.bind((self.host, self.port))
+        sock.listen(512)
+        sock.set_inheritable(True)
+        self.port = sock.getsockname()[1]
+        ssl: dict[str, Any] = {}
+        if self.tls:
+            self._tmp = tempfile.TemporaryDirectory(prefix="fake-org-tls-")
+            self.tls_files = make_tls_files(Path(self._tmp.name), self.host)
+            ssl = {
+                "ssl_certfile": str(self.tls_files.cert_file),
+                "ssl_keyfile": str(self.tls_files.key_file),
+            }
+        scheme = "https" if self.tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.state.instance_url = f"{scheme}://{host}:{self.port}"
+        app = FakeOrgApp(self.state, build_router(self.state))
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            http="httptools",
+            **ssl,
+        )
+        self._server = uvicorn.Server(config)
+        ready = threading.Event()
+        server = self._server
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self.state.extensions["loop"] = loop
+            task = loop.create_task(server.serve(sockets=[sock]))
+            loop.call_soon(ready.set)
+            loop.run_until_complete(task)
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-org", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        for _ in range(200):
+            if server.started:
+                break
+            threading.Event().wait(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        for closer in self.state.extensions.get("closers", []):
+            closer()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> FakeOrg:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what clients need -----------------------------------------------------------------
+
+    @property
+    def instance_url(self) -> str:
+        return self.state.instance_url
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.instance_url}/services/oauth2/token"
+
+    def credentials(self) -> dict[str, str]:
+        """The one JSON line `fake-org serve` prints: everything a client needs to connect."""
+        from salesforce_typed.testing import oauth
+
+        cfg = self.state.config
+        creds = {
+            "instance_url": self.instance_url,
+            "token_url": self.token_url,
+            "client_id": cfg.client_id,
+            "client_secret": cfg.client_secret,
+            "refresh_token": oauth.issue_refresh_token(self.state),
+            "username": cfg.username,
+            "password": cfg.password,
+            "security_token": cfg.security_token,
+        }
+        if self.tls_files is not None:
+            creds["ca_file"] = str(self.tls_files.ca_file)
+        return creds
