@@ -220,7 +220,9 @@ class Scope:
             if self.grouped is None:
                 raise self.state.error(
                     MALFORMED_QUERY,
-                    f"Aggregate functions are not supported in {purpose.upper()} here",
+                    "Aggregate functions are not allowed in WHERE"
+                    if purpose == "filtered"
+                    else "Aggregate functions in ORDER BY need an aggregate query",
                     node.pos,
                 )
             expr, value_type = self.aggregate(node)

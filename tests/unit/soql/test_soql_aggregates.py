@@ -223,7 +223,7 @@ def test_where_filters_before_grouping(conn: sqlite3.Connection, schema: Schema)
         ),
         (
             "SELECT Id FROM Account ORDER BY COUNT(Id)",
-            "Aggregate functions are not supported in SORTED here",
+            "Aggregate functions in ORDER BY need an aggregate query",
         ),
         (
             "SELECT Id, (SELECT COUNT(Id) FROM Contacts) FROM Account",
@@ -253,3 +253,11 @@ def test_total_size_of_ungrouped_aggregates(conn: sqlite3.Connection, schema: Sc
     with pytest.raises(SoqlError) as err:
         execute_query(conn, schema, "SELECT COUNT() FROM Account HAVING COUNT(Id) > 1")
     assert err.value.error_code == "MALFORMED_QUERY"
+
+
+def test_aggregate_in_where_of_an_aggregate_query(conn: sqlite3.Connection, schema: Schema) -> None:
+    with pytest.raises(SoqlError) as err:
+        execute_query(
+            conn, schema, "SELECT Industry FROM Account WHERE COUNT(Id) > 1 GROUP BY Industry"
+        )
+    assert err.value.detail == "Aggregate functions are not allowed in WHERE"

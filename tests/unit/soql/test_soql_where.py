@@ -270,7 +270,7 @@ def error_of(
             "COUNT(Id) > 1",
             "Account",
             "MALFORMED_QUERY",
-            "Aggregate functions are not supported in FILTERED here",
+            "Aggregate functions are not allowed in WHERE",
         ),
         (
             "Id IN (SELECT LastName FROM Contact)",
