@@ -24,12 +24,14 @@ $(STAMP): pyproject.toml
 generate: $(STAMP)
 ifeq ($(strip $(FROM)),)
 	$(PYTHON) -m codegen.standard generated
+	$(PYTHON) scripts/unasync.py
 else
 	$(BIN)/salesforce-typed generate $(FROM) --out $(OUT) --package $(PACKAGE) $(foreach o,$(OBJECTS),--objects '$(o)')
 endif
 
 regen-check: $(STAMP)
 	$(PYTHON) scripts/regen_check.py
+	$(PYTHON) scripts/unasync.py --check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

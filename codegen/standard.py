@@ -18,7 +18,32 @@ SOAP_PACKAGE = "salesforce_typed_soap"
 DEFAULT_WSDL = ROOT.parent / "shared" / "realdata" / "wsdl" / "partner-v66.0.wsdl"
 
 
-def generate_all(out: Path, wsdl: Path | None) -> None:
+LOCK = ROOT / "codegen" / "inputs.lock"
+
+
+def lock_text(schema_sha: str, wsdl: Path | None) -> str:
+    """What `codegen/inputs.lock` pins: every input's sha256 and the generator versions."""
+    import hashlib
+    import json
+    from importlib.metadata import version
+
+    from codegen import __version__
+    from codegen.render import template_hash
+
+    pins = {
+        "codegen": __version__,
+        "templates_sha256": template_hash(),
+        "catalog_sha256": schema_sha,
+        "partner_wsdl_sha256": hashlib.sha256(wsdl.read_bytes()).hexdigest() if wsdl else None,
+        "jinja2": version("jinja2"),
+        "xsdata": version("xsdata"),
+        "ruff": version("ruff"),
+    }
+    return json.dumps(pins, indent=2, sort_keys=True) + "\n"
+
+
+def generate_all(out: Path, wsdl: Path | None, lock: Path | None = LOCK) -> str:
+    """Regenerate every committed package into `out`; returns the lock text it implies."""
     schema = load_inputs(catalog=ROOT / "specs" / "standard")
     files = build(schema, out=out, package=STANDARD_PACKAGE)
     print(f"{STANDARD_PACKAGE}: {len(files)} files")
@@ -27,6 +52,10 @@ def generate_all(out: Path, wsdl: Path | None) -> None:
 
         soap_files = generate_soap(wsdl, out)
         print(f"{SOAP_PACKAGE}: {len(soap_files)} files")
+    text = lock_text(schema.source_sha256, wsdl)
+    if lock is not None:
+        lock.write_text(text, encoding="utf-8")
+    return text
 
 
 def main(argv: list[str]) -> int:

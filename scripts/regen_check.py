@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from codegen.standard import DEFAULT_WSDL, generate_all  # noqa: E402
+from codegen.standard import DEFAULT_WSDL, LOCK, generate_all  # noqa: E402
 
 
 def _diff(a: Path, b: Path, rel: str = "") -> list[str]:
@@ -30,8 +30,10 @@ def _diff(a: Path, b: Path, rel: str = "") -> list[str]:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="regen-") as tmp:
         fresh = Path(tmp)
-        generate_all(fresh, DEFAULT_WSDL)
+        lock = generate_all(fresh, DEFAULT_WSDL, lock=None)
         problems = []
+        if not LOCK.is_file() or LOCK.read_text(encoding="utf-8") != lock:
+            problems.append("codegen/inputs.lock does not match the inputs (a spec, template or pinned version changed)")
         for pkg in sorted(p.name for p in fresh.iterdir() if p.is_dir()):
             if not (ROOT / "generated" / pkg).is_dir():
                 problems.append(f"missing package generated/{pkg}")

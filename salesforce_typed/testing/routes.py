@@ -12,6 +12,8 @@ MODULES = (
     "salesforce_typed.testing.oauth",
     "salesforce_typed.testing.admin",
     "salesforce_typed.testing.core_api",
+    "salesforce_typed.testing.query_api",
+    "salesforce_typed.testing.search_api",
 )
 
 

@@ -54,6 +54,7 @@ class FakeOrg:
         self.tls_files: TlsFiles | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._refresh_token: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -135,17 +136,25 @@ class FakeOrg:
     def token_url(self) -> str:
         return f"{self.instance_url}/services/oauth2/token"
 
+    def new_refresh_token(self) -> str:
+        """Another authorization (a new token family), as a second user/app consent would."""
+        from salesforce_typed.testing import oauth
+
+        return oauth.issue_refresh_token(self.state)
+
     def credentials(self) -> dict[str, str]:
         """The one JSON line `fake-org serve` prints: everything a client needs to connect."""
         from salesforce_typed.testing import oauth
 
         cfg = self.state.config
+        if self._refresh_token is None:  # one authorization per org: the same RT every call
+            self._refresh_token = oauth.issue_refresh_token(self.state)
         creds = {
             "instance_url": self.instance_url,
             "token_url": self.token_url,
             "client_id": cfg.client_id,
             "client_secret": cfg.client_secret,
-            "refresh_token": oauth.issue_refresh_token(self.state),
+            "refresh_token": self._refresh_token,
             "username": cfg.username,
             "password": cfg.password,
             "security_token": cfg.security_token,

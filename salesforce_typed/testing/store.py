@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ from salesforce_typed.testing.soql import (
     to_storage,
 )
 from salesforce_typed.testing.soql import format_datetime as _fmt_dt
+from salesforce_typed.testing.soql.schema import TEXT_TYPES
 from salesforce_typed.testing.soql.storage import quote_ident
 from salesforce_typed.testing.state import OrgState
+
+_IN_CHUNK = 500  # bound parameters per IN (...) list, well under SQLite's limit
 
 _DELETED_LOG = """CREATE TABLE IF NOT EXISTS "_deleted_log" (
   "Id" TEXT PRIMARY KEY, "SObject" TEXT NOT NULL, "DeletedDate" TEXT NOT NULL)"""
@@ -40,6 +44,9 @@ class RecordStore:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.lock = threading.RLock()
         self._tables: set[str] = set()
+        self._savepoints: list[int] = []  # per open savepoint: its mark in _after_commit
+        self._after_commit: list[Callable[[], None]] = []
+        self._tx_data: dict[str, Any] = {}
         self.conn.execute(_DELETED_LOG)
         self.ensure_tables()
 
@@ -82,51 +89,67 @@ class RecordStore:
     # -- primitives (values are already validated, canonical field names) -------------------
 
     def insert_many(self, sobject: str, rows: Iterable[dict[str, Any]]) -> list[str]:
-        """Insert validated rows; assigns Id and audit fields. Returns the ids in order."""
+        """Insert validated rows; assigns Id and audit fields. Returns the ids in order.
+
+        Atomic: one savepoint (a transaction of its own unless one is open); rows with the
+        same columns go through one `executemany`.
+        """
         obj = self.obj(sobject)
         doc = self.state.schema.describe(obj.name) or {}
         prefix = str(doc.get("keyPrefix") or "a00")
         user = self.state.config.user_id
         ids: list[str] = []
-        with self.lock:
+        with self.transaction():
             now = self.now()
-            self.conn.execute("BEGIN")
-            try:
-                for row in rows:
-                    values = dict(row)
-                    new_id = self.state.ids.new(prefix)
-                    values["Id"] = new_id
-                    for audit, value in (
-                        ("CreatedDate", now),
-                        ("LastModifiedDate", now),
-                        ("SystemModstamp", now),
-                        ("CreatedById", user),
-                        ("LastModifiedById", user),
-                        ("OwnerId", user),
-                    ):
-                        if obj.field(audit) is not None and values.get(audit) is None:
-                            values[audit] = value
-                    self._insert(obj, values)
-                    ids.append(new_id)
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+            batch: list[list[Any]] = []
+            batch_cols: tuple[str, ...] = ()
+            for row in rows:
+                values = dict(row)
+                new_id = self.state.ids.new(prefix)
+                values["Id"] = new_id
+                for audit, value in (
+                    ("CreatedDate", now),
+                    ("LastModifiedDate", now),
+                    ("SystemModstamp", now),
+                    ("CreatedById", user),
+                    ("LastModifiedById", user),
+                    ("OwnerId", user),
+                ):
+                    if obj.field(audit) is not None and values.get(audit) is None:
+                        values[audit] = value
+                cols, params = self._columns(obj, values)
+                if cols != batch_cols and batch:
+                    self._insert_rows(obj, batch_cols, batch)
+                    batch = []
+                batch_cols = cols
+                batch.append(params)
+                ids.append(new_id)
+            if batch:
+                self._insert_rows(obj, batch_cols, batch)
         return ids
 
-    def _insert(self, obj: ObjectDef, values: dict[str, Any]) -> None:
-        cols = []
-        params = []
+    @staticmethod
+    def _columns(obj: ObjectDef, values: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
+        cols: list[str] = []
+        params: list[Any] = []
         for name, value in values.items():
             f = obj.field(name)
             if f is None or f.is_compound:
                 continue
-            cols.append(quote_ident(f.name))
+            cols.append(f.name)
             params.append(to_storage(f, value))
+        return tuple(cols), params
+
+    def _insert_rows(self, obj: ObjectDef, cols: tuple[str, ...], rows: list[list[Any]]) -> None:
         marks = ",".join("?" * len(cols))
-        self.conn.execute(
-            f"INSERT INTO {quote_ident(obj.name)} ({','.join(cols)}) VALUES ({marks})", params
+        names = ",".join(quote_ident(c) for c in cols)
+        self.conn.executemany(
+            f"INSERT INTO {quote_ident(obj.name)} ({names}) VALUES ({marks})", rows
         )
+
+    def _insert(self, obj: ObjectDef, values: dict[str, Any]) -> None:
+        cols, params = self._columns(obj, values)
+        self._insert_rows(obj, cols, [params])
 
     def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> bool:
         """Update one live record; False when it does not exist (or is deleted)."""
@@ -221,6 +244,152 @@ class RecordStore:
                 f'DELETE FROM {quote_ident(obj.name)} WHERE "Id" = ?', [record_id]
             )
         return cur.rowcount > 0
+
+    # -- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[dict[str, Any]]:
+        """A savepoint holding the store lock: nested calls nest, an exception rolls back.
+
+        Yields a dict shared by the whole outermost transaction (modules keep per-transaction
+        state there, e.g. change-event numbering or a composite's allOrNone). Callbacks given
+        to `after_commit` run once the outermost transaction commits, and are dropped with
+        the savepoint they were registered in. Callers must not hand store work to another
+        thread while inside: the lock is held by this one.
+        """
+        with self.lock:
+            name = f"sp{len(self._savepoints)}"
+            if not self._savepoints:
+                self._tx_data = {}
+            self.conn.execute(f"SAVEPOINT {name}")
+            self._savepoints.append(len(self._after_commit))
+            try:
+                yield self._tx_data
+            except BaseException:
+                mark = self._savepoints.pop()
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+                del self._after_commit[mark:]
+                raise
+            self._savepoints.pop()
+            self.conn.execute(f"RELEASE {name}")
+            if self._savepoints:
+                return
+            callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def transaction_data(self) -> dict[str, Any] | None:
+        """The open outermost transaction's shared dict, or None outside a transaction."""
+        return self._tx_data if self._savepoints else None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` after the open transaction commits (at once when none is open)."""
+        with self.lock:
+            if self._savepoints:
+                self._after_commit.append(callback)
+                return
+        callback()
+
+    # -- batch reads (collections, upsert, replication) --------------------------------------
+
+    def get_many(
+        self, sobject: str, ids: Sequence[str], *, include_deleted: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """Stored rows by id, as `get` returns them; missing ids are absent."""
+        obj = self.obj(sobject)
+        out: dict[str, dict[str, Any]] = {}
+        deleted = "" if include_deleted else ' AND "IsDeleted" = 0'
+        with self.lock:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = list(ids[start : start + _IN_CHUNK])
+                marks = ",".join("?" * len(chunk))
+                cur = self.conn.execute(
+                    f'SELECT * FROM {quote_ident(obj.name)} WHERE "Id" IN ({marks}){deleted}',
+                    chunk,
+                )
+                names = [d[0] for d in cur.description]
+                types = [(f.type if (f := obj.field(n)) else "string") for n in names]
+                for row in cur.fetchall():
+                    record = {
+                        n: from_storage(t, v) for n, t, v in zip(names, types, row, strict=True)
+                    }
+                    out[str(record["Id"])] = record
+        return out
+
+    def deleted_flags(self, sobject: str, ids: Sequence[str]) -> dict[str, bool]:
+        """id -> IsDeleted for the ids that exist at all (recycle bin included)."""
+        obj = self.obj(sobject)
+        out: dict[str, bool] = {}
+        with self.lock:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = list(ids[start : start + _IN_CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows = self.conn.execute(
+                    f'SELECT "Id", "IsDeleted" FROM {quote_ident(obj.name)} '
+                    f'WHERE "Id" IN ({marks})',
+                    chunk,
+                ).fetchall()
+                out.update((str(r[0]), bool(r[1])) for r in rows)
+        return out
+
+    def ids_by_value(self, sobject: str, field: str, values: Sequence[Any]) -> dict[Any, list[str]]:
+        """Live record ids per external-id value, all matches (upsert needs to see >1).
+
+        Keys are `match_key(value)`: text compares case-insensitively, as Salesforce
+        external ids do (and as the NOCASE columns index them).
+        """
+        obj = self.obj(sobject)
+        f = obj.field(field)
+        if f is None:
+            raise KeyError(field)
+        stored = list(dict.fromkeys(to_storage(f, v) for v in values if v is not None))
+        out: dict[Any, list[str]] = {}
+        with self.lock:
+            for start in range(0, len(stored), _IN_CHUNK):
+                chunk = stored[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self.conn.execute(
+                    f'SELECT {quote_ident(f.name)}, "Id" FROM {quote_ident(obj.name)} '
+                    f'WHERE {quote_ident(f.name)} IN ({marks}) AND "IsDeleted" = 0 ORDER BY "Id"',
+                    chunk,
+                ).fetchall()
+                for value, record_id in rows:
+                    out.setdefault(self.match_key(sobject, field, value), []).append(record_id)
+        return out
+
+    def match_key(self, sobject: str, field: str, value: Any) -> Any:
+        """The key `ids_by_value` files `value` under (stored form, lower-cased for text)."""
+        f = self.obj(sobject).field(field)
+        if f is None:
+            raise KeyError(field)
+        stored = to_storage(f, value)
+        return stored.lower() if isinstance(stored, str) and f.type in TEXT_TYPES else stored
+
+    def updated_ids(self, sobject: str, start: str, end: str) -> list[str]:
+        """Live ids whose SystemModstamp (else LastModifiedDate) is in [start, end)."""
+        obj = self.obj(sobject)
+        stamp = "SystemModstamp" if obj.field("SystemModstamp") else "LastModifiedDate"
+        if obj.field(stamp) is None:
+            return []
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT \"Id\" FROM {quote_ident(obj.name)} WHERE {quote_ident(stamp)} >= ? "
+                f'AND {quote_ident(stamp)} < ? AND "IsDeleted" = 0 ORDER BY {quote_ident(stamp)}',
+                [start, end],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def deleted_log(self, sobject: str, start: str, end: str) -> list[tuple[str, str]]:
+        """(id, deletedDate) of records of `sobject` deleted in [start, end)."""
+        obj = self.obj(sobject)
+        with self.lock:
+            rows = self.conn.execute(
+                'SELECT "Id", "DeletedDate" FROM "_deleted_log" WHERE "SObject" = ? '
+                'AND "DeletedDate" >= ? AND "DeletedDate" < ? ORDER BY "DeletedDate"',
+                [obj.name, start, end],
+            ).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
     def close(self) -> None:
         with self.lock:

@@ -1,0 +1,409 @@
+"""Write validation from the describe: what Salesforce checks before it saves a record.
+
+Pure functions over field describes (the dicts `OrgSchema.fields` holds) and one record's
+JSON, in Salesforce's two stages:
+
+1. `normalize` deserializes: canonical field names (input is case-insensitive), values
+   coerced to the field type, `attributes` dropped, `"Account": {"Ext__c": "A-1"}` noted as
+   a foreign key. Its failures (`PayloadError`: INVALID_FIELD, JSON_PARSER_ERROR) fail the
+   whole request, even a collection's, because Salesforce fails while parsing the body.
+2. `check` validates one record for insert or update and returns per-record `FieldError`s
+   (INVALID_FIELD_FOR_INSERT_UPDATE, REQUIRED_FIELD_MISSING, STRING_TOO_LONG, restricted
+   picklists, reference types and targets, foreign external ids).
+
+Stored data is reached only through `Lookups`, so this module never touches storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from salesforce_typed.testing.soql import format_datetime, normalize_id, parse_datetime
+
+Op = Literal["insert", "update"]
+FieldDescribe = Mapping[str, Any]
+
+TEXT_TYPES = frozenset(
+    {
+        "string",
+        "textarea",
+        "email",
+        "phone",
+        "url",
+        "picklist",
+        "multipicklist",
+        "combobox",
+        "encryptedstring",
+        "id",
+        "reference",
+        "base64",
+    }
+)
+NUMBER_TYPES = frozenset({"double", "currency", "percent"})
+_COMPOUND_TYPES = frozenset({"address", "location"})
+
+
+@attrs.frozen
+class FieldError:
+    """One per-record error; REST spells the code `errorCode`, collections `statusCode`."""
+
+    code: str
+    message: str
+    fields: tuple[str, ...] = ()
+
+    def rest(self) -> dict[str, Any]:
+        return {"message": self.message, "errorCode": self.code, "fields": list(self.fields)}
+
+    def collection(self) -> dict[str, Any]:
+        return {"statusCode": self.code, "message": self.message, "fields": list(self.fields)}
+
+
+class PayloadError(Exception):
+    """A body Salesforce cannot deserialize: the request fails as a whole with a 400."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def compound_key(compound: str, component: str) -> str:
+    """The nested key of a compound's component, capitalized: (BillingAddress, BillingCity)
+    -> City; (Loc__c, Loc__Latitude__s) -> Latitude. REST lower-cases the first letter."""
+    if compound.endswith("__c"):
+        base = compound[:-3] + "__"
+        rest = component[len(base) :] if component.startswith(base) else component
+        return rest.removesuffix("__s")
+    base = compound.removesuffix("Address")
+    return component[len(base) :] if base and component.startswith(base) else component
+
+
+class FieldIndex:
+    """One sObject's field describes, looked up case-insensitively (names and relationships)."""
+
+    def __init__(self, sobject: str, fields: Iterable[FieldDescribe]) -> None:
+        self.sobject = sobject
+        self.fields: dict[str, FieldDescribe] = {str(f["name"]): f for f in fields}
+        self._lower = {n.lower(): n for n in self.fields}
+        self._relationships = {
+            str(f["relationshipName"]).lower(): n
+            for n, f in self.fields.items()
+            if f.get("relationshipName") and f.get("referenceTo")
+        }
+        # component (BillingCity) -> (compound, capitalized key): REST and CDC nest them
+        self.compounds: dict[str, tuple[str, str]] = {
+            n: (str(f["compoundFieldName"]), compound_key(str(f["compoundFieldName"]), n))
+            for n, f in self.fields.items()
+            if f.get("compoundFieldName")
+        }
+
+    def field(self, name: str) -> FieldDescribe | None:
+        canonical = self._lower.get(name.lower())
+        return None if canonical is None else self.fields[canonical]
+
+    def relationship(self, name: str) -> FieldDescribe | None:
+        canonical = self._relationships.get(name.lower())
+        return None if canonical is None else self.fields[canonical]
+
+    def label(self, name: str) -> str:
+        return str(self.fields[name].get("label") or name)
+
+    def lookup_fields(self) -> list[str]:
+        """Fields usable as an upsert key: external ids and idLookup fields (Id included)."""
+        return [n for n, f in self.fields.items() if f.get("externalId") or f.get("idLookup")]
+
+
+class Lookups(Protocol):
+    """What validation needs to know about stored data and other objects."""
+
+    def index(self, sobject: str) -> FieldIndex | None: ...
+
+    def sobject_of(self, record_id: str) -> str | None: ...
+
+    def exists(self, sobject: str, record_id: str) -> bool: ...
+
+    def match(self, sobject: str, field: str, value: Any) -> list[str]: ...
+
+
+@attrs.frozen
+class ForeignKey:
+    """`"Account": {"Ext__c": "A-1"}` in a Contact payload: AccountId by Account.Ext__c."""
+
+    field: str
+    target: str
+    ext_field: str
+    value: Any
+
+
+@attrs.define
+class Normalized:
+    values: dict[str, Any]
+    foreign_keys: list[ForeignKey] = attrs.field(factory=list)
+
+
+# -- stage 1: deserialization ----------------------------------------------------------------
+
+
+def _token(value: Any) -> tuple[str, str]:
+    if isinstance(value, bool):
+        return ("VALUE_TRUE", "true") if value else ("VALUE_FALSE", "false")
+    if isinstance(value, int):
+        return "VALUE_NUMBER_INT", str(value)
+    if isinstance(value, float):
+        return "VALUE_NUMBER_FLOAT", repr(value)
+    if isinstance(value, dict):
+        return "START_OBJECT", "{"
+    if isinstance(value, list):
+        return "START_ARRAY", "["
+    return "VALUE_STRING", str(value)
+
+
+def _cannot(type_name: str, value: Any) -> PayloadError:
+    token, text = _token(value)
+    return PayloadError(
+        "JSON_PARSER_ERROR",
+        f"Cannot deserialize instance of {type_name} from {token} value {text} "
+        "or request may be missing a required field",
+    )
+
+
+def coerce(field: FieldDescribe, value: Any) -> Any:
+    """A JSON value as the field's type stores it (Salesforce's lenient JSON binding):
+    scalars become text for text fields, numeric strings numbers, `""` null."""
+    if value is None:
+        return False if field.get("type") == "boolean" else None
+    ftype = str(field.get("type", "string"))
+    try:
+        if ftype in TEXT_TYPES:
+            if isinstance(value, dict | list):
+                raise ValueError
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            return text or None
+        if ftype == "boolean":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise ValueError
+        if ftype in ("int", "long"):
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if ftype in NUMBER_TYPES:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError
+            return float(value)
+        if ftype in ("date", "datetime", "time") and not isinstance(value, str):
+            raise ValueError
+        if ftype == "date":
+            return dt.date.fromisoformat(value).isoformat()
+        if ftype == "datetime":
+            return format_datetime(parse_datetime(value))
+        if ftype == "time":
+            parsed = dt.time.fromisoformat(value.rstrip("Zz"))
+            return f"{parsed.strftime('%H:%M:%S')}.{parsed.microsecond // 1000:03d}Z"
+    except (ValueError, TypeError):
+        raise _cannot(ftype, value) from None
+    return value
+
+
+def normalize(index: FieldIndex, record: Mapping[str, Any], lookups: Lookups) -> Normalized:
+    """Stage 1: canonical names and typed values, or a `PayloadError` for the request."""
+    if not isinstance(record, Mapping):
+        raise _cannot(index.sobject, record)
+    out = Normalized(values={})
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        field = index.field(key)
+        if field is None:
+            rel = index.relationship(key)
+            if rel is not None and isinstance(value, dict):
+                out.foreign_keys.append(_foreign_key(index, rel, key, value, lookups))
+                continue
+            raise PayloadError(
+                "INVALID_FIELD", f"No such column '{key}' on sobject of type {index.sobject}"
+            )
+        out.values[str(field["name"])] = coerce(field, value)
+    return out
+
+
+def _foreign_key(
+    index: FieldIndex, rel: FieldDescribe, key: str, value: dict[str, Any], lookups: Lookups
+) -> ForeignKey:
+    targets = [str(t) for t in rel.get("referenceTo") or ()]
+    attrs_type = value.get("attributes", {}).get("type") if isinstance(value, dict) else None
+    target = str(attrs_type) if attrs_type else targets[0]
+    target_index = lookups.index(target)
+    keys = [k for k in value if k != "attributes"]
+    if target_index is None or len(keys) != 1:
+        raise PayloadError(
+            "INVALID_FIELD", f"No such column '{key}' on sobject of type {index.sobject}"
+        )
+    ext = target_index.field(keys[0])
+    if ext is None:
+        raise PayloadError(
+            "INVALID_FIELD", f"No such column '{keys[0]}' on sobject of type {target_index.sobject}"
+        )
+    return ForeignKey(
+        field=str(rel["name"]),
+        target=target_index.sobject,
+        ext_field=str(ext["name"]),
+        value=coerce(ext, value[keys[0]]),
+    )
+
+
+# -- stage 2: per-record checks --------------------------------------------------------------
+
+
+def insert_defaults(index: FieldIndex) -> dict[str, Any]:
+    """Values Salesforce fills on insert: checkbox defaults and default picklist values."""
+    out: dict[str, Any] = {}
+    for name, f in index.fields.items():
+        if not f.get("createable"):
+            continue
+        if f.get("type") == "boolean":
+            default = f.get("defaultValue")
+            out[name] = default if isinstance(default, bool) else False
+        elif f.get("type") == "picklist":
+            for entry in f.get("picklistValues") or ():
+                if entry.get("defaultValue") and entry.get("active", True):
+                    out[name] = entry.get("value")
+    return out
+
+
+def _required(field: FieldDescribe, op: Op) -> bool:
+    if field.get("nillable") or field.get("type") == "boolean":
+        return False
+    if op == "insert":
+        return bool(field.get("createable")) and not field.get("defaultedOnCreate")
+    return bool(field.get("updateable"))
+
+
+def check(
+    index: FieldIndex, record: Normalized, op: Op, lookups: Lookups
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Stage 2: the values to store and this record's errors (none means it may be saved).
+
+    `record.values` must not hold `Id` (the caller owns the key). Insert values include
+    the describe's defaults for fields the record leaves out.
+    """
+    written = [*record.values, *(fk.field for fk in record.foreign_keys)]
+    flag = "createable" if op == "insert" else "updateable"
+    denied = [n for n in dict.fromkeys(written) if not index.fields[n].get(flag)]
+    if denied:
+        names = ", ".join(denied)
+        return dict(record.values), [
+            FieldError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {names}. Please check the security settings "
+                "of this field and verify that it is read/write for your profile or "
+                "permission set.",
+                tuple(denied),
+            )
+        ]
+    values = dict(record.values)
+    errors: list[FieldError] = []
+    for fk in record.foreign_keys:
+        found = lookups.match(fk.target, fk.ext_field, fk.value)
+        if len(found) == 1:
+            values[fk.field] = found[0]
+            continue
+        what = "not found" if not found else "matched multiple records"
+        errors.append(
+            FieldError(
+                "INVALID_FIELD",
+                f"Foreign key external ID: {fk.value} {what} for field {fk.ext_field} "
+                f"in entity {fk.target}",
+            )
+        )
+    if op == "insert":
+        values = {**{k: v for k, v in insert_defaults(index).items() if k not in values}, **values}
+        missing = [n for n, f in index.fields.items() if _required(f, op) and values.get(n) is None]
+    else:
+        missing = [n for n, v in values.items() if v is None and _required(index.fields[n], op)]
+    missing = [n for n in missing if n not in {fk.field for fk in record.foreign_keys}]
+    if missing:
+        errors.append(
+            FieldError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                tuple(missing),
+            )
+        )
+    for name, value in list(values.items()):
+        if value is not None and name in record.values:
+            errors.extend(_check_value(index, name, value, values, lookups))
+    return values, errors
+
+
+def _check_value(
+    index: FieldIndex, name: str, value: Any, values: dict[str, Any], lookups: Lookups
+) -> list[FieldError]:
+    f = index.fields[name]
+    ftype = f.get("type")
+    label = index.label(name)
+    length = int(f.get("length") or 0)
+    if ftype in TEXT_TYPES and ftype not in ("id", "reference") and length and len(value) > length:
+        return [
+            FieldError(
+                "STRING_TOO_LONG",
+                f"{label}: data value too large: {value} (max length={length})",
+                (name,),
+            )
+        ]
+    if ftype in ("picklist", "multipicklist") and f.get("restrictedPicklist"):
+        allowed = {p.get("value") for p in f.get("picklistValues") or () if p.get("active", True)}
+        parts = value.split(";") if ftype == "multipicklist" else [value]
+        bad = next((p for p in parts if p not in allowed), None)
+        if bad is not None:
+            return [
+                FieldError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{label}: bad value for restricted picklist field: {bad}",
+                    (name,),
+                )
+            ]
+    if ftype in NUMBER_TYPES and f.get("precision"):
+        digits = int(f["precision"]) - int(f.get("scale") or 0)
+        if abs(value) >= 10**digits:
+            return [
+                FieldError(
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"{label}: value outside of valid range on numeric field: {value}",
+                    (name,),
+                )
+            ]
+    if ftype == "reference":
+        return _check_reference(f, label, name, value, values, lookups)
+    return []
+
+
+def _check_reference(
+    f: FieldDescribe, label: str, name: str, value: str, values: dict[str, Any], lookups: Lookups
+) -> list[FieldError]:
+    record_id = normalize_id(value)
+    if record_id is None:
+        return [FieldError("MALFORMED_ID", f"{label}: id value of incorrect type: {value}", (name,))]
+    targets = [str(t) for t in f.get("referenceTo") or ()]
+    sobject = lookups.sobject_of(record_id)
+    if sobject is None or sobject not in targets:
+        if sobject is None and any(lookups.index(t) is None for t in targets):
+            values[name] = record_id  # a target this org has no describe for: cannot tell
+            return []
+        return [
+            FieldError(
+                "FIELD_INTEGRITY_EXCEPTION", f"{label}: id value of incorrect type: {value}", (name,)
+            )
+        ]
+    if not lookups.exists(sobject, record_id):
+        return [FieldError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")]
+    values[name] = record_id
+    return []

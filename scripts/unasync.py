@@ -1,0 +1,87 @@
+"""Generate the sync twins of async-first modules; `--check` fails when a twin has drifted.
+
+    python scripts/unasync.py [--check]
+
+Orchestration is written once, async-first, in `*/_async/`; `*/_sync/` is produced here by
+token rewrites and never edited by hand (STYLE: httpcore's unasync).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS = [
+    (ROOT / "salesforce_typed" / "rest" / "_async", ROOT / "salesforce_typed" / "rest" / "_sync"),
+    (ROOT / "salesforce_typed" / "bulk" / "_async", ROOT / "salesforce_typed" / "bulk" / "_sync"),
+]
+HEADER = "# DO NOT EDIT: generated from {src} by scripts/unasync.py; edit the _async original.\n"
+
+# Ordered: longer, more specific names first.
+SUBS = [
+    (r"\bAsyncIterator\b", "Iterator"),
+    (r"\bAsyncIterable\b", "Iterable"),
+    (r"\bAsyncGenerator\b", "Generator"),
+    (r"\bAsyncContextManager\b", "ContextManager"),
+    (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
+    (r"\bhttpx\.AsyncByteStream\b", "httpx.SyncByteStream"),
+    (r"\bAsync([A-Z]\w*)", r"\1"),
+    (r"\b__aenter__\b", "__enter__"),
+    (r"\b__aexit__\b", "__exit__"),
+    (r"\b__aiter__\b", "__iter__"),
+    (r"\b__anext__\b", "__next__"),
+    (r"\bStopAsyncIteration\b", "StopIteration"),
+    (r"\baclose\b", "close"),
+    (r"\basleep\b", "sleep"),
+    (r"\baiter_bytes\b", "iter_bytes"),
+    (r"\baiter_lines\b", "iter_lines"),
+    (r"\baread\b", "read"),
+    (r"\basync def\b", "def"),
+    (r"\basync with\b", "with"),
+    (r"\basync for\b", "for"),
+    (r"\bawait ", ""),
+    (r"_async\b", "_sync"),
+    (r"\basyncio\.Lock\b", "threading.Lock"),
+]
+
+
+def transform(text: str, src: str) -> str:
+    for pattern, repl in SUBS:
+        text = re.sub(pattern, repl, text)
+    return HEADER.format(src=src) + text
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    drift = []
+    for src_dir, dst_dir in PAIRS:
+        if not src_dir.is_dir():
+            continue
+        wanted = {}
+        for src in sorted(src_dir.glob("*.py")):
+            rel = src.relative_to(ROOT).as_posix()
+            wanted[dst_dir / src.name] = transform(src.read_text(encoding="utf-8"), rel)
+        existing = set(dst_dir.glob("*.py")) if dst_dir.is_dir() else set()
+        for path, text in wanted.items():
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current != text:
+                drift.append(path.relative_to(ROOT).as_posix())
+                if not check:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(text, encoding="utf-8")
+        for stale in existing - set(wanted):
+            drift.append(stale.relative_to(ROOT).as_posix())
+            if not check:
+                stale.unlink()
+    if check and drift:
+        print("unasync: sync twins out of date:", *drift, sep="\n  ")
+        print("run `python scripts/unasync.py` and commit")
+        return 1
+    print(f"unasync: {'checked' if check else 'wrote'} {len(drift)} drifting file(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
