@@ -27,9 +27,9 @@ _BENCH = str(Path(__file__).resolve().parent)
 sys.path.sort(key=lambda entry: str(Path(entry or ".").resolve()) == _BENCH)
 
 import _peer_env  # noqa: E402
-import salesforce_typed_std as std  # noqa: E402
 
 import codegen  # noqa: E402
+import salesforce_typed_std as std  # noqa: E402
 from codegen.pipeline import build, load_inputs  # noqa: E402
 from salesforce_typed import Record, SObject  # noqa: E402
 from salesforce_typed.core.fields import FieldInfo  # noqa: E402

@@ -1,8 +1,13 @@
 """salesforce-typed: a code-generated, typed Python SDK for Salesforce.
 
-The root exports only light names; importing it must not pull in HTTP machinery, so that
-importing one generated model stays fast.
+Every generated model imports this package, so it must stay light: the model names load
+eagerly, the clients and grants (httpx, cryptography) load on first access. That lazy
+table is a fixed list of known names typed under TYPE_CHECKING; anything else raises
+AttributeError, as in the generated packages' indexes.
 """
+
+import importlib as _importlib
+import typing as _typing
 
 from salesforce_typed.core.change_events import ChangeEvent, ChangeEventHeader, ChangeType
 from salesforce_typed.core.compound import Address, Location, PersonName
@@ -12,20 +17,76 @@ from salesforce_typed.core.unset import UNSET, UnsetType
 
 __version__ = "0.1.0"
 
+if _typing.TYPE_CHECKING:
+    from salesforce_typed.auth.flow import SalesforceAuth
+    from salesforce_typed.auth.grants import (
+        AccessTokenAuth,
+        ClientCredentialsGrant,
+        JwtBearerGrant,
+        PasswordGrant,
+        RefreshTokenGrant,
+    )
+    from salesforce_typed.core.retry import RetryPolicy
+    from salesforce_typed.rest._async.client import AsyncQuery, AsyncSalesforce
+    from salesforce_typed.rest._sync.client import Query, Salesforce
+    from salesforce_typed.rest.composite import BatchRequest, CompositeRequest
+    from salesforce_typed.stores.memory import MemoryTokenStore
+
+_LAZY = {
+    "AccessTokenAuth": "salesforce_typed.auth.grants",
+    "AsyncQuery": "salesforce_typed.rest._async.client",
+    "AsyncSalesforce": "salesforce_typed.rest._async.client",
+    "BatchRequest": "salesforce_typed.rest.composite",
+    "ClientCredentialsGrant": "salesforce_typed.auth.grants",
+    "CompositeRequest": "salesforce_typed.rest.composite",
+    "JwtBearerGrant": "salesforce_typed.auth.grants",
+    "MemoryTokenStore": "salesforce_typed.stores.memory",
+    "PasswordGrant": "salesforce_typed.auth.grants",
+    "Query": "salesforce_typed.rest._sync.client",
+    "RefreshTokenGrant": "salesforce_typed.auth.grants",
+    "RetryPolicy": "salesforce_typed.core.retry",
+    "Salesforce": "salesforce_typed.rest._sync.client",
+    "SalesforceAuth": "salesforce_typed.auth.flow",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "UNSET",
+    "AccessTokenAuth",
     "Address",
+    "AsyncQuery",
+    "AsyncSalesforce",
+    "BatchRequest",
     "ChangeEvent",
     "ChangeEventHeader",
     "ChangeType",
+    "ClientCredentialsGrant",
+    "CompositeRequest",
     "FieldInfo",
+    "JwtBearerGrant",
     "Location",
+    "MemoryTokenStore",
     "ObjectInfo",
+    "PasswordGrant",
     "PersonName",
     "PicklistEnum",
+    "Query",
     "Record",
+    "RefreshTokenGrant",
     "RelatedList",
+    "RetryPolicy",
     "SObject",
+    "Salesforce",
+    "SalesforceAuth",
     "UnknownFieldError",
     "UnsetType",
     "__version__",

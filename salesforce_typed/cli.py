@@ -91,5 +91,57 @@ def _describe_org(api_version: str, patterns: list[str], console: Console) -> Sc
         )
 
 
+fake_org_app = typer.Typer(no_args_is_help=True, help="The local fake Salesforce org.")
+app.add_typer(fake_org_app, name="fake-org")
+
+
+@fake_org_app.command("serve")
+def fake_org_serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 0,
+    tls: Annotated[bool, typer.Option(help="Serve https with a self-signed CA.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the org's data in this folder across restarts.")
+    ] = None,
+    api_version: Annotated[str, typer.Option(help="The newest API version served.")] = "62.0",
+    describe_dir: Annotated[
+        Path | None, typer.Option(help="Load custom objects from describe JSON files.")
+    ] = None,
+    package: Annotated[
+        list[str] | None, typer.Option(help="Load the sObjects of a generated package.")
+    ] = None,
+) -> None:
+    """Start a fake org; print ONE JSON line with everything a client needs, then serve."""
+    import json
+    import signal
+    import threading
+
+    from salesforce_typed.testing.schema import standard_schema
+    from salesforce_typed.testing.server import FakeOrg
+    from salesforce_typed.testing.state import OrgConfig
+
+    schema = standard_schema()
+    for name in package or []:
+        schema.add_package(name)
+    if describe_dir is not None:
+        schema.add_describe_dir(describe_dir)
+    org = FakeOrg(
+        host=host,
+        port=port,
+        tls=tls,
+        data_dir=data_dir,
+        schema=schema,
+        config=OrgConfig(api_version=api_version.removeprefix("v")),
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with org:
+        print(json.dumps(org.credentials()), flush=True)
+        stop.wait()
+
+
 def main() -> None:
     app()

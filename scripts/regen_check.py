@@ -33,7 +33,10 @@ def main() -> int:
         lock = generate_all(fresh, DEFAULT_WSDL, lock=None)
         problems = []
         if not LOCK.is_file() or LOCK.read_text(encoding="utf-8") != lock:
-            problems.append("codegen/inputs.lock does not match the inputs (a spec, template or pinned version changed)")
+            problems.append(
+                "codegen/inputs.lock does not match the inputs "
+                "(a spec, template or pinned version changed)"
+            )
         for pkg in sorted(p.name for p in fresh.iterdir() if p.is_dir()):
             if not (ROOT / "generated" / pkg).is_dir():
                 problems.append(f"missing package generated/{pkg}")

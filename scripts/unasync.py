@@ -35,6 +35,7 @@ SUBS = [
     (r"\bStopAsyncIteration\b", "StopIteration"),
     (r"\baclose\b", "close"),
     (r"\basleep\b", "sleep"),
+    (r"\baget_(\w+)", r"get_\1"),
     (r"\baiter_bytes\b", "iter_bytes"),
     (r"\baiter_lines\b", "iter_lines"),
     (r"\baread\b", "read"),

@@ -26,6 +26,7 @@ class RequestSpec:
     params: tuple[tuple[str, str], ...] = ()
     json: Any = None
     idempotent: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -5,6 +5,7 @@
     ├── OutcomeUnknownError      sent, no complete answer (timeout, dropped): it may have happened
     ├── OAuthError               the token endpoint said no: error, error_description
     │   └── InvalidGrantError    invalid_grant: terminal, the refresh token is revoked/expired
+    ├── TokenStoreError          the shared token store refused a write or its lock timed out
     └── APIStatusError           an HTTP error answer: status_code, error_code, message, fields
         ├── AuthenticationError      401 INVALID_SESSION_ID
         ├── ForbiddenError           403 (INSUFFICIENT_ACCESS...)
@@ -55,6 +56,14 @@ class OAuthError(SalesforceError):
 
 class InvalidGrantError(OAuthError):
     """invalid_grant: the refresh token (or credentials) are no longer good. Terminal."""
+
+
+class TokenStoreError(SalesforceError):
+    """The token store refused a fenced write, or its refresh lock could not be taken in time.
+
+    After a refresh-token rotation this is an abort: the new token is discarded unused,
+    because a replica that cannot record the rotated refresh token must not keep going.
+    """
 
 
 class APIStatusError(SalesforceError):

@@ -1,4 +1,7 @@
-"""Change Data Capture events for the fake org's writes, published through `OrgState`.
+"""What changed and when: CDC events for every write, and the replication resources.
+
+The replication routes (`GET /sobjects/{T}/updated` and `/deleted`) read the same history
+from the store; they live here, registered before the record routes.
 
 Every write (REST, collections, composite, later SOAP and Bulk) calls `publish` with what it
 changed; listeners in `state.change_listeners` receive one CDC payload per event:
@@ -17,6 +20,7 @@ fields are nested with capitalized keys and listed as `BillingAddress.City`.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import uuid
@@ -25,7 +29,10 @@ from typing import Any
 
 import attrs
 
+from salesforce_typed.testing.http import Request, Response, Router, SfError
+from salesforce_typed.testing.soql import format_datetime, parse_datetime
 from salesforce_typed.testing.state import OrgState
+from salesforce_typed.testing.validation import FieldIndex
 
 _DATETIME_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 _commit_numbers = itertools.count(11_657_372_702_432)  # any increasing number will do
@@ -71,26 +78,24 @@ def cdc_value(value: Any) -> Any:
 
 def nest_fields(
     values: Mapping[str, Any], compounds: Mapping[str, tuple[str, str]]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Group compound components under their compound with capitalized keys.
-
-    `compounds` maps a component (BillingCity) to (compound, key) e.g. ("BillingAddress",
-    "City"). Returns the payload fields and each field's name for changedFields.
-    """
+) -> dict[str, Any]:
+    """Group compound components under their compound with capitalized keys: `compounds`
+    maps a component (BillingCity) to (compound, key), e.g. ("BillingAddress", "City")."""
     out: dict[str, Any] = {}
-    names: dict[str, str] = {}
     for name, value in values.items():
         parent = compounds.get(name)
         if parent is None:
             out[name] = cdc_value(value)
-            names[name] = name
             continue
-        compound, key = parent
-        nested = out.setdefault(compound, {})
+        nested = out.setdefault(parent[0], {})
         if isinstance(nested, dict):
-            nested[key] = cdc_value(value)
-        names[name] = f"{compound}.{key}"
-    return out, names
+            nested[parent[1]] = cdc_value(value)
+    return out
+
+
+def _field_name(name: str, compounds: Mapping[str, tuple[str, str]]) -> str:
+    parent = compounds.get(name)
+    return name if parent is None else f"{parent[0]}.{parent[1]}"
 
 
 @attrs.define
@@ -126,9 +131,8 @@ def publish(
     from salesforce_typed.testing.store import store
 
     origin = origin or Origin(version=state.config.api_version, user_id=state.config.user_id)
-    payload, names = nest_fields(
-        {k: v for k, v in values.items() if k not in _SKIPPED}, compounds or {}
-    )
+    compounds = compounds or {}
+    payload = nest_fields({k: v for k, v in values.items() if k not in _SKIPPED}, compounds)
     header: dict[str, Any] = {
         "entityName": entity,
         "recordIds": list(record_ids),
@@ -139,8 +143,8 @@ def publish(
         "commitTimestamp": 0,
         "commitNumber": 0,
         "commitUser": origin.user_id or state.config.user_id,
-        "changedFields": list(dict.fromkeys(names.get(f, _component(f, compounds)) for f in changed_fields)),
-        "nulledFields": list(dict.fromkeys(names.get(f, _component(f, compounds)) for f in nulled_fields)),
+        "changedFields": list(dict.fromkeys(_field_name(f, compounds) for f in changed_fields)),
+        "nulledFields": list(dict.fromkeys(_field_name(f, compounds) for f in nulled_fields)),
         "diffFields": [],
     }
     event = {"ChangeEventHeader": header, **payload}
@@ -162,6 +166,117 @@ def publish(
     st.after_commit(deliver)
 
 
-def _component(name: str, compounds: Mapping[str, tuple[str, str]] | None) -> str:
-    parent = (compounds or {}).get(name)
-    return name if parent is None else f"{parent[0]}.{parent[1]}"
+def publish_rows(
+    state: OrgState,
+    index: FieldIndex,
+    change_type: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    origin: Origin,
+    skip: frozenset[str] = frozenset(),
+) -> None:
+    """CREATE / UNDELETE: one event per stored row, carrying its non-empty fields."""
+    for row in rows:
+        values = {k: v for k, v in row.items() if v is not None and k in index.fields}
+        for name in skip:
+            values.pop(name, None)
+        publish(
+            state,
+            index.sobject,
+            change_type,
+            [str(row["Id"])],
+            (),
+            (),
+            values,
+            origin=origin,
+            compounds=index.compounds,
+        )
+
+
+def publish_updates(
+    state: OrgState,
+    index: FieldIndex,
+    updates: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    *,
+    origin: Origin,
+) -> None:
+    """UPDATE: per (stored row, written values), the written non-null fields plus
+    LastModifiedDate; records changed alike in one transaction share one event."""
+    groups: dict[str, tuple[list[str], dict[str, Any], list[str], list[str]]] = {}
+    for row, written in updates:
+        sent = {k: row.get(k) for k, v in written.items() if v is not None}
+        sent["LastModifiedDate"] = row.get("LastModifiedDate")
+        changed = [*written, "LastModifiedDate"]
+        nulled = [k for k, v in written.items() if v is None]
+        key = repr((sorted(sent.items()), changed))
+        groups.setdefault(key, ([], sent, changed, nulled))[0].append(str(row["Id"]))
+    for ids, sent, changed, nulled in groups.values():
+        publish(
+            state,
+            index.sobject,
+            "UPDATE",
+            ids,
+            changed,
+            nulled,
+            sent,
+            origin=origin,
+            compounds=index.compounds,
+        )
+
+
+# -- replication: getUpdated / getDeleted ------------------------------------------------------
+
+
+def _window(req: Request) -> tuple[str, str]:
+    """(start, end) cut to whole minutes (Salesforce ignores seconds), `end` capped at the
+    current minute: changes of the running minute are not covered yet."""
+    bounds = []
+    for name in ("start", "end"):
+        raw = req.arg(name)
+        if not raw:
+            raise SfError(400, "MISSING_ARGUMENT", f"{name} was not specified")
+        try:
+            bounds.append(parse_datetime(raw).astimezone(dt.UTC))
+        except ValueError:
+            raise SfError(400, "INVALID_PARAMETER_VALUE", f"Bad value for {name}: {raw}") from None
+    now = dt.datetime.fromtimestamp(req.org.clock(), dt.UTC)
+    start, end, now = (d.replace(second=0, microsecond=0) for d in (*bounds, now))
+    end = min(end, now)
+    if start > end:
+        raise SfError(400, "INVALID_REPLICATION_DATE", "start date must precede end date")
+    if start < now - dt.timedelta(days=30):
+        raise SfError(400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago")
+    return format_datetime(start), format_datetime(end)
+
+
+def register(router: Router, state: OrgState) -> None:
+    from salesforce_typed.testing.store import store
+
+    def _sobject(req: Request) -> str:
+        name = req.org.schema.canonical(req.params["sobject"])
+        if name is None:
+            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+        return name
+
+    async def updated(req: Request) -> Response:
+        sobject = _sobject(req)
+        start, end = _window(req)
+        ids = store(req.org).updated_ids(sobject, start, end)
+        return Response.json({"ids": ids, "latestDateCovered": end})
+
+    async def deleted(req: Request) -> Response:
+        sobject = _sobject(req)
+        start, end = _window(req)
+        st = store(req.org)
+        log = st.deleted_log(sobject, start, end)
+        first = st.deleted_log(sobject, "", end)  # nothing is ever purged from the log
+        return Response.json(
+            {
+                "deletedRecords": [{"id": i, "deletedDate": d} for i, d in log],
+                "earliestDateAvailable": first[0][1] if first else start,
+                "latestDateCovered": end,
+            }
+        )
+
+    router.add("GET", "/services/data/v{version}/sobjects/{sobject}/updated", updated)
+    router.add("GET", "/services/data/v{version}/sobjects/{sobject}/deleted", deleted)

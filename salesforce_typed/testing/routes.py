@@ -14,6 +14,11 @@ MODULES = (
     "salesforce_typed.testing.core_api",
     "salesforce_typed.testing.query_api",
     "salesforce_typed.testing.search_api",
+    "salesforce_typed.testing.changes",  # sobjects/{T}/updated|deleted before sobjects/{T}/{id}
+    "salesforce_typed.testing.records",
+    "salesforce_typed.testing.collections_api",
+    "salesforce_typed.testing.composite",
+    "salesforce_typed.testing.apex",
 )
 
 

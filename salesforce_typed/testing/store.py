@@ -22,7 +22,7 @@ from salesforce_typed.testing.soql import (
     to_storage,
 )
 from salesforce_typed.testing.soql import format_datetime as _fmt_dt
-from salesforce_typed.testing.soql.schema import TEXT_TYPES
+from salesforce_typed.testing.soql.schema import NUMBER_TYPES, TEXT_TYPES
 from salesforce_typed.testing.soql.storage import quote_ident
 from salesforce_typed.testing.state import OrgState
 
@@ -61,8 +61,15 @@ class RecordStore:
         have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({quote_ident(obj.name)})")}
         for f in obj.stored_fields():
             if f.name not in have:
+                # declared as create_table_sql does: text compares NOCASE (see storage.py)
+                if f.type in TEXT_TYPES:
+                    kind = "TEXT COLLATE NOCASE"
+                elif f.type in ("boolean", "int"):
+                    kind = "INTEGER"
+                else:
+                    kind = "REAL" if f.type in NUMBER_TYPES else "TEXT"
                 self.conn.execute(
-                    f"ALTER TABLE {quote_ident(obj.name)} ADD COLUMN {quote_ident(f.name)}"
+                    f"ALTER TABLE {quote_ident(obj.name)} ADD COLUMN {quote_ident(f.name)} {kind}"
                 )
         for sql in create_index_sqls(obj):
             self.conn.execute(sql)
@@ -374,7 +381,7 @@ class RecordStore:
             return []
         with self.lock:
             rows = self.conn.execute(
-                f"SELECT \"Id\" FROM {quote_ident(obj.name)} WHERE {quote_ident(stamp)} >= ? "
+                f'SELECT "Id" FROM {quote_ident(obj.name)} WHERE {quote_ident(stamp)} >= ? '
                 f'AND {quote_ident(stamp)} < ? AND "IsDeleted" = 0 ORDER BY {quote_ident(stamp)}',
                 [start, end],
             ).fetchall()

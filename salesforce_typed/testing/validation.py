@@ -252,6 +252,12 @@ def _foreign_key(
         raise PayloadError(
             "INVALID_FIELD", f"No such column '{keys[0]}' on sobject of type {target_index.sobject}"
         )
+    if str(ext["name"]) not in target_index.lookup_fields():
+        raise PayloadError(
+            "INVALID_FIELD",
+            f"Field name provided, {ext['name']} is not an External ID or indexed field for "
+            f"{target_index.sobject}",
+        )
     return ForeignKey(
         field=str(rel["name"]),
         target=target_index.sobject,
@@ -391,7 +397,9 @@ def _check_reference(
 ) -> list[FieldError]:
     record_id = normalize_id(value)
     if record_id is None:
-        return [FieldError("MALFORMED_ID", f"{label}: id value of incorrect type: {value}", (name,))]
+        return [
+            FieldError("MALFORMED_ID", f"{label}: id value of incorrect type: {value}", (name,))
+        ]
     targets = [str(t) for t in f.get("referenceTo") or ()]
     sobject = lookups.sobject_of(record_id)
     if sobject is None or sobject not in targets:
@@ -400,7 +408,9 @@ def _check_reference(
             return []
         return [
             FieldError(
-                "FIELD_INTEGRITY_EXCEPTION", f"{label}: id value of incorrect type: {value}", (name,)
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{label}: id value of incorrect type: {value}",
+                (name,),
             )
         ]
     if not lookups.exists(sobject, record_id):

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import salesforce_typed_soap as soap_models
 from xsdata.formats.dataclass.models.generics import AnyElement, DerivedElement
 from xsdata.formats.dataclass.parsers import XmlParser
 from xsdata.formats.dataclass.parsers.config import ParserConfig
 
+import salesforce_typed_soap as soap_models
 from codegen.soap import (
     PACKAGE,
     SoapPreprocessError,

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import salesforce_typed_std as std
 import yaml
 
+import salesforce_typed_std as std
 from salesforce_typed import Record, RelatedList, SObject
 from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import attrs
 import pytest
-import salesforce_typed_std as std
 
+import salesforce_typed_std as std
 from salesforce_typed import UNSET, Address, ChangeType, Record, RelatedList, UnknownFieldError
 from salesforce_typed.core.codecs import FieldValueError
 

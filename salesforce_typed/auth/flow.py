@@ -1,0 +1,547 @@
+"""`SalesforceAuth`: bearer tokens, proactive refresh and one refresh-and-replay, for both clients.
+
+The flow is written once, as a generator that yields *effects*: send a request, sleep, take or
+drop the in-process lock, call the token store. Two small drivers run it: the sync one with
+`threading.Lock`, `clock.sleep` and the store's sync methods; the async one with a per-loop
+`asyncio.Lock`, `clock.asleep` and the store's `a*` methods. Requests (the caller's and the
+token call) are yielded to httpx, so the token endpoint is reached through the same client.
+
+What must stay true:
+- A token is refreshed a margin before its estimated expiry, and on a 401 `INVALID_SESSION_ID`
+  exactly once; the request is replayed once, then `AuthenticationError` is raised. No recursion.
+- One refresh in flight per store key: threads/tasks queue on the local lock, processes on the
+  store's leased lock; whoever gets the lock re-reads the store first and adopts a token a peer
+  already refreshed instead of calling the token endpoint.
+- A rotated refresh token is written to the store (fenced on the version read) before the new
+  access token is used. If that write fails the new token is dropped and `TokenStoreError`
+  raised: the old refresh token is already revoked, and nobody may keep a copy nobody stored.
+- `invalid_grant` is terminal: the store is re-read once, then cleared, and the error raised.
+  Later calls re-raise it without calling the token endpoint until a token appears in the store.
+- Locks are released on every exit, including httpx closing the flow on a transport error.
+- Tokens are never logged: log lines carry the store key and version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+import weakref
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any
+
+import attrs
+import httpx
+
+from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
+from salesforce_typed.auth.token import TokenData, TokenStore
+from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.errors import (
+    APIStatusError,
+    InvalidGrantError,
+    RequestNotSentError,
+    TokenStoreError,
+    error_from_response,
+)
+from salesforce_typed.stores.memory import MemoryTokenStore
+
+__all__ = ["SalesforceAuth"]
+
+logger = logging.getLogger("salesforce_typed.auth")
+
+_INVALID_SESSION = "INVALID_SESSION_ID"
+
+
+# --- effects: what the flow asks its driver to do -------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class _Send:
+    request: httpx.Request
+    read_body: bool = False  # token answers are always read; API answers only when 401
+
+
+@attrs.frozen(slots=True)
+class _Sleep:
+    seconds: float
+
+
+@attrs.frozen(slots=True)
+class _LocalLock:
+    acquire: bool
+
+
+class _StoreOp:
+    def run(self, store: TokenStore) -> Any:
+        raise NotImplementedError
+
+    async def arun(self, store: TokenStore) -> Any:
+        raise NotImplementedError
+
+
+@attrs.frozen(slots=True)
+class _Get(_StoreOp):
+    key: str
+
+    def run(self, store: TokenStore) -> TokenData | None:
+        return store.get_token_data(self.key)
+
+    async def arun(self, store: TokenStore) -> TokenData | None:
+        return await store.aget_token_data(self.key)
+
+
+@attrs.frozen(slots=True)
+class _Set(_StoreOp):
+    key: str
+    data: TokenData
+    expected_version: int | None
+
+    def run(self, store: TokenStore) -> bool:
+        return store.set_token_data(self.key, self.data, expected_version=self.expected_version)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.aset_token_data(
+            self.key, self.data, expected_version=self.expected_version
+        )
+
+
+@attrs.frozen(slots=True)
+class _Clear(_StoreOp):
+    key: str
+
+    def run(self, store: TokenStore) -> None:
+        store.clear_token_data(self.key)
+
+    async def arun(self, store: TokenStore) -> None:
+        await store.aclear_token_data(self.key)
+
+
+@attrs.frozen(slots=True)
+class _Acquire(_StoreOp):
+    key: str
+    owner: str
+    ttl_s: float
+
+    def run(self, store: TokenStore) -> bool:
+        return store.acquire_lock(self.key, self.owner, self.ttl_s)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.aacquire_lock(self.key, self.owner, self.ttl_s)
+
+
+@attrs.frozen(slots=True)
+class _Release(_StoreOp):
+    key: str
+    owner: str
+
+    def run(self, store: TokenStore) -> bool:
+        return store.release_lock(self.key, self.owner)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.arelease_lock(self.key, self.owner)
+
+
+_Effect = _Send | _Sleep | _LocalLock | _StoreOp
+_Flow = Generator[_Effect, Any, Any]
+
+
+@attrs.define(slots=True)
+class _Held:
+    """What a driver must give back if the flow stops early."""
+
+    local: bool = False
+    lease: _Release | None = None
+
+    def note(self, effect: _StoreOp, result: Any) -> None:
+        if isinstance(effect, _Acquire) and result is True:
+            self.lease = _Release(effect.key, effect.owner)
+        elif isinstance(effect, _Release):
+            self.lease = None
+
+
+@attrs.define(slots=True)
+class _Box:
+    value: Any = None
+
+
+def _wants_body(effect: _Send, response: httpx.Response) -> bool:
+    return effect.read_body or response.status_code == 401
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        body: Any = response.json()
+    except (httpx.ResponseNotRead, ValueError, UnicodeDecodeError):
+        return ""
+    return error_from_response(response.status_code, body).error_code
+
+
+def _invalid_session(response: httpx.Response) -> bool:
+    return response.status_code == 401 and _error_code(response) == _INVALID_SESSION
+
+
+def _authentication_error(response: httpx.Response) -> APIStatusError:
+    try:
+        body: Any = response.json()
+    except (ValueError, UnicodeDecodeError):
+        body = response.text
+    return error_from_response(
+        response.status_code,
+        body,
+        method=response.request.method,
+        url=response.request.url.path,
+    )
+
+
+class SalesforceAuth(httpx.Auth):
+    """Authenticates every request of a sync or async httpx client with one grant.
+
+    `store` defaults to a private `MemoryTokenStore`; replicas sharing a refresh token must
+    share a real store (and under Refresh Token Rotation, restarts must too).
+    """
+
+    def __init__(
+        self,
+        credentials: TokenGrant | AccessTokenAuth,
+        *,
+        store: TokenStore | None = None,
+        key: str | None = None,
+        clock: Clock | None = None,
+        refresh_margin_s: float = 300.0,
+        lock_ttl_s: float = 60.0,
+        lock_wait_s: float = 90.0,
+        on_token_refreshed: Callable[[TokenData], None] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.clock: Clock = clock or SystemClock()
+        self.store: TokenStore = store if store is not None else MemoryTokenStore(clock=self.clock)
+        if isinstance(credentials, AccessTokenAuth):
+            self.key = key or ""
+        else:
+            self.key = key or credentials.store_key()
+        self.refresh_margin_s = refresh_margin_s
+        self.lock_ttl_s = lock_ttl_s
+        self.lock_wait_s = lock_wait_s
+        self.on_token_refreshed = on_token_refreshed
+        self.refresh_count = 0  # successful token-endpoint calls made by this object
+        self.adopted_count = 0  # tokens taken from the store that a peer refreshed
+        self._token: TokenData | None = None
+        self._dead: InvalidGrantError | None = None
+        self._thread_lock = threading.Lock()
+        self._loop_locks_mutex = threading.Lock()
+        self._loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"SalesforceAuth({self.credentials!r}, key={self.key!r})"
+
+    @property
+    def token(self) -> TokenData | None:
+        """The token this object currently uses (None before the first request)."""
+        if isinstance(self.credentials, AccessTokenAuth):
+            return self.credentials.token_data(self.clock.now())
+        return self._token
+
+    def reset(self) -> None:
+        """Forget the in-memory token and a latched `invalid_grant` (after re-authorizing)."""
+        self._token = None
+        self._dead = None
+
+    # --- the one flow -----------------------------------------------------------------------
+
+    def _flow(self, request: httpx.Request) -> _Flow:
+        if isinstance(self.credentials, AccessTokenAuth):
+            request.headers["Authorization"] = f"Bearer {self.credentials.access_token}"
+            response = yield _Send(request)
+            if _invalid_session(response):
+                raise _authentication_error(response)  # nothing to refresh with
+            return None
+        token = self._token
+        if token is None or self._expiring(token):
+            token = yield from self._obtain(stale=token)
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        response = yield _Send(request)
+        if not _invalid_session(response):
+            return None
+        logger.info("INVALID_SESSION_ID on %s: refreshing once (%s)", request.method, self.key)
+        token = yield from self._obtain(stale=token, rejected=True)
+        request.headers["Authorization"] = f"Bearer {token.access_token}"
+        response = yield _Send(request)
+        if _invalid_session(response):
+            raise _authentication_error(response)
+        return None
+
+    def _current(self) -> _Flow:
+        """A usable token without sending anything else (for `get_token`)."""
+        if isinstance(self.credentials, AccessTokenAuth):
+            return self.credentials.token_data(self.clock.now())
+        token = self._token
+        if token is None or self._expiring(token):
+            token = yield from self._obtain(stale=token)
+        return token
+
+    def _expiring(self, token: TokenData) -> bool:
+        # Never a margin over half the lifetime, or a short session would refresh every call.
+        lifetime = token.expires_at - token.last_refreshed_at
+        margin = min(self.refresh_margin_s, lifetime / 2)
+        return token.expires_within(margin, self.clock.now())
+
+    def _usable(self, candidate: TokenData | None, stale: TokenData | None, rejected: bool) -> bool:
+        if candidate is None or self._expiring(candidate):
+            return False
+        # A token Salesforce just rejected is no use however fresh it looks.
+        return not (rejected and stale is not None and candidate.access_token == stale.access_token)
+
+    def _obtain(self, *, stale: TokenData | None, rejected: bool = False) -> _Flow:
+        assert not isinstance(self.credentials, AccessTokenAuth)
+        if self._dead is not None:
+            reauthorized: TokenData | None = yield _Get(self.key)
+            if not self._usable(reauthorized, stale, rejected):
+                raise InvalidGrantError(self._dead.error, self._dead.description)
+            self._dead = None  # someone re-authorized and stored a new token
+            return self._adopt(reauthorized)
+        yield _LocalLock(acquire=True)
+        mine = self._token
+        if mine is not stale and self._usable(mine, stale, rejected):
+            yield _LocalLock(acquire=False)  # another thread/task refreshed while we waited
+            assert mine is not None
+            return mine
+        owner = uuid.uuid4().hex
+        yield from self._take_store_lock(owner)
+        stored: TokenData | None = yield _Get(self.key)
+        refreshed = False
+        if self._usable(stored, stale, rejected):
+            token = self._adopt(stored)
+        else:
+            token, refreshed = yield from self._refresh(stored)
+        yield _Release(self.key, owner)
+        yield _LocalLock(acquire=False)
+        if refreshed and self.on_token_refreshed is not None:
+            # Outside the locks: a hook that makes a request must not deadlock on them.
+            try:
+                self.on_token_refreshed(token)
+            except Exception:
+                logger.exception("on_token_refreshed hook failed (%s)", self.key)
+        return token
+
+    def _adopt(self, stored: TokenData | None) -> TokenData:
+        assert stored is not None
+        logger.info("adopted token version %d from the store (%s)", stored.version, self.key)
+        self.adopted_count += 1
+        self._token = stored
+        return stored
+
+    def _take_store_lock(self, owner: str) -> _Flow:
+        deadline = self.clock.monotonic() + self.lock_wait_s
+        delay = 0.05
+        while not (yield _Acquire(self.key, owner, self.lock_ttl_s)):
+            remaining = deadline - self.clock.monotonic()
+            if remaining <= 0:
+                raise TokenStoreError(
+                    f"timed out after {self.lock_wait_s:g}s waiting for the token refresh lock "
+                    f"({self.key}); the request was not sent"
+                )
+            yield _Sleep(min(delay, remaining))
+            delay = min(delay * 2, 1.0)
+
+    def _refresh(self, stored: TokenData | None) -> _Flow:
+        """Call the token endpoint under both locks and persist before use."""
+        assert not isinstance(self.credentials, AccessTokenAuth)
+        grant = self.credentials
+        response = yield _Send(grant.build_token_request(self.clock.now(), stored), read_body=True)
+        try:
+            fresh = grant.parse_token_response(response, self.clock.now(), stored)
+        except InvalidGrantError as exc:
+            return (yield from self._invalid_grant(exc, stored)), False
+        except APIStatusError as exc:
+            # The token endpoint failed (5xx, HTML error page): the caller's request never left.
+            raise RequestNotSentError(
+                f"token refresh failed with {exc}; the request was not sent"
+            ) from exc
+        # A refresh token we had not stored counts as rotated (e.g. the first one from a seed):
+        # losing the write then aborts rather than risk running on an unrecorded token.
+        rotated = fresh.refresh_token is not None and fresh.refresh_token != (
+            stored.refresh_token if stored is not None else None
+        )
+        expected = stored.version if stored is not None else None
+        written = yield _Set(self.key, fresh, expected)
+        if not written:
+            if rotated:
+                logger.error(
+                    "rotated refresh token could not be stored over version %s (%s): aborting",
+                    expected,
+                    self.key,
+                )
+                raise TokenStoreError(
+                    f"the token store refused the rotated refresh token (expected version "
+                    f"{expected}, {self.key}); the new token was discarded"
+                )
+            # No rotation: our refresh token stays valid, so the new access token is safe to use.
+            logger.warning("token store write lost a race (%s); using the token unshared", self.key)
+        self.refresh_count += 1
+        self._token = fresh
+        logger.info(
+            "refreshed token: version %d, rotated=%s (%s)", fresh.version, rotated, self.key
+        )
+        return fresh, True
+
+    def _invalid_grant(self, exc: InvalidGrantError, stored: TokenData | None) -> _Flow:
+        # Re-read once: a peer may have re-authorized (or refreshed) behind our back.
+        again: TokenData | None = yield _Get(self.key)
+        if again is not None and (stored is None or again.version != stored.version):
+            return self._adopt(again)
+        logger.error("invalid_grant (%s): clearing the stored token; re-authorize", self.key)
+        yield _Clear(self.key)
+        self._token = None
+        self._dead = exc
+        raise exc
+
+    # --- drivers ----------------------------------------------------------------------------
+
+    def _drive_sync(self, flow: _Flow) -> Generator[httpx.Request, httpx.Response, Any]:
+        held = _Held()
+        try:
+            result: Any = None
+            while True:
+                try:
+                    effect = flow.send(result)
+                except StopIteration as stop:
+                    return stop.value
+                if isinstance(effect, _Send):
+                    response = yield effect.request
+                    if _wants_body(effect, response):
+                        response.read()
+                    result = response
+                elif isinstance(effect, _Sleep):
+                    self.clock.sleep(effect.seconds)
+                    result = None
+                elif isinstance(effect, _LocalLock):
+                    if effect.acquire:
+                        self._thread_lock.acquire()
+                    else:
+                        self._thread_lock.release()
+                    held.local = effect.acquire
+                    result = None
+                else:
+                    result = effect.run(self.store)
+                    held.note(effect, result)
+        finally:
+            flow.close()
+            try:
+                if held.lease is not None:
+                    try:
+                        held.lease.run(self.store)
+                    except Exception:  # the lease runs out by itself; keep the real error
+                        logger.warning("could not release the refresh lock (%s)", self.key)
+            finally:
+                if held.local:
+                    self._thread_lock.release()
+
+    async def _drive_async(
+        self, flow: _Flow, out: _Box
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        held = _Held()
+        lock = self._loop_lock()
+        try:
+            result: Any = None
+            while True:
+                try:
+                    effect = flow.send(result)
+                except StopIteration as stop:
+                    out.value = stop.value  # async generators cannot return a value
+                    return
+                if isinstance(effect, _Send):
+                    response = yield effect.request
+                    if _wants_body(effect, response):
+                        await response.aread()
+                    result = response
+                elif isinstance(effect, _Sleep):
+                    await self.clock.asleep(effect.seconds)
+                    result = None
+                elif isinstance(effect, _LocalLock):
+                    if effect.acquire:
+                        await lock.acquire()
+                    else:
+                        lock.release()
+                    held.local = effect.acquire
+                    result = None
+                else:
+                    result = await effect.arun(self.store)
+                    held.note(effect, result)
+        finally:
+            flow.close()
+            try:
+                if held.lease is not None:
+                    try:
+                        await held.lease.arun(self.store)
+                    except Exception:  # the lease runs out by itself; keep the real error
+                        logger.warning("could not release the refresh lock (%s)", self.key)
+            finally:
+                if held.local:
+                    lock.release()
+
+    def _loop_lock(self) -> asyncio.Lock:
+        # An asyncio.Lock belongs to one event loop; clients on other loops get their own.
+        loop = asyncio.get_running_loop()
+        with self._loop_locks_mutex:
+            lock = self._loop_locks.get(loop)
+            if lock is None:
+                lock = self._loop_locks[loop] = asyncio.Lock()
+            return lock
+
+    # --- httpx.Auth -------------------------------------------------------------------------
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        yield from self._drive_sync(self._flow(request))
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        driver = self._drive_async(self._flow(request), _Box())
+        try:
+            outgoing = await driver.__anext__()
+            while True:
+                response = yield outgoing
+                outgoing = await driver.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await driver.aclose()
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError(
+            "SalesforceAuth drives its own flows: use sync_auth_flow/async_auth_flow"
+        )
+
+    # --- a token without a request ----------------------------------------------------------
+
+    def get_token(self, client: httpx.Client) -> TokenData:
+        """A usable token, refreshing through `client` if needed (e.g. to learn instance_url)."""
+        driver = self._drive_sync(self._current())
+        try:
+            outgoing = next(driver)
+            while True:
+                outgoing = driver.send(client.send(outgoing, auth=None))
+        except StopIteration as stop:
+            token: TokenData = stop.value
+            return token
+        finally:
+            driver.close()
+
+    async def aget_token(self, client: httpx.AsyncClient) -> TokenData:
+        """The async twin of `get_token`."""
+        box = _Box()
+        driver = self._drive_async(self._current(), box)
+        try:
+            outgoing = await driver.__anext__()
+            while True:
+                outgoing = await driver.asend(await client.send(outgoing, auth=None))
+        except StopAsyncIteration:
+            token: TokenData = box.value
+            return token
+        finally:
+            await driver.aclose()

@@ -1,0 +1,1 @@
+"""Async-first client code; `../_sync/` is generated from it by scripts/unasync.py."""

@@ -1,0 +1,495 @@
+"""AsyncSalesforce: the REST client. The sync `Salesforce` is generated from this file.
+
+Every operation is a pure `build_*` (a RequestSpec) and a pure `parse_*`; this class only
+sends, through one loop that owns retries (RetryPolicy) while authentication (refresh,
+rotation, replay on INVALID_SESSION_ID) is the httpx.Auth flow's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
+
+import httpx
+
+from salesforce_typed.core.base_client import DEFAULT_API_VERSION, BaseClient
+from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
+from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndpoints
+from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
+from salesforce_typed.core.limits import ApiUsage
+from salesforce_typed.core.models import Record, RelatedList, SObject
+from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy, classify_transport_error
+from salesforce_typed.core.unset import UNSET
+from salesforce_typed.rest import collections as coll
+from salesforce_typed.rest import misc
+from salesforce_typed.rest.composite import (
+    BatchItem,
+    BatchRequest,
+    CompositeRequest,
+    CompositeResult,
+)
+from salesforce_typed.rest.connection import Connection
+from salesforce_typed.rest.query import (
+    QueryPage,
+    build_next_page,
+    build_query,
+    child_pages_left,
+    parse_page,
+    record_decoder,
+)
+from salesforce_typed.rest.soql import bind
+
+T = TypeVar("T", bound=SObject)
+STANDARD_PACKAGE = "salesforce_typed_std"
+
+
+class AsyncQuery(Generic[T]):
+    """A lazy, typed SOQL result: `async for rec in sf.query(Account, soql)` pages on demand.
+
+    Only one page of raw rows is held at a time; `pages()` yields whole pages instead.
+    """
+
+    def __init__(
+        self,
+        client: AsyncSalesforce,
+        spec: RequestSpec,
+        model: type[T] | None,
+        batch_size: int | None,
+    ) -> None:
+        self._client = client
+        self._spec = spec
+        self._decode = record_decoder(model, client.package)
+        self._batch_size = batch_size
+        self.total_size: int | None = None
+
+    async def pages(self) -> AsyncIterator[QueryPage[T]]:
+        spec: RequestSpec | None = self._spec
+        while spec is not None:
+            page = parse_page(await self._client.send(spec))
+            self.total_size = page.total_size
+            records = [self._decode(row) for row in page.records]
+            for record in records:
+                await self._client.expand_children(record)
+            yield QueryPage(
+                total_size=page.total_size,
+                done=page.done,
+                next_records_url=page.next_records_url,
+                records=records,
+            )
+            spec = None
+            if not page.done and page.next_records_url:
+                spec = build_next_page(page.next_records_url, self._batch_size)
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for record in page.records:
+                yield record
+
+    async def all(self) -> list[T]:
+        """Everything, in memory: for small results only."""
+        return [record async for record in self]
+
+    async def first(self) -> T | None:
+        async for record in self:
+            return record
+        return None
+
+
+class AsyncSalesforce:
+    """Salesforce REST, typed. `auth` is an explicit grant or an httpx.Auth.
+
+    async with AsyncSalesforce(auth=RefreshTokenGrant(...)) as sf:
+        async for acc in sf.query(Account, "SELECT Id, Name FROM Account"):
+            ...
+    """
+
+    def __init__(
+        self,
+        *,
+        auth: Any,
+        instance_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        package: str = STANDARD_PACKAGE,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Any = True,
+        clock: Clock | None = None,
+        call_options: str | None = None,
+        token_store: Any = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.package = package
+        self.retry = retry or RetryPolicy()
+        self.clock: Clock = clock or SystemClock()
+        self._base = BaseClient(api_version=api_version, call_options=call_options)
+        self.connection = Connection.create(
+            auth, instance_url=instance_url, token_store=token_store, clock=self.clock
+        )
+        self._http = http_client or httpx.AsyncClient(timeout=timeout, verify=verify)
+        self._owns_http = http_client is None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncSalesforce:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    def __repr__(self) -> str:
+        url = self.connection.instance_url
+        return f"{type(self).__name__}(instance_url={url!r}, api_version={self.api_version!r})"
+
+    @property
+    def api_version(self) -> str:
+        return self._base.api_version
+
+    @property
+    def api_usage(self) -> ApiUsage | None:
+        """From the last response's `Sforce-Limit-Info` header."""
+        return self._base.api_usage
+
+    # -- the one send loop -------------------------------------------------------------------
+
+    async def send(self, spec: RequestSpec, *, retry: RetryPolicy | None = None) -> Any:
+        """Send one request with retries; returns parsed JSON (None for 204)."""
+        return (await self.exchange(spec, retry=retry))[1]
+
+    async def exchange(
+        self, spec: RequestSpec, *, retry: RetryPolicy | None = None
+    ) -> tuple[int, Any]:
+        """The status code and parsed body of one request, retried per the policy."""
+        policy = retry or self.retry
+        attempt = 0
+        instance_url = await self.connection.aget_instance_url(self._http)
+        while True:
+            attempt += 1
+            request = self._base.build_request(self._http, spec, base_url=instance_url)
+            try:
+                response = await self._http.send(request, auth=self.connection.auth)
+            except httpx.TransportError as exc:
+                error = classify_transport_error(exc)
+                if error is None:
+                    raise
+                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
+                decision = policy.decide(
+                    attempt, method=spec.method, idempotent=spec.idempotent, error=error
+                )
+                if not decision.retry:
+                    raise error from exc
+                await self.clock.asleep(decision.delay)
+                continue
+            try:
+                return response.status_code, self._base.read(response)
+            except APIStatusError as error:
+                decision = policy.decide(
+                    attempt,
+                    method=spec.method,
+                    idempotent=spec.idempotent,
+                    error=error,
+                    response=response,
+                )
+                if not decision.retry:
+                    raise
+                await self.clock.asleep(decision.delay)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """The escape hatch: any REST path (relative to /services/data/vXX.X or absolute)."""
+        method = method.upper()
+        spec = RequestSpec(
+            method=method,
+            path=path,
+            json=json,
+            params=tuple((params or {}).items()),
+            idempotent=method != "POST" if idempotent is None else idempotent,
+        )
+        return await self.send(spec)
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _endpoints(self, model: type[T]) -> type[SObjectEndpoints[T]]:
+        class _Bound(SObjectEndpoints[Any]):
+            pass
+
+        _Bound.model = model
+        ids = tuple(f.name for f in model.__sf_fields__ if f.external_id or f.name == "Id")
+        _Bound.external_id_fields = ids or ("Id",)
+        return _Bound
+
+    @overload
+    async def create(self, record: SObject) -> SaveResult: ...
+    @overload
+    async def create(self, record: str, data: Mapping[str, Any]) -> SaveResult: ...
+    async def create(
+        self, record: SObject | str, data: Mapping[str, Any] | None = None
+    ) -> SaveResult:
+        """Insert one record (POST: never re-sent blindly; an unknown outcome raises)."""
+        if isinstance(record, str):
+            spec = RequestSpec(
+                method="POST", path=f"/sobjects/{record}/", json=dict(data or {}), idempotent=False
+            )
+        else:
+            spec = self._endpoints(type(record)).build_create(record)
+        result = SObjectEndpoints.parse_save(201, await self.send(spec))
+        return SaveResult(id=result.id, created=True, success=result.success, errors=result.errors)
+
+    @overload
+    async def get(
+        self, model: type[T], record_id: str, fields: Sequence[str] | None = None
+    ) -> T: ...
+    @overload
+    async def get(
+        self, model: str, record_id: str, fields: Sequence[str] | None = None
+    ) -> Record: ...
+    async def get(
+        self, model: type[T] | str, record_id: str, fields: Sequence[str] | None = None
+    ) -> T | Record:
+        if isinstance(model, str):
+            params = (("fields", ",".join(fields)),) if fields else ()
+            data = await self.send(
+                RequestSpec(method="GET", path=f"/sobjects/{model}/{record_id}", params=params)
+            )
+            return Record.from_dict(data)
+        endpoints = self._endpoints(model)
+        return endpoints.parse_record(await self.send(endpoints.build_get(record_id, fields)))
+
+    @overload
+    async def update(self, record: SObject, record_id: str | None = None) -> None: ...
+    @overload
+    async def update(self, record: str, record_id: str, data: Mapping[str, Any]) -> None: ...
+    async def update(
+        self,
+        record: SObject | str,
+        record_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """PATCH the set, updateable fields; the id comes from `record_id` or `record.Id`."""
+        if isinstance(record, str):
+            if record_id is None:
+                raise ValueError("update(type, id, data) needs the record id")
+            await self.send(
+                RequestSpec(
+                    method="PATCH", path=f"/sobjects/{record}/{record_id}", json=dict(data or {})
+                )
+            )
+            return
+        rid = record_id
+        if rid is None:
+            current = getattr(record, "Id", None)
+            rid = current if isinstance(current, str) else None
+        if not rid:
+            raise ValueError("update needs the record's Id (set record.Id or pass record_id)")
+        await self.send(self._endpoints(type(record)).build_update(rid, record))
+
+    async def delete(self, model: type[SObject] | str, record_id: str) -> None:
+        name = misc.type_name(model)
+        await self.send(RequestSpec(method="DELETE", path=f"/sobjects/{name}/{record_id}"))
+
+    async def upsert(self, record: T, field: str, value: str | None = None) -> SaveResult:
+        """Insert or update by external id; `created` says which happened (201 vs 200/204)."""
+        if value is None:
+            current = record[field]
+            if not isinstance(current, str) or not current:
+                raise ValueError(f"upsert needs a value for {field}")
+            value = current
+        endpoints = self._endpoints(type(record))
+        spec = endpoints.build_upsert(field, value, record)
+        status, body = await self.exchange(spec)
+        return SObjectEndpoints.parse_save(status, body)
+
+    async def get_by_external_id(
+        self, model: type[T], field: str, value: str, fields: Sequence[str] | None = None
+    ) -> T:
+        endpoints = self._endpoints(model)
+        return endpoints.parse_record(
+            await self.send(endpoints.build_get_by_external_id(field, value, fields))
+        )
+
+    async def delete_by_external_id(self, model: type[SObject], field: str, value: str) -> None:
+        await self.send(self._endpoints(model).build_delete_by_external_id(field, value))
+
+    # -- collections (200 per request, chunked) ----------------------------------------------
+
+    async def create_many(
+        self, records: Sequence[SObject], *, all_or_none: bool = False
+    ) -> list[coll.RecordResult]:
+        """Insert in chunks of 200; per-record failures are values, never exceptions."""
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_create_many(records, all_or_none=all_or_none):
+            results += coll.parse_save_results(await self.send(spec))
+        return results
+
+    async def update_many(
+        self, records: Sequence[SObject], *, all_or_none: bool = False
+    ) -> list[coll.RecordResult]:
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_update_many(records, all_or_none=all_or_none):
+            results += coll.parse_save_results(await self.send(spec))
+        return results
+
+    async def upsert_many(
+        self,
+        model: type[T],
+        external_id_field: str,
+        records: Sequence[T],
+        *,
+        all_or_none: bool = False,
+    ) -> list[coll.RecordResult]:
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_upsert_many(
+            model, external_id_field, records, all_or_none=all_or_none
+        ):
+            results += coll.parse_save_results(await self.send(spec))
+        return results
+
+    async def delete_many(
+        self, ids: Sequence[str], *, all_or_none: bool = False
+    ) -> list[coll.RecordResult]:
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_delete_many(ids, all_or_none=all_or_none):
+            results += coll.parse_save_results(await self.send(spec))
+        return results
+
+    # -- query and search --------------------------------------------------------------------
+
+    @overload
+    def query(
+        self,
+        model: type[T],
+        soql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> AsyncQuery[T]: ...
+    @overload
+    def query(
+        self,
+        model: str,
+        soql: Mapping[str, object] | None = None,
+        params: None = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> AsyncQuery[Record]: ...
+    def query(
+        self,
+        model: type[T] | str,
+        soql: Any = None,
+        params: Any = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> AsyncQuery[Any]:
+        """A lazy typed iterator; `:name` placeholders are bound from `params`, safely.
+
+        `query(Account, "SELECT Id FROM Account WHERE Name = :n", {"n": name})` yields
+        Account; `query("SELECT ...")` yields each row as its package model (or Record).
+        """
+        if isinstance(model, str):
+            text, binds, target = model, soql, None
+        else:
+            text, binds, target = soql, params, model
+        if binds:
+            text = bind(text, binds)
+        spec = build_query(text, include_deleted=include_deleted, batch_size=batch_size)
+        return AsyncQuery(self, spec, target, batch_size)
+
+    def query_all(
+        self,
+        model: type[T],
+        soql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> AsyncQuery[T]:
+        """queryAll: deleted and archived rows too."""
+        return self.query(model, soql, params, batch_size=batch_size, include_deleted=True)
+
+    async def expand_children(self, record: SObject) -> None:
+        """Fetch the remaining pages of any child subquery that did not fit in the row."""
+        decode = record_decoder(None, self.package)
+        for child in type(record).__sf_children__:
+            related = getattr(record, child.name, None)
+            if not isinstance(related, RelatedList):
+                continue
+            url = child_pages_left(related)
+            while url:
+                page = parse_page(await self.send(build_next_page(url)))
+                related.records.extend(decode(row) for row in page.records)
+                related.done = page.done
+                url = page.next_records_url if not page.done else None
+            related.nextRecordsUrl = UNSET
+
+    async def search(self, sosl: str, params: Mapping[str, object] | None = None) -> list[SObject]:
+        """SOSL; each hit decoded as its type's model in this client's package."""
+        text = bind(sosl, params) if params else sosl
+        decode = record_decoder(None, self.package)
+        return [decode(row) for row in misc.search_rows(await self.send(misc.build_search(text)))]
+
+    # -- composite ---------------------------------------------------------------------------
+
+    async def composite(self, request: CompositeRequest) -> CompositeResult:
+        return request.parse(await self.send(request.build(self.api_version)))
+
+    async def composite_batch(self, request: BatchRequest) -> list[BatchItem]:
+        return request.parse(await self.send(request.build(self.api_version)))
+
+    # -- describe, limits, misc --------------------------------------------------------------
+
+    async def describe(self, model: type[SObject] | str) -> DescribeSObjectResult:
+        return misc.parse_describe(await self.send(misc.build_describe(model)))
+
+    async def describe_global(self) -> DescribeGlobalResult:
+        return misc.parse_describe_global(await self.send(misc.build_describe_global()))
+
+    async def limits(self) -> dict[str, Any]:
+        data: dict[str, Any] = await self.send(misc.build_limits())
+        return data
+
+    async def versions(self) -> list[dict[str, str]]:
+        data: list[dict[str, str]] = await self.send(misc.build_versions())
+        return data
+
+    async def resources(self) -> dict[str, str]:
+        data: dict[str, str] = await self.send(misc.build_resources())
+        return data
+
+    async def get_updated(
+        self, model: type[SObject] | str, start: dt.datetime, end: dt.datetime
+    ) -> misc.UpdatedResult:
+        return misc.parse_get_updated(await self.send(misc.build_get_updated(model, start, end)))
+
+    async def get_deleted(
+        self, model: type[SObject] | str, start: dt.datetime, end: dt.datetime
+    ) -> misc.DeletedResult:
+        return misc.parse_get_deleted(await self.send(misc.build_get_deleted(model, start, end)))
+
+    async def apex(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """Call an Apex REST endpoint (`/services/apexrest/<path>`) with any verb."""
+        return await self.send(misc.build_apex(method, path, json=json, params=params))
+
+
+__all__ = ["AsyncQuery", "AsyncSalesforce", "OutcomeUnknownError", "RequestNotSentError"]

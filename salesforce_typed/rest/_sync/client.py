@@ -1,0 +1,496 @@
+# DO NOT EDIT: generated from salesforce_typed/rest/_async/client.py by scripts/unasync.py; edit the _async original.
+"""Salesforce: the REST client. The sync `Salesforce` is generated from this file.
+
+Every operation is a pure `build_*` (a RequestSpec) and a pure `parse_*`; this class only
+sends, through one loop that owns retries (RetryPolicy) while authentication (refresh,
+rotation, replay on INVALID_SESSION_ID) is the httpx.Auth flow's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar, overload
+
+import httpx
+
+from salesforce_typed.core.base_client import DEFAULT_API_VERSION, BaseClient
+from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
+from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndpoints
+from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
+from salesforce_typed.core.limits import ApiUsage
+from salesforce_typed.core.models import Record, RelatedList, SObject
+from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy, classify_transport_error
+from salesforce_typed.core.unset import UNSET
+from salesforce_typed.rest import collections as coll
+from salesforce_typed.rest import misc
+from salesforce_typed.rest.composite import (
+    BatchItem,
+    BatchRequest,
+    CompositeRequest,
+    CompositeResult,
+)
+from salesforce_typed.rest.connection import Connection
+from salesforce_typed.rest.query import (
+    QueryPage,
+    build_next_page,
+    build_query,
+    child_pages_left,
+    parse_page,
+    record_decoder,
+)
+from salesforce_typed.rest.soql import bind
+
+T = TypeVar("T", bound=SObject)
+STANDARD_PACKAGE = "salesforce_typed_std"
+
+
+class Query(Generic[T]):
+    """A lazy, typed SOQL result: `for rec in sf.query(Account, soql)` pages on demand.
+
+    Only one page of raw rows is held at a time; `pages()` yields whole pages instead.
+    """
+
+    def __init__(
+        self,
+        client: Salesforce,
+        spec: RequestSpec,
+        model: type[T] | None,
+        batch_size: int | None,
+    ) -> None:
+        self._client = client
+        self._spec = spec
+        self._decode = record_decoder(model, client.package)
+        self._batch_size = batch_size
+        self.total_size: int | None = None
+
+    def pages(self) -> Iterator[QueryPage[T]]:
+        spec: RequestSpec | None = self._spec
+        while spec is not None:
+            page = parse_page(self._client.send(spec))
+            self.total_size = page.total_size
+            records = [self._decode(row) for row in page.records]
+            for record in records:
+                self._client.expand_children(record)
+            yield QueryPage(
+                total_size=page.total_size,
+                done=page.done,
+                next_records_url=page.next_records_url,
+                records=records,
+            )
+            spec = None
+            if not page.done and page.next_records_url:
+                spec = build_next_page(page.next_records_url, self._batch_size)
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.pages():
+            for record in page.records:
+                yield record
+
+    def all(self) -> list[T]:
+        """Everything, in memory: for small results only."""
+        return [record for record in self]
+
+    def first(self) -> T | None:
+        for record in self:
+            return record
+        return None
+
+
+class Salesforce:
+    """Salesforce REST, typed. `auth` is an explicit grant or an httpx.Auth.
+
+    with Salesforce(auth=RefreshTokenGrant(...)) as sf:
+        for acc in sf.query(Account, "SELECT Id, Name FROM Account"):
+            ...
+    """
+
+    def __init__(
+        self,
+        *,
+        auth: Any,
+        instance_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        package: str = STANDARD_PACKAGE,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Any = True,
+        clock: Clock | None = None,
+        call_options: str | None = None,
+        token_store: Any = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self.package = package
+        self.retry = retry or RetryPolicy()
+        self.clock: Clock = clock or SystemClock()
+        self._base = BaseClient(api_version=api_version, call_options=call_options)
+        self.connection = Connection.create(
+            auth, instance_url=instance_url, token_store=token_store, clock=self.clock
+        )
+        self._http = http_client or httpx.Client(timeout=timeout, verify=verify)
+        self._owns_http = http_client is None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Salesforce:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __repr__(self) -> str:
+        url = self.connection.instance_url
+        return f"{type(self).__name__}(instance_url={url!r}, api_version={self.api_version!r})"
+
+    @property
+    def api_version(self) -> str:
+        return self._base.api_version
+
+    @property
+    def api_usage(self) -> ApiUsage | None:
+        """From the last response's `Sforce-Limit-Info` header."""
+        return self._base.api_usage
+
+    # -- the one send loop -------------------------------------------------------------------
+
+    def send(self, spec: RequestSpec, *, retry: RetryPolicy | None = None) -> Any:
+        """Send one request with retries; returns parsed JSON (None for 204)."""
+        return (self.exchange(spec, retry=retry))[1]
+
+    def exchange(
+        self, spec: RequestSpec, *, retry: RetryPolicy | None = None
+    ) -> tuple[int, Any]:
+        """The status code and parsed body of one request, retried per the policy."""
+        policy = retry or self.retry
+        attempt = 0
+        instance_url = self.connection.get_instance_url(self._http)
+        while True:
+            attempt += 1
+            request = self._base.build_request(self._http, spec, base_url=instance_url)
+            try:
+                response = self._http.send(request, auth=self.connection.auth)
+            except httpx.TransportError as exc:
+                error = classify_transport_error(exc)
+                if error is None:
+                    raise
+                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
+                decision = policy.decide(
+                    attempt, method=spec.method, idempotent=spec.idempotent, error=error
+                )
+                if not decision.retry:
+                    raise error from exc
+                self.clock.sleep(decision.delay)
+                continue
+            try:
+                return response.status_code, self._base.read(response)
+            except APIStatusError as error:
+                decision = policy.decide(
+                    attempt,
+                    method=spec.method,
+                    idempotent=spec.idempotent,
+                    error=error,
+                    response=response,
+                )
+                if not decision.retry:
+                    raise
+                self.clock.sleep(decision.delay)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """The escape hatch: any REST path (relative to /services/data/vXX.X or absolute)."""
+        method = method.upper()
+        spec = RequestSpec(
+            method=method,
+            path=path,
+            json=json,
+            params=tuple((params or {}).items()),
+            idempotent=method != "POST" if idempotent is None else idempotent,
+        )
+        return self.send(spec)
+
+    # -- records -----------------------------------------------------------------------------
+
+    def _endpoints(self, model: type[T]) -> type[SObjectEndpoints[T]]:
+        class _Bound(SObjectEndpoints[Any]):
+            pass
+
+        _Bound.model = model
+        ids = tuple(f.name for f in model.__sf_fields__ if f.external_id or f.name == "Id")
+        _Bound.external_id_fields = ids or ("Id",)
+        return _Bound
+
+    @overload
+    def create(self, record: SObject) -> SaveResult: ...
+    @overload
+    def create(self, record: str, data: Mapping[str, Any]) -> SaveResult: ...
+    def create(
+        self, record: SObject | str, data: Mapping[str, Any] | None = None
+    ) -> SaveResult:
+        """Insert one record (POST: never re-sent blindly; an unknown outcome raises)."""
+        if isinstance(record, str):
+            spec = RequestSpec(
+                method="POST", path=f"/sobjects/{record}/", json=dict(data or {}), idempotent=False
+            )
+        else:
+            spec = self._endpoints(type(record)).build_create(record)
+        result = SObjectEndpoints.parse_save(201, self.send(spec))
+        return SaveResult(id=result.id, created=True, success=result.success, errors=result.errors)
+
+    @overload
+    def get(
+        self, model: type[T], record_id: str, fields: Sequence[str] | None = None
+    ) -> T: ...
+    @overload
+    def get(
+        self, model: str, record_id: str, fields: Sequence[str] | None = None
+    ) -> Record: ...
+    def get(
+        self, model: type[T] | str, record_id: str, fields: Sequence[str] | None = None
+    ) -> T | Record:
+        if isinstance(model, str):
+            params = (("fields", ",".join(fields)),) if fields else ()
+            data = self.send(
+                RequestSpec(method="GET", path=f"/sobjects/{model}/{record_id}", params=params)
+            )
+            return Record.from_dict(data)
+        endpoints = self._endpoints(model)
+        return endpoints.parse_record(self.send(endpoints.build_get(record_id, fields)))
+
+    @overload
+    def update(self, record: SObject, record_id: str | None = None) -> None: ...
+    @overload
+    def update(self, record: str, record_id: str, data: Mapping[str, Any]) -> None: ...
+    def update(
+        self,
+        record: SObject | str,
+        record_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """PATCH the set, updateable fields; the id comes from `record_id` or `record.Id`."""
+        if isinstance(record, str):
+            if record_id is None:
+                raise ValueError("update(type, id, data) needs the record id")
+            self.send(
+                RequestSpec(
+                    method="PATCH", path=f"/sobjects/{record}/{record_id}", json=dict(data or {})
+                )
+            )
+            return
+        rid = record_id
+        if rid is None:
+            current = getattr(record, "Id", None)
+            rid = current if isinstance(current, str) else None
+        if not rid:
+            raise ValueError("update needs the record's Id (set record.Id or pass record_id)")
+        self.send(self._endpoints(type(record)).build_update(rid, record))
+
+    def delete(self, model: type[SObject] | str, record_id: str) -> None:
+        name = misc.type_name(model)
+        self.send(RequestSpec(method="DELETE", path=f"/sobjects/{name}/{record_id}"))
+
+    def upsert(self, record: T, field: str, value: str | None = None) -> SaveResult:
+        """Insert or update by external id; `created` says which happened (201 vs 200/204)."""
+        if value is None:
+            current = record[field]
+            if not isinstance(current, str) or not current:
+                raise ValueError(f"upsert needs a value for {field}")
+            value = current
+        endpoints = self._endpoints(type(record))
+        spec = endpoints.build_upsert(field, value, record)
+        status, body = self.exchange(spec)
+        return SObjectEndpoints.parse_save(status, body)
+
+    def get_by_external_id(
+        self, model: type[T], field: str, value: str, fields: Sequence[str] | None = None
+    ) -> T:
+        endpoints = self._endpoints(model)
+        return endpoints.parse_record(
+            self.send(endpoints.build_get_by_external_id(field, value, fields))
+        )
+
+    def delete_by_external_id(self, model: type[SObject], field: str, value: str) -> None:
+        self.send(self._endpoints(model).build_delete_by_external_id(field, value))
+
+    # -- collections (200 per request, chunked) ----------------------------------------------
+
+    def create_many(
+        self, records: Sequence[SObject], *, all_or_none: bool = False
+    ) -> list[coll.RecordResult]:
+        """Insert in chunks of 200; per-record failures are values, never exceptions."""
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_create_many(records, all_or_none=all_or_none):
+            results += coll.parse_save_results(self.send(spec))
+        return results
+
+    def update_many(
+        self, records: Sequence[SObject], *, all_or_none: bool = False
+    ) -> list[coll.RecordResult]:
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_update_many(records, all_or_none=all_or_none):
+            results += coll.parse_save_results(self.send(spec))
+        return results
+
+    def upsert_many(
+        self,
+        model: type[T],
+        external_id_field: str,
+        records: Sequence[T],
+        *,
+        all_or_none: bool = False,
+    ) -> list[coll.RecordResult]:
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_upsert_many(
+            model, external_id_field, records, all_or_none=all_or_none
+        ):
+            results += coll.parse_save_results(self.send(spec))
+        return results
+
+    def delete_many(
+        self, ids: Sequence[str], *, all_or_none: bool = False
+    ) -> list[coll.RecordResult]:
+        results: list[coll.RecordResult] = []
+        for spec in coll.build_delete_many(ids, all_or_none=all_or_none):
+            results += coll.parse_save_results(self.send(spec))
+        return results
+
+    # -- query and search --------------------------------------------------------------------
+
+    @overload
+    def query(
+        self,
+        model: type[T],
+        soql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> Query[T]: ...
+    @overload
+    def query(
+        self,
+        model: str,
+        soql: Mapping[str, object] | None = None,
+        params: None = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> Query[Record]: ...
+    def query(
+        self,
+        model: type[T] | str,
+        soql: Any = None,
+        params: Any = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> Query[Any]:
+        """A lazy typed iterator; `:name` placeholders are bound from `params`, safely.
+
+        `query(Account, "SELECT Id FROM Account WHERE Name = :n", {"n": name})` yields
+        Account; `query("SELECT ...")` yields each row as its package model (or Record).
+        """
+        if isinstance(model, str):
+            text, binds, target = model, soql, None
+        else:
+            text, binds, target = soql, params, model
+        if binds:
+            text = bind(text, binds)
+        spec = build_query(text, include_deleted=include_deleted, batch_size=batch_size)
+        return Query(self, spec, target, batch_size)
+
+    def query_all(
+        self,
+        model: type[T],
+        soql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> Query[T]:
+        """queryAll: deleted and archived rows too."""
+        return self.query(model, soql, params, batch_size=batch_size, include_deleted=True)
+
+    def expand_children(self, record: SObject) -> None:
+        """Fetch the remaining pages of any child subquery that did not fit in the row."""
+        decode = record_decoder(None, self.package)
+        for child in type(record).__sf_children__:
+            related = getattr(record, child.name, None)
+            if not isinstance(related, RelatedList):
+                continue
+            url = child_pages_left(related)
+            while url:
+                page = parse_page(self.send(build_next_page(url)))
+                related.records.extend(decode(row) for row in page.records)
+                related.done = page.done
+                url = page.next_records_url if not page.done else None
+            related.nextRecordsUrl = UNSET
+
+    def search(self, sosl: str, params: Mapping[str, object] | None = None) -> list[SObject]:
+        """SOSL; each hit decoded as its type's model in this client's package."""
+        text = bind(sosl, params) if params else sosl
+        decode = record_decoder(None, self.package)
+        return [decode(row) for row in misc.search_rows(self.send(misc.build_search(text)))]
+
+    # -- composite ---------------------------------------------------------------------------
+
+    def composite(self, request: CompositeRequest) -> CompositeResult:
+        return request.parse(self.send(request.build(self.api_version)))
+
+    def composite_batch(self, request: BatchRequest) -> list[BatchItem]:
+        return request.parse(self.send(request.build(self.api_version)))
+
+    # -- describe, limits, misc --------------------------------------------------------------
+
+    def describe(self, model: type[SObject] | str) -> DescribeSObjectResult:
+        return misc.parse_describe(self.send(misc.build_describe(model)))
+
+    def describe_global(self) -> DescribeGlobalResult:
+        return misc.parse_describe_global(self.send(misc.build_describe_global()))
+
+    def limits(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.send(misc.build_limits())
+        return data
+
+    def versions(self) -> list[dict[str, str]]:
+        data: list[dict[str, str]] = self.send(misc.build_versions())
+        return data
+
+    def resources(self) -> dict[str, str]:
+        data: dict[str, str] = self.send(misc.build_resources())
+        return data
+
+    def get_updated(
+        self, model: type[SObject] | str, start: dt.datetime, end: dt.datetime
+    ) -> misc.UpdatedResult:
+        return misc.parse_get_updated(self.send(misc.build_get_updated(model, start, end)))
+
+    def get_deleted(
+        self, model: type[SObject] | str, start: dt.datetime, end: dt.datetime
+    ) -> misc.DeletedResult:
+        return misc.parse_get_deleted(self.send(misc.build_get_deleted(model, start, end)))
+
+    def apex(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """Call an Apex REST endpoint (`/services/apexrest/<path>`) with any verb."""
+        return self.send(misc.build_apex(method, path, json=json, params=params))
+
+
+__all__ = ["Query", "Salesforce", "OutcomeUnknownError", "RequestNotSentError"]

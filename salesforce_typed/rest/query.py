@@ -1,0 +1,95 @@
+"""SOQL query and queryAll: building page requests and reading pages, lazily and typed.
+
+A page is parsed into raw record dicts plus the locator; the clients turn records into
+models one at a time, so memory stays flat however many rows the query returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from salesforce_typed.core.endpoints import RequestSpec
+from salesforce_typed.core.models import Record, RelatedList, SObject, resolve_sobject
+
+T = TypeVar("T", bound=SObject)
+
+MIN_BATCH, MAX_BATCH = 200, 2000
+
+
+def build_query(
+    soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+) -> RequestSpec:
+    """`GET /query?q=` (or `/queryAll`); `batch_size` becomes `Sforce-Query-Options`."""
+    headers: tuple[tuple[str, str], ...] = ()
+    if batch_size is not None:
+        if not MIN_BATCH <= batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be {MIN_BATCH}..{MAX_BATCH}, got {batch_size}")
+        headers = (("Sforce-Query-Options", f"batchSize={batch_size}"),)
+    return RequestSpec(
+        method="GET",
+        path="/queryAll" if include_deleted else "/query",
+        params=(("q", soql),),
+        headers=headers,
+    )
+
+
+def build_next_page(next_records_url: str, batch_size: int | None = None) -> RequestSpec:
+    """The `nextRecordsUrl` is an absolute path (`/services/data/v62.0/query/01g...-2000`)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    if batch_size is not None:
+        headers = (("Sforce-Query-Options", f"batchSize={batch_size}"),)
+    return RequestSpec(method="GET", path=next_records_url, headers=headers)
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Page:
+    total_size: int
+    done: bool
+    next_records_url: str | None
+    records: list[dict[str, Any]]
+
+
+def parse_page(data: Any) -> Page:
+    if not isinstance(data, dict) or "records" not in data:
+        raise ValueError("not a query result page")
+    return Page(
+        total_size=int(data.get("totalSize", 0)),
+        done=bool(data.get("done", True)),
+        next_records_url=data.get("nextRecordsUrl"),
+        records=list(data.get("records") or ()),
+    )
+
+
+def record_decoder(model: type[T] | None, package: str) -> Callable[[dict[str, Any]], Any]:
+    """Decode with `model`; without one, each row by its `attributes.type` in `package`."""
+    if model is not None:
+        return model.from_dict
+
+    def decode(row: dict[str, Any]) -> SObject:
+        attributes = row.get("attributes") or {}
+        cls = resolve_sobject(package, str(attributes.get("type", ""))) if package else Record
+        return cls.from_dict(row)
+
+    return decode
+
+
+@attrs.define(kw_only=True, slots=True)
+class QueryPage(Generic[T]):
+    """One page of typed records, with what paging needs."""
+
+    total_size: int
+    done: bool
+    next_records_url: str | None
+    records: list[T]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.records)
+
+
+def child_pages_left(related: RelatedList[Any]) -> str | None:
+    """A child subquery with more rows than fit its first page carries its own locator."""
+    url = related.nextRecordsUrl
+    return None if not isinstance(url, str) or related.done else url

@@ -1,0 +1,373 @@
+"""SOQL binds: every value is one literal, and no value can change the query's shape.
+
+The property tests bind nasty strings and parse the result with the fake org's own SOQL
+parser: the WHERE clause must stay one comparison whose literal is the original value.
+(hypothesis is not installed here, so a seeded generator supplies the cases.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import random
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import salesforce_typed_std as std
+from salesforce_typed.rest.soql import LikePattern, bind, escape_like, quote
+from salesforce_typed.testing.soql import ast, parse_query
+
+UTC = dt.UTC
+
+
+class Color(str, enum.Enum):
+    RED = "red"
+    QUOTED = "it's"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+# -- the table ----------------------------------------------------------------------------
+
+CASES: list[tuple[object, str]] = [
+    ("Acme", "'Acme'"),
+    ("", "''"),
+    ("O'Brien", r"'O\'Brien'"),
+    ('say "hi"', r"""'say \"hi\"'"""),
+    ("back\\slash", r"'back\\slash'"),
+    ("a\nb\rc\td\be\ff", r"'a\nb\rc\td\be\ff'"),
+    ("50%_off", "'50%_off'"),  # plain strings keep LIKE wildcards: only escape_like escapes
+    ("Zoë 漢字 😀", "'Zoë 漢字 😀'"),
+    ("' OR Id != null", r"'\' OR Id != null'"),
+    (True, "true"),
+    (False, "false"),
+    (None, "null"),
+    (0, "0"),
+    (-42, "-42"),
+    (10**30, "1" + "0" * 30),
+    (1.5, "1.5"),
+    (1.0, "1.0"),
+    (-0.25, "-0.25"),
+    (1e-7, "0.0000001"),
+    (1e16, "10000000000000000.0"),
+    (0.1, "0.1"),
+    (Decimal("100"), "100"),
+    (Decimal("1E+2"), "100"),
+    (Decimal("1.500"), "1.5"),
+    (Decimal("-0.010"), "-0.01"),
+    (Decimal("1.0000000000000000000000000000001"), "1.0000000000000000000000000000001"),
+    (dt.date(2024, 1, 31), "2024-01-31"),
+    (dt.date(999, 1, 2), "0999-01-02"),
+    (dt.datetime(2024, 1, 31, 10, 30, 5), "2024-01-31T10:30:05Z"),
+    (dt.datetime(2024, 1, 31, 10, 30, 5, 999999), "2024-01-31T10:30:05Z"),
+    (
+        dt.datetime(2024, 1, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        "2023-12-31T23:00:00Z",
+    ),
+    (dt.datetime(2024, 1, 1, 1, 0, tzinfo=UTC), "2024-01-01T01:00:00Z"),
+    (Color.RED, "'red'"),
+    (Color.QUOTED, r"'it\'s'"),
+    (Level.HIGH, "3"),
+    (std.AccountIndustryPicklist.BANKING, "'Banking'"),
+    (["a", "b"], "('a','b')"),
+    (("x",), "('x')"),
+    ([1, None, True], "(1,null,true)"),
+    ({"b", "a", "c"}, "('a','b','c')"),
+    (frozenset({10, 9, 100}), "(9,10,100)"),
+    ({1, "a"}, "('a',1)"),  # mixed types: ordered by their literals
+    ("%" + escape_like("50%_\\") + "%", r"'%50\%\_\\%'"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), CASES, ids=[repr(c[0])[:30] for c in CASES])
+def test_quote_table(value: object, expected: str) -> None:
+    assert quote(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        Decimal("sNaN"),
+    ],
+)
+def test_non_finite_numbers_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="no literal"):
+        quote(value)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x1b[31m", "v\x0bt", "\ud800"])
+def test_control_characters_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="U\\+"):
+        quote(text)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"bytes", object(), dt.time(10, 30), {"a": 1}, [["nested"]], std.Account(Name="A")],
+    ids=["bytes", "object", "time", "dict", "nested-list", "sobject"],
+)
+def test_unsupported_types_are_type_errors(value: object) -> None:
+    with pytest.raises(TypeError, match="cannot bind"):
+        quote(value)
+
+
+def test_sobject_error_says_what_to_do() -> None:
+    with pytest.raises(TypeError, match=r"Account record.*record\.Id"):
+        bind("SELECT Id FROM Contact WHERE AccountId = :acc", {"acc": std.Account(Name="A")})
+
+
+@pytest.mark.parametrize("empty", [[], (), set(), frozenset()])
+def test_empty_in_list_is_a_value_error(empty: Any) -> None:
+    with pytest.raises(ValueError, match="empty IN list"):
+        bind("SELECT Id FROM Account WHERE Id IN :ids", {"ids": empty})
+
+
+# -- placeholders -------------------------------------------------------------------------
+
+
+def test_bind_replaces_placeholders() -> None:
+    soql = "SELECT Id FROM Account WHERE Name = :name AND Industry IN :inds LIMIT :n"
+    out = bind(soql, {"name": "Acme", "inds": ["Energy", "Banking"], "n": 5})
+    assert out == (
+        "SELECT Id FROM Account WHERE Name = 'Acme' AND Industry IN ('Energy','Banking') LIMIT 5"
+    )
+
+
+def test_same_placeholder_twice() -> None:
+    out = bind("SELECT Id FROM Account WHERE Name = :v OR Site = :v", {"v": "x"})
+    assert out == "SELECT Id FROM Account WHERE Name = 'x' OR Site = 'x'"
+
+
+def test_date_literal_suffixes_are_not_placeholders() -> None:
+    soql = (
+        "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30 "
+        "AND LastModifiedDate < NEXT_N_WEEKS:2 AND Name = :name"
+    )
+    out = bind(soql, {"name": "A"})
+    assert "LAST_N_DAYS:30" in out and "NEXT_N_WEEKS:2" in out and out.endswith("Name = 'A'")
+    parse_query(out)
+
+
+def test_placeholders_inside_string_literals_are_text() -> None:
+    soql = r"SELECT Id FROM Account WHERE Name = ':name' AND Site = 'it\'s :x' AND Phone = :p"
+    assert bind(soql, {"p": "1"}) == soql.replace(":p", "'1'")
+
+
+def test_placeholder_right_after_operator_without_space() -> None:
+    assert bind("SELECT Id FROM Account WHERE Name=:n", {"n": "A"}).endswith("Name='A'")
+
+
+def test_missing_parameter_is_a_key_error_naming_it() -> None:
+    with pytest.raises(KeyError, match=":acctName"):
+        bind("SELECT Id FROM Account WHERE Name = :acctName", {"acctname": "x"})
+
+
+def test_unused_parameters_are_a_value_error() -> None:
+    with pytest.raises(ValueError, match="not used in the query: nmae, zzz"):
+        bind("SELECT Id FROM Account WHERE Name = :name", {"name": "a", "nmae": "b", "zzz": 1})
+
+
+def test_unterminated_literal_is_refused() -> None:
+    with pytest.raises(ValueError, match="unterminated"):
+        bind("SELECT Id FROM Account WHERE Name = 'abc AND Id = :v", {"v": "x"})
+
+
+def test_no_placeholders_no_params_is_identity() -> None:
+    soql = "SELECT Id FROM Account WHERE Name = 'a:b'"
+    assert bind(soql, {}) == soql
+
+
+def test_like_pattern_joins() -> None:
+    pat = escape_like("a_b") + "%" + escape_like("%")
+    assert isinstance(pat, LikePattern)
+    assert quote(pat) == r"'a\_b%\%'"
+    assert quote("_" + escape_like("'")) == r"'_\''"
+
+
+# -- properties against the fake org's parser ---------------------------------------------
+
+_PIECES = [
+    "'",
+    '"',
+    "\\",
+    "\\'",
+    "\\\\'",
+    "\n",
+    "\r\n",
+    "\t",
+    "\b",
+    "\f",
+    "%",
+    "_",
+    "' OR Id != null",
+    "' OR Name LIKE '%",
+    "') OR (Name = '",
+    ":v",
+    ":other",
+    "LAST_N_DAYS:30",
+    "@{acc.id}",
+    "--",
+    "/*",
+    "*/",
+    ";",
+    " ",
+    "é",
+    "漢",
+    "😀",
+    "\u2028",
+    "\u00a0",
+    "\x7f",
+    "\u0085",
+    "\\u0041",
+    "null",
+    "\\n",
+]
+
+
+def _nasty_strings(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    out = ["", "'", "\\", "' OR Id != null", "\\'); DELETE", "x' AND Name = 'y"]
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 8)):
+            if rng.random() < 0.7:
+                parts.append(rng.choice(_PIECES))
+            else:
+                parts.append(chr(rng.choice([rng.randint(0x20, 0x7E), rng.randint(0xA0, 0x2FFF)])))
+        out.append("".join(parts))
+    return out
+
+
+NASTY = _nasty_strings(seed=20240531, count=400)
+
+
+def _where(soql: str) -> ast.Condition:
+    where = parse_query(soql).where
+    assert where is not None
+    return where
+
+
+def test_bound_strings_stay_one_literal() -> None:
+    for text in NASTY:
+        where = _where(bind("SELECT Id FROM Account WHERE Name = :v", {"v": text}))
+        assert isinstance(where, ast.Comparison), text
+        assert where.op == "="
+        assert isinstance(where.value, ast.StringLit)
+        assert where.value.value == text
+
+
+def test_bound_strings_keep_the_query_shape() -> None:
+    soql = "SELECT Id FROM Account WHERE Name = :a AND Site != :b LIMIT 1"
+    for a, b in zip(NASTY, reversed(NASTY), strict=True):
+        query = parse_query(bind(soql, {"a": a, "b": b}))
+        assert query.limit == 1
+        where = query.where
+        assert isinstance(where, ast.BoolOp) and where.op == "AND"
+        left, right = where.operands
+        assert isinstance(left, ast.Comparison) and isinstance(left.value, ast.StringLit)
+        assert isinstance(right, ast.Comparison) and isinstance(right.value, ast.StringLit)
+        assert (left.value.value, right.value.value) == (a, b)
+
+
+def test_bound_lists_stay_one_in_list() -> None:
+    rng = random.Random(7)
+    for _ in range(100):
+        values = rng.sample(NASTY, rng.randint(1, 6))
+        where = _where(bind("SELECT Id FROM Account WHERE Name IN :vs", {"vs": values}))
+        assert isinstance(where, ast.InList) and not where.negated
+        assert isinstance(where.values, tuple)
+        assert [v.value for v in where.values if isinstance(v, ast.StringLit)] == values
+
+
+def _like_regex(like_pattern: str) -> re.Pattern[str]:
+    """The parser's SQL LIKE form (ESCAPE '\\') as a regex."""
+    out = []
+    i = 0
+    while i < len(like_pattern):
+        ch = like_pattern[i]
+        if ch == "\\":
+            out.append(re.escape(like_pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def test_escape_like_matches_only_itself() -> None:
+    for text in NASTY:
+        where = _where(bind("SELECT Id FROM Account WHERE Name LIKE :p", {"p": escape_like(text)}))
+        assert isinstance(where, ast.Comparison) and where.op == "LIKE"
+        assert isinstance(where.value, ast.StringLit)
+        regex = _like_regex(where.value.like_pattern)
+        assert regex.fullmatch(text), text
+        if "%" in text or "_" in text:
+            # a wildcard would also match this; the escaped pattern must not
+            assert not regex.fullmatch(text.replace("%", "XX").replace("_", "Y"))
+
+
+def test_like_contains_pattern() -> None:
+    for text in NASTY[:100]:
+        bound = bind(
+            "SELECT Id FROM Account WHERE Name LIKE :p", {"p": "%" + escape_like(text) + "%"}
+        )
+        where = _where(bound)
+        assert isinstance(where, ast.Comparison) and isinstance(where.value, ast.StringLit)
+        assert _like_regex(where.value.like_pattern).fullmatch(f"before{text}after")
+
+
+def test_bound_numbers_parse_back_to_the_same_value() -> None:
+    rng = random.Random(11)
+    floats = [rng.uniform(-1e6, 1e6) for _ in range(100)]
+    floats += [rng.random() * 10.0 ** rng.randint(-20, 20) for _ in range(100)]
+    floats += [5e-324, 1.7976931348623157e308, -0.0]
+    for value in floats:
+        where = _where(bind("SELECT Id FROM Account WHERE AnnualRevenue > :v", {"v": value}))
+        assert isinstance(where, ast.Comparison) and isinstance(where.value, ast.NumberLit)
+        assert "e" not in where.value.text.lower()
+        assert float(where.value.text) == value
+    for dec in [Decimal("123.4500"), Decimal("-1E-30"), Decimal("9" * 40), Decimal("0E+5")]:
+        where = _where(bind("SELECT Id FROM Account WHERE AnnualRevenue > :v", {"v": dec}))
+        assert isinstance(where, ast.Comparison) and isinstance(where.value, ast.NumberLit)
+        assert Decimal(where.value.text) == dec and "E" not in where.value.text
+
+
+def test_bound_dates_and_datetimes_parse_back() -> None:
+    rng = random.Random(3)
+    for _ in range(50):
+        moment = dt.datetime(2000, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=rng.randint(0, 10**9))
+        offset = dt.timezone(dt.timedelta(minutes=rng.randint(-720, 840)))
+        local = moment.astimezone(offset)
+        where = _where(bind("SELECT Id FROM Account WHERE CreatedDate >= :t", {"t": local}))
+        assert isinstance(where, ast.Comparison) and isinstance(where.value, ast.DateTimeLit)
+        assert where.value.value == moment
+        day = moment.date()
+        where = _where(bind("SELECT Id FROM Opportunity WHERE CloseDate = :d", {"d": day}))
+        assert isinstance(where, ast.Comparison) and isinstance(where.value, ast.DateLit)
+        assert where.value.value == day
+
+
+def test_booleans_and_null_parse_as_literals() -> None:
+    where = _where(
+        bind("SELECT Id FROM Account WHERE IsDeleted = :b AND Site = :n", {"b": False, "n": None})
+    )
+    assert isinstance(where, ast.BoolOp)
+    first, second = where.operands
+    assert isinstance(first, ast.Comparison) and first.value == ast.BoolLit(False, first.value.pos)
+    assert isinstance(second, ast.Comparison) and isinstance(second.value, ast.NullLit)
+
+
+def test_public_surface() -> None:
+    from salesforce_typed.rest import soql
+
+    assert soql.__all__ == ["LikePattern", "bind", "escape_like", "quote"]
