@@ -259,7 +259,7 @@ def _tour(console: Console, sf: Any, org: Any) -> None:
 
 
 def main() -> int:
-    from salesforce_typed import RefreshTokenGrant, Salesforce
+    from salesforce_typed import RefreshTokenGrant, Salesforce, SalesforceAuth
     from salesforce_typed.stores.memory import MemoryTokenStore
     from salesforce_typed.testing.server import FakeOrg
 
@@ -280,7 +280,9 @@ def main() -> int:
             auth=grant, verify=ctx, package="demo_org", token_store=MemoryTokenStore()
         ) as sf:
             sf.limits()  # the first call fetches a token (and learns the instance URL)
-            token = sf.connection.auth.token.access_token
+            auth = sf.connection.auth
+            assert isinstance(auth, SalesforceAuth) and auth.token is not None
+            token = auth.token.access_token
             _step(console, 2, "generate a typed package from the live org")
             _generate(console, creds, token, Path(tmp))
             sys.path.insert(0, tmp)
