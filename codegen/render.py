@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 
 from codegen import __version__
-from codegen.ir import FieldDef, SchemaDef, SObjectDef
+from codegen.ir import FieldDef, PicklistValue, SchemaDef, SObjectDef
 from codegen.naming import attr_name, member_name, picklist_class, unique_modules
 from codegen.pytypes import annotation, uses_any, uses_datetime
 
@@ -176,15 +176,27 @@ def _field_info(f: FieldDef, attr: str, enum_cls: str | None) -> str:
     return text
 
 
+def _is_event(obj: SObjectDef) -> bool:
+    return obj.name.endswith("ChangeEvent") and any(
+        f.type == "changeEventHeader" for f in obj.fields
+    )
+
+
 class _Module:
     """Everything one sObject module needs, computed from the IR."""
 
-    def __init__(self, obj: SObjectDef, schema_names: dict[str, str], package: str) -> None:
+    def __init__(
+        self,
+        obj: SObjectDef,
+        schema_names: dict[str, str],
+        package: str,
+        enums_seen: dict[tuple[str, str], tuple[str, str, tuple[PicklistValue, ...]]],
+    ) -> None:
         self.obj = obj
         self.package = package
-        self.is_event = obj.name.endswith("ChangeEvent") and any(
-            f.type == "changeEventHeader" for f in obj.fields
-        )
+        self.enum_imports: set[tuple[str, str]] = set()
+        module_of = schema_names
+        self.is_event = _is_event(obj)
         self.enums: list[dict[str, Any]] = []
         self.fields: list[dict[str, str]] = []
         self.field_infos: list[str] = []
@@ -196,11 +208,16 @@ class _Module:
                 continue  # a duplicate API name: describe never sends one; keep the first
             taken_attrs.add(attr)
             enum_cls = None
-            if f.type == "picklist" and f.picklist_values:
+            shared = self._shared_enum(f, enums_seen)
+            if shared is not None:
+                module, enum_cls = shared
+                self.enum_imports.add((module, enum_cls))
+            elif f.type == "picklist" and f.picklist_values:
                 enum_cls = picklist_class(obj.name, f.name)
                 while enum_cls in enum_names or enum_cls in schema_names:
                     enum_cls += "_"
                 enum_names.add(enum_cls)
+                enums_seen[(obj.name, f.name)] = (module_of[obj.name], enum_cls, f.picklist_values)
                 taken: set[str] = set()
                 self.enums.append(
                     {
@@ -223,6 +240,21 @@ class _Module:
         self.child_infos: list[str] = []
         self.type_imports: set[tuple[str, str]] = set()
         self._relations(taken_attrs, schema_names)
+
+    def _shared_enum(
+        self,
+        f: FieldDef,
+        enums_seen: dict[tuple[str, str], tuple[str, str, tuple[PicklistValue, ...]]],
+    ) -> tuple[str, str] | None:
+        """A change event's picklist reuses its entity's enum class (same values)."""
+        if not self.is_event or f.type != "picklist":
+            return None
+        entity = self.obj.name.removesuffix("ChangeEvent")
+        entity = entity + "c" if entity.endswith("__") else entity
+        found = enums_seen.get((entity, f.name))
+        if found is None or found[2] != f.picklist_values:
+            return None
+        return found[0], found[1]
 
     def _target(self, name: str, schema_names: dict[str, str]) -> str:
         """Module-qualified, so a field named like its target type cannot shadow it."""
@@ -306,6 +338,7 @@ class _Module:
             "parent_infos": self.parent_infos,
             "child_infos": self.child_infos,
             "type_imports": sorted(self.type_imports),
+            "enum_imports": sorted(self.enum_imports),
             "object_info": object_info,
             "external_ids": pyval(tuple(ids)),
         }
@@ -319,8 +352,11 @@ def render_package(schema: SchemaDef, package: str) -> dict[str, str]:
     sobject_tpl = env.get_template("sobject.py.j2")
     files: dict[str, str] = {}
     exports: list[tuple[str, str]] = []
-    for obj in schema.sobjects:
-        mod = _Module(obj, modules, package)
+    enums_seen: dict[tuple[str, str], tuple[str, str, tuple[PicklistValue, ...]]] = {}
+    # Entities first, so each change event can reuse its entity's picklist enums.
+    ordered = sorted(schema.sobjects, key=lambda o: _is_event(o))
+    for obj in ordered:
+        mod = _Module(obj, modules, package, enums_seen)
         module = modules[obj.name]
         files[f"{module}.py"] = tidy(sobject_tpl.render(mod.context(hdr)))
         exports.append((module, obj.name))
