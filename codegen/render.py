@@ -302,7 +302,10 @@ class _Module:
 
     def context(self, hdr: str) -> dict[str, Any]:
         obj = self.obj
-        ids = ["Id"] + [f.name for f in obj.fields if f.external_id and f.name != "Id"]
+        # Upsert and get-by-field take external id fields and idLookup ones (Contact.Email).
+        ids = ["Id"] + [
+            f.name for f in obj.fields if (f.external_id or f.id_lookup) and f.name != "Id"
+        ]
         object_info = _kwargs(
             {
                 "name": obj.name,

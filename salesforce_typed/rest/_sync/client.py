@@ -233,7 +233,9 @@ class Salesforce:
             pass
 
         _Bound.model = model
-        ids = tuple(f.name for f in model.__sf_fields__ if f.external_id or f.name == "Id")
+        ids = tuple(
+            f.name for f in model.__sf_fields__ if f.external_id or f.id_lookup or f.name == "Id"
+        )
         _Bound.external_id_fields = ids or ("Id",)
         return _Bound
 
