@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +34,8 @@ from salesforce_typed.testing.http import Request, Response, Router, SfError
 from salesforce_typed.testing.soql import format_datetime, parse_datetime
 from salesforce_typed.testing.state import OrgState
 from salesforce_typed.testing.validation import FieldIndex
+
+log = logging.getLogger("salesforce_typed.testing")
 
 _DATETIME_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 _commit_numbers = itertools.count(11_657_372_702_432)  # any increasing number will do
@@ -52,6 +55,16 @@ class Origin:
     def change_origin(self) -> str:
         base = f"com/salesforce/api/{self.api}/{self.version}"
         return f"{base};client={self.client}" if self.client else base
+
+
+def origin_of(req: Request) -> Origin:
+    """The origin of a REST write: its API version, `client=`, and the session's user."""
+    session = req.session
+    return Origin(
+        version=req.api_version or req.org.config.api_version,
+        client=call_options_client(req.headers.get("sforce-call-options")),
+        user_id=session.user_id if session else req.org.config.user_id,
+    )
 
 
 def call_options_client(header: str | None) -> str | None:
@@ -150,7 +163,11 @@ def publish(
     event = {"ChangeEventHeader": header, **payload}
     st = store(state)
     data = st.transaction_data()
-    batch = _Batch() if data is None else data.setdefault("cdc_batch", _Batch())
+    batch = data.get("cdc_batch") if data is not None else None
+    if batch is None:
+        batch = _Batch()
+        if data is not None:
+            data["cdc_batch"] = batch
 
     def deliver() -> None:
         if batch.commit_number is None:
@@ -161,7 +178,10 @@ def publish(
         header["sequenceNumber"] = batch.sequence
         header["commitNumber"] = batch.commit_number
         header["commitTimestamp"] = batch.commit_timestamp
-        state.publish_change(event)
+        try:
+            state.publish_change(event)
+        except Exception:  # a broken listener must not fail a write that has committed
+            log.exception("change listener failed on %s %s", entity, change_type)
 
     st.after_commit(deliver)
 

@@ -10,14 +10,15 @@ learns of the failure through the same data, since the call itself still answers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from salesforce_typed.testing import changes
 from salesforce_typed.testing.http import Request, Response, Router, SfError
 from salesforce_typed.testing.records import (
     Outcome,
     Writer,
     key_field,
-    origin_of,
     render,
     require_index,
     rolled_back,
@@ -82,7 +83,7 @@ def _id_of(record: dict[str, Any]) -> Any:
     return next((v for k, v in record.items() if k.lower() == "id"), None)
 
 
-def _run(state: OrgState, all_or_none: bool, work: Any) -> list[Outcome]:
+def _run(state: OrgState, all_or_none: bool, work: Callable[[], list[Outcome]]) -> list[Outcome]:
     """Run `work()` in one transaction; undo it all when allOrNone and a record failed."""
     st = store(state)
     outer = st.transaction_data()
@@ -110,7 +111,7 @@ def register(router: Router, state: OrgState) -> None:
     async def create(req: Request) -> Response:
         records, all_or_none = _records(req)
         chunks = _chunks(req.org, records)
-        writer = Writer(req.org, origin_of(req))
+        writer = Writer(req.org, changes.origin_of(req))
 
         def work() -> list[Outcome]:
             outcomes: list[Outcome] = [Outcome() for _ in records]
@@ -125,7 +126,7 @@ def register(router: Router, state: OrgState) -> None:
     async def update(req: Request) -> Response:
         records, all_or_none = _records(req)
         chunks = _chunks(req.org, records)
-        writer = Writer(req.org, origin_of(req))
+        writer = Writer(req.org, changes.origin_of(req))
 
         def work() -> list[Outcome]:
             outcomes: list[Outcome] = [Outcome() for _ in records]
@@ -141,7 +142,7 @@ def register(router: Router, state: OrgState) -> None:
         index = require_index(req.org, req.params["sobject"])
         field = key_field(index, req.params["field"])
         records, all_or_none = _records(req)
-        writer = Writer(req.org, origin_of(req))
+        writer = Writer(req.org, changes.origin_of(req))
         items = [
             (next((v for k, v in r.items() if k.lower() == field.lower()), None), r)
             for r in records
@@ -155,7 +156,7 @@ def register(router: Router, state: OrgState) -> None:
             raise SfError(400, "MISSING_ARGUMENT", "ids was not specified")
         if len(ids) > MAX_RECORDS:
             raise SfError(400, "EXCEEDED_ID_LIMIT", _TOO_MANY.format(MAX_RECORDS))
-        writer = Writer(req.org, origin_of(req))
+        writer = Writer(req.org, changes.origin_of(req))
         return _reply(_run(req.org, _flag(req.arg("allOrNone")), lambda: writer.delete(ids)))
 
     def _retrieve(req: Request, ids: Any, fields: Any) -> Response:

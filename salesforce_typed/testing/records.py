@@ -23,12 +23,15 @@ from salesforce_typed.testing.soql import normalize_id
 from salesforce_typed.testing.state import OrgState
 from salesforce_typed.testing.store import RecordStore, store
 from salesforce_typed.testing.validation import (
+    NAME_PARTS,
     FieldError,
     FieldIndex,
     Normalized,
     PayloadError,
     check,
     coerce,
+    computed_fields,
+    derive_name,
     normalize,
 )
 
@@ -40,7 +43,6 @@ ROLLED_BACK = FieldError(
 NOT_FOUND = "The requested resource does not exist"
 XREF = FieldError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
 DELETED = FieldError("ENTITY_IS_DELETED", "entity is deleted")
-_NAME_PARTS = ("FirstName", "MiddleName", "LastName", "Suffix")
 
 
 @attrs.define
@@ -115,15 +117,6 @@ class RecordLookups:
         return found.get(self.store.match_key(sobject, field, value), [])
 
 
-def origin_of(req: Request) -> changes.Origin:
-    session = req.session
-    return changes.Origin(
-        version=req.api_version or req.org.config.api_version,
-        client=changes.call_options_client(req.headers.get("sforce-call-options")),
-        user_id=session.user_id if session else req.org.config.user_id,
-    )
-
-
 class Writer:
     """One request's writes. Each call runs in one store transaction; with `all_or_none`
     nothing is written when any record fails and the others report ROLLED_BACK."""
@@ -150,8 +143,11 @@ class Writer:
         index = require_index(self.state, sobject)
         prepared = [self.normalize(index, b) for b in bodies]
         outcomes = [Outcome() for _ in prepared]
-        inserts = [(i, self._plan_insert(index, n, outcomes[i])) for i, n in enumerate(prepared)]
-        return self._commit(index, outcomes, inserts, [], all_or_none)
+        with self.store.transaction():  # checks and writes see the same data
+            inserts = [
+                (i, self._plan_insert(index, n, outcomes[i])) for i, n in enumerate(prepared)
+            ]
+            return self._commit(index, outcomes, inserts, [], all_or_none)
 
     def update(
         self, sobject: str, items: Sequence[tuple[Any, Any]], *, all_or_none: bool = False
@@ -162,18 +158,18 @@ class Writer:
         prepared = [self.normalize(index, body) for _, body in items]
         outcomes = [Outcome() for _ in prepared]
         ids = [self._target_id(index, raw, outcomes[i]) for i, (raw, _) in enumerate(items)]
-        flags = self.store.deleted_flags(index.sobject, [i for i in ids if i])
-        updates = []
-        for i, (record_id, norm) in enumerate(zip(ids, prepared, strict=True)):
-            if record_id is None:
-                continue
-            if record_id not in flags or flags[record_id]:
-                outcomes[i].errors.append(DELETED if record_id in flags else XREF)
-            else:
-                updates.append(
-                    (i, record_id, self._plan_update(index, record_id, norm, outcomes[i]))
-                )
-        return self._commit(index, outcomes, [], updates, all_or_none)
+        with self.store.transaction():
+            flags = self.store.deleted_flags(index.sobject, [i for i in ids if i])
+            updates = []
+            for i, (record_id, norm) in enumerate(zip(ids, prepared, strict=True)):
+                if record_id is None:
+                    continue
+                if record_id not in flags or flags[record_id]:
+                    outcomes[i].errors.append(DELETED if record_id in flags else XREF)
+                else:
+                    plan = self._plan_update(index, record_id, norm, outcomes[i])
+                    updates.append((i, record_id, plan))
+            return self._commit(index, outcomes, [], updates, all_or_none)
 
     def upsert(
         self,
@@ -191,44 +187,33 @@ class Writer:
         keys = [
             self._upsert_key(index, field, raw, outcomes[i]) for i, (raw, _) in enumerate(items)
         ]
-        matches = self._match_keys(index.sobject, field, keys)
-        seen: dict[Any, int] = {}
-        for i, key in enumerate(keys):
-            if key is None or not outcomes[i].success:
-                continue
-            mkey = key if field == "Id" else self.store.match_key(index.sobject, field, key)
-            if mkey in seen:
-                dup = FieldError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}")
-                for j in (seen[mkey], i):
-                    outcomes[j].errors[:] = [dup]
-            seen.setdefault(mkey, i)
-        inserts, updates = [], []
-        for i, norm in enumerate(prepared):
-            outcome = outcomes[i]
-            if not outcome.success:
-                continue
-            norm.values.pop("Id", None)
-            found = matches.get(keys[i], []) if keys[i] is not None else []
-            if len(found) > 1:
-                outcome.matches = found
-                outcome.errors.append(
-                    FieldError(
-                        "DUPLICATE_EXTERNAL_ID",
-                        f"{field}: more than one record found for external id field: "
-                        f"[{', '.join(found)}]",
-                        (field,),
+        _flag_duplicate_keys(self.store, index.sobject, field, keys, outcomes)
+        with self.store.transaction():
+            matches = self._match_keys(index.sobject, field, keys)
+            inserts, updates = [], []
+            for i, (key, norm, outcome) in enumerate(zip(keys, prepared, outcomes, strict=True)):
+                found = matches.get(key, []) if key is not None else []
+                norm.values.pop("Id", None)
+                if not outcome.success:
+                    continue
+                if len(found) > 1:
+                    outcome.matches = found
+                    message = (
+                        f"more than one record found for external id field: [{', '.join(found)}]"
                     )
-                )
-            elif found:
-                updates.append((i, found[0], self._plan_update(index, found[0], norm, outcome)))
-            elif update_only or (field == "Id" and keys[i] is not None):
-                outcome.errors.append(FieldError("NOT_FOUND", NOT_FOUND))
-            else:
-                if field != "Id":
-                    norm.values[field] = keys[i]
-                outcome.created = True
-                inserts.append((i, self._plan_insert(index, norm, outcome)))
-        return self._commit(index, outcomes, inserts, updates, all_or_none)
+                    outcome.errors.append(
+                        FieldError("DUPLICATE_EXTERNAL_ID", f"{field}: {message}", (field,))
+                    )
+                elif found:
+                    updates.append((i, found[0], self._plan_update(index, found[0], norm, outcome)))
+                elif update_only or (field == "Id" and key is not None):
+                    outcome.errors.append(FieldError("NOT_FOUND", NOT_FOUND))
+                else:
+                    if field != "Id":
+                        norm.values[field] = key
+                    outcome.created = True
+                    inserts.append((i, self._plan_insert(index, norm, outcome)))
+            return self._commit(index, outcomes, inserts, updates, all_or_none)
 
     def delete(self, raw_ids: Sequence[Any], *, all_or_none: bool = False) -> list[Outcome]:
         """Soft delete (recycle bin) records of any types; one DELETE event per type."""
@@ -280,7 +265,12 @@ class Writer:
             if changes.listening(self.state):
                 row = self.store.get(index.sobject, record_id) or {}
                 changes.publish_rows(
-                    self.state, index, "UNDELETE", [row], origin=self.origin, skip=_derived(index)
+                    self.state,
+                    index,
+                    "UNDELETE",
+                    [row],
+                    origin=self.origin,
+                    skip=computed_fields(index),
                 )
         return Outcome(id=record_id)
 
@@ -328,7 +318,7 @@ class Writer:
         values, errors = check(index, norm, "insert", self.lookups)
         outcome.errors.extend(errors)
         outcome.errors.extend(self._unique_errors(index, values, None))
-        _derive_name(index, values, {})
+        derive_name(index, values, {})
         return values
 
     def _plan_update(
@@ -338,8 +328,8 @@ class Writer:
         values, errors = check(index, norm, "update", self.lookups)
         outcome.errors.extend(errors)
         outcome.errors.extend(self._unique_errors(index, values, record_id))
-        if any(p in values for p in _NAME_PARTS) and _has_derived_name(index):
-            _derive_name(index, values, self.store.get(index.sobject, record_id) or {})
+        if computed_fields(index) and any(p in values for p in NAME_PARTS):
+            derive_name(index, values, self.store.get(index.sobject, record_id) or {})
         return values
 
     def _unique_errors(
@@ -369,25 +359,25 @@ class Writer:
         updates: list[tuple[int, str, dict[str, Any]]],
         all_or_none: bool,
     ) -> list[Outcome]:
+        """Write the planned rows (inside the caller's transaction) and queue CDC events."""
         if all_or_none and not all(o.success for o in outcomes):
             return rolled_back(outcomes)
         sobject = index.sobject
-        with self.store.transaction():
-            valid = [(i, v) for i, v in inserts if outcomes[i].success]
-            new_ids = self.store.insert_many(sobject, [v for _, v in valid])
-            for (i, _), new_id in zip(valid, new_ids, strict=True):
-                outcomes[i].id = new_id
-            written = [(i, r, v) for i, r, v in updates if outcomes[i].success]
-            for i, record_id, values in written:
-                self.store.update(sobject, record_id, values)
-                outcomes[i].id = record_id
-            if changes.listening(self.state):
-                rows = self.store.get_many(sobject, [*new_ids, *(r for _, r, _ in written)])
-                origin, skip = self.origin, _derived(index)
-                created = [rows[i] for i in new_ids]
-                changes.publish_rows(self.state, index, "CREATE", created, origin=origin, skip=skip)
-                pairs = [(rows[r], v) for _, r, v in written]
-                changes.publish_updates(self.state, index, pairs, origin=origin)
+        valid = [(i, v) for i, v in inserts if outcomes[i].success]
+        new_ids = self.store.insert_many(sobject, [v for _, v in valid])
+        for (i, _), new_id in zip(valid, new_ids, strict=True):
+            outcomes[i].id = new_id
+        written = [(i, r, v) for i, r, v in updates if outcomes[i].success]
+        for i, record_id, values in written:
+            self.store.update(sobject, record_id, values)
+            outcomes[i].id = record_id
+        if changes.listening(self.state):
+            rows = self.store.get_many(sobject, [*new_ids, *(r for _, r, _ in written)])
+            origin, skip = self.origin, computed_fields(index)
+            created = [rows[i] for i in new_ids]
+            changes.publish_rows(self.state, index, "CREATE", created, origin=origin, skip=skip)
+            pairs = [(rows[r], v) for _, r, v in written]
+            changes.publish_updates(self.state, index, pairs, origin=origin)
         return outcomes
 
 
@@ -399,29 +389,27 @@ def rolled_back(outcomes: list[Outcome]) -> list[Outcome]:
     return outcomes
 
 
+def _flag_duplicate_keys(
+    st: RecordStore, sobject: str, field: str, keys: list[Any], outcomes: list[Outcome]
+) -> None:
+    """The same upsert key twice in one call fails both records (DUPLICATE_EXTERNAL_ID)."""
+    seen: dict[Any, int] = {}
+    for i, key in enumerate(keys):
+        if key is None or not outcomes[i].success:
+            continue
+        match_key = key if field == "Id" else st.match_key(sobject, field, key)
+        if match_key in seen:
+            dup = FieldError("DUPLICATE_EXTERNAL_ID", f"Duplicate external id specified: {key}")
+            for j in (seen[match_key], i):
+                outcomes[j].errors[:] = [dup]
+        seen.setdefault(match_key, i)
+
+
 def _parse_id(raw: Any, outcome: Outcome) -> str | None:
     record_id = normalize_id(raw) if isinstance(raw, str) else None
     if record_id is None:
         outcome.errors.append(FieldError("MALFORMED_ID", f"malformed id {raw}", ("Id",)))
     return record_id
-
-
-def _has_derived_name(index: FieldIndex) -> bool:
-    name = index.fields.get("Name")
-    parts = "LastName" in index.fields and "FirstName" in index.fields
-    return bool(name and parts and not name.get("createable"))
-
-
-def _derive_name(index: FieldIndex, values: dict[str, Any], current: Mapping[str, Any]) -> None:
-    """Contact/Lead `Name` is computed from its parts, as Salesforce does."""
-    if _has_derived_name(index):
-        parts = [values.get(p, current.get(p)) for p in _NAME_PARTS if p in index.fields]
-        values["Name"] = " ".join(str(p) for p in parts if p) or None
-
-
-def _derived(index: FieldIndex) -> frozenset[str]:
-    """Fields we compute, which CDC carries in another shape (Contact Name is compound)."""
-    return frozenset({"Name"}) if _has_derived_name(index) else frozenset()
 
 
 # -- REST rendering ------------------------------------------------------------------------
@@ -579,7 +567,7 @@ def register(router: Router, state: OrgState) -> None:
 
     async def create(req: Request) -> Response:
         index = require_index(req.org, req.params["sobject"])
-        outcome = Writer(req.org, origin_of(req)).create(index.sobject, [_body(req)])[0]
+        outcome = Writer(req.org, changes.origin_of(req)).create(index.sobject, [_body(req)])[0]
         return (
             _created(req, index.sobject, outcome, upsert=False)
             if outcome.success
@@ -594,12 +582,14 @@ def register(router: Router, state: OrgState) -> None:
         index, record_id = _target(req, live=False)
         body = _body(req)
         _target(req, live=True)
-        outcome = Writer(req.org, origin_of(req)).update(index.sobject, [(record_id, body)])[0]
+        outcome = Writer(req.org, changes.origin_of(req)).update(
+            index.sobject, [(record_id, body)]
+        )[0]
         return Response.empty(204) if outcome.success else _fail(outcome)
 
     async def delete_record(req: Request) -> Response:
         _, record_id = _target(req, live=True)
-        outcome = Writer(req.org, origin_of(req)).delete([record_id])[0]
+        outcome = Writer(req.org, changes.origin_of(req)).delete([record_id])[0]
         return Response.empty(204) if outcome.success else _fail(outcome)
 
     async def post_id(req: Request) -> Response:
@@ -623,7 +613,7 @@ def register(router: Router, state: OrgState) -> None:
         index = require_index(req.org, req.params["sobject"])
         field = key_field(index, req.params["field"])
         body = _body(req)
-        writer = Writer(req.org, origin_of(req))
+        writer = Writer(req.org, changes.origin_of(req))
         update_only = (req.arg("updateOnly") or "").lower() == "true"
         outcome = writer.upsert(
             index.sobject, field, [(req.params["value"], body)], update_only=update_only
@@ -645,7 +635,7 @@ def register(router: Router, state: OrgState) -> None:
             return _choices(req, index, ids)
         if not ids:
             raise SfError(404, "NOT_FOUND", NOT_FOUND)
-        outcome = Writer(req.org, origin_of(req)).delete(ids)[0]
+        outcome = Writer(req.org, changes.origin_of(req)).delete(ids)[0]
         return Response.empty(204) if outcome.success else _fail(outcome)
 
     router.add("POST", base, create)

@@ -154,10 +154,6 @@ class RecordStore:
             f"INSERT INTO {quote_ident(obj.name)} ({names}) VALUES ({marks})", rows
         )
 
-    def _insert(self, obj: ObjectDef, values: dict[str, Any]) -> None:
-        cols, params = self._columns(obj, values)
-        self._insert_rows(obj, cols, [params])
-
     def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> bool:
         """Update one live record; False when it does not exist (or is deleted)."""
         obj = self.obj(sobject)

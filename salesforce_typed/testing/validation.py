@@ -44,6 +44,7 @@ TEXT_TYPES = frozenset(
     }
 )
 NUMBER_TYPES = frozenset({"double", "currency", "percent"})
+NAME_PARTS = ("FirstName", "MiddleName", "LastName", "Suffix")
 _COMPOUND_TYPES = frozenset({"address", "location"})
 
 
@@ -283,6 +284,21 @@ def insert_defaults(index: FieldIndex) -> dict[str, Any]:
                 if entry.get("defaultValue") and entry.get("active", True):
                     out[name] = entry.get("value")
     return out
+
+
+def computed_fields(index: FieldIndex) -> frozenset[str]:
+    """Fields Salesforce computes on save: a read-only `Name` next to FirstName/LastName
+    (Contact, Lead). CDC carries that Name as a compound, so events leave it out."""
+    name = index.fields.get("Name")
+    parts = "LastName" in index.fields and "FirstName" in index.fields
+    return frozenset({"Name"}) if name and parts and not name.get("createable") else frozenset()
+
+
+def derive_name(index: FieldIndex, values: dict[str, Any], current: Mapping[str, Any]) -> None:
+    """Set the computed `Name` from the written parts, falling back to the stored ones."""
+    if computed_fields(index):
+        parts = [values.get(p, current.get(p)) for p in NAME_PARTS if p in index.fields]
+        values["Name"] = " ".join(str(p) for p in parts if p) or None
 
 
 def _required(field: FieldDescribe, op: Op) -> bool:
