@@ -1,0 +1,446 @@
+"""`PostgresTokenStore`: tokens, the refresh lock, leader leases and checkpoints in PostgreSQL.
+
+For deployments that already run PostgreSQL and would rather not add Redis. Every operation is
+one autocommit statement, so PostgreSQL's row locks make each decision atomic:
+
+- the refresh lock is `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired`: a live lock row is
+  left alone and the statement returns nothing;
+- a token write is `UPDATE ... WHERE version = expected` (or `INSERT ... DO NOTHING` when
+  nothing may be stored yet): a concurrent writer re-checks the version after the winner
+  commits and matches nothing;
+- a lease takeover bumps `epoch` in the same upsert, and a checkpoint write locks the lease row
+  `FOR SHARE` while it writes, so a takeover cannot slip between the fence check and the write.
+
+Tables are `<table_prefix>_tokens`, `_locks`, `_leases` and `_checkpoints`, created on first use
+under an advisory lock (concurrent `CREATE TABLE IF NOT EXISTS` can otherwise fail on the
+catalog's unique index). Expiry is judged on the server's `clock_timestamp()`, never a replica's.
+
+Connections: sync calls reuse a small thread-safe pool of idle connections. Async calls open a
+connection per call (an asyncio connection belongs to one event loop, and a store may outlive
+loops); built from a connection factory, async calls run the sync path in a worker thread.
+Errors surface as `TokenStoreError` naming the operation and the server, never a token or a
+password: server messages can quote statement values, so only connection failures keep theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow, tuple_row
+
+from salesforce_typed.auth.token import TokenData
+from salesforce_typed.core.errors import TokenStoreError
+from salesforce_typed.stores.base import Lease
+
+__all__ = ["ConnectionFactory", "PostgresTokenStore"]
+
+ConnectionFactory = Callable[[], psycopg.Connection[Any]]
+
+_PREFIX_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,47}")
+
+_DDL = (
+    """CREATE TABLE IF NOT EXISTS {tokens} (
+        key text PRIMARY KEY, version bigint NOT NULL, data text NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {locks} (
+        key text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {leases} (
+        name text PRIMARY KEY, epoch bigint NOT NULL, owner text,
+        expires_at timestamptz NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {checkpoints} (
+        channel text PRIMARY KEY, replay_id bigint NOT NULL, lease_name text NOT NULL,
+        epoch bigint NOT NULL, updated_at timestamptz NOT NULL)""",
+)
+
+_TTL = "clock_timestamp() + make_interval(secs => %(ttl)s)"
+
+_STATEMENTS = {
+    "acquire_lock": f"""
+        INSERT INTO {{locks}} AS l (key, owner, expires_at) VALUES (%(key)s, %(owner)s, {_TTL})
+        ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+        WHERE l.expires_at <= clock_timestamp()
+        RETURNING 1""",
+    # Deletes the caller's own expired row too, but reports False for it (it was not held).
+    "release_lock": """
+        DELETE FROM {locks} WHERE key = %(key)s AND owner = %(owner)s
+        RETURNING expires_at > clock_timestamp()""",
+    "get_token_data": "SELECT data FROM {tokens} WHERE key = %(key)s",
+    "create_token_data": """
+        INSERT INTO {tokens} (key, version, data) VALUES (%(key)s, %(version)s, %(data)s)
+        ON CONFLICT (key) DO NOTHING RETURNING 1""",
+    "update_token_data": """
+        UPDATE {tokens} SET version = %(version)s, data = %(data)s
+        WHERE key = %(key)s AND version = %(expected)s RETURNING 1""",
+    "clear_token_data": "DELETE FROM {tokens} WHERE key = %(key)s",
+    "try_acquire_lease": f"""
+        INSERT INTO {{leases}} AS l (name, epoch, owner, expires_at)
+        VALUES (%(name)s, 1, %(owner)s, {_TTL})
+        ON CONFLICT (name) DO UPDATE
+        SET epoch = l.epoch + 1, owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+        WHERE l.owner IS NULL OR l.expires_at <= clock_timestamp()
+        RETURNING epoch, extract(epoch FROM expires_at)::float8""",
+    "renew_lease": f"""
+        UPDATE {{leases}} SET expires_at = {_TTL}
+        WHERE name = %(name)s AND owner = %(owner)s AND epoch = %(epoch)s RETURNING 1""",
+    "release_lease": """
+        UPDATE {leases} SET owner = NULL, expires_at = clock_timestamp()
+        WHERE name = %(name)s AND owner = %(owner)s AND epoch = %(epoch)s RETURNING 1""",
+    "write_checkpoint": """
+        WITH fence AS (
+            SELECT 1 FROM {leases}
+            WHERE name = %(lease)s AND epoch = %(epoch)s AND owner IS NOT NULL FOR SHARE)
+        INSERT INTO {checkpoints} AS c (channel, replay_id, lease_name, epoch, updated_at)
+        SELECT %(channel)s, %(replay_id)s, %(lease)s, %(epoch)s, clock_timestamp() FROM fence
+        ON CONFLICT (channel) DO UPDATE SET replay_id = EXCLUDED.replay_id,
+            lease_name = EXCLUDED.lease_name, epoch = EXCLUDED.epoch,
+            updated_at = EXCLUDED.updated_at
+        RETURNING 1""",
+    "read_checkpoint": "SELECT replay_id FROM {checkpoints} WHERE channel = %(channel)s",
+}
+
+_Rows = list[tuple[Any, ...]]
+
+# Idle longer than this, a pooled connection is checked with `SELECT 1` before reuse.
+_CHECK_IDLE_AFTER_S = 10.0
+
+
+def _ttl(ttl_s: float) -> float:
+    if ttl_s <= 0:
+        raise ValueError(f"TTL must be positive, got {ttl_s}")
+    return float(ttl_s)
+
+
+def _token_params(
+    key: str, data: TokenData, expected_version: int | None
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {
+        "key": key,
+        "version": data.version,
+        "data": json.dumps(data.to_dict(), separators=(",", ":")),
+        "expected": expected_version,
+    }
+    op = "create_token_data" if expected_version is None else "update_token_data"
+    return op, params
+
+
+def _parse_token(rows: _Rows) -> TokenData | None:
+    if not rows:
+        return None
+    try:
+        return TokenData.from_dict(json.loads(rows[0][0]))
+    except (ValueError, KeyError, TypeError):
+        # Not chained, not quoted: the row holds the secrets.
+        raise TokenStoreError("PostgreSQL token store: a stored token is unreadable") from None
+
+
+def _parse_lease(owner: str, rows: _Rows) -> Lease | None:
+    if not rows:
+        return None
+    epoch, expires_at = rows[0]
+    return Lease(owner=owner, epoch=int(epoch), expires_at=float(expires_at))
+
+
+class _Pool:
+    """Idle sync connections handed out one call at a time; thread-safe and fork-aware.
+
+    A connection that raised is closed, not reused: after an error its state is unknown. One
+    idle for a while is checked before reuse: refreshes come hours apart, and a server restart
+    or a NAT timeout in between must not fail the one call that matters.
+    """
+
+    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], max_idle: int) -> None:
+        self._connect = connect
+        self._max_idle = max_idle
+        self._lock = threading.Lock()
+        self._idle: list[tuple[psycopg.Connection[TupleRow], float]] = []
+        self._pid = os.getpid()
+        self._inherited: list[tuple[psycopg.Connection[TupleRow], float]] = []
+        self._closed = False
+
+    def _take(self) -> psycopg.Connection[TupleRow] | None:
+        while True:
+            with self._lock:
+                if os.getpid() != self._pid:
+                    # Forked: these sockets are the parent's sessions. Closing them would end
+                    # the parent's sessions too, so keep them unused.
+                    self._inherited.extend(self._idle)
+                    self._idle.clear()
+                    self._pid = os.getpid()
+                if not self._idle:
+                    return None
+                conn, since = self._idle.pop()
+            if conn.closed or conn.broken:
+                conn.close()
+                continue
+            if time.monotonic() - since < _CHECK_IDLE_AFTER_S:
+                return conn
+            try:
+                conn.execute("SELECT 1")
+                return conn
+            except psycopg.Error:
+                conn.close()
+
+    def _give(self, conn: psycopg.Connection[TupleRow]) -> None:
+        idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with self._lock:
+            if idle and not self._closed and len(self._idle) < self._max_idle:
+                self._idle.append((conn, time.monotonic()))
+                return
+        conn.close()
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
+        conn = self._take()
+        if conn is None:
+            raw = self._connect()
+            try:
+                raw.autocommit = True  # one statement, one transaction: see the module docstring
+                raw.row_factory = tuple_row
+            except BaseException:
+                raw.close()
+                raise
+            conn = raw
+        try:
+            yield conn
+        except BaseException:
+            conn.close()
+            raise
+        self._give(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn, _since in idle:
+            conn.close()
+
+
+class PostgresTokenStore:
+    """`TokenStore` and `LeaseStore` on PostgreSQL (psycopg 3); thread-safe.
+
+    `target` is a libpq DSN (`postgresql://user@host:5432/db` or `key=value` form), or a
+    factory returning new `psycopg.Connection`s, which the store then owns and closes.
+    `connect_timeout_s` bounds connects the store makes from a DSN (libpq counts whole seconds).
+    """
+
+    def __init__(
+        self,
+        target: str | ConnectionFactory,
+        *,
+        table_prefix: str = "salesforce_typed",
+        max_idle_connections: int = 4,
+        connect_timeout_s: int = 5,
+    ) -> None:
+        if not _PREFIX_RE.fullmatch(table_prefix):
+            raise ValueError(
+                "table_prefix must be a plain SQL identifier of at most 48 characters "
+                f"(letters, digits, underscores), got {table_prefix!r}"
+            )
+        self._table_prefix = table_prefix
+        self._dsn: str | None = None
+        self._secrets: tuple[str, ...] = ()
+        self._connect_kwargs: dict[str, Any] = {}
+        if isinstance(target, str):
+            try:
+                params = conninfo_to_dict(target)
+            except psycopg.Error:
+                raise TokenStoreError("invalid PostgreSQL DSN for PostgresTokenStore") from None
+            self._dsn = target
+            self._secrets = tuple(str(params[k]) for k in ("password",) if params.get(k))
+            host, port = params.get("host") or "localhost", params.get("port") or 5432
+            self._where = f"{host}:{port}/{params.get('dbname') or 'default'}"
+            if "connect_timeout" not in params:
+                self._connect_kwargs["connect_timeout"] = max(2, connect_timeout_s)
+            self._pool = _Pool(self._connect_dsn, max_idle_connections)
+        else:
+            self._where = "connection factory"
+            self._pool = _Pool(target, max_idle_connections)
+        names = {kind: f"{table_prefix}_{kind}" for kind in ("tokens", "locks", "leases")}
+        names["checkpoints"] = f"{table_prefix}_checkpoints"
+        self._table_names = tuple(names.values())
+        idents = {kind: sql.Identifier(name) for kind, name in names.items()}
+        self._ddl = tuple(sql.SQL(ddl).format(**idents) for ddl in _DDL)
+        self._sql = {op: sql.SQL(text).format(**idents) for op, text in _STATEMENTS.items()}
+        self._ddl_lock_id = int.from_bytes(
+            hashlib.sha256(f"salesforce-typed:{table_prefix}".encode()).digest()[:8],
+            "big",
+            signed=True,
+        )
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        """The four tables this store uses (for operators and test clean-up)."""
+        return self._table_names
+
+    # --- plumbing: one sync and one async path for every operation -------------------------
+
+    def _connect_dsn(self) -> psycopg.Connection[Any]:
+        assert self._dsn is not None
+        return psycopg.connect(self._dsn, autocommit=True, **self._connect_kwargs)
+
+    def _error(self, stmt: str, exc: psycopg.Error) -> TokenStoreError:
+        if exc.sqlstate is None or isinstance(exc, psycopg.OperationalError):
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            for secret in self._secrets:
+                detail = detail.replace(secret, "***")
+        else:
+            detail = f"SQLSTATE {exc.sqlstate}"
+        return TokenStoreError(
+            f"PostgreSQL token store at {self._where}: {stmt} failed "
+            f"({type(exc).__name__}: {detail})"
+        )
+
+    def _create_tables(self, conn: psycopg.Connection[TupleRow]) -> None:
+        with self._ready_lock:
+            if self._ready:
+                return
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [self._ddl_lock_id])
+                for ddl in self._ddl:
+                    conn.execute(ddl)
+            self._ready = True
+
+    async def _acreate_tables(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        # Idempotent, so two tasks racing here only repeat harmless DDL.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", [self._ddl_lock_id])
+            for ddl in self._ddl:
+                await conn.execute(ddl)
+        self._ready = True
+
+    def _run(self, stmt: str, params: Mapping[str, Any]) -> _Rows:
+        try:
+            with self._pool.connection() as conn:
+                if not self._ready:
+                    self._create_tables(conn)
+                cur = conn.execute(self._sql[stmt], params)
+                return cur.fetchall() if cur.description is not None else []
+        except psycopg.Error as exc:
+            raise self._error(stmt, exc) from None
+
+    async def _arun(self, stmt: str, params: Mapping[str, Any]) -> _Rows:
+        if self._dsn is None:
+            return await asyncio.to_thread(self._run, stmt, params)
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                self._dsn, autocommit=True, **self._connect_kwargs
+            ) as conn:
+                if not self._ready:
+                    await self._acreate_tables(conn)
+                cur = await conn.execute(self._sql[stmt], params)
+                return await cur.fetchall() if cur.description is not None else []
+        except psycopg.Error as exc:
+            raise self._error(stmt, exc) from None
+
+    # --- TokenStore ---------------------------------------------------------------------------
+
+    def acquire_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        params = {"key": key, "owner": owner, "ttl": _ttl(ttl_s)}
+        return bool(self._run("acquire_lock", params))
+
+    def release_lock(self, key: str, owner: str) -> bool:
+        rows = self._run("release_lock", {"key": key, "owner": owner})
+        return bool(rows and rows[0][0])
+
+    def get_token_data(self, key: str) -> TokenData | None:
+        return _parse_token(self._run("get_token_data", {"key": key}))
+
+    def set_token_data(self, key: str, data: TokenData, *, expected_version: int | None) -> bool:
+        stmt, params = _token_params(key, data, expected_version)
+        return bool(self._run(stmt, params))
+
+    def clear_token_data(self, key: str) -> None:
+        self._run("clear_token_data", {"key": key})
+
+    async def aacquire_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        params = {"key": key, "owner": owner, "ttl": _ttl(ttl_s)}
+        return bool(await self._arun("acquire_lock", params))
+
+    async def arelease_lock(self, key: str, owner: str) -> bool:
+        rows = await self._arun("release_lock", {"key": key, "owner": owner})
+        return bool(rows and rows[0][0])
+
+    async def aget_token_data(self, key: str) -> TokenData | None:
+        return _parse_token(await self._arun("get_token_data", {"key": key}))
+
+    async def aset_token_data(
+        self, key: str, data: TokenData, *, expected_version: int | None
+    ) -> bool:
+        stmt, params = _token_params(key, data, expected_version)
+        return bool(await self._arun(stmt, params))
+
+    async def aclear_token_data(self, key: str) -> None:
+        await self._arun("clear_token_data", {"key": key})
+
+    # --- LeaseStore ---------------------------------------------------------------------------
+
+    def try_acquire_lease(self, name: str, owner: str, ttl_s: float) -> Lease | None:
+        params = {"name": name, "owner": owner, "ttl": _ttl(ttl_s)}
+        return _parse_lease(owner, self._run("try_acquire_lease", params))
+
+    def renew_lease(self, name: str, owner: str, epoch: int, ttl_s: float) -> bool:
+        params = {"name": name, "owner": owner, "epoch": epoch, "ttl": _ttl(ttl_s)}
+        return bool(self._run("renew_lease", params))
+
+    def release_lease(self, name: str, owner: str, epoch: int) -> bool:
+        params = {"name": name, "owner": owner, "epoch": epoch}
+        return bool(self._run("release_lease", params))
+
+    def write_checkpoint(
+        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+    ) -> bool:
+        params = {"channel": channel, "replay_id": replay_id, "lease": lease_name, "epoch": epoch}
+        return bool(self._run("write_checkpoint", params))
+
+    def read_checkpoint(self, channel: str) -> int | None:
+        rows = self._run("read_checkpoint", {"channel": channel})
+        return int(rows[0][0]) if rows else None
+
+    async def atry_acquire_lease(self, name: str, owner: str, ttl_s: float) -> Lease | None:
+        params = {"name": name, "owner": owner, "ttl": _ttl(ttl_s)}
+        rows = await self._arun("try_acquire_lease", params)
+        return _parse_lease(owner, rows)
+
+    async def arenew_lease(self, name: str, owner: str, epoch: int, ttl_s: float) -> bool:
+        params = {"name": name, "owner": owner, "epoch": epoch, "ttl": _ttl(ttl_s)}
+        return bool(await self._arun("renew_lease", params))
+
+    async def arelease_lease(self, name: str, owner: str, epoch: int) -> bool:
+        params = {"name": name, "owner": owner, "epoch": epoch}
+        return bool(await self._arun("release_lease", params))
+
+    async def awrite_checkpoint(
+        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+    ) -> bool:
+        params = {"channel": channel, "replay_id": replay_id, "lease": lease_name, "epoch": epoch}
+        return bool(await self._arun("write_checkpoint", params))
+
+    async def aread_checkpoint(self, channel: str) -> int | None:
+        rows = await self._arun("read_checkpoint", {"channel": channel})
+        return int(rows[0][0]) if rows else None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the idle pooled connections; later calls still work, on a connection each."""
+        self._pool.close()
+
+    async def aclose(self) -> None:
+        """Async callers' `close()`: async calls hold no connection between calls."""
+        await asyncio.to_thread(self.close)
+
+    def __repr__(self) -> str:
+        return f"PostgresTokenStore({self._where}, table_prefix={self._table_prefix!r})"
