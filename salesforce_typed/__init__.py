@@ -30,6 +30,7 @@ if _typing.TYPE_CHECKING:
     from salesforce_typed.rest._async.client import AsyncQuery, AsyncSalesforce
     from salesforce_typed.rest._sync.client import Query, Salesforce
     from salesforce_typed.rest.composite import BatchRequest, CompositeRequest
+    from salesforce_typed.soap import AsyncSoapClient, LeadConvert, MergeRequest, SoapClient
     from salesforce_typed.stores.memory import MemoryTokenStore
 
 _LAZY = {
@@ -46,6 +47,10 @@ _LAZY = {
     "RefreshTokenGrant": "salesforce_typed.auth.grants",
     "RetryPolicy": "salesforce_typed.core.retry",
     "Salesforce": "salesforce_typed.rest._sync.client",
+    "AsyncSoapClient": "salesforce_typed.soap",
+    "SoapClient": "salesforce_typed.soap",
+    "LeadConvert": "salesforce_typed.soap",
+    "MergeRequest": "salesforce_typed.soap",
     "SalesforceAuth": "salesforce_typed.auth.flow",
 }
 
@@ -65,6 +70,7 @@ __all__ = [
     "Address",
     "AsyncQuery",
     "AsyncSalesforce",
+    "AsyncSoapClient",
     "BatchRequest",
     "ChangeEvent",
     "ChangeEventHeader",
@@ -73,8 +79,10 @@ __all__ = [
     "CompositeRequest",
     "FieldInfo",
     "JwtBearerGrant",
+    "LeadConvert",
     "Location",
     "MemoryTokenStore",
+    "MergeRequest",
     "ObjectInfo",
     "PasswordGrant",
     "PersonName",
@@ -87,6 +95,7 @@ __all__ = [
     "SObject",
     "Salesforce",
     "SalesforceAuth",
+    "SoapClient",
     "UnknownFieldError",
     "UnsetType",
     "__version__",

@@ -8,6 +8,7 @@ always reach the admin API to switch them off again.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -24,6 +25,22 @@ Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 160 * 1024 * 1024  # above Bulk 2.0's 150 MB upload limit
 _WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+_GZIP_MIN = 1400  # about one TCP segment: smaller bodies are not worth compressing
+_GZIP_TYPES = ("application/json", "text/csv", "text/xml", "application/xml")
+
+
+def _gzipped(response: Response) -> Response:
+    """Salesforce compresses REST and Bulk bodies when the client accepts gzip."""
+    ctype = next((v for k, v in response.headers if k.lower() == "content-type"), "")
+    already = any(k.lower() == "content-encoding" for k, _ in response.headers)
+    if already or not ctype.startswith(_GZIP_TYPES):
+        return response
+    body = gzip.compress(response.body, compresslevel=1)
+    return Response(
+        status=response.status, body=body, headers=[*response.headers, ("content-encoding", "gzip")]
+    )
 
 
 class DroppedConnectionError(Exception):
@@ -87,6 +104,8 @@ class FakeOrgApp:
         except Exception:  # a bug in a handler: answer like Salesforce's 500, log it
             log.exception("fake org handler failed for %s %s", req.method, req.path)
             response = SfError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.").response()
+        if "gzip" in req.headers.get("accept-encoding", "") and len(response.body) >= _GZIP_MIN:
+            response = _gzipped(response)
         await self._send(send, response, drop=drop)
 
     async def handle(self, req: Request) -> tuple[Response, bool]:
@@ -108,7 +127,8 @@ class FakeOrgApp:
                 faults = state.faults
                 if faults.latency_ms:
                     await asyncio.sleep(faults.latency_ms / 1000)
-                state.count_api_call()
+                if not req.path.startswith("/cometd/"):  # streaming has its own allocations
+                    state.count_api_call()
                 if faults.roll(faults.server_error_rate):
                     raise SfError(503, "SERVER_UNAVAILABLE", "Server unavailable, try again")
                 if req.method in _WRITE_METHODS and faults.roll(faults.lock_rate):

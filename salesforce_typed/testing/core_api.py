@@ -94,6 +94,17 @@ def limits(state: OrgState) -> dict[str, Any]:
     }
 
 
+def _not_modified_since(header: str, modified_at: float) -> bool:
+    """`If-Modified-Since` (an HTTP date): 304 when the schema has not changed since."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        since = parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError):
+        return False  # an unreadable date is ignored, as HTTP says
+    return modified_at <= since
+
+
 def register(router: Router, state: OrgState) -> None:
     async def list_versions(req: Request) -> Response:
         return Response.json(versions(req.org))
@@ -125,6 +136,10 @@ def register(router: Router, state: OrgState) -> None:
         return {k: v.replace("{version}", version) for k, v in doc["urls"].items()}
 
     async def describe(req: Request) -> Response:
+        since = req.headers.get("if-modified-since")
+        if since and _not_modified_since(since, req.org.schema.modified_at):
+            _doc(req)  # an unknown object is still a 404
+            return Response.empty(304)
         doc = dict(_doc(req))
         doc["urls"] = _urls(doc, req.api_version)
         return Response.json(doc)

@@ -155,18 +155,19 @@ class Router:
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route and its params; raises SfError 405 when only the method is wrong."""
-        path_matched = False
+        allowed: list[str] = []
         for route in self.routes:
             m = route.pattern.match(path)
             if m is None:
                 continue
             if route.method == method or (route.method == "GET" and method == "HEAD"):
                 return route, m.groupdict()
-            path_matched = True
-        if path_matched:
+            allowed.append(route.method)
+        if allowed:
+            verbs = ",".join(dict.fromkeys(allowed))
             raise SfError(
                 405,
                 "METHOD_NOT_ALLOWED",
-                f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE,POST",
+                f"HTTP Method '{method}' not allowed. Allowed are {verbs}",
             )
         return None

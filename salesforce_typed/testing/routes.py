@@ -15,10 +15,14 @@ MODULES = (
     "salesforce_typed.testing.query_api",
     "salesforce_typed.testing.search_api",
     "salesforce_typed.testing.changes",  # sobjects/{T}/updated|deleted before sobjects/{T}/{id}
+    "salesforce_typed.testing.streaming",  # sobjects/{Name}__e (platform events) before records
     "salesforce_typed.testing.records",
     "salesforce_typed.testing.collections_api",
     "salesforce_typed.testing.composite",
+    "salesforce_typed.testing.bulk_v2",
     "salesforce_typed.testing.apex",
+    "salesforce_typed.testing.soap_api",
+    "salesforce_typed.testing.bulk_v1",
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class OrgSchema:
         self._prefixes: dict[str, str] = {}
         self._soql: Schema | None = None
         self._next_custom_prefix = 0
+        self.modified_at = time.time()  # for If-Modified-Since on describes
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -41,6 +43,7 @@ class OrgSchema:
         self._index[name.lower()] = name
         self._prefixes[str(doc["keyPrefix"])] = name
         self._soql = None
+        self.modified_at = time.time()
         return name
 
     def add_model(self, model: type[SObject]) -> str:

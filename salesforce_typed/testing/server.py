@@ -84,6 +84,7 @@ class FakeOrg:
             access_log=False,
             lifespan="off",
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,
             http="httptools",
             **ssl,
         )
@@ -110,6 +111,8 @@ class FakeOrg:
         return self
 
     def stop(self) -> None:
+        for stopper in self.state.extensions.get("stoppers", []):
+            stopper()  # release held long-polls so the server can exit at once
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

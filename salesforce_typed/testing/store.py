@@ -414,6 +414,58 @@ def store(state: OrgState) -> RecordStore:
             Path(data_dir).mkdir(parents=True, exist_ok=True)
             path = Path(data_dir) / "org.sqlite3"
         created = RecordStore(state, path)
+        _seed(created)
         state.extensions["store"] = created
         state.extensions.setdefault("closers", []).append(created.close)
         return created
+
+
+def _seed(store: RecordStore) -> None:
+    """What every org has: its one Organization row and the running user."""
+    cfg = store.state.config
+    seeds = (
+        (
+            "Organization",
+            cfg.org_id,
+            {
+                "Name": "Fake Org",
+                "OrganizationType": "Developer Edition",
+                "IsSandbox": False,
+                "InstanceName": "FAKE1",
+            },
+        ),
+        (
+            "User",
+            cfg.user_id,
+            {
+                "Username": cfg.username,
+                "LastName": "Admin",
+                "FirstName": "Org",
+                "Email": cfg.username,
+                "Alias": "admin",
+                "IsActive": True,
+                "TimeZoneSidKey": "America/Los_Angeles",
+                "LocaleSidKey": "en_US",
+                "EmailEncodingKey": "UTF-8",
+                "LanguageLocaleKey": "en_US",
+            },
+        ),
+    )
+    now = store.now()
+    with store.transaction():
+        for sobject, record_id, values in seeds:
+            try:
+                obj = store.obj(sobject)
+            except KeyError:
+                continue  # a schema without the object: nothing to seed
+            if store.get(sobject, record_id, include_deleted=True) is not None:
+                continue  # a persistent org (--data-dir) seeded on an earlier run
+            row = {"Id": record_id, **values}
+            for audit in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
+                if obj.field(audit) is not None:
+                    row[audit] = now
+            for audit in ("CreatedById", "LastModifiedById"):
+                if obj.field(audit) is not None:
+                    row[audit] = cfg.user_id
+            cols, params = store._columns(obj, row)
+            store._insert_rows(obj, cols, [params])

@@ -33,6 +33,7 @@ from salesforce_typed.rest.composite import (
 )
 from salesforce_typed.rest.connection import Connection
 from salesforce_typed.rest.query import (
+    Page,
     QueryPage,
     build_next_page,
     build_query,
@@ -65,28 +66,40 @@ class AsyncQuery(Generic[T]):
         self._batch_size = batch_size
         self.total_size: int | None = None
 
-    async def pages(self) -> AsyncIterator[QueryPage[T]]:
+    async def _raw_pages(self) -> AsyncIterator[Page]:
+        """Raw pages following `nextRecordsUrl`; only one page is held at a time."""
         spec: RequestSpec | None = self._spec
         while spec is not None:
             page = parse_page(await self._client.send(spec))
             self.total_size = page.total_size
-            records = [self._decode(row) for row in page.records]
-            for record in records:
-                await self._client.expand_children(record)
-            yield QueryPage(
-                total_size=page.total_size,
-                done=page.done,
-                next_records_url=page.next_records_url,
-                records=records,
-            )
+            yield page
             spec = None
             if not page.done and page.next_records_url:
                 spec = build_next_page(page.next_records_url, self._batch_size)
 
+    async def _finish(self, row: dict[str, Any]) -> T:
+        record: T = self._decode(row)
+        # Only rows whose child subquery did not fit carry a locator to follow.
+        if any(isinstance(v, dict) and v.get("done") is False for v in row.values()):
+            await self._client.expand_children(record)
+        return record
+
+    async def pages(self) -> AsyncIterator[QueryPage[T]]:
+        async for page in self._raw_pages():
+            yield QueryPage(
+                total_size=page.total_size,
+                done=page.done,
+                next_records_url=page.next_records_url,
+                records=[await self._finish(row) for row in page.records],
+            )
+
     async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for record in page.records:
-                yield record
+        # Decode each row as it is handed out: a page of live models would only feed the GC.
+        async for page in self._raw_pages():
+            rows = page.records
+            for i, row in enumerate(rows):
+                rows[i] = None  # type: ignore[call-overload]
+                yield await self._finish(row)
 
     async def all(self) -> list[T]:
         """Everything, in memory: for small results only."""
@@ -151,6 +164,11 @@ class AsyncSalesforce:
     def __repr__(self) -> str:
         url = self.connection.instance_url
         return f"{type(self).__name__}(instance_url={url!r}, api_version={self.api_version!r})"
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying httpx client (for APIs with their own wire format, e.g. Bulk 1.0)."""
+        return self._http
 
     @property
     def api_version(self) -> str:

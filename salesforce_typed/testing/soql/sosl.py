@@ -141,12 +141,15 @@ class _TermParser:
 
 
 def _extract_term(sosl: str) -> tuple[str, int, int]:
-    """The raw term, the offset just after it and its own offset; braces or quotes."""
+    """The raw term, the offset just after it and its own offset.
+
+    The REST API takes the term in braces only; `FIND 'term'` is Apex syntax and is refused.
+    """
     match = re.match(r"\s*FIND\s*", sosl, re.IGNORECASE)
     if match is None:
         raise SoqlError(MALFORMED_SEARCH, _NO_TERM)
     start = match.end()
-    closing = {"{": "}", "'": "'"}.get(sosl[start : start + 1])
+    closing = {"{": "}"}.get(sosl[start : start + 1])
     if closing is None:
         raise SoqlError(MALFORMED_SEARCH, _NO_TERM)
     pos = start + 1

@@ -59,7 +59,6 @@ def test_record_shape(conn: sqlite3.Connection, schema: Schema) -> None:
     ("sosl", "expected"),
     [
         ("FIND {ACME} RETURNING Account(Name)", ["Acme"]),
-        ("FIND 'acme' RETURNING Account(Name)", ["Acme"]),
         ("FIND {cme} RETURNING Account(Name)", ["Acme"]),  # substring
         ("FIND {Glo*} RETURNING Account(Name)", ["Globex"]),
         ("FIND {Um?rella} RETURNING Account(Name)", ["Umbrella"]),
@@ -229,3 +228,15 @@ def test_search_error_caret(conn: sqlite3.Connection, schema: Schema) -> None:
     with pytest.raises(SoqlError) as err:
         execute_search(conn, schema, "FIND {acme} RETURNING Acount(Name)")
     assert (err.value.row, err.value.column) == (1, 23)
+
+
+def test_apex_quoted_term_is_refused_over_rest(schema: Schema) -> None:
+    """`FIND 'term'` is Apex syntax; the REST API wants braces."""
+    import pytest as _pytest
+
+    from salesforce_typed.testing.soql import SoqlError
+    from salesforce_typed.testing.soql.sosl import parse_search
+
+    with _pytest.raises(SoqlError) as err:
+        parse_search(schema, "FIND 'acme' RETURNING Account(Name)")
+    assert err.value.error_code == "MALFORMED_SEARCH"

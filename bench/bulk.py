@@ -1,0 +1,253 @@
+"""Bulk API 2.0 benchmark: ingest N rows from a CSV file, then extract them to a CSV file,
+with our `Bulk2` and with simple-salesforce's `sf.bulk2`, against the same fake org code.
+
+    python bench/bulk.py                 # 1,000,000 rows (and ours at 100,000 too)
+    python bench/bulk.py --rows 20000 --small 2000   # a quick run
+
+Each client runs in a subprocess of its own, so its peak RSS (ru_maxrss) and CPU time are its
+own; the fake org runs in this process, a fresh org (over TLS) per run so every client loads
+into an empty table. Both clients poll with the same cadence (0.5 s growing to a 2 s cap,
+simple-salesforce's own), so wall time compares clients, not polling choices. Ours at 100k
+and at 1M shows whether memory stays flat as the input grows.
+
+A script, not a test (STYLE 3.16): it prints figures and ratios, then one JSON line, and
+never fails on a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = ["Name", "Industry", "AnnualRevenue", "NumberOfEmployees", "BillingCity", "Phone"]
+SOQL = "SELECT Id, " + ", ".join(COLUMNS) + " FROM Account"
+INDUSTRIES = ["Banking", "Energy", "Retail", "Media", "Shipping"]
+CHILD_TIMEOUT_S = 60 * 60
+# simple-salesforce sleeps `wait` seconds before its first poll and then polls every
+# `wait + e**n / 1000` s up to 2 s (5 s by default); 0.5 gives both clients one cadence.
+PEER_WAIT: Any = 0.5  # typed int by the peer; a float works
+
+
+def write_input(path: Path, rows: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for i in range(rows):
+            writer.writerow(
+                [
+                    f"Account {i:07d}",
+                    INDUSTRIES[i % len(INDUSTRIES)],
+                    f"{(i % 9973) * 1000.5:.2f}",
+                    i % 5000,
+                    "Paris, FR" if i % 3 else 'Saint "Quoted" City',
+                    f"+33 1 {i % 100:02d} {i % 97:02d} {i % 89:02d}",
+                ]
+            )
+
+
+def _rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork and
+    exec, so a child would report the bench's own (fake org included) peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- the clients, each in its own subprocess --------------------------------------------------
+
+
+def child_ours(creds: dict[str, str], source: Path, out: Path) -> dict[str, Any]:
+    import ssl
+
+    from salesforce_typed import RefreshTokenGrant, Salesforce
+    from salesforce_typed.bulk import Bulk2, PollPolicy
+
+    grant = RefreshTokenGrant(
+        client_id=creds["client_id"],
+        client_secret=creds["client_secret"],
+        refresh_token=creds["refresh_token"],
+        token_url=creds["token_url"],
+    )
+    verify = ssl.create_default_context(cafile=creds["ca_file"])
+    poll = PollPolicy(initial=0.5, factor=1.5, maximum=2.0)
+    baseline = _rss_mb()
+    with Salesforce(auth=grant, verify=verify) as sf:
+        bulk = Bulk2(sf, poll=poll)
+        started = time.perf_counter()
+        with bulk.ingest("Account", csv_path=source) as result:
+            loaded, failed, jobs = result.counts.successful, result.counts.failed, result.job_ids
+        ingest_s = time.perf_counter() - started
+        started = time.perf_counter()
+        written = bulk.query_to_csv(SOQL, out)
+        extract_s = time.perf_counter() - started
+    return {
+        "ingest_s": ingest_s,
+        "extract_s": extract_s,
+        "loaded": loaded,
+        "failed": failed,
+        "jobs": len(jobs),
+        "extracted": written.records,
+        "baseline_rss_mb": baseline,
+    }
+
+
+def child_simple(creds: dict[str, str], source: Path, out: Path) -> dict[str, Any]:
+    import requests
+    from simple_salesforce.api import Salesforce
+
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE must not override the org's CA
+    session.verify = creds["ca_file"]
+    token = session.post(
+        creds["token_url"],
+        data={
+            "grant_type": "refresh_token",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+            "refresh_token": creds["refresh_token"],
+        },
+    ).json()["access_token"]
+    baseline = _rss_mb()
+    sf = Salesforce(
+        instance_url=creds["instance_url"], session_id=token, version="62.0", session=session
+    )
+    bulk2: Any = sf.bulk2  # simple-salesforce resolves `.Account` in __getattr__: untyped
+    accounts = bulk2.Account
+    started = time.perf_counter()
+    results = accounts.insert(csv_file=str(source), wait=PEER_WAIT)
+    ingest_s = time.perf_counter() - started
+    processed = sum(int(r["numberRecordsProcessed"]) for r in results)
+    failed = sum(int(r["numberRecordsFailed"]) for r in results)
+    out.mkdir(parents=True, exist_ok=True)  # it writes one file per results page
+    started = time.perf_counter()
+    pages = accounts.download(SOQL, path=str(out), wait=PEER_WAIT)
+    extract_s = time.perf_counter() - started
+    return {
+        "ingest_s": ingest_s,
+        "extract_s": extract_s,
+        "loaded": processed - failed,
+        "failed": failed,
+        "jobs": len(results),
+        "extracted": sum(int(p["number_of_records"]) for p in pages),
+        "baseline_rss_mb": baseline,
+    }
+
+
+def child(name: str, creds_json: str, source: str, out: str) -> None:
+    creds = json.loads(creds_json)
+    run = child_ours if name == "ours" else child_simple
+    figures = run(creds, Path(source), Path(out))
+    figures.update(peak_rss_mb=_rss_mb(), cpu_s=_cpu_s())
+    print(json.dumps(figures), flush=True)
+
+
+# -- the driver --------------------------------------------------------------------------------
+
+
+def run_client(name: str, source: Path, rows: int, work: Path) -> dict[str, Any]:
+    from salesforce_typed.testing.server import FakeOrg
+    from salesforce_typed.testing.state import OrgConfig
+
+    config = OrgConfig(daily_api_limit=10_000_000)
+    with FakeOrg(tls=True, config=config) as org:
+        creds = org.credentials()
+        out = work / f"{name}-{rows}-out"
+        if name == "ours":
+            out = out.with_suffix(".csv")
+        cmd = [sys.executable, __file__, "--child", name, json.dumps(creds), str(source), str(out)]
+        started = time.perf_counter()
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False, cwd=ROOT
+        )
+        wall = time.perf_counter() - started
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {"client": name, "rows": rows, "error": " | ".join(tail), "wall_s": wall}
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures.update(client=name, rows=rows, wall_s=wall)
+    figures["ingest_rows_s"] = rows / figures["ingest_s"] if figures["ingest_s"] else 0.0
+    figures["extract_rows_s"] = rows / figures["extract_s"] if figures["extract_s"] else 0.0
+    return figures
+
+
+def _show(r: dict[str, Any]) -> None:
+    label = f"{r['client']} @ {r['rows']:,}"
+    if "error" in r:
+        print(f"  {label:<30} FAILED: {r['error']}")
+        return
+    print(
+        f"  {label:<30} ingest {r['ingest_s']:7.1f}s ({r['ingest_rows_s']:8,.0f} rows/s, "
+        f"{r['jobs']} job(s), {r['loaded']:,} loaded)  extract {r['extract_s']:6.1f}s "
+        f"({r['extract_rows_s']:9,.0f} rows/s, {r['extracted']:,})  peak RSS "
+        f"{r['peak_rss_mb']:6.1f} MB (after imports {r['baseline_rss_mb']:.1f})  "
+        f"CPU {r['cpu_s']:.1f}s"
+    )
+
+
+def _ratio(a: dict[str, Any], b: dict[str, Any], key: str) -> float | None:
+    if "error" in a or "error" in b or not b.get(key):
+        return None
+    return float(a[key]) / float(b[key])
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        child(*argv[1:5])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    cpus = os.cpu_count()
+    print(f"Bulk API 2.0 bench: {args.rows:,} rows (ours also at {args.small:,}), CPUs {cpus}")
+    with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp:
+        work = Path(tmp)
+        big, small = work / "big.csv", work / "small.csv"
+        write_input(big, args.rows)
+        write_input(small, args.small)
+        sizes = f"{big.stat().st_size / 1e6:.1f} MB and {small.stat().st_size / 1e6:.1f} MB"
+        print(f"  input: {sizes} of CSV")
+        results = []
+        for name, source, rows in (
+            ("ours", small, args.small),
+            ("ours", big, args.rows),
+            ("simple-salesforce", big, args.rows),
+        ):
+            result = run_client(name, source, rows, work)
+            _show(result)
+            results.append(result)
+    ours_small, ours, peer = results
+    summary = {
+        "rows": args.rows,
+        "ingest_time_ours_over_peer": _ratio(ours, peer, "ingest_s"),
+        "extract_time_ours_over_peer": _ratio(ours, peer, "extract_s"),
+        "peak_rss_ours_over_peer": _ratio(ours, peer, "peak_rss_mb"),
+        "cpu_ours_over_peer": _ratio(ours, peer, "cpu_s"),
+        "ours_rss_growth_small_to_big": _ratio(ours, ours_small, "peak_rss_mb"),
+    }
+    print("ratios (below 1: ours is faster / smaller):")
+    for key, value in summary.items():
+        if key != "rows":
+            print(f"  {key:<32} {'n/a' if value is None else f'{value:.2f}'}")
+    print(json.dumps({"bench": "bulk", "summary": summary, "runs": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

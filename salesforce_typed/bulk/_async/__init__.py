@@ -1,0 +1,1 @@
+"""Bulk orchestration written async-first; `bulk/_sync/` is generated from these modules."""

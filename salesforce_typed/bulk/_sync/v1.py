@@ -1,0 +1,597 @@
+# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v1.py by scripts/unasync.py; edit the _async original.
+"""Bulk1: Bulk API 1.0 loads and queries over an Salesforce's connection.
+
+The sync `Bulk1` is generated from this file (scripts/unasync.py); edit only this one.
+Wire formats live in `bulk/v1*.py` as pure functions; this class sends, polls and matches.
+
+What must stay true:
+- Bulk 1.0 authenticates with `X-SFDC-Session`, not Bearer, and reports an expired session as
+  a 400 `InvalidSessionId`. Such a request is replayed once after a refresh through the
+  client's shared `SalesforceAuth` (single-flight), never more: a second refusal is raised.
+- Retries follow the client's RetryPolicy: a job create or an add-batch is re-sent only when it
+  provably never arrived (`RequestNotSentError`), since a duplicate batch loads rows twice.
+- Batches stream from the caller's rows (sync or async iterable) and at most
+  `upload_concurrency` uploads are in flight. A failed upload aborts the job before raising,
+  so no half-submitted load runs on unnoticed.
+- Polling sleeps on the client's injected clock with the PollPolicy's backoff (the one Bulk
+  2.0 uses) and ends at once on cancellation; decisions are logged with job id and states.
+- Results are matched by position (Bulk 1.0 answers in input order) and a count mismatch
+  raises instead of pairing rows with the wrong results.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Iterator, Callable, Iterable, Mapping
+from typing import Any, Literal, TypeVar, overload
+
+import httpx
+
+from salesforce_typed.auth.flow import SalesforceAuth
+from salesforce_typed.bulk import v1 as wire
+from salesforce_typed.bulk._sync.v1_query import Bulk1Query, decode_row
+from salesforce_typed.bulk.states import PollPolicy
+from salesforce_typed.bulk.v1 import (
+    REFRESH_EXCEPTION_CODES,
+    TERMINAL_BATCH_STATES,
+    BatchInfo,
+    BulkRequest,
+    ConcurrencyMode,
+    ContentType,
+    JobInfo,
+    Operation,
+)
+from salesforce_typed.bulk.v1_batches import (
+    DEFAULT_LIMITS,
+    BatchLimits,
+    BatchSplitter,
+    EncodedBatch,
+    row_payload,
+)
+from salesforce_typed.bulk.v1_pool import Gate, TaskPool
+from salesforce_typed.bulk.v1_results import (
+    BulkLoadResult,
+    CsvRowStream,
+    ResultRow,
+    RowResult,
+    has_results,
+    match_rows,
+    parse_query_records,
+    parse_results,
+    unprocessed,
+)
+from salesforce_typed.core.endpoints import RequestSpec
+from salesforce_typed.core.errors import (
+    APIStatusError,
+    OutcomeUnknownError,
+    RequestNotSentError,
+    SalesforceError,
+)
+from salesforce_typed.core.models import SObject
+from salesforce_typed.core.retry import classify_transport_error
+from salesforce_typed.rest._sync.client import Salesforce
+
+__all__ = ["Bulk1", "Bulk1Query"]
+
+logger = logging.getLogger("salesforce_typed.bulk")
+
+T = TypeVar("T", bound=SObject)
+Rows = Iterable[Any] | Iterable[Any]
+
+
+def _name(sobject: type[SObject] | str) -> str:
+    return sobject if isinstance(sobject, str) else sobject.__sobject_type__
+
+
+def _each(rows: Rows) -> Iterator[Any]:
+    if isinstance(rows, Iterable):
+        for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+class Bulk1:
+    """Bulk API 1.0 over `client`: its auth, instance URL, API version, retry policy, clock.
+
+    with Salesforce(auth=grant) as sf:
+        bulk = Bulk1(sf)
+        result = bulk.insert(Account, rows)
+        for acc in bulk.query(Account, "SELECT Id, Name FROM Account"):
+            ...
+    """
+
+    def __init__(
+        self,
+        client: Salesforce,
+        *,
+        poll: PollPolicy | None = None,
+        upload_concurrency: int = 4,
+        limits: BatchLimits = DEFAULT_LIMITS,
+        call_options: str | None = None,
+    ) -> None:
+        self.client = client
+        self.call_options = call_options
+        self.poll = poll or PollPolicy()
+        self.upload_concurrency = upload_concurrency
+        self.limits = limits
+        self.refresh_count = 0  # sessions renewed after an InvalidSessionId
+        # The client's transport: Bulk calls share its connection pool, TLS and timeouts.
+        self._http = client.http
+        self._refresh_gate = Gate()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.client!r})"
+
+    @property
+    def api_version(self) -> str:
+        return self.client.api_version
+
+    # -- the one send loop ---------------------------------------------------------------------
+
+    def _auth(self) -> SalesforceAuth:
+        auth = self.client.connection.auth
+        if not isinstance(auth, SalesforceAuth):
+            raise TypeError("Bulk API 1.0 needs the client's auth to be a grant or access token")
+        return auth
+
+    def _session_id(self) -> str:
+        return (self._auth().get_token(self._http)).access_token
+
+    def _refresh(self, rejected: str, error: APIStatusError) -> None:
+        """Renew the session Bulk rejected, once for everyone who saw it rejected."""
+        auth = self._auth()
+        with self._refresh_gate:
+            if (auth.get_token(self._http)).access_token != rejected:
+                return  # a peer already renewed it while we waited
+            # SalesforceAuth has no public "refresh now". A REST call made through the flow
+            # with the dead session answers 401 INVALID_SESSION_ID, on which the flow
+            # refreshes (single-flight, store-aware) and replays: one cheap GET does it.
+            self.client.send(RequestSpec(method="GET", path="/"))
+            if (auth.get_token(self._http)).access_token == rejected:
+                raise error  # REST accepts the session Bulk refused: not an expiry
+            self.refresh_count += 1
+
+    def _send(self, request: BulkRequest, *, stream: bool = False) -> httpx.Response:
+        policy = self.client.retry
+        instance_url = self.client.connection.get_instance_url(self._http)
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            session_id = self._session_id()
+            outgoing = request.to_httpx(
+                self._http, instance_url, session_id, call_options=self.call_options
+            )
+            try:
+                response = self._http.send(outgoing, auth=None, stream=stream)
+            except httpx.TransportError as exc:
+                mapped = classify_transport_error(exc)
+                if mapped is None:
+                    raise
+                assert isinstance(mapped, RequestNotSentError | OutcomeUnknownError)
+                decision = policy.decide(
+                    attempt, method=request.method, idempotent=request.idempotent, error=mapped
+                )
+                logger.info("bulk %s %s: %s", request.method, request.path, decision.reason)
+                if not decision.retry:
+                    raise mapped from exc
+                self.client.clock.sleep(decision.delay)
+                continue
+            if response.status_code < 400:
+                if not stream:
+                    response.read()
+                return response
+            response.read()
+            response.close()
+            error = wire.error_from_bulk_response(response)
+            if error.error_code in REFRESH_EXCEPTION_CODES and not refreshed:
+                logger.info(
+                    "bulk %s %s: InvalidSessionId, refreshing", request.method, request.path
+                )
+                refreshed = True
+                self._refresh(session_id, error)
+                attempt -= 1  # the replay is not a retry
+                continue
+            decision = policy.decide(
+                attempt,
+                method=request.method,
+                idempotent=request.idempotent,
+                error=error,
+                response=response,
+            )
+            if not decision.retry:
+                raise error
+            logger.info("bulk %s %s: %s", request.method, request.path, decision.reason)
+            self.client.clock.sleep(decision.delay)
+
+    # -- jobs and batches ----------------------------------------------------------------------
+
+    def create_job(
+        self,
+        operation: Operation,
+        sobject: type[SObject] | str,
+        content_type: ContentType = "CSV",
+        *,
+        concurrency_mode: ConcurrencyMode = "Parallel",
+        external_id_field: str | None = None,
+        assignment_rule_id: str | None = None,
+        pk_chunking: int | bool | None = None,
+    ) -> JobInfo:
+        request = wire.build_create_job(
+            self.api_version,
+            operation,
+            _name(sobject),
+            content_type,
+            concurrency_mode=concurrency_mode,
+            external_id_field=external_id_field,
+            assignment_rule_id=assignment_rule_id,
+            pk_chunking=pk_chunking,
+        )
+        job = wire.parse_job_info(self._send(request))
+        logger.info("bulk job %s: %s %s (%s) created", job.id, operation, job.object, content_type)
+        return job
+
+    def get_job(self, job_id: str) -> JobInfo:
+        return wire.parse_job_info(self._send(wire.build_get_job(self.api_version, job_id)))
+
+    def close_job(self, job: JobInfo) -> JobInfo:
+        return self._set_state(job, "Closed")
+
+    def abort_job(self, job: JobInfo) -> JobInfo:
+        """Queued batches become NotProcessed; batches already in progress still finish."""
+        return self._set_state(job, "Aborted")
+
+    def _set_state(self, job: JobInfo, state: Literal["Closed", "Aborted"]) -> JobInfo:
+        request = wire.build_job_state(self.api_version, job.id, state, job.contentType)
+        return wire.parse_job_info(self._send(request))
+
+    def add_batch(self, job: JobInfo, body: bytes) -> BatchInfo:
+        query = job.operation in ("query", "queryAll")
+        request = wire.build_add_batch(self.api_version, job.id, job.contentType, body, query=query)
+        return wire.parse_batch_info(self._send(request))
+
+    def get_batches(self, job: JobInfo | str) -> list[BatchInfo]:
+        job_id = job if isinstance(job, str) else job.id
+        request = wire.build_list_batches(self.api_version, job_id)
+        return wire.parse_batch_list(self._send(request))
+
+    def get_batch(self, job: JobInfo | str, batch_id: str) -> BatchInfo:
+        job_id = job if isinstance(job, str) else job.id
+        request = wire.build_get_batch(self.api_version, job_id, batch_id)
+        return wire.parse_batch_info(self._send(request))
+
+    def get_batch_request(self, job: JobInfo | str, batch_id: str) -> bytes:
+        job_id = job if isinstance(job, str) else job.id
+        request = wire.build_batch_request(self.api_version, job_id, batch_id)
+        return (self._send(request)).content
+
+    def get_batch_results(self, job: JobInfo | str, batch_id: str) -> list[ResultRow]:
+        job_id = job if isinstance(job, str) else job.id
+        request = wire.build_batch_result(self.api_version, job_id, batch_id)
+        return parse_results(self._send(request))
+
+    def get_query_result_ids(self, job: JobInfo | str, batch_id: str) -> list[str]:
+        job_id = job if isinstance(job, str) else job.id
+        request = wire.build_batch_result(self.api_version, job_id, batch_id)
+        return wire.parse_query_result_ids(self._send(request))
+
+    def stream_query_result(
+        self, job: JobInfo | str, batch_id: str, result_id: str
+    ) -> Iterator[dict[str, Any]]:
+        """One result file's rows as they arrive (CSV is parsed incrementally)."""
+        job_id = job if isinstance(job, str) else job.id
+        request = wire.build_query_result(self.api_version, job_id, batch_id, result_id)
+        response = self._send(request, stream=True)
+        try:
+            if "csv" in response.headers.get("content-type", ""):
+                rows = CsvRowStream()
+                try:
+                    for chunk in response.iter_bytes():
+                        for row in rows.feed(chunk):
+                            yield row
+                except httpx.TransportError as exc:
+                    mapped = classify_transport_error(exc)
+                    if mapped is None:
+                        raise
+                    raise mapped from exc
+                for row in rows.close():
+                    yield row
+            else:
+                response.read()
+                for record in parse_query_records(response):
+                    yield record
+        finally:
+            response.close()
+
+    def poll_batches(
+        self, job: JobInfo | str, *, poll: PollPolicy | None = None
+    ) -> Iterator[list[BatchInfo]]:
+        """Every poll's batch list, until no batch is Queued or InProgress."""
+        policy = poll or self.poll
+        clock = self.client.clock
+        job_id = job if isinstance(job, str) else job.id
+        deadline = None if policy.timeout is None else clock.monotonic() + policy.timeout
+        polls = 0
+        while True:
+            batches = self.get_batches(job_id)
+            yield batches
+            active = [b for b in batches if b.state not in TERMINAL_BATCH_STATES]
+            if not active:
+                return
+            polls += 1
+            delay = policy.interval(polls)
+            if deadline is not None and clock.monotonic() + delay > deadline:
+                raise TimeoutError(
+                    f"bulk job {job_id}: {len(active)} batches still queued or in progress "
+                    f"after {policy.timeout:g}s"
+                )
+            logger.debug(
+                "bulk job %s: %s; polling again in %.2fs",
+                job_id,
+                ", ".join(sorted({b.state for b in active})),
+                delay,
+            )
+            clock.sleep(delay)
+
+    def wait(self, job: JobInfo | str, *, poll: PollPolicy | None = None) -> list[BatchInfo]:
+        """Poll until every batch is Completed, Failed or NotProcessed; the final list."""
+        batches: list[BatchInfo] = []
+        for polled in self.poll_batches(job, poll=poll):
+            batches = polled
+        return batches
+
+    # -- loads ---------------------------------------------------------------------------------
+
+    def insert(
+        self,
+        sobject: type[SObject] | str,
+        rows: Rows,
+        *,
+        content_type: ContentType = "CSV",
+        concurrency_mode: ConcurrencyMode = "Parallel",
+        poll: PollPolicy | None = None,
+    ) -> BulkLoadResult:
+        return self.load(
+            "insert",
+            sobject,
+            rows,
+            content_type=content_type,
+            concurrency_mode=concurrency_mode,
+            poll=poll,
+        )
+
+    def update(
+        self,
+        sobject: type[SObject] | str,
+        rows: Rows,
+        *,
+        content_type: ContentType = "CSV",
+        concurrency_mode: ConcurrencyMode = "Parallel",
+        poll: PollPolicy | None = None,
+    ) -> BulkLoadResult:
+        return self.load(
+            "update",
+            sobject,
+            rows,
+            content_type=content_type,
+            concurrency_mode=concurrency_mode,
+            poll=poll,
+        )
+
+    def upsert(
+        self,
+        sobject: type[SObject] | str,
+        external_id_field: str,
+        rows: Rows,
+        *,
+        content_type: ContentType = "CSV",
+        concurrency_mode: ConcurrencyMode = "Parallel",
+        poll: PollPolicy | None = None,
+    ) -> BulkLoadResult:
+        return self.load(
+            "upsert",
+            sobject,
+            rows,
+            external_id_field=external_id_field,
+            content_type=content_type,
+            concurrency_mode=concurrency_mode,
+            poll=poll,
+        )
+
+    def delete(
+        self,
+        sobject: type[SObject] | str,
+        rows: Rows,
+        *,
+        content_type: ContentType = "CSV",
+        concurrency_mode: ConcurrencyMode = "Parallel",
+        poll: PollPolicy | None = None,
+    ) -> BulkLoadResult:
+        """Rows are ids, or records/mappings with an Id; deleted rows go to the recycle bin."""
+        return self.load(
+            "delete",
+            sobject,
+            rows,
+            content_type=content_type,
+            concurrency_mode=concurrency_mode,
+            poll=poll,
+        )
+
+    def hard_delete(
+        self,
+        sobject: type[SObject] | str,
+        rows: Rows,
+        *,
+        content_type: ContentType = "CSV",
+        concurrency_mode: ConcurrencyMode = "Parallel",
+        poll: PollPolicy | None = None,
+    ) -> BulkLoadResult:
+        """Like delete, bypassing the recycle bin (needs the Bulk API Hard Delete permission)."""
+        return self.load(
+            "hardDelete",
+            sobject,
+            rows,
+            content_type=content_type,
+            concurrency_mode=concurrency_mode,
+            poll=poll,
+        )
+
+    def load(
+        self,
+        operation: Operation,
+        sobject: type[SObject] | str,
+        rows: Rows,
+        *,
+        external_id_field: str | None = None,
+        content_type: ContentType = "CSV",
+        concurrency_mode: ConcurrencyMode = "Parallel",
+        poll: PollPolicy | None = None,
+    ) -> BulkLoadResult:
+        """Create the job, stream the batches, close, wait, and match results to rows."""
+        if operation in ("query", "queryAll"):
+            raise ValueError("use query() for query jobs")
+        job = self.create_job(
+            operation,
+            sobject,
+            content_type,
+            concurrency_mode=concurrency_mode,
+            external_id_field=external_id_field,
+        )
+        inputs: list[Any] = []
+        try:
+            placed = self._upload(job, operation, rows, inputs)
+        except Exception:
+            self._abort_quietly(job)
+            raise
+        self.close_job(job)
+        batches = self.wait(job, poll=poll)
+        matched = self._match(job, placed, batches, inputs)
+        final = self.get_job(job.id)
+        return BulkLoadResult(job=final, batches=tuple(batches), rows=tuple(matched))
+
+    def _upload(
+        self, job: JobInfo, operation: str, rows: Rows, inputs: list[Any]
+    ) -> list[tuple[EncodedBatch, BatchInfo]]:
+        splitter = BatchSplitter(job.contentType, self.limits)
+        with TaskPool[tuple[EncodedBatch, BatchInfo]](self.upload_concurrency) as pool:
+            for row in _each(rows):
+                inputs.append(row)
+                full = splitter.add(row_payload(row, operation))
+                if full is not None:
+                    pool.submit(functools.partial(self._add_encoded, job, full))
+            last = splitter.flush()
+            if last is not None:
+                pool.submit(functools.partial(self._add_encoded, job, last))
+            return pool.drain()
+
+    def _add_encoded(
+        self, job: JobInfo, batch: EncodedBatch
+    ) -> tuple[EncodedBatch, BatchInfo]:
+        info = self.add_batch(job, batch.body)
+        logger.debug(
+            "bulk job %s: batch %s holds rows %d+%d", job.id, info.id, batch.first, batch.count
+        )
+        return batch, info
+
+    def _abort_quietly(self, job: JobInfo) -> None:
+        try:
+            self.abort_job(job)
+        except SalesforceError:
+            logger.warning("bulk job %s: could not abort after a failed upload", job.id)
+
+    def _match(
+        self,
+        job: JobInfo,
+        placed: list[tuple[EncodedBatch, BatchInfo]],
+        batches: list[BatchInfo],
+        inputs: list[Any],
+    ) -> list[RowResult]:
+        final = {b.id: b for b in batches}
+        out: list[RowResult] = []
+        for encoded, created in sorted(placed, key=lambda pair: pair[0].first):
+            batch = final.get(created.id, created)
+            if has_results(batch):
+                results = self.get_batch_results(job, batch.id)
+            else:  # failed before processing, or NotProcessed: no result file exists
+                results = unprocessed(batch, encoded.count)
+            out += match_rows(batch.id, encoded.first, encoded.count, results, inputs)
+        return out
+
+    # -- queries -------------------------------------------------------------------------------
+
+    @overload
+    def query(
+        self,
+        sobject: type[T],
+        soql: str,
+        *,
+        content_type: ContentType = "CSV",
+        pk_chunking: int | bool | None = None,
+        include_deleted: bool = False,
+        poll: PollPolicy | None = None,
+    ) -> Bulk1Query[T]: ...
+    @overload
+    def query(
+        self,
+        sobject: str,
+        soql: str,
+        *,
+        content_type: ContentType = "CSV",
+        pk_chunking: int | bool | None = None,
+        include_deleted: bool = False,
+        poll: PollPolicy | None = None,
+    ) -> Bulk1Query[dict[str, Any]]: ...
+    def query(
+        self,
+        sobject: type[T] | str,
+        soql: str,
+        *,
+        content_type: ContentType = "CSV",
+        pk_chunking: int | bool | None = None,
+        include_deleted: bool = False,
+        poll: PollPolicy | None = None,
+    ) -> Bulk1Query[Any]:
+        """A lazy query job: iterate it to run the job and stream rows, typed for a model.
+
+        With `pk_chunking`, Salesforce splits the query into Id-range batches; the original
+        batch ends NotProcessed and rows stream per result file of each chunk batch.
+        """
+        text = content_type != "JSON"  # CSV cells and XML elements carry text, JSON values
+        decode: Callable[[Mapping[str, Any]], Any]
+        if isinstance(sobject, str):
+            decode = dict
+        else:
+            model = sobject
+            decode = functools.partial(decode_row, model, text)
+        return Bulk1Query(
+            self,
+            decode,
+            _name(sobject),
+            soql,
+            content_type=content_type,
+            pk_chunking=pk_chunking,
+            include_deleted=include_deleted,
+            poll=poll,
+        )
+
+    def query_all(
+        self,
+        sobject: type[T],
+        soql: str,
+        *,
+        content_type: ContentType = "CSV",
+        pk_chunking: int | bool | None = None,
+        poll: PollPolicy | None = None,
+    ) -> Bulk1Query[T]:
+        """queryAll: deleted and archived rows too."""
+        return self.query(
+            sobject,
+            soql,
+            content_type=content_type,
+            pk_chunking=pk_chunking,
+            include_deleted=True,
+            poll=poll,
+        )

@@ -1,0 +1,336 @@
+# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2_io.py by scripts/unasync.py; edit the _async original.
+"""The Bulk API 2.0 send path for what `Salesforce.exchange` cannot carry: CSV bodies out,
+streamed CSV answers in. Written async-first; `_sync/v2_io.py` is generated from it.
+
+What must stay true:
+- One loop per request, as in the REST client: the client's RetryPolicy decides re-sends
+  (an upload, like a create POST, only when nothing reached Salesforce or it said "not
+  applied"), its clock sleeps, its httpx.Auth flow authenticates. That flow refreshes on
+  `401 INVALID_SESSION_ID` and replays the request once, so every body here is replayable:
+  uploads stream from a spooled file that rewinds on each send, never from a one-shot
+  generator, and memory stays at one block however large the upload.
+- Streamed answers are re-requested after a dropped connection and the rows (or bytes)
+  already handed out are skipped: a result set, and a query page under one locator, read the
+  same every time.
+- Nothing logged carries a token, a body or a query string.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import httpx
+
+from salesforce_typed.bulk.csv_chunks import (
+    CsvDialect,
+    CsvFormatError,
+    CsvStreamParser,
+    FieldCatalog,
+    check_columns,
+    infer_columns,
+    read_csv,
+    record_rows,
+)
+from salesforce_typed.bulk.v2 import InvalidJobStateError
+from salesforce_typed.core.endpoints import RequestSpec
+from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
+from salesforce_typed.core.limits import parse_limit_info
+from salesforce_typed.core.retry import classify_transport_error
+
+if TYPE_CHECKING:
+    from salesforce_typed.rest._sync.client import Salesforce
+
+__all__ = ["BulkTransport", "ResponseMeta", "Spool", "file_input", "record_input"]
+
+log = logging.getLogger("salesforce_typed.bulk")
+
+_BLOCK: Final = 1 << 20  # bytes per read when streaming an upload
+_SPOOL_IN_MEMORY: Final = 8 << 20  # a spool moves to a temp file past this
+
+
+class Spool:
+    """One upload's CSV, written once, read as often as needed (send, replay, matching).
+
+    Kept in memory up to 8 MB, then in an anonymous temp file: memory stays flat however big
+    the upload. `rows` and `start` say which input rows it holds.
+    """
+
+    def __init__(self, number: int, start: int) -> None:
+        self.number = number
+        self.start = start
+        self.rows = 0
+        self.size = 0
+        self.file: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed by close())
+            max_size=_SPOOL_IN_MEMORY, mode="w+b"
+        )
+
+    def write(self, data: bytes, rows: int) -> None:
+        self.file.write(data)
+        self.size += len(data)
+        self.rows += rows
+
+    def blocks(self) -> Iterator[bytes]:
+        self.file.seek(0)
+        while block := self.file.read(_BLOCK):
+            yield block
+
+    def input_rows(self, dialect: CsvDialect) -> Iterator[list[str]]:
+        """The uploaded rows again, in order, header skipped (for matching results)."""
+        parser = CsvStreamParser(dialect)
+        header = True
+        for block in self.blocks():
+            for row in parser.feed(block):
+                if header:
+                    header = False
+                    continue
+                yield row
+        yield from parser.close()[0 if not header else 1 :]
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return f"Spool(number={self.number}, rows={self.rows}, size={self.size})"
+
+
+def _file_rows(path: str | os.PathLike[str], dialect: CsvDialect) -> Iterator[list[str]]:
+    """The data rows of a CSV file (header skipped), read lazily."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = read_csv(handle, dialect)
+        next(rows, None)
+        yield from rows
+
+
+def file_input(
+    path: str | os.PathLike[str],
+    catalog: FieldCatalog,
+    operation: str,
+    external_id_field: str | None,
+    dialect: CsvDialect,
+) -> tuple[list[str], Iterator[list[str]]]:
+    """The checked header and the rows of a CSV file. The whole file is scanned once (quotes,
+    cell counts) before this returns, so a broken file is refused before any upload; the
+    rows are then read again, lazily."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = read_csv(handle, dialect)
+        first = next(rows, None)
+        if first is None:
+            raise CsvFormatError(f"{os.fspath(path)} is empty: no header")
+        header = check_columns(first, catalog, operation, external_id_field)
+        for _ in rows:
+            pass
+    return header, _file_rows(path, dialect)
+
+
+def record_input(
+    records: Iterable[Any],
+    catalog: FieldCatalog,
+    operation: str,
+    external_id_field: str | None,
+    columns: Sequence[str] | None,
+) -> tuple[list[str], Iterator[list[str]]]:
+    """The checked header (given, or from the first record) and the records as rows."""
+    it = iter(records)
+    if columns is None:
+        first = next(it, None)
+        if first is None:
+            return [], iter(())
+        columns = infer_columns(first, catalog, operation)
+        it = itertools.chain([first], it)
+    header = check_columns(columns, catalog, operation, external_id_field)
+    return header, record_rows(it, list(columns), catalog, operation)
+
+
+class _SpoolBody(httpx.SyncByteStream):
+    """A request body that rewinds on every send, so the auth flow can replay it."""
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+
+    def __iter__(self) -> Iterator[bytes]:
+        for block in self._spool.blocks():
+            yield block
+
+
+@attrs.define(slots=True)
+class ResponseMeta:
+    """The headers of the response a stream came from (the last one, after re-requests)."""
+
+    headers: httpx.Headers | None = None
+
+
+def _state_error(error: APIStatusError) -> APIStatusError:
+    if error.error_code != "INVALIDJOBSTATE" or isinstance(error, InvalidJobStateError):
+        return error
+    return InvalidJobStateError(
+        error.message,
+        status_code=error.status_code,
+        error_code=error.error_code,
+        fields=error.fields,
+        errors=error.errors,
+        method=error.method,
+        url=error.url,
+    )
+
+
+class BulkTransport:
+    """Sends Bulk specs through an Salesforce's connection, policy and clock."""
+
+    def __init__(self, client: Salesforce) -> None:
+        self.client = client
+
+    def call(self, spec: RequestSpec) -> Any:
+        """A JSON call through the client's own loop; INVALIDJOBSTATE gets its class."""
+        try:
+            return self.client.send(spec)
+        except APIStatusError as error:
+            mapped = _state_error(error)
+            if mapped is error:
+                raise
+            raise mapped from None
+
+    def _request(self, spec: RequestSpec, body: Spool | bytes | None) -> httpx.Request:
+        client = self.client
+        http = client._http  # the client's pool, auth and base headers, not a second client
+        base_url = client.connection.get_instance_url(http)
+        request = client._base.build_request(http, spec, base_url=base_url)
+        if body is None:
+            return request
+        headers = httpx.Headers(request.headers)
+        for name in ("Content-Length", "Transfer-Encoding"):  # set for the empty body built above
+            headers.pop(name, None)
+        if isinstance(body, bytes):
+            return httpx.Request(request.method, request.url, headers=headers, content=body)
+        headers["Content-Length"] = str(body.size)
+        return httpx.Request(request.method, request.url, headers=headers, stream=_SpoolBody(body))
+
+    def send(self, spec: RequestSpec, *, body: Spool | bytes | None = None) -> httpx.Response:
+        """A streamed response with a success status; errors mapped and retried per policy.
+
+        The caller reads and closes it (`iter_bytes`, `close`).
+        """
+        client = self.client
+        policy = client.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            request = self._request(spec, body)
+            try:
+                response = client._http.send(
+                    request, auth=client.connection.auth, stream=True
+                )
+            except httpx.TransportError as exc:
+                error = classify_transport_error(exc)
+                if error is None:
+                    raise
+                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
+                decision = policy.decide(
+                    attempt, method=spec.method, idempotent=spec.idempotent, error=error
+                )
+                log.info("bulk %s %s: %s", spec.method, spec.path, decision.reason)
+                if not decision.retry:
+                    raise error from exc
+                client.clock.sleep(decision.delay)
+                continue
+            usage = parse_limit_info(response.headers.get("sforce-limit-info"))
+            if usage is not None:
+                client._base.api_usage = usage
+            if response.status_code < 300:
+                return response
+            try:
+                response.read()
+            finally:
+                response.close()
+            try:
+                client._base.read(response)
+            except APIStatusError as error:
+                decision = policy.decide(
+                    attempt,
+                    method=spec.method,
+                    idempotent=spec.idempotent,
+                    error=error,
+                    response=response,
+                )
+                log.info("bulk %s %s: %s", spec.method, spec.path, decision.reason)
+                if not decision.retry:
+                    raise _state_error(error) from None
+                client.clock.sleep(decision.delay)
+                continue
+            return response  # a 3xx the client let through: nothing to stream
+
+    def upload(self, spec: RequestSpec, body: Spool | bytes) -> None:
+        response = self.send(spec, body=body)
+        response.close()
+
+    def _resume(self, spec: RequestSpec, attempt: int, exc: httpx.TransportError) -> None:
+        """After a stream broke mid-way: wait and allow a re-request, or raise."""
+        error = classify_transport_error(exc)
+        if error is None:
+            raise exc
+        decision = self.client.retry.decide(attempt, method="GET", idempotent=True, error=error)
+        log.info("bulk stream %s: %s", spec.path, decision.reason)
+        if not decision.retry:
+            raise error from exc
+        self.client.clock.sleep(decision.delay)
+
+    def rows(
+        self, spec: RequestSpec, dialect: CsvDialect, meta: ResponseMeta | None = None
+    ) -> Iterator[list[str]]:
+        """The rows of a CSV answer, header first, streamed with constant memory."""
+        handed = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self.send(spec)
+            if meta is not None:
+                meta.headers = response.headers
+            parser = CsvStreamParser(dialect)
+            seen = 0
+            try:
+                for chunk in response.iter_bytes():
+                    for row in parser.feed(chunk):
+                        seen += 1
+                        if seen > handed:
+                            handed = seen
+                            yield row
+                for row in parser.close():
+                    seen += 1
+                    if seen > handed:
+                        handed = seen
+                        yield row
+                return
+            except httpx.TransportError as exc:
+                self._resume(spec, attempt, exc)
+            finally:
+                response.close()
+
+    def raw(
+        self, spec: RequestSpec, meta: ResponseMeta | None = None
+    ) -> Iterator[bytes]:
+        """The decoded (gunzipped) bytes of an answer, streamed, resumed by byte count."""
+        handed = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self.send(spec)
+            if meta is not None:
+                meta.headers = response.headers
+            seen = 0
+            try:
+                for chunk in response.iter_bytes():
+                    end = seen + len(chunk)
+                    if end > handed:
+                        yield chunk[max(handed - seen, 0) :]
+                        handed = end
+                    seen = end
+                return
+            except httpx.TransportError as exc:
+                self._resume(spec, attempt, exc)
+            finally:
+                response.close()

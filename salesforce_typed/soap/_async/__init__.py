@@ -1,0 +1,1 @@
+"""Async-first SOAP client; `../_sync/` is generated from here by scripts/unasync.py."""

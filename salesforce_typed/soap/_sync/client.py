@@ -1,0 +1,455 @@
+# DO NOT EDIT: generated from salesforce_typed/soap/_async/client.py by scripts/unasync.py; edit the _async original.
+"""SoapClient: the partner SOAP API, written async-first (scripts/unasync.py makes the twin).
+
+Every call is a pure `calls.build_*` (a SoapCall) parsed by its own `parse`; this class only
+sends, through one loop that owns retries (RetryPolicy) while the session is the auth flow's:
+`SessionHeaderAuth` puts the REST client's token into the SessionHeader and turns an
+INVALID_SESSION_ID fault into one refresh and one replay.
+
+Two ways in, both explicit:
+- `SoapClient.from_client(sf)` shares an `Salesforce`'s connection (auth, instance
+  URL), HTTP client, retry policy and model package: SOAP calls use the same session.
+- `SoapClient.login(username, password, security_token=...)` logs in with SOAP
+  `login()`. Salesforce removed login() from API 65.0 and retires it for every version in
+  Summer '27, so login uses 64.0 by default; its session cannot be refreshed (the password is
+  not kept): when it expires, calls raise `InvalidSessionIdError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from urllib.parse import urlsplit
+
+import httpx
+
+import salesforce_typed_soap as wsdl
+from salesforce_typed.auth.flow import SalesforceAuth
+from salesforce_typed.auth.grants import AccessTokenAuth
+from salesforce_typed.core.base_client import DEFAULT_API_VERSION, USER_AGENT
+from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
+from salesforce_typed.core.limits import ApiUsage, parse_limit_info
+from salesforce_typed.core.models import SObject
+from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy, classify_transport_error
+from salesforce_typed.rest.connection import Connection
+from salesforce_typed.rest.soql import bind
+from salesforce_typed.soap import calls
+from salesforce_typed.soap.envelope import (
+    DEFAULT_LOGIN_VERSION,
+    SoapCall,
+    build_http_request,
+    server_url,
+)
+from salesforce_typed.soap.faults import SoapFaultError
+from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest, SoapQueryPage
+from salesforce_typed.soap.records import decode_records, encode_sobject
+from salesforce_typed.soap.session import SessionHeaderAuth
+
+if TYPE_CHECKING:
+    from salesforce_typed.rest._sync.client import Salesforce
+
+__all__ = ["SoapClient", "SoapQuery"]
+
+T = TypeVar("T", bound=SObject)
+R = TypeVar("R")
+STANDARD_PACKAGE = "salesforce_typed_std"
+LOGIN_URL = "https://login.salesforce.com"
+
+
+def _chunks(items: Sequence[Any], size: int = calls.MAX_RECORDS) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class SoapQuery(Generic[T]):
+    """A lazy SOQL result over query/queryAll then queryMore: one page held at a time."""
+
+    def __init__(
+        self,
+        client: SoapClient,
+        call: SoapCall[wsdl.QueryResult],
+        model: type[T] | None,
+        batch_size: int | None,
+    ) -> None:
+        self._client = client
+        self._call = call
+        self._model = model
+        self._batch_size = batch_size
+        self.size: int | None = None
+
+    def pages(self) -> Iterator[SoapQueryPage[T]]:
+        call: SoapCall[wsdl.QueryResult] | None = self._call
+        while call is not None:
+            page = self._client.decode_page(self._client.call(call), self._model)
+            self.size = page.size
+            yield page
+            call = None
+            if not page.done and page.query_locator:
+                call = calls.build_query_more(page.query_locator, batch_size=self._batch_size)
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.pages():
+            for record in page.records:
+                yield record
+
+    def all(self) -> list[T]:
+        """Everything, in memory: for small results only."""
+        return [record for record in self]
+
+    def first(self) -> T | None:
+        for record in self:
+            return record
+        return None
+
+
+class SoapClient:
+    """Salesforce's partner SOAP API, typed. Build it with `from_client` or `login`."""
+
+    def __init__(
+        self,
+        *,
+        connection: Connection,
+        http_client: httpx.Client,
+        api_version: str = DEFAULT_API_VERSION,
+        package: str = STANDARD_PACKAGE,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        endpoint: str | None = None,
+        owns_http: bool = False,
+        login_result: LoginResult | None = None,
+    ) -> None:
+        self.connection = connection
+        self.api_version = api_version.removeprefix("v")
+        self.package = package
+        self.retry = retry or RetryPolicy()
+        self.clock: Clock = clock or SystemClock()
+        self.endpoint = endpoint
+        self.login_result = login_result
+        self.api_usage: ApiUsage | None = None
+        self._http = http_client
+        self._owns_http = owns_http
+
+    @classmethod
+    def from_client(cls, sf: Salesforce, *, api_version: str | None = None) -> SoapClient:
+        """SOAP beside an existing REST client: same session, HTTP pool, retries and models."""
+        return cls(
+            connection=sf.connection,
+            http_client=sf._http,  # shared pool; the REST client owns and closes it
+            api_version=api_version or sf.api_version,
+            package=sf.package,
+            retry=sf.retry,
+            clock=sf.clock,
+        )
+
+    @classmethod
+    def login(
+        cls,
+        username: str,
+        password: str,
+        *,
+        security_token: str = "",
+        login_url: str = LOGIN_URL,
+        api_version: str = DEFAULT_LOGIN_VERSION,
+        package: str = STANDARD_PACKAGE,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Any = True,
+        clock: Clock | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> SoapClient:
+        """Log in with SOAP `login()` (password + security token) and return a client on the
+        session. Removed by Salesforce from API 65.0 (64.0 is the default here) and retired
+        for all versions in Summer '27: prefer `from_client` with an OAuth grant.
+        A wrong password raises `InvalidLoginError`; 65.0+ raises `InvalidOperationError`."""
+        http = http_client or httpx.Client(timeout=timeout, verify=verify)
+        client = cls(
+            connection=Connection(auth=httpx.Auth(), instance_url=login_url.rstrip("/")),
+            http_client=http,
+            api_version=api_version,
+            package=package,
+            retry=retry,
+            clock=clock,
+            endpoint=server_url(login_url, api_version),
+            owns_http=http_client is None,
+        )
+        try:
+            raw = client.call(calls.build_login(username, password + security_token))
+        except BaseException:
+            client.close()
+            raise
+        result = LoginResult.from_wsdl(raw)
+        parts = urlsplit(result.server_url)
+        instance = f"{parts.scheme}://{parts.netloc}"
+        token = AccessTokenAuth(access_token=result.session_id, instance_url=instance)
+        client.connection = Connection(auth=SalesforceAuth(token), instance_url=instance)
+        client.endpoint = result.server_url
+        client.login_result = result
+        return client
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> SoapClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __repr__(self) -> str:
+        where = self.endpoint or self.connection.instance_url
+        return f"{type(self).__name__}(endpoint={where!r}, api_version={self.api_version!r})"
+
+    # -- the one send loop -------------------------------------------------------------------
+
+    def url(self) -> str:
+        """Where calls go: the login's serverUrl, else the instance's partner endpoint."""
+        if self.endpoint is not None:
+            return self.endpoint
+        return server_url(self.connection.get_instance_url(self._http), self.api_version)
+
+    def call(self, call: SoapCall[R], *, retry: RetryPolicy | None = None) -> R:
+        """Send one partner call with retries; returns its typed result or raises its fault.
+
+        Transport failures and non-SOAP 5xx answers go through the policy (idempotent calls
+        only when the outcome is unknown); a fault is Salesforce's verdict and is re-sent
+        only for the policy's retryable errorCodes (UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE).
+        """
+        policy = retry or self.retry
+        url = self.url()
+        attempt = 0
+        while True:
+            attempt += 1
+            request = build_http_request(url, call, user_agent=USER_AGENT)
+            auth = (
+                SessionHeaderAuth(self.connection.auth, call.render) if call.needs_session else None
+            )
+            try:
+                response = self._http.send(request, auth=auth)
+            except httpx.TransportError as exc:
+                error = classify_transport_error(exc)
+                if error is None:
+                    raise
+                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
+                decision = policy.decide(
+                    attempt, method="POST", idempotent=call.idempotent, error=error
+                )
+                if not decision.retry:
+                    raise error from exc
+                self.clock.sleep(decision.delay)
+                continue
+            usage = parse_limit_info(response.headers.get("sforce-limit-info"))
+            self.api_usage = usage or self.api_usage
+            try:
+                return call.parse(response.status_code, response.content, url=request.url.path)
+            except APIStatusError as error:
+                if isinstance(error, SoapFaultError) and (
+                    error.error_code not in policy.retryable_error_codes
+                ):
+                    raise
+                decision = policy.decide(
+                    attempt,
+                    method="POST",
+                    idempotent=call.idempotent,
+                    error=error,
+                    response=response,
+                )
+                if not decision.retry:
+                    raise
+                self.clock.sleep(decision.delay)
+
+    # -- session -----------------------------------------------------------------------------
+
+    def logout(self) -> None:
+        """End the session on Salesforce's side (a REST client sharing it stops working too)."""
+        self.call(calls.build_logout())
+
+    def get_user_info(self) -> wsdl.GetUserInfoResult:
+        return self.call(calls.build_get_user_info())
+
+    def get_server_timestamp(self) -> dt.datetime:
+        """Salesforce's clock (UTC): for replication windows that must not trust ours."""
+        return self.call(calls.build_get_server_timestamp())
+
+    # -- DML (chunked by 200; per-record failures are values) --------------------------------
+
+    def create(
+        self, records: Sequence[SObject], *, all_or_none: bool = False
+    ) -> list[wsdl.SaveResult]:
+        results: list[wsdl.SaveResult] = []
+        for chunk in _chunks(records):
+            encoded = [encode_sobject(r, "create", id_field=False) for r in chunk]
+            batch = self.call(calls.build_create(encoded, all_or_none=all_or_none))
+            results += batch
+        return results
+
+    def update(
+        self, records: Sequence[SObject], *, all_or_none: bool = False
+    ) -> list[wsdl.SaveResult]:
+        """Set, updateable fields by `Id`; a field set to None is cleared (`fieldsToNull`)."""
+        results: list[wsdl.SaveResult] = []
+        for chunk in _chunks(records):
+            encoded = [encode_sobject(r, "update") for r in chunk]
+            batch = self.call(calls.build_update(encoded, all_or_none=all_or_none))
+            results += batch
+        return results
+
+    def upsert(
+        self, external_id_field: str, records: Sequence[SObject], *, all_or_none: bool = False
+    ) -> list[wsdl.UpsertResult]:
+        """Insert or update by `external_id_field` (or `Id`); `created` says which."""
+        results: list[wsdl.UpsertResult] = []
+        for chunk in _chunks(records):
+            encoded = [encode_sobject(r, "upsert", extra=(external_id_field,)) for r in chunk]
+            call = calls.build_upsert(external_id_field, encoded, all_or_none=all_or_none)
+            batch = self.call(call)
+            results += batch
+        return results
+
+    def delete(
+        self, ids: Sequence[str], *, all_or_none: bool = False
+    ) -> list[wsdl.DeleteResult]:
+        """Move records to the recycle bin (see `undelete`, `empty_recycle_bin`)."""
+        results: list[wsdl.DeleteResult] = []
+        for chunk in _chunks(ids):
+            batch = self.call(calls.build_delete(chunk, all_or_none=all_or_none))
+            results += batch
+        return results
+
+    def undelete(
+        self, ids: Sequence[str], *, all_or_none: bool = False
+    ) -> list[wsdl.UndeleteResult]:
+        results: list[wsdl.UndeleteResult] = []
+        for chunk in _chunks(ids):
+            batch = self.call(calls.build_undelete(chunk, all_or_none=all_or_none))
+            results += batch
+        return results
+
+    def empty_recycle_bin(self, ids: Sequence[str]) -> list[wsdl.EmptyRecycleBinResult]:
+        """Delete recycled records for good: they can no longer be undeleted."""
+        results: list[wsdl.EmptyRecycleBinResult] = []
+        for chunk in _chunks(ids):
+            batch = self.call(calls.build_empty_recycle_bin(chunk))
+            results += batch
+        return results
+
+    def convert_lead(self, converts: Sequence[LeadConvert]) -> list[wsdl.LeadConvertResult]:
+        """Convert leads (many per call) into Account, Contact and maybe Opportunity."""
+        results: list[wsdl.LeadConvertResult] = []
+        for chunk in _chunks(converts):
+            batch = self.call(calls.build_convert_lead(chunk))
+            results += batch
+        return results
+
+    def merge(self, requests: Sequence[MergeRequest]) -> list[wsdl.MergeResult]:
+        """Merge up to two records into each master; children move to the master."""
+        results: list[wsdl.MergeResult] = []
+        for chunk in _chunks(requests, calls.MAX_MERGE_REQUESTS):
+            batch = self.call(calls.build_merge(chunk))
+            results += batch
+        return results
+
+    # -- reads -------------------------------------------------------------------------------
+
+    @overload
+    def retrieve(
+        self, model: type[T], ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[T | None]: ...
+    @overload
+    def retrieve(
+        self, model: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[SObject | None]: ...
+    def retrieve(
+        self, model: type[T] | str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[Any]:
+        """Records by id (None where an id matches nothing); all model fields by default."""
+        if isinstance(model, str):
+            target, name = None, model
+            if not fields:
+                raise ValueError("retrieve by type name needs fields=")
+        else:
+            target, name = model, model.sobject_type()
+            compound = ("address", "location")  # their components are fields of their own
+            fields = fields or [f.name for f in model.__sf_fields__ if f.type not in compound]
+        out: list[Any] = []
+        for chunk in _chunks(ids, 2000):
+            raw = self.call(calls.build_retrieve(name, list(fields), chunk))
+            out += decode_records(raw, target, self.package)
+        return out
+
+    @overload
+    def query(
+        self,
+        model: type[T],
+        soql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> SoapQuery[T]: ...
+    @overload
+    def query(
+        self,
+        model: str,
+        soql: Mapping[str, object] | None = None,
+        params: None = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> SoapQuery[SObject]: ...
+    def query(
+        self,
+        model: type[T] | str,
+        soql: Any = None,
+        params: Any = None,
+        *,
+        batch_size: int | None = None,
+        include_deleted: bool = False,
+    ) -> SoapQuery[Any]:
+        """`query(Account, soql, binds)` yields Account; `query(soql)` each row as its model.
+
+        `batch_size` (200..2000) goes in the QueryOptions header; Salesforce may send fewer.
+        """
+        if isinstance(model, str):
+            text, binds, target = model, soql, None
+        else:
+            text, binds, target = soql, params, model
+        if binds:
+            text = bind(text, binds)
+        call = calls.build_query(text, include_deleted=include_deleted, batch_size=batch_size)
+        return SoapQuery(self, call, target, batch_size)
+
+    def query_all(
+        self,
+        model: type[T],
+        soql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> SoapQuery[T]:
+        """queryAll: deleted (recycle bin) and archived rows too."""
+        return self.query(model, soql, params, batch_size=batch_size, include_deleted=True)
+
+    def query_more(
+        self, query_locator: str, model: type[T] | None = None, *, batch_size: int | None = None
+    ) -> SoapQueryPage[Any]:
+        """One further page of a cursor, for callers that page by hand."""
+        raw = self.call(calls.build_query_more(query_locator, batch_size=batch_size))
+        return self.decode_page(raw, model)
+
+    def decode_page(self, result: wsdl.QueryResult, model: type[T] | None) -> SoapQueryPage[T]:
+        return SoapQueryPage(
+            done=result.done,
+            query_locator=result.query_locator if not result.done else None,
+            size=result.size,
+            records=decode_records(result.records, model, self.package),
+        )

@@ -1,0 +1,90 @@
+"""Streaming API (CometD) and Change Data Capture: typed handlers, replay, leader election.
+
+    from salesforce_typed.streaming import AsyncListener, ChangeDataEvent, EARLIEST
+
+    listener = AsyncListener(auth=grant, token_store=store)
+    accounts = listener.channel("/data/AccountChangeEvent", replay=EARLIEST)
+
+    @accounts.on_create
+    async def created(event: ChangeDataEvent) -> None:
+        ...
+
+    await listener.run()
+
+Layout: `cometd.py` builds Bayeux messages and classifies replies (no I/O); `policy.py`
+holds the RETRYABLE/TERMINAL tables and the replay fallback; `_async/session.py` runs one
+long-polling client; `_async/listener.py` dispatches typed events (`events.py`) and keeps
+checkpoints; `leader.py` elects one consumer among replicas; `facade.py` is the blocking
+`Listener`, which runs the async one on a loop thread of its own.
+"""
+
+from salesforce_typed.streaming._async.listener import AsyncListener, ChannelService
+from salesforce_typed.streaming._async.session import CometDSession
+from salesforce_typed.streaming.cometd import Advice, BayeuxError, ErrorKind
+from salesforce_typed.streaming.errors import (
+    ConnectionLostError,
+    HandlerError,
+    LeadershipLostError,
+    ReplayIdInvalidError,
+    StreamingError,
+    StreamingStoppedError,
+)
+from salesforce_typed.streaming.events import (
+    ChangeDataEvent,
+    EventDecoder,
+    GenericChangeEvent,
+    GenericEvent,
+    PlatformEvent,
+    PushTopicEvent,
+    StreamEvent,
+)
+from salesforce_typed.streaming.facade import Listener
+from salesforce_typed.streaming.leader import (
+    CheckpointStore,
+    FencedCheckpoints,
+    LeaderElection,
+    MemoryCheckpoints,
+)
+from salesforce_typed.streaming.policy import (
+    EARLIEST,
+    RETRYABLE,
+    TERMINAL,
+    TIP,
+    Action,
+    Backoff,
+    ReplayFallback,
+)
+
+__all__ = [
+    "EARLIEST",
+    "RETRYABLE",
+    "TERMINAL",
+    "TIP",
+    "Action",
+    "Advice",
+    "AsyncListener",
+    "Backoff",
+    "BayeuxError",
+    "ChangeDataEvent",
+    "ChannelService",
+    "CheckpointStore",
+    "CometDSession",
+    "ConnectionLostError",
+    "ErrorKind",
+    "EventDecoder",
+    "FencedCheckpoints",
+    "GenericChangeEvent",
+    "GenericEvent",
+    "HandlerError",
+    "LeaderElection",
+    "LeadershipLostError",
+    "Listener",
+    "MemoryCheckpoints",
+    "PlatformEvent",
+    "PushTopicEvent",
+    "ReplayFallback",
+    "ReplayIdInvalidError",
+    "StreamEvent",
+    "StreamingError",
+    "StreamingStoppedError",
+]

@@ -1,0 +1,1 @@
+"""The async-first streaming orchestration: the CometD session and the listener."""

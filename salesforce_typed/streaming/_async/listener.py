@@ -1,0 +1,492 @@
+"""`AsyncListener`: typed handlers per channel on top of one CometD session.
+
+    listener = AsyncListener(auth=RefreshTokenGrant(...))
+    accounts = listener.channel("/data/AccountChangeEvent", replay=EARLIEST)
+
+    @accounts.on_update
+    async def changed(event: ChangeDataEvent) -> None:
+        print(event.record_ids, event.record.Rating)
+
+    await listener.run()            # until close(), stop() or a terminal error
+
+Dispatch: a CDC event goes to `on_create`/`on_update`/`on_delete`/`on_undelete`, `GAP_*` to
+`on_gap`, `GAP_OVERFLOW` to `on_overflow` (else `on_gap`); anything without a more specific
+handler, platform events included, goes to `on_message`. Handlers may be plain functions or
+coroutine functions. Plain functions run on the event loop: keep them short, or pass
+`sync_handlers_in_thread=True`.
+
+What must stay true:
+- At-least-once: an event's replay id becomes the channel's position only after its handler
+  returned, and the checkpoint store is written after each delivered batch; a restart or a
+  re-handshake resumes from there. A handler that keeps failing stops the listener before
+  its event is checkpointed (`HandlerError`): nothing is skipped silently.
+- Duplicates (the same `(channel, replayId)`, e.g. replayed after a re-handshake) reach no
+  handler; a bounded window per channel remembers recent ids.
+- Every error the user must know about reaches `on_error` and the log; `run()` raises the
+  terminal one. `close()` cancels at once; `stop()` ends after the current event.
+- With a `LeaderElection`, only the leader opens a CometD session, and a refused
+  checkpoint write (fenced by epoch) stops consuming at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import attrs
+import httpx
+
+from salesforce_typed.core.base_client import DEFAULT_API_VERSION
+from salesforce_typed.core.change_events import ChangeType
+from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.errors import RequestNotSentError
+from salesforce_typed.rest.connection import Connection
+from salesforce_typed.streaming._async.session import CometDSession
+from salesforce_typed.streaming.cometd import Message
+from salesforce_typed.streaming.errors import (
+    ConnectionLostError,
+    HandlerError,
+    LeadershipLostError,
+)
+from salesforce_typed.streaming.events import (
+    DEFAULT_PACKAGE,
+    ChangeDataEvent,
+    EventDecoder,
+    StreamEvent,
+)
+from salesforce_typed.streaming.leader import CheckpointStore, LeaderElection, MemoryCheckpoints
+from salesforce_typed.streaming.policy import TIP, Backoff, ReplayFallback
+
+__all__ = [
+    "HANDLER_NAMES",
+    "AsyncListener",
+    "ChannelService",
+    "ErrorHandler",
+    "Handler",
+    "MessageHandler",
+]
+
+logger = logging.getLogger("salesforce_typed.streaming")
+
+Handler = Callable[[ChangeDataEvent], Awaitable[None] | None]
+MessageHandler = Callable[[Any], Awaitable[None] | None]  # receives a StreamEvent subclass
+ErrorHandler = Callable[[Exception], Awaitable[None] | None]
+C = TypeVar("C", bound=Handler)
+M = TypeVar("M", bound=MessageHandler)
+
+_BY_CHANGE_TYPE = {
+    ChangeType.CREATE: "on_create",
+    ChangeType.UPDATE: "on_update",
+    ChangeType.DELETE: "on_delete",
+    ChangeType.UNDELETE: "on_undelete",
+    ChangeType.GAP_CREATE: "on_gap",
+    ChangeType.GAP_UPDATE: "on_gap",
+    ChangeType.GAP_DELETE: "on_gap",
+    ChangeType.GAP_UNDELETE: "on_gap",
+    ChangeType.GAP_OVERFLOW: "on_overflow",
+}
+
+
+class _StopRequestedError(Exception):
+    """stop() was called: end the run after the current event, checkpoint written."""
+
+
+class ChannelService:
+    """The handlers of one channel and where it starts when no checkpoint exists.
+
+    `replay` is -1 (new events only), -2 (everything retained) or a replay id to resume
+    after; a stored checkpoint always wins over it. Each `on_*` method sets a handler and
+    returns it, so it works as a decorator.
+    """
+
+    def __init__(self, channel: str, *, replay: int = TIP) -> None:
+        if not channel.startswith("/") or channel.startswith("/meta/"):
+            raise ValueError(f"not a subscribable channel: {channel!r}")
+        self.channel = channel
+        self.replay = int(replay)
+        self.handlers: dict[str, Callable[..., Any]] = {}
+
+    def __repr__(self) -> str:
+        handlers = sorted(self.handlers)
+        return f"ChannelService({self.channel!r}, replay={self.replay}, handlers={handlers})"
+
+    def set_handler(self, name: str, fn: Callable[..., Any] | None) -> None:
+        if name not in HANDLER_NAMES:
+            raise TypeError(f"unknown handler {name!r}; expected one of {HANDLER_NAMES}")
+        if fn is None:
+            self.handlers.pop(name, None)
+        else:
+            self.handlers[name] = fn
+
+    def on_create(self, fn: C) -> C:
+        self.handlers["on_create"] = fn
+        return fn
+
+    def on_update(self, fn: C) -> C:
+        self.handlers["on_update"] = fn
+        return fn
+
+    def on_delete(self, fn: C) -> C:
+        self.handlers["on_delete"] = fn
+        return fn
+
+    def on_undelete(self, fn: C) -> C:
+        self.handlers["on_undelete"] = fn
+        return fn
+
+    def on_gap(self, fn: C) -> C:
+        """GAP_CREATE/UPDATE/DELETE/UNDELETE (and GAP_OVERFLOW without `on_overflow`):
+        header only, re-read the records."""
+        self.handlers["on_gap"] = fn
+        return fn
+
+    def on_overflow(self, fn: C) -> C:
+        """GAP_OVERFLOW: over 100,000 changes in one transaction, no ids: resync the entity."""
+        self.handlers["on_overflow"] = fn
+        return fn
+
+    def on_message(self, fn: M) -> M:
+        """Platform events, PushTopic, generic events, and CDC without a specific handler."""
+        self.handlers["on_message"] = fn
+        return fn
+
+    def handler_for(self, event: StreamEvent) -> Callable[..., Any] | None:
+        if isinstance(event, ChangeDataEvent):
+            change = event.header.changeType
+            name = _BY_CHANGE_TYPE.get(change) if isinstance(change, ChangeType) else None
+            chosen = self.handlers.get(name) if name else None
+            if chosen is None and name == "on_overflow":
+                chosen = self.handlers.get("on_gap")  # an overflow is a gap too
+            if chosen is not None:
+                return chosen
+        return self.handlers.get("on_message")
+
+
+HANDLER_NAMES = (
+    "on_create",
+    "on_update",
+    "on_delete",
+    "on_undelete",
+    "on_gap",
+    "on_overflow",
+    "on_message",
+)
+
+
+@attrs.define(slots=True)
+class _Window:
+    """Recently handled replay ids of one channel (dedupe), oldest dropped first."""
+
+    size: int
+    ids: OrderedDict[int, None] = attrs.field(factory=OrderedDict)
+
+    def seen(self, replay_id: int) -> bool:
+        return replay_id in self.ids
+
+    def add(self, replay_id: int) -> None:
+        self.ids[replay_id] = None
+        if len(self.ids) > self.size:
+            self.ids.popitem(last=False)
+
+
+class AsyncListener:
+    """Streaming API consumer: channels, typed handlers, checkpoints, optional leadership.
+
+    `auth` is a grant (`RefreshTokenGrant`, `PasswordGrant`, ...) or a `SalesforceAuth`
+    shared with REST clients (same token, same single-flight refresh); `token_store` is
+    the shared `TokenStore` replicas must use under Refresh Token Rotation.
+    """
+
+    def __init__(
+        self,
+        *,
+        auth: Any,
+        instance_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        package: str = DEFAULT_PACKAGE,
+        token_store: Any = None,
+        checkpoints: CheckpointStore | None = None,
+        election: LeaderElection | None = None,
+        replay_fallback: ReplayFallback = ReplayFallback.EARLIEST,
+        on_error: ErrorHandler | None = None,
+        clock: Clock | None = None,
+        backoff: Backoff | None = None,
+        handler_attempts: int = 3,
+        dedupe_window: int = 10_000,
+        sync_handlers_in_thread: bool = False,
+        strict_decoding: bool = False,
+        verify: Any = True,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if handler_attempts < 1:
+            raise ValueError("handler_attempts must be at least 1")
+        self.clock: Clock = clock or SystemClock()
+        self.connection = Connection.create(
+            auth, instance_url=instance_url, token_store=token_store, clock=self.clock
+        )
+        self.api_version = api_version.removeprefix("v")
+        self.decoder = EventDecoder(package, strict=strict_decoding)
+        self.checkpoints: CheckpointStore = checkpoints or MemoryCheckpoints()
+        self.election = election
+        self.replay_fallback = replay_fallback
+        self.on_error = on_error
+        self.backoff = backoff or Backoff()
+        self.handler_attempts = handler_attempts
+        self.dedupe_window = dedupe_window
+        self.sync_handlers_in_thread = sync_handlers_in_thread
+        self.verify = verify
+        self.services: dict[str, ChannelService] = {}
+        self.delivered = 0  # events handed to a handler successfully (or with none set)
+        self.duplicates = 0  # events dropped by dedupe
+        self.session: CometDSession | None = None
+        self._http = http_client
+        self._positions: dict[str, int] = {}
+        self._windows: dict[str, _Window] = {}
+        self._task: asyncio.Task[Any] | None = None
+        self._consumer: asyncio.Task[Any] | None = None
+        self._stopping = False
+        self._reported: deque[Exception] = deque(maxlen=16)
+
+    def __repr__(self) -> str:
+        return f"AsyncListener(channels={list(self.services)!r}, api_version={self.api_version!r})"
+
+    @property
+    def subscribed(self) -> bool:
+        """True while a CometD session is up with every channel subscribed."""
+        return self.session is not None and self.session.subscribed
+
+    @classmethod
+    def from_client(cls, client: Any, **kwargs: Any) -> AsyncListener:
+        """Share an `AsyncSalesforce`/`Salesforce` client's auth flow and instance URL."""
+        connection: Connection = client.connection
+        kwargs.setdefault("api_version", client.api_version)
+        kwargs.setdefault("package", client.package)
+        return cls(auth=connection.auth, instance_url=connection.instance_url, **kwargs)
+
+    # --- configuration ------------------------------------------------------------------------
+
+    def channel(self, channel: str, *, replay: int = TIP, **handlers: Any) -> ChannelService:
+        """The service for `channel` (created on first use); handlers may be passed here."""
+        service = self.services.get(channel)
+        if service is None:
+            service = self.services[channel] = ChannelService(channel, replay=replay)
+        else:
+            service.replay = int(replay)
+        for name, fn in handlers.items():
+            service.set_handler(name, fn)
+        return service
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncListener:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def run(self) -> None:
+        """Consume until `close()`/`stop()` (returns) or a terminal error (raised)."""
+        if not self.services:
+            raise ValueError("no channel to listen to: call listener.channel(...) first")
+        self._task = asyncio.current_task()
+        try:
+            if self._stopping:
+                return
+            if self.election is not None:
+                await self.election.run(self._consume, self._report)
+            else:
+                await self._consume(self.checkpoints)
+        except _StopRequestedError:
+            return
+        except asyncio.CancelledError:
+            if self._stopping:
+                return
+            raise
+        except Exception as exc:
+            await self._report(exc)
+            raise
+        finally:
+            self._task = None
+            self._stopping = False
+
+    def stop(self) -> None:
+        """End `run()` gracefully. From a handler or the listener's own tasks: after the
+        current event (its checkpoint written) or before the next poll. From another task or
+        a loop callback: at once, like `aclose()` (at-least-once holds: a batch in progress
+        is delivered again next time). Not thread-safe: from another thread use the sync
+        facade or `loop.call_soon_threadsafe(listener.stop)`."""
+        self._stopping = True
+        try:
+            current = asyncio.current_task()
+        except RuntimeError:  # a sync handler running in a worker thread
+            return
+        if current is not None and current in (self._task, self._consumer):
+            return  # the session loop and _deliver check the flag
+        task = self._task
+        if task is not None:
+            task.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel `run()` at once (a pending long poll or backoff sleep ends immediately)."""
+        self._stopping = True
+        task = self._task
+        if task is None or task is asyncio.current_task():
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    # --- consuming ----------------------------------------------------------------------------
+
+    async def _consume(self, checkpoints: CheckpointStore) -> None:
+        """One CometD session from the stored checkpoints until cancelled or terminal."""
+        http = self._http or httpx.AsyncClient(verify=self.verify)
+        self._consumer = asyncio.current_task()
+        try:
+            instance_url = await self._instance_url(http)
+            self._positions = {}
+            for name, service in self.services.items():
+                stored = await checkpoints.aread(name)
+                self._positions[name] = service.replay if stored is None else stored
+                self._windows.setdefault(name, _Window(self.dedupe_window))
+            logger.info("starting from %s", self._positions)
+            self.session = CometDSession(
+                http=http,
+                auth=self.connection.auth,
+                instance_url=instance_url,
+                api_version=self.api_version,
+                channels=list(self.services),
+                replay_from=self._positions.__getitem__,
+                reset_replay=self._positions.__setitem__,
+                deliver=lambda batch: self._deliver(batch, checkpoints),
+                report=self._report,
+                stop_requested=lambda: self._stopping,
+                clock=self.clock,
+                backoff=self.backoff,
+                replay_fallback=self.replay_fallback,
+            )
+            try:
+                await self.session.run()
+            finally:
+                await _uncancelled(self.session.disconnect())
+        finally:
+            self.session = None
+            self._consumer = None
+            if self._http is None:
+                await _uncancelled(http.aclose())
+
+    async def _instance_url(self, http: httpx.AsyncClient) -> str:
+        """The instance URL (from the first token); a token endpoint that is down is waited
+        out with backoff, like any other transient failure."""
+        attempt = 0
+        while True:
+            try:
+                return await self.connection.aget_instance_url(http)
+            except (RequestNotSentError, httpx.TransportError) as exc:
+                attempt += 1
+                logger.warning("no token yet (%s): retrying (transport)", type(exc).__name__)
+                await self._report(ConnectionLostError(f"token endpoint unreachable: {exc}"))
+                await self.clock.asleep(self.backoff.delay(attempt))
+
+    async def _deliver(self, batch: list[Message], checkpoints: CheckpointStore) -> None:
+        dirty: dict[str, int] = {}
+        cancelled = False
+        try:
+            for message in batch:
+                service = self.services.get(str(message.get("channel", "")))
+                if service is None:
+                    logger.warning("event on unknown channel %s dropped", message.get("channel"))
+                    continue
+                event = self.decoder.decode(message)
+                window = self._windows[service.channel]
+                if event.replay_id is not None and window.seen(event.replay_id):
+                    self.duplicates += 1
+                    continue
+                await self._handle(service, event)
+                self.delivered += 1
+                if event.replay_id is not None:
+                    window.add(event.replay_id)
+                    self._positions[service.channel] = event.replay_id
+                    dirty[service.channel] = event.replay_id
+                if self._stopping:
+                    raise _StopRequestedError
+        except asyncio.CancelledError:
+            cancelled = True  # closing or stepping down: write nothing more
+            raise
+        finally:
+            if not cancelled:
+                # What was handled is checkpointed even when a later event failed.
+                await self._checkpoint(dirty, checkpoints)
+
+    async def _checkpoint(self, dirty: dict[str, int], checkpoints: CheckpointStore) -> None:
+        for channel, replay_id in dirty.items():
+            try:
+                written = await checkpoints.awrite(channel, replay_id)
+            except Exception as exc:  # the store is down: progress cannot be recorded
+                raise LeadershipLostError(
+                    f"checkpoint of {channel} not written ({type(exc).__name__}): stepping down"
+                ) from exc
+            if not written:
+                raise LeadershipLostError(
+                    f"checkpoint of {channel} refused (fenced out): another replica leads"
+                )
+
+    async def _handle(self, service: ChannelService, event: StreamEvent) -> None:
+        handler = service.handler_for(event)
+        if handler is None:
+            logger.debug("no handler for %s %s", event.channel, event.replay_id)
+            return
+        for attempt in range(1, self.handler_attempts + 1):
+            try:
+                if self.sync_handlers_in_thread and not inspect.iscoroutinefunction(handler):
+                    result = await asyncio.to_thread(handler, event)
+                else:
+                    result = handler(event)
+                if inspect.isawaitable(result):
+                    await result
+                return
+            except Exception as exc:
+                logger.warning(
+                    "handler %s failed on %s %s (attempt %d/%d): %s",
+                    getattr(handler, "__name__", "handler"),
+                    event.channel,
+                    event.replay_id,
+                    attempt,
+                    self.handler_attempts,
+                    type(exc).__name__,
+                )
+                await self._report(exc)
+                if attempt == self.handler_attempts:
+                    raise HandlerError(event.channel, event.replay_id, attempt) from exc
+                await self.clock.asleep(self.backoff.delay(attempt))
+
+    async def _report(self, error: Exception) -> None:
+        # One error may pass several layers (session, election, run): report it once.
+        if any(error is seen for seen in self._reported):
+            return
+        self._reported.append(error)
+        if self.on_error is None:
+            return
+        try:
+            result = self.on_error(error)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            logger.exception("on_error handler failed")
+
+
+async def _uncancelled(call: Awaitable[Any]) -> None:
+    """Cleanup that must run even while the task is being cancelled."""
+    try:
+        await asyncio.shield(call)
+    except (asyncio.CancelledError, Exception) as exc:
+        logger.debug("cleanup interrupted (%s)", type(exc).__name__)

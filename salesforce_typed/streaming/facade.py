@@ -1,0 +1,151 @@
+"""`Listener`: the blocking facade, running an `AsyncListener` on a loop thread of its own.
+
+    with Listener(auth=RefreshTokenGrant(...)) as listener:
+        listener.channel("/data/AccountChangeEvent", on_update=print)
+        listener.run()                       # blocks; Ctrl-C or close() from a handler ends it
+
+Long polling is orchestration, and orchestration is written once, async-first (STYLE §3.6):
+rather than a second, generated copy of the session loop, the sync API drives the async one
+on a private event loop. Handlers (plain functions are fine) run on that loop's thread.
+
+What must stay true:
+- `close()` and `stop()` are thread-safe and return only when the loop thread has finished
+  (bounded by `timeout`); the loop never outlives the facade.
+- A terminal error raised by the listener is re-raised by `run()`/`wait()` in the caller's
+  thread, after `on_error` has seen it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from types import TracebackType
+from typing import Any
+
+from salesforce_typed.streaming._async.listener import AsyncListener, ChannelService
+from salesforce_typed.streaming.policy import TIP
+
+__all__ = ["Listener"]
+
+
+class Listener:
+    """Blocking Streaming API listener; takes exactly `AsyncListener`'s arguments."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._setup(AsyncListener(**kwargs))
+
+    @classmethod
+    def from_client(cls, client: Any, **kwargs: Any) -> Listener:
+        """Share a `Salesforce` client's auth flow (same token, same refresh lock)."""
+        facade = cls.__new__(cls)
+        facade._setup(AsyncListener.from_client(client, **kwargs))
+        return facade
+
+    def _setup(self, listener: AsyncListener) -> None:
+        self.listener = listener
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"Listener({list(self.listener.services)!r}, {state})"
+
+    def channel(self, channel: str, *, replay: int = TIP, **handlers: Any) -> ChannelService:
+        return self.listener.channel(channel, replay=replay, **handlers)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def delivered(self) -> int:
+        return self.listener.delivered
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start consuming in the background; returns once the loop thread runs."""
+        if self.running:
+            raise RuntimeError("the listener is already running")
+        self.error = None
+        self._ready.clear()
+        self._thread = threading.Thread(
+            target=self._main, name="salesforce-typed-listener", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+
+    def run(self) -> None:
+        """Start and block until the listener ends; Ctrl-C closes it cleanly."""
+        self.start()
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.close()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the listener ends (True) or `timeout` passes (False); re-raises the
+        terminal error."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                return False
+        if self.error is not None:
+            raise self.error
+        return True
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """End after the event being handled (from a handler) or at once (elsewhere)."""
+        self._call(self.listener.stop)
+        if threading.current_thread() is not self._thread:
+            self._join(timeout)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Cancel at once and wait for the loop thread; safe to call twice."""
+        self.stop(timeout)
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- the loop thread ----------------------------------------------------------------------
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.call_soon(self._ready.set)  # first: a busy listener must not delay start()
+            task = loop.create_task(self.listener.run())
+            try:
+                loop.run_until_complete(task)
+            except BaseException as exc:  # handed to the caller's thread by wait()
+                self.error = exc
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            self._ready.set()
+            self._loop = None
+            loop.close()
+
+    def _call(self, fn: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        # RuntimeError: the loop closed in between, so there is nothing left to stop.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(fn)
+
+    def _join(self, timeout: float | None) -> None:
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
