@@ -7,10 +7,11 @@ input order" (it is kept within an internal batch of 10,000 rows). Salesforce re
 the object lacks, so a row-number column cannot ride along. `InputMatcher` therefore matches
 by content and order: it reads the uploaded rows again, in order, alongside a result set, and
 pairs each result row with the earliest input row holding the same cells. Identical input rows
-are told apart by order. Inputs skipped on the way (rows of another result set, or rows whose
-results come later) wait in a bounded window; a result further out of order than the window
-gets `input_index=None`, and its cells still say which row it was. Memory is the window, never
-the whole input.
+are told apart by order within one result set; across sets they are interchangeable (two equal
+rows, one saved and one refused, may swap indexes: their cells are the same anyway). Inputs
+skipped on the way (rows of another result set, or rows whose results come later) wait in a
+bounded window; a result further out of order than the window gets `input_index=None`, and
+its cells still say which row it was. Memory is the window, never the whole input.
 """
 
 from __future__ import annotations

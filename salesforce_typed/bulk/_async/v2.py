@@ -291,8 +291,16 @@ class AsyncBulk2:
             return parse_job(await self.transport.call(build_get("query", job_id)), "query")
 
     async def abort(self, job_id: str, kind: JobKind | None = None) -> Bulk2Job:
+        """Abort a job that has not ended; a PATCH re-sent after the first one landed finds
+        the job Aborted already, which is what was asked."""
         kind = kind or (await self.job_info(job_id)).kind
-        return parse_job(await self.transport.call(build_abort(kind, job_id)), kind)
+        try:
+            return parse_job(await self.transport.call(build_abort(kind, job_id)), kind)
+        except InvalidJobStateError:
+            job = await self.job_info(job_id, kind)
+            if job.state != JobState.ABORTED:
+                raise
+            return job
 
     async def delete(self, job_id: str, kind: JobKind | None = None) -> None:
         """Delete a job and its data (Salesforce allows it once the job is closed)."""

@@ -292,8 +292,16 @@ class Bulk2:
             return parse_job(self.transport.call(build_get("query", job_id)), "query")
 
     def abort(self, job_id: str, kind: JobKind | None = None) -> Bulk2Job:
+        """Abort a job that has not ended; a PATCH re-sent after the first one landed finds
+        the job Aborted already, which is what was asked."""
         kind = kind or (self.job_info(job_id)).kind
-        return parse_job(self.transport.call(build_abort(kind, job_id)), kind)
+        try:
+            return parse_job(self.transport.call(build_abort(kind, job_id)), kind)
+        except InvalidJobStateError:
+            job = self.job_info(job_id, kind)
+            if job.state != JobState.ABORTED:
+                raise
+            return job
 
     def delete(self, job_id: str, kind: JobKind | None = None) -> None:
         """Delete a job and its data (Salesforce allows it once the job is closed)."""
