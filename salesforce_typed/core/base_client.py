@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+import orjson
 
 from salesforce_typed.core.endpoints import RequestSpec
 from salesforce_typed.core.errors import error_from_response
@@ -94,8 +95,8 @@ def _body(response: httpx.Response) -> Any:
     ctype = response.headers.get("content-type", "")
     if "json" in ctype or response.content[:1] in (b"{", b"["):
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            return orjson.loads(response.content)  # ~2x json.loads on query pages
+        except orjson.JSONDecodeError:
             pass
     return response.text
 

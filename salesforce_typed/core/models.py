@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import attrs
 
@@ -29,7 +29,8 @@ class UnknownFieldError(KeyError):
 
 
 _Decode = Callable[[Any, bool], Any]
-_Plan = dict[str, tuple[str, _Decode | None]]
+# JSON key -> (attribute, converter, whether the converter takes `strict`).
+_Plan = dict[str, tuple[str, Callable[..., Any] | None, bool]]
 
 
 # Nested JSON objects with a class of their own, by field type.
@@ -40,19 +41,19 @@ _COMPOUND: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-def _scalar_decoder(info: FieldInfo) -> _Decode | None:
+def _scalar_decoder(info: FieldInfo) -> Callable[[Any], Any] | None:
+    """A one-argument converter for a field's non-null JSON value, or None to keep it."""
     compound = _COMPOUND.get(info.type)
     if compound is not None:
-        return lambda v, strict: compound(v)
+        return compound
     if info.type == "changeEventHeader":
         from salesforce_typed.core.change_events import ChangeEventHeader
 
-        return lambda v, strict: ChangeEventHeader.from_dict(v)
+        return ChangeEventHeader.from_dict
     if info.enum is not None:
         lookup = info.enum._value2member_map_
-        return lambda v, strict: lookup.get(v, v)
-    conv = DECODERS.get(info.type)
-    return None if conv is None else (lambda v, strict: conv(v))
+        return lambda v: lookup.get(v, v)
+    return DECODERS.get(info.type)
 
 
 def _check_type(info: FieldInfo, value: Any) -> None:
@@ -123,25 +124,36 @@ class SObject:
     def from_dict(cls, data: dict[str, Any], *, strict: bool = False) -> Self:
         """Decode a record as REST returns it. `strict` rejects unknown keys and bad types."""
         plan = _plan(cls)
-        kwargs: dict[str, Any] = {}
+        # Built without running the generated __init__ (60 fields for Account): only the
+        # keys Salesforce sent are stored; every other field reads as UNSET (__getattr__).
+        obj = _new(cls)
         extra: dict[str, Any] = {}
         for key, value in data.items():
             entry = plan.get(key)
             if entry is None:
                 if key == "attributes":
-                    kwargs["attributes"] = value
+                    _setattr(obj, "attributes", value)
                 elif strict:
                     raise UnknownFieldError(f"{cls.__name__} has no field {key!r}")
                 else:
                     extra[key] = value
                 continue
-            attr, decode = entry
+            attr, decode, with_strict = entry
             if value is not None and decode is not None:
-                value = decode(value, strict)
-            kwargs[attr] = value
+                value = decode(value, strict) if with_strict else decode(value)
+            _setattr(obj, attr, value)
+        _setattr(obj, "extra_fields", extra)
         if strict:
             _strict_check(cls, data)
-        return cls(**kwargs, extra_fields=extra)
+        return obj
+
+    if not TYPE_CHECKING:  # at run time only: mypy must keep flagging unknown attributes
+
+        def __getattr__(self, name: str) -> Any:
+            # An unset slot of a declared field (records built by from_dict) is UNSET.
+            if name in _slot_names(type(self)):
+                return UNSET
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -265,6 +277,16 @@ class RelatedList(Generic[T]):
 # -- per-class plans, built on first use ------------------------------------------------------
 
 _PLANS: dict[type, _Plan] = {}
+_SLOTS: dict[type, frozenset[str]] = {}
+_new = object.__new__
+_setattr = object.__setattr__
+
+
+def _slot_names(cls: type) -> frozenset[str]:
+    names = _SLOTS.get(cls)
+    if names is None:
+        names = _SLOTS[cls] = frozenset(a.name for a in attrs.fields(cls))
+    return names
 _ENCODER_PLANS: dict[type, list[tuple[str, str, Callable[[Any], Any] | None]]] = {}
 _FIELD_MAPS: dict[type, dict[str, FieldInfo]] = {}
 _ATTR_MAPS: dict[type, dict[str, str]] = {}
@@ -314,11 +336,11 @@ def _child_decoder(cls: type[SObject], child: ChildInfo) -> _Decode:
 def _plan(cls: type[SObject]) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is None:
-        plan = {f.name: (f.attr_name, _scalar_decoder(f)) for f in cls.__sf_fields__}
+        plan = {f.name: (f.attr_name, _scalar_decoder(f), False) for f in cls.__sf_fields__}
         for p in cls.__sf_parents__:
-            plan[p.name] = (p.name, _parent_decoder(cls, p))
+            plan[p.name] = (p.name, _parent_decoder(cls, p), True)
         for c in cls.__sf_children__:
-            plan[c.name] = (c.name, _child_decoder(cls, c))
+            plan[c.name] = (c.name, _child_decoder(cls, c), True)
         _PLANS[cls] = plan
     return plan
 

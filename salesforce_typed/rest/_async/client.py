@@ -32,6 +32,7 @@ from salesforce_typed.rest.composite import (
     CompositeResult,
 )
 from salesforce_typed.rest.connection import Connection
+from salesforce_typed.rest.prefetch import AsyncPrefetch
 from salesforce_typed.rest.query import (
     Page,
     QueryPage,
@@ -67,15 +68,24 @@ class AsyncQuery(Generic[T]):
         self.total_size: int | None = None
 
     async def _raw_pages(self) -> AsyncIterator[Page]:
-        """Raw pages following `nextRecordsUrl`; only one page is held at a time."""
-        spec: RequestSpec | None = self._spec
-        while spec is not None:
-            page = parse_page(await self._client.send(spec))
-            self.total_size = page.total_size
-            yield page
-            spec = None
-            if not page.done and page.next_records_url:
-                spec = build_next_page(page.next_records_url, self._batch_size)
+        """Raw pages following `nextRecordsUrl`; only one page is held at a time.
+
+        The next page is requested as soon as this one is read, so the server works on it
+        while the caller decodes; a caller that stops early costs that one extra call.
+        """
+        pending: AsyncPrefetch | None = AsyncPrefetch(self._client.send, self._spec)
+        try:
+            while pending is not None:
+                page = parse_page(await pending.result())
+                self.total_size = page.total_size
+                pending = None
+                if not page.done and page.next_records_url:
+                    nxt = build_next_page(page.next_records_url, self._batch_size)
+                    pending = AsyncPrefetch(self._client.send, nxt)
+                yield page
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     async def _finish(self, row: dict[str, Any]) -> T:
         record: T = self._decode(row)

@@ -33,6 +33,7 @@ from salesforce_typed.rest.composite import (
     CompositeResult,
 )
 from salesforce_typed.rest.connection import Connection
+from salesforce_typed.rest.prefetch import Prefetch
 from salesforce_typed.rest.query import (
     Page,
     QueryPage,
@@ -68,15 +69,24 @@ class Query(Generic[T]):
         self.total_size: int | None = None
 
     def _raw_pages(self) -> Iterator[Page]:
-        """Raw pages following `nextRecordsUrl`; only one page is held at a time."""
-        spec: RequestSpec | None = self._spec
-        while spec is not None:
-            page = parse_page(self._client.send(spec))
-            self.total_size = page.total_size
-            yield page
-            spec = None
-            if not page.done and page.next_records_url:
-                spec = build_next_page(page.next_records_url, self._batch_size)
+        """Raw pages following `nextRecordsUrl`; only one page is held at a time.
+
+        The next page is requested as soon as this one is read, so the server works on it
+        while the caller decodes; a caller that stops early costs that one extra call.
+        """
+        pending: Prefetch | None = Prefetch(self._client.send, self._spec)
+        try:
+            while pending is not None:
+                page = parse_page(pending.result())
+                self.total_size = page.total_size
+                pending = None
+                if not page.done and page.next_records_url:
+                    nxt = build_next_page(page.next_records_url, self._batch_size)
+                    pending = Prefetch(self._client.send, nxt)
+                yield page
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     def _finish(self, row: dict[str, Any]) -> T:
         record: T = self._decode(row)
