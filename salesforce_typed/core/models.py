@@ -287,6 +287,8 @@ def _slot_names(cls: type) -> frozenset[str]:
     if names is None:
         names = _SLOTS[cls] = frozenset(a.name for a in attrs.fields(cls))
     return names
+
+
 _ENCODER_PLANS: dict[type, list[tuple[str, str, Callable[[Any], Any] | None]]] = {}
 _FIELD_MAPS: dict[type, dict[str, FieldInfo]] = {}
 _ATTR_MAPS: dict[type, dict[str, str]] = {}
