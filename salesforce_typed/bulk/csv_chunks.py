@@ -26,6 +26,7 @@ import datetime as dt
 import decimal
 import enum
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -173,16 +174,16 @@ def format_value(value: Any) -> str:
 
 
 class _Lines:
-    """A file-like sink: the csv writer calls `write` once per row with the whole line."""
+    """A file-like sink: the csv writer calls `write` once per row with the whole line.
 
-    __slots__ = ("lines",)
+    `write` is the list's own `append` (a C call per row, not a Python one).
+    """
+
+    __slots__ = ("lines", "write")
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.lines.append(text)
-        return len(text)
+        self.write = self.lines.append
 
 
 class RowEncoder:
@@ -199,17 +200,22 @@ class RowEncoder:
         )
         self._lf = dialect.line_ending == "LF"
 
-    def lines(self, rows: Iterable[Sequence[str]]) -> list[bytes]:
-        """Each row as its own encoded line (terminator included)."""
-        sink = self._sink
-        sink.lines = []
+    def texts(self, rows: Iterable[Sequence[str]]) -> list[str]:
+        """Each row as its own line of text (terminator included), not yet encoded."""
+        written = self._sink.lines
+        written.clear()
         try:
             self._writer.writerows(rows)
         except csv.Error as exc:  # e.g. a NUL character
+            written.clear()
             raise CsvFormatError(f"cannot encode a row: {exc}") from None
-        if self._lf:
-            return [(line[:-2] + "\n").encode() for line in sink.lines]
-        return [line.encode() for line in sink.lines]
+        out = [line[:-2] + "\n" for line in written] if self._lf else written[:]
+        written.clear()
+        return out
+
+    def lines(self, rows: Iterable[Sequence[str]]) -> list[bytes]:
+        """Each row as its own encoded line (terminator included)."""
+        return [line.encode() for line in self.texts(rows)]
 
     def line(self, row: Sequence[str]) -> bytes:
         return self.lines([row])[0]
@@ -256,17 +262,17 @@ def split_uploads(
             f"({max_upload_bytes} bytes after base64)"
         )
     job, used = -1, budget  # no upload open yet: the first row opens one
-    batch: list[Sequence[str]] = []
     row_number = 0
 
-    def flush(lines: list[bytes]) -> Iterator[UploadPiece]:
+    def flush(texts: list[str]) -> Iterator[UploadPiece]:
         nonlocal job, used
-        start = 0
-        size = sum(len(line) for line in lines)
-        if used + size <= budget:  # the common case: the whole piece fits
-            used += size
-            yield UploadPiece(job, b"".join(lines), len(lines))
+        data = "".join(texts).encode()
+        if used + len(data) <= budget:  # the common case: the whole piece fits
+            used += len(data)
+            yield UploadPiece(job, data, len(texts))
             return
+        lines = [text.encode() for text in texts]
+        start = 0
         taken = 0
         for i, line in enumerate(lines):
             if used + len(line) <= budget:
@@ -285,14 +291,10 @@ def split_uploads(
         if taken:
             yield UploadPiece(job, b"".join(lines[start:]), taken)
 
-    for row in rows:
-        batch.append(row)
-        row_number += 1
-        if len(batch) >= piece_rows:
-            yield from flush(encoder.lines(batch))
-            batch = []
-    if batch:
-        yield from flush(encoder.lines(batch))
+    it = iter(rows)
+    while batch := list(itertools.islice(it, max(piece_rows, 1))):
+        row_number += len(batch)
+        yield from flush(encoder.texts(batch))
 
 
 # -- reading CSV --------------------------------------------------------------------------------
@@ -302,48 +304,26 @@ def read_csv(lines: Iterable[str], dialect: CsvDialect | None = None) -> Iterato
     """Rows of a CSV text (header first), strictly: an unbalanced quote or a row with more or
     fewer cells than the header raises `CsvFormatError` with its line number. Open files with
     `newline=""` (and `encoding="utf-8-sig"` to drop a BOM)."""
-    numbered = _Numbered(lines)
-    reader = csv.reader(numbered, delimiter=(dialect or CsvDialect()).delimiter, strict=True)
+    reader = csv.reader(lines, delimiter=(dialect or CsvDialect()).delimiter, strict=True)
     width: int | None = None
+    start = 1  # the line the record being read starts on (for unbalanced-quote errors)
     try:
         for row in reader:
-            if width is None:
-                width = len(row)
-            elif len(row) != width and row:
-                raise CsvFormatError(
-                    f"{len(row)} cells where the header has {width}", line=reader.line_num
-                )
             if row:
+                if width is None:
+                    width = len(row)
+                elif len(row) != width:
+                    raise CsvFormatError(
+                        f"{len(row)} cells where the header has {width}", line=reader.line_num
+                    )
                 yield row
+            start = reader.line_num + 1
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise CsvFormatError(
-                "unbalanced quote: a quoted cell never closes", line=numbered.start
+                "unbalanced quote: a quoted cell never closes", line=start
             ) from None
         raise CsvFormatError(str(exc), line=reader.line_num) from None
-
-
-class _Numbered:
-    """Lines, remembering where the current record started (for unbalanced-quote errors)."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self._it = iter(lines)
-        self._n = 0
-        self._open = False
-        self.start = 0
-
-    def __iter__(self) -> _Numbered:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._it)
-        self._n += 1
-        if not self._open:
-            self.start = self._n
-        # an odd count of quotes flips "inside a quoted cell"
-        if line.count('"') % 2:
-            self._open = not self._open
-        return line
 
 
 def _record_end(text: str) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from salesforce_typed.testing.soql import (
     to_storage,
 )
 from salesforce_typed.testing.soql import format_datetime as _fmt_dt
-from salesforce_typed.testing.soql.schema import NUMBER_TYPES, TEXT_TYPES
+from salesforce_typed.testing.soql.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef
 from salesforce_typed.testing.soql.storage import quote_ident
 from salesforce_typed.testing.state import OrgState
 
@@ -108,23 +108,34 @@ class RecordStore:
         ids: list[str] = []
         with self.transaction():
             now = self.now()
+            # per call, not per row: which audit fields the object has, their stored form,
+            # and which of a row's names are stored columns
+            audits: list[tuple[str, Any, Any]] = []
+            for audit, value in (
+                ("CreatedDate", now),
+                ("LastModifiedDate", now),
+                ("SystemModstamp", now),
+                ("CreatedById", user),
+                ("LastModifiedById", user),
+                ("OwnerId", user),
+            ):
+                found = obj.field(audit)
+                if found is not None:
+                    stored = None if found.is_compound else to_storage(found, value)
+                    audits.append((audit, value, stored))
+            columns: dict[str, FieldDef | None] = {}
             batch: list[list[Any]] = []
             batch_cols: tuple[str, ...] = ()
             for row in rows:
                 values = dict(row)
                 new_id = self.state.ids.new(prefix)
                 values["Id"] = new_id
-                for audit, value in (
-                    ("CreatedDate", now),
-                    ("LastModifiedDate", now),
-                    ("SystemModstamp", now),
-                    ("CreatedById", user),
-                    ("LastModifiedById", user),
-                    ("OwnerId", user),
-                ):
-                    if obj.field(audit) is not None and values.get(audit) is None:
+                filled: dict[str, Any] = {}
+                for audit, value, stored in audits:
+                    if values.get(audit) is None:
                         values[audit] = value
-                cols, params = self._columns(obj, values)
+                        filled[audit] = stored
+                cols, params = self._columns(obj, values, columns, filled)
                 if cols != batch_cols and batch:
                     self._insert_rows(obj, batch_cols, batch)
                     batch = []
@@ -136,15 +147,32 @@ class RecordStore:
         return ids
 
     @staticmethod
-    def _columns(obj: ObjectDef, values: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
+    def _columns(
+        obj: ObjectDef,
+        values: dict[str, Any],
+        columns: dict[str, FieldDef | None] | None = None,
+        filled: Mapping[str, Any] | None = None,
+    ) -> tuple[tuple[str, ...], list[Any]]:
+        """The stored columns and values of a row. `columns` memoizes name -> stored field
+        (None: not stored) across the rows of one call; `filled` holds values already in
+        stored form (the audit fields)."""
+        if columns is None:
+            columns = {}
         cols: list[str] = []
         params: list[Any] = []
         for name, value in values.items():
-            f = obj.field(name)
-            if f is None or f.is_compound:
+            try:
+                f = columns[name]
+            except KeyError:
+                found = obj.field(name)
+                f = columns[name] = None if found is None or found.is_compound else found
+            if f is None:
                 continue
             cols.append(f.name)
-            params.append(to_storage(f, value))
+            if filled is not None and name in filled:
+                params.append(filled[name])
+            else:
+                params.append(to_storage(f, value))
         return tuple(cols), params
 
     def _insert_rows(self, obj: ObjectDef, cols: tuple[str, ...], rows: list[list[Any]]) -> None:

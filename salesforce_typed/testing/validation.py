@@ -17,7 +17,7 @@ Stored data is reached only through `Lookups`, so this module never touches stor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 import attrs
@@ -101,6 +101,9 @@ class FieldIndex:
             for n, f in self.fields.items()
             if f.get("compoundFieldName")
         }
+        # what the per-record checks derive from the describe alone (see `_derived`): the
+        # index is rebuilt whenever the describe is replaced, so this never goes stale
+        self.derived: dict[str, Any] = {}
 
     def field(self, name: str) -> FieldDescribe | None:
         canonical = self._lower.get(name.lower())
@@ -270,8 +273,16 @@ def _foreign_key(
 # -- stage 2: per-record checks --------------------------------------------------------------
 
 
-def insert_defaults(index: FieldIndex) -> dict[str, Any]:
-    """Values Salesforce fills on insert: checkbox defaults and default picklist values."""
+def _derived(index: FieldIndex, key: str, build: Callable[[FieldIndex], Any]) -> Any:
+    """`build(index)`, computed once per index (per describe), not once per record."""
+    try:
+        return index.derived[key]
+    except KeyError:
+        value = index.derived[key] = build(index)
+        return value
+
+
+def _insert_defaults(index: FieldIndex) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, f in index.fields.items():
         if not f.get("createable"):
@@ -286,12 +297,22 @@ def insert_defaults(index: FieldIndex) -> dict[str, Any]:
     return out
 
 
-def computed_fields(index: FieldIndex) -> frozenset[str]:
-    """Fields Salesforce computes on save: a read-only `Name` next to FirstName/LastName
-    (Contact, Lead). CDC carries that Name as a compound, so events leave it out."""
+def insert_defaults(index: FieldIndex) -> dict[str, Any]:
+    """Values Salesforce fills on insert: checkbox defaults and default picklist values."""
+    return dict(_derived(index, "insert_defaults", _insert_defaults))
+
+
+def _computed_fields(index: FieldIndex) -> frozenset[str]:
     name = index.fields.get("Name")
     parts = "LastName" in index.fields and "FirstName" in index.fields
     return frozenset({"Name"}) if name and parts and not name.get("createable") else frozenset()
+
+
+def computed_fields(index: FieldIndex) -> frozenset[str]:
+    """Fields Salesforce computes on save: a read-only `Name` next to FirstName/LastName
+    (Contact, Lead). CDC carries that Name as a compound, so events leave it out."""
+    result: frozenset[str] = _derived(index, "computed_fields", _computed_fields)
+    return result
 
 
 def derive_name(index: FieldIndex, values: dict[str, Any], current: Mapping[str, Any]) -> None:
@@ -307,6 +328,14 @@ def _required(field: FieldDescribe, op: Op) -> bool:
     if op == "insert":
         return bool(field.get("createable")) and not field.get("defaultedOnCreate")
     return bool(field.get("updateable"))
+
+
+def _required_insert(index: FieldIndex) -> tuple[str, ...]:
+    return tuple(n for n, f in index.fields.items() if _required(f, "insert"))
+
+
+def _required_update(index: FieldIndex) -> frozenset[str]:
+    return frozenset(n for n, f in index.fields.items() if _required(f, "update"))
 
 
 def check(
@@ -347,10 +376,13 @@ def check(
             )
         )
     if op == "insert":
-        values = {**{k: v for k, v in insert_defaults(index).items() if k not in values}, **values}
-        missing = [n for n, f in index.fields.items() if _required(f, op) and values.get(n) is None]
+        defaults: dict[str, Any] = _derived(index, "insert_defaults", _insert_defaults)
+        values = {**{k: v for k, v in defaults.items() if k not in values}, **values}
+        required: tuple[str, ...] = _derived(index, "required_insert", _required_insert)
+        missing = [n for n in required if values.get(n) is None]
     else:
-        missing = [n for n, v in values.items() if v is None and _required(index.fields[n], op)]
+        needed: frozenset[str] = _derived(index, "required_update", _required_update)
+        missing = [n for n, v in values.items() if v is None and n in needed]
     missing = [n for n in missing if n not in {fk.field for fk in record.foreign_keys}]
     if missing:
         errors.append(

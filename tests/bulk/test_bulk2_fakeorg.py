@@ -240,6 +240,17 @@ def test_bad_input_is_refused_before_any_upload(sf: Salesforce, tmp_path: Path) 
     assert list(bulk.list_jobs()) == []
 
 
+def test_a_file_broken_past_its_first_upload_creates_no_job(sf: Salesforce, tmp_path: Path) -> None:
+    """The file is read once: every upload is spooled before the first job exists."""
+    bulk = Bulk2(sf)
+    broken = tmp_path / "late.csv"
+    good = "".join(f"Account {i:04d},ok\n" for i in range(3000))  # more than one piece
+    broken.write_text(f"Name,Description\n{good}Z,x,extra\n", encoding="utf-8")
+    with pytest.raises(CsvFormatError, match="line 3002: 3 cells where the header has 2"):
+        bulk.ingest("Account", csv_path=broken, max_upload_bytes=20_000)
+    assert list(bulk.list_jobs()) == []
+
+
 def test_the_org_enforces_the_upload_limit_and_the_client_splits_under_it(
     sf: Salesforce, org: FakeOrg
 ) -> None:

@@ -21,7 +21,7 @@ import logging
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import attrs
 import httpx
@@ -98,11 +98,9 @@ class Spool:
         return f"Spool(number={self.number}, rows={self.rows}, size={self.size})"
 
 
-def _file_rows(path: str | os.PathLike[str], dialect: CsvDialect) -> Iterator[list[str]]:
-    """The data rows of a CSV file (header skipped), read lazily."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = read_csv(handle, dialect)
-        next(rows, None)
+def _file_rows(handle: IO[str], rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The data rows after the header, read lazily; the file closes when they end."""
+    with handle:
         yield from rows
 
 
@@ -113,18 +111,20 @@ def file_input(
     external_id_field: str | None,
     dialect: CsvDialect,
 ) -> tuple[list[str], Iterator[list[str]]]:
-    """The checked header and the rows of a CSV file. The whole file is scanned once (quotes,
-    cell counts) before this returns, so a broken file is refused before any upload; the
-    rows are then read again, lazily."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
+    """The checked header and the rows of a CSV file, read lazily and strictly (quotes, cell
+    counts: `read_csv`). The rows are read once; the caller encodes all of them before it
+    uploads any (`AsyncBulk2.ingest`), so a broken file is refused before any upload."""
+    handle = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed by _file_rows)
+    try:
         rows = read_csv(handle, dialect)
         first = next(rows, None)
         if first is None:
             raise CsvFormatError(f"{os.fspath(path)} is empty: no header")
         header = check_columns(first, catalog, operation, external_id_field)
-        for _ in rows:
-            pass
-    return header, _file_rows(path, dialect)
+    except BaseException:
+        handle.close()
+        raise
+    return header, _file_rows(handle, rows)
 
 
 def record_input(

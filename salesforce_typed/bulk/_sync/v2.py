@@ -15,7 +15,8 @@ What must stay true:
   most 150 MB after base64 (`csv_chunks.split_uploads`); each upload goes to its own job,
   spooled to disk past 8 MB, created only once its rows are encoded.
 - Nothing is uploaded before the header is checked against the model or describe, and, for
-  a CSV file, before the whole file was scanned for unbalanced quotes and ragged rows.
+  a CSV file, before the whole file was read (once: encoding it into spools is the check
+  for unbalanced quotes and ragged rows) and every one of its uploads spooled.
 - Polling runs on `states.POLL_TABLE` and `states.RETRYABLE`, sleeping on the client's clock
   with `PollPolicy`'s backoff and overall timeout; cancelling the task ends the wait at once.
 - After jobs exist, a failure raises `BulkIngestInterruptedError` carrying their ids; the jobs
@@ -140,29 +141,31 @@ class Bulk2:
             assert records is not None
             header, rows = record_input(records, catalog, operation, external_id_field, columns)
         spools: dict[str, Spool] = {}
-        current: Spool | None = None
+        # encoded, not yet sent: a file's uploads are all encoded first (its one read is
+        # also its check), records' are sent as each upload fills
+        pending: list[Spool] = []
+        whole = csv_path is not None
         uploaded = 0
         try:
             for piece in split_uploads(
                 header, rows, dialect=dialect, max_upload_bytes=max_upload_bytes
             ):
-                if current is None or piece.job != current.number:
-                    if current is not None:
-                        self._send_upload(
-                            current, catalog.sobject, operation, dialect, external_id_field,
+                if not pending or piece.job != pending[-1].number:
+                    if pending and not whole:
+                        self._send_pending(
+                            pending, catalog.sobject, operation, dialect, external_id_field,
                             assignment_rule_id, spools, progress,
                         )  # fmt: skip
-                    current = Spool(piece.job, uploaded)
-                current.write(piece.data, piece.rows)
+                    pending.append(Spool(piece.job, uploaded))
+                pending[-1].write(piece.data, piece.rows)
                 uploaded += piece.rows
-            if current is not None:
-                self._send_upload(
-                    current, catalog.sobject, operation, dialect, external_id_field,
-                    assignment_rule_id, spools, progress,
-                )  # fmt: skip
+            self._send_pending(
+                pending, catalog.sobject, operation, dialect, external_id_field,
+                assignment_rule_id, spools, progress,
+            )  # fmt: skip
             finished = self.wait(list(spools), "ingest", poll=poll, progress=progress)
         except Exception as exc:
-            self._drop(spools, current)
+            self._drop(spools, pending)
             if spools and not isinstance(exc, BulkTimeoutError):
                 raise BulkIngestInterruptedError(
                     f"ingest stopped after {len(spools)} job(s) were created ({exc}); they "
@@ -171,7 +174,7 @@ class Bulk2:
                 ) from exc
             raise
         except BaseException:
-            self._drop(spools, current)
+            self._drop(spools, pending)
             raise
         unprocessed = {
             job.id: max(spools[job.id].rows - job.number_records_processed, 0) for job in finished
@@ -186,9 +189,28 @@ class Bulk2:
         )
 
     @staticmethod
-    def _drop(spools: Mapping[str, Spool], current: Spool | None) -> None:
-        for spool in [*spools.values(), *([current] if current is not None else [])]:
+    def _drop(spools: Mapping[str, Spool], pending: Sequence[Spool]) -> None:
+        for spool in [*spools.values(), *pending]:
             spool.close()
+
+    def _send_pending(
+        self,
+        pending: list[Spool],
+        sobject: str,
+        operation: Operation,
+        dialect: CsvDialect,
+        external_id_field: str | None,
+        assignment_rule_id: str | None,
+        spools: dict[str, Spool],
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Send every pending spool, oldest first; each leaves `pending` once its job exists."""
+        while pending:
+            self._send_upload(
+                pending[0], sobject, operation, dialect, external_id_field,
+                assignment_rule_id, spools, progress,
+            )  # fmt: skip
+            pending.pop(0)
 
     def _catalog(self, sobject: type[SObject] | str) -> FieldCatalog:
         if isinstance(sobject, str):
