@@ -53,6 +53,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PYTHON) bench/codegen.py
+	$(PYTHON) bench/query.py
+	$(PYTHON) bench/bulk.py
+	$(PYTHON) bench/listener.py
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .pytest_cache .ruff_cache
