@@ -74,9 +74,10 @@ def wait(pipes: list[Any], want: str, deadline: float) -> tuple[str, str, str | 
     One pipe per replica, not a shared queue: a SIGKILLed writer could die holding a shared
     queue's lock and block every other writer."""
     while time.monotonic() < deadline:
-        for conn in connection.wait(pipes, timeout=0.1):
+        for ready in connection.wait(pipes, timeout=0.1):
+            conn: connection.Connection = ready  # type: ignore[assignment]
             try:
-                item: tuple[str, str, str | None, int] = conn.recv()  # type: ignore[union-attr]
+                item: tuple[str, str, str | None, int] = conn.recv()
             except EOFError:  # that replica is gone
                 pipes.remove(conn)
                 continue

@@ -15,7 +15,8 @@ Layout: `cometd.py` builds Bayeux messages and classifies replies (no I/O); `pol
 holds the RETRYABLE/TERMINAL tables and the replay fallback; `_async/session.py` runs one
 long-polling client; `_async/listener.py` dispatches typed events (`events.py`) and keeps
 checkpoints; `leader.py` elects one consumer among replicas; `facade.py` is the blocking
-`Listener`, which runs the async one on a loop thread of its own.
+`Listener`, which runs the async one on a loop thread of its own; `errors.py` draws the
+error tree `on_error` sees.
 """
 
 from salesforce_typed.streaming._async.listener import AsyncListener, ChannelService

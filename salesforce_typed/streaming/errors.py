@@ -8,8 +8,9 @@
         ├── LeadershipLostError           the lease moved or could not be renewed: stepped down
         └── StreamingStoppedError         a terminal reply (TERMINAL table, advice "none")
 
-`InvalidGrantError` and `TokenStoreError` from the auth flow reach `on_error` and `run()`
-unchanged: they mean re-authorize, and the stored token was already cleared.
+`InvalidGrantError` from the auth flow reaches `on_error` and `run()` unchanged: it means
+re-authorize, and the stored token was already cleared. A `TokenStoreError` (the store was
+unreachable, or refused a rotated token) is reported as a `ConnectionLostError` and retried.
 Messages carry channels, replay ids and Salesforce's error text, never tokens.
 """
 

@@ -100,9 +100,11 @@ class Listener:
 
     def stop(self, timeout: float | None = 30.0) -> None:
         """End after the event being handled (from a handler) or at once (elsewhere)."""
+        if threading.current_thread() is self._thread:
+            self.listener.stop()  # inside a handler: graceful, its checkpoint is written
+            return
         self._call(self.listener.stop)
-        if threading.current_thread() is not self._thread:
-            self._join(timeout)
+        self._join(timeout)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Cancel at once and wait for the loop thread; safe to call twice."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import salesforce_typed_std as std
-from salesforce_typed import AsyncSalesforce, RefreshTokenGrant, Salesforce
+from salesforce_typed import AsyncSalesforce, PasswordGrant, RefreshTokenGrant, Salesforce
 from salesforce_typed.core.change_events import ChangeType
 from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.streaming import (
@@ -21,6 +21,7 @@ from salesforce_typed.streaming import (
     Listener,
     MemoryCheckpoints,
     PlatformEvent,
+    PushTopicEvent,
     ReplayFallback,
     ReplayIdInvalidError,
     StreamEvent,
@@ -263,3 +264,33 @@ def threading_wait(seconds: float) -> None:
     import threading
 
     threading.Event().wait(seconds)
+
+
+async def test_custom_channel_pushtopic_and_password_grant(org: FakeOrg) -> None:
+    streaming.define_channel(org.state, "/data/Sales__chn", entities=["Account", "Contact"])
+    streaming.define_channel(org.state, "/topic/HotAccounts", entities=["Account"], fields=["Name"])
+    c = org.credentials()
+    grant = PasswordGrant(
+        client_id=c["client_id"],
+        client_secret=c["client_secret"],
+        username=c["username"],
+        password=c["password"],
+        security_token=c["security_token"],
+        token_url=c["token_url"],
+    )
+    listener = AsyncListener(auth=grant)
+    custom: list[ChangeDataEvent] = []
+    topic: list[StreamEvent] = []
+    listener.channel("/data/Sales__chn", replay=EARLIEST, on_create=custom.append)
+    listener.channel("/topic/HotAccounts", replay=EARLIEST, on_message=topic.append)
+    async with AsyncSalesforce(auth=grant) as sf:
+        account = await sf.create(std.Account(Name="Hot One"))
+        contact = await sf.create(std.Contact(LastName="Doe"))
+    task = asyncio.create_task(listener.run())
+    await until(lambda: len(custom) == 2 and len(topic) == 1, task)
+    await finish(listener, task)
+    assert [e.record_ids for e in custom] == [[account.id], [contact.id]]
+    assert isinstance(custom[1].record, std.ContactChangeEvent)
+    pushed = topic[0]
+    assert isinstance(pushed, PushTopicEvent) and pushed.event_type == "created"
+    assert pushed.sobject["Name"] == "Hot One"

@@ -352,3 +352,23 @@ def test_sync_facade_reraises_the_terminal_error() -> None:
     with pytest.raises(Exception, match="reconnect=none"):
         facade.wait(30)
     facade.close()
+
+
+def test_sync_facade_stop_from_a_handler_is_graceful() -> None:
+    org = MockOrg()
+    checkpoints = MemoryCheckpoints()
+    listener, _auth, _store = make_listener(org, checkpoints=checkpoints)
+    facade = Listener.__new__(Listener)
+    facade._setup(listener)
+    seen: list[int | None] = []
+
+    def handler(event: ChangeDataEvent) -> None:
+        seen.append(event.replay_id)
+        if event.replay_id == 2:
+            facade.stop()
+
+    facade.channel(CHANNEL, on_update=handler)
+    org.push(cdc(1), cdc(2), cdc(3))
+    facade.run()
+    assert seen == [1, 2] and checkpoints.positions == {CHANNEL: 2}
+    assert facade.error is None and not facade.running

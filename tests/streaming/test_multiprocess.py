@@ -7,7 +7,8 @@
   one token call per rotation (the store's version counts rotations).
 
 Sizes come from environment variables (defaults keep CI quick; raise them for manual runs):
-SFT_REPLICA_RECORDS (60), SFT_ROTATIONS (200), SFT_ROTATION_PROCESSES (8), SFT_ROTATION_KILLS (4).
+SFT_REPLICA_RECORDS (60), SFT_ROTATIONS (200), SFT_ROTATION_PROCESSES (8), SFT_ROTATION_KILLS (4),
+SFT_ROTATION_STORES (redis; "redis,postgres" for both).
 Every child is bounded in time and killed at the end; stores get fresh prefixes and are
 cleaned up afterwards.
 """
@@ -53,6 +54,8 @@ RECORDS = int(os.environ.get("SFT_REPLICA_RECORDS", "60"))
 ROTATIONS = int(os.environ.get("SFT_ROTATIONS", "200"))
 PROCESSES = int(os.environ.get("SFT_ROTATION_PROCESSES", "8"))
 KILLS = int(os.environ.get("SFT_ROTATION_KILLS", "4"))
+# Redis by default (CI time); SFT_ROTATION_STORES=redis,postgres runs both.
+ROTATION_STORES = os.environ.get("SFT_ROTATION_STORES", "redis").split(",")
 SPAWN = multiprocessing.get_context("spawn")
 
 
@@ -74,21 +77,12 @@ def shared_store(request: pytest.FixtureRequest) -> Iterator[tuple[str, str, str
     if kind == "redis":
         prefix = f"sft-stream-{uuid.uuid4().hex[:10]}"
         yield kind, REDIS_URL, prefix
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        _drop_namespace(kind, REDIS_URL, prefix)
     else:
         dsn = _postgres_dsn()
         prefix = f"sft_stream_{uuid.uuid4().hex[:10]}"
         yield kind, dsn, prefix
-        from salesforce_typed.stores.postgres import PostgresTokenStore
-
-        tables = PostgresTokenStore(dsn, table_prefix=prefix).table_names
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for table in tables:
-                conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        _drop_namespace(kind, dsn, prefix)
 
 
 class Children:
@@ -193,18 +187,20 @@ def test_leader_killed_standby_resumes_from_the_checkpoint(
         assert not [e for e in errors if e["type"] in ("InvalidGrantError", "TokenStoreError")]
 
 
+@pytest.mark.parametrize("store_kind", ROTATION_STORES)
 def test_rotation_chaos_no_invalid_grant_one_call_per_rotation(
-    children: Children, tmp_path: Path
+    store_kind: str, children: Children, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    prefix = f"sft-rot-{uuid.uuid4().hex[:10]}"
+    prefix = f"sft_rot_{uuid.uuid4().hex[:10]}"
+    target = REDIS_URL if store_kind == "redis" else _postgres_dsn()
     config = OrgConfig(session_timeout=0.3, daily_api_limit=50_000_000)
     try:
         with FakeOrg(config=config) as org:
             streaming.configure(org.state, timeout_ms=300)
             base = {
                 "creds": _creds(org),
-                "store": "redis",
-                "target": REDIS_URL,
+                "store": store_kind,
+                "target": target,
                 "prefix": prefix,
                 "channel": ACCOUNTS,
                 "session_timeout_s": 0.3,
@@ -214,7 +210,8 @@ def test_rotation_chaos_no_invalid_grant_one_call_per_rotation(
                 "max_kills": KILLS,
                 "kill_rate": 0.05,
             }
-            store = make_store("redis", REDIS_URL, prefix)
+            store = make_store(store_kind, target, prefix)
+            request.addfinalizer(store.close)
             key = make_grant(base).store_key()
 
             def version() -> int:
@@ -258,8 +255,20 @@ def test_rotation_chaos_no_invalid_grant_one_call_per_rotation(
             assert len(done) >= PROCESSES - len(kills)
             print(f"rotations={final} token_calls={calls} kills={len(kills)} spawned={spawned}")
     finally:
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+        _drop_namespace(store_kind, target, prefix)
+
+
+def _drop_namespace(kind: str, target: str, prefix: str) -> None:
+    if kind == "redis":
+        client = redis.Redis.from_url(target, socket_timeout=5)
         keys = list(client.scan_iter(match=f"{prefix}:*"))
         if keys:
             client.delete(*keys)
         client.close()
+        return
+    from salesforce_typed.stores.postgres import PostgresTokenStore
+
+    tables = PostgresTokenStore(target, table_prefix=prefix).table_names
+    with psycopg.connect(target, autocommit=True) as conn:
+        for table in tables:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')

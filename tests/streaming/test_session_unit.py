@@ -441,3 +441,35 @@ async def test_a_reply_without_the_meta_answer_is_a_server_error() -> None:
     stop_when_idle(org, listener)
     await run(listener)
     assert len(clock.sleeps) == 1
+
+
+async def test_a_refused_rotated_token_write_aborts_and_is_never_used() -> None:
+    """SalesforceAuth's fenced write: when the store refuses the rotated token, the token is
+    discarded; the listener reports it and retries, and under rotation the next refresh can
+    only meet invalid_grant (the family is lost), which stops it cleanly."""
+    org = MockOrg()
+    errors: list[Exception] = []
+    listener, auth, store = make_listener(org, on_error=errors.append)
+    listener.channel(CHANNEL)
+    original_set = store.aset_token_data
+    writes = {"n": 0}
+
+    async def refuse_second_write(key: str, data: Any, *, expected_version: int | None) -> bool:
+        writes["n"] += 1
+        if writes["n"] == 2:
+            return False  # a peer wrote meanwhile (or the lock lapsed): the fence says no
+        return await original_set(key, data, expected_version=expected_version)
+
+    store.aset_token_data = refuse_second_write  # type: ignore[method-assign]
+
+    def kill_token() -> None:
+        org.dead_tokens.add("tok-1")
+
+    org.on_empty_connect = kill_token
+    with pytest.raises(InvalidGrantError):
+        await run(listener)
+    used = {bearer(r) for r in cometd_requests(org)}
+    assert "tok-2" not in used  # the token nobody stored was never sent
+    assert [type(e).__name__ for e in errors] == ["ConnectionLostError", "InvalidGrantError"]
+    assert "token store" in str(errors[0])
+    assert store.get_token_data(auth.key) is None

@@ -44,7 +44,7 @@ import httpx
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.change_events import ChangeType
 from salesforce_typed.core.clock import Clock, SystemClock
-from salesforce_typed.core.errors import RequestNotSentError
+from salesforce_typed.core.errors import RequestNotSentError, TokenStoreError
 from salesforce_typed.rest.connection import Connection
 from salesforce_typed.streaming._async.session import CometDSession
 from salesforce_typed.streaming.cometd import Message
@@ -355,7 +355,12 @@ class AsyncListener:
             instance_url = await self._instance_url(http)
             self._positions = {}
             for name, service in self.services.items():
-                stored = await checkpoints.aread(name)
+                try:
+                    stored = await checkpoints.aread(name)
+                except Exception as exc:  # a leader that cannot read where to resume yields
+                    raise LeadershipLostError(
+                        f"checkpoint of {name} unreadable ({type(exc).__name__})"
+                    ) from exc
                 self._positions[name] = service.replay if stored is None else stored
                 self._windows.setdefault(name, _Window(self.dedupe_window))
             logger.info("starting from %s", self._positions)
@@ -391,7 +396,7 @@ class AsyncListener:
         while True:
             try:
                 return await self.connection.aget_instance_url(http)
-            except (RequestNotSentError, httpx.TransportError) as exc:
+            except (RequestNotSentError, TokenStoreError, httpx.TransportError) as exc:
                 attempt += 1
                 logger.warning("no token yet (%s): retrying (transport)", type(exc).__name__)
                 await self._report(ConnectionLostError(f"token endpoint unreachable: {exc}"))

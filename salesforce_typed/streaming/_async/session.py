@@ -16,7 +16,8 @@ What must stay true:
   through the TokenStore lock, across processes); a 403 never does.
 - When the auth flow replaces the token the session handshook with (it refreshes a margin
   before expiry), the session re-handshakes before the old token dies.
-- `invalid_grant` and a refused rotated-token write end the run with that error.
+- `invalid_grant` ends the run with that error (the auth flow cleared the stored token); a
+  refused rotated-token write is reported and retried, and so cannot outlive a lost family.
 - Every wait goes through the injected clock, so cancelling the task ends it at once.
 """
 
@@ -28,6 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import attrs
 import httpx
 
 from salesforce_typed.auth.flow import SalesforceAuth
@@ -148,6 +150,7 @@ class CometDSession:
         self._ids = itertools.count(1)
         self._pending: list[str] = []
         self._token: TokenData | None = None  # the token the current client id was made with
+        self._rejected: str | None = None  # a token CometD refused, to replace before going on
 
     def __repr__(self) -> str:
         return f"CometDSession(url={self.url!r}, channels={self.channels!r})"
@@ -165,6 +168,9 @@ class CometDSession:
         auth_failures = 0
         while not self.stop_requested():
             try:
+                if self._rejected is not None:
+                    await self._refresh_token(self._rejected)
+                    self._rejected = None
                 if self.client_id is None:
                     await self._handshake()
                     self._pending = list(self.channels)
@@ -182,6 +188,9 @@ class CometDSession:
                 if self.advice.reconnect == "handshake":
                     logger.info("server advised a re-handshake (advice_handshake)")
                     self.client_id = None
+                    # Advice persists until replaced; a server that sends it only when it
+                    # changes must not make every later connect re-handshake too.
+                    self.advice = attrs.evolve(self.advice, reconnect="retry")
                 if self.advice.interval_ms:
                     await self.clock.asleep(self.advice.interval_ms / 1000)
             except _StepFailedError as failed:
@@ -222,9 +231,10 @@ class CometDSession:
         elif action is Action.REAUTHENTICATE:
             self.client_id = None
             self.reauthentications += 1
+            # Refreshed at the top of the loop, so that a failing refresh is classified too.
+            self._rejected = self._token.access_token if self._token is not None else ""
             if failures > 1:
                 await self.clock.asleep(self.backoff.delay(failures - 1))
-            await self._refresh_token()
         else:  # REHANDSHAKE (REPLAY_FALLBACK is handled where the subscribe failed)
             self.client_id = None
             # The first re-handshake follows the advice (interval 0); repeats back off.
@@ -338,15 +348,22 @@ class CometDSession:
         return reply, events
 
     async def _guard(self, call: Awaitable[Any]) -> Any:
-        """Auth-flow failures, sorted: terminal ones end the run, a failed refresh call retries."""
+        """Auth-flow failures, sorted: `invalid_grant` ends the run; a token endpoint or token
+        store that failed is backed off and retried.
+
+        A `TokenStoreError` after a rotation means the flow discarded the new token (nobody
+        may run on a refresh token nobody stored). Retrying is safe: if the family is lost,
+        the next refresh answers `invalid_grant`, which is terminal; if the store only
+        blinked, the stored token is adopted or refreshed again."""
         try:
             return await call
-        except (InvalidGrantError, TokenStoreError) as exc:
-            logger.error("auth failed terminally (%s): stopping", type(exc).__name__)
+        except InvalidGrantError:
+            logger.error("invalid_grant: stopping; re-authorize (the stored token was cleared)")
             raise
-        except RequestNotSentError as exc:  # the token endpoint failed; nothing was sent
+        except (RequestNotSentError, TokenStoreError) as exc:
+            where = "token store" if isinstance(exc, TokenStoreError) else "token"
             raise _StepFailedError(
-                BayeuxError(kind=ErrorKind.TRANSPORT, channel="token", text=str(exc)[:200])
+                BayeuxError(kind=ErrorKind.TRANSPORT, channel=where, text=str(exc)[:200])
             ) from None
         except AuthenticationError as exc:  # a raw access token that died: nothing to refresh
             raise StreamingStoppedError(f"authentication failed: {exc}") from None
@@ -360,11 +377,10 @@ class CometDSession:
         current: TokenData = await self._guard(self.auth.aget_token(self.http))
         return current.access_token != self._token.access_token
 
-    async def _refresh_token(self) -> None:
+    async def _refresh_token(self, rejected: str) -> None:
         if not isinstance(self.auth, SalesforceAuth):
             raise StreamingStoppedError("CometD rejected the token and the auth cannot refresh")
-        rejected = self._token.access_token if self._token is not None else None
-        await self._guard(force_refresh(self.auth, self.http, self.url, rejected))
+        await self._guard(force_refresh(self.auth, self.http, self.url, rejected or None))
 
     async def _drop_client(self) -> None:
         await self.disconnect()
