@@ -9,10 +9,14 @@ AttributeError, as in the generated packages' indexes.
 import importlib as _importlib
 import typing as _typing
 
-from salesforce_typed.core.change_events import ChangeEvent, ChangeEventHeader, ChangeType
-from salesforce_typed.core.compound import Address, Location, PersonName
 from salesforce_typed.core.fields import FieldInfo, ObjectInfo, PicklistEnum
-from salesforce_typed.core.models import Record, RelatedList, SObject, UnknownFieldError
+from salesforce_typed.core.models import (
+    ChangeEvent,
+    Record,
+    RelatedList,
+    SObject,
+    UnknownFieldError,
+)
 from salesforce_typed.core.unset import UNSET, UnsetType
 
 __version__ = "0.1.0"
@@ -26,6 +30,8 @@ if _typing.TYPE_CHECKING:
         PasswordGrant,
         RefreshTokenGrant,
     )
+    from salesforce_typed.core.change_events import ChangeEventHeader, ChangeType
+    from salesforce_typed.core.compound import Address, Location, PersonName
     from salesforce_typed.core.retry import RetryPolicy
     from salesforce_typed.rest._async.client import AsyncQuery, AsyncSalesforce
     from salesforce_typed.rest._sync.client import Query, Salesforce
@@ -34,6 +40,11 @@ if _typing.TYPE_CHECKING:
     from salesforce_typed.stores.memory import MemoryTokenStore
 
 _LAZY = {
+    "Address": "salesforce_typed.core.compound",
+    "ChangeEventHeader": "salesforce_typed.core.change_events",
+    "ChangeType": "salesforce_typed.core.change_events",
+    "Location": "salesforce_typed.core.compound",
+    "PersonName": "salesforce_typed.core.compound",
     "AccessTokenAuth": "salesforce_typed.auth.grants",
     "AsyncQuery": "salesforce_typed.rest._async.client",
     "AsyncSalesforce": "salesforce_typed.rest._async.client",

@@ -7,11 +7,13 @@ payload and the docs; `recordIds` holds every id of the transaction, never just 
 from __future__ import annotations
 
 import enum
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 
-from salesforce_typed.core.models import SObject
+from salesforce_typed.core.models import ChangeEvent
+
+__all__ = ["ChangeEvent", "ChangeEventHeader", "ChangeType"]
 
 
 class ChangeType(str, enum.Enum):
@@ -79,10 +81,3 @@ class ChangeEventHeader:
         out = {k: getattr(self, k) for k in _HEADER_KEYS if k in self._present}
         out.update(self.extra_fields)
         return out
-
-
-@attrs.define(kw_only=True, slots=True, repr=False)
-class ChangeEvent(SObject):
-    """Base of `<Name>ChangeEvent` models: the changed fields plus the header."""
-
-    __sf_entity__: ClassVar[str] = ""

@@ -8,7 +8,6 @@ written again is byte-for-byte what Salesforce sent.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -103,7 +102,11 @@ def format_multipicklist(value: list[str] | tuple[str, ...] | str) -> str:
 
 def format_base64(value: bytes | str) -> str:
     """bytes are encoded; a str is sent as is (already base64, or a blob URL read back)."""
-    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+    if not isinstance(value, bytes):
+        return value
+    import base64  # here: only payload building needs it, model import must stay cheap
+
+    return base64.b64encode(value).decode("ascii")
 
 
 Decoder = Callable[[Any], Any]

@@ -4,14 +4,19 @@ an sObject named `Address` or `Location` cannot shadow a runtime name (they use 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from attrs import define as define  # by its real name: mypy's attrs plugin keys on it
 
-from salesforce_typed.core.change_events import ChangeEvent, ChangeEventHeader
-from salesforce_typed.core.compound import Address, Location, PersonName
-from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndpoints
+from salesforce_typed.core.endpoints import SObjectEndpoints
 from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo, PicklistEnum
-from salesforce_typed.core.models import Record, RelatedList, SObject
+from salesforce_typed.core.models import ChangeEvent, SObject
 from salesforce_typed.core.unset import UNSET, UnsetType
+
+if TYPE_CHECKING:  # only in annotations, which generated modules never evaluate
+    from salesforce_typed.core.change_events import ChangeEventHeader
+    from salesforce_typed.core.compound import Address, Location, PersonName
+    from salesforce_typed.core.models import Record, RelatedList
 
 __all__ = [
     "UNSET",
@@ -27,10 +32,8 @@ __all__ = [
     "PicklistEnum",
     "Record",
     "RelatedList",
-    "RequestSpec",
     "SObject",
     "SObjectEndpoints",
-    "SaveResult",
     "UnsetType",
     "define",
 ]

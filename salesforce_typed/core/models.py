@@ -17,11 +17,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 import attrs
 
 from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES, FieldValueError
-from salesforce_typed.core.compound import Address, Location, PersonName
 from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo
 from salesforce_typed.core.unset import UNSET, UnsetType
 
-__all__ = ["UNSET", "Record", "RelatedList", "SObject", "UnknownFieldError", "UnsetType"]
+__all__ = [
+    "UNSET",
+    "ChangeEvent",
+    "Record",
+    "RelatedList",
+    "SObject",
+    "UnknownFieldError",
+    "UnsetType",
+]
 
 
 class UnknownFieldError(KeyError):
@@ -33,17 +40,24 @@ _Decode = Callable[[Any, bool], Any]
 _Plan = dict[str, tuple[str, Callable[..., Any] | None, bool]]
 
 
-# Nested JSON objects with a class of their own, by field type.
-_COMPOUND: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "address": Address.from_dict,
-    "location": Location.from_dict,
-    "personName": PersonName.from_dict,
-}
+_COMPOUND: dict[str, Callable[[dict[str, Any]], Any]] = {}
+
+
+def _compound_decoders() -> dict[str, Callable[[dict[str, Any]], Any]]:
+    """Nested JSON objects with a class of their own, by field type (imported on first
+    decode, not at model import: most models never meet a compound field)."""
+    if not _COMPOUND:
+        from salesforce_typed.core.compound import Address, Location, PersonName
+
+        _COMPOUND.update(
+            address=Address.from_dict, location=Location.from_dict, personName=PersonName.from_dict
+        )
+    return _COMPOUND
 
 
 def _scalar_decoder(info: FieldInfo) -> Callable[[Any], Any] | None:
     """A one-argument converter for a field's non-null JSON value, or None to keep it."""
-    compound = _COMPOUND.get(info.type)
+    compound = _compound_decoders().get(info.type)
     if compound is not None:
         return compound
     if info.type == "changeEventHeader":
@@ -235,6 +249,13 @@ class Record(SObject):
     @property
     def type_name(self) -> str:
         return _record_type({"attributes": self.attributes}, "")
+
+
+@attrs.define(kw_only=True, slots=True, repr=False)
+class ChangeEvent(SObject):
+    """Base of `<Name>ChangeEvent` models: the changed fields plus the header."""
+
+    __sf_entity__: ClassVar[str] = ""
 
 
 T = TypeVar("T", bound=SObject)
