@@ -15,10 +15,11 @@ from salesforce_typed.core.codecs import format_datetime, parse_datetime
 from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
 from salesforce_typed.core.endpoints import RequestSpec
 from salesforce_typed.core.models import SObject
+from salesforce_typed.rest.collections import sobject_type_of
 
 
 def type_name(model_or_name: type[SObject] | str) -> str:
-    return model_or_name if isinstance(model_or_name, str) else model_or_name.__sobject_type__
+    return sobject_type_of(model_or_name)
 
 
 def build_describe(model_or_name: type[SObject] | str) -> RequestSpec:

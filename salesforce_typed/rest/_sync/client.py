@@ -122,6 +122,26 @@ class Query(Generic[T]):
         return None
 
 
+_ENDPOINTS: dict[type[SObject], type[SObjectEndpoints[Any]]] = {}
+
+
+def endpoints_for(model: type[T]) -> type[SObjectEndpoints[T]]:
+    """The operations class bound to `model`, built once per model (not per call)."""
+    bound = _ENDPOINTS.get(model)
+    if bound is None:
+
+        class _Bound(SObjectEndpoints[Any]):
+            pass
+
+        _Bound.model = model
+        ids = tuple(
+            f.name for f in model.__sf_fields__ if f.external_id or f.id_lookup or f.name == "Id"
+        )
+        _Bound.external_id_fields = ids or ("Id",)
+        bound = _ENDPOINTS[model] = _Bound
+    return bound
+
+
 class Salesforce:
     """Salesforce REST, typed. `auth` is an explicit grant or an httpx.Auth.
 
@@ -257,15 +277,7 @@ class Salesforce:
     # -- records -----------------------------------------------------------------------------
 
     def _endpoints(self, model: type[T]) -> type[SObjectEndpoints[T]]:
-        class _Bound(SObjectEndpoints[Any]):
-            pass
-
-        _Bound.model = model
-        ids = tuple(
-            f.name for f in model.__sf_fields__ if f.external_id or f.id_lookup or f.name == "Id"
-        )
-        _Bound.external_id_fields = ids or ("Id",)
-        return _Bound
+        return endpoints_for(model)
 
     @overload
     def create(self, record: SObject) -> SaveResult: ...
