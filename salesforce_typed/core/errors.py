@@ -66,6 +66,18 @@ class TokenStoreError(SalesforceError):
     """
 
 
+class UsageError(SalesforceError, ValueError):
+    """The call was refused before anything was sent: a bad argument, caught locally."""
+
+
+class QueryBindError(UsageError):
+    """A SOQL/SOSL `:name` placeholder without a value, or a value without a placeholder."""
+
+
+class QueryModelMismatchError(UsageError):
+    """`query(Account, "... FROM Contact")`: the model does not match the query's object."""
+
+
 class APIStatusError(SalesforceError):
     """Salesforce answered with an error status."""
 
