@@ -1,7 +1,10 @@
-"""SOQL bind parameters: Python values become SOQL literals that cannot change the query.
+"""Pure SOQL text checks: client-side binds, unbound placeholders, the query's FROM object.
 
 Salesforce's REST API has no server-side binds (`:name` is Apex-only and answers
-MALFORMED_QUERY "Bind variables only allowed in Apex code"), so `bind()` does it client-side.
+MALFORMED_QUERY "Bind variables only allowed in Apex code"), so `bind()` does it client-side,
+and `check_unbound()` refuses a `:name` left in a query sent without params. `query_object()`
+reads the top-level FROM object so `check_query_model()` can refuse `query(Account,
+"SELECT Id FROM Contact")` before it decodes Contact rows as Account.
 
 What must stay true:
 - a bound value is exactly one literal token (or one parenthesised list of them): no user
@@ -9,8 +12,12 @@ What must stay true:
 - only `:name` outside string literals and not right after a word character is a
   placeholder, so `LAST_N_DAYS:30`, `NEXT_N_WEEKS:2` and `':x'` are left alone;
 - every placeholder has a value and every value a placeholder (a typo is an error, not a
-  silently unfiltered query);
-- output is deterministic (sets are sorted), so the same call always sends the same query.
+  silently unfiltered query); these raise QueryBindError naming the placeholders and the
+  given names, never the values (they may be secrets);
+- `{...}` (a SOSL search term) and `\\:` are text too, so `bind()` also serves SOSL;
+- output is deterministic (sets are sorted), so the same call always sends the same query;
+- `query_object()` answers None whenever it cannot tell, and the checks then let the query
+  through: Salesforce stays the judge of what is valid SOQL.
 
 String escapes are the ones the SOQL reference lists (`\\n \\r \\t \\b \\f \\" \\' \\\\`); a
 backslash before anything else is a MALFORMED_QUERY, so other control characters are
@@ -20,18 +27,28 @@ rejected rather than guessed at.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
+from salesforce_typed.core.errors import QueryBindError, QueryModelMismatchError
 from salesforce_typed.core.models import SObject
 
-__all__ = ["LikePattern", "bind", "escape_like", "quote"]
+__all__ = [
+    "LikePattern",
+    "bind",
+    "check_query_model",
+    "check_unbound",
+    "escape_like",
+    "query_object",
+    "quote",
+]
 
 _ESCAPES: Final = {
     "\\": "\\\\",
@@ -45,10 +62,15 @@ _ESCAPES: Final = {
 }
 _LIKE_ESCAPES: Final = {**_ESCAPES, "%": "\\%", "_": "\\_"}
 
-# A string literal (closed), a lone quote (unclosed), or a placeholder: `:` not after a word
-# character, then an identifier. Literals are matched first so their insides are skipped.
+# A string literal (closed), a lone quote (unclosed), a SOSL search term `{...}`, or a
+# placeholder: `:` not after a word character or a backslash (SOSL escapes a literal colon
+# as `\:`), then an identifier. Literals and terms are matched first so their insides are
+# skipped. SOQL itself has no braces, so skipping them costs SOQL nothing.
 _SCAN: Final = re.compile(
-    r"(?P<lit>'(?:[^'\\]|\\.)*')|(?P<open>')|(?<![A-Za-z0-9_]):(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
+    r"(?P<lit>'(?:[^'\\]|\\.)*')"
+    r"|(?P<open>')"
+    r"|(?P<term>\{(?:[^}\\]|\\.)*\})"
+    r"|(?<![A-Za-z0-9_\\]):(?P<name>[A-Za-z_][A-Za-z0-9_]*)",
     re.DOTALL,
 )
 
@@ -192,29 +214,177 @@ def quote(value: object) -> str:
     return _scalar(value)
 
 
-def bind(soql: str, params: Mapping[str, object]) -> str:
+# -- placeholders -------------------------------------------------------------------------
+
+
+def _placeholders(text: str, *, strict: bool) -> Iterator[re.Match[str]]:
+    """The `:name` matches in `text`, in order.
+
+    An unclosed quote makes everything after it ambiguous: `strict` refuses it (bind() must
+    not guess where a value goes), otherwise the scan stops there and lets Salesforce answer
+    MALFORMED_QUERY for the text it cannot read either.
+    """
+    for match in _SCAN.finditer(text):
+        if match.group("open") is not None:
+            if strict:
+                # The offset, not the text: the query may already hold values.
+                raise QueryBindError(f"unterminated string literal at offset {match.start()}")
+            return
+        if match.group("name") is not None:
+            yield match
+
+
+def _names(matches: list[re.Match[str]]) -> list[str]:
+    return list(dict.fromkeys(m.group("name") for m in matches))
+
+
+def _listed(names: list[str], *, colon: bool) -> str:
+    if not names:
+        return "none"
+    return ", ".join(f":{n}" if colon else repr(n) for n in names)
+
+
+def _hints(missing: list[str], unused: list[str]) -> list[str]:
+    """`did you mean` pairs for the usual slips: case, a leading colon, a typo."""
+    hints: list[str] = []
+    spare = list(unused)
+    for name in missing:
+        bare = {u.lstrip(":").lower(): u for u in spare}
+        given = bare.get(name.lower())
+        if given is None:
+            close = difflib.get_close_matches(name.lower(), list(bare), n=1, cutoff=0.75)
+            given = bare[close[0]] if close else None
+        if given is not None:
+            spare.remove(given)
+            hints.append(f"{name!r} instead of {given!r}")
+    return hints
+
+
+def _check_names(placeholders: list[str], given: list[str]) -> None:
+    missing = [n for n in placeholders if n not in given]
+    unused = sorted(set(given) - set(placeholders))
+    if not missing and not unused:
+        return
+    problems: list[str] = []
+    if missing:
+        problems.append(f"no value for {_listed(missing, colon=True)}")
+    if unused:
+        problems.append(f"no placeholder for {_listed(unused, colon=False)}")
+    hints = _hints(missing, unused)
+    hint = f" (did you mean {'; '.join(hints)}?)" if hints else ""
+    # Names only: the values may be secrets and stay out of messages and logs.
+    raise QueryBindError(
+        f"SOQL bind parameters do not match the query: {'; '.join(problems)}{hint}; "
+        f"placeholders in the query: {_listed(placeholders, colon=True)}; "
+        f"names given: {_listed(sorted(given), colon=False)}"
+    )
+
+
+def check_unbound(text: str) -> None:
+    """Refuse a query sent without params that still holds a `:name` placeholder.
+
+    Outside Apex, Salesforce answers such a query with MALFORMED_QUERY at best; catching it
+    here names the placeholder before anything is sent. Literals (`':x'`), date literals
+    (`LAST_N_DAYS:30`), datetimes and SOSL terms (`{a\\:b}`) are not placeholders.
+    """
+    names = _names(list(_placeholders(text, strict=False)))
+    if names:
+        example = ", ".join(f"{n!r}: ..." for n in names)
+        raise QueryBindError(
+            "the query has bind placeholders but no params were given: "
+            f"{_listed(names, colon=True)}; pass params={{{example}}}"
+        )
+
+
+def bind(soql: str, params: Mapping[str, object] | None) -> str:
     """`soql` with each `:name` replaced by `quote(params[name])`.
 
-    KeyError names a placeholder without a value; ValueError names values without a
-    placeholder, and an unterminated string literal (where placeholders would be ambiguous).
+    QueryBindError (a ValueError) names placeholders without a value, values without a
+    placeholder, and an unterminated string literal (where placeholders would be
+    ambiguous). `params=None` means "no binds": the text comes back unchanged once
+    `check_unbound()` finds no placeholder in it.
     """
-    used: set[str] = set()
+    if params is None:
+        check_unbound(soql)
+        return soql
+    matches = list(_placeholders(soql, strict=True))
+    _check_names(_names(matches), list(params))
     out: list[str] = []
     last = 0
-    for match in _SCAN.finditer(soql):
-        if match.group("open") is not None:
-            raise ValueError(f"unterminated string literal at offset {match.start()} in {soql!r}")
+    for match in matches:
         name = match.group("name")
-        if name is None:
-            continue
-        if name not in params:
-            raise KeyError(f"no value for SOQL bind parameter :{name}")
+        try:
+            literal = quote(params[name])
+        except (TypeError, ValueError) as exc:
+            exc.add_note(f"while binding the SOQL placeholder :{name}")
+            raise
         out.append(soql[last : match.start()])
-        out.append(quote(params[name]))
+        out.append(literal)
         last = match.end()
-        used.add(name)
-    unused = sorted(set(params) - used)
-    if unused:
-        raise ValueError(f"bind parameters not used in the query: {', '.join(unused)}")
     out.append(soql[last:])
     return "".join(out)
+
+
+# -- the FROM object ----------------------------------------------------------------------
+
+# Literals (skipped), a lone quote, parentheses (subqueries, function calls) and words. A
+# word keeps a leading `:` or `.` so `:from` (a placeholder) and `a.From` are not keywords.
+_WORDS: Final = re.compile(
+    r"(?P<lit>'(?:[^'\\]|\\.)*')|(?P<open>')|(?P<paren>[()])|(?P<word>[:.]?[A-Za-z0-9_]+)",
+    re.DOTALL,
+)
+# What may follow FROM: whitespace, then an API name (Account, ns__Thing__c, Order, Group)
+# ending the text or followed by whitespace (an alias, WHERE, USING SCOPE, WITH, FOR ...)
+# or a comma (the old `FROM Contact c, c.Account a` form).
+_OBJECT: Final = re.compile(r"\s+(?P<name>[A-Za-z][A-Za-z0-9_]*)(?=\s|,|$)")
+
+
+def query_object(soql: str) -> str | None:
+    """The sObject named by the top-level FROM of a SELECT, as written; None if unclear.
+
+    Child subqueries (`(SELECT Id FROM Contacts)`), semi-joins in WHERE, function calls and
+    string literals are skipped, keywords are read in any case, and aliases or trailing
+    clauses (`FROM Account a USING SCOPE mine WITH SECURITY_ENFORCED FOR VIEW`) do not
+    matter. Anything that is not `SELECT ... FROM Name` (SOSL, an unclosed quote or
+    parenthesis, `FROM` followed by something other than a name) gives None.
+    """
+    depth = 0
+    started = False
+    for match in _WORDS.finditer(soql):
+        paren = match.group("paren")
+        if match.group("open") is not None:
+            return None
+        if paren is not None:
+            depth += 1 if paren == "(" else -1
+            if depth < 0 or not started:
+                return None
+            continue
+        word = match.group("word")
+        if word is None or depth:
+            continue
+        upper = word.upper()
+        if not started:
+            if upper != "SELECT":
+                return None
+            started = True
+        elif upper == "FROM":
+            found = _OBJECT.match(soql, match.end())
+            return found.group("name") if found else None
+    return None
+
+
+def check_query_model(soql: str, model_name: str) -> None:
+    """Refuse a query whose top-level FROM object is not `model_name` (case-insensitive).
+
+    `query(Account, "SELECT Id FROM Contact")` would decode Contact rows as Account records
+    with every field a silent mismatch. Aggregates (`SELECT COUNT() FROM Account`) still name
+    their object, so they pass for the right model. When `query_object()` cannot tell, the
+    query goes through and Salesforce judges it.
+    """
+    found = query_object(soql)
+    if found is not None and found.lower() != model_name.lower():
+        # Object names only: the query text may already hold bound values.
+        raise QueryModelMismatchError(
+            f"the query reads FROM {found} but the model is {model_name}: "
+            f"query the {found} model, or select FROM {model_name}"
+        )

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 import salesforce_typed_std as std
-from salesforce_typed.rest.soql import LikePattern, bind, escape_like, quote
+from salesforce_typed.core.errors import QueryBindError, SalesforceError, UsageError
+from salesforce_typed.rest.soql import LikePattern, bind, check_unbound, escape_like, quote
 from salesforce_typed.testing.soql import ast, parse_query
 
 UTC = dt.UTC
@@ -167,19 +168,114 @@ def test_placeholder_right_after_operator_without_space() -> None:
     assert bind("SELECT Id FROM Account WHERE Name=:n", {"n": "A"}).endswith("Name='A'")
 
 
-def test_missing_parameter_is_a_key_error_naming_it() -> None:
-    with pytest.raises(KeyError, match=":acctName"):
-        bind("SELECT Id FROM Account WHERE Name = :acctName", {"acctname": "x"})
+def test_misspelled_name_is_a_query_bind_error_naming_both() -> None:
+    with pytest.raises(QueryBindError) as info:
+        bind("SELECT Id FROM Account WHERE Name = :acctName", {"acctname": "s3cr3t"})
+    message = str(info.value)
+    assert "no value for :acctName" in message
+    assert "no placeholder for 'acctname'" in message
+    assert "did you mean 'acctName' instead of 'acctname'" in message
+    assert "s3cr3t" not in message
+    assert isinstance(info.value, UsageError | SalesforceError | ValueError)
+    assert not isinstance(info.value, KeyError)
 
 
-def test_unused_parameters_are_a_value_error() -> None:
-    with pytest.raises(ValueError, match="not used in the query: nmae, zzz"):
+def test_leading_colon_in_a_name_gets_a_hint() -> None:
+    with pytest.raises(QueryBindError, match="did you mean 'name' instead of ':name'"):
+        bind("SELECT Id FROM Account WHERE Name = :name", {":name": "a"})
+
+
+def test_every_missing_placeholder_is_named_once_in_order() -> None:
+    soql = "SELECT Id FROM Account WHERE Name = :b AND Site = :a AND Phone = :b AND Id = :c"
+    with pytest.raises(QueryBindError) as info:
+        bind(soql, {"c": "1"})
+    assert "no value for :b, :a;" in str(info.value)
+    assert "placeholders in the query: :b, :a, :c; names given: 'c'" in str(info.value)
+
+
+def test_unused_parameters_are_a_query_bind_error() -> None:
+    with pytest.raises(QueryBindError, match="no placeholder for 'nmae', 'zzz'") as info:
         bind("SELECT Id FROM Account WHERE Name = :name", {"name": "a", "nmae": "b", "zzz": 1})
+    assert "did you mean" not in str(info.value)  # :name has its value: nothing to suggest
+
+
+def test_params_for_a_query_without_placeholders_are_refused() -> None:
+    with pytest.raises(
+        QueryBindError, match=r"no placeholder for 'n'.*placeholders in the query: none"
+    ):
+        bind("SELECT Id FROM Account WHERE Name = ':n'", {"n": "token-value"})
+
+
+@pytest.mark.parametrize("params", [{}, None])
+def test_missing_params_are_refused(params: dict[str, object] | None) -> None:
+    with pytest.raises(QueryBindError, match=":n"):
+        bind("SELECT Id FROM Account LIMIT :n", params)
 
 
 def test_unterminated_literal_is_refused() -> None:
-    with pytest.raises(ValueError, match="unterminated"):
-        bind("SELECT Id FROM Account WHERE Name = 'abc AND Id = :v", {"v": "x"})
+    soql = "SELECT Id FROM Account WHERE Name = 'abc-secret AND Id = :v"
+    with pytest.raises(QueryBindError, match="unterminated string literal at offset 36") as info:
+        bind(soql, {"v": "x"})
+    assert "secret" not in str(info.value)
+
+
+def test_a_bad_value_names_its_placeholder_in_a_note() -> None:
+    with pytest.raises(TypeError, match="cannot bind") as info:
+        bind("SELECT Id FROM Account WHERE Name = :name", {"name": b"raw"})
+    assert "while binding the SOQL placeholder :name" in info.value.__notes__
+
+
+def test_bind_none_returns_text_without_placeholders_unchanged() -> None:
+    soql = "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30 AND Name = ':x'"
+    assert bind(soql, None) == soql
+
+
+# -- check_unbound ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT Id FROM Account",
+        "SELECT Id FROM Account WHERE Name = ':name'",
+        r"SELECT Id FROM Account WHERE Name = 'it\'s :x' AND Site = '\\:y'",
+        "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30",
+        "SELECT Id FROM Opportunity WHERE CloseDate < NEXT_N_FISCAL_QUARTERS:2",
+        "SELECT Id FROM Account WHERE CreatedDate > 2024-01-31T10:30:05Z",
+        "SELECT Id FROM Account WHERE CreatedDate > 2024-01-31T10:30:05+05:30",
+        "SELECT Id FROM Account WHERE Name = 'a:b' OR Name = 'LAST_N_DAYS:3'",
+        "SELECT Id, (SELECT Id FROM Contacts WHERE Name = ':c') FROM Account",
+        r"FIND {a\:b} RETURNING Account(Id)",
+        r"FIND {O\'Brien :x} RETURNING Contact",
+        "",
+    ],
+)
+def test_check_unbound_accepts_text_without_placeholders(text: str) -> None:
+    check_unbound(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("SELECT Id FROM Account WHERE Name = :name", ":name"),
+        ("SELECT Id FROM Account WHERE Name=:n", ":n"),
+        ("SELECT Id FROM Account WHERE Id IN :ids AND Name = :n AND Site = :ids", ":ids, :n"),
+        ("SELECT Id FROM Account WHERE Name = ':x' AND Site = :site", ":site"),
+        ("SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:30 LIMIT :lim", ":lim"),
+        ("SELECT Id, (SELECT Id FROM Contacts WHERE Name = :c) FROM Account", ":c"),
+        ("FIND {acme} RETURNING Account(Id WHERE Site = :site)", ":site"),
+        ("SELECT Id FROM Account WHERE Name = :n AND Site = 'unclosed :later", ":n"),
+    ],
+)
+def test_check_unbound_names_the_placeholders(text: str, names: str) -> None:
+    with pytest.raises(QueryBindError, match="no params were given") as info:
+        check_unbound(text)
+    assert f"given: {names};" in str(info.value)
+
+
+def test_check_unbound_leaves_an_unclosed_quote_to_salesforce() -> None:
+    # Salesforce answers MALFORMED_QUERY for this; guessing placeholders after it would not help.
+    check_unbound("SELECT Id FROM Account WHERE Name = 'abc AND Id = :v")
 
 
 def test_no_placeholders_no_params_is_identity() -> None:
@@ -370,4 +466,12 @@ def test_booleans_and_null_parse_as_literals() -> None:
 def test_public_surface() -> None:
     from salesforce_typed.rest import soql
 
-    assert soql.__all__ == ["LikePattern", "bind", "escape_like", "quote"]
+    assert soql.__all__ == [
+        "LikePattern",
+        "bind",
+        "check_query_model",
+        "check_unbound",
+        "escape_like",
+        "query_object",
+        "quote",
+    ]
