@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from codegen.ir import FieldDef, SchemaDef, SObjectDef
+from .ir import FieldDef, SchemaDef, SObjectDef
 
 # CDC payload shape: address components arrive nested in the compound field, and a
 # person's name parts nested in `Name`.

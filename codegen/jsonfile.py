@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from codegen.errors import CodegenError
+from .errors import CodegenError
 
 
 def read_json(path: Path) -> tuple[Any, str]:

@@ -30,8 +30,8 @@ from typing import Any
 
 from attrs import evolve
 
-from codegen.errors import CodegenError
-from codegen.ir import (
+from .errors import CodegenError
+from .ir import (
     FIELD_TYPES,
     ChildRelationship,
     FieldDef,

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from codegen.errors import CodegenError
-from codegen.ir import (
+from .errors import CodegenError
+from .ir import (
     FIELD_TYPES,
     ChildRelationship,
     FieldDef,
@@ -21,7 +21,7 @@ from codegen.ir import (
     SchemaDef,
     SObjectDef,
 )
-from codegen.jsonfile import expect, read_json, want_dict, want_list
+from .jsonfile import expect, read_json, want_dict, want_list
 
 
 def _str(value: Any) -> str:
@@ -116,10 +116,19 @@ def schema_from_describes(
 ) -> SchemaDef:
     """`describes` yields (source name, describe JSON); `without_cdc` get no ChangeEvent."""
     objects: dict[str, SObjectDef] = {}
+    sources: dict[str, str] = {}
     for src, raw in describes:
         obj = sobject_from_describe(raw, src, cdc=True)
         if obj.name in without_cdc:
             obj = sobject_from_describe(raw, src, cdc=False)
+        if obj.name in sources:
+            # Two describes of one object (often two orgs in one folder): no silent winner.
+            raise CodegenError(
+                f"two describes of {obj.name}: {sources[obj.name]} and {src}; "
+                "keep one of them in the folder",
+                source=source,
+            )
+        sources[obj.name] = src
         objects[obj.name] = obj
     return SchemaDef(
         sobjects=tuple(objects[n] for n in sorted(objects)), source=source, source_sha256=sha256
@@ -145,7 +154,10 @@ def _without_cdc(global_doc: Any, source: str) -> set[str]:
 
 
 def load_describe_dir(folder: Path) -> SchemaDef:
-    """Every `*.json` with `fields` is an sObject describe; `describeGlobal.json` is optional."""
+    """Every `*.json` with `fields` is an sObject describe; `describeGlobal.json` is optional.
+
+    Two describes of one sObject (say, from two orgs) are refused, naming both files.
+    """
     if not folder.is_dir():
         raise CodegenError("not a folder of describe JSON files", source=str(folder))
     digest = hashlib.sha256()

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from codegen.errors import CodegenError
-from codegen.ir import SchemaDef
-from codegen.load_describe import schema_from_describes
+from .errors import CodegenError
+from .ir import SchemaDef
+from .load_describe import schema_from_describes
 
 Progress = Callable[[int, int, str], None]
 

@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from codegen.errors import CodegenError
-from codegen.ir import FieldDef, SchemaDef, SObjectDef
-from codegen.jsonfile import expect, read_json, want_dict
+from .errors import CodegenError
+from .ir import FieldDef, SchemaDef, SObjectDef
+from .jsonfile import expect, read_json, want_dict
 
 SUFFIX = "SObject"
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import fnmatch
+import keyword
 from collections.abc import Sequence
 from pathlib import Path
 
-from codegen.derive import change_event_name, overlay, with_change_events
-from codegen.errors import CodegenError
-from codegen.ir import SchemaDef
-from codegen.render import generate_package
+from .derive import change_event_name, overlay, with_change_events
+from .errors import CodegenError
+from .ir import SchemaDef
+from .render import MAKE_GENERATE, generate_package, header
 
 PYPROJECT = """\
 {header}
@@ -47,9 +48,9 @@ def select(schema: SchemaDef, patterns: Sequence[str]) -> SchemaDef:
 def load_inputs(
     *, spec: Path | None = None, describe: Path | None = None, catalog: Path | None = None
 ) -> SchemaDef:
-    from codegen.load_catalog import load_catalog
-    from codegen.load_describe import load_describe_dir
-    from codegen.load_spec import load_spec
+    from .load_catalog import load_catalog
+    from .load_describe import load_describe_dir
+    from .load_spec import load_spec
 
     schema: SchemaDef | None = None
     if spec is not None:
@@ -65,6 +66,14 @@ def load_inputs(
     return schema
 
 
+def check_package_name(package: str) -> None:
+    """An importable package name, or CodegenError before anything is written."""
+    if not package.isidentifier():
+        raise CodegenError(f"package name {package!r} is not a Python identifier")
+    if keyword.iskeyword(package) or keyword.issoftkeyword(package):
+        raise CodegenError(f"package name {package!r} is a Python keyword: it cannot be imported")
+
+
 def build(
     schema: SchemaDef,
     *,
@@ -72,17 +81,20 @@ def build(
     package: str,
     objects: Sequence[str] = (),
     standalone: bool = False,
+    regen: str | None = None,
 ) -> list[str]:
-    """Write `package` into `out/package`; `standalone` adds a pyproject.toml beside it."""
-    if not package.isidentifier():
-        raise CodegenError(f"package name {package!r} is not a Python identifier")
-    schema = with_change_events(select(schema, objects))
-    written = generate_package(schema, package, out / package)
-    if standalone:
-        from codegen.render import header
+    """Write `package` into `out/package`; `standalone` adds a pyproject.toml beside it.
 
+    `regen` is the command the headers name (a user's `salesforce-typed generate ...`);
+    without it they name this repo's `make generate`.
+    """
+    check_package_name(package)
+    schema = with_change_events(select(schema, objects))
+    how = MAKE_GENERATE if regen is None else f"regenerate with: {regen}"
+    written = generate_package(schema, package, out / package, regen=how)
+    if standalone:
         text = PYPROJECT.format(
-            header=header(schema), dist=package.replace("_", "-"), package=package
+            header=header(schema, how), dist=package.replace("_", "-"), package=package
         )
         (out / "pyproject.toml").write_text(text, encoding="utf-8", newline="\n")
         written.append("../pyproject.toml")

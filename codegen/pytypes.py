@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codegen.ir import FieldDef
+from .ir import FieldDef
 
 _SIMPLE = {
     "id": "str",

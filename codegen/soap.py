@@ -15,7 +15,6 @@ What must stay true:
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import re
 import shutil
@@ -30,7 +29,7 @@ from pathlib import Path
 from xml.dom import minidom
 from xml.dom.minidom import Element, Node, Text
 
-from codegen.errors import CodegenError
+from .errors import CodegenError
 
 PACKAGE = "salesforce_typed_soap"
 RULES_PATH = Path(__file__).resolve().parents[1] / "specs" / "soap" / "partner_rules.toml"
@@ -320,7 +319,9 @@ def generate_soap(wsdl_path: Path, out_root: Path, rules: SoapRules | None = Non
 
 
 def _codegen_version() -> str:
-    return str(getattr(importlib.import_module("codegen"), "__version__", "0.1.0"))
+    from . import __version__
+
+    return __version__
 
 
 def _run_xsdata(wsdl: str, name: str, workdir: Path) -> dict[str, str]:

@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from codegen.errors import CodegenError
-from codegen.pipeline import build, load_inputs
+from .errors import CodegenError
+from .pipeline import build, load_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDARD_PACKAGE = "salesforce_typed_std"
@@ -27,8 +27,8 @@ def lock_text(schema_sha: str, wsdl: Path | None) -> str:
     import json
     from importlib.metadata import version
 
-    from codegen import __version__
-    from codegen.render import template_hash
+    from . import __version__
+    from .render import template_hash
 
     pins = {
         "codegen": __version__,
@@ -48,7 +48,7 @@ def generate_all(out: Path, wsdl: Path | None, lock: Path | None = LOCK) -> str:
     files = build(schema, out=out, package=STANDARD_PACKAGE)
     print(f"{STANDARD_PACKAGE}: {len(files)} files")
     if wsdl is not None:
-        from codegen.soap import generate_soap
+        from .soap import generate_soap
 
         soap_files = generate_soap(wsdl, out)
         print(f"{SOAP_PACKAGE}: {len(soap_files)} files")

@@ -1,11 +1,21 @@
-"""The `salesforce-typed` command line: generate (later: fake-org, bulk, listen)."""
+"""The `salesforce-typed` command line: generate, fake-org, bulk, listen.
+
+Needs the `cli` extra (typer, rich); `generate` also needs `codegen` and `fake-org serve`
+needs `fake-org`. A command whose extra is missing exits 2 naming the pip command, never a
+bare ModuleNotFoundError. The generator installs as `salesforce_typed_codegen` (a user's own
+`codegen/` folder cannot shadow it); a source checkout has it as `codegen/`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import os
+import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,10 +26,84 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Typed Salesforce toolkit.")
 
+# extra -> the modules it installs that its commands import.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "codegen": ("jinja2",),
+    "fake-org": ("uvicorn", "httptools"),
+}
+
+
+def require_extra(extra: str) -> None:
+    """Exit 2 with the pip command when the extra a command needs is not installed."""
+    missing = [m for m in EXTRAS[extra] if importlib.util.find_spec(m) is None]
+    if missing:
+        typer.echo(
+            f"error: this command needs the '{extra}' extra ({', '.join(missing)} missing): "
+            f"pip install 'salesforce-typed[{extra}]'",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def codegen_module(name: str) -> Any:
+    """`codegen.<name>`: installed as salesforce_typed_codegen, a checkout's codegen/."""
+    require_extra("codegen")
+    try:
+        module: ModuleType = importlib.import_module(f"salesforce_typed_codegen.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != "salesforce_typed_codegen":
+            raise
+        module = importlib.import_module(f"codegen.{name}")
+    return module
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from salesforce_typed import __version__
+
+        typer.echo(f"salesforce-typed {__version__}")
+        raise typer.Exit()
+
 
 @app.callback()
-def _main() -> None:
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print the version and exit.", callback=_show_version),
+    ] = False,
+) -> None:
     """salesforce-typed: typed models, REST/Bulk/SOAP/CDC clients and a local fake org."""
+
+
+def _shown(path: Path, absolute_as: str | None = None) -> str:
+    """A path for the header: as typed when relative; an absolute one would make the output
+    differ from machine to machine, so it shows as `absolute_as` or its last name."""
+    if not path.is_absolute():
+        return path.as_posix()
+    return absolute_as if absolute_as is not None else path.name
+
+
+def _regen_command(
+    out: Path,
+    package: str,
+    from_spec: Path | None,
+    from_describe: Path | None,
+    from_org: bool,
+    objects: list[str],
+    api_version: str,
+) -> str:
+    """The user's command that regenerates this package, for its do-not-edit header."""
+    words = ["salesforce-typed", "generate"]
+    if from_spec is not None:
+        words += ["--from-spec", _shown(from_spec)]
+    if from_describe is not None:
+        words += ["--from-describe", _shown(from_describe)]
+    if from_org:
+        words += ["--from-org", "--api-version", api_version]
+    for pattern in objects:
+        words += ["--objects", pattern]
+    words += ["--out", _shown(out, "."), "--package", package]
+    return shlex.join(words)
 
 
 @app.command()
@@ -44,23 +128,24 @@ def generate(
     from rich.console import Console
     from rich.markup import escape
 
-    from codegen.errors import CodegenError
-    from codegen.pipeline import build, load_inputs
-
     console = Console(stderr=True, soft_wrap=True)
+    pipeline = codegen_module("pipeline")
+    errors = codegen_module("errors")
     patterns = objects or []
+    regen = _regen_command(out, package, from_spec, from_describe, from_org, patterns, api_version)
     try:
+        pipeline.check_package_name(package)  # before any input is read or output written
         if from_org:
             schema = _describe_org(api_version, patterns, console)
             if from_spec is not None or from_describe is not None:
-                from codegen.derive import overlay
-
-                base = load_inputs(spec=from_spec, describe=from_describe)
-                schema = overlay(base, schema)
+                base = pipeline.load_inputs(spec=from_spec, describe=from_describe)
+                schema = codegen_module("derive").overlay(base, schema)
         else:
-            schema = load_inputs(spec=from_spec, describe=from_describe)
-        written = build(schema, out=out, package=package, objects=patterns, standalone=True)
-    except CodegenError as exc:
+            schema = pipeline.load_inputs(spec=from_spec, describe=from_describe)
+        written = pipeline.build(
+            schema, out=out, package=package, objects=patterns, standalone=True, regen=regen
+        )
+    except errors.CodegenError as exc:
         console.print("[red]error:[/red]", escape(str(exc)), highlight=False)
         raise typer.Exit(2) from None
     modules = sum(1 for w in written if w.endswith(".py"))
@@ -70,13 +155,14 @@ def generate(
 def _describe_org(api_version: str, patterns: list[str], console: Console) -> SchemaDef:
     from rich.progress import Progress
 
-    from codegen.errors import CodegenError
-    from codegen.load_org import fetch_describes
+    fetch_describes = codegen_module("load_org").fetch_describes
 
     url = os.environ.get("SF_INSTANCE_URL")
     token = os.environ.get("SF_ACCESS_TOKEN")
     if not url or not token:
-        raise CodegenError("--from-org needs SF_INSTANCE_URL and SF_ACCESS_TOKEN set")
+        raise codegen_module("errors").CodegenError(
+            "--from-org needs SF_INSTANCE_URL and SF_ACCESS_TOKEN set"
+        )
     verify: bool | str = os.environ.get("SF_CA_FILE") or True
     with Progress(transient=True) as bar:
         task = bar.add_task("describing", total=None)
@@ -84,11 +170,12 @@ def _describe_org(api_version: str, patterns: list[str], console: Console) -> Sc
         def step(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=f"describe {name}")
 
-        return asyncio.run(
+        schema: SchemaDef = asyncio.run(
             fetch_describes(
                 url, token, api_version=api_version, patterns=patterns, progress=step, verify=verify
             )
         )
+    return schema
 
 
 fake_org_app = typer.Typer(no_args_is_help=True, help="The local fake Salesforce org.")
@@ -114,6 +201,7 @@ def fake_org_serve(
     ] = None,
 ) -> None:
     """Start a fake org; print ONE JSON line with everything a client needs, then serve."""
+    require_extra("fake-org")
     import json
     import signal
     import threading
