@@ -32,6 +32,12 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 
+from salesforce_typed.core.errors import (  # defined and drawn with the one tree
+    CsvFormatError,
+    CsvHeaderError,
+    CsvInputError,
+    CsvRowTooLargeError,
+)
 from salesforce_typed.core.unset import UNSET
 
 if TYPE_CHECKING:
@@ -82,30 +88,6 @@ NULL_VALUE: Final = "#N/A"
 # Salesforce's limit per upload, counted after base64 (about 112 MB of raw CSV).
 MAX_UPLOAD_BYTES: Final = 150_000_000
 _PIECE_ROWS: Final = 2000
-
-
-class CsvInputError(ValueError):
-    """The data cannot be sent as it is; raised before anything is uploaded."""
-
-
-class CsvHeaderError(CsvInputError):
-    """Unknown, duplicate or missing columns for the object and operation."""
-
-    def __init__(self, message: str, *, columns: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.columns = tuple(columns)
-
-
-class CsvFormatError(CsvInputError):
-    """Malformed CSV: an unbalanced quote or a row whose cell count differs from the header."""
-
-    def __init__(self, message: str, *, line: int | None = None) -> None:
-        super().__init__(message if line is None else f"line {line}: {message}")
-        self.line = line
-
-
-class CsvRowTooLargeError(CsvInputError):
-    """One row (or the header) is larger than a whole upload may be."""
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -33,6 +33,7 @@ from salesforce_typed.core.errors import (
     AuthenticationError,
     RequestLimitExceededError,
     ServerError,
+    UnsafeXmlError,
 )
 
 __all__ = [
@@ -103,10 +104,6 @@ _CONTENT_TYPES: Final[dict[str, str]] = {
     "JSON": "application/json; charset=UTF-8",
     "XML": "application/xml; charset=UTF-8",
 }
-
-
-class UnsafeXmlError(ValueError):
-    """An XML document with a DOCTYPE or entity declaration: refused, never expanded."""
 
 
 # -- safe XML --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ What must stay true:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -22,7 +22,15 @@ import attrs
 from salesforce_typed.bulk.csv_chunks import CsvDialect
 from salesforce_typed.bulk.states import PollDecision, decide
 from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import ConflictError, SalesforceError
+from salesforce_typed.core.errors import (  # defined and drawn with the one tree
+    Bulk2Error,
+    BulkIngestInterruptedError,
+    BulkJobAbortedError,
+    BulkJobError,
+    BulkJobFailedError,
+    BulkTimeoutError,
+    InvalidJobStateError,
+)
 
 __all__ = [
     "INGEST",
@@ -63,52 +71,6 @@ JobKind = Literal["ingest", "query"]
 ResultSet = Literal["successfulResults", "failedResults", "unprocessedrecords"]
 QueryOperation = Literal["query", "queryAll"]
 _CSV: Final = "text/csv"
-
-
-# -- errors ---------------------------------------------------------------------------------
-
-
-class Bulk2Error(SalesforceError):
-    """Base of the Bulk API 2.0 orchestration errors."""
-
-
-class BulkJobError(Bulk2Error):
-    """A job ended in a state that cannot give what was asked (a query job that failed)."""
-
-    def __init__(self, message: str, *, job: Bulk2Job | None = None) -> None:
-        super().__init__(message)
-        self.job = job
-        self.job_id = job.id if job is not None else ""
-
-
-class BulkJobFailedError(BulkJobError):
-    """The job's state is Failed; `job.error_message` says why."""
-
-
-class BulkJobAbortedError(BulkJobError):
-    """The job was aborted (by us, another client, or an admin)."""
-
-
-class BulkTimeoutError(Bulk2Error):
-    """The poll policy's overall timeout passed; the jobs keep running server-side."""
-
-    def __init__(self, message: str, *, job_ids: Sequence[str]) -> None:
-        super().__init__(message)
-        self.job_ids = tuple(job_ids)
-
-
-class BulkIngestInterruptedError(Bulk2Error):
-    """An ingest stopped after some jobs were created: they are in `job_ids` and keep
-    running; `resume_ingest(job_ids)` collects their results. The cause is chained."""
-
-    def __init__(self, message: str, *, job_ids: Sequence[str]) -> None:
-        super().__init__(message)
-        self.job_ids = tuple(job_ids)
-
-
-class InvalidJobStateError(ConflictError):
-    """409 INVALIDJOBSTATE: the job's state does not allow the call (e.g. an upload after
-    UploadComplete)."""
 
 
 # -- what the orchestration reports ---------------------------------------------------------

@@ -13,15 +13,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from salesforce_typed.core.errors import FieldValueError
+
 _DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?"
     r"(Z|[+-]\d{2}:?\d{2})?$"
 )
 _TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
-class FieldValueError(ValueError):
-    """A JSON value that does not fit its Salesforce field type."""
 
 
 def _offset(text: str | None) -> dt.tzinfo:

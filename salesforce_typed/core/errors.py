@@ -1,36 +1,145 @@
 """One exception tree for everything the SDK raises, keyed on Salesforce's errorCode.
 
-    SalesforceError
-    ├── RequestNotSentError      nothing reached Salesforce (connect failed, refused): safe to retry
-    ├── OutcomeUnknownError      sent, no complete answer (timeout, dropped): it may have happened
-    ├── OAuthError               the token endpoint said no: error, error_description
-    │   └── InvalidGrantError    invalid_grant: terminal, the refresh token is revoked/expired
-    ├── TokenStoreError          the shared token store refused a write or its lock timed out
-    └── APIStatusError           an HTTP error answer: status_code, error_code, message, fields
-        ├── AuthenticationError      401 INVALID_SESSION_ID
-        ├── ForbiddenError           403 (INSUFFICIENT_ACCESS...)
-        │   └── RequestLimitExceededError  REQUEST_LIMIT_EXCEEDED
-        ├── NotFoundError            404 NOT_FOUND
-        ├── QueryError               MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, ...
-        ├── RecordError              per-record write failures raised for single-record calls
-        │   ├── DuplicateValueError  DUPLICATE_VALUE, DUPLICATES_DETECTED
-        │   └── RowLockError         UNABLE_TO_LOCK_ROW (retryable)
-        ├── ConflictError            409 / 300 (multiple external id matches)
-        └── ServerError              5xx
+Every class below is defined here and exported from `salesforce_typed`; the modules that
+raise them (`soap.faults`, `bulk.v2`, `bulk.csv_chunks`, `streaming.errors`, ...) import them
+from here, so their old import paths keep working. tests/test_exported_members.py checks the
+drawing: each class appears once, under one of its bases.
 
-`error_from_response` picks the class by errorCode before status and keeps the whole error
-list. Messages and reprs never carry tokens or secrets: only what Salesforce said, the
-method and the URL path.
+    SalesforceError                   base of every error the SDK raises
+    ├── RequestNotSentError           nothing reached Salesforce (connect failed): safe to retry
+    ├── OutcomeUnknownError           sent, no complete answer (timeout, drop): it may have happened
+    ├── OAuthError                    the token endpoint said no: error, description, status_code
+    │   └── InvalidGrantError         invalid_grant: terminal, the refresh token is revoked/expired
+    ├── TokenStoreError               the token store refused a fenced write or its lock timed out
+    ├── UsageError                    refused before sending: a bad argument (also a ValueError)
+    │   ├── QueryBindError            a SOQL `:name` without a value, or a value without a `:name`
+    │   ├── QueryModelMismatchError   query(Account, "... FROM Contact"): model and query disagree
+    │   └── CsvInputError             Bulk rows that cannot be sent as they are
+    │       ├── CsvHeaderError        unknown, duplicate or missing columns: `columns`
+    │       ├── CsvFormatError        an unbalanced quote or a row of the wrong width: `line`
+    │       └── CsvRowTooLargeError   one row (or the header) larger than a whole upload may be
+    ├── FieldValueError               a JSON value that does not fit its field type (a ValueError)
+    ├── UnknownFieldError             strict decoding met an undeclared key (also a KeyError)
+    ├── UnreadableResponseError       not what the API promised (HTML page, no SOAP envelope)
+    │   └── UnsafeXmlError            DTD/ENTITY or not UTF-8: refused unparsed (a ValueError)
+    ├── APIStatusError                an error answer: status_code, error_code, message, fields
+    │   ├── AuthenticationError       401 INVALID_SESSION_ID, INVALID_AUTH_HEADER
+    │   ├── ForbiddenError            403 INSUFFICIENT_ACCESS, API_DISABLED_FOR_ORG
+    │   │   └── RequestLimitExceededError   REQUEST_LIMIT_EXCEEDED: the org's API allocation
+    │   ├── NotFoundError             404 NOT_FOUND, ENTITY_IS_DELETED
+    │   ├── QueryError                MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, ...
+    │   ├── RecordError               a single-record write refused (REQUIRED_FIELD_MISSING, ...)
+    │   │   ├── DuplicateValueError   DUPLICATE_VALUE, DUPLICATES_DETECTED
+    │   │   └── RowLockError          UNABLE_TO_LOCK_ROW (retryable)
+    │   ├── ConflictError             409, or 300: several records match an external id
+    │   │   └── InvalidJobStateError  Bulk 2.0 409 INVALIDJOBSTATE (e.g. upload after close)
+    │   ├── ServerError               5xx, SERVER_UNAVAILABLE
+    │   └── SoapFaultError            a soapenv:Fault: fault_code, fault_type, row, column
+    │       ├── InvalidLoginError           INVALID_LOGIN (also an AuthenticationError)
+    │       ├── InvalidSessionIdError       INVALID_SESSION_ID (also an AuthenticationError)
+    │       ├── InvalidFieldError           INVALID_FIELD (also a QueryError)
+    │       ├── InvalidIdFieldError         INVALID_ID_FIELD (also a QueryError)
+    │       ├── InvalidTypeError            INVALID_TYPE (also a QueryError)
+    │       ├── MalformedQueryError         MALFORMED_QUERY (also a QueryError)
+    │       ├── InvalidQueryLocatorError    INVALID_QUERY_LOCATOR (also a QueryError)
+    │       ├── InvalidOperationError       INVALID_OPERATION (login() at API 65.0+)
+    │       ├── UnsupportedApiVersionError  UNSUPPORTED_API_VERSION
+    │       └── SoapRequestLimitError       REQUEST_LIMIT_EXCEEDED (a RequestLimitExceededError)
+    ├── Bulk2Error                    a Bulk API 2.0 job cannot give what was asked
+    │   ├── BulkJobError              the job ended in a state that cannot answer: `job`
+    │   │   ├── BulkJobFailedError    state Failed; `job.error_message` says why
+    │   │   └── BulkJobAbortedError   state Aborted (by us, another client or an admin)
+    │   ├── BulkTimeoutError          the poll policy's timeout passed; jobs run on: `job_ids`
+    │   └── BulkIngestInterruptedError  stopped after creating jobs: `job_ids`, cause chained
+    └── StreamingError                the event listener: `error` (the Bayeux failure), `retryable`
+        ├── ConnectionLostError       5xx, dropped connection, timeout: reported, then retried
+        ├── ReplayIdInvalidError      a replay id past retention: the fallback is taken
+        ├── HandlerError              a handler kept failing on one event: the listener stops
+        ├── LeadershipLostError       the lease moved or could not be renewed: stepped down
+        └── StreamingStoppedError     a terminal reply (TERMINAL table, advice "none")
+
+`SoapProtocolError` is the old name of `UnreadableResponseError`. `error_from_response` picks
+the class by errorCode before status and keeps the whole error list; SOAP faults are picked by
+`sf:exceptionCode` in `soap.faults`. Per-record failures (collections, Bulk result rows) are
+values, not exceptions. Messages and reprs never carry tokens or secrets: only what Salesforce
+said, the method and the URL path. This module imports nothing heavy: `salesforce_typed`
+loads it with every generated model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # only for annotations: importing them here would load attrs and the codecs
+    from salesforce_typed.bulk.v2 import Bulk2Job
+    from salesforce_typed.streaming.cometd import BayeuxError
+
+__all__ = [
+    "BY_ERROR_CODE",
+    "BY_STATUS",
+    "APIStatusError",
+    "AuthenticationError",
+    "Bulk2Error",
+    "BulkIngestInterruptedError",
+    "BulkJobAbortedError",
+    "BulkJobError",
+    "BulkJobFailedError",
+    "BulkTimeoutError",
+    "ConflictError",
+    "ConnectionLostError",
+    "CsvFormatError",
+    "CsvHeaderError",
+    "CsvInputError",
+    "CsvRowTooLargeError",
+    "DuplicateValueError",
+    "FieldValueError",
+    "ForbiddenError",
+    "HandlerError",
+    "InvalidFieldError",
+    "InvalidGrantError",
+    "InvalidIdFieldError",
+    "InvalidJobStateError",
+    "InvalidLoginError",
+    "InvalidOperationError",
+    "InvalidQueryLocatorError",
+    "InvalidSessionIdError",
+    "InvalidTypeError",
+    "LeadershipLostError",
+    "MalformedQueryError",
+    "NotFoundError",
+    "OAuthError",
+    "OutcomeUnknownError",
+    "QueryBindError",
+    "QueryError",
+    "QueryModelMismatchError",
+    "RecordError",
+    "ReplayIdInvalidError",
+    "RequestLimitExceededError",
+    "RequestNotSentError",
+    "RowLockError",
+    "SalesforceError",
+    "ServerError",
+    "SoapFaultError",
+    "SoapProtocolError",
+    "SoapRequestLimitError",
+    "StreamingError",
+    "StreamingStoppedError",
+    "TokenStoreError",
+    "UnknownFieldError",
+    "UnreadableResponseError",
+    "UnsafeXmlError",
+    "UnsupportedApiVersionError",
+    "UsageError",
+    "error_from_response",
+]
 
 
 class SalesforceError(Exception):
     """Base of every error the SDK raises."""
+
+
+# -- the request itself ----------------------------------------------------------------------
 
 
 class RequestNotSentError(SalesforceError):
@@ -42,6 +151,9 @@ class OutcomeUnknownError(SalesforceError):
 
     Reconcile (e.g. query by external id) before re-sending a non-idempotent request.
     """
+
+
+# -- auth ------------------------------------------------------------------------------------
 
 
 class OAuthError(SalesforceError):
@@ -66,6 +178,9 @@ class TokenStoreError(SalesforceError):
     """
 
 
+# -- refused locally, before sending ---------------------------------------------------------
+
+
 class UsageError(SalesforceError, ValueError):
     """The call was refused before anything was sent: a bad argument, caught locally."""
 
@@ -76,6 +191,69 @@ class QueryBindError(UsageError):
 
 class QueryModelMismatchError(UsageError):
     """`query(Account, "... FROM Contact")`: the model does not match the query's object."""
+
+
+class CsvInputError(UsageError):
+    """Bulk data that cannot be sent as it is; raised before anything is uploaded."""
+
+
+class CsvHeaderError(CsvInputError):
+    """Unknown, duplicate or missing columns for the object and operation."""
+
+    def __init__(self, message: str, *, columns: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.columns = tuple(columns)
+
+
+class CsvFormatError(CsvInputError):
+    """Malformed CSV: an unbalanced quote or a row whose cell count differs from the header."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message if line is None else f"line {line}: {message}")
+        self.line = line
+
+
+class CsvRowTooLargeError(CsvInputError):
+    """One row (or the header) is larger than a whole upload may be."""
+
+
+# -- answers we cannot read ------------------------------------------------------------------
+
+
+class FieldValueError(SalesforceError, ValueError):
+    """A JSON value that does not fit its Salesforce field type."""
+
+
+class UnknownFieldError(SalesforceError, KeyError):
+    """Strict decoding met a key the model does not declare."""
+
+
+class UnreadableResponseError(SalesforceError):
+    """The answer was not what the API promises (an HTML error page, no SOAP envelope, a
+    wrong body element). `status_code` is the HTTP status (0 if unknown); the body is not
+    kept, as it may echo the request.
+    """
+
+    def __init__(self, message: str, *, status_code: int = 0, url: str = "") -> None:
+        self.status_code = status_code
+        self.url = url
+        where = f" ({url})" if url else ""
+        super().__init__(f"{message}{where}")
+
+
+SoapProtocolError = UnreadableResponseError  # its name before SOAP and Bulk 1.0 shared it
+
+
+class UnsafeXmlError(UnreadableResponseError, ValueError):
+    """XML with a DOCTYPE or ENTITY declaration, or not UTF-8: refused unparsed.
+
+    Salesforce never sends a DTD (SOAP 1.1 forbids them), so refusing them loses nothing and
+    rules out external entities (XXE), entity expansion bombs and network fetches in one
+    check. SOAP envelopes and Bulk 1.0 XML both raise it.
+    """
+
+
+# -- error answers ---------------------------------------------------------------------------
 
 
 class APIStatusError(SalesforceError):
@@ -105,45 +283,236 @@ class APIStatusError(SalesforceError):
 
 
 class AuthenticationError(APIStatusError):
-    pass
+    """401 INVALID_SESSION_ID: the session expired or was never valid."""
 
 
 class ForbiddenError(APIStatusError):
-    pass
+    """403: the user or org may not do this (INSUFFICIENT_ACCESS, API_DISABLED_FOR_ORG)."""
 
 
 class RequestLimitExceededError(ForbiddenError):
-    pass
+    """REQUEST_LIMIT_EXCEEDED: the org's API allocation (or concurrency cap) is used up."""
 
 
 class NotFoundError(APIStatusError):
-    pass
+    """404 NOT_FOUND, ENTITY_IS_DELETED: no such record or resource."""
 
 
 class QueryError(APIStatusError):
-    pass
+    """The query was refused: MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, QUERY_TIMEOUT..."""
 
 
 class RecordError(APIStatusError):
-    pass
+    """A single-record write was refused (REQUIRED_FIELD_MISSING, STRING_TOO_LONG, ...)."""
 
 
 class DuplicateValueError(RecordError):
-    pass
+    """DUPLICATE_VALUE, DUPLICATES_DETECTED: a unique field or a duplicate rule said no."""
 
 
 class RowLockError(RecordError):
-    pass
+    """UNABLE_TO_LOCK_ROW: another transaction holds the row; retryable."""
 
 
 class ConflictError(APIStatusError):
-    pass
+    """409, or 300 with several records matching one external id."""
+
+
+class InvalidJobStateError(ConflictError):
+    """409 INVALIDJOBSTATE: the job's state does not allow the call (e.g. an upload after
+    UploadComplete)."""
 
 
 class ServerError(APIStatusError):
-    pass
+    """5xx or SERVER_UNAVAILABLE: Salesforce failed; the retry policy may try again."""
 
 
+# -- SOAP faults -----------------------------------------------------------------------------
+# Each fault class also derives from the REST class for the same errorCode, so
+# `except AuthenticationError` catches an expired session from either API.
+
+
+class SoapFaultError(APIStatusError):
+    """A `soapenv:Fault`: Salesforce refused the whole call (per-record failures are values).
+
+    `error_code` is `sf:exceptionCode`; `fault_type` the detail element (LoginFault, ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_code: str,
+        fault_code: str = "",
+        fault_type: str = "",
+        row: int | None = None,
+        column: int | None = None,
+        method: str = "POST",
+        url: str = "",
+    ) -> None:
+        self.fault_code = fault_code
+        self.fault_type = fault_type
+        self.row = row
+        self.column = column
+        super().__init__(
+            message,
+            status_code=status_code,
+            error_code=error_code,
+            errors=({"errorCode": error_code, "message": message},),
+            method=method,
+            url=url,
+        )
+
+
+class InvalidLoginError(SoapFaultError, AuthenticationError):
+    """INVALID_LOGIN: wrong username, password or security token, or the user is locked out."""
+
+
+class InvalidSessionIdError(SoapFaultError, AuthenticationError):
+    """INVALID_SESSION_ID: the SessionHeader's session expired or was never valid."""
+
+
+class InvalidFieldError(SoapFaultError, QueryError):
+    """INVALID_FIELD: a field name in a query, retrieve fieldList or upsert is unknown."""
+
+
+class InvalidIdFieldError(SoapFaultError, QueryError):
+    """INVALID_ID_FIELD: an id of the wrong type or shape where the call needs one."""
+
+
+class InvalidTypeError(SoapFaultError, QueryError):
+    """INVALID_TYPE: the sObject type is unknown (InvalidSObjectFault)."""
+
+
+class MalformedQueryError(SoapFaultError, QueryError):
+    """MALFORMED_QUERY: the SOQL does not parse; `row`/`column` point at the spot."""
+
+
+class InvalidQueryLocatorError(SoapFaultError, QueryError):
+    """INVALID_QUERY_LOCATOR: the cursor expired or was freed; run the query again."""
+
+
+class InvalidOperationError(SoapFaultError):
+    """INVALID_OPERATION: e.g. `login()` at API 65.0 or later, where Salesforce removed it."""
+
+
+class UnsupportedApiVersionError(SoapFaultError):
+    """UNSUPPORTED_API_VERSION: the URL names a retired (or unknown) API version."""
+
+
+class SoapRequestLimitError(SoapFaultError, RequestLimitExceededError):
+    """REQUEST_LIMIT_EXCEEDED: the org's API allocation (or concurrency cap) is used up."""
+
+
+# -- Bulk API 2.0 orchestration --------------------------------------------------------------
+
+
+class Bulk2Error(SalesforceError):
+    """Base of the Bulk API 2.0 orchestration errors."""
+
+
+class BulkJobError(Bulk2Error):
+    """A job ended in a state that cannot give what was asked (a query job that failed)."""
+
+    def __init__(self, message: str, *, job: Bulk2Job | None = None) -> None:
+        super().__init__(message)
+        self.job = job
+        self.job_id = job.id if job is not None else ""
+
+
+class BulkJobFailedError(BulkJobError):
+    """The job's state is Failed; `job.error_message` says why."""
+
+
+class BulkJobAbortedError(BulkJobError):
+    """The job was aborted (by us, another client, or an admin)."""
+
+
+class BulkTimeoutError(Bulk2Error):
+    """The poll policy's overall timeout passed; the jobs keep running server-side."""
+
+    def __init__(self, message: str, *, job_ids: Sequence[str]) -> None:
+        super().__init__(message)
+        self.job_ids = tuple(job_ids)
+
+
+class BulkIngestInterruptedError(Bulk2Error):
+    """An ingest stopped after some jobs were created: they are in `job_ids` and keep
+    running; `resume_ingest(job_ids)` collects their results. The cause is chained."""
+
+    def __init__(self, message: str, *, job_ids: Sequence[str]) -> None:
+        super().__init__(message)
+        self.job_ids = tuple(job_ids)
+
+
+# -- the streaming listener ------------------------------------------------------------------
+# What `on_error` receives and what `run()` raises when it stops. `InvalidGrantError` reaches
+# both unchanged; a `TokenStoreError` is reported as a `ConnectionLostError` and retried.
+
+
+class StreamingError(SalesforceError):
+    """Base of the listener's own errors; `error` is the Bayeux failure behind it, if any."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, error: BayeuxError | None = None) -> None:
+        self.error = error
+        super().__init__(message)
+
+
+class ConnectionLostError(StreamingError):
+    """A transient failure (5xx, dropped connection, timeout): backed off and retried."""
+
+    retryable = True
+
+
+class ReplayIdInvalidError(StreamingError):
+    """Salesforce refused a stored replay id (past retention or migrated).
+
+    `fallback` says what the listener did: `-2` replayed what is retained, `-1` skipped to
+    new events (events in between are lost to this consumer), `"stop"` stopped.
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        replay_id: int,
+        fallback: int | str,
+        *,
+        error: BayeuxError | None = None,
+    ) -> None:
+        self.channel = channel
+        self.replay_id = replay_id
+        self.fallback = fallback
+        self.retryable = fallback != "stop"
+        super().__init__(
+            f"replay id {replay_id} of {channel} is no longer valid; fallback: {fallback}",
+            error=error,
+        )
+
+
+class HandlerError(StreamingError):
+    """A handler raised on every attempt for one event; the checkpoint stays before it."""
+
+    def __init__(self, channel: str, replay_id: int | None, attempts: int) -> None:
+        self.channel = channel
+        self.replay_id = replay_id
+        self.attempts = attempts
+        super().__init__(f"handler failed {attempts} time(s) on {channel} replay id {replay_id}")
+
+
+class LeadershipLostError(StreamingError):
+    """The lease could not be renewed or its epoch moved: this replica stopped consuming."""
+
+    retryable = True
+
+
+class StreamingStoppedError(StreamingError):
+    """A terminal failure: the listener stopped and will not retry on its own."""
+
+
+# -- mapping an error answer to its class ----------------------------------------------------
 # errorCode -> class; checked before the HTTP status.
 BY_ERROR_CODE: dict[str, type[APIStatusError]] = {
     "INVALID_SESSION_ID": AuthenticationError,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import attrs
 
-from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES, FieldValueError
+from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES
+from salesforce_typed.core.errors import FieldValueError, UnknownFieldError
 from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo
 from salesforce_typed.core.unset import UNSET, UnsetType
 
@@ -29,10 +30,6 @@ __all__ = [
     "UnknownFieldError",
     "UnsetType",
 ]
-
-
-class UnknownFieldError(KeyError):
-    """Strict decoding met a key the model does not declare."""
 
 
 _Decode = Callable[[Any, bool], Any]

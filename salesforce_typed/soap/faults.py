@@ -1,21 +1,8 @@
-"""SOAP faults as typed exceptions, on the one error tree of `core/errors.py`.
+"""SOAP faults as typed exceptions: `sf:exceptionCode` -> class, on the one error tree.
 
-    APIStatusError
-    └── SoapFaultError            status_code (500), error_code = sf:exceptionCode, fault_code,
-        │                         fault_type (the detail element: LoginFault, ...), row, column
-        ├── InvalidLoginError         INVALID_LOGIN            (also an AuthenticationError)
-        ├── InvalidSessionIdError     INVALID_SESSION_ID       (also an AuthenticationError)
-        ├── InvalidFieldError         INVALID_FIELD            (also a QueryError)
-        ├── InvalidIdFieldError       INVALID_ID_FIELD         (also a QueryError)
-        ├── InvalidTypeError          INVALID_TYPE             (also a QueryError)
-        ├── MalformedQueryError       MALFORMED_QUERY          (also a QueryError)
-        ├── InvalidQueryLocatorError  INVALID_QUERY_LOCATOR    (also a QueryError)
-        ├── InvalidOperationError     INVALID_OPERATION (e.g. login at API 65.0+)
-        ├── UnsupportedApiVersionError UNSUPPORTED_API_VERSION
-        └── SoapRequestLimitError     REQUEST_LIMIT_EXCEEDED   (also a RequestLimitExceededError)
-    SalesforceError
-    └── SoapProtocolError         the answer is no SOAP envelope we can read
-        └── UnsafeXmlError        a DTD or entity declaration: refused before parsing
+The classes (`SoapFaultError` and one subclass per code we key on, plus
+`UnreadableResponseError`, alias `SoapProtocolError`, and `UnsafeXmlError`) are defined and
+drawn in `core/errors.py`; they are imported here so `soap.faults` keeps its names.
 
 Each fault class also derives from the REST class for the same errorCode, so
 `except AuthenticationError` catches an expired session from either API. The class is picked
@@ -30,11 +17,19 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from salesforce_typed.core.errors import (
-    APIStatusError,
-    AuthenticationError,
-    QueryError,
-    RequestLimitExceededError,
-    SalesforceError,
+    InvalidFieldError,
+    InvalidIdFieldError,
+    InvalidLoginError,
+    InvalidOperationError,
+    InvalidQueryLocatorError,
+    InvalidSessionIdError,
+    InvalidTypeError,
+    MalformedQueryError,
+    SoapFaultError,
+    SoapProtocolError,
+    SoapRequestLimitError,
+    UnsafeXmlError,
+    UnsupportedApiVersionError,
 )
 
 __all__ = [
@@ -58,97 +53,6 @@ __all__ = [
 SOAPENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 FAULT_NS = "urn:fault.partner.soap.sforce.com"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-
-
-class SoapProtocolError(SalesforceError):
-    """The answer was not a SOAP envelope we can read (HTML error page, wrong body element).
-
-    `status_code` is the HTTP status; the body is not kept, as it may echo the request.
-    """
-
-    def __init__(self, message: str, *, status_code: int = 0, url: str = "") -> None:
-        self.status_code = status_code
-        self.url = url
-        where = f" ({url})" if url else ""
-        super().__init__(f"{message}{where}")
-
-
-class UnsafeXmlError(SoapProtocolError):
-    """XML with a DOCTYPE or ENTITY declaration, or not UTF-8: refused unparsed.
-
-    SOAP 1.1 forbids DTDs in messages, so refusing them loses nothing and rules out external
-    entities (XXE), entity expansion bombs and network fetches in one check.
-    """
-
-
-class SoapFaultError(APIStatusError):
-    """A `soapenv:Fault`: Salesforce refused the whole call (per-record failures are values)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        error_code: str,
-        fault_code: str = "",
-        fault_type: str = "",
-        row: int | None = None,
-        column: int | None = None,
-        method: str = "POST",
-        url: str = "",
-    ) -> None:
-        self.fault_code = fault_code
-        self.fault_type = fault_type
-        self.row = row
-        self.column = column
-        super().__init__(
-            message,
-            status_code=status_code,
-            error_code=error_code,
-            errors=({"errorCode": error_code, "message": message},),
-            method=method,
-            url=url,
-        )
-
-
-class InvalidLoginError(SoapFaultError, AuthenticationError):
-    """INVALID_LOGIN: wrong username, password or security token, or the user is locked out."""
-
-
-class InvalidSessionIdError(SoapFaultError, AuthenticationError):
-    """INVALID_SESSION_ID: the SessionHeader's session expired or was never valid."""
-
-
-class InvalidFieldError(SoapFaultError, QueryError):
-    """INVALID_FIELD: a field name in a query, retrieve fieldList or upsert is unknown."""
-
-
-class InvalidIdFieldError(SoapFaultError, QueryError):
-    """INVALID_ID_FIELD: an id of the wrong type or shape where the call needs one."""
-
-
-class InvalidTypeError(SoapFaultError, QueryError):
-    """INVALID_TYPE: the sObject type is unknown (InvalidSObjectFault)."""
-
-
-class MalformedQueryError(SoapFaultError, QueryError):
-    """MALFORMED_QUERY: the SOQL does not parse; `row`/`column` point at the spot."""
-
-
-class InvalidQueryLocatorError(SoapFaultError, QueryError):
-    """INVALID_QUERY_LOCATOR: the cursor expired or was freed; run the query again."""
-
-
-class InvalidOperationError(SoapFaultError):
-    """INVALID_OPERATION: e.g. `login()` at API 65.0 or later, where Salesforce removed it."""
-
-
-class UnsupportedApiVersionError(SoapFaultError):
-    """UNSUPPORTED_API_VERSION: the URL names a retired (or unknown) API version."""
-
-
-class SoapRequestLimitError(SoapFaultError, RequestLimitExceededError):
-    """REQUEST_LIMIT_EXCEEDED: the org's API allocation (or concurrency cap) is used up."""
 
 
 FAULT_CLASSES: dict[str, type[SoapFaultError]] = {
