@@ -1,15 +1,17 @@
-"""Our REST client, sync and async, against the fake org over real sockets (and TLS)."""
+"""Our REST client against the fake org over real sockets (and TLS): each test runs on both
+faces, sync and async (the `face` fixture, tests/faces.py)."""
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from faces import Face
 
 import salesforce_typed_std as std
-from salesforce_typed import AsyncSalesforce, CompositeRequest, RefreshTokenGrant, Salesforce
+from salesforce_typed import CompositeRequest, RefreshTokenGrant, Salesforce
 from salesforce_typed.core.errors import (
     AuthenticationError,
     InvalidGrantError,
@@ -32,18 +34,12 @@ def _grant(org: FakeOrg) -> RefreshTokenGrant:
 
 
 @pytest.fixture
-def sf(fake_org: FakeOrg) -> Iterator[Salesforce]:
-    with Salesforce(auth=_grant(fake_org)) as client:
+def sf(fake_org: FakeOrg, face: Face) -> Iterator[Salesforce]:
+    with face.salesforce(auth=_grant(fake_org)) as client:
         yield client
 
 
-@pytest.fixture
-async def asf(fake_org: FakeOrg) -> AsyncIterator[AsyncSalesforce]:
-    async with AsyncSalesforce(auth=_grant(fake_org)) as client:
-        yield client
-
-
-def test_crud_typed_sync(sf: Salesforce) -> None:
+def test_crud_typed(sf: Salesforce) -> None:
     created = sf.create(
         std.Account(
             Name="Acme", Industry=std.AccountIndustryPicklist.BANKING, AnnualRevenue=1_000_000.0
@@ -158,7 +154,7 @@ def test_search_returns_typed_records(sf: Salesforce) -> None:
 
 
 def test_apex_rest_every_verb(fake_org: FakeOrg, sf: Salesforce) -> None:
-    from salesforce_typed.testing.apex import register_apex
+    from salesforce_typed.testing.rest.apex import register_apex
 
     def handler(method: str, path: str, params: dict[str, str], body: object) -> tuple[int, object]:
         return 200, {"method": method, "path": path, "body": body}
@@ -172,12 +168,12 @@ def test_apex_rest_every_verb(fake_org: FakeOrg, sf: Salesforce) -> None:
         assert out["method"] == verb
 
 
-def test_session_expiry_refreshes_and_replays_with_rotation(fake_org: FakeOrg) -> None:
+def test_session_expiry_refreshes_and_replays_with_rotation(fake_org: FakeOrg, face: Face) -> None:
     from salesforce_typed.testing import oauth
 
     store = MemoryTokenStore()
     grant = _grant(fake_org)
-    with Salesforce(auth=grant, token_store=store) as sf:
+    with face.salesforce(auth=grant, token_store=store) as sf:
         sf.limits()
         first = store.get_token_data(grant.store_key())
         assert first is not None
@@ -190,9 +186,9 @@ def test_session_expiry_refreshes_and_replays_with_rotation(fake_org: FakeOrg) -
     assert calls.get("refresh_token") == 2
 
 
-def test_revoked_refresh_token_is_terminal(fake_org: FakeOrg) -> None:
+def test_revoked_refresh_token_is_terminal(fake_org: FakeOrg, face: Face) -> None:
     grant = _grant(fake_org)
-    with Salesforce(auth=grant) as sf:
+    with face.salesforce(auth=grant) as sf:
         sf.limits()
     with httpx.Client() as c:  # the same seed token was rotated out: presenting it kills it all
         c.post(
@@ -205,38 +201,38 @@ def test_revoked_refresh_token_is_terminal(fake_org: FakeOrg) -> None:
             },
         )
     fake_org.state.expire_sessions()
-    with Salesforce(auth=_grant(fake_org)) as sf2, pytest.raises(InvalidGrantError):
+    with face.salesforce(auth=_grant(fake_org)) as sf2, pytest.raises(InvalidGrantError):
         sf2.limits()
 
 
-def test_bad_access_token_is_authentication_error(fake_org: FakeOrg) -> None:
+def test_bad_access_token_is_authentication_error(fake_org: FakeOrg, face: Face) -> None:
     from salesforce_typed import AccessTokenAuth
 
     auth = AccessTokenAuth(access_token="00Dnope!bad", instance_url=fake_org.instance_url)
-    with Salesforce(auth=auth) as sf, pytest.raises(AuthenticationError):
+    with face.salesforce(auth=auth) as sf, pytest.raises(AuthenticationError):
         sf.limits()
 
 
-async def test_async_client_mirrors_sync(asf: AsyncSalesforce) -> None:
-    made = await asf.create(std.Lead(LastName="Async", Company="Co", Status="Open - Not Contacted"))
-    lead = await asf.get(std.Lead, made.id)
+def test_query_iterates_every_page_as_models(sf: Salesforce) -> None:
+    made = sf.create(std.Lead(LastName="One", Company="Co", Status="Open - Not Contacted"))
+    lead = sf.get(std.Lead, made.id)
     assert lead.Company == "Co"
-    await asf.create_many(
+    sf.create_many(
         [
             std.Lead(LastName=f"L{i}", Company="Co", Status="Open - Not Contacted")
             for i in range(250)
         ]
     )
     count = 0
-    async for row in asf.query(std.Lead, "SELECT Id FROM Lead", batch_size=200):
+    for row in sf.query(std.Lead, "SELECT Id FROM Lead", batch_size=200):
         assert isinstance(row, std.Lead)
         count += 1
     assert count == 251
 
 
-def test_tls_org_with_ca(fake_org_tls: FakeOrg) -> None:
+def test_tls_org_with_ca(fake_org_tls: FakeOrg, face: Face) -> None:
     assert fake_org_tls.tls_files is not None
     ctx = ssl.create_default_context(cafile=str(fake_org_tls.tls_files.ca_file))
-    with Salesforce(auth=_grant(fake_org_tls), verify=ctx) as sf:
+    with face.salesforce(auth=_grant(fake_org_tls), verify=ctx) as sf:
         made = sf.create(std.Case(Subject="TLS", Status="New", Origin="Web"))
         assert sf.get(std.Case, made.id).Subject == "TLS"
