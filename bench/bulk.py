@@ -164,8 +164,8 @@ def child(name: str, creds_json: str, source: str, out: str) -> None:
 
 
 def run_client(name: str, source: Path, rows: int, work: Path) -> dict[str, Any]:
+    from salesforce_typed.testing.org.state import OrgConfig
     from salesforce_typed.testing.server import FakeOrg
-    from salesforce_typed.testing.state import OrgConfig
 
     config = OrgConfig(daily_api_limit=10_000_000)
     with FakeOrg(tls=True, config=config) as org:

@@ -250,7 +250,7 @@ def _row(label: str, value: str, note: str = "") -> None:
 
 def seed(org: Any, total: int) -> float:
     """Insert `total` Accounts straight into the org's store, in chunks; returns seconds."""
-    from salesforce_typed.testing.store import store
+    from salesforce_typed.testing.org.store import store
     from salesforce_typed_std import AccountIndustryPicklist
 
     industries = [m.value for m in AccountIndustryPicklist]

@@ -19,7 +19,7 @@ from _connect import Target, step, target
 
 from salesforce_typed import Salesforce
 from salesforce_typed.core.errors import NotFoundError, ServerError
-from salesforce_typed.testing.apex import register_apex
+from salesforce_typed.testing.rest.apex import register_apex
 
 ORDERS: dict[str, dict[str, Any]] = {"42": {"id": "42", "status": "Open", "lines": 3}}
 

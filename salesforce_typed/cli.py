@@ -206,9 +206,9 @@ def fake_org_serve(
     import signal
     import threading
 
-    from salesforce_typed.testing.schema import standard_schema
+    from salesforce_typed.testing.org.schema import standard_schema
+    from salesforce_typed.testing.org.state import OrgConfig
     from salesforce_typed.testing.server import FakeOrg
-    from salesforce_typed.testing.state import OrgConfig
 
     schema = standard_schema()
     for name in package or []:

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from salesforce_typed.testing.http import OAuthError, Request, Response, Router, SfError
-from salesforce_typed.testing.state import OrgState
+from salesforce_typed.testing.org.http import OAuthError, Request, Response, Router, SfError
+from salesforce_typed.testing.org.state import OrgState
 
 log = logging.getLogger("salesforce_typed.testing")
 

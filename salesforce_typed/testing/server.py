@@ -18,10 +18,10 @@ from typing import Any
 import uvicorn
 
 from salesforce_typed.testing.app import FakeOrgApp
-from salesforce_typed.testing.http import Router
-from salesforce_typed.testing.schema import OrgSchema
-from salesforce_typed.testing.state import OrgConfig, OrgState
-from salesforce_typed.testing.tls import TlsFiles, make_tls_files
+from salesforce_typed.testing.org.http import Router
+from salesforce_typed.testing.org.schema import OrgSchema
+from salesforce_typed.testing.org.state import OrgConfig, OrgState
+from salesforce_typed.testing.org.tls import TlsFiles, make_tls_files
 
 
 def build_router(state: OrgState) -> Router:

@@ -33,9 +33,9 @@ from salesforce_typed.bulk.v1 import ConcurrencyMode, ContentType
 from salesforce_typed.bulk.v1_batches import BatchLimits
 from salesforce_typed.core.clock import SystemClock
 from salesforce_typed.core.errors import APIStatusError, AuthenticationError, NotFoundError
-from salesforce_typed.testing.bulk_v1 import bulk_v1, bulk_v1_settings
+from salesforce_typed.testing.bulk1.routes import bulk_v1, bulk_v1_settings
+from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.store import store
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = "{http://www.force.com/2009/06/asyncapi/dataload}"

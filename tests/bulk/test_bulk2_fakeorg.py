@@ -34,10 +34,10 @@ from salesforce_typed.bulk import (
 )
 from salesforce_typed.core.clock import FakeClock
 from salesforce_typed.core.errors import APIStatusError, NotFoundError, QueryError
-from salesforce_typed.testing import bulk_v2_jobs
+from salesforce_typed.testing.bulk2 import jobs as bulk_v2_jobs
+from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.server import FakeOrg
 from salesforce_typed.testing.soql import id18
-from salesforce_typed.testing.store import store
 
 ROOT = Path(__file__).resolve().parents[2]
 

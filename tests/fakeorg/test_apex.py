@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from salesforce_typed.testing.apex import register_apex
-from salesforce_typed.testing.http import Request, Response, SfError
+from salesforce_typed.testing.org.http import Request, Response, SfError
+from salesforce_typed.testing.rest.apex import register_apex
 from salesforce_typed.testing.server import FakeOrg
 
 APEX = "/services/apexrest"

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.store import store
 
 V = "/services/data/v62.0"
 ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"

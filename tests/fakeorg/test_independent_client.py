@@ -35,9 +35,9 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from salesforce_typed.testing.apex import register_apex
+from salesforce_typed.testing.org.store import store
+from salesforce_typed.testing.rest.apex import register_apex
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.store import store
 
 VERSION = "59.0"
 DATA = f"/services/data/v{VERSION}"

@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from salesforce_typed.testing import jwt_bearer, oauth
+from salesforce_typed.testing import oauth
+from salesforce_typed.testing.oauth import jwt_bearer
 from salesforce_typed.testing.server import FakeOrg
 
 LIMITS = "/services/data/v62.0/limits"

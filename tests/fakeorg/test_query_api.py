@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from salesforce_typed.testing.query_api import CURSOR_IDLE_SECONDS, MAX_OPEN_CURSORS
+from salesforce_typed.testing.org.store import store
+from salesforce_typed.testing.rest.query import CURSOR_IDLE_SECONDS, MAX_OPEN_CURSORS
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.store import store
 
 QUERY = "/services/data/v62.0/query"
 QUERY_ALL = "/services/data/v62.0/queryAll"

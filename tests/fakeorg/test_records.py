@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from salesforce_typed.testing import changes, records
+from salesforce_typed.testing.org import changes, records
+from salesforce_typed.testing.org.store import store
+from salesforce_typed.testing.org.validation import FieldIndex, PayloadError, coerce, compound_key
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.store import store
-from salesforce_typed.testing.validation import FieldIndex, PayloadError, coerce, compound_key
 
 V = "/services/data/v62.0"
 

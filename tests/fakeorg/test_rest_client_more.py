@@ -1,6 +1,5 @@
 """More of the REST client against the fake org: getUpdated/getDeleted, persistence, and
-following a child subquery's own locator (mocked: the fake org returns children whole). Each
-test runs on both faces, sync and async (the `face` fixture, tests/faces.py)."""
+following a child subquery's own locator (mocked: the fake org returns children whole)."""
 
 from __future__ import annotations
 
@@ -9,16 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from faces import Face
 
 import salesforce_typed_std as std
 from salesforce_typed import AccessTokenAuth, RefreshTokenGrant, Salesforce
 from salesforce_typed.testing.server import FakeOrg
 
 
-def _client(face: Face, org: FakeOrg) -> Salesforce:
+def _client(org: FakeOrg) -> Salesforce:
     c = org.credentials()
-    return face.salesforce(
+    return Salesforce(
         auth=RefreshTokenGrant(
             client_id=c["client_id"],
             client_secret=c["client_secret"],
@@ -28,9 +26,9 @@ def _client(face: Face, org: FakeOrg) -> Salesforce:
     )
 
 
-def test_get_updated_and_get_deleted(fake_org: FakeOrg, face: Face) -> None:
+def test_get_updated_and_get_deleted(fake_org: FakeOrg) -> None:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    with _client(face, fake_org) as sf:
+    with _client(fake_org) as sf:
         keep = sf.create(std.Account(Name="kept"))
         gone = sf.create(std.Account(Name="gone"))
         sf.delete(std.Account, gone.id)
@@ -45,18 +43,18 @@ def test_get_updated_and_get_deleted(fake_org: FakeOrg, face: Face) -> None:
         assert deleted.deleted[0].deleted_date.tzinfo is not None
 
 
-def test_data_dir_keeps_records_across_restarts(tmp_path: Path, face: Face) -> None:
-    with FakeOrg(data_dir=tmp_path) as org, _client(face, org) as sf:
+def test_data_dir_keeps_records_across_restarts(tmp_path: Path) -> None:
+    with FakeOrg(data_dir=tmp_path) as org, _client(org) as sf:
         made = sf.create(std.Account(Name="Persistent"))
     assert (tmp_path / "org.sqlite3").is_file()
-    with FakeOrg(data_dir=tmp_path) as org, _client(face, org) as sf:
+    with FakeOrg(data_dir=tmp_path) as org, _client(org) as sf:
         again = sf.get(std.Account, made.id)
         assert again.Name == "Persistent"
         newer = sf.create(std.Account(Name="Second"))
         assert newer.id != made.id  # numbering continues past the stored rows
 
 
-def test_child_subquery_pages_are_followed(face: Face) -> None:
+def test_child_subquery_pages_are_followed() -> None:
     first = {
         "totalSize": 1,
         "done": True,
@@ -88,9 +86,9 @@ def test_child_subquery_pages_are_followed(face: Face) -> None:
         body: Any = rest if request.url.path.endswith("01gCHILD-2") else first
         return httpx.Response(200, json=body)
 
-    http = face.http_client(transport=httpx.MockTransport(handler))
+    http = httpx.Client(transport=httpx.MockTransport(handler))
     auth = AccessTokenAuth(access_token="t", instance_url="https://example.my.salesforce.com")
-    with face.salesforce(auth=auth, http_client=http) as sf:
+    with Salesforce(auth=auth, http_client=http) as sf:
         acc = sf.query(std.Account, "SELECT Name, (SELECT LastName FROM Contacts) FROM Account")
         row = acc.first()
     assert row is not None and row.Contacts is not None and not isinstance(row.Contacts, str)

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.store import store
 
 SEARCH = "/services/data/v62.0/search"
 PARAM = "/services/data/v62.0/parameterizedSearch"

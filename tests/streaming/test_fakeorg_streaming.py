@@ -26,8 +26,9 @@ from salesforce_typed.streaming import (
     ReplayIdInvalidError,
     StreamEvent,
 )
-from salesforce_typed.testing import records, streaming
+from salesforce_typed.testing import streaming
 from salesforce_typed.testing.oauth import token_calls
+from salesforce_typed.testing.org import records
 from salesforce_typed.testing.server import FakeOrg
 
 ACCOUNTS = "/data/AccountChangeEvent"

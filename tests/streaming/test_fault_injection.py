@@ -13,8 +13,8 @@ import os
 from salesforce_typed import AsyncSalesforce, MemoryTokenStore, RefreshTokenGrant
 from salesforce_typed.streaming import EARLIEST, AsyncListener, Backoff, ChangeDataEvent
 from salesforce_typed.testing import streaming
+from salesforce_typed.testing.org.state import OrgConfig
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.state import OrgConfig
 
 EVENTS = int(os.environ.get("SFT_FAULT_EVENTS", "20000"))
 ACCOUNTS = "/data/AccountChangeEvent"

@@ -40,8 +40,8 @@ import salesforce_typed_std as std
 from salesforce_typed import MemoryTokenStore, Salesforce
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.oauth import token_calls
+from salesforce_typed.testing.org.state import OrgConfig
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed.testing.state import OrgConfig
 
 REDIS_URL = os.environ.get("SALESFORCE_TYPED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_CANDIDATES = (

@@ -1,0 +1,316 @@
+"""Processing a Bulk API 2.0 ingest job in the fake org, through the same write path as REST.
+
+Each slice of rows becomes REST-shaped record bodies and goes through `records.Writer`, so
+Bulk writes are validated by `validation` and publish CDC events exactly as REST writes do;
+only the CSV-specific parts live here: cells to values (empty = leave alone, `#N/A` = null,
+`Rel.Field` = a parent by external id), the header check that fails a whole job, and the
+three result sets.
+
+What must stay true:
+- A header naming a field the object lacks fails the job (`InvalidBatch : Field name not
+  found`), as does data whose line ending is not the job's; neither writes anything.
+- A cell Salesforce cannot read fails its row only (sf__Error), never the slice.
+- `processed` counts rows in input order, so the unprocessed rows are exactly the ones after
+  it: an aborted or failed job leaves them in `unprocessedrecords`.
+- Results echo each row's original cells after the `sf__` columns, in the job's dialect;
+  `sf__Error` reads `CODE:message:Field1,Field2 --`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+from collections.abc import Iterator, Sequence
+from typing import IO, Any, Final
+
+from salesforce_typed.testing.bulk2.jobs import (
+    ABORTED,
+    FAILED,
+    IN_PROGRESS,
+    JOB_COMPLETE,
+    BulkJob,
+    JobTable,
+    spool,
+)
+from salesforce_typed.testing.org.http import SfError
+from salesforce_typed.testing.org.records import Outcome, Writer, require_index
+from salesforce_typed.testing.org.store import store
+from salesforce_typed.testing.org.validation import FieldError, FieldIndex, PayloadError, coerce
+from salesforce_typed.testing.soql import normalize_id
+
+__all__ = ["csv_rows", "result_header", "run_ingest", "unprocessed_csv"]
+
+NULL: Final = "#N/A"
+_XSD: Final = {"double": "double", "currency": "double", "percent": "double", "int": "int"}
+
+
+class JobFailedError(Exception):
+    """The whole job fails: `state` Failed with this errorMessage."""
+
+
+def sf_error(error: FieldError) -> str:
+    names = ",".join(error.fields)
+    return (
+        f"{error.code}:{error.message}:{names} --" if names else f"{error.code}:{error.message}:--"
+    )
+
+
+def csv_rows(handle: IO[bytes], delimiter: str) -> Iterator[list[str]]:
+    """Rows of a spooled CSV, read lazily (the header is the first row)."""
+    handle.seek(0)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    try:
+        for row in csv.reader(text, delimiter=delimiter, strict=True):
+            if row:
+                yield row
+    except csv.Error as exc:
+        raise JobFailedError(f"ClientInputError : {exc}") from None
+    finally:
+        text.detach()  # the spool outlives this reader
+
+
+def _writer(handle: IO[bytes], job: BulkJob) -> Any:
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+    return text, csv.writer(
+        text, delimiter=job.delimiter, lineterminator=job.terminator, quoting=csv.QUOTE_ALL
+    )
+
+
+def result_header(job: BulkJob, header: Sequence[str], which: str) -> list[str]:
+    marks = {"successful": ["sf__Id", "sf__Created"], "failed": ["sf__Id", "sf__Error"]}
+    return [*marks.get(which, []), *header]
+
+
+class _Plan:
+    """How each column becomes part of a REST body, checked once per job."""
+
+    def __init__(self, index: FieldIndex, header: Sequence[str]) -> None:
+        self.index = index
+        self.columns: list[tuple[str, str | None, dict[str, Any] | None]] = []
+        for name in header:
+            rel, dot, field = name.partition(".")
+            if dot:
+                parent = index.relationship(rel)
+                if parent is None:
+                    raise JobFailedError(f"InvalidBatch : Field name not found : {name}")
+                self.columns.append((str(parent["relationshipName"]), field, None))
+                continue
+            found = index.field(name)
+            if found is None:
+                raise JobFailedError(f"InvalidBatch : Field name not found : {name}")
+            self.columns.append((str(found["name"]), None, dict(found)))
+
+    def body(self, cells: Sequence[str]) -> tuple[dict[str, Any], FieldError | None]:
+        body: dict[str, Any] = {}
+        for number, ((name, sub, field), cell) in enumerate(zip(self.columns, cells, strict=False)):
+            if cell == "":
+                continue  # an empty cell leaves the field alone
+            value: Any = None if cell == NULL else cell
+            if sub is not None:
+                body[name] = {sub: value}
+                continue
+            assert field is not None
+            if value is not None:
+                try:
+                    value = coerce(field, value)
+                except PayloadError:
+                    kind = _XSD.get(str(field.get("type")), str(field.get("type")))
+                    return body, FieldError(
+                        "INVALID_FIELD",
+                        f"Failed to deserialize field at col {number + 1}. Due to, '{cell}' "
+                        f"is not a valid value for the type xsd:{kind}",
+                        (name,),
+                    )
+            body[name] = value
+        return body, None
+
+
+class _Slice:
+    """One slice's rows through the Writer, and their lines in the result sets."""
+
+    def __init__(self, table: JobTable, job: BulkJob, plan: _Plan) -> None:
+        self.table = table
+        self.job = job
+        self.plan = plan
+        self.writer = Writer(table.state, job.origin)
+
+    def run(self, rows: list[list[str]]) -> None:
+        job = self.job
+        assert job.successful is not None and job.failures is not None
+        # a results request may have moved the spools' positions since the last slice
+        job.successful.seek(0, 2)
+        job.failures.seek(0, 2)
+        ok_text, self.ok = _writer(job.successful, job)
+        bad_text, self.bad = _writer(job.failures, job)
+        try:
+            self._run(rows)
+        finally:
+            ok_text.detach()
+            bad_text.detach()
+
+    def _run(self, rows: list[list[str]]) -> None:
+        job = self.job
+        outcomes: list[Outcome | None] = [None] * len(rows)
+        bodies: list[tuple[int, dict[str, Any]]] = []
+        for i, cells in enumerate(rows):
+            body, error = self.plan.body(cells)
+            if error is not None:
+                outcomes[i] = Outcome(errors=[error])
+            else:
+                bodies.append((i, body))
+        try:
+            done = self._write([b for _, b in bodies])
+        except SfError:  # a body the Writer refuses as a whole: find the row, one by one
+            done = [self._one(b) for _, b in bodies]
+        for (i, _), outcome in zip(bodies, done, strict=True):
+            outcomes[i] = outcome
+        for cells, maybe in zip(rows, outcomes, strict=True):
+            assert maybe is not None
+            self._result(cells, maybe)
+        job.processed += len(rows)
+
+    def _one(self, body: dict[str, Any]) -> Outcome:
+        try:
+            return self._write([body])[0]
+        except SfError as exc:
+            entry = exc.entry()
+            return Outcome(errors=[FieldError(entry["errorCode"], entry["message"])])
+
+    def _write(self, bodies: list[dict[str, Any]]) -> list[Outcome]:
+        job, writer = self.job, self.writer
+        sobject = self.plan.index.sobject
+        if job.operation == "insert":
+            return writer.create(sobject, bodies)
+        if job.operation == "update":
+            return writer.update(sobject, [(b.get("Id"), b) for b in bodies])
+        if job.operation == "upsert":
+            key = str(job.external_id_field)
+            return writer.upsert(sobject, key, [(b.get(key), b) for b in bodies])
+        return self._delete(sobject, [b.get("Id") for b in bodies])
+
+    def _delete(self, sobject: str, raw_ids: list[Any]) -> list[Outcome]:
+        prefix = str((self.table.state.schema.describe(sobject) or {}).get("keyPrefix") or "")
+        outcomes = [Outcome() for _ in raw_ids]
+        wanted = []
+        for i, raw in enumerate(raw_ids):
+            record_id = normalize_id(raw) if isinstance(raw, str) else None
+            if record_id is None:
+                outcomes[i].errors.append(
+                    FieldError("MALFORMED_ID", f"malformed id {raw}", ("Id",))
+                )
+            elif not record_id.startswith(prefix):
+                outcomes[i].errors.append(
+                    FieldError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+                )
+            else:
+                wanted.append(i)
+        st = store(self.table.state)
+        with st.transaction():
+            done = self.writer.delete([raw_ids[i] for i in wanted])
+            for i, outcome in zip(wanted, done, strict=True):
+                outcomes[i] = outcome
+                if self.job.operation == "hardDelete" and outcome.success and outcome.id:
+                    st.hard_delete(sobject, outcome.id)
+        return outcomes
+
+    def _result(self, cells: list[str], outcome: Outcome) -> None:
+        job = self.job
+        if outcome.success:
+            created = outcome.created if job.operation == "upsert" else job.operation == "insert"
+            self.ok.writerow([outcome.id or "", "true" if created else "false", *cells])
+            return
+        job.failed += 1
+        record_id = ""
+        if job.operation in ("update", "delete", "hardDelete") and float(job.api_version) >= 53:
+            position = next((i for i, (n, s, _) in enumerate(self.plan.columns) if n == "Id"), -1)
+            record_id = cells[position] if 0 <= position < len(cells) else ""
+        self.bad.writerow([record_id, sf_error(outcome.errors[0]), *cells])
+
+
+def _check_line_ending(job: BulkJob) -> None:
+    """Salesforce refuses data whose first line end is not the job's lineEnding."""
+    assert job.upload is not None
+    job.upload.seek(0)
+    head = job.upload.read(1 << 16)
+    end = head.find(b"\n")
+    if end < 0:
+        return
+    crlf = end > 0 and head[end - 1 : end] == b"\r"
+    if crlf != (job.line_ending == "CRLF"):
+        raise JobFailedError(
+            "ClientInputError : LineEnding is invalid on user data. Current LineEnding "
+            f"setting is {job.line_ending}"
+        )
+
+
+async def run_ingest(table: JobTable, job: BulkJob) -> None:
+    """The job's task: wait for the gate, then process slice by slice until done."""
+    if not await table.gate(job):
+        return
+    table.transition(job, IN_PROGRESS)
+    started = time.monotonic()
+    job.successful, job.failures = spool(), spool()
+    try:
+        if job.upload is None or job.upload_bytes == 0:
+            raise JobFailedError("InvalidBatch : No data was uploaded for this job")
+        _check_line_ending(job)
+        rows = csv_rows(job.upload, job.delimiter)
+        header = next(rows, None)
+        if header is None:
+            raise JobFailedError("InvalidBatch : No header row")
+        plan = _Plan(require_index(table.state, job.object), header)
+        for which, handle in (("successful", job.successful), ("failed", job.failures)):
+            text, writer = _writer(handle, job)
+            writer.writerow(result_header(job, header, which))
+            text.detach()
+        await _process(table, job, _Slice(table, job, plan), rows)
+    except JobFailedError as exc:
+        if job.state == IN_PROGRESS:
+            table.transition(job, FAILED, error=str(exc))
+    finally:
+        job.total_processing_time += int((time.monotonic() - started) * 1000)
+    if job.state == IN_PROGRESS:
+        table.transition(job, JOB_COMPLETE)
+
+
+async def _process(table: JobTable, job: BulkJob, work: _Slice, rows: Iterator[list[str]]) -> None:
+    settings = table.settings
+    batch: list[list[str]] = []
+    for cells in rows:
+        batch.append(cells)
+        if len(batch) >= settings.slice_rows:
+            if not await _slice(table, job, work, batch):
+                return
+            batch = []
+    if batch:
+        await _slice(table, job, work, batch)
+
+
+async def _slice(table: JobTable, job: BulkJob, work: _Slice, batch: list[list[str]]) -> bool:
+    """Process one slice unless the job was aborted or must fail; False to stop."""
+    if job.state == ABORTED:
+        return False
+    limit = table.settings.fail_after
+    if limit is not None and job.processed >= limit:
+        raise JobFailedError(
+            "InternalServerError : a batch failed after 10 retries; the rest was not processed"
+        )
+    work.run(batch)
+    job.retries = 0
+    await asyncio.sleep(0)  # let polls and other requests in between slices
+    return job.state != ABORTED
+
+
+def unprocessed_csv(job: BulkJob) -> bytes:
+    """The header and every row after the processed ones, in the job's dialect."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=job.delimiter, lineterminator=job.terminator)
+    if job.upload is None or job.upload_bytes == 0:
+        return b""
+    skip = job.processed
+    for number, row in enumerate(csv_rows(job.upload, job.delimiter)):
+        if number == 0 or number > skip:
+            writer.writerow(row)
+    return out.getvalue().encode()

@@ -1,0 +1,242 @@
+"""What changed and when: CDC events for every write.
+
+The replication routes (`GET /sobjects/{T}/updated` and `/deleted`, in `rest.replication`)
+read the same history from the store.
+
+Every write (REST, collections, composite, later SOAP and Bulk) calls `publish` with what it
+changed; listeners in `state.change_listeners` receive one CDC payload per event:
+
+    {"ChangeEventHeader": {"entityName": "Account", "recordIds": [...], "changeType": "UPDATE",
+      "changeOrigin": "com/salesforce/api/rest/62.0;client=billing-sync", "transactionKey": ...,
+      "sequenceNumber": 1, "commitTimestamp": 1714564800000, "commitNumber": 11, "commitUser":
+      "005...", "changedFields": [...], "nulledFields": [...], "diffFields": []},
+     "Name": "Acme", "LastModifiedDate": "2024-05-01T12:00:00.000Z"}
+
+What must stay true: nothing is built when nobody listens; events of one store transaction
+share a transactionKey, number 1..n in order, and are delivered only after it commits (a
+rolled-back composite publishes nothing); datetimes use the `...000Z` form; compound address
+fields are nested with capitalized keys and listed as `BillingAddress.City`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from salesforce_typed.testing.org.http import Request
+from salesforce_typed.testing.org.state import OrgState
+from salesforce_typed.testing.org.validation import FieldIndex
+
+log = logging.getLogger("salesforce_typed.testing")
+
+_DATETIME_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
+_commit_numbers = itertools.count(11_657_372_702_432)  # any increasing number will do
+_SKIPPED = frozenset({"Id", "IsDeleted", "SystemModstamp"})
+
+
+@attrs.frozen(kw_only=True)
+class Origin:
+    """Who wrote: the API and version, the `client=` of `Sforce-Call-Options`, the user."""
+
+    api: str = "rest"
+    version: str = "62.0"
+    client: str | None = None
+    user_id: str = ""
+
+    @property
+    def change_origin(self) -> str:
+        base = f"com/salesforce/api/{self.api}/{self.version}"
+        return f"{base};client={self.client}" if self.client else base
+
+
+def origin_of(req: Request) -> Origin:
+    """The origin of a REST write: its API version, `client=`, and the session's user."""
+    session = req.session
+    return Origin(
+        version=req.api_version or req.org.config.api_version,
+        client=call_options_client(req.headers.get("sforce-call-options")),
+        user_id=session.user_id if session else req.org.config.user_id,
+    )
+
+
+def call_options_client(header: str | None) -> str | None:
+    """`client` from `Sforce-Call-Options: client=X; defaultNamespace=ns` (`,` also splits)."""
+    if not header:
+        return None
+    for part in re.split(r"[;,]", header):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "client" and value.strip():
+            return value.strip()
+    return None
+
+
+def listening(state: OrgState) -> bool:
+    return bool(state.change_listeners)
+
+
+def cdc_value(value: Any) -> Any:
+    """REST JSON value as CDC carries it: `+0000` datetimes become `Z`."""
+    if isinstance(value, str) and _DATETIME_UTC.match(value):
+        return value[:-5] + "Z"
+    return value
+
+
+def nest_fields(
+    values: Mapping[str, Any], compounds: Mapping[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """Group compound components under their compound with capitalized keys: `compounds`
+    maps a component (BillingCity) to (compound, key), e.g. ("BillingAddress", "City")."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        parent = compounds.get(name)
+        if parent is None:
+            out[name] = cdc_value(value)
+            continue
+        nested = out.setdefault(parent[0], {})
+        if isinstance(nested, dict):
+            nested[parent[1]] = cdc_value(value)
+    return out
+
+
+def _field_name(name: str, compounds: Mapping[str, tuple[str, str]]) -> str:
+    parent = compounds.get(name)
+    return name if parent is None else f"{parent[0]}.{parent[1]}"
+
+
+@attrs.define
+class _Batch:
+    """Numbering shared by the events of one transaction."""
+
+    transaction_key: str = attrs.field(factory=lambda: str(uuid.uuid4()))
+    sequence: int = 0
+    commit_number: int | None = None
+    commit_timestamp: int | None = None
+
+
+def publish(
+    state: OrgState,
+    entity: str,
+    change_type: str,
+    record_ids: Sequence[str],
+    changed_fields: Iterable[str],
+    nulled_fields: Iterable[str],
+    values: Mapping[str, Any],
+    *,
+    origin: Origin | None = None,
+    compounds: Mapping[str, tuple[str, str]] | None = None,
+) -> None:
+    """Queue one CDC event; delivered to listeners when the store transaction commits.
+
+    `values` are the REST JSON values to carry (already cut to what CDC sends: the written
+    fields, or every non-empty field on CREATE/UNDELETE); `changed_fields` / `nulled_fields`
+    are field names, mapped to `Compound.Key` form for components.
+    """
+    if not state.change_listeners:
+        return
+    from salesforce_typed.testing.org.store import store
+
+    origin = origin or Origin(version=state.config.api_version, user_id=state.config.user_id)
+    compounds = compounds or {}
+    payload = nest_fields({k: v for k, v in values.items() if k not in _SKIPPED}, compounds)
+    header: dict[str, Any] = {
+        "entityName": entity,
+        "recordIds": list(record_ids),
+        "changeType": change_type,
+        "changeOrigin": origin.change_origin,
+        "transactionKey": "",
+        "sequenceNumber": 0,
+        "commitTimestamp": 0,
+        "commitNumber": 0,
+        "commitUser": origin.user_id or state.config.user_id,
+        "changedFields": list(dict.fromkeys(_field_name(f, compounds) for f in changed_fields)),
+        "nulledFields": list(dict.fromkeys(_field_name(f, compounds) for f in nulled_fields)),
+        "diffFields": [],
+    }
+    event = {"ChangeEventHeader": header, **payload}
+    st = store(state)
+    data = st.transaction_data()
+    batch = data.get("cdc_batch") if data is not None else None
+    if batch is None:
+        batch = _Batch()
+        if data is not None:
+            data["cdc_batch"] = batch
+
+    def deliver() -> None:
+        if batch.commit_number is None:
+            batch.commit_number = next(_commit_numbers)
+            batch.commit_timestamp = int(state.clock() * 1000)
+        batch.sequence += 1
+        header["transactionKey"] = batch.transaction_key
+        header["sequenceNumber"] = batch.sequence
+        header["commitNumber"] = batch.commit_number
+        header["commitTimestamp"] = batch.commit_timestamp
+        try:
+            state.publish_change(event)
+        except Exception:  # a broken listener must not fail a write that has committed
+            log.exception("change listener failed on %s %s", entity, change_type)
+
+    st.after_commit(deliver)
+
+
+def publish_rows(
+    state: OrgState,
+    index: FieldIndex,
+    change_type: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    origin: Origin,
+    skip: frozenset[str] = frozenset(),
+) -> None:
+    """CREATE / UNDELETE: one event per stored row, carrying its non-empty fields."""
+    for row in rows:
+        values = {k: v for k, v in row.items() if v is not None and k in index.fields}
+        for name in skip:
+            values.pop(name, None)
+        publish(
+            state,
+            index.sobject,
+            change_type,
+            [str(row["Id"])],
+            (),
+            (),
+            values,
+            origin=origin,
+            compounds=index.compounds,
+        )
+
+
+def publish_updates(
+    state: OrgState,
+    index: FieldIndex,
+    updates: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    *,
+    origin: Origin,
+) -> None:
+    """UPDATE: per (stored row, written values), the written non-null fields plus
+    LastModifiedDate; records changed alike in one transaction share one event."""
+    groups: dict[str, tuple[list[str], dict[str, Any], list[str], list[str]]] = {}
+    for row, written in updates:
+        sent = {k: row.get(k) for k, v in written.items() if v is not None}
+        sent["LastModifiedDate"] = row.get("LastModifiedDate")
+        changed = [*written, "LastModifiedDate"]
+        nulled = [k for k, v in written.items() if v is None]
+        key = repr((sorted(sent.items()), changed))
+        groups.setdefault(key, ([], sent, changed, nulled))[0].append(str(row["Id"]))
+    for ids, sent, changed, nulled in groups.values():
+        publish(
+            state,
+            index.sobject,
+            "UPDATE",
+            ids,
+            changed,
+            nulled,
+            sent,
+            origin=origin,
+            compounds=index.compounds,
+        )

@@ -1,0 +1,206 @@
+"""Everything one fake org holds: config, schema, data, sessions, limits and faults.
+
+One `OrgState` per running org. Handlers reach it through `Request`-independent module
+functions; time comes from `clock` so tests can expire sessions without sleeping.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from salesforce_typed.testing.org.http import SfError
+from salesforce_typed.testing.org.schema import OrgSchema
+from salesforce_typed.testing.soql import id18
+
+MIN_API_VERSION = 31.0
+
+
+def _secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@attrs.define(kw_only=True)
+class OrgConfig:
+    """Knobs a test or the CLI sets; all switchable at run time through the admin API."""
+
+    api_version: str = "62.0"
+    session_timeout: float = 7200.0  # seconds; Salesforce's default is 2 h
+    refresh_token_rotation: bool = True
+    daily_api_limit: int = 100_000
+    client_id: str = attrs.field(factory=lambda: "3MVG9fake" + secrets.token_hex(12))
+    client_secret: str = attrs.field(factory=_secret, repr=False)
+    username: str = "admin@fake-org.example.com"
+    password: str = attrs.field(factory=_secret, repr=False)
+    security_token: str = attrs.field(factory=lambda: secrets.token_hex(8), repr=False)
+    org_id: str = attrs.field(factory=lambda: id18("00D5g00000" + f"{random.randrange(16**5):05X}"))
+    user_id: str = attrs.field(
+        factory=lambda: id18("0055g00000" + f"{random.randrange(16**5):05X}")
+    )
+
+
+@attrs.define(kw_only=True)
+class Faults:
+    """Fault injection: each rate is a probability per API request (OAuth excluded)."""
+
+    latency_ms: float = 0.0
+    server_error_rate: float = 0.0  # 503 SERVER_UNAVAILABLE
+    drop_rate: float = 0.0  # connection closed mid-response
+    lock_rate: float = 0.0  # UNABLE_TO_LOCK_ROW on writes
+    seed: int | None = None
+    _rng: random.Random = attrs.field(factory=random.Random, repr=False)
+
+    def roll(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate
+
+    def reseed(self, seed: int | None) -> None:
+        self.seed = seed
+        self._rng = random.Random(seed)
+
+
+@attrs.define(kw_only=True)
+class Session:
+    """An access token and who it belongs to. `family` ties it to a refresh-token family."""
+
+    access_token: str = attrs.field(repr=False)
+    user_id: str
+    username: str
+    issued_at: float
+    expires_at: float
+    family: str | None = None
+    client_id: str = ""
+
+
+class IdFactory:
+    """18-char ids: key prefix, a pod-like `5g0000`, a counter; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counters: dict[str, int] = {}
+
+    def new(self, prefix: str) -> str:
+        with self._lock:
+            n = self._counters.get(prefix, 0) + 1
+            self._counters[prefix] = n
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        body = ""
+        for _ in range(6):
+            n, r = divmod(n, 62)
+            body = digits[r] + body
+        return id18(f"{prefix}5g0000{body}")
+
+    def seen(self, prefix: str, count: int) -> None:
+        """After reloading persisted data: continue numbering past `count`."""
+        with self._lock:
+            self._counters[prefix] = max(self._counters.get(prefix, 0), count)
+
+
+ChangeListener = Callable[[dict[str, Any]], None]
+
+
+class OrgState:
+    def __init__(
+        self,
+        config: OrgConfig | None = None,
+        schema: OrgSchema | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from salesforce_typed.testing.org.schema import standard_schema
+
+        self.config = config or OrgConfig()
+        self.schema = schema or standard_schema()
+        self.clock = clock
+        self.faults = Faults()
+        self.ids = IdFactory()
+        self.lock = threading.RLock()
+        self.sessions: dict[str, Session] = {}
+        self.api_usage = 0
+        self.instance_url = ""
+        self.extensions: dict[str, Any] = {}  # per-module state (oauth, store, apex, bulk...)
+        self.change_listeners: list[ChangeListener] = []
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def new_session(
+        self,
+        *,
+        user_id: str | None = None,
+        username: str | None = None,
+        family: str | None = None,
+        client_id: str = "",
+    ) -> Session:
+        now = self.clock()
+        session = Session(
+            access_token=f"{self.config.org_id[:15]}!{secrets.token_urlsafe(48)}",
+            user_id=user_id or self.config.user_id,
+            username=username or self.config.username,
+            issued_at=now,
+            expires_at=now + self.config.session_timeout,
+            family=family,
+            client_id=client_id,
+        )
+        with self.lock:
+            self.sessions[session.access_token] = session
+        return session
+
+    def authenticate(self, authorization: str | None) -> Session:
+        """The session behind `Authorization: Bearer|OAuth <token>` or 401 INVALID_SESSION_ID."""
+        token = ""
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() in ("bearer", "oauth"):
+                token = value.strip()
+        return self.session_for_token(token)
+
+    def session_for_token(self, token: str) -> Session:
+        session = self.sessions.get(token) if token else None
+        if session is None or session.expires_at <= self.clock():
+            if session is not None:
+                with self.lock:
+                    self.sessions.pop(token, None)
+            raise SfError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        return session
+
+    def expire_sessions(self) -> int:
+        """Forced session expiry (fault injection): every access token stops working."""
+        with self.lock:
+            n = len(self.sessions)
+            self.sessions.clear()
+        return n
+
+    def revoke_family(self, family: str) -> None:
+        with self.lock:
+            for token in [t for t, s in self.sessions.items() if s.family == family]:
+                del self.sessions[token]
+
+    # -- limits ----------------------------------------------------------------------------
+
+    def count_api_call(self) -> None:
+        """Count one API request; 403 REQUEST_LIMIT_EXCEEDED past the daily limit."""
+        with self.lock:
+            if self.api_usage >= self.config.daily_api_limit:
+                raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            self.api_usage += 1
+
+    def limit_info_header(self) -> tuple[str, str]:
+        return ("sforce-limit-info", f"api-usage={self.api_usage}/{self.config.daily_api_limit}")
+
+    def check_version(self, version: str) -> None:
+        try:
+            v = float(version)
+        except ValueError:
+            v = -1.0
+        if v < MIN_API_VERSION or v > float(self.config.api_version):
+            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    # -- change events ---------------------------------------------------------------------
+
+    def publish_change(self, event: dict[str, Any]) -> None:
+        for listener in list(self.change_listeners):
+            listener(event)
