@@ -290,6 +290,70 @@ def test_like_pattern_joins() -> None:
     assert quote("_" + escape_like("'")) == r"'_\''"
 
 
+# Text that looks like a placeholder but is not one, and real placeholders.
+_DECOYS = [
+    "Name = ':x'",
+    r"Name = 'it\'s :y'",
+    "CreatedDate = LAST_N_DAYS:30",
+    "CloseDate < NEXT_N_WEEKS:2",
+    "CreatedDate > 2024-01-31T10:30:05+05:30",
+    "Site = 'a:b:c'",
+    "Name != null",
+]
+_NAMES = ["n", "name", "acctName", "ids", "x_1", "_p"]
+
+
+def _placeholder_queries(seed: int, count: int) -> list[tuple[str, list[str]]]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        conditions: list[str] = []
+        names: list[str] = []
+        for _ in range(rng.randint(1, 6)):
+            if rng.random() < 0.5:
+                conditions.append(rng.choice(_DECOYS))
+            else:
+                name = rng.choice(_NAMES)
+                conditions.append(
+                    f"{rng.choice(['Name', 'Site', 'Id'])} {rng.choice(['=', 'IN'])} :{name}"
+                )
+                if name not in names:
+                    names.append(name)
+        out.append(("SELECT Id FROM Account WHERE " + " AND ".join(conditions), names))
+    return out
+
+
+PLACEHOLDER_QUERIES = _placeholder_queries(seed=99, count=300)
+
+
+def test_check_unbound_finds_exactly_the_placeholders() -> None:
+    for soql, names in PLACEHOLDER_QUERIES:
+        if not names:
+            check_unbound(soql)
+            assert bind(soql, None) == soql
+            continue
+        with pytest.raises(QueryBindError) as info:
+            check_unbound(soql)
+        assert f"given: {', '.join(':' + n for n in names)};" in str(info.value), soql
+
+
+def test_bind_refuses_any_missing_or_extra_name() -> None:
+    rng = random.Random(5)
+    for soql, names in PLACEHOLDER_QUERIES:
+        params: dict[str, object] = {n: f"secret-{n}" for n in names}
+        check_unbound(bind(soql, params))  # every placeholder became a literal
+        if names and rng.random() < 0.5:
+            dropped = rng.choice(names)
+            del params[dropped]
+            expected = f":{dropped}"
+        else:
+            params["extra"] = "secret-extra"
+            expected = "'extra'"
+        with pytest.raises(QueryBindError, match=expected) as info:
+            bind(soql, params)
+        assert "secret" not in str(info.value)
+
+
 # -- properties against the fake org's parser ---------------------------------------------
 
 _PIECES = [
