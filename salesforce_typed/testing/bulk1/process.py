@@ -2,7 +2,7 @@
 through the SOQL engine, PK chunking included.
 
 What must stay true:
-- Writes go through `records.Writer`, the path REST, collections and composite use: the same
+- Writes go through `org.records.Writer`, the path REST, collections and composite use: the same
   describe validation, the same error codes and texts, the same CDC events (with the job's
   `Sforce-Call-Options` client as changeOrigin). Bulk 1.0 is never all-or-none: each record
   succeeds or fails alone, 200 records per transaction as Salesforce processes a batch.

@@ -2,7 +2,7 @@
 
 Routes: create a job, read it, close or abort it (POST a state), add a batch, list batches,
 read one, its request, its result (DML rows, or the list of query result files) and each
-query result file; plus `/_admin/bulk-v1` for the settings in `bulk_v1_jobs.BulkV1Settings`.
+query result file; plus `/_admin/bulk-v1` for the settings in `jobs.BulkV1Settings`.
 
 What must stay true:
 - Authentication is `X-SFDC-Session` (an OAuth access token or session id), never Bearer. A
@@ -255,96 +255,111 @@ def _add_batch(req: Request, bulk: BulkV1, job: Job) -> Batch:
     return batch
 
 
-def register(router: Router, state: OrgState) -> None:
-    base = "/services/async/{version}/job"
+async def create_job(req: Request) -> Response:
+    bulk = bulk_v1(req.org)
+    job = _create(req, bulk)
+    return _answer(
+        render("jobInfo", job.info(), as_json=job.as_json), as_json=job.as_json, status=201
+    )
 
-    async def create_job(req: Request) -> Response:
-        bulk = bulk_v1(req.org)
-        job = _create(req, bulk)
-        return _answer(
-            render("jobInfo", job.info(), as_json=job.as_json), as_json=job.as_json, status=201
-        )
 
-    async def get_job(req: Request) -> Response:
-        job = _job(req)
-        return _answer(render("jobInfo", job.info(), as_json=job.as_json), as_json=job.as_json)
+async def get_job(req: Request) -> Response:
+    job = _job(req)
+    return _answer(render("jobInfo", job.info(), as_json=job.as_json), as_json=job.as_json)
 
-    async def post_job(req: Request) -> Response:
-        bulk = bulk_v1(req.org)
-        job = _job(req)
-        _set_state(req, bulk, job)
-        return _answer(render("jobInfo", job.info(), as_json=job.as_json), as_json=job.as_json)
 
-    async def add_batch(req: Request) -> Response:
-        job = _job(req)
-        batch = _add_batch(req, bulk_v1(req.org), job)
-        body = render("batchInfo", batch.info(), as_json=job.as_json)
-        return _answer(body, as_json=job.as_json, status=201)
+async def post_job(req: Request) -> Response:
+    bulk = bulk_v1(req.org)
+    job = _job(req)
+    _set_state(req, bulk, job)
+    return _answer(render("jobInfo", job.info(), as_json=job.as_json), as_json=job.as_json)
 
-    async def list_batches(req: Request) -> Response:
-        job = _job(req)
-        body = render_list((b.info() for b in job.batches), as_json=job.as_json)
-        return _answer(body, as_json=job.as_json)
 
-    async def get_batch(req: Request) -> Response:
-        job = _job(req)
-        batch = _batch(req, job)
-        return _answer(render("batchInfo", batch.info(), as_json=job.as_json), as_json=job.as_json)
+async def add_batch(req: Request) -> Response:
+    job = _job(req)
+    batch = _add_batch(req, bulk_v1(req.org), job)
+    body = render("batchInfo", batch.info(), as_json=job.as_json)
+    return _answer(body, as_json=job.as_json, status=201)
 
-    async def get_request(req: Request) -> Response:
-        job = _job(req)
-        batch = _batch(req, job)
-        return Response(body=batch.body, headers=[("content-type", batch.mime)])
 
-    async def get_result(req: Request) -> Response:
-        job = _job(req)
-        batch = _batch(req, job)
-        if job.is_query:
-            if batch.state != "Completed":
-                raise BulkError("InvalidBatch", "Batch not completed")
-            return _answer(
-                result_list(list(batch.result_files), as_json=job.as_json), as_json=job.as_json
-            )
-        if batch.state != "Completed" and not (batch.state == "Failed" and batch.processed):
+async def list_batches(req: Request) -> Response:
+    job = _job(req)
+    body = render_list((b.info() for b in job.batches), as_json=job.as_json)
+    return _answer(body, as_json=job.as_json)
+
+
+async def get_batch(req: Request) -> Response:
+    job = _job(req)
+    batch = _batch(req, job)
+    return _answer(render("batchInfo", batch.info(), as_json=job.as_json), as_json=job.as_json)
+
+
+async def get_request(req: Request) -> Response:
+    job = _job(req)
+    batch = _batch(req, job)
+    return Response(body=batch.body, headers=[("content-type", batch.mime)])
+
+
+async def get_result(req: Request) -> Response:
+    job = _job(req)
+    batch = _batch(req, job)
+    if job.is_query:
+        if batch.state != "Completed":
             raise BulkError("InvalidBatch", "Batch not completed")
-        body = dml_results(batch.outcomes, job.content_type)
-        mime = _MIME[job.content_type] + ("; charset=UTF-8" if job.content_type == "CSV" else "")
-        return Response(body=body, headers=[("content-type", mime)])
+        return _answer(
+            result_list(list(batch.result_files), as_json=job.as_json), as_json=job.as_json
+        )
+    if batch.state != "Completed" and not (batch.state == "Failed" and batch.processed):
+        raise BulkError("InvalidBatch", "Batch not completed")
+    body = dml_results(batch.outcomes, job.content_type)
+    mime = _MIME[job.content_type] + ("; charset=UTF-8" if job.content_type == "CSV" else "")
+    return Response(body=body, headers=[("content-type", mime)])
 
-    async def get_result_file(req: Request) -> Response:
-        job = _job(req)
-        batch = _batch(req, job)
-        body = batch.result_files.get(req.params["result"]) if job.is_query else None
-        if body is None:
-            raise BulkError("InvalidBatch", f"Unable to find result: {req.params['result']}")
-        mime = _MIME[job.content_type] + ("; charset=UTF-8" if job.content_type == "CSV" else "")
-        return Response(body=body, headers=[("content-type", mime)])
 
-    async def get_settings(req: Request) -> Response:
-        settings = bulk_v1(req.org).settings
-        return Response.json({k: getattr(settings, k) for k in sorted(_SETTING_TYPES)})
+async def get_result_file(req: Request) -> Response:
+    job = _job(req)
+    batch = _batch(req, job)
+    body = batch.result_files.get(req.params["result"]) if job.is_query else None
+    if body is None:
+        raise BulkError("InvalidBatch", f"Unable to find result: {req.params['result']}")
+    mime = _MIME[job.content_type] + ("; charset=UTF-8" if job.content_type == "CSV" else "")
+    return Response(body=body, headers=[("content-type", mime)])
 
-    async def set_settings(req: Request) -> Response:
-        body = req.json()
-        if not isinstance(body, dict) or set(body) - set(_SETTING_TYPES):
-            raise SfError(400, "INVALID_FIELD", f"bulk-v1 settings are {sorted(_SETTING_TYPES)}")
-        settings = bulk_v1(req.org).settings
-        for key, value in body.items():
-            setattr(settings, key, _setting(key, value))
-        return await get_settings(req)
 
-    routes: list[tuple[str, str, Handler]] = [
-        ("POST", base, create_job),
-        ("GET", base + "/{job}", get_job),
-        ("POST", base + "/{job}", post_job),
-        ("POST", base + "/{job}/batch", add_batch),
-        ("GET", base + "/{job}/batch", list_batches),
-        ("GET", base + "/{job}/batch/{batch}", get_batch),
-        ("GET", base + "/{job}/batch/{batch}/request", get_request),
-        ("GET", base + "/{job}/batch/{batch}/result", get_result),
-        ("GET", base + "/{job}/batch/{batch}/result/{result}", get_result_file),
-    ]
-    for method, path, handler in routes:
-        router.add(method, path, _bulk_route(handler), auth=False)
-    router.add("GET", "/_admin/bulk-v1", get_settings, auth=False)
-    router.add("POST", "/_admin/bulk-v1", set_settings, auth=False)
+async def get_settings(req: Request) -> Response:
+    settings = bulk_v1(req.org).settings
+    return Response.json({k: getattr(settings, k) for k in sorted(_SETTING_TYPES)})
+
+
+async def set_settings(req: Request) -> Response:
+    body = req.json()
+    if not isinstance(body, dict) or set(body) - set(_SETTING_TYPES):
+        raise SfError(400, "INVALID_FIELD", f"bulk-v1 settings are {sorted(_SETTING_TYPES)}")
+    settings = bulk_v1(req.org).settings
+    for key, value in body.items():
+        setattr(settings, key, _setting(key, value))
+    return await get_settings(req)
+
+
+_BASE: Final = "/services/async/{version}/job"
+# Authenticated by `_bulk_route` (X-SFDC-Session), not by the app's Bearer check.
+ROUTES: Final[tuple[tuple[str, str, Handler], ...]] = (
+    ("POST", _BASE, create_job),
+    ("GET", _BASE + "/{job}", get_job),
+    ("POST", _BASE + "/{job}", post_job),
+    ("POST", _BASE + "/{job}/batch", add_batch),
+    ("GET", _BASE + "/{job}/batch", list_batches),
+    ("GET", _BASE + "/{job}/batch/{batch}", get_batch),
+    ("GET", _BASE + "/{job}/batch/{batch}/request", get_request),
+    ("GET", _BASE + "/{job}/batch/{batch}/result", get_result),
+    ("GET", _BASE + "/{job}/batch/{batch}/result/{result}", get_result_file),
+)
+ADMIN_ROUTES: Final = (
+    ("GET", "/_admin/bulk-v1", get_settings),
+    ("POST", "/_admin/bulk-v1", set_settings),
+)
+
+
+def register(router: Router, state: OrgState) -> None:
+    router.add_all(((m, path, _bulk_route(h)) for m, path, h in ROUTES), auth=False)
+    router.add_all(ADMIN_ROUTES, auth=False)

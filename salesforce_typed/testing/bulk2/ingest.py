@@ -1,6 +1,6 @@
 """Processing a Bulk API 2.0 ingest job in the fake org, through the same write path as REST.
 
-Each slice of rows becomes REST-shaped record bodies and goes through `records.Writer`, so
+Each slice of rows becomes REST-shaped record bodies and goes through `org.records.Writer`, so
 Bulk writes are validated by `validation` and publish CDC events exactly as REST writes do;
 only the CSV-specific parts live here: cells to values (empty = leave alone, `#N/A` = null,
 `Rel.Field` = a parent by external id), the header check that fails a whole job, and the

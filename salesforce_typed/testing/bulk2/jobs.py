@@ -1,7 +1,7 @@
 """The fake org's Bulk API 2.0 jobs: the table, the settings tests switch, JobInfo rendering.
 
 Jobs live in `state.extensions["bulk_v2"]`. Processing runs as asyncio tasks on the server's
-loop (`bulk_v2_ingest`, `bulk_v2_query`), one slice of rows at a time, yielding in between so
+loop (`ingest`, `query`), one slice of rows at a time, yielding in between so
 polls are answered while a big job runs.
 
 What must stay true:

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote_plus
 
 import attrs
@@ -460,14 +460,19 @@ async def _admin_register_certificate(req: Request) -> Response:
     return Response.json({"registered": True}, status=201)
 
 
+PUBLIC_ROUTES: Final = (
+    ("POST", "/services/oauth2/token", _token),
+    ("POST", "/services/oauth2/revoke", _revoke),
+    ("GET", "/services/oauth2/revoke", _revoke),
+    ("POST", "/services/oauth2/introspect", _introspect),
+    ("GET", "/services/oauth2/userinfo", _userinfo),
+    ("POST", "/services/oauth2/userinfo", _userinfo),
+    ("GET", "/id/{org_id}/{user_id}", _identity),
+    ("GET", "/_admin/token-calls", _admin_token_calls),
+    ("POST", "/_admin/jwt-certificates", _admin_register_certificate),
+)
+
+
 def register(router: Router, state: OrgState) -> None:
     oauth_state(state)
-    router.add("POST", "/services/oauth2/token", _token, auth=False)
-    router.add("POST", "/services/oauth2/revoke", _revoke, auth=False)
-    router.add("GET", "/services/oauth2/revoke", _revoke, auth=False)
-    router.add("POST", "/services/oauth2/introspect", _introspect, auth=False)
-    router.add("GET", "/services/oauth2/userinfo", _userinfo, auth=False)
-    router.add("POST", "/services/oauth2/userinfo", _userinfo, auth=False)
-    router.add("GET", "/id/{org_id}/{user_id}", _identity, auth=False)
-    router.add("GET", "/_admin/token-calls", _admin_token_calls, auth=False)
-    router.add("POST", "/_admin/jwt-certificates", _admin_register_certificate, auth=False)
+    router.add_all(PUBLIC_ROUTES, auth=False)

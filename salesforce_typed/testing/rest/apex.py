@@ -101,26 +101,27 @@ async def _call(route: ApexRoute, req: Request, path: str) -> Response:
     return Response.empty(status) if payload is None else Response.json(payload, status=status)
 
 
-def register(router: Router, state: OrgState) -> None:
-    async def apexrest(req: Request) -> Response:
-        path = "/" + req.params.get("rest", "").strip("/")
-        routes: list[ApexRoute] = req.org.extensions.get("apex_routes", [])
-        matching = [r for r in routes if r.regex.fullmatch(path)]
-        if not matching:
-            raise SfError(404, "NOT_FOUND", f"Could not find a match for URL {path}")
-        best = max(r.specificity for r in matching)
-        mapped = [r for r in matching if r.specificity == best]
-        verb = "GET" if req.method == "HEAD" else req.method
-        route = next((r for r in mapped if r.method == verb), None)
-        route = route or next((r for r in mapped if r.method == "*"), None)
-        if route is None:
-            allowed = ",".join(sorted({r.method for r in mapped}))
-            raise SfError(
-                405,
-                "METHOD_NOT_ALLOWED",
-                f"HTTP Method '{req.method}' not allowed. Allowed are {allowed}",
-            )
-        return await _call(route, req, path)
+async def apexrest(req: Request) -> Response:
+    path = "/" + req.params.get("rest", "").strip("/")
+    routes: list[ApexRoute] = req.org.extensions.get("apex_routes", [])
+    matching = [r for r in routes if r.regex.fullmatch(path)]
+    if not matching:
+        raise SfError(404, "NOT_FOUND", f"Could not find a match for URL {path}")
+    best = max(r.specificity for r in matching)
+    mapped = [r for r in matching if r.specificity == best]
+    verb = "GET" if req.method == "HEAD" else req.method
+    route = next((r for r in mapped if r.method == verb), None)
+    route = route or next((r for r in mapped if r.method == "*"), None)
+    if route is None:
+        allowed = ",".join(sorted({r.method for r in mapped}))
+        raise SfError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{req.method}' not allowed. Allowed are {allowed}",
+        )
+    return await _call(route, req, path)
 
+
+def register(router: Router, state: OrgState) -> None:
     for verb in _VERBS:
         router.add(verb, "/services/apexrest/{rest}", apexrest)

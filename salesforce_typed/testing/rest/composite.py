@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -184,92 +185,102 @@ def _validate(body: Any) -> tuple[list[dict[str, Any]], bool]:
     return items, body.get("allOrNone") is True
 
 
-def register(router: Router, state: OrgState) -> None:
-    async def run(
-        req: Request, item: dict[str, Any], results: dict[str, Any], failed: set[str]
-    ) -> dict[str, Any]:
-        ref = str(item["referenceId"])
-        try:
-            url = _substitute(item["url"], results, failed)
-            body = _substitute(item.get("body"), results, failed)
-        except _UnresolvedError as exc:
-            failed.add(ref)
-            return _halted(ref, str(exc))
-        response = await dispatch(
-            router, req, str(item["method"]).upper(), url, body, item.get("httpHeaders") or {}
-        )
-        result = _json_body(response)
-        if response.status >= 400:
-            failed.add(ref)
-        else:
-            results[ref] = result
-        kept = {_KEPT_HEADERS[k]: v for k, v in response.headers if k in _KEPT_HEADERS}
-        return {
-            "body": result,
-            "httpHeaders": kept,
-            "httpStatusCode": response.status,
-            "referenceId": ref,
-        }
+async def run(
+    router: Router, req: Request, item: dict[str, Any], results: dict[str, Any], failed: set[str]
+) -> dict[str, Any]:
+    """One composite subrequest, its `@{ref.field}` references resolved, dispatched through
+    the org's own router."""
+    ref = str(item["referenceId"])
+    try:
+        url = _substitute(item["url"], results, failed)
+        body = _substitute(item.get("body"), results, failed)
+    except _UnresolvedError as exc:
+        failed.add(ref)
+        return _halted(ref, str(exc))
+    response = await dispatch(
+        router, req, str(item["method"]).upper(), url, body, item.get("httpHeaders") or {}
+    )
+    result = _json_body(response)
+    if response.status >= 400:
+        failed.add(ref)
+    else:
+        results[ref] = result
+    kept = {_KEPT_HEADERS[k]: v for k, v in response.headers if k in _KEPT_HEADERS}
+    return {
+        "body": result,
+        "httpHeaders": kept,
+        "httpStatusCode": response.status,
+        "referenceId": ref,
+    }
 
-    async def composite(req: Request) -> Response:
-        items, all_or_none = _validate(req.json())
-        results: dict[str, Any] = {}
-        failed: set[str] = set()
-        out: list[dict[str, Any]] = []
-        if not all_or_none:
-            for item in items:
-                out.append(await run(req, item, results, failed))
-            return Response.json({"compositeResponse": out})
-        try:
-            with store(req.org).transaction() as data:
-                data["all_or_none"] = True
-                for item in items:
-                    entry = await run(req, item, results, failed)
-                    out.append(entry)
-                    if entry["httpStatusCode"] >= 400 or data.pop("failed", False):
-                        raise _HaltError
-        except _HaltError:
-            failing = len(out) - 1
-            refs = [str(item["referenceId"]) for item in items]
-            out = [out[i] if i == failing else _halted(refs[i]) for i in range(len(items))]
+
+async def composite(router: Router, req: Request) -> Response:
+    items, all_or_none = _validate(req.json())
+    results: dict[str, Any] = {}
+    failed: set[str] = set()
+    out: list[dict[str, Any]] = []
+    if not all_or_none:
+        for item in items:
+            out.append(await run(router, req, item, results, failed))
         return Response.json({"compositeResponse": out})
+    try:
+        with store(req.org).transaction() as data:
+            data["all_or_none"] = True
+            for item in items:
+                entry = await run(router, req, item, results, failed)
+                out.append(entry)
+                if entry["httpStatusCode"] >= 400 or data.pop("failed", False):
+                    raise _HaltError
+    except _HaltError:
+        failing = len(out) - 1
+        refs = [str(item["referenceId"]) for item in items]
+        out = [out[i] if i == failing else _halted(refs[i]) for i in range(len(items))]
+    return Response.json({"compositeResponse": out})
 
-    async def batch(req: Request) -> Response:
-        body = req.json()
-        items = body.get("batchRequests") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not items:
-            raise _envelope_error("batchRequests must be a non-empty array")
-        if len(items) > MAX_SUBREQUESTS:
-            raise _envelope_error(
-                f"A batch may hold at most {MAX_SUBREQUESTS} subrequests", "LIMIT_EXCEEDED"
-            )
-        halt = body.get("haltOnError") is True
-        results: list[dict[str, Any]] = []
-        halted = False
-        for n, item in enumerate(items):
-            if halted:
-                error = {
-                    "errorCode": "BATCH_PROCESSING_HALTED",
-                    "message": "Batch processing halted",
-                }
-                results.append({"statusCode": 412, "result": [error]})
-                continue
-            method = str(item.get("method", "")).upper() if isinstance(item, dict) else ""
-            url = str(item.get("url", "")) if isinstance(item, dict) else ""
-            if method not in _METHODS or not url:
-                raise _envelope_error(f"Invalid batch subrequest at index {n}")
-            if not url.startswith("/services/data/"):
-                url = "/services/data/" + url.lstrip("/")
-            try:
-                if n:  # the batch itself was counted once: one API call per subrequest
-                    req.org.count_api_call()
-                response = await dispatch(router, req, method, url, item.get("richInput"), {})
-            except SfError as exc:
-                response = exc.response()
-            results.append({"statusCode": response.status, "result": _json_body(response)})
-            halted = halt and response.status >= 400
-        has_errors = any(r["statusCode"] >= 400 for r in results)
-        return Response.json({"hasErrors": has_errors, "results": results})
 
-    router.add("POST", "/services/data/v{version}/composite", composite)
-    router.add("POST", "/services/data/v{version}/composite/batch", batch)
+async def batch(router: Router, req: Request) -> Response:
+    body = req.json()
+    items = body.get("batchRequests") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise _envelope_error("batchRequests must be a non-empty array")
+    if len(items) > MAX_SUBREQUESTS:
+        raise _envelope_error(
+            f"A batch may hold at most {MAX_SUBREQUESTS} subrequests", "LIMIT_EXCEEDED"
+        )
+    halt = body.get("haltOnError") is True
+    results: list[dict[str, Any]] = []
+    halted = False
+    for n, item in enumerate(items):
+        if halted:
+            error = {
+                "errorCode": "BATCH_PROCESSING_HALTED",
+                "message": "Batch processing halted",
+            }
+            results.append({"statusCode": 412, "result": [error]})
+            continue
+        method = str(item.get("method", "")).upper() if isinstance(item, dict) else ""
+        url = str(item.get("url", "")) if isinstance(item, dict) else ""
+        if method not in _METHODS or not url:
+            raise _envelope_error(f"Invalid batch subrequest at index {n}")
+        if not url.startswith("/services/data/"):
+            url = "/services/data/" + url.lstrip("/")
+        try:
+            if n:  # the batch itself was counted once: one API call per subrequest
+                req.org.count_api_call()
+            response = await dispatch(router, req, method, url, item.get("richInput"), {})
+        except SfError as exc:
+            response = exc.response()
+        results.append({"statusCode": response.status, "result": _json_body(response)})
+        halted = halt and response.status >= 400
+    has_errors = any(r["statusCode"] >= 400 for r in results)
+    return Response.json({"hasErrors": has_errors, "results": results})
+
+
+def register(router: Router, state: OrgState) -> None:
+    # Subrequests are dispatched through the same router, so the handlers take it first.
+    router.add_all(
+        (
+            ("POST", "/services/data/v{version}/composite", partial(composite, router)),
+            ("POST", "/services/data/v{version}/composite/batch", partial(batch, router)),
+        )
+    )

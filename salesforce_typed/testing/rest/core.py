@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from salesforce_typed.testing.org.http import Request, Response, Router, SfError
 from salesforce_typed.testing.org.state import MIN_API_VERSION, OrgState
@@ -105,53 +105,67 @@ def _not_modified_since(header: str, modified_at: float) -> bool:
     return modified_at <= since
 
 
+async def list_versions(req: Request) -> Response:
+    return Response.json(versions(req.org))
+
+
+async def resources(req: Request) -> Response:
+    v = req.api_version
+    return Response.json({name: f"/services/data/v{v}/{name}" for name in RESOURCES})
+
+
+async def get_limits(req: Request) -> Response:
+    return Response.json(limits(req.org))
+
+
+async def describe_global(req: Request) -> Response:
+    schema = req.org.schema
+    return Response.json(
+        {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [schema.global_entry(d, req.api_version) for d in schema],
+        }
+    )
+
+
+def _doc(req: Request) -> dict[str, Any]:
+    doc = req.org.schema.describe(req.params["sobject"])
+    if doc is None:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+    return doc
+
+
+def _urls(doc: dict[str, Any], version: str) -> dict[str, Any]:
+    return {k: v.replace("{version}", version) for k, v in doc["urls"].items()}
+
+
+async def describe(req: Request) -> Response:
+    since = req.headers.get("if-modified-since")
+    if since and _not_modified_since(since, req.org.schema.modified_at):
+        _doc(req)  # an unknown object is still a 404
+        return Response.empty(304)
+    doc = dict(_doc(req))
+    doc["urls"] = _urls(doc, req.api_version)
+    return Response.json(doc)
+
+
+async def sobject_info(req: Request) -> Response:
+    doc = _doc(req)
+    entry = req.org.schema.global_entry(doc, req.api_version)
+    return Response.json({"objectDescribe": entry, "recentItems": []})
+
+
+PUBLIC_ROUTES: Final = (("GET", "/services/data", list_versions),)
+ROUTES: Final = (
+    ("GET", "/services/data/v{version}", resources),
+    ("GET", "/services/data/v{version}/limits", get_limits),
+    ("GET", "/services/data/v{version}/sobjects", describe_global),
+    ("GET", "/services/data/v{version}/sobjects/{sobject}/describe", describe),
+    ("GET", "/services/data/v{version}/sobjects/{sobject}", sobject_info),
+)
+
+
 def register(router: Router, state: OrgState) -> None:
-    async def list_versions(req: Request) -> Response:
-        return Response.json(versions(req.org))
-
-    async def resources(req: Request) -> Response:
-        v = req.api_version
-        return Response.json({name: f"/services/data/v{v}/{name}" for name in RESOURCES})
-
-    async def get_limits(req: Request) -> Response:
-        return Response.json(limits(req.org))
-
-    async def describe_global(req: Request) -> Response:
-        schema = req.org.schema
-        return Response.json(
-            {
-                "encoding": "UTF-8",
-                "maxBatchSize": 200,
-                "sobjects": [schema.global_entry(d, req.api_version) for d in schema],
-            }
-        )
-
-    def _doc(req: Request) -> dict[str, Any]:
-        doc = req.org.schema.describe(req.params["sobject"])
-        if doc is None:
-            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
-        return doc
-
-    def _urls(doc: dict[str, Any], version: str) -> dict[str, Any]:
-        return {k: v.replace("{version}", version) for k, v in doc["urls"].items()}
-
-    async def describe(req: Request) -> Response:
-        since = req.headers.get("if-modified-since")
-        if since and _not_modified_since(since, req.org.schema.modified_at):
-            _doc(req)  # an unknown object is still a 404
-            return Response.empty(304)
-        doc = dict(_doc(req))
-        doc["urls"] = _urls(doc, req.api_version)
-        return Response.json(doc)
-
-    async def sobject_info(req: Request) -> Response:
-        doc = _doc(req)
-        entry = req.org.schema.global_entry(doc, req.api_version)
-        return Response.json({"objectDescribe": entry, "recentItems": []})
-
-    router.add("GET", "/services/data", list_versions, auth=False)
-    router.add("GET", "/services/data/v{version}", resources)
-    router.add("GET", "/services/data/v{version}/limits", get_limits)
-    router.add("GET", "/services/data/v{version}/sobjects", describe_global)
-    router.add("GET", "/services/data/v{version}/sobjects/{sobject}/describe", describe)
-    router.add("GET", "/services/data/v{version}/sobjects/{sobject}", sobject_info)
+    router.add_all(PUBLIC_ROUTES, auth=False)
+    router.add_all(ROUTES)

@@ -242,28 +242,36 @@ def run_query(req: Request, *, include_deleted: bool) -> Response:
     return _respond(body)
 
 
+async def query(req: Request) -> Response:
+    return run_query(req, include_deleted=False)
+
+
+async def query_all(req: Request) -> Response:
+    return run_query(req, include_deleted=True)
+
+
+async def more(req: Request) -> Response:
+    # /query/<locator> and /queryAll/<locator> share one table: the cursor already
+    # knows whether it includes deleted rows.
+    records = store(req.org)
+    table = cursors(req.org)
+    with records.lock:
+        body = table.next_page(
+            req.params["locator"],
+            owner=_owner(req),
+            version=req.api_version,
+            size=batch_size(req.headers.get("sforce-query-options")),
+        )
+    return _respond(body)
+
+
+ROUTES: Final = (
+    ("GET", "/services/data/v{version}/query", query),
+    ("GET", "/services/data/v{version}/queryAll", query_all),
+    ("GET", "/services/data/v{version}/query/{locator}", more),
+    ("GET", "/services/data/v{version}/queryAll/{locator}", more),
+)
+
+
 def register(router: Router, state: OrgState) -> None:
-    async def query(req: Request) -> Response:
-        return run_query(req, include_deleted=False)
-
-    async def query_all(req: Request) -> Response:
-        return run_query(req, include_deleted=True)
-
-    async def more(req: Request) -> Response:
-        # /query/<locator> and /queryAll/<locator> share one table: the cursor already
-        # knows whether it includes deleted rows.
-        records = store(req.org)
-        table = cursors(req.org)
-        with records.lock:
-            body = table.next_page(
-                req.params["locator"],
-                owner=_owner(req),
-                version=req.api_version,
-                size=batch_size(req.headers.get("sforce-query-options")),
-            )
-        return _respond(body)
-
-    router.add("GET", "/services/data/v{version}/query", query)
-    router.add("GET", "/services/data/v{version}/queryAll", query_all)
-    router.add("GET", "/services/data/v{version}/query/{locator}", more)
-    router.add("GET", "/services/data/v{version}/queryAll/{locator}", more)
+    router.add_all(ROUTES)

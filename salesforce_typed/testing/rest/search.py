@@ -178,41 +178,50 @@ def run_search(req: Request, sosl: str) -> Response:
     return Response(status=200, body=data, headers=[_JSON_TYPE])
 
 
+async def search(req: Request) -> Response:
+    # A missing or empty q reaches the engine, which answers MALFORMED_SEARCH.
+    return run_search(req, req.arg("q") or "")
+
+
+def _require_v36(req: Request) -> None:
+    if float(req.api_version) < MIN_SEARCH_RECORDS_VERSION:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+async def parameterized_get(req: Request) -> Response:
+    _require_v36(req)
+    sosl = build_sosl(
+        req.arg("q") or "",
+        _get_objects(req),
+        scope=req.arg("in") or None,
+        overall_limit=_limit(req.arg("overallLimit"), "overallLimit"),
+    )
+    return run_search(req, sosl)
+
+
+async def parameterized_post(req: Request) -> Response:
+    _require_v36(req)
+    body = req.json()
+    if not isinstance(body, dict):
+        raise SfError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object.")
+    term, scope = body.get("q"), body.get("in")
+    if not isinstance(term, str | None) or not isinstance(scope, str | None):
+        raise _bad("q and in must be strings")
+    sosl = build_sosl(
+        term or "",
+        _post_objects(body),
+        scope=scope or None,
+        overall_limit=_limit(body.get("overallLimit"), "overallLimit"),
+    )
+    return run_search(req, sosl)
+
+
+ROUTES: Final = (
+    ("GET", "/services/data/v{version}/search", search),
+    ("GET", "/services/data/v{version}/parameterizedSearch", parameterized_get),
+    ("POST", "/services/data/v{version}/parameterizedSearch", parameterized_post),
+)
+
+
 def register(router: Router, state: OrgState) -> None:
-    async def search(req: Request) -> Response:
-        # A missing or empty q reaches the engine, which answers MALFORMED_SEARCH.
-        return run_search(req, req.arg("q") or "")
-
-    def _require_v36(req: Request) -> None:
-        if float(req.api_version) < MIN_SEARCH_RECORDS_VERSION:
-            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
-
-    async def parameterized_get(req: Request) -> Response:
-        _require_v36(req)
-        sosl = build_sosl(
-            req.arg("q") or "",
-            _get_objects(req),
-            scope=req.arg("in") or None,
-            overall_limit=_limit(req.arg("overallLimit"), "overallLimit"),
-        )
-        return run_search(req, sosl)
-
-    async def parameterized_post(req: Request) -> Response:
-        _require_v36(req)
-        body = req.json()
-        if not isinstance(body, dict):
-            raise SfError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object.")
-        term, scope = body.get("q"), body.get("in")
-        if not isinstance(term, str | None) or not isinstance(scope, str | None):
-            raise _bad("q and in must be strings")
-        sosl = build_sosl(
-            term or "",
-            _post_objects(body),
-            scope=scope or None,
-            overall_limit=_limit(body.get("overallLimit"), "overallLimit"),
-        )
-        return run_search(req, sosl)
-
-    router.add("GET", "/services/data/v{version}/search", search)
-    router.add("GET", "/services/data/v{version}/parameterizedSearch", parameterized_get)
-    router.add("POST", "/services/data/v{version}/parameterizedSearch", parameterized_post)
+    router.add_all(ROUTES)

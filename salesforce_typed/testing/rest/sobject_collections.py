@@ -11,7 +11,7 @@ learns of the failure through the same data, since the call itself still answers
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from salesforce_typed.testing.org import changes
 from salesforce_typed.testing.org.http import Request, Response, Router, SfError
@@ -104,89 +104,99 @@ def _reply(outcomes: list[Outcome]) -> Response:
     return Response.json([o.collection() for o in outcomes])
 
 
+async def create(req: Request) -> Response:
+    records, all_or_none = _records(req)
+    chunks = _chunks(req.org, records)
+    writer = Writer(req.org, changes.origin_of(req))
+
+    def work() -> list[Outcome]:
+        outcomes: list[Outcome] = [Outcome() for _ in records]
+        for sobject, positions in chunks:
+            done = writer.create(sobject, [records[i] for i in positions])
+            for i, outcome in zip(positions, done, strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    return _reply(_run(req.org, all_or_none, work))
+
+
+async def update(req: Request) -> Response:
+    records, all_or_none = _records(req)
+    chunks = _chunks(req.org, records)
+    writer = Writer(req.org, changes.origin_of(req))
+
+    def work() -> list[Outcome]:
+        outcomes: list[Outcome] = [Outcome() for _ in records]
+        for sobject, positions in chunks:
+            items = [(_id_of(records[i]), records[i]) for i in positions]
+            for i, outcome in zip(positions, writer.update(sobject, items), strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    return _reply(_run(req.org, all_or_none, work))
+
+
+async def upsert(req: Request) -> Response:
+    index = require_index(req.org, req.params["sobject"])
+    field = key_field(index, req.params["field"])
+    records, all_or_none = _records(req)
+    writer = Writer(req.org, changes.origin_of(req))
+    items = [
+        (next((v for k, v in r.items() if k.lower() == field.lower()), None), r) for r in records
+    ]
+    outcomes = _run(req.org, all_or_none, lambda: writer.upsert(index.sobject, field, items))
+    return _reply(outcomes)
+
+
+async def delete(req: Request) -> Response:
+    ids = [i for i in (req.arg("ids") or "").split(",") if i]
+    if not ids:
+        raise SfError(400, "MISSING_ARGUMENT", "ids was not specified")
+    if len(ids) > MAX_RECORDS:
+        raise SfError(400, "EXCEEDED_ID_LIMIT", _TOO_MANY.format(MAX_RECORDS))
+    writer = Writer(req.org, changes.origin_of(req))
+    return _reply(_run(req.org, _flag(req.arg("allOrNone")), lambda: writer.delete(ids)))
+
+
+def _retrieve(req: Request, ids: Any, fields: Any) -> Response:
+    index = require_index(req.org, req.params["sobject"])
+    if not ids or not fields:
+        raise SfError(400, "MISSING_ARGUMENT", "ids and fields are required")
+    ids = ids.split(",") if isinstance(ids, str) else ids
+    if len(ids) > MAX_RETRIEVE:
+        raise SfError(400, "EXCEEDED_ID_LIMIT", _TOO_MANY.format(MAX_RETRIEVE))
+    names = select_fields(index, fields)
+    wanted = [normalize_id(str(i)) for i in ids]
+    bad = next((raw for raw, i in zip(ids, wanted, strict=True) if i is None), None)
+    if bad is not None:
+        raise SfError(400, "MALFORMED_ID", f"malformed id {bad}")
+    rows = store(req.org).get_many(index.sobject, [i for i in wanted if i])
+    return Response.json(
+        [render(index, rows[i], req.api_version, names) if i in rows else None for i in wanted]
+    )
+
+
+async def retrieve_get(req: Request) -> Response:
+    return _retrieve(req, req.arg("ids"), req.arg("fields"))
+
+
+async def retrieve_post(req: Request) -> Response:
+    body = req.json()
+    if not isinstance(body, dict):
+        raise SfError(400, "JSON_PARSER_ERROR", 'Expected {"ids": [...], "fields": [...]}')
+    return _retrieve(req, body.get("ids"), body.get("fields"))
+
+
+_BASE: Final = "/services/data/v{version}/composite/sobjects"
+ROUTES: Final = (
+    ("POST", _BASE, create),
+    ("PATCH", _BASE, update),
+    ("DELETE", _BASE, delete),
+    ("GET", _BASE + "/{sobject}", retrieve_get),
+    ("POST", _BASE + "/{sobject}", retrieve_post),
+    ("PATCH", _BASE + "/{sobject}/{field}", upsert),
+)
+
+
 def register(router: Router, state: OrgState) -> None:
-    base = "/services/data/v{version}/composite/sobjects"
-
-    async def create(req: Request) -> Response:
-        records, all_or_none = _records(req)
-        chunks = _chunks(req.org, records)
-        writer = Writer(req.org, changes.origin_of(req))
-
-        def work() -> list[Outcome]:
-            outcomes: list[Outcome] = [Outcome() for _ in records]
-            for sobject, positions in chunks:
-                done = writer.create(sobject, [records[i] for i in positions])
-                for i, outcome in zip(positions, done, strict=True):
-                    outcomes[i] = outcome
-            return outcomes
-
-        return _reply(_run(req.org, all_or_none, work))
-
-    async def update(req: Request) -> Response:
-        records, all_or_none = _records(req)
-        chunks = _chunks(req.org, records)
-        writer = Writer(req.org, changes.origin_of(req))
-
-        def work() -> list[Outcome]:
-            outcomes: list[Outcome] = [Outcome() for _ in records]
-            for sobject, positions in chunks:
-                items = [(_id_of(records[i]), records[i]) for i in positions]
-                for i, outcome in zip(positions, writer.update(sobject, items), strict=True):
-                    outcomes[i] = outcome
-            return outcomes
-
-        return _reply(_run(req.org, all_or_none, work))
-
-    async def upsert(req: Request) -> Response:
-        index = require_index(req.org, req.params["sobject"])
-        field = key_field(index, req.params["field"])
-        records, all_or_none = _records(req)
-        writer = Writer(req.org, changes.origin_of(req))
-        items = [
-            (next((v for k, v in r.items() if k.lower() == field.lower()), None), r)
-            for r in records
-        ]
-        outcomes = _run(req.org, all_or_none, lambda: writer.upsert(index.sobject, field, items))
-        return _reply(outcomes)
-
-    async def delete(req: Request) -> Response:
-        ids = [i for i in (req.arg("ids") or "").split(",") if i]
-        if not ids:
-            raise SfError(400, "MISSING_ARGUMENT", "ids was not specified")
-        if len(ids) > MAX_RECORDS:
-            raise SfError(400, "EXCEEDED_ID_LIMIT", _TOO_MANY.format(MAX_RECORDS))
-        writer = Writer(req.org, changes.origin_of(req))
-        return _reply(_run(req.org, _flag(req.arg("allOrNone")), lambda: writer.delete(ids)))
-
-    def _retrieve(req: Request, ids: Any, fields: Any) -> Response:
-        index = require_index(req.org, req.params["sobject"])
-        if not ids or not fields:
-            raise SfError(400, "MISSING_ARGUMENT", "ids and fields are required")
-        ids = ids.split(",") if isinstance(ids, str) else ids
-        if len(ids) > MAX_RETRIEVE:
-            raise SfError(400, "EXCEEDED_ID_LIMIT", _TOO_MANY.format(MAX_RETRIEVE))
-        names = select_fields(index, fields)
-        wanted = [normalize_id(str(i)) for i in ids]
-        bad = next((raw for raw, i in zip(ids, wanted, strict=True) if i is None), None)
-        if bad is not None:
-            raise SfError(400, "MALFORMED_ID", f"malformed id {bad}")
-        rows = store(req.org).get_many(index.sobject, [i for i in wanted if i])
-        return Response.json(
-            [render(index, rows[i], req.api_version, names) if i in rows else None for i in wanted]
-        )
-
-    async def retrieve_get(req: Request) -> Response:
-        return _retrieve(req, req.arg("ids"), req.arg("fields"))
-
-    async def retrieve_post(req: Request) -> Response:
-        body = req.json()
-        if not isinstance(body, dict):
-            raise SfError(400, "JSON_PARSER_ERROR", 'Expected {"ids": [...], "fields": [...]}')
-        return _retrieve(req, body.get("ids"), body.get("fields"))
-
-    router.add("POST", base, create)
-    router.add("PATCH", base, update)
-    router.add("DELETE", base, delete)
-    router.add("GET", base + "/{sobject}", retrieve_get)
-    router.add("POST", base + "/{sobject}", retrieve_post)
-    router.add("PATCH", base + "/{sobject}/{field}", upsert)
+    router.add_all(ROUTES)

@@ -2,7 +2,7 @@
 
 One route for every call; the body element names the operation (any `SOAPAction` is
 accepted, as Salesforce does). The calls work on the same data as REST: writes go through
-`records.Writer` (same validation, same CDC events, origin `com/salesforce/api/soap/NN.0`),
+`org.records.Writer` (same validation, same CDC events, origin `com/salesforce/api/soap/NN.0`),
 queries through the SOQL engine and the REST locator table (`rest.query.cursors`), so a
 record written by either API reads the same through the other.
 
@@ -25,7 +25,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import attrs
 from xsdata.models.datatype import XmlDateTime
@@ -38,8 +38,8 @@ from salesforce_typed.testing.org.http import Request, Response, Router, SfError
 from salesforce_typed.testing.org.records import Outcome, Writer, key_field, rolled_back
 from salesforce_typed.testing.org.state import MIN_API_VERSION, OrgState, Session
 from salesforce_typed.testing.org.store import store
-from salesforce_typed.testing.rest import query as query_api
-from salesforce_typed.testing.soap import convert as soap_convert
+from salesforce_typed.testing.rest import query
+from salesforce_typed.testing.soap import convert
 from salesforce_typed.testing.soap.wire import (
     SoapFaultError,
     answer,
@@ -239,8 +239,8 @@ def _grouped(
                 for i, outcome in zip(indexes, got, strict=True):
                     outcomes[i] = outcome
             if call.all_or_none and not all(o.success for o in outcomes):
-                raise soap_convert.RollbackError
-    except soap_convert.RollbackError:
+                raise convert.RollbackError
+    except convert.RollbackError:
         return rolled_back(outcomes)
     except SfError as exc:
         raise _sf_fault(exc) from None
@@ -273,7 +273,7 @@ def _upsert(call: Call) -> wsdl.UpsertResponse:
     items = _sobjects(call)
     keys: dict[str, str] = {}
     for sobject_type, _, _ in items:
-        index = soap_convert.index_of(call.state, sobject_type)
+        index = convert.index_of(call.state, sobject_type)
         try:
             keys[sobject_type] = key_field(index, field_name)
         except SfError as exc:
@@ -321,7 +321,7 @@ def _delete(call: Call) -> wsdl.DeleteResponse:
 
 
 def _undelete(call: Call) -> wsdl.UndeleteResponse:
-    outcomes = soap_convert.undelete(call.state, call.writer(), _ids(call), call.all_or_none)
+    outcomes = convert.undelete(call.state, call.writer(), _ids(call), call.all_or_none)
     return wsdl.UndeleteResponse(
         result=[
             wsdl.UndeleteResult(
@@ -333,7 +333,7 @@ def _undelete(call: Call) -> wsdl.UndeleteResponse:
 
 
 def _empty_recycle_bin(call: Call) -> wsdl.EmptyRecycleBinResponse:
-    outcomes = soap_convert.empty_recycle_bin(call.state, _ids(call))
+    outcomes = convert.empty_recycle_bin(call.state, _ids(call))
     return wsdl.EmptyRecycleBinResponse(
         result=[
             wsdl.EmptyRecycleBinResult(
@@ -346,12 +346,12 @@ def _empty_recycle_bin(call: Call) -> wsdl.EmptyRecycleBinResponse:
 
 def _convert_lead(call: Call) -> wsdl.ConvertLeadResponse:
     converts = children(call.body, "leadConverts")
-    results = soap_convert.convert_leads(call.state, call.writer(), converts)
+    results = convert.convert_leads(call.state, call.writer(), converts)
     return wsdl.ConvertLeadResponse(result=results)
 
 
 def _merge(call: Call) -> wsdl.MergeResponse:
-    results = soap_convert.merge(call.state, call.writer(), children(call.body, "request"))
+    results = convert.merge(call.state, call.writer(), children(call.body, "request"))
     return wsdl.MergeResponse(result=results)
 
 
@@ -364,7 +364,7 @@ def _batch_size(call: Call) -> int:
         size = int(raw) if raw else DEFAULT_BATCH_SIZE
     except ValueError:
         size = DEFAULT_BATCH_SIZE
-    return max(query_api.MIN_BATCH_SIZE, min(query_api.MAX_BATCH_SIZE, size))
+    return max(query.MIN_BATCH_SIZE, min(query.MAX_BATCH_SIZE, size))
 
 
 def _page(call: Call, body: bytes) -> wsdl.QueryResult:
@@ -394,7 +394,7 @@ def _run_query(call: Call, *, include_deleted: bool) -> wsdl.QueryResult:
             )
         except SoqlError as exc:
             raise _soql_fault(exc) from None
-        body = query_api.cursors(state).first_page(
+        body = query.cursors(state).first_page(
             result,
             owner=call.session.user_id,
             endpoint="queryAll" if include_deleted else "query",
@@ -417,7 +417,7 @@ def _query_more(call: Call) -> wsdl.QueryMoreResponse:
     records = store(call.state)
     with records.lock:
         try:
-            body = query_api.cursors(call.state).next_page(
+            body = query.cursors(call.state).next_page(
                 text(call.body, "queryLocator") or "",
                 owner=call.session.user_id,
                 version=call.version,
@@ -520,10 +520,16 @@ def handle(state: OrgState, raw_version: str, payload: bytes) -> Response:
         return _sf_fault(exc).response()
 
 
-def register(router: Router, state: OrgState) -> None:
-    async def endpoint(req: Request) -> Response:
-        return handle(req.org, req.params["soapversion"], req.body)
+async def endpoint(req: Request) -> Response:
+    return handle(req.org, req.params["soapversion"], req.body)
 
+
+PUBLIC_ROUTES: Final = (
+    ("POST", "/services/Soap/u/{soapversion}", endpoint),
+    ("POST", "/services/Soap/u/{soapversion}/{orgid}", endpoint),
+)
+
+
+def register(router: Router, state: OrgState) -> None:
     # Not `{version}`: the REST version rule (up to the org's REST version) must not apply.
-    router.add("POST", "/services/Soap/u/{soapversion}", endpoint, auth=False)
-    router.add("POST", "/services/Soap/u/{soapversion}/{orgid}", endpoint, auth=False)
+    router.add_all(PUBLIC_ROUTES, auth=False)

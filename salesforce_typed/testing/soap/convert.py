@@ -1,6 +1,6 @@
 """The fake org's SOAP-only record operations: convertLead, merge, undelete, emptyRecycleBin.
 
-They are built from the same pieces as every other write: `records.Writer` for records a
+They are built from the same pieces as every other write: `org.records.Writer` for records a
 user could have written (validated against the describe, CDC published), the store directly
 only for what Salesforce itself sets (a lead's Converted* fields, `MasterRecordId`,
 re-parented lookups), each followed by the CDC UPDATE event a real org would send.

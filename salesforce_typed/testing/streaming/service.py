@@ -1,6 +1,6 @@
 """The fake org's Streaming API: `/cometd/NN.0`, platform-event publishing, and its admin API.
 
-Wires the event bus (`streaming_bus`) to the Bayeux transport (`streaming_bayeux`) for one
+Wires the event bus (`bus`) to the Bayeux transport (`bayeux`) for one
 org, and exposes what tests and the CLI need: Python helpers taking the `OrgState`, and the
 same operations over HTTP under `/_admin/streaming/...` (no auth), for a separately started
 `fake-org serve`.
@@ -21,7 +21,7 @@ What must stay true:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -318,98 +318,118 @@ def _bad(exc: Exception) -> SfError:
     return SfError(400, "INVALID_FIELD", str(exc))
 
 
+async def cometd(req: Request) -> Response:
+    return await enable(req.org).bayeux.handle(req)
+
+
+async def cometd_no_version(req: Request) -> Response:
+    return no_version_response()
+
+
+async def publish_event(req: Request) -> Response:
+    name = req.org.schema.canonical(req.params["name"] + "__e")
+    if name is None:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+    org = enable(req.org)
+    values = _event_fields(req.org, name, req.json())
+    user = req.session.user_id if req.session else req.org.config.user_id
+    _, event_uuid = org.bus.publish_platform_event(name, values, user)
+    enqueued = {"statusCode": "OPERATION_ENQUEUED", "message": event_uuid, "fields": []}
+    body = {"id": EVENT_RECORD_ID, "success": True, "errors": [enqueued]}
+    return Response.json(body, status=201)
+
+
+async def admin_stats(req: Request) -> Response:
+    return Response.json(stats(req.org))
+
+
+async def admin_config(req: Request) -> Response:
+    try:
+        return Response.json(configure(req.org, **_admin_body(req)))
+    except (TypeError, ValueError) as exc:
+        raise _bad(exc) from None
+
+
+async def admin_drop(req: Request) -> Response:
+    return Response.json({"dropped": drop_all_clients(req.org)})
+
+
+async def admin_gap(req: Request) -> Response:
+    body = _admin_body(req)
+    try:
+        replay_id = inject_gap(
+            req.org,
+            str(body["entity"]),
+            str(body.get("changeType", "GAP_UPDATE")),
+            [str(i) for i in body.get("recordIds", [])],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(exc) from None
+    return Response.json({"replayId": replay_id})
+
+
+async def admin_publish(req: Request) -> Response:
+    body = _admin_body(req)
+    try:
+        replay_id = publish_raw(
+            req.org,
+            str(body["channel"]),
+            body.get("payload"),
+            str(body.get("type", "created")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(exc) from None
+    return Response.json({"replayId": replay_id})
+
+
+async def admin_channel(req: Request) -> Response:
+    body = _admin_body(req)
+    try:
+        define_channel(
+            req.org,
+            str(body["name"]),
+            entities=[str(e) for e in body.get("entities", [])],
+            fields=[str(f) for f in body.get("fields", [])],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(exc) from None
+    return Response.json({"name": body["name"]}, status=201)
+
+
+async def admin_event_type(req: Request) -> Response:
+    body = _admin_body(req)
+    try:
+        fields = {str(k): str(v) for k, v in dict(body.get("fields", {})).items()}
+        name = define_platform_event(req.org, str(body["name"]), fields)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(exc) from None
+    return Response.json({"name": name, "channel": f"/event/{name}"}, status=201)
+
+
+async def admin_purge(req: Request) -> Response:
+    channel = _admin_body(req).get("channel")
+    return Response.json({"purged": purge(req.org, None if channel is None else str(channel))})
+
+
+COMETD_ROUTES: Final = (
+    ("POST", "/cometd/{version}", cometd),  # no app auth: Bayeux-shaped 401s
+    ("POST", "/cometd", cometd_no_version),
+)
+ROUTES: Final = (("POST", "/services/data/v{version}/sobjects/{name}__e", publish_event),)
+_ADMIN: Final = "/_admin/streaming"
+ADMIN_ROUTES: Final = (
+    ("GET", _ADMIN, admin_stats),
+    ("POST", _ADMIN + "/config", admin_config),
+    ("POST", _ADMIN + "/drop-clients", admin_drop),
+    ("POST", _ADMIN + "/gap", admin_gap),
+    ("POST", _ADMIN + "/publish", admin_publish),
+    ("POST", _ADMIN + "/channels", admin_channel),
+    ("POST", _ADMIN + "/platform-events", admin_event_type),
+    ("POST", _ADMIN + "/purge", admin_purge),
+)
+
+
 def register(router: Router, state: OrgState) -> None:
-    async def cometd(req: Request) -> Response:
-        return await enable(req.org).bayeux.handle(req)
-
-    async def cometd_no_version(req: Request) -> Response:
-        return no_version_response()
-
-    async def publish_event(req: Request) -> Response:
-        name = req.org.schema.canonical(req.params["name"] + "__e")
-        if name is None:
-            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
-        org = enable(req.org)
-        values = _event_fields(req.org, name, req.json())
-        user = req.session.user_id if req.session else req.org.config.user_id
-        _, event_uuid = org.bus.publish_platform_event(name, values, user)
-        enqueued = {"statusCode": "OPERATION_ENQUEUED", "message": event_uuid, "fields": []}
-        body = {"id": EVENT_RECORD_ID, "success": True, "errors": [enqueued]}
-        return Response.json(body, status=201)
-
-    async def admin_stats(req: Request) -> Response:
-        return Response.json(stats(req.org))
-
-    async def admin_config(req: Request) -> Response:
-        try:
-            return Response.json(configure(req.org, **_admin_body(req)))
-        except (TypeError, ValueError) as exc:
-            raise _bad(exc) from None
-
-    async def admin_drop(req: Request) -> Response:
-        return Response.json({"dropped": drop_all_clients(req.org)})
-
-    async def admin_gap(req: Request) -> Response:
-        body = _admin_body(req)
-        try:
-            replay_id = inject_gap(
-                req.org,
-                str(body["entity"]),
-                str(body.get("changeType", "GAP_UPDATE")),
-                [str(i) for i in body.get("recordIds", [])],
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(exc) from None
-        return Response.json({"replayId": replay_id})
-
-    async def admin_publish(req: Request) -> Response:
-        body = _admin_body(req)
-        try:
-            replay_id = publish_raw(
-                req.org,
-                str(body["channel"]),
-                body.get("payload"),
-                str(body.get("type", "created")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(exc) from None
-        return Response.json({"replayId": replay_id})
-
-    async def admin_channel(req: Request) -> Response:
-        body = _admin_body(req)
-        try:
-            define_channel(
-                req.org,
-                str(body["name"]),
-                entities=[str(e) for e in body.get("entities", [])],
-                fields=[str(f) for f in body.get("fields", [])],
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(exc) from None
-        return Response.json({"name": body["name"]}, status=201)
-
-    async def admin_event_type(req: Request) -> Response:
-        body = _admin_body(req)
-        try:
-            fields = {str(k): str(v) for k, v in dict(body.get("fields", {})).items()}
-            name = define_platform_event(req.org, str(body["name"]), fields)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(exc) from None
-        return Response.json({"name": name, "channel": f"/event/{name}"}, status=201)
-
-    async def admin_purge(req: Request) -> Response:
-        channel = _admin_body(req).get("channel")
-        return Response.json({"purged": purge(req.org, None if channel is None else str(channel))})
-
-    router.add("POST", "/cometd/{version}", cometd, auth=False)  # Bayeux-shaped 401s
-    router.add("POST", "/cometd", cometd_no_version, auth=False)
-    router.add("POST", "/services/data/v{version}/sobjects/{name}__e", publish_event)
-    admin = "/_admin/streaming"
-    router.add("GET", admin, admin_stats, auth=False)
-    router.add("POST", admin + "/config", admin_config, auth=False)
-    router.add("POST", admin + "/drop-clients", admin_drop, auth=False)
-    router.add("POST", admin + "/gap", admin_gap, auth=False)
-    router.add("POST", admin + "/publish", admin_publish, auth=False)
-    router.add("POST", admin + "/channels", admin_channel, auth=False)
-    router.add("POST", admin + "/platform-events", admin_event_type, auth=False)
-    router.add("POST", admin + "/purge", admin_purge, auth=False)
+    router.add_all(COMETD_ROUTES, auth=False)
+    router.add_all(ROUTES)
+    router.add_all(ADMIN_ROUTES, auth=False)
