@@ -17,8 +17,7 @@ from typing import Any
 
 from _connect import Target, step, target
 
-from salesforce_typed import Salesforce
-from salesforce_typed.core.errors import NotFoundError, ServerError
+from salesforce_typed import NotFoundError, Salesforce, ServerError
 from salesforce_typed.testing.rest.apex import register_apex
 
 ORDERS: dict[str, dict[str, Any]] = {"42": {"id": "42", "status": "Open", "lines": 3}}

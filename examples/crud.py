@@ -12,8 +12,7 @@ import sys
 
 from _connect import step, target
 
-from salesforce_typed import UNSET
-from salesforce_typed.core.errors import NotFoundError
+from salesforce_typed import UNSET, NotFoundError
 from salesforce_typed_std import Account, AccountIndustryPicklist
 
 
