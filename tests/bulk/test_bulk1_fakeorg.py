@@ -1,5 +1,6 @@
-"""Bulk API 1.0 end to end: our sync and async clients, and simple-salesforce, against the fake
-org over real loopback sockets.
+"""Bulk API 1.0 end to end: our clients, and simple-salesforce, against the fake org over real
+loopback sockets. Each test of our client runs on both faces, sync and async (the `face`
+fixture, tests/faces.py).
 
 Batches run in the server's background; tests never wait on time. Intermediate states are
 made deterministic with the org's `hold` setting (batches stay Queued until released) and
@@ -9,24 +10,23 @@ release the hold). Sizes are tiny: limits are shrunk instead of loading 10,000 r
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import requests
+from faces import Face
 from simple_salesforce.api import Salesforce as SimpleSalesforce
 
 import salesforce_typed_std as std
-from salesforce_typed import AsyncSalesforce, RefreshTokenGrant, Salesforce
+from salesforce_typed import RefreshTokenGrant, Salesforce
 from salesforce_typed.auth.grants import AccessTokenAuth
-from salesforce_typed.bulk._async.v1 import AsyncBulk1
 from salesforce_typed.bulk._sync.v1 import Bulk1
 from salesforce_typed.bulk.states import PollPolicy
 from salesforce_typed.bulk.v1 import ConcurrencyMode, ContentType
@@ -146,25 +146,14 @@ def org(fake_org: FakeOrg) -> FakeOrg:
 
 
 @pytest.fixture
-def sf(org: FakeOrg) -> Iterator[Salesforce]:
-    with Salesforce(auth=_grant(org)) as client:
+def sf(org: FakeOrg, face: Face) -> Iterator[Salesforce]:
+    with face.salesforce(auth=_grant(org)) as client:
         yield client
 
 
 @pytest.fixture
-async def asf(org: FakeOrg) -> AsyncIterator[AsyncSalesforce]:
-    async with AsyncSalesforce(auth=_grant(org)) as client:
-        yield client
-
-
-@pytest.fixture
-def bulk(sf: Salesforce) -> Bulk1:
-    return Bulk1(sf, poll=FAST)
-
-
-@pytest.fixture
-def abulk(asf: AsyncSalesforce) -> AsyncBulk1:
-    return AsyncBulk1(asf, poll=FAST)
+def bulk(sf: Salesforce, face: Face) -> Bulk1:
+    return face.bulk1(sf, poll=FAST)
 
 
 def server_job(org: FakeOrg, job_id: str) -> Any:
@@ -177,7 +166,7 @@ def server_job(org: FakeOrg, job_id: str) -> Any:
 
 
 @pytest.mark.parametrize("content_type", FORMATS)
-def test_insert_update_upsert_delete_sync(
+def test_insert_update_upsert_delete(
     org: FakeOrg, sf: Salesforce, bulk: Bulk1, content_type: ContentType
 ) -> None:
     rows: list[Any] = [
@@ -256,23 +245,23 @@ def test_insert_update_upsert_delete_sync(
 
 
 @pytest.mark.parametrize("content_type", FORMATS)
-async def test_insert_hard_delete_and_query_all_async(
-    org: FakeOrg, asf: AsyncSalesforce, abulk: AsyncBulk1, content_type: ContentType
+def test_insert_hard_delete_and_query_all(
+    org: FakeOrg, bulk: Bulk1, content_type: ContentType
 ) -> None:
-    made = await abulk.insert(
+    made = bulk.insert(
         std.Account, [std.Account(Name=f"Acme {i}") for i in range(4)], content_type=content_type
     )
     ids = [str(r.id) for r in made.rows]
     assert made.reconciles and len(ids) == 4
-    soft = await abulk.delete("Account", ids[:1], content_type=content_type)
-    hard = await abulk.hard_delete("Account", ids[1:2], content_type=content_type)
+    soft = bulk.delete("Account", ids[:1], content_type=content_type)
+    hard = bulk.hard_delete("Account", ids[1:2], content_type=content_type)
     assert soft.rows[0].success and hard.rows[0].success
-    live = abulk.query(std.Account, "SELECT Id, Name FROM Account", content_type=content_type)
-    assert sorted(str(a.Id) for a in await live.all()) == sorted(ids[2:])
-    everything = abulk.query_all(
+    live = bulk.query(std.Account, "SELECT Id, Name FROM Account", content_type=content_type)
+    assert sorted(str(a.Id) for a in live.all()) == sorted(ids[2:])
+    everything = bulk.query_all(
         std.Account, "SELECT Id, IsDeleted FROM Account", content_type=content_type
     )
-    seen = {a.Id: a.IsDeleted for a in await everything.all()}
+    seen = {a.Id: a.IsDeleted for a in everything.all()}
     assert seen == {ids[0]: True, ids[2]: False, ids[3]: False}  # hard-deleted: gone
     assert everything.reconciles and everything.job is not None
     assert everything.job.operation == "queryAll"
@@ -303,26 +292,21 @@ def test_query_typed_and_untyped(org: FakeOrg, sf: Salesforce, bulk: Bulk1) -> N
 # -- splitting, limits and concurrency ---------------------------------------------------------
 
 
-async def test_batches_split_from_an_async_generator(org: FakeOrg, asf: AsyncSalesforce) -> None:
-    abulk = AsyncBulk1(asf, poll=FAST, limits=BatchLimits(max_records=3), upload_concurrency=2)
-
-    async def rows() -> AsyncIterator[dict[str, str]]:
-        for i in range(10):
-            await asyncio.sleep(0)
-            yield {"Name": f"Gen {i}"}
-
-    result = await abulk.insert("Account", rows(), content_type="JSON")
+def test_batches_split_from_a_streamed_source(org: FakeOrg, sf: Salesforce, face: Face) -> None:
+    split = face.bulk1(sf, poll=FAST, limits=BatchLimits(max_records=3), upload_concurrency=2)
+    rows = face.stream({"Name": f"Gen {i}"} for i in range(10))  # async face: async generator
+    result = split.insert("Account", rows, content_type="JSON")
     assert len(result.batches) == 4 and result.job.numberBatchesTotal == 4
     assert sorted(b.numberRecordsProcessed for b in result.batches) == [1, 3, 3, 3]
     assert [r.input["Name"] for r in result.rows] == [f"Gen {i}" for i in range(10)]
     assert result.reconciles and all(r.success for r in result.rows)
-    names = {a.Name for a in await abulk.query(std.Account, "SELECT Name FROM Account").all()}
+    names = {a.Name for a in split.query(std.Account, "SELECT Name FROM Account").all()}
     assert names == {f"Gen {i}" for i in range(10)}
 
 
-def test_byte_limit_split_sync(org: FakeOrg, sf: Salesforce) -> None:
+def test_byte_limit_split(org: FakeOrg, sf: Salesforce, face: Face) -> None:
     rows = [{"Name": f"Row {i:02d}"} for i in range(8)]
-    limited = Bulk1(sf, poll=FAST, limits=BatchLimits(max_bytes=30))
+    limited = face.bulk1(sf, poll=FAST, limits=BatchLimits(max_bytes=30))
     result = limited.insert("Account", iter(rows))
     assert len(result.batches) > 2 and result.reconciles
     assert [r.index for r in result.rows] == list(range(8)) and all(r.success for r in result.rows)
@@ -356,8 +340,8 @@ def test_server_limits_use_salesforce_texts(org: FakeOrg, bulk: Bulk1) -> None:
 
 
 @pytest.mark.parametrize("mode", ["Serial", "Parallel"])
-def test_concurrency_modes(org: FakeOrg, sf: Salesforce, mode: ConcurrencyMode) -> None:
-    small = Bulk1(sf, poll=FAST, limits=BatchLimits(max_records=2))
+def test_concurrency_modes(org: FakeOrg, sf: Salesforce, face: Face, mode: ConcurrencyMode) -> None:
+    small = face.bulk1(sf, poll=FAST, limits=BatchLimits(max_records=2))
     result = small.insert(
         "Account", [{"Name": f"{mode} {i}"} for i in range(7)], concurrency_mode=mode
     )
@@ -373,25 +357,25 @@ def test_concurrency_modes(org: FakeOrg, sf: Salesforce, mode: ConcurrencyMode) 
 
 
 @pytest.mark.parametrize("content_type", ["CSV", "JSON"])
-async def test_pk_chunking_streams_every_chunk_batch(
-    org: FakeOrg, abulk: AsyncBulk1, content_type: ContentType
+def test_pk_chunking_streams_every_chunk_batch(
+    org: FakeOrg, bulk: Bulk1, content_type: ContentType
 ) -> None:
-    made = await abulk.insert("Account", [{"Name": f"PK {i:02d}"} for i in range(25)])
+    made = bulk.insert("Account", [{"Name": f"PK {i:02d}"} for i in range(25)])
     bulk_v1_settings(org.state).result_file_rows = 4
-    query = abulk.query(
+    query = bulk.query(
         std.Account, "SELECT Id, Name FROM Account", content_type=content_type, pk_chunking=10
     )
-    ids = [str(a.Id) async for a in query]
+    ids = [str(a.Id) for a in query]
     assert sorted(ids) == sorted(str(r.id) for r in made.rows)
     states = [b.state for b in query.batches]
     assert states == ["NotProcessed", "Completed", "Completed", "Completed"]
     assert [b.numberRecordsProcessed for b in query.batches[1:]] == [10, 10, 5]
     assert len(query.result_files) == 3 + 3 + 2  # files of at most 4 rows per chunk
     assert query.reconciles and query.rows == 25
-    filtered = abulk.query(
+    filtered = bulk.query(
         std.Account, "SELECT Name FROM Account WHERE Name LIKE 'PK 1%'", pk_chunking=10
     )
-    assert sorted(str(a.Name) for a in await filtered.all()) == [f"PK {i}" for i in range(10, 20)]
+    assert sorted(str(a.Name) for a in filtered.all()) == [f"PK {i}" for i in range(10, 20)]
 
 
 def test_pk_chunking_refused_for_loads_and_bad_queries_fail(org: FakeOrg, bulk: Bulk1) -> None:
@@ -414,10 +398,10 @@ def test_pk_chunking_refused_for_loads_and_bad_queries_fail(org: FakeOrg, bulk: 
 # -- sessions, abort, errors -------------------------------------------------------------------
 
 
-def test_session_expiry_mid_upload_refreshes_and_continues_sync(
-    org: FakeOrg, sf: Salesforce
+def test_session_expiry_mid_upload_refreshes_and_continues(
+    org: FakeOrg, sf: Salesforce, face: Face
 ) -> None:
-    small = Bulk1(sf, poll=FAST, limits=BatchLimits(max_records=2), upload_concurrency=1)
+    small = face.bulk1(sf, poll=FAST, limits=BatchLimits(max_records=2), upload_concurrency=1)
 
     def rows() -> Iterator[dict[str, str]]:
         for i in range(7):
@@ -430,7 +414,7 @@ def test_session_expiry_mid_upload_refreshes_and_continues_sync(
     assert small.refresh_count == 1
 
 
-async def test_session_expiry_while_polling_refreshes_async(org: FakeOrg) -> None:
+def test_session_expiry_while_polling_refreshes(org: FakeOrg, face: Face) -> None:
     settings = bulk_v1_settings(org.state)
     settings.hold = True
 
@@ -439,17 +423,18 @@ async def test_session_expiry_while_polling_refreshes_async(org: FakeOrg) -> Non
         settings.hold = False
 
     clock = InterferingClock(expire_and_release)
-    async with AsyncSalesforce(auth=_grant(org), clock=clock) as client:
-        abulk = AsyncBulk1(client, poll=FAST)
-        result = await abulk.insert("Account", [{"Name": "held"}, {"Name": "then done"}])
-    assert clock.fired and abulk.refresh_count == 1
+    with face.salesforce(auth=_grant(org), clock=clock) as client:
+        polling = face.bulk1(client, poll=FAST)
+        result = polling.insert("Account", [{"Name": "held"}, {"Name": "then done"}])
+    assert clock.fired and polling.refresh_count == 1
     assert all(r.success for r in result.rows) and result.reconciles
 
 
-def test_expired_access_token_without_refresh_raises(org: FakeOrg) -> None:
+def test_expired_access_token_without_refresh_raises(org: FakeOrg, face: Face) -> None:
     token = session_token(org)
-    with Salesforce(auth=AccessTokenAuth(access_token=token, instance_url=org.instance_url)) as raw:
-        plain = Bulk1(raw, poll=FAST)
+    auth = AccessTokenAuth(access_token=token, instance_url=org.instance_url)
+    with face.salesforce(auth=auth) as raw:
+        plain = face.bulk1(raw, poll=FAST)
         assert plain.insert("Account", [{"Name": "ok"}]).rows[0].success
         org.state.expire_sessions()
         with pytest.raises(AuthenticationError):
@@ -479,8 +464,8 @@ def test_abort_leaves_queued_batches_not_processed(org: FakeOrg, bulk: Bulk1) ->
     assert bulk.get_job(job.id).numberRecordsProcessed == 0
 
 
-def test_failed_upload_aborts_the_job(org: FakeOrg, sf: Salesforce) -> None:
-    small = Bulk1(sf, poll=FAST, limits=BatchLimits(max_records=2), upload_concurrency=1)
+def test_failed_upload_aborts_the_job(org: FakeOrg, sf: Salesforce, face: Face) -> None:
+    small = face.bulk1(sf, poll=FAST, limits=BatchLimits(max_records=2), upload_concurrency=1)
 
     def rows() -> Iterator[dict[str, str]]:
         yield from ({"Name": f"r{i}"} for i in range(3))
@@ -552,10 +537,10 @@ def test_bad_session_error_shape(org: FakeOrg) -> None:
         )
 
 
-def test_bulk_writes_publish_change_events(org: FakeOrg, sf: Salesforce) -> None:
+def test_bulk_writes_publish_change_events(org: FakeOrg, sf: Salesforce, face: Face) -> None:
     events: list[dict[str, Any]] = []
     org.state.change_listeners.append(events.append)
-    tagged = Bulk1(sf, poll=FAST, call_options="client=bulk-loader")
+    tagged = face.bulk1(sf, poll=FAST, call_options="client=bulk-loader")
     made = tagged.insert("Account", [{"Name": "Evented"}])
     header = events[-1]["ChangeEventHeader"]
     assert header["changeType"] == "CREATE" and header["recordIds"] == [made.rows[0].id]

@@ -1,4 +1,5 @@
-"""Bulk API 2.0 end to end: our sync and async clients against the fake org over real sockets.
+"""Bulk API 2.0 end to end: our clients against the fake org over real sockets. Each client
+test runs on both faces, sync and async (the `face` fixture, tests/faces.py).
 
 Polling sleeps on a FakeClock, so no test waits for real; the fake org processes with no
 delay, and tests that need a job to stay put pause its processing instead of timing it.
@@ -10,18 +11,19 @@ import csv
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from faces import Face, unwrap
 
 import salesforce_typed_std as std
-from salesforce_typed import AsyncSalesforce, RefreshTokenGrant, Salesforce
+from salesforce_typed import RefreshTokenGrant, Salesforce
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.bulk import (
-    AsyncBulk2,
+    AsyncIngestResult,
     Bulk2,
     BulkProgress,
     BulkTimeoutError,
@@ -109,15 +111,14 @@ def _grant(org: FakeOrg, *, fresh: bool = False) -> RefreshTokenGrant:
 
 
 @pytest.fixture
-def sf(org: FakeOrg) -> Iterator[Salesforce]:
-    with Salesforce(auth=_grant(org), clock=FakeClock()) as client:
+def sf(org: FakeOrg, face: Face) -> Iterator[Salesforce]:
+    with face.salesforce(auth=_grant(org), clock=FakeClock()) as client:
         yield client
 
 
 @pytest.fixture
-async def asf(org: FakeOrg) -> AsyncIterator[AsyncSalesforce]:
-    async with AsyncSalesforce(auth=_grant(org), clock=FakeClock()) as client:
-        yield client
+def bulk(sf: Salesforce, face: Face) -> Bulk2:
+    return face.bulk2(sf)
 
 
 def _contacts() -> list[std.Contact]:
@@ -132,11 +133,12 @@ def _contacts() -> list[std.Contact]:
 # -- ingest ----------------------------------------------------------------------------------
 
 
-def test_insert_with_failures_reconciles_and_matches_inputs(sf: Salesforce, org: FakeOrg) -> None:
+def test_insert_with_failures_reconciles_and_matches_inputs(
+    sf: Salesforce, bulk: Bulk2, org: FakeOrg
+) -> None:
     events: list[dict[str, Any]] = []
     org.state.change_listeners.append(events.append)
     seen: list[BulkProgress] = []
-    bulk = Bulk2(sf)
     # a tiny upload limit: the 12 rows go out as several jobs, matched back across all of them
     with bulk.ingest(std.Contact, _contacts(), max_upload_bytes=200, progress=seen.append) as res:
         assert len(res.job_ids) > 2 and res.complete
@@ -173,53 +175,49 @@ def test_insert_with_failures_reconciles_and_matches_inputs(sf: Salesforce, org:
     assert creates[0]["ChangeEventHeader"]["changeOrigin"].startswith("com/salesforce/api/bulk/")
 
 
-async def test_update_upsert_delete_and_hard_delete_async(asf: AsyncSalesforce) -> None:
-    bulk = AsyncBulk2(asf)
+def test_update_upsert_delete_and_hard_delete(sf: Salesforce, bulk: Bulk2) -> None:
     rows = [{"Name": f"W{i}", "ExtId__c": f"E-{i}", "Count__c": i} for i in range(6)]
-    async with await bulk.ingest("Widget__c", rows) as made:
-        ids = {r.values["ExtId__c"]: r.id async for r in made.successful()}
+    with bulk.ingest("Widget__c", rows) as made:
+        ids = {r.values["ExtId__c"]: r.id for r in made.successful()}
     assert len(ids) == 6
 
     nobody = id18("a0W000000000000")
     updates = [{"Id": ids["E-0"], "Count__c": 100}, {"Id": nobody, "Count__c": 1}]
     updates.append({"Id": ids["E-1"], "Count__c": "not a number"})
-    async with await bulk.ingest("Widget__c", updates, operation="update") as upd:
+    with bulk.ingest("Widget__c", updates, operation="update") as upd:
         assert (upd.counts.successful, upd.counts.failed) == (1, 2)
-        failed = [r async for r in upd.failed()]
+        failed = [r for r in upd.failed()]
         assert [r.input_index for r in failed] == [1, 2]
         assert failed[0].id == nobody  # sf__Id of a failed update (v53+)
         assert failed[0].error.code == "INVALID_CROSS_REFERENCE_KEY"
         assert failed[1].error.code == "INVALID_FIELD" and "col 2" in failed[1].error.message
-    assert (await asf.get("Widget__c", ids["E-0"]))["Count__c"] == 100
+    assert sf.get("Widget__c", ids["E-0"])["Count__c"] == 100
 
     upserts = [{"ExtId__c": "e-2", "Name": "renamed"}, {"ExtId__c": "E-9", "Name": "new"}]
-    async with await bulk.ingest(
-        "Widget__c", upserts, operation="upsert", external_id_field="ExtId__c"
-    ) as ups:
-        created = {r.values["ExtId__c"]: r.created async for r in ups.successful()}
+    with bulk.ingest("Widget__c", upserts, operation="upsert", external_id_field="ExtId__c") as ups:
+        created = {r.values["ExtId__c"]: r.created for r in ups.successful()}
     assert created == {"e-2": False, "E-9": True}  # external ids match case-insensitively
 
-    async with await bulk.ingest("Widget__c", [{"Id": ids["E-3"]}], operation="delete") as once:
+    with bulk.ingest("Widget__c", [{"Id": ids["E-3"]}], operation="delete") as once:
         assert once.counts.successful == 1
     gone = [{"Id": ids["E-5"]}, {"Id": ids["E-3"]}]
-    async with await bulk.ingest("Widget__c", gone, operation="delete") as deleted:
+    with bulk.ingest("Widget__c", gone, operation="delete") as deleted:
         assert deleted.counts.successful == 1
-        (again,) = [r async for r in deleted.failed()]
+        (again,) = [r for r in deleted.failed()]
         assert again.error.code == "ENTITY_IS_DELETED" and again.input_index == 1
-    async with await bulk.ingest("Widget__c", [{"Id": ids["E-4"]}], operation="hardDelete") as hard:
+    with bulk.ingest("Widget__c", [{"Id": ids["E-4"]}], operation="hardDelete") as hard:
         assert hard.counts.successful == 1
-    every = {r["Id"] async for r in bulk.query("SELECT Id FROM Widget__c", include_deleted=True)}
+    every = {r["Id"] for r in bulk.query("SELECT Id FROM Widget__c", include_deleted=True)}
     assert ids["E-3"] in every and ids["E-4"] not in every  # recycle bin vs gone for good
 
 
-def test_csv_file_in_any_dialect(sf: Salesforce, tmp_path: Path) -> None:
+def test_csv_file_in_any_dialect(sf: Salesforce, bulk: Bulk2, tmp_path: Path) -> None:
     path = tmp_path / "accounts.tsv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\r\n")
         writer.writerow(["Name", "Description"])
         writer.writerow(["Tab\tCo", 'says "hi"\r\nover two lines'])
         writer.writerow(["Plain", ""])
-    bulk = Bulk2(sf)
     with bulk.ingest(
         "Account", csv_path=path, column_delimiter="TAB", line_ending="CRLF"
     ) as result:
@@ -229,8 +227,9 @@ def test_csv_file_in_any_dialect(sf: Salesforce, tmp_path: Path) -> None:
     assert account.Name == "Tab\tCo" and account.Description == 'says "hi"\r\nover two lines'
 
 
-def test_bad_input_is_refused_before_any_upload(sf: Salesforce, tmp_path: Path) -> None:
-    bulk = Bulk2(sf)
+def test_bad_input_is_refused_before_any_upload(
+    sf: Salesforce, bulk: Bulk2, tmp_path: Path
+) -> None:
     with pytest.raises(CsvHeaderError, match="Account has no field Nmae"):
         bulk.ingest("Account", [{"Nmae": "typo"}])
     broken = tmp_path / "broken.csv"
@@ -240,9 +239,10 @@ def test_bad_input_is_refused_before_any_upload(sf: Salesforce, tmp_path: Path) 
     assert list(bulk.list_jobs()) == []
 
 
-def test_a_file_broken_past_its_first_upload_creates_no_job(sf: Salesforce, tmp_path: Path) -> None:
+def test_a_file_broken_past_its_first_upload_creates_no_job(
+    sf: Salesforce, bulk: Bulk2, tmp_path: Path
+) -> None:
     """The file is read once: every upload is spooled before the first job exists."""
-    bulk = Bulk2(sf)
     broken = tmp_path / "late.csv"
     good = "".join(f"Account {i:04d},ok\n" for i in range(3000))  # more than one piece
     broken.write_text(f"Name,Description\n{good}Z,x,extra\n", encoding="utf-8")
@@ -252,10 +252,9 @@ def test_a_file_broken_past_its_first_upload_creates_no_job(sf: Salesforce, tmp_
 
 
 def test_the_org_enforces_the_upload_limit_and_the_client_splits_under_it(
-    sf: Salesforce, org: FakeOrg
+    bulk: Bulk2, org: FakeOrg
 ) -> None:
     bulk_v2_jobs.settings(org.state).max_upload_bytes = 400  # counted after base64
-    bulk = Bulk2(sf)
     job = bulk.create_ingest_job("Account", "insert")
     with pytest.raises(APIStatusError) as err:
         bulk.upload(job.id, b"Name\n" + b"x\n" * 200)  # 405 bytes: 540 after base64
@@ -266,10 +265,9 @@ def test_the_org_enforces_the_upload_limit_and_the_client_splits_under_it(
         assert sorted(r.input_index or 0 for r in result.successful()) == list(range(100))
 
 
-def test_failed_job_leaves_unprocessed_rows(sf: Salesforce, org: FakeOrg) -> None:
+def test_failed_job_leaves_unprocessed_rows(bulk: Bulk2, org: FakeOrg) -> None:
     bulk_v2_jobs.settings(org.state).slice_rows = 4
     bulk_v2_jobs.settings(org.state).fail_after = 4
-    bulk = Bulk2(sf)
     with bulk.ingest("Account", [{"Name": f"A{i}"} for i in range(10)]) as result:
         (job,) = result.jobs
         assert job.state == "Failed" and job.error_message and "retries" in job.error_message
@@ -291,10 +289,11 @@ def _seed(sf: Salesforce, n: int) -> list[str]:
     ]
 
 
-def test_query_pages_by_locator_into_models_and_a_file(sf: Salesforce, tmp_path: Path) -> None:
+def test_query_pages_by_locator_into_models_and_a_file(
+    sf: Salesforce, bulk: Bulk2, tmp_path: Path
+) -> None:
     ids = _seed(sf, 7)
     sf.delete(std.Account, ids[0])
-    bulk = Bulk2(sf)
     soql = "SELECT Id, Name, NumberOfEmployees, Owner.Name FROM Account ORDER BY Name"
     query = bulk.query(soql, std.Account, page_size=3)
     pages = list(query.pages())
@@ -317,23 +316,21 @@ def test_query_pages_by_locator_into_models_and_a_file(sf: Salesforce, tmp_path:
     assert not (tmp_path / "accounts.csv.part").exists()
 
 
-async def test_query_async_and_errors(asf: AsyncSalesforce) -> None:
-    bulk = AsyncBulk2(asf)
-    await asf.create_many([std.Account(Name=f"B{i}") for i in range(5)])
+def test_query_iterates_and_errors_are_typed(sf: Salesforce, bulk: Bulk2) -> None:
+    sf.create_many([std.Account(Name=f"B{i}") for i in range(5)])
     query = bulk.query("SELECT Name FROM Account", std.Account, page_size=2)
-    names = [str(a.Name) async for a in query]
+    names = [str(a.Name) for a in query]
     assert sorted(names) == [f"B{i}" for i in range(5)]
     with pytest.raises(QueryError) as err:
-        await bulk.query("SELECT Nope FROM Account").start()
+        bulk.query("SELECT Nope FROM Account").start()
     assert err.value.error_code == "INVALID_FIELD"
     with pytest.raises(APIStatusError) as nested:  # CSV cannot hold a child subquery
-        await bulk.query("SELECT Id, (SELECT Id FROM Contacts) FROM Account").start()
+        bulk.query("SELECT Id, (SELECT Id FROM Contacts) FROM Account").start()
     assert nested.value.status_code == 400 and "Nested queries" in nested.value.message
 
 
-def test_gzip_pages_carry_locator_headers(sf: Salesforce, org: FakeOrg) -> None:
+def test_gzip_pages_carry_locator_headers(sf: Salesforce, bulk: Bulk2, org: FakeOrg) -> None:
     _seed(sf, 3)
-    bulk = Bulk2(sf)
     query = bulk.query("SELECT Id FROM Account", page_size=2)
     job = query.start()
     token = sf.connection.auth.token  # type: ignore[attr-defined]
@@ -356,10 +353,10 @@ def test_gzip_pages_carry_locator_headers(sf: Salesforce, org: FakeOrg) -> None:
 # -- resume, expiry, abort, state errors ------------------------------------------------------
 
 
-def test_resume_from_a_new_client(org: FakeOrg) -> None:
+def test_resume_from_a_new_client(org: FakeOrg, face: Face) -> None:
     table = bulk_v2_jobs.jobs(org.state)
-    with Salesforce(auth=_grant(org), clock=FakeClock()) as first:
-        bulk = Bulk2(first)
+    with face.salesforce(auth=_grant(org), clock=FakeClock()) as first:
+        bulk = face.bulk2(first)
         _seed(first, 5)
         query = bulk.query("SELECT Name FROM Account ORDER BY Name", std.Account, page_size=2)
         first_page = next(iter(query.pages()))
@@ -371,34 +368,32 @@ def test_resume_from_a_new_client(org: FakeOrg) -> None:
     assert [a.Name for a in first_page] == ["Q00", "Q01"]
     assert saved_job is not None and saved_locator is not None
     table.release()
-    with Salesforce(auth=_grant(org, fresh=True), clock=FakeClock()) as second:
-        bulk = Bulk2(second)
+    with face.salesforce(auth=_grant(org, fresh=True), clock=FakeClock()) as second:
+        bulk = face.bulk2(second)
         result = bulk.resume(job.id)
-        assert isinstance(result, IngestResult)
+        assert isinstance(unwrap(result), IngestResult | AsyncIngestResult)
         assert result.counts.successful == 2 and result.counts.uploaded is None
         assert [r.input_index for r in result.successful()] == [None, None]  # no input kept
         rest = bulk.resume_query(saved_job, std.Account, locator=saved_locator, page_size=2)
         assert [a.Name for a in rest] == ["Q02", "Q03", "Q04"]
         again = bulk.resume(saved_job)
-        assert not isinstance(again, IngestResult)
+        assert not isinstance(unwrap(again), IngestResult | AsyncIngestResult)
         assert [r["Name"] for r in again] == ["Q00", "Q01", "Q02", "Q03", "Q04"]
 
 
-def test_session_expiry_between_polls_and_before_an_upload(sf: Salesforce, org: FakeOrg) -> None:
+def test_session_expiry_between_polls_and_before_an_upload(
+    sf: Salesforce, bulk: Bulk2, face: Face, org: FakeOrg
+) -> None:
     table = bulk_v2_jobs.jobs(org.state)
     table.pause()
     auth = sf.connection.auth
     assert isinstance(auth, SalesforceAuth)
-    bulk = Bulk2(sf)
-    original = bulk.transport.call
 
-    def call(spec: Any) -> Any:
-        answer = original(spec)
+    def after_call(spec: Any) -> None:
         if spec.method == "POST":  # a job was just created: its upload meets a dead session
             org.state.expire_sessions()
-        return answer
 
-    bulk.transport.call = call  # type: ignore[method-assign]
+    face.after_each(bulk.transport, "call", after_call)
     polls: list[BulkProgress] = []
 
     def progress(event: BulkProgress) -> None:
@@ -417,25 +412,9 @@ def test_session_expiry_between_polls_and_before_an_upload(sf: Salesforce, org: 
     assert names == {f"S{i}" for i in range(30)}  # every replayed upload landed exactly once
 
 
-async def test_session_expiry_replays_the_spooled_upload_async(
-    asf: AsyncSalesforce, org: FakeOrg
+def test_abort_and_upload_to_a_closed_job(
+    sf: Salesforce, bulk: Bulk2, face: Face, org: FakeOrg
 ) -> None:
-    bulk = AsyncBulk2(asf)
-    original = bulk.transport.call
-
-    async def call(spec: Any) -> Any:
-        answer = await original(spec)
-        if spec.method == "POST":
-            org.state.expire_sessions()
-        return answer
-
-    bulk.transport.call = call  # type: ignore[method-assign]
-    async with await bulk.ingest("Account", [{"Name": f"X{i}"} for i in range(40)]) as result:
-        assert result.counts.successful == 40
-
-
-def test_abort_and_upload_to_a_closed_job(sf: Salesforce, org: FakeOrg) -> None:
-    bulk = Bulk2(sf)
     bulk_v2_jobs.jobs(org.state).pause()
     job = bulk.create_ingest_job("Account", "insert")
     bulk.upload(job.id, b"Name\nA1\nA2\nA3\n")
@@ -453,7 +432,7 @@ def test_abort_and_upload_to_a_closed_job(sf: Salesforce, org: FakeOrg) -> None:
     with pytest.raises(NotFoundError):
         bulk.job_info(job.id)
     created = bulk.transport.call(v2.build_create_query("SELECT Id FROM Account"))
-    patient = Bulk2(sf, poll=PollPolicy(initial=1, maximum=10, timeout=60))
+    patient = face.bulk2(sf, poll=PollPolicy(initial=1, maximum=10, timeout=60))
     clock = sf.clock
     assert isinstance(clock, FakeClock)
     slept = clock.total_slept
@@ -465,9 +444,8 @@ def test_abort_and_upload_to_a_closed_job(sf: Salesforce, org: FakeOrg) -> None:
     assert patient.wait([created["id"]], "query", poll=PollPolicy())[0].state == "JobComplete"
 
 
-def test_list_jobs_follows_next_records_url(sf: Salesforce, org: FakeOrg) -> None:
+def test_list_jobs_follows_next_records_url(bulk: Bulk2, org: FakeOrg) -> None:
     httpx.post(f"{org.instance_url}/_admin/bulk-v2", json={"list_page_size": 2}).raise_for_status()
-    bulk = Bulk2(sf)
     made = [bulk.create_ingest_job("Account", "insert").id for _ in range(5)]
     assert [job.id for job in bulk.list_jobs()] == made
     assert all(job.state == "Open" for job in bulk.list_jobs())

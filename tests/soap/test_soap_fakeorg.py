@@ -1,4 +1,5 @@
-"""The SOAP client, sync and async, against the fake org over real sockets.
+"""The SOAP client against the fake org over real sockets. Each client test runs on both
+faces, sync and async (the `face` fixture, tests/faces.py).
 
 Both APIs share one org: records written through SOAP are read through REST and the other
 way round, and the SOAP session is the REST client's token (refreshed by the same flow).
@@ -7,16 +8,16 @@ way round, and the SOAP session is the REST client's token (refreshed by the sam
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from faces import Face
 
 import salesforce_typed_std as std
 from salesforce_typed import (
     AccessTokenAuth,
     Address,
-    AsyncSalesforce,
     Record,
     RefreshTokenGrant,
     RelatedList,
@@ -25,7 +26,6 @@ from salesforce_typed import (
 from salesforce_typed.core.errors import AuthenticationError, ServerError
 from salesforce_typed.core.retry import RetryPolicy
 from salesforce_typed.soap import (
-    AsyncSoapClient,
     InvalidFieldError,
     InvalidIdFieldError,
     InvalidLoginError,
@@ -57,30 +57,21 @@ def _grant(org: FakeOrg) -> RefreshTokenGrant:
 
 
 @pytest.fixture
-def sf(fake_org: FakeOrg) -> Iterator[Salesforce]:
-    with Salesforce(auth=_grant(fake_org)) as client:
+def sf(fake_org: FakeOrg, face: Face) -> Iterator[Salesforce]:
+    with face.salesforce(auth=_grant(fake_org)) as client:
         yield client
 
 
 @pytest.fixture
-def soap(sf: Salesforce) -> SoapClient:
-    return SoapClient.from_client(sf)
+def soap(sf: Salesforce, face: Face) -> SoapClient:
+    return face.soap(sf)
 
 
-@pytest.fixture
-async def asf(fake_org: FakeOrg) -> AsyncIterator[AsyncSalesforce]:
-    async with AsyncSalesforce(auth=_grant(fake_org)) as client:
-        yield client
-
-
-@pytest.fixture
-def asoap(asf: AsyncSalesforce) -> AsyncSoapClient:
-    return AsyncSoapClient.from_client(asf)
-
-
-def _login(org: FakeOrg, version: str = "64.0", password: str | None = None) -> SoapClient:
+def _login(
+    face: Face, org: FakeOrg, version: str = "64.0", password: str | None = None
+) -> SoapClient:
     c = org.credentials()
-    return SoapClient.login(
+    return face.soap_login(
         c["username"],
         c["password"] if password is None else password,
         security_token=c["security_token"],
@@ -92,16 +83,23 @@ def _login(org: FakeOrg, version: str = "64.0", password: str | None = None) -> 
 # -- login -------------------------------------------------------------------------------------
 
 
-def test_login_at_64_gives_a_real_session(fake_org: FakeOrg) -> None:
-    with _login(fake_org) as soap:
+def test_login_at_64_gives_a_real_session(fake_org: FakeOrg, face: Face) -> None:
+    with _login(face, fake_org) as soap:
         result = soap.login_result
         assert result is not None and result.user_id == fake_org.state.config.user_id
         assert result.server_url.startswith(f"{fake_org.instance_url}/services/Soap/u/64.0/00D")
         assert result.session_id not in repr(result) and result.session_id not in repr(soap)
-        assert soap.get_user_info().user_name == fake_org.state.config.username
+        assert soap.api_version == "64.0"
+        stamp = soap.get_server_timestamp()
+        assert stamp.tzinfo is not None
+        assert abs(stamp - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+        info = soap.get_user_info()
+        assert info.user_name == fake_org.state.config.username
+        assert info.organization_id == fake_org.state.config.org_id
+        assert soap.api_usage is not None and soap.api_usage.used >= 2
         # The session is a bearer token for REST too.
         auth = AccessTokenAuth(access_token=result.session_id, instance_url=fake_org.instance_url)
-        with Salesforce(auth=auth) as sf:
+        with face.salesforce(auth=auth) as sf:
             assert "DailyApiRequests" in sf.limits()
         soap.logout()
         with pytest.raises(InvalidSessionIdError):
@@ -109,38 +107,20 @@ def test_login_at_64_gives_a_real_session(fake_org: FakeOrg) -> None:
 
 
 @pytest.mark.parametrize("version", ["65.0", "66.0"])
-def test_login_is_refused_from_65(fake_org: FakeOrg, version: str) -> None:
+def test_login_is_refused_from_65(fake_org: FakeOrg, face: Face, version: str) -> None:
     with pytest.raises(InvalidOperationError) as err:
-        _login(fake_org, version)
+        _login(face, fake_org, version)
     assert err.value.status_code == 500 and err.value.error_code == "INVALID_OPERATION"
     assert f"({version})" in err.value.message
 
 
-def test_bad_login_and_retired_versions_are_typed(fake_org: FakeOrg) -> None:
+def test_bad_login_and_retired_versions_are_typed(fake_org: FakeOrg, face: Face) -> None:
     with pytest.raises(InvalidLoginError) as bad:
-        _login(fake_org, password="wrong")
+        _login(face, fake_org, password="wrong")
     assert isinstance(bad.value, AuthenticationError) and bad.value.fault_type == "LoginFault"
     assert "wrong" not in str(bad.value)
     with pytest.raises(UnsupportedApiVersionError):
-        _login(fake_org, "30.0")
-
-
-async def test_async_login_and_calls(fake_org: FakeOrg) -> None:
-    c = fake_org.credentials()
-    soap = await AsyncSoapClient.login(
-        c["username"],
-        c["password"],
-        security_token=c["security_token"],
-        login_url=fake_org.instance_url,
-    )
-    async with soap:
-        assert soap.api_version == "64.0"
-        stamp = await soap.get_server_timestamp()
-        assert stamp.tzinfo is not None
-        assert abs(stamp - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
-        info = await soap.get_user_info()
-        assert info.organization_id == fake_org.state.config.org_id
-        assert soap.api_usage is not None and soap.api_usage.used >= 2
+        _login(face, fake_org, "30.0")
 
 
 # -- the REST session, shared ------------------------------------------------------------------
@@ -159,20 +139,14 @@ def test_expired_session_refreshes_once_and_replays(fake_org: FakeOrg, soap: Soa
     fake_org.state.expire_sessions()
     assert soap.get_user_info().user_id == fake_org.state.config.user_id
     assert oauth.token_calls(fake_org.state).get("refresh_token") == 2
-
-
-async def test_expired_session_refreshes_once_and_replays_async(
-    fake_org: FakeOrg, asoap: AsyncSoapClient
-) -> None:
-    await asoap.get_user_info()
-    fake_org.state.expire_sessions()
-    created = await asoap.create([std.Account(Name="After refresh")])
+    fake_org.state.expire_sessions()  # a write replays too
+    created = soap.create([std.Account(Name="After refresh")])
     assert created[0].success
-    assert oauth.token_calls(fake_org.state).get("refresh_token") == 2
+    assert oauth.token_calls(fake_org.state).get("refresh_token") == 3
 
 
-def test_a_session_that_cannot_refresh_raises_the_fault(fake_org: FakeOrg) -> None:
-    with _login(fake_org) as soap:
+def test_a_session_that_cannot_refresh_raises_the_fault(fake_org: FakeOrg, face: Face) -> None:
+    with _login(face, fake_org) as soap:
         fake_org.state.expire_sessions()
         with pytest.raises(InvalidSessionIdError) as err:
             soap.get_user_info()
@@ -383,14 +357,6 @@ def test_convert_several_leads_with_and_without_opportunity(
     assert accounts == []  # the failed conversion left nothing behind
 
 
-async def test_convert_lead_async(asf: AsyncSalesforce, asoap: AsyncSoapClient) -> None:
-    lead = await asf.create(std.Lead(LastName="Async", Company="AsyncCo"))
-    (result,) = await asoap.convert_lead([LeadConvert(lead_id=lead.id, converted_status=CONVERTED)])
-    assert result.success and result.opportunity_id
-    converted = await asf.get(std.Lead, lead.id)
-    assert converted.IsConverted and converted.ConvertedContactId == result.contact_id
-
-
 def test_merge_reparents_children_and_deletes_losers(sf: Salesforce, soap: SoapClient) -> None:
     master, loser1, loser2 = (
         sf.create(std.Account(Name=n)).id for n in ("Master", "Dup 1", "Dup 2")
@@ -500,7 +466,7 @@ def test_soap_writes_publish_change_events_with_soap_origin(
 
 
 def test_transport_level_errors_go_through_the_retry_policy(
-    fake_org: FakeOrg, sf: Salesforce
+    fake_org: FakeOrg, face: Face, soap: SoapClient
 ) -> None:
     sleeps: list[float] = []
 
@@ -517,7 +483,6 @@ def test_transport_level_errors_go_through_the_retry_policy(
         async def asleep(self, seconds: float) -> None:
             sleeps.append(seconds)
 
-    soap = SoapClient.from_client(sf)
     soap.clock = Clock()
     soap.retry = RetryPolicy(max_attempts=3, jitter=lambda ceiling: ceiling)
     soap.get_user_info()  # a valid session before the faults start
