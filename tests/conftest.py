@@ -1,10 +1,16 @@
-"""Shared test fixtures: where the real Salesforce artifacts live (../shared/realdata)."""
+"""Shared test fixtures: where the real Salesforce artifacts live (../shared/realdata), and
+the client `face` (sync or async) a test drives: see faces.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from faces import Face
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -17,3 +23,12 @@ def realdata() -> Path:
             f"real Salesforce artifacts missing: {REALDATA} (shared/ must sit beside the repo)"
         )
     return REALDATA
+
+
+@pytest.fixture(params=["sync", "async"])
+def face(request: pytest.FixtureRequest) -> Iterator[Face]:
+    """The client face a test drives: "sync", or "async" through a blocking adapter."""
+    from faces import open_face  # imported here: tests that take no face need no runtime
+
+    with open_face(request.param) as opened:
+        yield opened

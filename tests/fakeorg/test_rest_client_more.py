@@ -1,5 +1,6 @@
 """More of the REST client against the fake org: getUpdated/getDeleted, persistence, and
-following a child subquery's own locator (mocked: the fake org returns children whole)."""
+following a child subquery's own locator (mocked: the fake org returns children whole). Each
+test runs on both faces, sync and async (the `face` fixture, tests/faces.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from faces import Face
 
 import salesforce_typed_std as std
 from salesforce_typed import AccessTokenAuth, RefreshTokenGrant, Salesforce
 from salesforce_typed.testing.server import FakeOrg
 
 
-def _client(org: FakeOrg) -> Salesforce:
+def _client(face: Face, org: FakeOrg) -> Salesforce:
     c = org.credentials()
-    return Salesforce(
+    return face.salesforce(
         auth=RefreshTokenGrant(
             client_id=c["client_id"],
             client_secret=c["client_secret"],
@@ -26,9 +28,9 @@ def _client(org: FakeOrg) -> Salesforce:
     )
 
 
-def test_get_updated_and_get_deleted(fake_org: FakeOrg) -> None:
+def test_get_updated_and_get_deleted(fake_org: FakeOrg, face: Face) -> None:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    with _client(fake_org) as sf:
+    with _client(face, fake_org) as sf:
         keep = sf.create(std.Account(Name="kept"))
         gone = sf.create(std.Account(Name="gone"))
         sf.delete(std.Account, gone.id)
@@ -43,18 +45,18 @@ def test_get_updated_and_get_deleted(fake_org: FakeOrg) -> None:
         assert deleted.deleted[0].deleted_date.tzinfo is not None
 
 
-def test_data_dir_keeps_records_across_restarts(tmp_path: Path) -> None:
-    with FakeOrg(data_dir=tmp_path) as org, _client(org) as sf:
+def test_data_dir_keeps_records_across_restarts(tmp_path: Path, face: Face) -> None:
+    with FakeOrg(data_dir=tmp_path) as org, _client(face, org) as sf:
         made = sf.create(std.Account(Name="Persistent"))
     assert (tmp_path / "org.sqlite3").is_file()
-    with FakeOrg(data_dir=tmp_path) as org, _client(org) as sf:
+    with FakeOrg(data_dir=tmp_path) as org, _client(face, org) as sf:
         again = sf.get(std.Account, made.id)
         assert again.Name == "Persistent"
         newer = sf.create(std.Account(Name="Second"))
         assert newer.id != made.id  # numbering continues past the stored rows
 
 
-def test_child_subquery_pages_are_followed() -> None:
+def test_child_subquery_pages_are_followed(face: Face) -> None:
     first = {
         "totalSize": 1,
         "done": True,
@@ -86,9 +88,9 @@ def test_child_subquery_pages_are_followed() -> None:
         body: Any = rest if request.url.path.endswith("01gCHILD-2") else first
         return httpx.Response(200, json=body)
 
-    http = httpx.Client(transport=httpx.MockTransport(handler))
+    http = face.http_client(transport=httpx.MockTransport(handler))
     auth = AccessTokenAuth(access_token="t", instance_url="https://example.my.salesforce.com")
-    with Salesforce(auth=auth, http_client=http) as sf:
+    with face.salesforce(auth=auth, http_client=http) as sf:
         acc = sf.query(std.Account, "SELECT Name, (SELECT LastName FROM Contacts) FROM Account")
         row = acc.first()
     assert row is not None and row.Contacts is not None and not isinstance(row.Contacts, str)

@@ -1,10 +1,12 @@
-"""The client under the fake org's injected faults: retries, unknown outcomes, single-flight."""
+"""The client under the fake org's injected faults: retries, unknown outcomes, single-flight.
+
+Each test runs on both faces, sync and async (the `face` fixture, tests/faces.py).
+"""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+from faces import Face
 
 import salesforce_typed_std as std
 from salesforce_typed import RefreshTokenGrant, RetryPolicy, Salesforce
@@ -15,7 +17,7 @@ from salesforce_typed.testing import oauth
 from salesforce_typed.testing.server import FakeOrg
 
 
-def _client(org: FakeOrg, **kw: object) -> Salesforce:
+def _client(face: Face, org: FakeOrg, **kw: object) -> Salesforce:
     c = org.credentials()
     grant = RefreshTokenGrant(
         client_id=c["client_id"],
@@ -25,11 +27,11 @@ def _client(org: FakeOrg, **kw: object) -> Salesforce:
     )
     clock = FakeClock()  # retries back off on a fake clock: tests never sleep
     policy = RetryPolicy(max_attempts=8, clock=clock)
-    return Salesforce(auth=grant, retry=policy, clock=clock, **kw)  # type: ignore[arg-type]
+    return face.salesforce(auth=grant, retry=policy, clock=clock, **kw)
 
 
-def test_reads_survive_a_flaky_server(fake_org: FakeOrg) -> None:
-    with _client(fake_org) as sf:
+def test_reads_survive_a_flaky_server(fake_org: FakeOrg, face: Face) -> None:
+    with _client(face, fake_org) as sf:
         sf.create_many([std.Account(Name=f"A{i}") for i in range(30)])
         fake_org.state.faults.reseed(7)
         fake_org.state.faults.server_error_rate = 0.4
@@ -39,8 +41,10 @@ def test_reads_survive_a_flaky_server(fake_org: FakeOrg) -> None:
         assert sf.clock.total_slept > 0  # type: ignore[attr-defined]
 
 
-def test_503_is_retried_even_for_create_because_nothing_was_applied(fake_org: FakeOrg) -> None:
-    with _client(fake_org) as sf:
+def test_503_is_retried_even_for_create_because_nothing_was_applied(
+    fake_org: FakeOrg, face: Face
+) -> None:
+    with _client(face, fake_org) as sf:
         sf.limits()
         fake_org.state.faults.reseed(3)
         fake_org.state.faults.server_error_rate = 0.5
@@ -50,8 +54,8 @@ def test_503_is_retried_even_for_create_because_nothing_was_applied(fake_org: Fa
         assert names == {f"R{i}" for i in range(5)} and len(made) == 5
 
 
-def test_row_lock_is_retried_then_surfaces_typed(fake_org: FakeOrg) -> None:
-    with _client(fake_org) as sf:
+def test_row_lock_is_retried_then_surfaces_typed(fake_org: FakeOrg, face: Face) -> None:
+    with _client(face, fake_org) as sf:
         sf.limits()
         fake_org.state.faults.lock_rate = 1.0
         with pytest.raises(RowLockError) as err:
@@ -60,8 +64,10 @@ def test_row_lock_is_retried_then_surfaces_typed(fake_org: FakeOrg) -> None:
         fake_org.state.faults.lock_rate = 0.0
 
 
-def test_dropped_connection_on_create_is_outcome_unknown_not_resent(fake_org: FakeOrg) -> None:
-    with _client(fake_org) as sf:
+def test_dropped_connection_on_create_is_outcome_unknown_not_resent(
+    fake_org: FakeOrg, face: Face
+) -> None:
+    with _client(face, fake_org) as sf:
         sf.limits()
         fake_org.state.faults.drop_rate = 1.0
         with pytest.raises(OutcomeUnknownError):
@@ -72,8 +78,8 @@ def test_dropped_connection_on_create_is_outcome_unknown_not_resent(fake_org: Fa
         assert len(rows) == 1
 
 
-def test_dropped_connection_on_read_is_retried(fake_org: FakeOrg) -> None:
-    with _client(fake_org) as sf:
+def test_dropped_connection_on_read_is_retried(fake_org: FakeOrg, face: Face) -> None:
+    with _client(face, fake_org) as sf:
         sf.limits()
         fake_org.state.faults.reseed(11)
         fake_org.state.faults.drop_rate = 0.5
@@ -82,8 +88,8 @@ def test_dropped_connection_on_read_is_retried(fake_org: FakeOrg) -> None:
         fake_org.state.faults.drop_rate = 0.0
 
 
-def test_persistent_5xx_exhausts_attempts(fake_org: FakeOrg) -> None:
-    with _client(fake_org) as sf:
+def test_persistent_5xx_exhausts_attempts(fake_org: FakeOrg, face: Face) -> None:
+    with _client(face, fake_org) as sf:
         sf.limits()
         fake_org.state.faults.server_error_rate = 1.0
         with pytest.raises(ServerError) as err:
@@ -92,34 +98,22 @@ def test_persistent_5xx_exhausts_attempts(fake_org: FakeOrg) -> None:
         fake_org.state.faults.server_error_rate = 0.0
 
 
-def test_sixteen_threads_on_an_expired_session_refresh_once(fake_org: FakeOrg) -> None:
+def test_sixteen_concurrent_calls_on_an_expired_session_refresh_once(
+    fake_org: FakeOrg, face: Face
+) -> None:
     store = MemoryTokenStore()
-    with _client(fake_org, token_store=store) as sf:
+    with _client(face, fake_org, token_store=store) as sf:
         sf.limits()
         before = oauth.token_calls(fake_org.state).get("refresh_token", 0)
         fake_org.state.expire_sessions()
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(16)
-
-        def worker() -> None:
-            try:
-                barrier.wait()
-                sf.limits()
-            except BaseException as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=worker) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert errors == []
+        answers = face.concurrently(16, sf, "limits")  # threads, or tasks on one loop
+        assert all("DailyApiRequests" in a for a in answers)
         after = oauth.token_calls(fake_org.state).get("refresh_token", 0)
         assert after - before == 1
 
 
-def test_api_usage_exposed_from_limit_header(fake_org: FakeOrg) -> None:
-    with _client(fake_org) as sf:
+def test_api_usage_exposed_from_limit_header(fake_org: FakeOrg, face: Face) -> None:
+    with _client(face, fake_org) as sf:
         sf.limits()
         first = sf.api_usage
         sf.limits()
