@@ -52,7 +52,7 @@ def test_typed_rest(out: str) -> None:
     assert "created=True, then created=False" in out
     assert "create_many: 250/250" in out
     assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in out
-    assert "Account__r is a Account (Acme Corp)" in out
+    assert "Account__r typed as Account (Acme Corp)" in out
     assert "composite ok=True" in out
     assert "refresh token rotated: True" in out
 

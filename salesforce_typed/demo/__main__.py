@@ -45,7 +45,7 @@ def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLCon
 
 
 def _summary(console: Console, sf: Any) -> None:
-    table = Table("sObject", "records (SELECT COUNT())")
+    table = Table("sObject", "records (SELECT COUNT())", title="the org after the tour")
     for name in ("Account", "Contact", "Lead", "Opportunity", "Invoice__c"):
         counted = sf.query(f"SELECT COUNT() FROM {name}")
         counted.all()

@@ -59,7 +59,7 @@ def _queries(console: Console, sf: Any, m: ModuleType) -> None:
         say(
             console,
             f"query with a bind: {inv.Name} {inv.Amount__c} {inv.Status__c!s}, "
-            f"Account__r is a {type(inv.Account__r).__name__} ({inv.Account__r.Name})",
+            f"Account__r typed as {type(inv.Account__r).__name__} ({inv.Account__r.Name})",
         )
     rows = sf.query(m.Account, "SELECT Name, (SELECT LastName FROM Contacts) FROM Account")
     for acc in rows:
