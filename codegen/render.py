@@ -206,6 +206,9 @@ class _Module:
         self.field_infos: list[str] = []
         taken_attrs: set[str] = set()
         enum_names: set[str] = set()
+        # (values, restricted) -> the enum already emitted for an earlier picklist of this
+        # object with exactly those values (Billing/ShippingGeocodeAccuracy share one).
+        same_values: dict[tuple[tuple[str, ...], bool], dict[str, Any]] = {}
         for f in obj.fields:
             attr = attr_name(f.name)
             if attr in taken_attrs:
@@ -217,24 +220,20 @@ class _Module:
                 module, enum_cls = shared
                 self.enum_imports.add((module, enum_cls))
             elif f.type == "picklist" and f.picklist_values:
-                enum_cls = picklist_class(obj.name, f.name)
-                while enum_cls in enum_names or enum_cls in schema_names:
-                    enum_cls += "_"
-                enum_names.add(enum_cls)
+                name = picklist_class(obj.name, f.name)
+                while name in enum_names or name in schema_names:
+                    name += "_"
+                enum_names.add(name)
+                key = (tuple(p.value for p in f.picklist_values), f.restricted_picklist)
+                enum = same_values.get(key)
+                if enum is None:
+                    enum = same_values[key] = self._enum(name, f)
+                    self.enums.append(enum)
+                else:
+                    enum["aliases"].append(name)
+                    enum["doc"] = doc_text(f"{enum['doc'].removesuffix('.')}, {f.name}.")
+                enum_cls = enum["cls"]
                 enums_seen[(obj.name, f.name)] = (module_of[obj.name], enum_cls, f.picklist_values)
-                taken: set[str] = set()
-                self.enums.append(
-                    {
-                        "cls": enum_cls,
-                        "doc": doc_text(
-                            f"{obj.name}.{f.name} picklist values"
-                            f"{' (restricted)' if f.restricted_picklist else ''}."
-                        ),
-                        "members": [
-                            (member_name(p.value, taken), pystr(p.value)) for p in f.picklist_values
-                        ],
-                    }
-                )
             self.fields.append(
                 {"attr": attr, "annotation": annotation(f, enum_cls), "doc": _field_doc(f)}
             )
@@ -244,6 +243,16 @@ class _Module:
         self.child_infos: list[str] = []
         self.type_imports: set[tuple[str, str]] = set()
         self._relations(taken_attrs, schema_names)
+
+    def _enum(self, cls: str, f: FieldDef) -> dict[str, Any]:
+        taken: set[str] = set()
+        restricted = " (restricted)" if f.restricted_picklist else ""
+        return {
+            "cls": cls,
+            "aliases": [],
+            "doc": doc_text(f"Picklist values{restricted} of {self.obj.name}.{f.name}."),
+            "members": [(member_name(p.value, taken), pystr(p.value)) for p in f.picklist_values],
+        }
 
     def _shared_enum(
         self,
@@ -306,10 +315,6 @@ class _Module:
 
     def context(self, hdr: str) -> dict[str, Any]:
         obj = self.obj
-        # Upsert and get-by-field take external id fields and idLookup ones (Contact.Email).
-        ids = ["Id"] + [
-            f.name for f in obj.fields if (f.external_id or f.id_lookup) and f.name != "Id"
-        ]
         object_info = _kwargs(
             {
                 "name": obj.name,
@@ -347,7 +352,6 @@ class _Module:
             "type_imports": sorted(self.type_imports),
             "enum_imports": sorted(self.enum_imports),
             "object_info": object_info,
-            "external_ids": pyval(tuple(ids)),
         }
 
 
@@ -367,9 +371,7 @@ def render_package(schema: SchemaDef, package: str, regen: str = MAKE_GENERATE) 
         module = modules[obj.name]
         files[f"{module}.py"] = tidy(sobject_tpl.render(mod.context(hdr)))
         exports.append((module, obj.name))
-        exports.extend((module, e["cls"]) for e in mod.enums)
-        if not mod.is_event:
-            exports.append((module, f"{obj.name}Endpoints"))
+        exports.extend((module, name) for e in mod.enums for name in (e["cls"], *e["aliases"]))
     exports.sort(key=lambda e: e[1])
     files["__init__.py"] = tidy(
         env.get_template("index.py.j2").render(

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from attrs import define as define  # by its real name: mypy's attrs plugin keys on it
 
-from salesforce_typed.core.endpoints import SObjectEndpoints
 from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo, PicklistEnum
 from salesforce_typed.core.models import ChangeEvent, SObject
 from salesforce_typed.core.unset import UNSET, UnsetType
@@ -33,7 +32,6 @@ __all__ = [
     "Record",
     "RelatedList",
     "SObject",
-    "SObjectEndpoints",
     "UnsetType",
     "define",
 ]

@@ -10,6 +10,7 @@ import pytest
 import salesforce_typed_std as std
 from salesforce_typed import UNSET, Address, ChangeType, Record, RelatedList, UnknownFieldError
 from salesforce_typed.core.codecs import FieldValueError
+from salesforce_typed.rest._async.client import endpoints_for
 
 
 def test_metadata_is_class_level_not_a_slot() -> None:
@@ -194,20 +195,22 @@ def test_change_event_model_decodes_header_and_nested_name() -> None:
 
 
 def test_endpoints_build_pure_requests() -> None:
-    get = std.AccountEndpoints.build_get("001000000000001AAA", ["Id", "Name"])
+    # The operations class the clients bind to a model (generated packages carry none).
+    account = endpoints_for(std.Account)
+    get = account.build_get("001000000000001AAA", ["Id", "Name"])
     assert (get.method, get.path, get.params) == (
         "GET",
         "/sobjects/Account/001000000000001AAA",
         (("fields", "Id,Name"),),
     )
-    create = std.AccountEndpoints.build_create(std.Account(Name="Acme", Id="x"))
+    create = account.build_create(std.Account(Name="Acme", Id="x"))
     assert (create.method, create.json, create.idempotent) == ("POST", {"Name": "Acme"}, False)
-    up = std.AccountEndpoints.build_upsert("Id", "001x", std.Account(Name="A"))
+    up = account.build_upsert("Id", "001x", std.Account(Name="A"))
     assert (up.method, up.path) == ("PATCH", "/sobjects/Account/Id/001x")
     with pytest.raises(ValueError, match="not an external id field"):
-        std.AccountEndpoints.build_get_by_external_id("Name", "Acme")
-    assert std.AccountEndpoints.parse_save(201, {"id": "001x", "success": True}).created
-    assert not std.AccountEndpoints.parse_save(204, None).created
+        account.build_get_by_external_id("Name", "Acme")
+    assert account.parse_save(201, {"id": "001x", "success": True}).created
+    assert not account.parse_save(204, None).created
 
 
 def test_lazy_index_behaviour() -> None:
