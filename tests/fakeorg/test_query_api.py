@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from salesforce_typed.testing.org.query_locators import CURSOR_IDLE_SECONDS, MAX_OPEN_CURSORS
 from salesforce_typed.testing.org.store import store
-from salesforce_typed.testing.rest.query import CURSOR_IDLE_SECONDS, MAX_OPEN_CURSORS
 from salesforce_typed.testing.server import FakeOrg
 
 QUERY = "/services/data/v62.0/query"

@@ -3,7 +3,7 @@
 One route for every call; the body element names the operation (any `SOAPAction` is
 accepted, as Salesforce does). The calls work on the same data as REST: writes go through
 `org.records.Writer` (same validation, same CDC events, origin `com/salesforce/api/soap/NN.0`),
-queries through the SOQL engine and the REST locator table (`rest.query.cursors`), so a
+queries through the SOQL engine and the REST locator table (`org.query_locators`), so a
 record written by either API reads the same through the other.
 
 What must stay true (wire reference §9, §13):
@@ -33,12 +33,11 @@ from xsdata.models.datatype import XmlDateTime
 import salesforce_typed_soap as wsdl
 from salesforce_typed.soap.envelope import LOGIN_REMOVED_IN, PARTNER_NS, body_element, check_safe
 from salesforce_typed.soap.faults import UnsafeXmlError
-from salesforce_typed.testing.org import changes
+from salesforce_typed.testing.org import changes, query_locators
 from salesforce_typed.testing.org.http import Request, Response, Router, SfError
 from salesforce_typed.testing.org.records import Outcome, Writer, key_field, rolled_back
 from salesforce_typed.testing.org.state import MIN_API_VERSION, OrgState, Session
 from salesforce_typed.testing.org.store import store
-from salesforce_typed.testing.rest import query
 from salesforce_typed.testing.soap import convert
 from salesforce_typed.testing.soap.wire import (
     SoapFaultError,
@@ -364,7 +363,7 @@ def _batch_size(call: Call) -> int:
         size = int(raw) if raw else DEFAULT_BATCH_SIZE
     except ValueError:
         size = DEFAULT_BATCH_SIZE
-    return max(query.MIN_BATCH_SIZE, min(query.MAX_BATCH_SIZE, size))
+    return max(query_locators.MIN_BATCH_SIZE, min(query_locators.MAX_BATCH_SIZE, size))
 
 
 def _page(call: Call, body: bytes) -> wsdl.QueryResult:
@@ -394,7 +393,7 @@ def _run_query(call: Call, *, include_deleted: bool) -> wsdl.QueryResult:
             )
         except SoqlError as exc:
             raise _soql_fault(exc) from None
-        body = query.cursors(state).first_page(
+        body = query_locators.cursors(state).first_page(
             result,
             owner=call.session.user_id,
             endpoint="queryAll" if include_deleted else "query",
@@ -417,7 +416,7 @@ def _query_more(call: Call) -> wsdl.QueryMoreResponse:
     records = store(call.state)
     with records.lock:
         try:
-            body = query.cursors(call.state).next_page(
+            body = query_locators.cursors(call.state).next_page(
                 text(call.body, "queryLocator") or "",
                 owner=call.session.user_id,
                 version=call.version,
