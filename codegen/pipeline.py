@@ -70,7 +70,7 @@ def check_package_name(package: str) -> None:
     """An importable package name, or CodegenError before anything is written."""
     if not package.isidentifier():
         raise CodegenError(f"package name {package!r} is not a Python identifier")
-    if keyword.iskeyword(package) or keyword.issoftkeyword(package):
+    if keyword.iskeyword(package):
         raise CodegenError(f"package name {package!r} is a Python keyword: it cannot be imported")
 
 
