@@ -105,6 +105,8 @@ class Blocking:
     """An async-face object seen through the portal: same names, blocking calls."""
 
     __slots__ = ("_inner", "_portal")
+    _inner: Any
+    _portal: Portal
 
     def __init__(self, inner: Any, portal: Portal) -> None:
         object.__setattr__(self, "_inner", inner)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -23,8 +23,10 @@ import salesforce_typed_std as std
 from salesforce_typed import RefreshTokenGrant, Salesforce
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.bulk import (
+    AsyncBulk2Query,
     AsyncIngestResult,
     Bulk2,
+    Bulk2Query,
     BulkProgress,
     BulkTimeoutError,
     CsvFormatError,
@@ -370,15 +372,22 @@ def test_resume_from_a_new_client(org: FakeOrg, face: Face) -> None:
     table.release()
     with face.salesforce(auth=_grant(org, fresh=True), clock=FakeClock()) as second:
         bulk = face.bulk2(second)
-        result = bulk.resume(job.id)
-        assert isinstance(unwrap(result), IngestResult | AsyncIngestResult)
+        resumed = bulk.resume(job.id)  # an ingest job: its results
+        assert isinstance(unwrap(resumed), IngestResult | AsyncIngestResult)
+        result = cast(IngestResult, resumed)
         assert result.counts.successful == 2 and result.counts.uploaded is None
         assert [r.input_index for r in result.successful()] == [None, None]  # no input kept
         rest = bulk.resume_query(saved_job, std.Account, locator=saved_locator, page_size=2)
         assert [a.Name for a in rest] == ["Q02", "Q03", "Q04"]
-        again = bulk.resume(saved_job)
-        assert not isinstance(unwrap(again), IngestResult | AsyncIngestResult)
-        assert [r["Name"] for r in again] == ["Q00", "Q01", "Q02", "Q03", "Q04"]
+        again = bulk.resume(saved_job)  # a query job: its rows
+        assert isinstance(unwrap(again), Bulk2Query | AsyncBulk2Query)
+        assert [r["Name"] for r in cast("Bulk2Query[Any]", again)] == [
+            "Q00",
+            "Q01",
+            "Q02",
+            "Q03",
+            "Q04",
+        ]
 
 
 def test_session_expiry_between_polls_and_before_an_upload(
