@@ -37,8 +37,10 @@ import httpx
 from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 from salesforce_typed.auth.token import TokenData, TokenStore
 from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.retry import describe_request
 from salesforce_typed.core.errors import (
     APIStatusError,
+    AuthenticationError,
     InvalidGrantError,
     RequestNotSentError,
     TokenStoreError,
@@ -266,7 +268,7 @@ class SalesforceAuth(httpx.Auth):
         if not _invalid_session(response):
             return None
         logger.info("INVALID_SESSION_ID on %s: refreshing once (%s)", request.method, self.key)
-        token = yield from self._obtain(stale=token, rejected=True)
+        token = yield from self._obtain(stale=token, rejected=token.access_token)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield _Send(request)
         if _invalid_session(response):
@@ -288,23 +290,38 @@ class SalesforceAuth(httpx.Auth):
         margin = min(self.refresh_margin_s, lifetime / 2)
         return token.expires_within(margin, self.clock.now())
 
-    def _usable(self, candidate: TokenData | None, stale: TokenData | None, rejected: bool) -> bool:
+    def _usable(self, candidate: TokenData | None, rejected: str | None) -> bool:
         if candidate is None or self._expiring(candidate):
             return False
         # A token Salesforce just rejected is no use however fresh it looks.
-        return not (rejected and stale is not None and candidate.access_token == stale.access_token)
+        return rejected is None or candidate.access_token != rejected
 
-    def _obtain(self, *, stale: TokenData | None, rejected: bool = False) -> _Flow:
+    def _replace(self, rejected: str | None) -> _Flow:
+        """A token other than `rejected` (the current one when None), refreshing if needed."""
+        if isinstance(self.credentials, AccessTokenAuth):
+            raise AuthenticationError(
+                "the access token was rejected and AccessTokenAuth cannot refresh it",
+                status_code=401,
+                error_code=_INVALID_SESSION,
+            )
+        mine = self._token
+        if rejected is None:
+            rejected = mine.access_token if mine is not None else None
+        elif mine is not None and self._usable(mine, rejected):
+            return mine  # a peer (thread, task, or this object) already replaced it
+        return (yield from self._obtain(stale=mine, rejected=rejected))
+
+    def _obtain(self, *, stale: TokenData | None, rejected: str | None = None) -> _Flow:
         assert not isinstance(self.credentials, AccessTokenAuth)
         if self._dead is not None:
             reauthorized: TokenData | None = yield _Get(self.key)
-            if not self._usable(reauthorized, stale, rejected):
+            if not self._usable(reauthorized, rejected):
                 raise InvalidGrantError(self._dead.error, self._dead.description)
             self._dead = None  # someone re-authorized and stored a new token
             return self._adopt(reauthorized)
         yield _LocalLock(acquire=True)
         mine = self._token
-        if mine is not stale and self._usable(mine, stale, rejected):
+        if mine is not stale and self._usable(mine, rejected):
             yield _LocalLock(acquire=False)  # another thread/task refreshed while we waited
             assert mine is not None
             return mine
@@ -312,7 +329,7 @@ class SalesforceAuth(httpx.Auth):
         yield from self._take_store_lock(owner)
         stored: TokenData | None = yield _Get(self.key)
         refreshed = False
-        if self._usable(stored, stale, rejected):
+        if self._usable(stored, rejected):
             token = self._adopt(stored)
         else:
             token, refreshed = yield from self._refresh(stored)
@@ -517,31 +534,82 @@ class SalesforceAuth(httpx.Auth):
             "SalesforceAuth drives its own flows: use sync_auth_flow/async_auth_flow"
         )
 
-    # --- a token without a request ----------------------------------------------------------
+    # --- a token without a request, and the public "this token was rejected" -------------
+
+    @property
+    def can_refresh(self) -> bool:
+        """False for a raw access token: a rejection of it is final."""
+        return not isinstance(self.credentials, AccessTokenAuth)
 
     def get_token(self, client: httpx.Client) -> TokenData:
         """A usable token, refreshing through `client` if needed (e.g. to learn instance_url)."""
-        driver = self._drive_sync(self._current())
-        try:
-            outgoing = next(driver)
-            while True:
-                outgoing = driver.send(client.send(outgoing, auth=None))
-        except StopIteration as stop:
-            token: TokenData = stop.value
-            return token
-        finally:
-            driver.close()
+        token: TokenData = self._run_sync(self._current(), client)
+        return token
 
     async def aget_token(self, client: httpx.AsyncClient) -> TokenData:
         """The async twin of `get_token`."""
+        token: TokenData = await self._run_async(self._current(), client)
+        return token
+
+    def refresh(self, client: httpx.Client, *, rejected: str | None = None) -> TokenData:
+        """Replace a token Salesforce rejected (`rejected`, or the current one when None).
+
+        For APIs that report a dead session their own way (Bulk 1.0 `InvalidSessionId`, a SOAP
+        fault, CometD `401::`): the same single-flight, store-aware refresh as a REST 401, and
+        a no-op when a peer already replaced that token. Raises `AuthenticationError` for a raw
+        access token, `InvalidGrantError` when the refresh token is dead.
+        """
+        token: TokenData = self._run_sync(self._replace(rejected), client)
+        return token
+
+    async def arefresh(
+        self, client: httpx.AsyncClient, *, rejected: str | None = None
+    ) -> TokenData:
+        """The async twin of `refresh`."""
+        token: TokenData = await self._run_async(self._replace(rejected), client)
+        return token
+
+    def _run_sync(self, flow: _Flow, client: httpx.Client) -> Any:
+        driver = self._drive_sync(flow)
+        try:
+            outgoing = next(driver)
+            while True:
+                outgoing = driver.send(_token_call(client.send, outgoing))
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            driver.close()
+
+    async def _run_async(self, flow: _Flow, client: httpx.AsyncClient) -> Any:
         box = _Box()
-        driver = self._drive_async(self._current(), box)
+        driver = self._drive_async(flow, box)
         try:
             outgoing = await driver.__anext__()
             while True:
-                outgoing = await driver.asend(await client.send(outgoing, auth=None))
+                outgoing = await driver.asend(await _atoken_call(client.send, outgoing))
         except StopAsyncIteration:
-            token: TokenData = box.value
-            return token
+            return box.value
         finally:
             await driver.aclose()
+
+
+def _not_sent(request: httpx.Request, exc: Exception) -> RequestNotSentError:
+    return RequestNotSentError(
+        f"token request failed ({type(exc).__name__} on {describe_request(request)}): {exc}"
+    )
+
+
+def _token_call(send: Callable[..., httpx.Response], request: httpx.Request) -> httpx.Response:
+    """One token-endpoint call; connection, TLS and DNS failures become `RequestNotSentError`."""
+    try:
+        return send(request, auth=None)
+    except (httpx.TransportError, OSError) as exc:
+        raise _not_sent(request, exc) from exc
+
+
+async def _atoken_call(send: Callable[..., Any], request: httpx.Request) -> httpx.Response:
+    try:
+        response: httpx.Response = await send(request, auth=None)
+    except (httpx.TransportError, OSError) as exc:
+        raise _not_sent(request, exc) from exc
+    return response

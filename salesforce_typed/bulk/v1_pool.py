@@ -1,7 +1,7 @@
 """Bounded concurrency for Bulk 1.0 uploads, in an async and a thread flavour.
 
-`bulk/_async/v1.py` uses `AsyncTaskPool` and `AsyncGate`; the generated sync twin gets
-`TaskPool` and `Gate` by the unasync renaming (`AsyncX` -> `X`), so both clients upload
+`bulk/_async/v1.py` uses `AsyncTaskPool`; the generated sync twin gets `TaskPool` by the
+unasync renaming (`AsyncX` -> `X`), so both clients upload
 batches concurrently with one orchestration source. Both pools keep at most `limit` calls in
 flight, return results in submission order, and on the first failure stop taking work and
 cancel what has not started (asyncio tasks are cancelled; threads already running finish).
@@ -10,19 +10,14 @@ cancel what has not started (asyncio tasks are cancelled; threads already runnin
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Generic, TypeVar
 
-__all__ = ["AsyncGate", "AsyncTaskPool", "Gate", "TaskPool"]
+__all__ = ["AsyncTaskPool", "TaskPool"]
 
 T = TypeVar("T")
-
-# One refresh at a time per Bulk client: a lock of the matching flavour.
-AsyncGate = asyncio.Lock
-Gate = threading.Lock
 
 
 class AsyncTaskPool(Generic[T]):

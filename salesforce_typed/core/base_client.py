@@ -1,8 +1,8 @@
-"""The I/O-free half of every client: building httpx requests and reading responses.
+"""The I/O-free half of the REST client: building httpx requests and reading responses.
 
-Sync and async clients add only a send loop (`send.py`). Everything that decides - URLs,
-headers, error mapping, retry verdicts, API usage - lives here and is tested without a
-transport.
+The clients add only the send loop (`core/_async/send.py` and its sync twin), which takes
+the `Exchange` made here. URLs, headers, bodies and reading answers live here and are tested
+without a transport; error mapping is `core/exchange.py`'s, retry verdicts `core/retry.py`'s.
 """
 
 from __future__ import annotations
@@ -12,18 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import orjson
 
 from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import error_from_response
-from salesforce_typed.core.limits import ApiUsage, parse_limit_info
+from salesforce_typed.core.exchange import Exchange, bearer, parse_body
 
 DEFAULT_API_VERSION = "62.0"
 USER_AGENT = "salesforce-typed/0.1"
 
 
 class BaseClient:
-    """What both clients share: instance URL, API version, headers, and parsed limits."""
+    """What both REST faces share: API version, default headers, URLs, bodies."""
 
     def __init__(
         self,
@@ -33,7 +31,6 @@ class BaseClient:
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.api_version = api_version.removeprefix("v")
-        self.api_usage: ApiUsage | None = None
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if call_options:
             # `client=<name>` lands in CDC changeOrigin: listeners can skip their own writes.
@@ -45,8 +42,11 @@ class BaseClient:
         return f"/services/data/v{self.api_version}"
 
     def url_for(self, spec: RequestSpec) -> str:
-        """Spec paths are relative to `/services/data/vXX.X` unless they start at `/services`."""
-        path = spec.path
+        """Spec paths are relative to `/services/data/vXX.X` unless they start at `/services`.
+
+        `limits` and `/limits` are the same resource: a missing leading slash is added.
+        """
+        path = spec.path if spec.path.startswith("/") else f"/{spec.path}"
         if path.startswith("/services/"):
             return path
         return f"{self.data_prefix}{path}"
@@ -74,31 +74,23 @@ class BaseClient:
             headers=hdrs,
         )
 
-    def read(self, response: httpx.Response) -> Any:
-        """The parsed body of a success, or the mapped exception for an error answer."""
-        usage = parse_limit_info(response.headers.get("sforce-limit-info"))
-        if usage is not None:
-            self.api_usage = usage
-        if response.status_code >= 400 or response.status_code == 300:
-            raise error_from_response(
-                response.status_code,
-                _body(response),
-                method=response.request.method,
-                url=response.request.url.path,
-            )
-        if response.status_code == 204 or not response.content:
+    def exchange(self, client: httpx.Client | httpx.AsyncClient, spec: RequestSpec) -> Exchange:
+        """The send loop's view of one REST call: bearer session, REST error mapping."""
+        return Exchange(
+            method=spec.method,
+            path=spec.path,
+            idempotent=spec.idempotent,
+            build=lambda base_url, session: bearer(
+                self.build_request(client, spec, base_url=base_url), session
+            ),
+        )
+
+    @staticmethod
+    def read(response: httpx.Response) -> Any:
+        """The parsed body of an accepted answer (None for 204, 304 and empty bodies)."""
+        if response.status_code in (204, 304) or not response.content:
             return None
-        return _body(response)
-
-
-def _body(response: httpx.Response) -> Any:
-    ctype = response.headers.get("content-type", "")
-    if "json" in ctype or response.content[:1] in (b"{", b"["):
-        try:
-            return orjson.loads(response.content)  # ~2x json.loads on query pages
-        except orjson.JSONDecodeError:
-            pass
-    return response.text
+        return parse_body(response)
 
 
 def _json_default(value: Any) -> Any:

@@ -42,6 +42,7 @@ __all__ = [
     "RetryDecision",
     "RetryPolicy",
     "classify_transport_error",
+    "describe_request",
     "full_jitter",
 ]
 
@@ -164,8 +165,14 @@ def _describe(exc: httpx.TransportError) -> str:
         request = exc.request
     except RuntimeError:  # httpx raises when the request was never attached
         return "(unknown request)"
-    # Path only: query strings and bodies stay out of messages.
-    return f"{request.method} {request.url.scheme}://{request.url.host}{request.url.path}"
+    return describe_request(request)
+
+
+def describe_request(request: httpx.Request) -> str:
+    """`METHOD scheme://host:port/path` for messages: no query string, no body, no secret."""
+    url = request.url
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{request.method} {url.scheme}://{url.host}{port}{url.path}"
 
 
 def _positive(value: float) -> float:

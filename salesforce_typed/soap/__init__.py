@@ -27,7 +27,6 @@ from salesforce_typed.soap.faults import (
     UnsupportedApiVersionError,
 )
 from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest, SoapQueryPage
-from salesforce_typed.soap.session import SessionHeaderAuth
 
 __all__ = [
     "DEFAULT_LOGIN_VERSION",
@@ -44,7 +43,6 @@ __all__ = [
     "LoginResult",
     "MalformedQueryError",
     "MergeRequest",
-    "SessionHeaderAuth",
     "SoapCall",
     "SoapClient",
     "SoapFaultError",

@@ -2,10 +2,10 @@
 streamed CSV answers in. Written async-first; `_sync/v2_io.py` is generated from it.
 
 What must stay true:
-- One loop per request, as in the REST client: the client's RetryPolicy decides re-sends
-  (an upload, like a create POST, only when nothing reached Salesforce or it said "not
-  applied"), its clock sleeps, its httpx.Auth flow authenticates. That flow refreshes on
-  `401 INVALID_SESSION_ID` and replays the request once, so every body here is replayable:
+- Every request goes through the client's one send loop (`core/_async/send.py`): its
+  RetryPolicy decides re-sends (an upload, like a create POST, only when nothing reached
+  Salesforce or it said "not applied"), its clock sleeps, its session is refreshed once and
+  the request replayed once on `401 INVALID_SESSION_ID`, so every body here is replayable:
   uploads stream from a spooled file that rewinds on each send, never from a one-shot
   generator, and memory stays at one block however large the upload.
 - Streamed answers are re-requested after a dropped connection and the rows (or bytes)
@@ -38,8 +38,8 @@ from salesforce_typed.bulk.csv_chunks import (
 )
 from salesforce_typed.bulk.v2 import InvalidJobStateError
 from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
-from salesforce_typed.core.limits import parse_limit_info
+from salesforce_typed.core.errors import APIStatusError, SalesforceError
+from salesforce_typed.core.exchange import Exchange, bearer, rest_error
 from salesforce_typed.core.retry import classify_transport_error
 
 if TYPE_CHECKING:
@@ -164,6 +164,11 @@ class ResponseMeta:
     headers: httpx.Headers | None = None
 
 
+def _bulk2_error(response: httpx.Response) -> SalesforceError:
+    error = rest_error(response)
+    return _state_error(error) if isinstance(error, APIStatusError) else error
+
+
 def _state_error(error: APIStatusError) -> APIStatusError:
     if error.error_code != "INVALIDJOBSTATE" or isinstance(error, InvalidJobStateError):
         return error
@@ -194,74 +199,41 @@ class AsyncBulkTransport:
                 raise
             raise mapped from None
 
-    async def _request(self, spec: RequestSpec, body: Spool | bytes | None) -> httpx.Request:
+    def _exchange(self, spec: RequestSpec, body: Spool | bytes | None) -> Exchange:
+        """The send loop's view of one Bulk 2.0 call: a REST call whose answer is streamed
+        and whose body (a spool) is re-read from the start on every send and replay."""
         client = self.client
-        http = client._http  # the client's pool, auth and base headers, not a second client
-        base_url = await client.connection.aget_instance_url(http)
-        request = client._base.build_request(http, spec, base_url=base_url)
-        if body is None:
-            return request
-        headers = httpx.Headers(request.headers)
-        for name in ("Content-Length", "Transfer-Encoding"):  # set for the empty body built above
-            headers.pop(name, None)
-        if isinstance(body, bytes):
-            return httpx.Request(request.method, request.url, headers=headers, content=body)
-        headers["Content-Length"] = str(body.size)
-        return httpx.Request(request.method, request.url, headers=headers, stream=_SpoolBody(body))
+        http = client.http
+
+        def build(base_url: str, session: str | None) -> httpx.Request:
+            request = bearer(client.base.build_request(http, spec, base_url=base_url), session)
+            if body is None:
+                return request
+            headers = httpx.Headers(request.headers)
+            for name in ("Content-Length", "Transfer-Encoding"):  # set for the empty body
+                headers.pop(name, None)
+            if isinstance(body, bytes):
+                return httpx.Request(request.method, request.url, headers=headers, content=body)
+            headers["Content-Length"] = str(body.size)
+            return httpx.Request(
+                request.method, request.url, headers=headers, stream=_SpoolBody(body)
+            )
+
+        return Exchange(
+            method=spec.method,
+            path=spec.path,
+            idempotent=spec.idempotent,
+            build=build,
+            error=_bulk2_error,
+            stream=True,
+        )
 
     async def send(self, spec: RequestSpec, *, body: Spool | bytes | None = None) -> httpx.Response:
         """A streamed response with a success status; errors mapped and retried per policy.
 
         The caller reads and closes it (`aiter_bytes`, `aclose`).
         """
-        client = self.client
-        policy = client.retry
-        attempt = 0
-        while True:
-            attempt += 1
-            request = await self._request(spec, body)
-            try:
-                response = await client._http.send(
-                    request, auth=client.connection.auth, stream=True
-                )
-            except httpx.TransportError as exc:
-                error = classify_transport_error(exc)
-                if error is None:
-                    raise
-                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
-                decision = policy.decide(
-                    attempt, method=spec.method, idempotent=spec.idempotent, error=error
-                )
-                log.info("bulk %s %s: %s", spec.method, spec.path, decision.reason)
-                if not decision.retry:
-                    raise error from exc
-                await client.clock.asleep(decision.delay)
-                continue
-            usage = parse_limit_info(response.headers.get("sforce-limit-info"))
-            if usage is not None:
-                client._base.api_usage = usage
-            if response.status_code < 300:
-                return response
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-            try:
-                client._base.read(response)
-            except APIStatusError as error:
-                decision = policy.decide(
-                    attempt,
-                    method=spec.method,
-                    idempotent=spec.idempotent,
-                    error=error,
-                    response=response,
-                )
-                log.info("bulk %s %s: %s", spec.method, spec.path, decision.reason)
-                if not decision.retry:
-                    raise _state_error(error) from None
-                await client.clock.asleep(decision.delay)
-                continue
-            return response  # a 3xx the client let through: nothing to stream
+        return await self.client.sender.send(self._exchange(spec, body))
 
     async def upload(self, spec: RequestSpec, body: Spool | bytes) -> None:
         response = await self.send(spec, body=body)

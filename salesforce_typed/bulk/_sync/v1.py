@@ -1,23 +1,5 @@
 # DO NOT EDIT: generated from salesforce_typed/bulk/_async/v1.py by scripts/unasync.py; edit the _async original.
-"""Bulk1: Bulk API 1.0 loads and queries over an Salesforce's connection.
-
-The sync `Bulk1` is generated from this file (scripts/unasync.py); edit only this one.
-Wire formats live in `bulk/v1*.py` as pure functions; this class sends, polls and matches.
-
-What must stay true:
-- Bulk 1.0 authenticates with `X-SFDC-Session`, not Bearer, and reports an expired session as
-  a 400 `InvalidSessionId`. Such a request is replayed once after a refresh through the
-  client's shared `SalesforceAuth` (single-flight), never more: a second refusal is raised.
-- Retries follow the client's RetryPolicy: a job create or an add-batch is re-sent only when it
-  provably never arrived (`RequestNotSentError`), since a duplicate batch loads rows twice.
-- Batches stream from the caller's rows (sync or async iterable) and at most
-  `upload_concurrency` uploads are in flight. A failed upload aborts the job before raising,
-  so no half-submitted load runs on unnoticed.
-- Polling sleeps on the client's injected clock with the PollPolicy's backoff (the one Bulk
-  2.0 uses) and ends at once on cancellation; decisions are logged with job id and states.
-- Results are matched by position (Bulk 1.0 answers in input order) and a count mismatch
-  raises instead of pairing rows with the wrong results.
-"""
+"""The sync twin of `salesforce_typed/bulk/_async/v1.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
@@ -28,7 +10,6 @@ from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
-from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.bulk import v1 as wire
 from salesforce_typed.bulk._sync.v1_query import Bulk1Query, decode_row
 from salesforce_typed.bulk.states import PollPolicy
@@ -49,7 +30,7 @@ from salesforce_typed.bulk.v1_batches import (
     EncodedBatch,
     row_payload,
 )
-from salesforce_typed.bulk.v1_pool import Gate, TaskPool
+from salesforce_typed.bulk.v1_pool import TaskPool
 from salesforce_typed.bulk.v1_results import (
     BulkLoadResult,
     CsvRowStream,
@@ -61,13 +42,8 @@ from salesforce_typed.bulk.v1_results import (
     parse_results,
     unprocessed,
 )
-from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import (
-    APIStatusError,
-    OutcomeUnknownError,
-    RequestNotSentError,
-    SalesforceError,
-)
+from salesforce_typed.core.errors import SalesforceError, UsageError
+from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
 from salesforce_typed.rest._sync.client import Salesforce
@@ -78,6 +54,18 @@ logger = logging.getLogger("salesforce_typed.bulk")
 
 T = TypeVar("T", bound=SObject)
 Rows = Iterable[Any] | Iterable[Any]
+
+
+def _accepted(response: httpx.Response) -> bool:
+    return response.status_code < 400
+
+
+def _session_rejected(response: httpx.Response) -> bool:
+    """Bulk 1.0 reports an expired session as a 400 `InvalidSessionId`, not a 401."""
+    return (
+        response.status_code in (400, 401)
+        and wire.error_from_bulk_response(response).error_code in REFRESH_EXCEPTION_CODES
+    )
 
 
 def _name(sobject: type[SObject] | str) -> str:
@@ -117,10 +105,8 @@ class Bulk1:
         self.poll = poll or PollPolicy()
         self.upload_concurrency = upload_concurrency
         self.limits = limits
-        self.refresh_count = 0  # sessions renewed after an InvalidSessionId
         # The client's transport: Bulk calls share its connection pool, TLS and timeouts.
         self._http = client.http
-        self._refresh_gate = Gate()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.client!r})"
@@ -129,83 +115,34 @@ class Bulk1:
     def api_version(self) -> str:
         return self.client.api_version
 
-    # -- the one send loop ---------------------------------------------------------------------
+    # -- sending: the client's one send loop, with Bulk 1.0's session header and errors ------
 
-    def _auth(self) -> SalesforceAuth:
-        auth = self.client.connection.auth
-        if not isinstance(auth, SalesforceAuth):
-            raise TypeError("Bulk API 1.0 needs the client's auth to be a grant or access token")
-        return auth
+    @property
+    def refresh_count(self) -> int:
+        """Rejected sessions the client's send loop replaced (shared with its other APIs)."""
+        return self.client.sender.session_refreshes
 
-    def _session_id(self) -> str:
-        return (self._auth().get_token(self._http)).access_token
+    def _exchange(self, request: BulkRequest, stream: bool) -> Exchange:
+        def build(base_url: str, session: str | None) -> httpx.Request:
+            if session is None:
+                raise UsageError(
+                    "Bulk API 1.0 needs a session id: give the client a grant or an access token"
+                )
+            return request.to_httpx(self._http, base_url, session, call_options=self.call_options)
 
-    def _refresh(self, rejected: str, error: APIStatusError) -> None:
-        """Renew the session Bulk rejected, once for everyone who saw it rejected."""
-        auth = self._auth()
-        with self._refresh_gate:
-            if (auth.get_token(self._http)).access_token != rejected:
-                return  # a peer already renewed it while we waited
-            # SalesforceAuth has no public "refresh now". A REST call made through the flow
-            # with the dead session answers 401 INVALID_SESSION_ID, on which the flow
-            # refreshes (single-flight, store-aware) and replays: one cheap GET does it.
-            self.client.send(RequestSpec(method="GET", path="/"))
-            if (auth.get_token(self._http)).access_token == rejected:
-                raise error  # REST accepts the session Bulk refused: not an expiry
-            self.refresh_count += 1
+        return Exchange(
+            method=request.method,
+            path=request.path,
+            idempotent=request.idempotent,
+            build=build,
+            accept=_accepted,
+            error=wire.error_from_bulk_response,
+            rejected=_session_rejected,
+            stream=stream,
+        )
 
     def _send(self, request: BulkRequest, *, stream: bool = False) -> httpx.Response:
-        policy = self.client.retry
-        instance_url = self.client.connection.get_instance_url(self._http)
-        attempt = 0
-        refreshed = False
-        while True:
-            attempt += 1
-            session_id = self._session_id()
-            outgoing = request.to_httpx(
-                self._http, instance_url, session_id, call_options=self.call_options
-            )
-            try:
-                response = self._http.send(outgoing, auth=None, stream=stream)
-            except httpx.TransportError as exc:
-                mapped = classify_transport_error(exc)
-                if mapped is None:
-                    raise
-                assert isinstance(mapped, RequestNotSentError | OutcomeUnknownError)
-                decision = policy.decide(
-                    attempt, method=request.method, idempotent=request.idempotent, error=mapped
-                )
-                logger.info("bulk %s %s: %s", request.method, request.path, decision.reason)
-                if not decision.retry:
-                    raise mapped from exc
-                self.client.clock.sleep(decision.delay)
-                continue
-            if response.status_code < 400:
-                if not stream:
-                    response.read()
-                return response
-            response.read()
-            response.close()
-            error = wire.error_from_bulk_response(response)
-            if error.error_code in REFRESH_EXCEPTION_CODES and not refreshed:
-                logger.info(
-                    "bulk %s %s: InvalidSessionId, refreshing", request.method, request.path
-                )
-                refreshed = True
-                self._refresh(session_id, error)
-                attempt -= 1  # the replay is not a retry
-                continue
-            decision = policy.decide(
-                attempt,
-                method=request.method,
-                idempotent=request.idempotent,
-                error=error,
-                response=response,
-            )
-            if not decision.retry:
-                raise error
-            logger.info("bulk %s %s: %s", request.method, request.path, decision.reason)
-            self.client.clock.sleep(decision.delay)
+        return self.client.sender.send(self._exchange(request, stream))
 
     # -- jobs and batches ----------------------------------------------------------------------
 

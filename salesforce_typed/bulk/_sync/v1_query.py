@@ -1,16 +1,5 @@
 # DO NOT EDIT: generated from salesforce_typed/bulk/_async/v1_query.py by scripts/unasync.py; edit the _async original.
-"""Bulk1Query: one Bulk API 1.0 query job, run when iterated, rows streamed per file.
-
-The sync `Bulk1Query` is generated from this file (scripts/unasync.py); edit only this one.
-
-What must stay true:
-- The job is created, its one batch added and the job closed on the first iteration; rows
-  stream one result file at a time, as each batch completes, never a whole job in memory.
-- With PK chunking the original batch ends NotProcessed and is skipped (Salesforce adds the
-  chunk batches before it marks the original); any other Failed or NotProcessed batch
-  raises, since a query that lost rows must not look complete.
-- `reconciles` compares the rows read with the completed batches' numberRecordsProcessed.
-"""
+"""The sync twin of `salesforce_typed/bulk/_async/v1_query.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 

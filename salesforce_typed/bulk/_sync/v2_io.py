@@ -1,19 +1,5 @@
 # DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2_io.py by scripts/unasync.py; edit the _async original.
-"""The Bulk API 2.0 send path for what `Salesforce.exchange` cannot carry: CSV bodies out,
-streamed CSV answers in. Written async-first; `_sync/v2_io.py` is generated from it.
-
-What must stay true:
-- One loop per request, as in the REST client: the client's RetryPolicy decides re-sends
-  (an upload, like a create POST, only when nothing reached Salesforce or it said "not
-  applied"), its clock sleeps, its httpx.Auth flow authenticates. That flow refreshes on
-  `401 INVALID_SESSION_ID` and replays the request once, so every body here is replayable:
-  uploads stream from a spooled file that rewinds on each send, never from a one-shot
-  generator, and memory stays at one block however large the upload.
-- Streamed answers are re-requested after a dropped connection and the rows (or bytes)
-  already handed out are skipped: a result set, and a query page under one locator, read the
-  same every time.
-- Nothing logged carries a token, a body or a query string.
-"""
+"""The sync twin of `salesforce_typed/bulk/_async/v2_io.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
@@ -39,8 +25,8 @@ from salesforce_typed.bulk.csv_chunks import (
 )
 from salesforce_typed.bulk.v2 import InvalidJobStateError
 from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
-from salesforce_typed.core.limits import parse_limit_info
+from salesforce_typed.core.errors import APIStatusError, SalesforceError
+from salesforce_typed.core.exchange import Exchange, bearer, rest_error
 from salesforce_typed.core.retry import classify_transport_error
 
 if TYPE_CHECKING:
@@ -165,6 +151,11 @@ class ResponseMeta:
     headers: httpx.Headers | None = None
 
 
+def _bulk2_error(response: httpx.Response) -> SalesforceError:
+    error = rest_error(response)
+    return _state_error(error) if isinstance(error, APIStatusError) else error
+
+
 def _state_error(error: APIStatusError) -> APIStatusError:
     if error.error_code != "INVALIDJOBSTATE" or isinstance(error, InvalidJobStateError):
         return error
@@ -195,74 +186,41 @@ class BulkTransport:
                 raise
             raise mapped from None
 
-    def _request(self, spec: RequestSpec, body: Spool | bytes | None) -> httpx.Request:
+    def _exchange(self, spec: RequestSpec, body: Spool | bytes | None) -> Exchange:
+        """The send loop's view of one Bulk 2.0 call: a REST call whose answer is streamed
+        and whose body (a spool) is re-read from the start on every send and replay."""
         client = self.client
-        http = client._http  # the client's pool, auth and base headers, not a second client
-        base_url = client.connection.get_instance_url(http)
-        request = client._base.build_request(http, spec, base_url=base_url)
-        if body is None:
-            return request
-        headers = httpx.Headers(request.headers)
-        for name in ("Content-Length", "Transfer-Encoding"):  # set for the empty body built above
-            headers.pop(name, None)
-        if isinstance(body, bytes):
-            return httpx.Request(request.method, request.url, headers=headers, content=body)
-        headers["Content-Length"] = str(body.size)
-        return httpx.Request(request.method, request.url, headers=headers, stream=_SpoolBody(body))
+        http = client.http
+
+        def build(base_url: str, session: str | None) -> httpx.Request:
+            request = bearer(client.base.build_request(http, spec, base_url=base_url), session)
+            if body is None:
+                return request
+            headers = httpx.Headers(request.headers)
+            for name in ("Content-Length", "Transfer-Encoding"):  # set for the empty body
+                headers.pop(name, None)
+            if isinstance(body, bytes):
+                return httpx.Request(request.method, request.url, headers=headers, content=body)
+            headers["Content-Length"] = str(body.size)
+            return httpx.Request(
+                request.method, request.url, headers=headers, stream=_SpoolBody(body)
+            )
+
+        return Exchange(
+            method=spec.method,
+            path=spec.path,
+            idempotent=spec.idempotent,
+            build=build,
+            error=_bulk2_error,
+            stream=True,
+        )
 
     def send(self, spec: RequestSpec, *, body: Spool | bytes | None = None) -> httpx.Response:
         """A streamed response with a success status; errors mapped and retried per policy.
 
         The caller reads and closes it (`iter_bytes`, `close`).
         """
-        client = self.client
-        policy = client.retry
-        attempt = 0
-        while True:
-            attempt += 1
-            request = self._request(spec, body)
-            try:
-                response = client._http.send(
-                    request, auth=client.connection.auth, stream=True
-                )
-            except httpx.TransportError as exc:
-                error = classify_transport_error(exc)
-                if error is None:
-                    raise
-                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
-                decision = policy.decide(
-                    attempt, method=spec.method, idempotent=spec.idempotent, error=error
-                )
-                log.info("bulk %s %s: %s", spec.method, spec.path, decision.reason)
-                if not decision.retry:
-                    raise error from exc
-                client.clock.sleep(decision.delay)
-                continue
-            usage = parse_limit_info(response.headers.get("sforce-limit-info"))
-            if usage is not None:
-                client._base.api_usage = usage
-            if response.status_code < 300:
-                return response
-            try:
-                response.read()
-            finally:
-                response.close()
-            try:
-                client._base.read(response)
-            except APIStatusError as error:
-                decision = policy.decide(
-                    attempt,
-                    method=spec.method,
-                    idempotent=spec.idempotent,
-                    error=error,
-                    response=response,
-                )
-                log.info("bulk %s %s: %s", spec.method, spec.path, decision.reason)
-                if not decision.retry:
-                    raise _state_error(error) from None
-                client.clock.sleep(decision.delay)
-                continue
-            return response  # a 3xx the client let through: nothing to stream
+        return self.client.sender.send(self._exchange(spec, body))
 
     def upload(self, spec: RequestSpec, body: Spool | bytes) -> None:
         response = self.send(spec, body=body)

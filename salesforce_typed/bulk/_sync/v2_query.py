@@ -1,16 +1,5 @@
 # DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2_query.py by scripts/unasync.py; edit the _async original.
-"""A Bulk API 2.0 query job read lazily: typed models page by page, or straight into a file.
-Async-first; `_sync/v2_query.py` is generated.
-
-What must stay true:
-- Pages follow `Sforce-Locator` until it is absent, empty or `null`; each page is a separate
-  CSV with its own header row. Rows are decoded as the bytes arrive: memory holds one
-  network chunk of rows (or one page, for `pages()`), never the result set.
-- `locator` is the next page's locator after each page, so a caller that saved it (with the
-  job id) resumes there after a restart: `Bulk2.resume_query(job_id, locator=...)`.
-- A file is written to `<path>.part` and renamed when complete: a crash never leaves a file
-  that looks finished. Only the first page's header is written.
-"""
+"""The sync twin of `salesforce_typed/bulk/_async/v2_query.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
 # DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2_results.py by scripts/unasync.py; edit the _async original.
-"""What an ingest leaves behind: its jobs, counts that reconcile, and the three result sets
-streamed as typed rows matched back to their input rows. Async-first; `_sync/` is generated.
-
-What must stay true:
-- Result rows are streamed from the response and matched with `InputMatcher` (content and
-  order, bounded window; see `bulk/v2_rows.py`), so memory never grows with the job.
-- The uploaded CSV is kept (spooled: memory, then a temp file) until `close()` or the end of
-  a `with` block, only to match results; after a resume there is no input and
-  `input_index` is None.
-"""
+"""The sync twin of `salesforce_typed/bulk/_async/v2_results.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 

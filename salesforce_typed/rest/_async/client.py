@@ -8,20 +8,28 @@ rotation, replay on INVALID_SESSION_ID) is the httpx.Auth flow's job.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
+import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import httpx
 
+from salesforce_typed.auth.flow import SalesforceAuth
+from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
+from salesforce_typed.auth.token import TokenStore
+from salesforce_typed.core._async.send import AsyncSender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION, BaseClient
 from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
 from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndpoints
-from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
-from salesforce_typed.core.limits import ApiUsage
+from salesforce_typed.core.errors import OutcomeUnknownError, RequestNotSentError
+from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import Record, RelatedList, SObject
-from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy, classify_transport_error
+from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from salesforce_typed.core.unset import UNSET
 from salesforce_typed.rest import collections as coll
 from salesforce_typed.rest import misc
@@ -31,7 +39,6 @@ from salesforce_typed.rest.composite import (
     CompositeRequest,
     CompositeResult,
 )
-from salesforce_typed.rest.connection import Connection
 from salesforce_typed.rest.prefetch import AsyncPrefetch
 from salesforce_typed.rest.query import (
     Page,
@@ -43,6 +50,11 @@ from salesforce_typed.rest.query import (
     record_decoder,
 )
 from salesforce_typed.rest.soql import bind
+
+if TYPE_CHECKING:
+    from salesforce_typed.bulk._async.v1 import AsyncBulk1
+    from salesforce_typed.bulk._async.v2 import AsyncBulk2
+    from salesforce_typed.soap._async.client import AsyncSoapClient
 
 T = TypeVar("T", bound=SObject)
 STANDARD_PACKAGE = "salesforce_typed_std"
@@ -141,7 +153,7 @@ def endpoints_for(model: type[T]) -> type[SObjectEndpoints[T]]:
     return bound
 
 
-class AsyncSalesforce:
+class AsyncSalesforce(SenderFace):
     """Salesforce REST, typed. `auth` is an explicit grant or an httpx.Auth.
 
     async with AsyncSalesforce(auth=RefreshTokenGrant(...)) as sf:
@@ -149,30 +161,36 @@ class AsyncSalesforce:
             ...
     """
 
+    sender: AsyncSender
+
     def __init__(
         self,
         *,
-        auth: Any,
+        auth: SalesforceAuth | TokenGrant | AccessTokenAuth | httpx.Auth,
         instance_url: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         package: str = STANDARD_PACKAGE,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: Any = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         clock: Clock | None = None,
         call_options: str | None = None,
-        token_store: Any = None,
+        token_store: TokenStore | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self.package = package
-        self.retry = retry or RetryPolicy()
-        self.clock: Clock = clock or SystemClock()
-        self._base = BaseClient(api_version=api_version, call_options=call_options)
-        self.connection = Connection.create(
-            auth, instance_url=instance_url, token_store=token_store, clock=self.clock
+        clock = clock or SystemClock()
+        self.base = BaseClient(api_version=api_version, call_options=call_options)
+        self.sender = AsyncSender(
+            connection=Connection.create(
+                auth, instance_url=instance_url, token_store=token_store, clock=clock
+            ),
+            http=http_client,
+            retry=retry,
+            clock=clock,
+            timeout=timeout,
+            verify=verify,
         )
-        self._http = http_client or httpx.AsyncClient(timeout=timeout, verify=verify)
-        self._owns_http = http_client is None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -188,8 +206,7 @@ class AsyncSalesforce:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        await self.sender.aclose()
 
     def __repr__(self) -> str:
         url = self.connection.instance_url
@@ -197,17 +214,35 @@ class AsyncSalesforce:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The underlying httpx client (for APIs with their own wire format, e.g. Bulk 1.0)."""
-        return self._http
+        """The underlying httpx client, shared by every API face of this client."""
+        return self.sender.http
 
     @property
     def api_version(self) -> str:
-        return self._base.api_version
+        return self.base.api_version
 
-    @property
-    def api_usage(self) -> ApiUsage | None:
-        """From the last response's `Sforce-Limit-Info` header."""
-        return self._base.api_usage
+    # -- the other APIs, on this client's session, pool and retry policy ---------------------
+
+    @functools.cached_property
+    def bulk2(self) -> AsyncBulk2:
+        """Bulk API 2.0 (`ingest`, `query`, `query_to_csv`) on this client's session."""
+        from salesforce_typed.bulk._async.v2 import AsyncBulk2
+
+        return AsyncBulk2(self)
+
+    @functools.cached_property
+    def bulk1(self) -> AsyncBulk1:
+        """Bulk API 1.0 (batches, serial mode, PK chunking) on this client's session."""
+        from salesforce_typed.bulk._async.v1 import AsyncBulk1
+
+        return AsyncBulk1(self)
+
+    @functools.cached_property
+    def soap(self) -> AsyncSoapClient:
+        """The partner SOAP API (convertLead, merge, ...) on this client's session."""
+        from salesforce_typed.soap._async.client import AsyncSoapClient
+
+        return AsyncSoapClient.from_client(self)
 
     # -- the one send loop -------------------------------------------------------------------
 
@@ -218,40 +253,9 @@ class AsyncSalesforce:
     async def exchange(
         self, spec: RequestSpec, *, retry: RetryPolicy | None = None
     ) -> tuple[int, Any]:
-        """The status code and parsed body of one request, retried per the policy."""
-        policy = retry or self.retry
-        attempt = 0
-        instance_url = await self.connection.aget_instance_url(self._http)
-        while True:
-            attempt += 1
-            request = self._base.build_request(self._http, spec, base_url=instance_url)
-            try:
-                response = await self._http.send(request, auth=self.connection.auth)
-            except httpx.TransportError as exc:
-                error = classify_transport_error(exc)
-                if error is None:
-                    raise
-                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
-                decision = policy.decide(
-                    attempt, method=spec.method, idempotent=spec.idempotent, error=error
-                )
-                if not decision.retry:
-                    raise error from exc
-                await self.clock.asleep(decision.delay)
-                continue
-            try:
-                return response.status_code, self._base.read(response)
-            except APIStatusError as error:
-                decision = policy.decide(
-                    attempt,
-                    method=spec.method,
-                    idempotent=spec.idempotent,
-                    error=error,
-                    response=response,
-                )
-                if not decision.retry:
-                    raise
-                await self.clock.asleep(decision.delay)
+        """The status code and parsed body of one request, sent by the shared send loop."""
+        response = await self.sender.send(self.base.exchange(self.http, spec), retry=retry)
+        return response.status_code, self.base.read(response)
 
     async def request(
         self,

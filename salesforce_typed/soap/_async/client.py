@@ -1,13 +1,13 @@
 """AsyncSoapClient: the partner SOAP API, written async-first (scripts/unasync.py makes the twin).
 
 Every call is a pure `calls.build_*` (a SoapCall) parsed by its own `parse`; this class only
-sends, through one loop that owns retries (RetryPolicy) while the session is the auth flow's:
-`SessionHeaderAuth` puts the REST client's token into the SessionHeader and turns an
-INVALID_SESSION_ID fault into one refresh and one replay.
+sends, through the client's one send loop (`core/_async/send.py`): `soap/session.py` says how
+the session goes into the SessionHeader and that an INVALID_SESSION_ID fault means "refresh
+once and replay once".
 
 Two ways in, both explicit:
-- `AsyncSoapClient.from_client(sf)` shares an `AsyncSalesforce`'s connection (auth, instance
-  URL), HTTP client, retry policy and model package: SOAP calls use the same session.
+- `sf.soap` (or `AsyncSoapClient.from_client(sf)`) shares an `AsyncSalesforce`'s send loop
+  (auth, instance URL, HTTP pool, retry policy) and model package: SOAP uses the same session.
 - `await AsyncSoapClient.login(username, password, security_token=...)` logs in with SOAP
   `login()`. Salesforce removed login() from API 65.0 and retires it for every version in
   Summer '27, so login uses 64.0 by default; its session cannot be refreshed (the password is
@@ -17,6 +17,8 @@ Two ways in, both explicit:
 from __future__ import annotations
 
 import datetime as dt
+import os
+import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -27,25 +29,19 @@ import httpx
 import salesforce_typed_soap as wsdl
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.auth.grants import AccessTokenAuth
-from salesforce_typed.core.base_client import DEFAULT_API_VERSION, USER_AGENT
-from salesforce_typed.core.clock import Clock, SystemClock
-from salesforce_typed.core.errors import APIStatusError, OutcomeUnknownError, RequestNotSentError
-from salesforce_typed.core.limits import ApiUsage, parse_limit_info
+from salesforce_typed.core._async.send import AsyncSender
+from salesforce_typed.core.base_client import DEFAULT_API_VERSION
+from salesforce_typed.core.clock import Clock
+from salesforce_typed.core.connection import Connection
+from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import SObject
-from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy, classify_transport_error
-from salesforce_typed.rest.connection import Connection
+from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from salesforce_typed.rest.soql import bind
 from salesforce_typed.soap import calls
-from salesforce_typed.soap.envelope import (
-    DEFAULT_LOGIN_VERSION,
-    SoapCall,
-    build_http_request,
-    server_url,
-)
-from salesforce_typed.soap.faults import SoapFaultError
+from salesforce_typed.soap.envelope import DEFAULT_LOGIN_VERSION, SoapCall, server_url
 from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest, SoapQueryPage
 from salesforce_typed.soap.records import decode_records, encode_sobject
-from salesforce_typed.soap.session import SessionHeaderAuth
+from salesforce_typed.soap.session import soap_exchange
 
 if TYPE_CHECKING:
     from salesforce_typed.rest._async.client import AsyncSalesforce
@@ -103,43 +99,36 @@ class AsyncSoapQuery(Generic[T]):
         return None
 
 
-class AsyncSoapClient:
-    """Salesforce's partner SOAP API, typed. Build it with `from_client` or `login`."""
+class AsyncSoapClient(SenderFace):
+    """Salesforce's partner SOAP API, typed. Build it with `from_client` (or `sf.soap`) or
+    `login`."""
+
+    sender: AsyncSender
 
     def __init__(
         self,
         *,
-        connection: Connection,
-        http_client: httpx.AsyncClient,
+        sender: AsyncSender,
         api_version: str = DEFAULT_API_VERSION,
         package: str = STANDARD_PACKAGE,
-        retry: RetryPolicy | None = None,
-        clock: Clock | None = None,
         endpoint: str | None = None,
-        owns_http: bool = False,
+        owns_sender: bool = False,
         login_result: LoginResult | None = None,
     ) -> None:
-        self.connection = connection
+        self.sender = sender
         self.api_version = api_version.removeprefix("v")
         self.package = package
-        self.retry = retry or RetryPolicy()
-        self.clock: Clock = clock or SystemClock()
         self.endpoint = endpoint
         self.login_result = login_result
-        self.api_usage: ApiUsage | None = None
-        self._http = http_client
-        self._owns_http = owns_http
+        self._owns_sender = owns_sender
 
     @classmethod
     def from_client(cls, sf: AsyncSalesforce, *, api_version: str | None = None) -> AsyncSoapClient:
         """SOAP beside an existing REST client: same session, HTTP pool, retries and models."""
         return cls(
-            connection=sf.connection,
-            http_client=sf._http,  # shared pool; the REST client owns and closes it
+            sender=sf.sender,  # shared; the REST client owns and closes it
             api_version=api_version or sf.api_version,
             package=sf.package,
-            retry=sf.retry,
-            clock=sf.clock,
         )
 
     @classmethod
@@ -154,7 +143,7 @@ class AsyncSoapClient:
         package: str = STANDARD_PACKAGE,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: Any = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         clock: Clock | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> AsyncSoapClient:
@@ -162,16 +151,20 @@ class AsyncSoapClient:
         session. Removed by Salesforce from API 65.0 (64.0 is the default here) and retired
         for all versions in Summer '27: prefer `from_client` with an OAuth grant.
         A wrong password raises `InvalidLoginError`; 65.0+ raises `InvalidOperationError`."""
-        http = http_client or httpx.AsyncClient(timeout=timeout, verify=verify)
-        client = cls(
+        sender = AsyncSender(
             connection=Connection(auth=httpx.Auth(), instance_url=login_url.rstrip("/")),
-            http_client=http,
-            api_version=api_version,
-            package=package,
+            http=http_client,
             retry=retry,
             clock=clock,
+            timeout=timeout,
+            verify=verify,
+        )
+        client = cls(
+            sender=sender,
+            api_version=api_version,
+            package=package,
             endpoint=server_url(login_url, api_version),
-            owns_http=http_client is None,
+            owns_sender=True,
         )
         try:
             raw = await client.call(calls.build_login(username, password + security_token))
@@ -182,7 +175,7 @@ class AsyncSoapClient:
         parts = urlsplit(result.server_url)
         instance = f"{parts.scheme}://{parts.netloc}"
         token = AccessTokenAuth(access_token=result.session_id, instance_url=instance)
-        client.connection = Connection(auth=SalesforceAuth(token), instance_url=instance)
+        sender.connection = Connection(auth=SalesforceAuth(token), instance_url=instance)
         client.endpoint = result.server_url
         client.login_result = result
         return client
@@ -201,20 +194,20 @@ class AsyncSoapClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        if self._owns_sender:
+            await self.sender.aclose()
 
     def __repr__(self) -> str:
         where = self.endpoint or self.connection.instance_url
         return f"{type(self).__name__}(endpoint={where!r}, api_version={self.api_version!r})"
 
-    # -- the one send loop -------------------------------------------------------------------
+    # -- sending: the shared send loop, with the session in the envelope ---------------------
 
     async def url(self) -> str:
         """Where calls go: the login's serverUrl, else the instance's partner endpoint."""
         if self.endpoint is not None:
             return self.endpoint
-        return server_url(await self.connection.aget_instance_url(self._http), self.api_version)
+        return server_url(await self.sender.instance_url(), self.api_version)
 
     async def call(self, call: SoapCall[R], *, retry: RetryPolicy | None = None) -> R:
         """Send one partner call with retries; returns its typed result or raises its fault.
@@ -222,49 +215,10 @@ class AsyncSoapClient:
         Transport failures and non-SOAP 5xx answers go through the policy (idempotent calls
         only when the outcome is unknown); a fault is Salesforce's verdict and is re-sent
         only for the policy's retryable errorCodes (UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE).
+        An `INVALID_SESSION_ID` fault is answered by one refresh and one replay.
         """
-        policy = retry or self.retry
-        url = await self.url()
-        attempt = 0
-        while True:
-            attempt += 1
-            request = build_http_request(url, call, user_agent=USER_AGENT)
-            auth = (
-                SessionHeaderAuth(self.connection.auth, call.render) if call.needs_session else None
-            )
-            try:
-                response = await self._http.send(request, auth=auth)
-            except httpx.TransportError as exc:
-                error = classify_transport_error(exc)
-                if error is None:
-                    raise
-                assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
-                decision = policy.decide(
-                    attempt, method="POST", idempotent=call.idempotent, error=error
-                )
-                if not decision.retry:
-                    raise error from exc
-                await self.clock.asleep(decision.delay)
-                continue
-            usage = parse_limit_info(response.headers.get("sforce-limit-info"))
-            self.api_usage = usage or self.api_usage
-            try:
-                return call.parse(response.status_code, response.content, url=request.url.path)
-            except APIStatusError as error:
-                if isinstance(error, SoapFaultError) and (
-                    error.error_code not in policy.retryable_error_codes
-                ):
-                    raise
-                decision = policy.decide(
-                    attempt,
-                    method="POST",
-                    idempotent=call.idempotent,
-                    error=error,
-                    response=response,
-                )
-                if not decision.retry:
-                    raise
-                await self.clock.asleep(decision.delay)
+        response = await self.sender.send(soap_exchange(await self.url(), call), retry=retry)
+        return call.parse(response.status_code, response.content, url=response.request.url.path)
 
     # -- session -----------------------------------------------------------------------------
 

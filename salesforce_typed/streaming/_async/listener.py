@@ -41,11 +41,12 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 
+from salesforce_typed.core._async.send import AsyncSender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.change_events import ChangeType
 from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.errors import RequestNotSentError, TokenStoreError
-from salesforce_typed.rest.connection import Connection
 from salesforce_typed.streaming._async.session import CometDSession
 from salesforce_typed.streaming.cometd import Message
 from salesforce_typed.streaming.errors import (
@@ -365,8 +366,7 @@ class AsyncListener:
                 self._windows.setdefault(name, _Window(self.dedupe_window))
             logger.info("starting from %s", self._positions)
             self.session = CometDSession(
-                http=http,
-                auth=self.connection.auth,
+                sender=AsyncSender(connection=self.connection, http=http, clock=self.clock),
                 instance_url=instance_url,
                 api_version=self.api_version,
                 channels=list(self.services),

@@ -6,14 +6,15 @@ gives it, then long-polls `/meta/connect` and hands each batch of data messages 
 tables; the session never decides from an error string itself.
 
 What must stay true:
-- One HTTP request at a time, each a JSON array with one message, all through one
-  `httpx.AsyncClient` built with `build_request` so its cookie jar (`BAYEUX_BROWSER`,
+- One HTTP request at a time, each a JSON array with one message, all through the one send
+  loop (`core/_async/send.py`, one send per call: re-sends follow Bayeux advice) on one
+  `httpx.AsyncClient`, built with `build_request` so its cookie jar (`BAYEUX_BROWSER`,
   `sfdc-stream`) goes out with every request after the handshake set it.
 - The read timeout of a connect exceeds the server's advice timeout (110 s by default).
 - After any handshake, every channel is subscribed again from `replay_from(channel)`,
   which is the last checkpoint: nothing delivered is skipped, something may repeat.
-- A 401 forces a token refresh through the shared auth flow (single-flight across tasks and,
-  through the TokenStore lock, across processes); a 403 never does.
+- A 401 forces a token refresh through the auth flow's public `arefresh` (single-flight
+  across tasks and, through the TokenStore lock, across processes); a 403 never does.
 - When the auth flow replaces the token the session handshook with (it refreshes a margin
   before expiry), the session re-handshakes before the old token dies.
 - `invalid_grant` ends the run with that error (the auth flow cleared the stored token); a
@@ -34,13 +35,17 @@ import httpx
 
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.auth.token import TokenData
+from salesforce_typed.core._async.send import AsyncSender
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.errors import (
     AuthenticationError,
     InvalidGrantError,
+    OutcomeUnknownError,
     RequestNotSentError,
     TokenStoreError,
 )
+from salesforce_typed.core.exchange import Exchange, bearer, never
+from salesforce_typed.core.retry import RetryPolicy
 from salesforce_typed.streaming import cometd
 from salesforce_typed.streaming.cometd import Advice, BayeuxError, ErrorKind, Message
 from salesforce_typed.streaming.errors import (
@@ -50,7 +55,7 @@ from salesforce_typed.streaming.errors import (
 )
 from salesforce_typed.streaming.policy import Action, Backoff, ReplayFallback, action_for
 
-__all__ = ["CometDSession", "force_refresh"]
+__all__ = ["CometDSession"]
 
 logger = logging.getLogger("salesforce_typed.streaming")
 
@@ -69,38 +74,6 @@ class _StepFailedError(Exception):
         super().__init__(error.describe())
 
 
-async def force_refresh(
-    auth: SalesforceAuth, http: httpx.AsyncClient, url: str, rejected: str | None
-) -> None:
-    """Make the auth flow replace the token CometD rejected, through its public httpx.Auth.
-
-    CometD reports a dead token as a Bayeux error (`401::Authentication invalid`), which the
-    auth flow does not recognise, so the flow is driven by hand with the answer it *does*
-    treat as a dead session: a 401 `INVALID_SESSION_ID` for a probe request that is never
-    sent. The flow then refreshes exactly as for REST (single-flight, store lock, adopting a
-    peer's fresh token, persisting a rotated refresh token first) and yields the probe again,
-    which is dropped. If another task already replaced the rejected token, nothing happens.
-    """
-    probe = http.build_request("GET", url)
-    flow = auth.async_auth_flow(probe)
-    try:
-        request = await flow.__anext__()
-        if rejected is not None and request.headers.get("Authorization") != f"Bearer {rejected}":
-            return  # the flow already holds a newer token than the rejected one
-        answer = httpx.Response(
-            401,
-            json=[{"errorCode": "INVALID_SESSION_ID", "message": "CometD: Authentication invalid"}],
-            request=request,
-        )
-        request = await flow.asend(answer)
-        while request is not probe:  # token endpoint calls, sent for real
-            request = await flow.asend(await http.send(request, auth=None))
-    except StopAsyncIteration:
-        pass
-    finally:
-        await flow.aclose()
-
-
 class CometDSession:
     """A Bayeux client for `{instance_url}/cometd/{api_version}`; see the module docstring.
 
@@ -113,8 +86,7 @@ class CometDSession:
     def __init__(
         self,
         *,
-        http: httpx.AsyncClient,
-        auth: httpx.Auth,
+        sender: AsyncSender,
         instance_url: str,
         api_version: str,
         channels: Sequence[str],
@@ -129,8 +101,7 @@ class CometDSession:
         request_timeout_s: float = 30.0,
         read_margin_s: float = 30.0,
     ) -> None:
-        self.http = http
-        self.auth = auth
+        self.sender = sender
         self.url = instance_url.rstrip("/") + cometd.cometd_path(api_version)
         self.channels = list(dict.fromkeys(channels))
         self.replay_from = replay_from
@@ -247,7 +218,7 @@ class CometDSession:
     async def _handshake(self) -> None:
         self.client_id = None
         if isinstance(self.auth, SalesforceAuth):
-            self._token = await self._guard(self.auth.aget_token(self.http))
+            self._token = await self._guard(self.auth.aget_token(self.sender.http))
         reply = await self._exchange(cometd.build_handshake(self._next_id()), cometd.HANDSHAKE)
         client_id = reply.get("clientId")
         if not isinstance(client_id, str) or not client_id:
@@ -320,12 +291,21 @@ class CometDSession:
             write=self.request_timeout_s,
             pool=self.request_timeout_s,
         )
-        request = self.http.build_request("POST", self.url, json=message, timeout=timeout)
+        exchange = Exchange(
+            method="POST",
+            path=httpx.URL(self.url).path,
+            build=lambda _, session: bearer(
+                self.sender.http.build_request("POST", self.url, json=message, timeout=timeout),
+                session,
+            ),
+            accept=_any_answer,  # Bayeux failures are read from the body by cometd.py
+            rejected=never,  # a dead token is `401::`, acted on by the policy tables
+        )
         try:
-            response = await self._guard(self.http.send(request, auth=self.auth))
-        except httpx.TransportError as exc:
+            response = await self._guard(self.sender.send(exchange, retry=_ONE_SEND))
+        except (RequestNotSentError, OutcomeUnknownError) as exc:
             raise _StepFailedError(
-                BayeuxError(kind=ErrorKind.TRANSPORT, channel=channel, text=type(exc).__name__)
+                BayeuxError(kind=ErrorKind.TRANSPORT, channel=channel, text=_cause(exc))
             ) from None
         try:
             body: Any = response.json()
@@ -347,6 +327,10 @@ class CometDSession:
             )
         return reply, events
 
+    @property
+    def auth(self) -> httpx.Auth:
+        return self.sender.connection.auth
+
     async def _guard(self, call: Awaitable[Any]) -> Any:
         """Auth-flow failures, sorted: `invalid_grant` ends the run; a token endpoint or token
         store that failed is backed off and retried.
@@ -360,8 +344,8 @@ class CometDSession:
         except InvalidGrantError:
             logger.error("invalid_grant: stopping; re-authorize (the stored token was cleared)")
             raise
-        except (RequestNotSentError, TokenStoreError) as exc:
-            where = "token store" if isinstance(exc, TokenStoreError) else "token"
+        except TokenStoreError as exc:
+            where = "token store"
             raise _StepFailedError(
                 BayeuxError(kind=ErrorKind.TRANSPORT, channel=where, text=str(exc)[:200])
             ) from None
@@ -374,13 +358,13 @@ class CometDSession:
         """True when the auth flow now holds another token than the handshake used."""
         if not isinstance(self.auth, SalesforceAuth) or self._token is None:
             return False
-        current: TokenData = await self._guard(self.auth.aget_token(self.http))
+        current: TokenData = await self._guard(self.auth.aget_token(self.sender.http))
         return current.access_token != self._token.access_token
 
     async def _refresh_token(self, rejected: str) -> None:
         if not isinstance(self.auth, SalesforceAuth):
             raise StreamingStoppedError("CometD rejected the token and the auth cannot refresh")
-        await self._guard(force_refresh(self.auth, self.http, self.url, rejected or None))
+        await self._guard(self.sender.refresh(rejected or None))
 
     async def _drop_client(self) -> None:
         await self.disconnect()
@@ -404,6 +388,19 @@ class CometDSession:
 
     def _next_id(self) -> str:
         return str(next(self._ids))
+
+
+_ONE_SEND = RetryPolicy(max_attempts=1)  # re-sends follow Bayeux advice and policy.py's tables
+
+
+def _any_answer(_: httpx.Response) -> bool:
+    return True
+
+
+def _cause(exc: Exception) -> str:
+    """The transport failure's class name (from the mapped error's cause), never a URL."""
+    cause = exc.__cause__
+    return type(cause).__name__ if cause is not None else type(exc).__name__
 
 
 def _shape(body: Any) -> str:

@@ -1,0 +1,1 @@
+"""The async-first send loop; `core/_sync` is generated from it."""
