@@ -25,6 +25,7 @@ HEADER = "# DO NOT EDIT: generated from {src} by scripts/unasync.py; edit the _a
 SUBS = [
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAsyncIterable\b", "Iterable"),
+    (r"\bAsyncGenerator\b", "Generator"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
     (r"\bhttpx\.AsyncByteStream\b", "httpx.SyncByteStream"),
     (r"\bAsync([A-Z]\w*)", r"\1"),
