@@ -42,13 +42,13 @@ def main() -> int:
             print(f"an injection attempt as a bind value matches {len(matches.all())} rows")
 
             step("paging: batchSize=200, nextRecordsUrl followed only as you iterate")
-            paged = sf.query(Account, soql, {"prefix": f"{tag}%"}, batch_size=200)
+            paged = sf.query(Account, soql, {"prefix": f"{tag}%"}, page_size=200)
             for n, page in enumerate(paged.pages(), 1):
                 print(
                     f"page {n}: {len(page.records)} records, done={page.done}, "
                     f"totalSize={page.total_size}"
                 )
-            count = sum(1 for _ in sf.query(Account, soql, {"prefix": f"{tag}%"}, batch_size=200))
+            count = sum(1 for _ in sf.query(Account, soql, {"prefix": f"{tag}%"}, page_size=200))
             print(f"iterating record by record: {count} Accounts")
 
             step("a child subquery: Account.Contacts is a typed RelatedList[Contact]")

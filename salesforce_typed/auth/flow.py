@@ -37,7 +37,6 @@ import httpx
 from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 from salesforce_typed.auth.token import TokenData, TokenStore
 from salesforce_typed.core.clock import Clock, SystemClock
-from salesforce_typed.core.retry import describe_request
 from salesforce_typed.core.errors import (
     APIStatusError,
     AuthenticationError,
@@ -46,6 +45,7 @@ from salesforce_typed.core.errors import (
     TokenStoreError,
     error_from_response,
 )
+from salesforce_typed.core.retry import describe_request
 from salesforce_typed.stores.memory import MemoryTokenStore
 
 __all__ = ["SalesforceAuth"]

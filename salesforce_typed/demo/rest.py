@@ -65,7 +65,7 @@ def _queries(console: Console, sf: Any, m: ModuleType) -> None:
     for acc in rows:
         kind = type(acc.Contacts.records[0]).__name__
         say(console, f"child subquery: {acc.Name} has {acc.Contacts.totalSize} {kind}s")
-    n = sum(1 for _ in sf.query(m.Contact, "SELECT Id FROM Contact", batch_size=200))
+    n = sum(1 for _ in sf.query(m.Contact, "SELECT Id FROM Contact", page_size=200))
     say(console, f"{n} Contacts read lazily in pages of 200 (nextRecordsUrl followed)")
 
 

@@ -6,12 +6,13 @@ models one at a time, so memory stays flat however many rows the query returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import attrs
 
 from salesforce_typed.core.endpoints import RequestSpec
+from salesforce_typed.core.errors import UnreadableResponseError, UsageError
 from salesforce_typed.core.models import Record, RelatedList, SObject, resolve_sobject
 
 T = TypeVar("T", bound=SObject)
@@ -20,14 +21,15 @@ MIN_BATCH, MAX_BATCH = 200, 2000
 
 
 def build_query(
-    soql: str, *, include_deleted: bool = False, batch_size: int | None = None
+    soql: str, *, include_deleted: bool = False, page_size: int | None = None
 ) -> RequestSpec:
-    """`GET /query?q=` (or `/queryAll`); `batch_size` becomes `Sforce-Query-Options`."""
+    """`GET /query?q=` (or `/queryAll`); `page_size` becomes `Sforce-Query-Options: batchSize`
+    (Salesforce takes 200..2000 and treats it as a hint: pages may be smaller)."""
     headers: tuple[tuple[str, str], ...] = ()
-    if batch_size is not None:
-        if not MIN_BATCH <= batch_size <= MAX_BATCH:
-            raise ValueError(f"batch_size must be {MIN_BATCH}..{MAX_BATCH}, got {batch_size}")
-        headers = (("Sforce-Query-Options", f"batchSize={batch_size}"),)
+    if page_size is not None:
+        if not MIN_BATCH <= page_size <= MAX_BATCH:
+            raise UsageError(f"page_size must be {MIN_BATCH}..{MAX_BATCH}, got {page_size}")
+        headers = (("Sforce-Query-Options", f"batchSize={page_size}"),)
     return RequestSpec(
         method="GET",
         path="/queryAll" if include_deleted else "/query",
@@ -36,26 +38,28 @@ def build_query(
     )
 
 
-def build_next_page(next_records_url: str, batch_size: int | None = None) -> RequestSpec:
+def build_next_page(next_records_url: str, page_size: int | None = None) -> RequestSpec:
     """The `nextRecordsUrl` is an absolute path (`/services/data/v62.0/query/01g...-2000`)."""
     headers: tuple[tuple[str, str], ...] = ()
-    if batch_size is not None:
-        headers = (("Sforce-Query-Options", f"batchSize={batch_size}"),)
+    if page_size is not None:
+        headers = (("Sforce-Query-Options", f"batchSize={page_size}"),)
     return RequestSpec(method="GET", path=next_records_url, headers=headers)
 
 
 @attrs.frozen(kw_only=True, slots=True)
-class Page:
+class RawPage:
+    """One REST query page as sent: rows still JSON (decoded one at a time as handed out)."""
+
     total_size: int
     done: bool
     next_records_url: str | None
     records: list[dict[str, Any]]
 
 
-def parse_page(data: Any) -> Page:
+def parse_page(data: Any) -> RawPage:
     if not isinstance(data, dict) or "records" not in data:
-        raise ValueError("not a query result page")
-    return Page(
+        raise UnreadableResponseError("not a query result page (no records)")
+    return RawPage(
         total_size=int(data.get("totalSize", 0)),
         done=bool(data.get("done", True)),
         next_records_url=data.get("nextRecordsUrl"),
@@ -74,19 +78,6 @@ def record_decoder(model: type[T] | None, package: str) -> Callable[[dict[str, A
         return cls.from_dict(row)
 
     return decode
-
-
-@attrs.define(kw_only=True, slots=True)
-class QueryPage(Generic[T]):
-    """One page of typed records, with what paging needs."""
-
-    total_size: int
-    done: bool
-    next_records_url: str | None
-    records: list[T]
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.records)
 
 
 def child_pages_left(related: RelatedList[Any]) -> str | None:

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 import attrs
 
-from salesforce_typed.core.errors import QueryBindError, QueryModelMismatchError
+from salesforce_typed.core.errors import QueryBindError, QueryModelMismatchError, UsageError
 from salesforce_typed.core.models import SObject
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "check_query_model",
     "check_unbound",
     "escape_like",
+    "query_arguments",
     "query_object",
     "quote",
 ]
@@ -388,3 +389,28 @@ def check_query_model(soql: str, model_name: str) -> None:
             f"the query reads FROM {found} but the model is {model_name}: "
             f"query the {found} model, or select FROM {model_name}"
         )
+
+
+def query_arguments(
+    model: type[SObject] | str, soql: Any, params: Any
+) -> tuple[str, type[SObject] | None]:
+    """The one query shape every API takes, checked: (bound SOQL, model or None).
+
+    `query(Account, soql, params)` is typed: the FROM object must be Account's.
+    `query(soql, params)` is untyped: each row is decoded as its package model.
+    """
+    if isinstance(model, str):
+        if params is not None:
+            raise UsageError(
+                "query(soql, params) takes two arguments; a model goes first: "
+                "query(Model, soql, params)"
+            )
+        text, binds, target = model, soql, None
+    else:
+        text, binds, target = soql, params, model
+        if not isinstance(text, str):
+            raise UsageError("query(Model, soql, params): soql must be a string")
+        check_query_model(text, model.__sobject_type__)
+    if binds is not None and not isinstance(binds, Mapping):
+        raise UsageError(f"params must be a mapping of names to values, not {type(binds).__name__}")
+    return bind(text, binds), target

@@ -26,7 +26,7 @@ from salesforce_typed.soap.faults import (
     UnsafeXmlError,
     UnsupportedApiVersionError,
 )
-from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest, SoapQueryPage
+from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest
 
 __all__ = [
     "DEFAULT_LOGIN_VERSION",
@@ -48,7 +48,6 @@ __all__ = [
     "SoapFaultError",
     "SoapProtocolError",
     "SoapQuery",
-    "SoapQueryPage",
     "SoapRequestLimitError",
     "UnsafeXmlError",
     "UnsupportedApiVersionError",

@@ -11,7 +11,7 @@ as the generated classes themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import attrs
 
@@ -19,7 +19,7 @@ import salesforce_typed_soap as wsdl
 from salesforce_typed.core.models import SObject
 from salesforce_typed.soap.records import encode_sobject
 
-__all__ = ["LeadConvert", "LoginResult", "MergeRequest", "SoapQueryPage"]
+__all__ = ["LeadConvert", "LoginResult", "MergeRequest"]
 
 T = TypeVar("T")
 
@@ -128,14 +128,3 @@ class LoginResult:
             metadata_server_url=result.metadata_server_url,
             user_info=info,
         )
-
-
-@attrs.frozen(kw_only=True)
-class SoapQueryPage(Generic[T]):
-    """One page of a query: `size` is the whole result's count, `query_locator` the cursor
-    for `query_more` (None once `done`)."""
-
-    done: bool
-    query_locator: str | None
-    size: int
-    records: list[T]

@@ -86,11 +86,11 @@ def test_query_pages_lazily_and_binds_safely(sf: Salesforce) -> None:
         "SELECT Id, Name, NumberOfEmployees FROM Account "
         "WHERE NumberOfEmployees >= :low ORDER BY Name",
         {"low": 50},
-        batch_size=200,
+        page_size=200,
     )
     pages = list(query.pages())
     assert [len(p.records) for p in pages] == [200, 200]
-    assert query.total_size == 400 and pages[0].next_records_url and pages[-1].done
+    assert query.total_size == 400 and pages[0].locator and pages[-1].done
     names = [a.Name for p in pages for a in p.records]
     assert len(names) == 400 and names == sorted(names)
     assert all(isinstance(a, std.Account) for p in pages for a in p.records)
@@ -224,7 +224,7 @@ def test_query_iterates_every_page_as_models(sf: Salesforce) -> None:
         ]
     )
     count = 0
-    for row in sf.query(std.Lead, "SELECT Id FROM Lead", batch_size=200):
+    for row in sf.query(std.Lead, "SELECT Id FROM Lead", page_size=200):
         assert isinstance(row, std.Lead)
         count += 1
     assert count == 251

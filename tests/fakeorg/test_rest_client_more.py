@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from faces import Face
 
 import salesforce_typed_std as std
@@ -99,3 +100,62 @@ def test_child_subquery_pages_are_followed(face: Face) -> None:
     assert all(isinstance(c, std.Contact) for c in contacts)
     assert row.Contacts.done is True  # type: ignore[union-attr]
     assert seen[-1].endswith("/query/01gCHILD-2")
+
+
+def test_usage_mistakes_are_refused_before_anything_is_sent(fake_org: FakeOrg, face: Face) -> None:
+    from salesforce_typed import QueryBindError, QueryModelMismatchError
+
+    with _client(face, fake_org) as sf:
+        sf.limits()  # the session exists: later refusals are not about auth
+        before = fake_org.state.api_usage
+        with pytest.raises(QueryModelMismatchError, match="Contact"):
+            sf.query(std.Account, "SELECT Id FROM Contact").all()
+        with pytest.raises(QueryBindError, match="nme"):
+            sf.query(std.Account, "SELECT Id FROM Account WHERE Name = :name", {"nme": "x"})
+        with pytest.raises(QueryBindError, match="name"):
+            sf.query(std.Account, "SELECT Id FROM Account WHERE Name = :name")
+        assert fake_org.state.api_usage == before
+        # A resource path without its leading slash is the same resource.
+        assert sf.request("GET", "limits").keys() == sf.request("GET", "/limits").keys()
+
+
+def test_token_endpoint_failures_are_in_the_error_tree(face: Face, tmp_path: Path) -> None:
+    from salesforce_typed import RequestNotSentError
+
+    def grant(token_url: str) -> RefreshTokenGrant:
+        return RefreshTokenGrant(
+            client_id="id", client_secret="s3cret", refresh_token="r3fresh", token_url=token_url
+        )
+
+    # Connection refused (nothing listens on port 9) and an unknown host: never sent.
+    for url, shown in [
+        ("https://127.0.0.1:9/services/oauth2/token", "127.0.0.1:9"),
+        ("https://no-such-host.invalid:8443/services/oauth2/token", "no-such-host.invalid:8443"),
+    ]:
+        with face.salesforce(auth=grant(url)) as sf, pytest.raises(RequestNotSentError) as err:
+            sf.limits()
+        assert shown in str(err.value)
+        assert "s3cret" not in str(err.value) and "r3fresh" not in str(err.value)
+    # A CA file that does not exist, or is not a certificate: refused naming the file.
+    missing = tmp_path / "missing-ca.pem"
+    with pytest.raises(RequestNotSentError, match=r"missing-ca\.pem"):
+        face.salesforce(auth=grant("https://127.0.0.1:9/t"), verify=str(missing))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(RequestNotSentError, match=r"garbage\.pem"):
+        face.salesforce(auth=grant("https://127.0.0.1:9/t"), verify=garbage)
+
+
+def test_a_certificate_the_client_does_not_trust_is_not_sent(face: Face) -> None:
+    from salesforce_typed import RequestNotSentError
+
+    with FakeOrg(tls=True) as org:  # its CA is not in the default trust store
+        c = org.credentials()
+        auth = RefreshTokenGrant(
+            client_id=c["client_id"],
+            client_secret=c["client_secret"],
+            refresh_token=c["refresh_token"],
+            token_url=c["token_url"],
+        )
+        with face.salesforce(auth=auth, verify=True) as sf, pytest.raises(RequestNotSentError):
+            sf.limits()

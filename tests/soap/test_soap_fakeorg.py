@@ -240,19 +240,19 @@ def test_query_more_pages_through_a_large_result(sf: Salesforce, soap: SoapClien
     made = sf.create_many([std.Contact(LastName=f"Page {i:03d}") for i in range(450)])
     assert all(r.success for r in made)
     query = soap.query(
-        std.Contact, "SELECT Id, LastName FROM Contact ORDER BY LastName", batch_size=200
+        std.Contact, "SELECT Id, LastName FROM Contact ORDER BY LastName", page_size=200
     )
     pages = list(query.pages())
     assert [len(p.records) for p in pages] == [200, 200, 50]
     assert [p.done for p in pages] == [False, False, True]
-    assert pages[0].query_locator and pages[-1].query_locator is None
-    assert query.size == 450
+    assert pages[0].locator and pages[-1].locator is None
+    assert query.total_size == 450
     names = [c.LastName for p in pages for c in p.records]
     assert names == [f"Page {i:03d}" for i in range(450)]
-    first = soap.query(std.Contact, "SELECT Id FROM Contact", batch_size=200)
+    first = soap.query(std.Contact, "SELECT Id FROM Contact", page_size=200)
     page = next(iter(first.pages()))
-    assert page.query_locator is not None
-    second = soap.query_more(page.query_locator, std.Contact)
+    assert page.locator is not None
+    second = soap.query_more(page.locator, std.Contact)
     assert len(second.records) == 250 and second.done  # QueryOptions default: 500
 
 

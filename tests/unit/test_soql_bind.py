@@ -536,6 +536,7 @@ def test_public_surface() -> None:
         "check_query_model",
         "check_unbound",
         "escape_like",
+        "query_arguments",
         "query_object",
         "quote",
     ]

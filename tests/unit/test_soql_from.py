@@ -220,3 +220,35 @@ def test_truncated_queries_never_name_a_wrong_object() -> None:
             assert found is None or obj.startswith(found), soql[:end]
             if found is not None and found != obj:
                 assert soql[:end].endswith(found)
+
+
+# -- query_arguments: the one query shape every API takes ----------------------------------
+
+
+def test_query_arguments_typed_binds_and_checks_the_model() -> None:
+    import salesforce_typed_std as std
+    from salesforce_typed.core.errors import QueryModelMismatchError, UsageError
+    from salesforce_typed.rest.soql import query_arguments
+
+    text, model = query_arguments(std.Account, "SELECT Id FROM Account WHERE Name = :n", {"n": "x"})
+    assert (text, model) == ("SELECT Id FROM Account WHERE Name = 'x'", std.Account)
+    with pytest.raises(QueryModelMismatchError):
+        query_arguments(std.Account, "SELECT Id FROM Contact", None)
+    with pytest.raises(UsageError):
+        query_arguments(std.Account, {"n": 1}, None)  # soql and params swapped
+    with pytest.raises(UsageError):
+        query_arguments(std.Account, "SELECT Id FROM Account", ["x"])  # params not a mapping
+
+
+def test_query_arguments_untyped_takes_soql_then_params() -> None:
+    from salesforce_typed.core.errors import QueryBindError, UsageError
+    from salesforce_typed.rest.soql import query_arguments
+
+    assert query_arguments("SELECT Id FROM Lead WHERE Id = :i", {"i": "00Q"}, None) == (
+        "SELECT Id FROM Lead WHERE Id = '00Q'",
+        None,
+    )
+    with pytest.raises(QueryBindError):
+        query_arguments("SELECT Id FROM Lead WHERE Id = :i", None, None)
+    with pytest.raises(UsageError):
+        query_arguments("SELECT Id FROM Lead", {}, {"x": 1})

@@ -11,15 +11,16 @@ import datetime as dt
 import functools
 import os
 import ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import httpx
 
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 from salesforce_typed.auth.token import TokenStore
+from salesforce_typed.core._async.pagination import AsyncPager
 from salesforce_typed.core._async.send import AsyncSender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION, BaseClient
 from salesforce_typed.core.clock import Clock, SystemClock
@@ -29,6 +30,7 @@ from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndp
 from salesforce_typed.core.errors import OutcomeUnknownError, RequestNotSentError
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import Record, RelatedList, SObject
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from salesforce_typed.core.unset import UNSET
 from salesforce_typed.rest import collections as coll
@@ -41,26 +43,25 @@ from salesforce_typed.rest.composite import (
 )
 from salesforce_typed.rest.prefetch import AsyncPrefetch
 from salesforce_typed.rest.query import (
-    Page,
-    QueryPage,
+    RawPage,
     build_next_page,
     build_query,
     child_pages_left,
     parse_page,
     record_decoder,
 )
-from salesforce_typed.rest.soql import bind
+from salesforce_typed.rest.soql import bind, query_arguments
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._async.v1 import AsyncBulk1
-    from salesforce_typed.bulk._async.v2 import AsyncBulk2
+    from salesforce_typed.bulk1._async.client import AsyncBulk1
+    from salesforce_typed.bulk2._async.client import AsyncBulk2
     from salesforce_typed.soap._async.client import AsyncSoapClient
 
 T = TypeVar("T", bound=SObject)
 STANDARD_PACKAGE = "salesforce_typed_std"
 
 
-class AsyncQuery(Generic[T]):
+class AsyncQuery(AsyncPager[T]):
     """A lazy, typed SOQL result: `async for rec in sf.query(Account, soql)` pages on demand.
 
     Only one page of raw rows is held at a time; `pages()` yields whole pages instead.
@@ -71,15 +72,15 @@ class AsyncQuery(Generic[T]):
         client: AsyncSalesforce,
         spec: RequestSpec,
         model: type[T] | None,
-        batch_size: int | None,
+        page_size: int | None,
     ) -> None:
         self._client = client
         self._spec = spec
         self._decode = record_decoder(model, client.package)
-        self._batch_size = batch_size
+        self._page_size = page_size
         self.total_size: int | None = None
 
-    async def _raw_pages(self) -> AsyncIterator[Page]:
+    async def _raw_pages(self) -> AsyncIterator[RawPage]:
         """Raw pages following `nextRecordsUrl`; only one page is held at a time.
 
         The next page is requested as soon as this one is read, so the server works on it
@@ -92,7 +93,7 @@ class AsyncQuery(Generic[T]):
                 self.total_size = page.total_size
                 pending = None
                 if not page.done and page.next_records_url:
-                    nxt = build_next_page(page.next_records_url, self._batch_size)
+                    nxt = build_next_page(page.next_records_url, self._page_size)
                     pending = AsyncPrefetch(self._client.send, nxt)
                 yield page
         finally:
@@ -106,31 +107,22 @@ class AsyncQuery(Generic[T]):
             await self._client.expand_children(record)
         return record
 
-    async def pages(self) -> AsyncIterator[QueryPage[T]]:
+    async def pages(self) -> AsyncIterator[Page[T]]:
         async for page in self._raw_pages():
-            yield QueryPage(
+            yield Page(
                 total_size=page.total_size,
                 done=page.done,
-                next_records_url=page.next_records_url,
+                locator=page.next_records_url,
                 records=[await self._finish(row) for row in page.records],
             )
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    async def __aiter__(self) -> AsyncGenerator[T, None]:
         # Decode each row as it is handed out: a page of live models would only feed the GC.
         async for page in self._raw_pages():
             rows = page.records
             for i, row in enumerate(rows):
                 rows[i] = None  # type: ignore[call-overload]
                 yield await self._finish(row)
-
-    async def all(self) -> list[T]:
-        """Everything, in memory: for small results only."""
-        return [record async for record in self]
-
-    async def first(self) -> T | None:
-        async for record in self:
-            return record
-        return None
 
 
 _ENDPOINTS: dict[type[SObject], type[SObjectEndpoints[Any]]] = {}
@@ -226,14 +218,14 @@ class AsyncSalesforce(SenderFace):
     @functools.cached_property
     def bulk2(self) -> AsyncBulk2:
         """Bulk API 2.0 (`ingest`, `query`, `query_to_csv`) on this client's session."""
-        from salesforce_typed.bulk._async.v2 import AsyncBulk2
+        from salesforce_typed.bulk2._async.client import AsyncBulk2
 
         return AsyncBulk2(self)
 
     @functools.cached_property
     def bulk1(self) -> AsyncBulk1:
         """Bulk API 1.0 (batches, serial mode, PK chunking) on this client's session."""
-        from salesforce_typed.bulk._async.v1 import AsyncBulk1
+        from salesforce_typed.bulk1._async.client import AsyncBulk1
 
         return AsyncBulk1(self)
 
@@ -425,7 +417,7 @@ class AsyncSalesforce(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> AsyncQuery[T]: ...
     @overload
@@ -435,31 +427,27 @@ class AsyncSalesforce(SenderFace):
         soql: Mapping[str, object] | None = None,
         params: None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
-    ) -> AsyncQuery[Record]: ...
+    ) -> AsyncQuery[SObject]: ...
     def query(
         self,
         model: type[T] | str,
         soql: Any = None,
         params: Any = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> AsyncQuery[Any]:
         """A lazy typed iterator; `:name` placeholders are bound from `params`, safely.
 
         `query(Account, "SELECT Id FROM Account WHERE Name = :n", {"n": name})` yields
-        Account; `query("SELECT ...")` yields each row as its package model (or Record).
+        Account; `query("SELECT ...", params)` yields each row as its package model (or
+        Record). The same arguments, in the same order, as `bulk1`, `bulk2` and `soap` take.
         """
-        if isinstance(model, str):
-            text, binds, target = model, soql, None
-        else:
-            text, binds, target = soql, params, model
-        if binds:
-            text = bind(text, binds)
-        spec = build_query(text, include_deleted=include_deleted, batch_size=batch_size)
-        return AsyncQuery(self, spec, target, batch_size)
+        text, target = query_arguments(model, soql, params)
+        spec = build_query(text, include_deleted=include_deleted, page_size=page_size)
+        return AsyncQuery(self, spec, target, page_size)
 
     def query_all(
         self,
@@ -467,10 +455,10 @@ class AsyncSalesforce(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
     ) -> AsyncQuery[T]:
         """queryAll: deleted and archived rows too."""
-        return self.query(model, soql, params, batch_size=batch_size, include_deleted=True)
+        return self.query(model, soql, params, page_size=page_size, include_deleted=True)
 
     async def expand_children(self, record: SObject) -> None:
         """Fetch the remaining pages of any child subquery that did not fit in the row."""
@@ -489,7 +477,7 @@ class AsyncSalesforce(SenderFace):
 
     async def search(self, sosl: str, params: Mapping[str, object] | None = None) -> list[SObject]:
         """SOSL; each hit decoded as its type's model in this client's package."""
-        text = bind(sosl, params) if params else sosl
+        text = bind(sosl, params)
         decode = record_decoder(None, self.package)
         return [decode(row) for row in misc.search_rows(await self.send(misc.build_search(text)))]
 

@@ -7,15 +7,16 @@ import datetime as dt
 import functools
 import os
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import httpx
 
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 from salesforce_typed.auth.token import TokenStore
+from salesforce_typed.core._sync.pagination import Pager
 from salesforce_typed.core._sync.send import Sender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION, BaseClient
 from salesforce_typed.core.clock import Clock, SystemClock
@@ -25,6 +26,7 @@ from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndp
 from salesforce_typed.core.errors import OutcomeUnknownError, RequestNotSentError
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import Record, RelatedList, SObject
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from salesforce_typed.core.unset import UNSET
 from salesforce_typed.rest import collections as coll
@@ -37,26 +39,25 @@ from salesforce_typed.rest.composite import (
 )
 from salesforce_typed.rest.prefetch import Prefetch
 from salesforce_typed.rest.query import (
-    Page,
-    QueryPage,
+    RawPage,
     build_next_page,
     build_query,
     child_pages_left,
     parse_page,
     record_decoder,
 )
-from salesforce_typed.rest.soql import bind
+from salesforce_typed.rest.soql import bind, query_arguments
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._sync.v1 import Bulk1
-    from salesforce_typed.bulk._sync.v2 import Bulk2
+    from salesforce_typed.bulk1._sync.client import Bulk1
+    from salesforce_typed.bulk2._sync.client import Bulk2
     from salesforce_typed.soap._sync.client import SoapClient
 
 T = TypeVar("T", bound=SObject)
 STANDARD_PACKAGE = "salesforce_typed_std"
 
 
-class Query(Generic[T]):
+class Query(Pager[T]):
     """A lazy, typed SOQL result: `for rec in sf.query(Account, soql)` pages on demand.
 
     Only one page of raw rows is held at a time; `pages()` yields whole pages instead.
@@ -67,15 +68,15 @@ class Query(Generic[T]):
         client: Salesforce,
         spec: RequestSpec,
         model: type[T] | None,
-        batch_size: int | None,
+        page_size: int | None,
     ) -> None:
         self._client = client
         self._spec = spec
         self._decode = record_decoder(model, client.package)
-        self._batch_size = batch_size
+        self._page_size = page_size
         self.total_size: int | None = None
 
-    def _raw_pages(self) -> Iterator[Page]:
+    def _raw_pages(self) -> Iterator[RawPage]:
         """Raw pages following `nextRecordsUrl`; only one page is held at a time.
 
         The next page is requested as soon as this one is read, so the server works on it
@@ -88,7 +89,7 @@ class Query(Generic[T]):
                 self.total_size = page.total_size
                 pending = None
                 if not page.done and page.next_records_url:
-                    nxt = build_next_page(page.next_records_url, self._batch_size)
+                    nxt = build_next_page(page.next_records_url, self._page_size)
                     pending = Prefetch(self._client.send, nxt)
                 yield page
         finally:
@@ -102,31 +103,22 @@ class Query(Generic[T]):
             self._client.expand_children(record)
         return record
 
-    def pages(self) -> Iterator[QueryPage[T]]:
+    def pages(self) -> Iterator[Page[T]]:
         for page in self._raw_pages():
-            yield QueryPage(
+            yield Page(
                 total_size=page.total_size,
                 done=page.done,
-                next_records_url=page.next_records_url,
+                locator=page.next_records_url,
                 records=[self._finish(row) for row in page.records],
             )
 
-    def __iter__(self) -> Iterator[T]:
+    def __iter__(self) -> Generator[T, None]:
         # Decode each row as it is handed out: a page of live models would only feed the GC.
         for page in self._raw_pages():
             rows = page.records
             for i, row in enumerate(rows):
                 rows[i] = None  # type: ignore[call-overload]
                 yield self._finish(row)
-
-    def all(self) -> list[T]:
-        """Everything, in memory: for small results only."""
-        return [record for record in self]
-
-    def first(self) -> T | None:
-        for record in self:
-            return record
-        return None
 
 
 _ENDPOINTS: dict[type[SObject], type[SObjectEndpoints[Any]]] = {}
@@ -222,14 +214,14 @@ class Salesforce(SenderFace):
     @functools.cached_property
     def bulk2(self) -> Bulk2:
         """Bulk API 2.0 (`ingest`, `query`, `query_to_csv`) on this client's session."""
-        from salesforce_typed.bulk._sync.v2 import Bulk2
+        from salesforce_typed.bulk2._sync.client import Bulk2
 
         return Bulk2(self)
 
     @functools.cached_property
     def bulk1(self) -> Bulk1:
         """Bulk API 1.0 (batches, serial mode, PK chunking) on this client's session."""
-        from salesforce_typed.bulk._sync.v1 import Bulk1
+        from salesforce_typed.bulk1._sync.client import Bulk1
 
         return Bulk1(self)
 
@@ -421,7 +413,7 @@ class Salesforce(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> Query[T]: ...
     @overload
@@ -431,31 +423,27 @@ class Salesforce(SenderFace):
         soql: Mapping[str, object] | None = None,
         params: None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
-    ) -> Query[Record]: ...
+    ) -> Query[SObject]: ...
     def query(
         self,
         model: type[T] | str,
         soql: Any = None,
         params: Any = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> Query[Any]:
         """A lazy typed iterator; `:name` placeholders are bound from `params`, safely.
 
         `query(Account, "SELECT Id FROM Account WHERE Name = :n", {"n": name})` yields
-        Account; `query("SELECT ...")` yields each row as its package model (or Record).
+        Account; `query("SELECT ...", params)` yields each row as its package model (or
+        Record). The same arguments, in the same order, as `bulk1`, `bulk2` and `soap` take.
         """
-        if isinstance(model, str):
-            text, binds, target = model, soql, None
-        else:
-            text, binds, target = soql, params, model
-        if binds:
-            text = bind(text, binds)
-        spec = build_query(text, include_deleted=include_deleted, batch_size=batch_size)
-        return Query(self, spec, target, batch_size)
+        text, target = query_arguments(model, soql, params)
+        spec = build_query(text, include_deleted=include_deleted, page_size=page_size)
+        return Query(self, spec, target, page_size)
 
     def query_all(
         self,
@@ -463,10 +451,10 @@ class Salesforce(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
     ) -> Query[T]:
         """queryAll: deleted and archived rows too."""
-        return self.query(model, soql, params, batch_size=batch_size, include_deleted=True)
+        return self.query(model, soql, params, page_size=page_size, include_deleted=True)
 
     def expand_children(self, record: SObject) -> None:
         """Fetch the remaining pages of any child subquery that did not fit in the row."""
@@ -485,7 +473,7 @@ class Salesforce(SenderFace):
 
     def search(self, sosl: str, params: Mapping[str, object] | None = None) -> list[SObject]:
         """SOSL; each hit decoded as its type's model in this client's package."""
-        text = bind(sosl, params) if params else sosl
+        text = bind(sosl, params)
         decode = record_decoder(None, self.package)
         return [decode(row) for row in misc.search_rows(self.send(misc.build_search(text)))]
 

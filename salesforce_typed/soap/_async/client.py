@@ -21,7 +21,7 @@ import os
 import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -29,17 +29,19 @@ import httpx
 import salesforce_typed_soap as wsdl
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.auth.grants import AccessTokenAuth
+from salesforce_typed.core._async.pagination import AsyncPager
 from salesforce_typed.core._async.send import AsyncSender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.clock import Clock
 from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import SObject
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
-from salesforce_typed.rest.soql import bind
+from salesforce_typed.rest.soql import query_arguments
 from salesforce_typed.soap import calls
 from salesforce_typed.soap.envelope import DEFAULT_LOGIN_VERSION, SoapCall, server_url
-from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest, SoapQueryPage
+from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest
 from salesforce_typed.soap.records import decode_records, encode_sobject
 from salesforce_typed.soap.session import soap_exchange
 
@@ -58,7 +60,7 @@ def _chunks(items: Sequence[Any], size: int = calls.MAX_RECORDS) -> list[Sequenc
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class AsyncSoapQuery(Generic[T]):
+class AsyncSoapQuery(AsyncPager[T]):
     """A lazy SOQL result over query/queryAll then queryMore: one page held at a time."""
 
     def __init__(
@@ -66,37 +68,23 @@ class AsyncSoapQuery(Generic[T]):
         client: AsyncSoapClient,
         call: SoapCall[wsdl.QueryResult],
         model: type[T] | None,
-        batch_size: int | None,
+        page_size: int | None,
     ) -> None:
         self._client = client
         self._call = call
         self._model = model
-        self._batch_size = batch_size
-        self.size: int | None = None
+        self._page_size = page_size
+        self.total_size: int | None = None
 
-    async def pages(self) -> AsyncIterator[SoapQueryPage[T]]:
+    async def pages(self) -> AsyncIterator[Page[T]]:
         call: SoapCall[wsdl.QueryResult] | None = self._call
         while call is not None:
             page = self._client.decode_page(await self._client.call(call), self._model)
-            self.size = page.size
+            self.total_size = page.total_size
             yield page
             call = None
-            if not page.done and page.query_locator:
-                call = calls.build_query_more(page.query_locator, batch_size=self._batch_size)
-
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for record in page.records:
-                yield record
-
-    async def all(self) -> list[T]:
-        """Everything, in memory: for small results only."""
-        return [record async for record in self]
-
-    async def first(self) -> T | None:
-        async for record in self:
-            return record
-        return None
+            if not page.done and page.locator:
+                call = calls.build_query_more(page.locator, batch_size=self._page_size)
 
 
 class AsyncSoapClient(SenderFace):
@@ -346,7 +334,7 @@ class AsyncSoapClient(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> AsyncSoapQuery[T]: ...
     @overload
@@ -356,7 +344,7 @@ class AsyncSoapClient(SenderFace):
         soql: Mapping[str, object] | None = None,
         params: None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> AsyncSoapQuery[SObject]: ...
     def query(
@@ -365,21 +353,17 @@ class AsyncSoapClient(SenderFace):
         soql: Any = None,
         params: Any = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> AsyncSoapQuery[Any]:
-        """`query(Account, soql, binds)` yields Account; `query(soql)` each row as its model.
+        """`query(Account, soql, params)` yields Account; `query(soql, params)` each row as
+        its model. The same arguments, in the same order, as REST and Bulk take.
 
-        `batch_size` (200..2000) goes in the QueryOptions header; Salesforce may send fewer.
+        `page_size` (200..2000) goes in the QueryOptions header; Salesforce may send fewer.
         """
-        if isinstance(model, str):
-            text, binds, target = model, soql, None
-        else:
-            text, binds, target = soql, params, model
-        if binds:
-            text = bind(text, binds)
-        call = calls.build_query(text, include_deleted=include_deleted, batch_size=batch_size)
-        return AsyncSoapQuery(self, call, target, batch_size)
+        text, target = query_arguments(model, soql, params)
+        call = calls.build_query(text, include_deleted=include_deleted, batch_size=page_size)
+        return AsyncSoapQuery(self, call, target, page_size)
 
     def query_all(
         self,
@@ -387,22 +371,22 @@ class AsyncSoapClient(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
     ) -> AsyncSoapQuery[T]:
         """queryAll: deleted (recycle bin) and archived rows too."""
-        return self.query(model, soql, params, batch_size=batch_size, include_deleted=True)
+        return self.query(model, soql, params, page_size=page_size, include_deleted=True)
 
     async def query_more(
-        self, query_locator: str, model: type[T] | None = None, *, batch_size: int | None = None
-    ) -> SoapQueryPage[Any]:
+        self, locator: str, model: type[T] | None = None, *, page_size: int | None = None
+    ) -> Page[Any]:
         """One further page of a cursor, for callers that page by hand."""
-        raw = await self.call(calls.build_query_more(query_locator, batch_size=batch_size))
+        raw = await self.call(calls.build_query_more(locator, batch_size=page_size))
         return self.decode_page(raw, model)
 
-    def decode_page(self, result: wsdl.QueryResult, model: type[T] | None) -> SoapQueryPage[T]:
-        return SoapQueryPage(
+    def decode_page(self, result: wsdl.QueryResult, model: type[T] | None) -> Page[T]:
+        return Page(
             done=result.done,
-            query_locator=result.query_locator if not result.done else None,
-            size=result.size,
+            locator=result.query_locator if not result.done else None,
+            total_size=result.size,
             records=decode_records(result.records, model, self.package),
         )

@@ -8,7 +8,7 @@ import os
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,17 +16,19 @@ import httpx
 import salesforce_typed_soap as wsdl
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.auth.grants import AccessTokenAuth
+from salesforce_typed.core._sync.pagination import Pager
 from salesforce_typed.core._sync.send import Sender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.clock import Clock
 from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import SObject
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
-from salesforce_typed.rest.soql import bind
+from salesforce_typed.rest.soql import query_arguments
 from salesforce_typed.soap import calls
 from salesforce_typed.soap.envelope import DEFAULT_LOGIN_VERSION, SoapCall, server_url
-from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest, SoapQueryPage
+from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest
 from salesforce_typed.soap.records import decode_records, encode_sobject
 from salesforce_typed.soap.session import soap_exchange
 
@@ -45,7 +47,7 @@ def _chunks(items: Sequence[Any], size: int = calls.MAX_RECORDS) -> list[Sequenc
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class SoapQuery(Generic[T]):
+class SoapQuery(Pager[T]):
     """A lazy SOQL result over query/queryAll then queryMore: one page held at a time."""
 
     def __init__(
@@ -53,37 +55,23 @@ class SoapQuery(Generic[T]):
         client: SoapClient,
         call: SoapCall[wsdl.QueryResult],
         model: type[T] | None,
-        batch_size: int | None,
+        page_size: int | None,
     ) -> None:
         self._client = client
         self._call = call
         self._model = model
-        self._batch_size = batch_size
-        self.size: int | None = None
+        self._page_size = page_size
+        self.total_size: int | None = None
 
-    def pages(self) -> Iterator[SoapQueryPage[T]]:
+    def pages(self) -> Iterator[Page[T]]:
         call: SoapCall[wsdl.QueryResult] | None = self._call
         while call is not None:
             page = self._client.decode_page(self._client.call(call), self._model)
-            self.size = page.size
+            self.total_size = page.total_size
             yield page
             call = None
-            if not page.done and page.query_locator:
-                call = calls.build_query_more(page.query_locator, batch_size=self._batch_size)
-
-    def __iter__(self) -> Iterator[T]:
-        for page in self.pages():
-            for record in page.records:
-                yield record
-
-    def all(self) -> list[T]:
-        """Everything, in memory: for small results only."""
-        return [record for record in self]
-
-    def first(self) -> T | None:
-        for record in self:
-            return record
-        return None
+            if not page.done and page.locator:
+                call = calls.build_query_more(page.locator, batch_size=self._page_size)
 
 
 class SoapClient(SenderFace):
@@ -333,7 +321,7 @@ class SoapClient(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> SoapQuery[T]: ...
     @overload
@@ -343,7 +331,7 @@ class SoapClient(SenderFace):
         soql: Mapping[str, object] | None = None,
         params: None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> SoapQuery[SObject]: ...
     def query(
@@ -352,21 +340,17 @@ class SoapClient(SenderFace):
         soql: Any = None,
         params: Any = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
     ) -> SoapQuery[Any]:
-        """`query(Account, soql, binds)` yields Account; `query(soql)` each row as its model.
+        """`query(Account, soql, params)` yields Account; `query(soql, params)` each row as
+        its model. The same arguments, in the same order, as REST and Bulk take.
 
-        `batch_size` (200..2000) goes in the QueryOptions header; Salesforce may send fewer.
+        `page_size` (200..2000) goes in the QueryOptions header; Salesforce may send fewer.
         """
-        if isinstance(model, str):
-            text, binds, target = model, soql, None
-        else:
-            text, binds, target = soql, params, model
-        if binds:
-            text = bind(text, binds)
-        call = calls.build_query(text, include_deleted=include_deleted, batch_size=batch_size)
-        return SoapQuery(self, call, target, batch_size)
+        text, target = query_arguments(model, soql, params)
+        call = calls.build_query(text, include_deleted=include_deleted, batch_size=page_size)
+        return SoapQuery(self, call, target, page_size)
 
     def query_all(
         self,
@@ -374,22 +358,22 @@ class SoapClient(SenderFace):
         soql: str,
         params: Mapping[str, object] | None = None,
         *,
-        batch_size: int | None = None,
+        page_size: int | None = None,
     ) -> SoapQuery[T]:
         """queryAll: deleted (recycle bin) and archived rows too."""
-        return self.query(model, soql, params, batch_size=batch_size, include_deleted=True)
+        return self.query(model, soql, params, page_size=page_size, include_deleted=True)
 
     def query_more(
-        self, query_locator: str, model: type[T] | None = None, *, batch_size: int | None = None
-    ) -> SoapQueryPage[Any]:
+        self, locator: str, model: type[T] | None = None, *, page_size: int | None = None
+    ) -> Page[Any]:
         """One further page of a cursor, for callers that page by hand."""
-        raw = self.call(calls.build_query_more(query_locator, batch_size=batch_size))
+        raw = self.call(calls.build_query_more(locator, batch_size=page_size))
         return self.decode_page(raw, model)
 
-    def decode_page(self, result: wsdl.QueryResult, model: type[T] | None) -> SoapQueryPage[T]:
-        return SoapQueryPage(
+    def decode_page(self, result: wsdl.QueryResult, model: type[T] | None) -> Page[T]:
+        return Page(
             done=result.done,
-            query_locator=result.query_locator if not result.done else None,
-            size=result.size,
+            locator=result.query_locator if not result.done else None,
+            total_size=result.size,
             records=decode_records(result.records, model, self.package),
         )
