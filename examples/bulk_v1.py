@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 from _connect import step, target
 
-from salesforce_typed.bulk._sync.v1 import Bulk1
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v1_batches import BatchLimits
+from salesforce_typed.bulk1._sync.client import Bulk1
+from salesforce_typed.bulk1.batches import BatchLimits
+from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed_std import Account, Contact
 
 LOADED = 120

@@ -289,7 +289,7 @@ def _bulk_write_results(result: object, folder: Path) -> list[Path]:
     import csv
     from collections.abc import Iterable
 
-    from salesforce_typed.bulk._sync.v2_results import IngestResult
+    from salesforce_typed.bulk2._sync.results import IngestResult
 
     assert isinstance(result, IngestResult)
     folder.mkdir(parents=True, exist_ok=True)
@@ -355,9 +355,9 @@ def bulk_load(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from salesforce_typed.bulk import BulkProgress
-    from salesforce_typed.bulk._sync.v2 import Bulk2
-    from salesforce_typed.bulk.csv_chunks import DELIMITERS, CsvInputError
+    from salesforce_typed.bulk2._sync.client import Bulk2
     from salesforce_typed.core.errors import SalesforceError
+    from salesforce_typed.jobs.csv_chunks import DELIMITERS, CsvInputError
     from salesforce_typed.rest._sync.client import Salesforce
 
     console = Console(stderr=True, soft_wrap=True)
@@ -425,7 +425,7 @@ def bulk_extract(
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from salesforce_typed.bulk import BulkProgress
-    from salesforce_typed.bulk._sync.v2 import Bulk2
+    from salesforce_typed.bulk2._sync.client import Bulk2
     from salesforce_typed.core.errors import SalesforceError
     from salesforce_typed.rest._sync.client import Salesforce
 

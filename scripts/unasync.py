@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAIRS = [
     (ROOT / "salesforce_typed" / "core" / "_async", ROOT / "salesforce_typed" / "core" / "_sync"),
     (ROOT / "salesforce_typed" / "rest" / "_async", ROOT / "salesforce_typed" / "rest" / "_sync"),
-    (ROOT / "salesforce_typed" / "bulk" / "_async", ROOT / "salesforce_typed" / "bulk" / "_sync"),
+    (ROOT / "salesforce_typed" / "bulk1" / "_async", ROOT / "salesforce_typed" / "bulk1" / "_sync"),
+    (ROOT / "salesforce_typed" / "bulk2" / "_async", ROOT / "salesforce_typed" / "bulk2" / "_sync"),
     (ROOT / "salesforce_typed" / "soap" / "_async", ROOT / "salesforce_typed" / "soap" / "_sync"),
 ]
 HEADER = "# DO NOT EDIT: generated from {src} by scripts/unasync.py; edit the _async original.\n"

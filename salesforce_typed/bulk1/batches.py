@@ -26,12 +26,12 @@ from typing import Any, Final
 
 import attrs
 
-from salesforce_typed.bulk.csv_chunks import NULL_VALUE as NULL_CELL
-from salesforce_typed.bulk.csv_chunks import format_value
-from salesforce_typed.bulk.v1 import NS, XSI
+from salesforce_typed.bulk1.wire import NS, XSI
 from salesforce_typed.core.codecs import format_date, format_datetime, format_time
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.unset import UNSET
+from salesforce_typed.jobs.csv_chunks import NULL_VALUE as NULL_CELL
+from salesforce_typed.jobs.csv_chunks import format_value
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -132,7 +132,7 @@ def flatten(payload: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str,
 
 
 def csv_cell(value: Any) -> str:
-    """One CSV cell: Bulk 2.0's value format (`bulk/csv_chunks.py`), quoted only when it must be."""
+    """One CSV cell: Bulk 2.0's value format (`jobs/csv_chunks.py`), quoted only when it must be."""
     text = format_value(value)
     if any(c in text for c in ',"\n\r') or text != text.strip():
         return '"' + text.replace('"', '""') + '"'

@@ -1,6 +1,6 @@
 """Bounded concurrency for Bulk 1.0 uploads, in an async and a thread flavour.
 
-`bulk/_async/v1.py` uses `AsyncTaskPool`; the generated sync twin gets `TaskPool` by the
+`bulk1/_async/client.py` uses `AsyncTaskPool`; the generated sync twin gets `TaskPool` by the
 unasync renaming (`AsyncX` -> `X`), so both clients upload
 batches concurrently with one orchestration source. Both pools keep at most `limit` calls in
 flight, return results in submission order, and on the first failure stop taking work and

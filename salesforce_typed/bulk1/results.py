@@ -23,12 +23,12 @@ from typing import Any, Final, TypeVar
 import attrs
 import httpx
 
-from salesforce_typed.bulk.csv_chunks import CsvStreamParser
-from salesforce_typed.bulk.v1 import XSI, BatchInfo, JobInfo, is_json, parse_xml
-from salesforce_typed.bulk.v2_rows import RowError, parse_sf_error
+from salesforce_typed.bulk1.wire import XSI, BatchInfo, JobInfo, is_json, parse_xml
 from salesforce_typed.core.codecs import format_datetime
 from salesforce_typed.core.errors import SalesforceError
 from salesforce_typed.core.models import SObject, resolve_sobject
+from salesforce_typed.jobs.csv_chunks import CsvStreamParser
+from salesforce_typed.jobs.row_errors import RowError, parse_sf_error
 
 __all__ = [
     "NO_RECORDS",
@@ -239,7 +239,7 @@ def _xml_result(element: Any) -> ResultRow:
 class CsvRowStream:
     """Feed bytes as they arrive; get back whole rows as `{column: text}` dicts.
 
-    Record splitting is Bulk 2.0's streaming parser (`bulk/csv_chunks.py`); this adds the
+    Record splitting is Bulk 2.0's streaming parser (`jobs/csv_chunks.py`); this adds the
     header row and Bulk 1.0's `Records not found for this query` answer for no rows.
     """
 

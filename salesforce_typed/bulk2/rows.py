@@ -23,53 +23,20 @@ from typing import Any, Final, Generic, TypeVar
 import attrs
 
 from salesforce_typed.core.models import Record, SObject, resolve_sobject
+from salesforce_typed.jobs.row_errors import RowError
 
 __all__ = [
     "FailedRow",
     "IngestCounts",
     "InputMatcher",
     "RowDecoder",
-    "RowError",
     "SuccessRow",
     "UnprocessedRow",
-    "format_sf_error",
-    "parse_sf_error",
     "split_result_header",
 ]
 
 T = TypeVar("T", bound=SObject)
 DEFAULT_MATCH_WINDOW: Final = 50_000
-
-
-@attrs.frozen(slots=True)
-class RowError:
-    """An `sf__Error` cell: `CODE:message:Field1,Field2 --` (fields may be empty)."""
-
-    code: str
-    message: str
-    fields: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return format_sf_error(self.code, self.message, self.fields)
-
-
-def format_sf_error(code: str, message: str, fields: Sequence[str] = ()) -> str:
-    """Salesforce's `sf__Error` text, e.g. `REQUIRED_FIELD_MISSING:Required fields are
-    missing: [LastName]:LastName --`."""
-    return f"{code}:{message}:{','.join(fields)} --" if fields else f"{code}:{message}:--"
-
-
-def parse_sf_error(text: str) -> RowError:
-    code, sep, rest = text.strip().partition(":")
-    if not sep:
-        return RowError(code="", message=text.strip())
-    rest = rest.rstrip()
-    if rest.endswith("--"):
-        message, colon, names = rest[:-2].rstrip().rpartition(":")
-        if colon and " " not in names.strip():
-            fields = tuple(n for n in names.strip().split(",") if n)
-            return RowError(code=code, message=message, fields=fields)
-    return RowError(code=code, message=rest)
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -11,7 +11,8 @@ What must stay true:
 - Errors met while polling are looked up by errorCode: `RETRYABLE` ones mean "ask again after
   the backoff" (a job runs for hours; a minute of 503s must not end the wait), everything else
   ends the wait. Decisions are logged with their key.
-- Sleeps happen on the client's injected clock, so tests never wait.
+- Sleeps happen on the client's injected clock, so tests never wait; how long is
+  `PollPolicy`'s call (`salesforce_typed/jobs/polling.py`, shared with Bulk 1.0).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ __all__ = [
     "JobState",
     "PollAction",
     "PollDecision",
-    "PollPolicy",
     "decide",
 ]
 
@@ -96,24 +96,3 @@ def decide(state: str) -> PollDecision:
         return POLL_TABLE[JobState(state)]
     except ValueError:
         return PollDecision(PollAction.WAIT, f"unknown state {state!r}: waiting")
-
-
-@attrs.frozen(kw_only=True, slots=True)
-class PollPolicy:
-    """How often to ask for a job's state, and for how long at most.
-
-    The interval starts at `initial` seconds and grows by `factor` up to `maximum`: small jobs
-    finish in a second or two, big ones run for an hour and should not cost a call a second.
-    `timeout` (seconds on the client's clock) ends the wait with `BulkTimeoutError`; None
-    waits as long as the job runs (cancel the task, or interrupt, to stop).
-    """
-
-    initial: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    factor: float = attrs.field(default=1.5, validator=attrs.validators.ge(1))
-    maximum: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
-    timeout: float | None = None
-
-    def interval(self, polls: int) -> float:
-        """Seconds to wait after the `polls`-th state request (1 = the first)."""
-        steps = min(max(polls - 1, 0), 200)  # the maximum is reached long before: no overflow
-        return min(self.maximum, self.initial * self.factor**steps)

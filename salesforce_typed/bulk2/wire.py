@@ -3,7 +3,7 @@ as `RequestSpec`s, and their JSON and headers parsed (wire reference §8). No I/
 
 What must stay true:
 - Each call is a `build_*` (a RequestSpec relative to `/services/data/vXX.X`) or a `parse_*`;
-  `_async/v2.py` only sends them. Creating a job is the one non-idempotent call (a POST);
+  `_async/client.py` only sends them. Creating a job is the one non-idempotent call (a POST);
   uploads are never re-sent blindly either: a second PUT would load the rows twice.
 - JobInfo keys we do not model are kept in `Bulk2Job.extra`, never dropped.
 - A locator is done when it is absent, empty or the string `null` (doc conflict, §14).
@@ -19,8 +19,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from salesforce_typed.bulk.csv_chunks import CsvDialect
-from salesforce_typed.bulk.states import PollDecision, decide
+from salesforce_typed.bulk2.states import PollDecision, decide
 from salesforce_typed.core.endpoints import RequestSpec
 from salesforce_typed.core.errors import (  # defined and drawn with the one tree
     Bulk2Error,
@@ -31,6 +30,7 @@ from salesforce_typed.core.errors import (  # defined and drawn with the one tre
     BulkTimeoutError,
     InvalidJobStateError,
 )
+from salesforce_typed.jobs.csv_chunks import CsvDialect
 
 __all__ = [
     "INGEST",

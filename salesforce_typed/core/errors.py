@@ -72,7 +72,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only for annotations: importing them here would load attrs and the codecs
-    from salesforce_typed.bulk.v2 import Bulk2Job
+    from salesforce_typed.bulk2.wire import Bulk2Job
     from salesforce_typed.streaming.cometd import BayeuxError
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Bulk API 2.0 CSV, pure: encode rows Salesforce's way, cut them into uploads, read them back.
+"""Bulk CSV, pure: encode rows Salesforce's way, cut them into uploads, read them back.
+Bulk 2.0 uploads and results use all of it; Bulk 1.0 its cell format and streaming parser.
 
 Nothing here does I/O. Callers hand in iterables (records, a file's lines, response bytes) and
 get strings and bytes back, so the same code serves the async and sync clients, the CLI and

@@ -27,12 +27,12 @@ from simple_salesforce.api import Salesforce as SimpleSalesforce
 import salesforce_typed_std as std
 from salesforce_typed import RefreshTokenGrant, Salesforce
 from salesforce_typed.auth.grants import AccessTokenAuth
-from salesforce_typed.bulk._sync.v1 import Bulk1
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v1 import ConcurrencyMode, ContentType
-from salesforce_typed.bulk.v1_batches import BatchLimits
+from salesforce_typed.bulk1._sync.client import Bulk1
+from salesforce_typed.bulk1.batches import BatchLimits
+from salesforce_typed.bulk1.wire import ConcurrencyMode, ContentType
 from salesforce_typed.core.clock import SystemClock
 from salesforce_typed.core.errors import APIStatusError, AuthenticationError, NotFoundError
+from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.testing.bulk1.routes import bulk_v1, bulk_v1_settings
 from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.server import FakeOrg

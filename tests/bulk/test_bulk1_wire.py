@@ -17,17 +17,16 @@ import httpx
 import pytest
 
 import salesforce_typed_std as std
-from salesforce_typed.bulk import v1
-from salesforce_typed.bulk.v1 import NS, UnsafeXmlError
-from salesforce_typed.bulk.v1_batches import BatchLimits, BatchSplitter, csv_cell, row_payload
-from salesforce_typed.bulk.v1_results import (
+from salesforce_typed.bulk1 import wire as v1
+from salesforce_typed.bulk1.batches import BatchLimits, BatchSplitter, csv_cell, row_payload
+from salesforce_typed.bulk1.results import (
     CsvRowStream,
     ResultRow,
     decode_record,
     parse_query_records,
     parse_results,
 )
-from salesforce_typed.bulk.v2_rows import RowError, parse_sf_error
+from salesforce_typed.bulk1.wire import NS, UnsafeXmlError
 from salesforce_typed.core.errors import (
     APIStatusError,
     AuthenticationError,
@@ -35,6 +34,7 @@ from salesforce_typed.core.errors import (
     ServerError,
 )
 from salesforce_typed.core.unset import UNSET
+from salesforce_typed.jobs.row_errors import RowError, parse_sf_error
 
 CASSETTES = Path("fixtures/rest/cumulusci/cassettes")
 _PLACEHOLDER = re.compile(r"\{(\w+)(?::([^}]*))?\}")

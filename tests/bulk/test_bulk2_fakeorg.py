@@ -34,8 +34,8 @@ from salesforce_typed.bulk import (
     IngestResult,
     InvalidJobStateError,
     PollPolicy,
-    v2,
 )
+from salesforce_typed.bulk2 import wire as v2
 from salesforce_typed.core.clock import FakeClock
 from salesforce_typed.core.errors import APIStatusError, NotFoundError, QueryError
 from salesforce_typed.testing.bulk2 import jobs as bulk_v2_jobs

@@ -9,16 +9,17 @@ import pytest
 
 import salesforce_typed_std as std
 from salesforce_typed import Record
-from salesforce_typed.bulk import states, v2
-from salesforce_typed.bulk.csv_chunks import CsvDialect
-from salesforce_typed.bulk.v2_rows import (
+from salesforce_typed.bulk2 import states
+from salesforce_typed.bulk2 import wire as v2
+from salesforce_typed.bulk2.rows import (
     IngestCounts,
     InputMatcher,
     RowDecoder,
-    format_sf_error,
-    parse_sf_error,
     split_result_header,
 )
+from salesforce_typed.jobs.csv_chunks import CsvDialect
+from salesforce_typed.jobs.polling import PollPolicy
+from salesforce_typed.jobs.row_errors import format_sf_error, parse_sf_error
 
 
 def test_builders_describe_the_wire() -> None:
@@ -98,7 +99,7 @@ def test_poll_table_covers_every_state_and_waits_on_unknown_ones() -> None:
     assert states.decide("Open").action is states.PollAction.NOT_CLOSED
     assert states.decide("SomethingNew").action is states.PollAction.WAIT
     assert {states.JobState(s) for s in ("JobComplete", "Failed", "Aborted")} == states.TERMINAL
-    policy = states.PollPolicy(initial=1, factor=2, maximum=5)
+    policy = PollPolicy(initial=1, factor=2, maximum=5)
     assert [policy.interval(n) for n in range(1, 6)] == [1, 2, 4, 5, 5]
 
 

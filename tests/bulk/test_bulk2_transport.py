@@ -17,7 +17,7 @@ import pytest
 import salesforce_typed_std as std
 from salesforce_typed import AccessTokenAuth, Salesforce
 from salesforce_typed.bulk import Bulk2, BulkJobError, CsvDialect, InvalidJobStateError
-from salesforce_typed.bulk.v2 import build_ingest_results
+from salesforce_typed.bulk2.wire import build_ingest_results
 from salesforce_typed.core.clock import FakeClock
 from salesforce_typed.core.errors import NotFoundError
 from salesforce_typed.core.retry import RetryPolicy

@@ -15,7 +15,7 @@ import pytest
 
 import salesforce_typed_std as std
 from salesforce_typed import UNSET
-from salesforce_typed.bulk.csv_chunks import (
+from salesforce_typed.jobs.csv_chunks import (
     DELIMITERS,
     LINE_ENDINGS,
     CsvDialect,

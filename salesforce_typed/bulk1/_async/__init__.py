@@ -1,1 +1,1 @@
-"""Bulk orchestration written async-first; `bulk/_sync/` is generated from these modules."""
+"""Bulk API 1.0 orchestration written async-first; `bulk1/_sync/` is generated from it."""

@@ -1,7 +1,8 @@
 """AsyncBulk1: Bulk API 1.0 loads and queries over an AsyncSalesforce's connection.
 
 The sync `Bulk1` is generated from this file (scripts/unasync.py); edit only this one.
-Wire formats live in `bulk/v1*.py` as pure functions; this class sends, polls and matches.
+Wire formats live in `bulk1/wire.py`, `batches.py` and `results.py` as pure functions; this
+class sends, polls and matches.
 
 What must stay true:
 - Bulk 1.0 authenticates with `X-SFDC-Session`, not Bearer, and reports an expired session as
@@ -27,28 +28,17 @@ from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
-from salesforce_typed.bulk import v1 as wire
-from salesforce_typed.bulk._async.v1_query import AsyncBulk1Query, decode_row
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v1 import (
-    REFRESH_EXCEPTION_CODES,
-    TERMINAL_BATCH_STATES,
-    BatchInfo,
-    BulkRequest,
-    ConcurrencyMode,
-    ContentType,
-    JobInfo,
-    Operation,
-)
-from salesforce_typed.bulk.v1_batches import (
+from salesforce_typed.bulk1 import wire
+from salesforce_typed.bulk1._async.query import AsyncBulk1Query, decode_row
+from salesforce_typed.bulk1.batches import (
     DEFAULT_LIMITS,
     BatchLimits,
     BatchSplitter,
     EncodedBatch,
     row_payload,
 )
-from salesforce_typed.bulk.v1_pool import AsyncTaskPool
-from salesforce_typed.bulk.v1_results import (
+from salesforce_typed.bulk1.pool import AsyncTaskPool
+from salesforce_typed.bulk1.results import (
     BulkLoadResult,
     CsvRowStream,
     ResultRow,
@@ -59,10 +49,21 @@ from salesforce_typed.bulk.v1_results import (
     parse_results,
     unprocessed,
 )
+from salesforce_typed.bulk1.wire import (
+    REFRESH_EXCEPTION_CODES,
+    TERMINAL_BATCH_STATES,
+    BatchInfo,
+    BulkRequest,
+    ConcurrencyMode,
+    ContentType,
+    JobInfo,
+    Operation,
+)
 from salesforce_typed.core.errors import SalesforceError, UsageError
 from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
+from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.rest._async.client import AsyncSalesforce
 
 __all__ = ["AsyncBulk1", "AsyncBulk1Query"]

@@ -16,20 +16,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v1 import (
+from salesforce_typed.bulk1.results import decode_record
+from salesforce_typed.bulk1.wire import (
     TERMINAL_BATCH_STATES,
     BatchInfo,
     ContentType,
     JobInfo,
     Operation,
 )
-from salesforce_typed.bulk.v1_results import decode_record
 from salesforce_typed.core.errors import APIStatusError, QueryError
 from salesforce_typed.core.models import SObject
+from salesforce_typed.jobs.polling import PollPolicy
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._async.v1 import AsyncBulk1
+    from salesforce_typed.bulk1._async.client import AsyncBulk1
 
 __all__ = ["AsyncBulk1Query", "batch_error", "decode_row"]
 

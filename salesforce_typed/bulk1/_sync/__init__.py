@@ -1,2 +1,2 @@
-# DO NOT EDIT: generated from salesforce_typed/bulk/_async/__init__.py by scripts/unasync.py; edit the _async original.
-"""The sync twin of `salesforce_typed/bulk/_async/__init__.py`: its docstring there says what must stay true."""
+# DO NOT EDIT: generated from salesforce_typed/bulk1/_async/__init__.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/bulk1/_async/__init__.py`: its docstring there says what must stay true."""

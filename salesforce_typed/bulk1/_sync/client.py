@@ -1,5 +1,5 @@
-# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v1.py by scripts/unasync.py; edit the _async original.
-"""The sync twin of `salesforce_typed/bulk/_async/v1.py`: its docstring there says what must stay true."""
+# DO NOT EDIT: generated from salesforce_typed/bulk1/_async/client.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/bulk1/_async/client.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
@@ -10,28 +10,17 @@ from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
-from salesforce_typed.bulk import v1 as wire
-from salesforce_typed.bulk._sync.v1_query import Bulk1Query, decode_row
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v1 import (
-    REFRESH_EXCEPTION_CODES,
-    TERMINAL_BATCH_STATES,
-    BatchInfo,
-    BulkRequest,
-    ConcurrencyMode,
-    ContentType,
-    JobInfo,
-    Operation,
-)
-from salesforce_typed.bulk.v1_batches import (
+from salesforce_typed.bulk1 import wire
+from salesforce_typed.bulk1._sync.query import Bulk1Query, decode_row
+from salesforce_typed.bulk1.batches import (
     DEFAULT_LIMITS,
     BatchLimits,
     BatchSplitter,
     EncodedBatch,
     row_payload,
 )
-from salesforce_typed.bulk.v1_pool import TaskPool
-from salesforce_typed.bulk.v1_results import (
+from salesforce_typed.bulk1.pool import TaskPool
+from salesforce_typed.bulk1.results import (
     BulkLoadResult,
     CsvRowStream,
     ResultRow,
@@ -42,10 +31,21 @@ from salesforce_typed.bulk.v1_results import (
     parse_results,
     unprocessed,
 )
+from salesforce_typed.bulk1.wire import (
+    REFRESH_EXCEPTION_CODES,
+    TERMINAL_BATCH_STATES,
+    BatchInfo,
+    BulkRequest,
+    ConcurrencyMode,
+    ContentType,
+    JobInfo,
+    Operation,
+)
 from salesforce_typed.core.errors import SalesforceError, UsageError
 from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
+from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.rest._sync.client import Salesforce
 
 __all__ = ["Bulk1", "Bulk1Query"]

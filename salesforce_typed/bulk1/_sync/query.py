@@ -1,25 +1,25 @@
-# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v1_query.py by scripts/unasync.py; edit the _async original.
-"""The sync twin of `salesforce_typed/bulk/_async/v1_query.py`: its docstring there says what must stay true."""
+# DO NOT EDIT: generated from salesforce_typed/bulk1/_async/query.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/bulk1/_async/query.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v1 import (
+from salesforce_typed.bulk1.results import decode_record
+from salesforce_typed.bulk1.wire import (
     TERMINAL_BATCH_STATES,
     BatchInfo,
     ContentType,
     JobInfo,
     Operation,
 )
-from salesforce_typed.bulk.v1_results import decode_record
 from salesforce_typed.core.errors import APIStatusError, QueryError
 from salesforce_typed.core.models import SObject
+from salesforce_typed.jobs.polling import PollPolicy
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._sync.v1 import Bulk1
+    from salesforce_typed.bulk1._sync.client import Bulk1
 
 __all__ = ["Bulk1Query", "batch_error", "decode_row"]
 

@@ -31,21 +31,17 @@ import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from salesforce_typed.bulk._async.v2_io import AsyncBulkTransport, Spool, file_input, record_input
-from salesforce_typed.bulk._async.v2_query import DEFAULT_PAGE_SIZE, AsyncBulk2Query
-from salesforce_typed.bulk._async.v2_results import AsyncIngestResult
-from salesforce_typed.bulk.csv_chunks import (
-    MAX_UPLOAD_BYTES,
-    OPERATIONS,
-    ColumnDelimiter,
-    CsvDialect,
-    FieldCatalog,
-    LineEnding,
-    Operation,
-    split_uploads,
+from salesforce_typed.bulk2._async.query import DEFAULT_PAGE_SIZE, AsyncBulk2Query
+from salesforce_typed.bulk2._async.results import AsyncIngestResult
+from salesforce_typed.bulk2._async.transport import (
+    AsyncBulkTransport,
+    Spool,
+    file_input,
+    record_input,
 )
-from salesforce_typed.bulk.states import RETRYABLE, JobState, PollAction, PollPolicy
-from salesforce_typed.bulk.v2 import (
+from salesforce_typed.bulk2.rows import DEFAULT_MATCH_WINDOW
+from salesforce_typed.bulk2.states import RETRYABLE, JobState, PollAction
+from salesforce_typed.bulk2.wire import (
     Bulk2Job,
     BulkIngestInterruptedError,
     BulkJobAbortedError,
@@ -68,7 +64,6 @@ from salesforce_typed.bulk.v2 import (
     parse_job,
     parse_job_page,
 )
-from salesforce_typed.bulk.v2_rows import DEFAULT_MATCH_WINDOW
 from salesforce_typed.core.errors import (
     APIStatusError,
     NotFoundError,
@@ -77,6 +72,17 @@ from salesforce_typed.core.errors import (
     ServerError,
 )
 from salesforce_typed.core.models import Record, SObject
+from salesforce_typed.jobs.csv_chunks import (
+    MAX_UPLOAD_BYTES,
+    OPERATIONS,
+    ColumnDelimiter,
+    CsvDialect,
+    FieldCatalog,
+    LineEnding,
+    Operation,
+    split_uploads,
+)
+from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.rest.soql import bind
 
 if TYPE_CHECKING:

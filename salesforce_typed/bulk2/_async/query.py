@@ -1,5 +1,5 @@
 """A Bulk API 2.0 query job read lazily: typed models page by page, or straight into a file.
-Async-first; `_sync/v2_query.py` is generated.
+Async-first; `_sync/query.py` is generated.
 
 What must stay true:
 - Pages follow `Sforce-Locator` until it is absent, empty or `null`; each page is a separate
@@ -18,10 +18,9 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
-from salesforce_typed.bulk._async.v2_io import ResponseMeta
-from salesforce_typed.bulk.csv_chunks import CsvDialect
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v2 import (
+from salesforce_typed.bulk2._async.transport import ResponseMeta
+from salesforce_typed.bulk2.rows import RowDecoder
+from salesforce_typed.bulk2.wire import (
     Bulk2Job,
     BulkProgress,
     ProgressCallback,
@@ -33,11 +32,12 @@ from salesforce_typed.bulk.v2 import (
     parse_locator,
     parse_record_count,
 )
-from salesforce_typed.bulk.v2_rows import RowDecoder
 from salesforce_typed.core.models import SObject
+from salesforce_typed.jobs.csv_chunks import CsvDialect
+from salesforce_typed.jobs.polling import PollPolicy
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._async.v2 import AsyncBulk2
+    from salesforce_typed.bulk2._async.client import AsyncBulk2
 
 __all__ = ["DEFAULT_PAGE_SIZE", "AsyncBulk2Query"]
 

@@ -3,7 +3,7 @@ streamed as typed rows matched back to their input rows. Async-first; `_sync/` i
 
 What must stay true:
 - Result rows are streamed from the response and matched with `InputMatcher` (content and
-  order, bounded window; see `bulk/v2_rows.py`), so memory never grows with the job.
+  order, bounded window; see `bulk2/rows.py`), so memory never grows with the job.
 - The uploaded CSV is kept (spooled: memory, then a temp file) until `close()` or the end of
   a `with` block, only to match results; after a resume there is no input and
   `input_index` is None.
@@ -15,22 +15,22 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-from salesforce_typed.bulk._async.v2_io import Spool
-from salesforce_typed.bulk.states import JobState
-from salesforce_typed.bulk.v2 import Bulk2Job, ResultSet, build_ingest_results
-from salesforce_typed.bulk.v2_rows import (
+from salesforce_typed.bulk2._async.transport import Spool
+from salesforce_typed.bulk2.rows import (
     DEFAULT_MATCH_WINDOW,
     FailedRow,
     IngestCounts,
     InputMatcher,
     SuccessRow,
     UnprocessedRow,
-    parse_sf_error,
     split_result_header,
 )
+from salesforce_typed.bulk2.states import JobState
+from salesforce_typed.bulk2.wire import Bulk2Job, ResultSet, build_ingest_results
+from salesforce_typed.jobs.row_errors import parse_sf_error
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._async.v2 import AsyncBulk2
+    from salesforce_typed.bulk2._async.client import AsyncBulk2
 
 __all__ = ["AsyncIngestResult"]
 

@@ -1,5 +1,5 @@
 """The Bulk API 2.0 send path for what `AsyncSalesforce.exchange` cannot carry: CSV bodies out,
-streamed CSV answers in. Written async-first; `_sync/v2_io.py` is generated from it.
+streamed CSV answers in. Written async-first; `_sync/transport.py` is generated from it.
 
 What must stay true:
 - Every request goes through the client's one send loop (`core/_async/send.py`): its
@@ -26,7 +26,12 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import attrs
 import httpx
 
-from salesforce_typed.bulk.csv_chunks import (
+from salesforce_typed.bulk2.wire import InvalidJobStateError
+from salesforce_typed.core.endpoints import RequestSpec
+from salesforce_typed.core.errors import APIStatusError, SalesforceError
+from salesforce_typed.core.exchange import Exchange, bearer, rest_error
+from salesforce_typed.core.retry import classify_transport_error
+from salesforce_typed.jobs.csv_chunks import (
     CsvDialect,
     CsvFormatError,
     CsvStreamParser,
@@ -36,11 +41,6 @@ from salesforce_typed.bulk.csv_chunks import (
     read_csv,
     record_rows,
 )
-from salesforce_typed.bulk.v2 import InvalidJobStateError
-from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import APIStatusError, SalesforceError
-from salesforce_typed.core.exchange import Exchange, bearer, rest_error
-from salesforce_typed.core.retry import classify_transport_error
 
 if TYPE_CHECKING:
     from salesforce_typed.rest._async.client import AsyncSalesforce

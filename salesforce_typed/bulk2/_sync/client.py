@@ -1,5 +1,5 @@
-# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2.py by scripts/unasync.py; edit the _async original.
-"""The sync twin of `salesforce_typed/bulk/_async/v2.py`: its docstring there says what must stay true."""
+# DO NOT EDIT: generated from salesforce_typed/bulk2/_async/client.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/bulk2/_async/client.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
@@ -8,21 +8,17 @@ import os
 from collections.abc import Iterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from salesforce_typed.bulk._sync.v2_io import BulkTransport, Spool, file_input, record_input
-from salesforce_typed.bulk._sync.v2_query import DEFAULT_PAGE_SIZE, Bulk2Query
-from salesforce_typed.bulk._sync.v2_results import IngestResult
-from salesforce_typed.bulk.csv_chunks import (
-    MAX_UPLOAD_BYTES,
-    OPERATIONS,
-    ColumnDelimiter,
-    CsvDialect,
-    FieldCatalog,
-    LineEnding,
-    Operation,
-    split_uploads,
+from salesforce_typed.bulk2._sync.query import DEFAULT_PAGE_SIZE, Bulk2Query
+from salesforce_typed.bulk2._sync.results import IngestResult
+from salesforce_typed.bulk2._sync.transport import (
+    BulkTransport,
+    Spool,
+    file_input,
+    record_input,
 )
-from salesforce_typed.bulk.states import RETRYABLE, JobState, PollAction, PollPolicy
-from salesforce_typed.bulk.v2 import (
+from salesforce_typed.bulk2.rows import DEFAULT_MATCH_WINDOW
+from salesforce_typed.bulk2.states import RETRYABLE, JobState, PollAction
+from salesforce_typed.bulk2.wire import (
     Bulk2Job,
     BulkIngestInterruptedError,
     BulkJobAbortedError,
@@ -45,7 +41,6 @@ from salesforce_typed.bulk.v2 import (
     parse_job,
     parse_job_page,
 )
-from salesforce_typed.bulk.v2_rows import DEFAULT_MATCH_WINDOW
 from salesforce_typed.core.errors import (
     APIStatusError,
     NotFoundError,
@@ -54,6 +49,17 @@ from salesforce_typed.core.errors import (
     ServerError,
 )
 from salesforce_typed.core.models import Record, SObject
+from salesforce_typed.jobs.csv_chunks import (
+    MAX_UPLOAD_BYTES,
+    OPERATIONS,
+    ColumnDelimiter,
+    CsvDialect,
+    FieldCatalog,
+    LineEnding,
+    Operation,
+    split_uploads,
+)
+from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.rest.soql import bind
 
 if TYPE_CHECKING:

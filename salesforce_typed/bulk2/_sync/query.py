@@ -1,5 +1,5 @@
-# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2_query.py by scripts/unasync.py; edit the _async original.
-"""The sync twin of `salesforce_typed/bulk/_async/v2_query.py`: its docstring there says what must stay true."""
+# DO NOT EDIT: generated from salesforce_typed/bulk2/_async/query.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/bulk2/_async/query.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
-from salesforce_typed.bulk._sync.v2_io import ResponseMeta
-from salesforce_typed.bulk.csv_chunks import CsvDialect
-from salesforce_typed.bulk.states import PollPolicy
-from salesforce_typed.bulk.v2 import (
+from salesforce_typed.bulk2._sync.transport import ResponseMeta
+from salesforce_typed.bulk2.rows import RowDecoder
+from salesforce_typed.bulk2.wire import (
     Bulk2Job,
     BulkProgress,
     ProgressCallback,
@@ -23,11 +22,12 @@ from salesforce_typed.bulk.v2 import (
     parse_locator,
     parse_record_count,
 )
-from salesforce_typed.bulk.v2_rows import RowDecoder
 from salesforce_typed.core.models import SObject
+from salesforce_typed.jobs.csv_chunks import CsvDialect
+from salesforce_typed.jobs.polling import PollPolicy
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._sync.v2 import Bulk2
+    from salesforce_typed.bulk2._sync.client import Bulk2
 
 __all__ = ["DEFAULT_PAGE_SIZE", "Bulk2Query"]
 

@@ -1,5 +1,5 @@
-# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2_results.py by scripts/unasync.py; edit the _async original.
-"""The sync twin of `salesforce_typed/bulk/_async/v2_results.py`: its docstring there says what must stay true."""
+# DO NOT EDIT: generated from salesforce_typed/bulk2/_async/results.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/bulk2/_async/results.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ from collections.abc import Iterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-from salesforce_typed.bulk._sync.v2_io import Spool
-from salesforce_typed.bulk.states import JobState
-from salesforce_typed.bulk.v2 import Bulk2Job, ResultSet, build_ingest_results
-from salesforce_typed.bulk.v2_rows import (
+from salesforce_typed.bulk2._sync.transport import Spool
+from salesforce_typed.bulk2.rows import (
     DEFAULT_MATCH_WINDOW,
     FailedRow,
     IngestCounts,
     InputMatcher,
     SuccessRow,
     UnprocessedRow,
-    parse_sf_error,
     split_result_header,
 )
+from salesforce_typed.bulk2.states import JobState
+from salesforce_typed.bulk2.wire import Bulk2Job, ResultSet, build_ingest_results
+from salesforce_typed.jobs.row_errors import parse_sf_error
 
 if TYPE_CHECKING:
-    from salesforce_typed.bulk._sync.v2 import Bulk2
+    from salesforce_typed.bulk2._sync.client import Bulk2
 
 __all__ = ["IngestResult"]
 

@@ -1,5 +1,5 @@
-# DO NOT EDIT: generated from salesforce_typed/bulk/_async/v2_io.py by scripts/unasync.py; edit the _async original.
-"""The sync twin of `salesforce_typed/bulk/_async/v2_io.py`: its docstring there says what must stay true."""
+# DO NOT EDIT: generated from salesforce_typed/bulk2/_async/transport.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/bulk2/_async/transport.py`: its docstring there says what must stay true."""
 
 from __future__ import annotations
 
@@ -13,7 +13,12 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import attrs
 import httpx
 
-from salesforce_typed.bulk.csv_chunks import (
+from salesforce_typed.bulk2.wire import InvalidJobStateError
+from salesforce_typed.core.endpoints import RequestSpec
+from salesforce_typed.core.errors import APIStatusError, SalesforceError
+from salesforce_typed.core.exchange import Exchange, bearer, rest_error
+from salesforce_typed.core.retry import classify_transport_error
+from salesforce_typed.jobs.csv_chunks import (
     CsvDialect,
     CsvFormatError,
     CsvStreamParser,
@@ -23,11 +28,6 @@ from salesforce_typed.bulk.csv_chunks import (
     read_csv,
     record_rows,
 )
-from salesforce_typed.bulk.v2 import InvalidJobStateError
-from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import APIStatusError, SalesforceError
-from salesforce_typed.core.exchange import Exchange, bearer, rest_error
-from salesforce_typed.core.retry import classify_transport_error
 
 if TYPE_CHECKING:
     from salesforce_typed.rest._sync.client import Salesforce
