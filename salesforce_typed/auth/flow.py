@@ -31,9 +31,9 @@ import weakref
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
 
-import attrs
 import httpx
 
+from salesforce_typed.auth import effects as fx
 from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 from salesforce_typed.auth.token import TokenData, TokenStore
 from salesforce_typed.core.clock import Clock, SystemClock
@@ -55,119 +55,7 @@ logger = logging.getLogger("salesforce_typed.auth")
 _INVALID_SESSION = "INVALID_SESSION_ID"
 
 
-# --- effects: what the flow asks its driver to do -------------------------------------------
-
-
-@attrs.frozen(slots=True)
-class _Send:
-    request: httpx.Request
-    read_body: bool = False  # token answers are always read; API answers only when 401
-
-
-@attrs.frozen(slots=True)
-class _Sleep:
-    seconds: float
-
-
-@attrs.frozen(slots=True)
-class _LocalLock:
-    acquire: bool
-
-
-class _StoreOp:
-    def run(self, store: TokenStore) -> Any:
-        raise NotImplementedError
-
-    async def arun(self, store: TokenStore) -> Any:
-        raise NotImplementedError
-
-
-@attrs.frozen(slots=True)
-class _Get(_StoreOp):
-    key: str
-
-    def run(self, store: TokenStore) -> TokenData | None:
-        return store.get_token_data(self.key)
-
-    async def arun(self, store: TokenStore) -> TokenData | None:
-        return await store.aget_token_data(self.key)
-
-
-@attrs.frozen(slots=True)
-class _Set(_StoreOp):
-    key: str
-    data: TokenData
-    expected_version: int | None
-
-    def run(self, store: TokenStore) -> bool:
-        return store.set_token_data(self.key, self.data, expected_version=self.expected_version)
-
-    async def arun(self, store: TokenStore) -> bool:
-        return await store.aset_token_data(
-            self.key, self.data, expected_version=self.expected_version
-        )
-
-
-@attrs.frozen(slots=True)
-class _Clear(_StoreOp):
-    key: str
-
-    def run(self, store: TokenStore) -> None:
-        store.clear_token_data(self.key)
-
-    async def arun(self, store: TokenStore) -> None:
-        await store.aclear_token_data(self.key)
-
-
-@attrs.frozen(slots=True)
-class _Acquire(_StoreOp):
-    key: str
-    owner: str
-    ttl_s: float
-
-    def run(self, store: TokenStore) -> bool:
-        return store.acquire_lock(self.key, self.owner, self.ttl_s)
-
-    async def arun(self, store: TokenStore) -> bool:
-        return await store.aacquire_lock(self.key, self.owner, self.ttl_s)
-
-
-@attrs.frozen(slots=True)
-class _Release(_StoreOp):
-    key: str
-    owner: str
-
-    def run(self, store: TokenStore) -> bool:
-        return store.release_lock(self.key, self.owner)
-
-    async def arun(self, store: TokenStore) -> bool:
-        return await store.arelease_lock(self.key, self.owner)
-
-
-_Effect = _Send | _Sleep | _LocalLock | _StoreOp
-_Flow = Generator[_Effect, Any, Any]
-
-
-@attrs.define(slots=True)
-class _Held:
-    """What a driver must give back if the flow stops early."""
-
-    local: bool = False
-    lease: _Release | None = None
-
-    def note(self, effect: _StoreOp, result: Any) -> None:
-        if isinstance(effect, _Acquire) and result is True:
-            self.lease = _Release(effect.key, effect.owner)
-        elif isinstance(effect, _Release):
-            self.lease = None
-
-
-@attrs.define(slots=True)
-class _Box:
-    value: Any = None
-
-
-def _wants_body(effect: _Send, response: httpx.Response) -> bool:
+def _wants_body(effect: fx.Send, response: httpx.Response) -> bool:
     return effect.read_body or response.status_code == 401
 
 
@@ -253,10 +141,10 @@ class SalesforceAuth(httpx.Auth):
 
     # --- the one flow -----------------------------------------------------------------------
 
-    def _flow(self, request: httpx.Request) -> _Flow:
+    def _flow(self, request: httpx.Request) -> fx.Flow:
         if isinstance(self.credentials, AccessTokenAuth):
             request.headers["Authorization"] = f"Bearer {self.credentials.access_token}"
-            response = yield _Send(request)
+            response = yield fx.Send(request)
             if _invalid_session(response):
                 raise _authentication_error(response)  # nothing to refresh with
             return None
@@ -264,18 +152,18 @@ class SalesforceAuth(httpx.Auth):
         if token is None or self._expiring(token):
             token = yield from self._obtain(stale=token)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
-        response = yield _Send(request)
+        response = yield fx.Send(request)
         if not _invalid_session(response):
             return None
         logger.info("INVALID_SESSION_ID on %s: refreshing once (%s)", request.method, self.key)
         token = yield from self._obtain(stale=token, rejected=token.access_token)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
-        response = yield _Send(request)
+        response = yield fx.Send(request)
         if _invalid_session(response):
             raise _authentication_error(response)
         return None
 
-    def _current(self) -> _Flow:
+    def _current(self) -> fx.Flow:
         """A usable token without sending anything else (for `get_token`)."""
         if isinstance(self.credentials, AccessTokenAuth):
             return self.credentials.token_data(self.clock.now())
@@ -296,7 +184,7 @@ class SalesforceAuth(httpx.Auth):
         # A token Salesforce just rejected is no use however fresh it looks.
         return rejected is None or candidate.access_token != rejected
 
-    def _replace(self, rejected: str | None) -> _Flow:
+    def _replace(self, rejected: str | None) -> fx.Flow:
         """A token other than `rejected` (the current one when None), refreshing if needed."""
         if isinstance(self.credentials, AccessTokenAuth):
             raise AuthenticationError(
@@ -311,30 +199,30 @@ class SalesforceAuth(httpx.Auth):
             return mine  # a peer (thread, task, or this object) already replaced it
         return (yield from self._obtain(stale=mine, rejected=rejected))
 
-    def _obtain(self, *, stale: TokenData | None, rejected: str | None = None) -> _Flow:
+    def _obtain(self, *, stale: TokenData | None, rejected: str | None = None) -> fx.Flow:
         assert not isinstance(self.credentials, AccessTokenAuth)
         if self._dead is not None:
-            reauthorized: TokenData | None = yield _Get(self.key)
+            reauthorized: TokenData | None = yield fx.Get(self.key)
             if not self._usable(reauthorized, rejected):
                 raise InvalidGrantError(self._dead.error, self._dead.description)
             self._dead = None  # someone re-authorized and stored a new token
             return self._adopt(reauthorized)
-        yield _LocalLock(acquire=True)
+        yield fx.LocalLock(acquire=True)
         mine = self._token
         if mine is not stale and self._usable(mine, rejected):
-            yield _LocalLock(acquire=False)  # another thread/task refreshed while we waited
+            yield fx.LocalLock(acquire=False)  # another thread/task refreshed while we waited
             assert mine is not None
             return mine
         owner = uuid.uuid4().hex
         yield from self._take_store_lock(owner)
-        stored: TokenData | None = yield _Get(self.key)
+        stored: TokenData | None = yield fx.Get(self.key)
         refreshed = False
         if self._usable(stored, rejected):
             token = self._adopt(stored)
         else:
             token, refreshed = yield from self._refresh(stored)
-        yield _Release(self.key, owner)
-        yield _LocalLock(acquire=False)
+        yield fx.Release(self.key, owner)
+        yield fx.LocalLock(acquire=False)
         if refreshed and self.on_token_refreshed is not None:
             # Outside the locks: a hook that makes a request must not deadlock on them.
             try:
@@ -350,24 +238,26 @@ class SalesforceAuth(httpx.Auth):
         self._token = stored
         return stored
 
-    def _take_store_lock(self, owner: str) -> _Flow:
+    def _take_store_lock(self, owner: str) -> fx.Flow:
         deadline = self.clock.monotonic() + self.lock_wait_s
         delay = 0.05
-        while not (yield _Acquire(self.key, owner, self.lock_ttl_s)):
+        while not (yield fx.Acquire(self.key, owner, self.lock_ttl_s)):
             remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 raise TokenStoreError(
                     f"timed out after {self.lock_wait_s:g}s waiting for the token refresh lock "
                     f"({self.key}); the request was not sent"
                 )
-            yield _Sleep(min(delay, remaining))
+            yield fx.Sleep(min(delay, remaining))
             delay = min(delay * 2, 1.0)
 
-    def _refresh(self, stored: TokenData | None) -> _Flow:
+    def _refresh(self, stored: TokenData | None) -> fx.Flow:
         """Call the token endpoint under both locks and persist before use."""
         assert not isinstance(self.credentials, AccessTokenAuth)
         grant = self.credentials
-        response = yield _Send(grant.build_token_request(self.clock.now(), stored), read_body=True)
+        response = yield fx.Send(
+            grant.build_token_request(self.clock.now(), stored), read_body=True
+        )
         try:
             fresh = grant.parse_token_response(response, self.clock.now(), stored)
         except InvalidGrantError as exc:
@@ -383,7 +273,7 @@ class SalesforceAuth(httpx.Auth):
             stored.refresh_token if stored is not None else None
         )
         expected = stored.version if stored is not None else None
-        written = yield _Set(self.key, fresh, expected)
+        written = yield fx.Set(self.key, fresh, expected)
         if not written:
             if rotated:
                 logger.error(
@@ -404,21 +294,21 @@ class SalesforceAuth(httpx.Auth):
         )
         return fresh, True
 
-    def _invalid_grant(self, exc: InvalidGrantError, stored: TokenData | None) -> _Flow:
+    def _invalid_grant(self, exc: InvalidGrantError, stored: TokenData | None) -> fx.Flow:
         # Re-read once: a peer may have re-authorized (or refreshed) behind our back.
-        again: TokenData | None = yield _Get(self.key)
+        again: TokenData | None = yield fx.Get(self.key)
         if again is not None and (stored is None or again.version != stored.version):
             return self._adopt(again)
         logger.error("invalid_grant (%s): clearing the stored token; re-authorize", self.key)
-        yield _Clear(self.key)
+        yield fx.Clear(self.key)
         self._token = None
         self._dead = exc
         raise exc
 
     # --- drivers ----------------------------------------------------------------------------
 
-    def _drive_sync(self, flow: _Flow) -> Generator[httpx.Request, httpx.Response, Any]:
-        held = _Held()
+    def _drive_sync(self, flow: fx.Flow) -> Generator[httpx.Request, httpx.Response, Any]:
+        held = fx.Held()
         try:
             result: Any = None
             while True:
@@ -426,15 +316,15 @@ class SalesforceAuth(httpx.Auth):
                     effect = flow.send(result)
                 except StopIteration as stop:
                     return stop.value
-                if isinstance(effect, _Send):
+                if isinstance(effect, fx.Send):
                     response = yield effect.request
                     if _wants_body(effect, response):
                         response.read()
                     result = response
-                elif isinstance(effect, _Sleep):
+                elif isinstance(effect, fx.Sleep):
                     self.clock.sleep(effect.seconds)
                     result = None
-                elif isinstance(effect, _LocalLock):
+                elif isinstance(effect, fx.LocalLock):
                     if effect.acquire:
                         self._thread_lock.acquire()
                     else:
@@ -457,9 +347,9 @@ class SalesforceAuth(httpx.Auth):
                     self._thread_lock.release()
 
     async def _drive_async(
-        self, flow: _Flow, out: _Box
+        self, flow: fx.Flow, out: fx.Box
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        held = _Held()
+        held = fx.Held()
         lock = self._loop_lock()
         try:
             result: Any = None
@@ -469,15 +359,15 @@ class SalesforceAuth(httpx.Auth):
                 except StopIteration as stop:
                     out.value = stop.value  # async generators cannot return a value
                     return
-                if isinstance(effect, _Send):
+                if isinstance(effect, fx.Send):
                     response = yield effect.request
                     if _wants_body(effect, response):
                         await response.aread()
                     result = response
-                elif isinstance(effect, _Sleep):
+                elif isinstance(effect, fx.Sleep):
                     await self.clock.asleep(effect.seconds)
                     result = None
-                elif isinstance(effect, _LocalLock):
+                elif isinstance(effect, fx.LocalLock):
                     if effect.acquire:
                         await lock.acquire()
                     else:
@@ -518,7 +408,7 @@ class SalesforceAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        driver = self._drive_async(self._flow(request), _Box())
+        driver = self._drive_async(self._flow(request), fx.Box())
         try:
             outgoing = await driver.__anext__()
             while True:
@@ -569,7 +459,7 @@ class SalesforceAuth(httpx.Auth):
         token: TokenData = await self._run_async(self._replace(rejected), client)
         return token
 
-    def _run_sync(self, flow: _Flow, client: httpx.Client) -> Any:
+    def _run_sync(self, flow: fx.Flow, client: httpx.Client) -> Any:
         driver = self._drive_sync(flow)
         try:
             outgoing = next(driver)
@@ -580,8 +470,8 @@ class SalesforceAuth(httpx.Auth):
         finally:
             driver.close()
 
-    async def _run_async(self, flow: _Flow, client: httpx.AsyncClient) -> Any:
-        box = _Box()
+    async def _run_async(self, flow: fx.Flow, client: httpx.AsyncClient) -> Any:
+        box = fx.Box()
         driver = self._drive_async(flow, box)
         try:
             outgoing = await driver.__anext__()

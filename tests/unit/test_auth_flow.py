@@ -671,3 +671,52 @@ def test_tokens_never_reach_logs_or_reprs(env: Env, all_logs: pytest.LogCaptureF
 def test_auth_flow_is_not_driven_generically(env: Env) -> None:
     with pytest.raises(RuntimeError):
         env.auth.auth_flow(httpx.Request("GET", INSTANCE))
+
+
+# -- the public "this token was rejected" (Bulk 1.0, SOAP and CometD report it their way) -----
+
+
+def test_refresh_replaces_a_rejected_token_once_and_peers_adopt_it(expired_body: Any) -> None:
+    env = make_env(expired_body)
+    with env.client() as http:
+        first = env.auth.get_token(http)
+        fresh = env.auth.refresh(http, rejected=first.access_token)
+        assert fresh.access_token != first.access_token and env.org.token_calls == 2
+        # A second caller that saw the same rejection gets the new token, no second refresh.
+        again = env.auth.refresh(http, rejected=first.access_token)
+        assert again == fresh and env.org.token_calls == 2
+        # The rotated refresh token was stored before the new access token was handed out.
+        stored = env.stored()
+        assert stored is not None and stored.refresh_token == env.org.refresh_token
+
+
+async def test_arefresh_without_a_rejected_token_forces_a_new_one(expired_body: Any) -> None:
+    env = make_env(expired_body)
+    async with env.async_client() as http:
+        first = await env.auth.aget_token(http)
+        fresh = await env.auth.arefresh(http)
+        assert fresh.access_token != first.access_token and env.org.token_calls == 2
+
+
+def test_refresh_of_a_raw_access_token_is_an_authentication_error() -> None:
+    auth = SalesforceAuth(AccessTokenAuth(access_token="00D!raw", instance_url=INSTANCE))
+    assert not auth.can_refresh
+    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(500))) as http:
+        with pytest.raises(AuthenticationError):
+            auth.refresh(http, rejected="00D!raw")
+
+
+def test_unreachable_token_endpoint_is_request_not_sent_naming_host_and_port(
+    expired_body: Any,
+) -> None:
+    env = make_env(expired_body)
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    with httpx.Client(transport=httpx.MockTransport(refuse)) as http:
+        with pytest.raises(RequestNotSentError) as err:
+            env.auth.get_token(http)
+    assert "login.salesforce.com:443" not in str(err.value)  # no port in the URL: none shown
+    assert "login.salesforce.com/services/oauth2/token" in str(err.value)
+    assert SECRET not in str(err.value) and SEED not in str(err.value)

@@ -1,0 +1,141 @@
+"""The effects `SalesforceAuth`'s one flow yields, and what a driver must undo on exit.
+
+The refresh flow (`flow.py`) is a generator that never does I/O itself: it yields these
+values and its two drivers (sync, async) perform them: send a request, sleep, take or drop
+the in-process lock, or run one `TokenStore` call. Keeping them here keeps the flow readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import attrs
+import httpx
+
+from salesforce_typed.auth.token import TokenData, TokenStore
+
+__all__ = [
+    "Acquire",
+    "Box",
+    "Clear",
+    "Effect",
+    "Flow",
+    "Get",
+    "Held",
+    "LocalLock",
+    "Release",
+    "Send",
+    "Set",
+    "Sleep",
+    "StoreOp",
+]
+
+
+@attrs.frozen(slots=True)
+class Send:
+    request: httpx.Request
+    read_body: bool = False  # token answers are always read; API answers only when 401
+
+
+@attrs.frozen(slots=True)
+class Sleep:
+    seconds: float
+
+
+@attrs.frozen(slots=True)
+class LocalLock:
+    acquire: bool
+
+
+class StoreOp:
+    def run(self, store: TokenStore) -> Any:
+        raise NotImplementedError
+
+    async def arun(self, store: TokenStore) -> Any:
+        raise NotImplementedError
+
+
+@attrs.frozen(slots=True)
+class Get(StoreOp):
+    key: str
+
+    def run(self, store: TokenStore) -> TokenData | None:
+        return store.get_token_data(self.key)
+
+    async def arun(self, store: TokenStore) -> TokenData | None:
+        return await store.aget_token_data(self.key)
+
+
+@attrs.frozen(slots=True)
+class Set(StoreOp):
+    key: str
+    data: TokenData
+    expected_version: int | None
+
+    def run(self, store: TokenStore) -> bool:
+        return store.set_token_data(self.key, self.data, expected_version=self.expected_version)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.aset_token_data(
+            self.key, self.data, expected_version=self.expected_version
+        )
+
+
+@attrs.frozen(slots=True)
+class Clear(StoreOp):
+    key: str
+
+    def run(self, store: TokenStore) -> None:
+        store.clear_token_data(self.key)
+
+    async def arun(self, store: TokenStore) -> None:
+        await store.aclear_token_data(self.key)
+
+
+@attrs.frozen(slots=True)
+class Acquire(StoreOp):
+    key: str
+    owner: str
+    ttl_s: float
+
+    def run(self, store: TokenStore) -> bool:
+        return store.acquire_lock(self.key, self.owner, self.ttl_s)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.aacquire_lock(self.key, self.owner, self.ttl_s)
+
+
+@attrs.frozen(slots=True)
+class Release(StoreOp):
+    key: str
+    owner: str
+
+    def run(self, store: TokenStore) -> bool:
+        return store.release_lock(self.key, self.owner)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.arelease_lock(self.key, self.owner)
+
+
+Effect = Send | Sleep | LocalLock | StoreOp
+Flow = Generator[Effect, Any, Any]
+
+
+@attrs.define(slots=True)
+class Held:
+    """What a driver must give back if the flow stops early."""
+
+    local: bool = False
+    lease: Release | None = None
+
+    def note(self, effect: StoreOp, result: Any) -> None:
+        if isinstance(effect, Acquire) and result is True:
+            self.lease = Release(effect.key, effect.owner)
+        elif isinstance(effect, Release):
+            self.lease = None
+
+
+@attrs.define(slots=True)
+class Box:
+    value: Any = None
