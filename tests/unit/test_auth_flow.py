@@ -701,9 +701,9 @@ async def test_arefresh_without_a_rejected_token_forces_a_new_one(expired_body: 
 def test_refresh_of_a_raw_access_token_is_an_authentication_error() -> None:
     auth = SalesforceAuth(AccessTokenAuth(access_token="00D!raw", instance_url=INSTANCE))
     assert not auth.can_refresh
-    with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(500))) as http:
-        with pytest.raises(AuthenticationError):
-            auth.refresh(http, rejected="00D!raw")
+    transport = httpx.MockTransport(lambda r: httpx.Response(500))
+    with httpx.Client(transport=transport) as http, pytest.raises(AuthenticationError):
+        auth.refresh(http, rejected="00D!raw")
 
 
 def test_unreachable_token_endpoint_is_request_not_sent_naming_host_and_port(
@@ -714,9 +714,9 @@ def test_unreachable_token_endpoint_is_request_not_sent_naming_host_and_port(
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
-    with httpx.Client(transport=httpx.MockTransport(refuse)) as http:
-        with pytest.raises(RequestNotSentError) as err:
-            env.auth.get_token(http)
+    http = httpx.Client(transport=httpx.MockTransport(refuse))
+    with http, pytest.raises(RequestNotSentError) as err:
+        env.auth.get_token(http)
     assert "login.salesforce.com:443" not in str(err.value)  # no port in the URL: none shown
     assert "login.salesforce.com/services/oauth2/token" in str(err.value)
     assert SECRET not in str(err.value) and SEED not in str(err.value)
