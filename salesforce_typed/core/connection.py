@@ -6,13 +6,12 @@ from the first token; an explicit `instance_url` wins (a raw access token needs 
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import httpx
 
 from salesforce_typed.auth.flow import SalesforceAuth
-from salesforce_typed.auth.grants import AccessTokenAuth
+from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
+from salesforce_typed.auth.token import TokenStore
 from salesforce_typed.core.clock import Clock
 
 
@@ -23,8 +22,15 @@ class Connection:
 
     @classmethod
     def create(
-        cls, auth: Any, *, instance_url: str | None, token_store: Any, clock: Clock
+        cls,
+        auth: SalesforceAuth | TokenGrant | AccessTokenAuth | httpx.Auth,
+        *,
+        instance_url: str | None,
+        token_store: TokenStore | None,
+        clock: Clock,
     ) -> Connection:
+        """A grant or raw token gets a `SalesforceAuth` (with `token_store`); a
+        `SalesforceAuth` is shared as it is; any other httpx.Auth needs `instance_url`."""
         if isinstance(auth, AccessTokenAuth):
             instance_url = instance_url or auth.instance_url
         if isinstance(auth, httpx.Auth) and not isinstance(auth, SalesforceAuth):
