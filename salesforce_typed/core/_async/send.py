@@ -19,6 +19,7 @@ a fix to retries, sessions or error mapping is made once. What must stay true:
 from __future__ import annotations
 
 import logging
+import ssl
 import uuid
 from types import TracebackType
 
@@ -39,7 +40,7 @@ from salesforce_typed.core.retry import (
     classify_transport_error,
     describe_request,
 )
-from salesforce_typed.core.transport import http_options
+from salesforce_typed.core.transport import http_options, ssl_context
 
 __all__ = ["AsyncSender"]
 
@@ -68,7 +69,10 @@ class AsyncSender:
         self.clock: Clock = clock or SystemClock()
         self.api_usage: ApiUsage | None = None
         self.session_refreshes = 0  # rejected sessions this sender had replaced
-        self.http = http or httpx.AsyncClient(**http_options(timeout=timeout, verify=verify))
+        # The TLS setting, CA file loaded once: faces opening a pool of their own (the
+        # blocking Listener's loop thread) trust what this client trusts.
+        self.verify: ssl.SSLContext | bool = ssl_context(verify)
+        self.http = http or httpx.AsyncClient(**http_options(timeout=timeout, verify=self.verify))
         self._owns_http = http is None
 
     def __repr__(self) -> str:
