@@ -12,6 +12,8 @@ What must stay true:
   session timeout, 2 h by default) from when we received it.
 - `invalid_grant` raises `InvalidGrantError` (terminal: re-authorize); any other
   `{"error": ...}` raises `OAuthError`; other failures raise the usual status errors.
+- `from_env()` reads the same `SF_*` variables as the CLI; a missing one is a `UsageError`
+  naming the variable, never echoing a value.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
+from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -27,7 +31,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from salesforce_typed.auth.token import TokenData, fingerprint, token_key
-from salesforce_typed.core.errors import InvalidGrantError, OAuthError, error_from_response
+from salesforce_typed.core.errors import (
+    InvalidGrantError,
+    OAuthError,
+    UsageError,
+    error_from_response,
+)
 
 __all__ = [
     "DEFAULT_SESSION_TIMEOUT_S",
@@ -61,6 +70,20 @@ def _nonempty(instance: object, attribute: attrs.Attribute[Any], value: str) -> 
 
 
 _positive = attrs.validators.gt(0.0)
+
+
+def _env_values(
+    who: str, environ: Mapping[str, str] | None, required: tuple[str, ...]
+) -> Mapping[str, str]:
+    """The environment to read, after checking `required` are set and non-empty.
+
+    The message names the missing variables only; set values may be secrets.
+    """
+    env = os.environ if environ is None else environ
+    missing = [name for name in required if not env.get(name)]
+    if missing:
+        raise UsageError(f"{who}.from_env() needs {', '.join(missing)} set in the environment")
+    return env
 
 
 @runtime_checkable
@@ -176,6 +199,18 @@ class RefreshTokenGrant:
         default=DEFAULT_SESSION_TIMEOUT_S, converter=float, validator=_positive
     )
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RefreshTokenGrant:
+        """From `SF_CLIENT_ID`, `SF_REFRESH_TOKEN`, and optional `SF_CLIENT_SECRET` and
+        `SF_TOKEN_URL` (default: login.salesforce.com), as the CLI reads them."""
+        env = _env_values(cls.__name__, environ, ("SF_CLIENT_ID", "SF_REFRESH_TOKEN"))
+        return cls(
+            client_id=env["SF_CLIENT_ID"],
+            refresh_token=env["SF_REFRESH_TOKEN"],
+            client_secret=env.get("SF_CLIENT_SECRET") or None,
+            token_url=env.get("SF_TOKEN_URL") or LOGIN_TOKEN_URL,
+        )
+
     def store_key(self) -> str:
         # The user is unknown before the first call; the seed token names the family.
         return token_key(
@@ -219,6 +254,21 @@ class PasswordGrant:
         default=DEFAULT_SESSION_TIMEOUT_S, converter=float, validator=_positive
     )
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PasswordGrant:
+        """From `SF_CLIENT_ID`, `SF_CLIENT_SECRET`, `SF_USERNAME`, `SF_PASSWORD`, and optional
+        `SF_SECURITY_TOKEN` and `SF_TOKEN_URL` (default: login.salesforce.com)."""
+        required = ("SF_CLIENT_ID", "SF_CLIENT_SECRET", "SF_USERNAME", "SF_PASSWORD")
+        env = _env_values(cls.__name__, environ, required)
+        return cls(
+            client_id=env["SF_CLIENT_ID"],
+            client_secret=env["SF_CLIENT_SECRET"],
+            username=env["SF_USERNAME"],
+            password=env["SF_PASSWORD"],
+            security_token=env.get("SF_SECURITY_TOKEN", ""),
+            token_url=env.get("SF_TOKEN_URL") or LOGIN_TOKEN_URL,
+        )
+
     def store_key(self) -> str:
         return token_key(self.token_url, self.client_id, self.username)
 
@@ -252,6 +302,18 @@ class ClientCredentialsGrant:
     session_timeout_s: float = attrs.field(
         default=DEFAULT_SESSION_TIMEOUT_S, converter=float, validator=_positive
     )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientCredentialsGrant:
+        """From `SF_CLIENT_ID`, `SF_CLIENT_SECRET` and `SF_TOKEN_URL` (your My Domain's
+        token URL: this flow has no login.salesforce.com default)."""
+        required = ("SF_CLIENT_ID", "SF_CLIENT_SECRET", "SF_TOKEN_URL")
+        env = _env_values(cls.__name__, environ, required)
+        return cls(
+            client_id=env["SF_CLIENT_ID"],
+            client_secret=env["SF_CLIENT_SECRET"],
+            token_url=env["SF_TOKEN_URL"],
+        )
 
     def store_key(self) -> str:
         return token_key(self.token_url, self.client_id, "client_credentials")
@@ -356,6 +418,12 @@ class AccessTokenAuth:
 
     access_token: str = attrs.field(repr=False, validator=_nonempty)
     instance_url: str = attrs.field(validator=_nonempty)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AccessTokenAuth:
+        """From `SF_ACCESS_TOKEN` and `SF_INSTANCE_URL`, as `generate --from-org` reads them."""
+        env = _env_values(cls.__name__, environ, ("SF_ACCESS_TOKEN", "SF_INSTANCE_URL"))
+        return cls(access_token=env["SF_ACCESS_TOKEN"], instance_url=env["SF_INSTANCE_URL"])
 
     def token_data(self, now: float) -> TokenData:
         return TokenData(

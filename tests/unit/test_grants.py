@@ -344,3 +344,70 @@ def test_access_token_auth_never_expires_by_estimate() -> None:
     assert token.access_token == "tok" and token.refresh_token is None
     assert token.instance_url == "https://x.my.salesforce.com"
     assert not token.expires_within(10**9, NOW)
+
+
+# --- from_env: the SF_* variables the CLI reads -----------------------------------------------
+
+
+def test_refresh_grant_from_env_reads_the_cli_variables() -> None:
+    env = {
+        "SF_CLIENT_ID": "c",
+        "SF_CLIENT_SECRET": SECRET,
+        "SF_REFRESH_TOKEN": REFRESH,
+        "SF_TOKEN_URL": MY_DOMAIN,
+    }
+    grant = RefreshTokenGrant.from_env(env)
+    assert grant == RefreshTokenGrant(
+        client_id="c", client_secret=SECRET, refresh_token=REFRESH, token_url=MY_DOMAIN
+    )
+    bare = RefreshTokenGrant.from_env({"SF_CLIENT_ID": "c", "SF_REFRESH_TOKEN": REFRESH})
+    assert bare.client_secret is None
+    assert bare.token_url == LOGIN_TOKEN_URL
+
+
+def test_from_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SF_ACCESS_TOKEN", "tok")
+    monkeypatch.setenv("SF_INSTANCE_URL", "https://x.my.salesforce.com")
+    auth = AccessTokenAuth.from_env()
+    assert auth == AccessTokenAuth(access_token="tok", instance_url="https://x.my.salesforce.com")
+
+
+def test_password_and_client_credentials_grants_from_env() -> None:
+    env = {
+        "SF_CLIENT_ID": "c",
+        "SF_CLIENT_SECRET": SECRET,
+        "SF_USERNAME": "u",
+        "SF_PASSWORD": PASSWORD,
+        "SF_SECURITY_TOKEN": SEC_TOKEN,
+        "SF_TOKEN_URL": MY_DOMAIN,
+    }
+    assert PasswordGrant.from_env(env) == PasswordGrant(
+        client_id="c",
+        client_secret=SECRET,
+        username="u",
+        password=PASSWORD,
+        security_token=SEC_TOKEN,
+        token_url=MY_DOMAIN,
+    )
+    assert ClientCredentialsGrant.from_env(env) == ClientCredentialsGrant(
+        client_id="c", client_secret=SECRET, token_url=MY_DOMAIN
+    )
+
+
+@pytest.mark.parametrize(
+    ("cls", "missing"),
+    [
+        (RefreshTokenGrant, "SF_REFRESH_TOKEN"),
+        (PasswordGrant, "SF_USERNAME, SF_PASSWORD"),
+        (ClientCredentialsGrant, "SF_TOKEN_URL"),
+        (AccessTokenAuth, "SF_ACCESS_TOKEN, SF_INSTANCE_URL"),
+    ],
+)
+def test_from_env_names_what_is_missing_without_echoing_secrets(cls: Any, missing: str) -> None:
+    from salesforce_typed import UsageError  # appended section: imported here
+
+    env = {"SF_CLIENT_ID": "c", "SF_CLIENT_SECRET": SECRET, "SF_REFRESH_TOKEN": ""}
+    with pytest.raises(UsageError) as caught:
+        cls.from_env(env)
+    assert f"needs {missing} set" in str(caught.value)
+    assert SECRET not in str(caught.value)
