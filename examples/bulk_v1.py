@@ -53,12 +53,13 @@ def main() -> int:
                 print(f"row {row.index} {row.input!r}: {what}")
 
             step("query them back with PK chunking: Id-range batches, streamed file by file")
-            soql = f"SELECT Id, Name, NumberOfEmployees FROM Account WHERE Name LIKE '{tag}%'"
-            query = bulk.query(Account, soql, pk_chunking=50)
-            total = sum(1 for account in query if account.Name and account.Name.startswith(tag))
+            soql = "SELECT Id, Name, NumberOfEmployees FROM Account WHERE Name LIKE :tag"
+            query = bulk.query(Account, soql, {"tag": f"{tag}%"}, page_size=100, pk_chunking=50)
+            sizes = [len(page) for page in query.pages()]  # pages of at most page_size rows
+            total = sum(sizes)
             states = [b.state for b in query.batches]
             print(f"{total} Accounts from {len(query.result_files)} result files; batches {states}")
-            print(f"query reconciles: {query.reconciles}")
+            print(f"pages of {sizes}; query reconciles: {query.reconciles}")
         finally:
             step("clean up with bulk deletes")
             gone = bulk.delete(Account, account_ids)

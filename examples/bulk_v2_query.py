@@ -30,15 +30,16 @@ async def tour(bulk: AsyncBulk2, tag: str) -> int:
     params = {"tag": f"{tag}%"}
 
     step("typed pages: each page is one Sforce-Locator's worth (page_size=200)")
-    query = bulk.query(soql, Account, params=params, page_size=200)
+    query = bulk.query(Account, soql, params, page_size=200)
     n = 0
     async for page in query.pages():
         n += 1
-        print(f"page {n}: {len(page)} {type(page[0]).__name__}s from {page[0].Name!r}")
+        head = page.records[0]
+        print(f"page {n}: {len(page)} {type(head).__name__}s from {head.Name!r}, done={page.done}")
     print(f"job {query.job_id}: done={query.done}")
 
     step("resume: read a page, keep (job id, locator), carry on with a new query object")
-    half = bulk.query(soql, Account, params=params, page_size=300)
+    half = bulk.query(Account, soql, params, page_size=300)
     first = await anext(aiter(half.pages()))
     assert half.job_id is not None
     resumed = bulk.resume_query(half.job_id, Account, locator=half.locator, page_size=300)
@@ -46,12 +47,12 @@ async def tour(bulk: AsyncBulk2, tag: str) -> int:
     print(f"first page {len(first)} + resumed {len(rest)} = {len(first) + len(rest)}")
 
     step("async for: rows decoded as the bytes arrive, one network chunk in memory")
-    streamed = sum([1 async for _ in bulk.query(soql, Account, params=params)])
+    streamed = sum([1 async for _ in bulk.query(Account, soql, params)])
     print(f"streamed {streamed} Accounts")
 
     step("query_to_csv: every page into one file, the header once")
     with tempfile.TemporaryDirectory() as folder:
-        out = await bulk.query_to_csv(soql, Path(folder) / "a.csv", params=params, page_size=150)
+        out = await bulk.query_to_csv(soql, Path(folder) / "a.csv", params, page_size=150)
         with out.path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
     print(f"{out.records} records, {out.bytes} bytes, header {rows[0]}, {len(rows) - 1} rows")

@@ -314,17 +314,17 @@ def build_ingest_results(job_id: str, which: ResultSet) -> RequestSpec:
 
 
 def build_query_results(
-    job_id: str, *, locator: str | None = None, max_records: int | None = None
+    job_id: str, *, locator: str | None = None, page_size: int | None = None
 ) -> RequestSpec:
     """GET .../results[?locator=L&maxRecords=N]: one page of CSV. Must use the job's API
     version (409 otherwise)."""
     params: list[tuple[str, str]] = []
     if locator:
         params.append(("locator", locator))
-    if max_records is not None:
-        if max_records < 1:
-            raise ValueError("max_records must be at least 1")
-        params.append(("maxRecords", str(max_records)))
+    if page_size is not None:
+        if page_size < 1:
+            raise ValueError("page_size (maxRecords) must be at least 1")
+        params.append(("maxRecords", str(page_size)))
     return RequestSpec(
         method="GET",
         path=f"{QUERY}/{job_id}/results",

@@ -89,11 +89,9 @@ def _extract_typed(console: Console, bulk: Bulk2, m: ModuleType, loaded: int) ->
     first: Any = None
     read = pages = 0
     with _bar(console, "extract, typed pages", loaded) as follow:
-        query = bulk.query(
-            SOQL, m.Account, params={"p": f"{PREFIX}%"}, page_size=5_000, progress=follow
-        )
+        query = bulk.query(m.Account, SOQL, {"p": f"{PREFIX}%"}, page_size=5_000, progress=follow)
         for page in query.pages():
-            first = first or page[0]
+            first = first or page.records[0]
             read, pages = read + len(page), pages + 1
     say(
         console,

@@ -31,7 +31,14 @@ from salesforce_typed.bulk1._sync.client import Bulk1
 from salesforce_typed.bulk1.batches import BatchLimits
 from salesforce_typed.bulk1.wire import ConcurrencyMode, ContentType
 from salesforce_typed.core.clock import SystemClock
-from salesforce_typed.core.errors import APIStatusError, AuthenticationError, NotFoundError
+from salesforce_typed.core.errors import (
+    APIStatusError,
+    AuthenticationError,
+    NotFoundError,
+    QueryBindError,
+    QueryModelMismatchError,
+    UsageError,
+)
 from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.testing.bulk1.routes import bulk_v1, bulk_v1_settings
 from salesforce_typed.testing.org.store import store
@@ -282,11 +289,37 @@ def test_query_typed_and_untyped(org: FakeOrg, sf: Salesforce, bulk: Bulk1) -> N
         assert typed[0].AnnualRevenue == 1500.5 and typed[0].NumberOfEmployees == 3
         assert typed[1].Industry is std.AccountIndustryPicklist.BANKING
         assert typed[1].AnnualRevenue is None and typed[0].CreatedDate is not None
-    raw = bulk.query("Account", soql).all()
-    assert raw[0]["Name"] == "Alpha, Inc." and raw[0]["AnnualRevenue"] == "1500.5"
-    assert raw[1]["AnnualRevenue"] == ""  # CSV cannot tell null from empty
+    untyped = bulk.query(soql).all()  # decoded as the FROM object's package model
+    assert all(type(a) is std.Account for a in untyped)
+    assert untyped[0].Name == "Alpha, Inc." and untyped[0].AnnualRevenue == 1500.5
+    assert untyped[1].AnnualRevenue is None  # an empty CSV cell reads as null
     empty = bulk.query(std.Account, "SELECT Id FROM Account WHERE Name = 'nobody'")
     assert empty.all() == [] and empty.reconciles
+
+
+def test_query_shape_pages_binds_and_refusals(org: FakeOrg, sf: Salesforce, bulk: Bulk1) -> None:
+    """The one shape (REST's): model, soql, params; pages of at most page_size rows."""
+    bulk.insert(std.Account, [std.Account(Name=f"P{i}") for i in range(5)])
+    bulk.insert(std.Account, [std.Account(Name="O'Brien")])
+    soql = "SELECT Name FROM Account WHERE Name LIKE :p ORDER BY Name"
+    pages = list(bulk.query(std.Account, soql, {"p": "P%"}, page_size=2).pages())
+    assert [[a.Name for a in page] for page in pages] == [["P0", "P1"], ["P2", "P3"], ["P4"]]
+    assert [p.done for p in pages] == [False, False, True]
+    named = bulk.query(std.Account, "SELECT Name FROM Account WHERE Name = :n", {"n": "O'Brien"})
+    assert [a.Name for a in named] == ["O'Brien"]
+    assert bulk.query_all(std.Account, soql, {"p": "P4"}).first() is not None
+    empty = list(bulk.query(std.Account, soql, {"p": "nobody"}, page_size=2).pages())
+    assert [(len(p), p.done) for p in empty] == [(0, True)]
+    jobs = len(bulk_v1(org.state).jobs)
+    with pytest.raises(QueryModelMismatchError):
+        bulk.query(std.Account, "SELECT Id FROM Contact")
+    with pytest.raises(QueryBindError):
+        bulk.query(std.Account, soql)
+    with pytest.raises(UsageError):  # a Bulk 1.0 job needs its object before the query runs
+        bulk.query("FIND {x}")
+    with pytest.raises(ValueError):
+        bulk.query(std.Account, soql, {"p": "P%"}, page_size=0)
+    assert len(bulk_v1(org.state).jobs) == jobs  # refused before any job was created
 
 
 # -- splitting, limits and concurrency ---------------------------------------------------------
@@ -372,6 +405,11 @@ def test_pk_chunking_streams_every_chunk_batch(
     assert [b.numberRecordsProcessed for b in query.batches[1:]] == [10, 10, 5]
     assert len(query.result_files) == 3 + 3 + 2  # files of at most 4 rows per chunk
     assert query.reconciles and query.rows == 25
+    by_file = bulk.query(std.Account, "SELECT Id FROM Account", pk_chunking=10)
+    pages = list(by_file.pages())  # without page_size: one page per result file
+    assert [len(p) for p in pages] == [4, 4, 2, 4, 4, 2, 4, 1]
+    assert [p.done for p in pages] == [False] * 7 + [True]
+    assert all(p.total_size is None and p.locator is None for p in pages)
     filtered = bulk.query(
         std.Account, "SELECT Name FROM Account WHERE Name LIKE 'PK 1%'", pk_chunking=10
     )

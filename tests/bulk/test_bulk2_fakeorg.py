@@ -37,7 +37,15 @@ from salesforce_typed.bulk import (
 )
 from salesforce_typed.bulk2 import wire as v2
 from salesforce_typed.core.clock import FakeClock
-from salesforce_typed.core.errors import APIStatusError, NotFoundError, QueryError
+from salesforce_typed.core.errors import (
+    APIStatusError,
+    NotFoundError,
+    QueryBindError,
+    QueryError,
+    QueryModelMismatchError,
+)
+from salesforce_typed.core.models import Record
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.testing.bulk2 import jobs as bulk_v2_jobs
 from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.server import FakeOrg
@@ -209,7 +217,9 @@ def test_update_upsert_delete_and_hard_delete(sf: Salesforce, bulk: Bulk2) -> No
         assert again.error.code == "ENTITY_IS_DELETED" and again.input_index == 1
     with bulk.ingest("Widget__c", [{"Id": ids["E-4"]}], operation="hardDelete") as hard:
         assert hard.counts.successful == 1
-    every = {r["Id"] for r in bulk.query("SELECT Id FROM Widget__c", include_deleted=True)}
+    every_row = list(bulk.query("SELECT Id FROM Widget__c", include_deleted=True))
+    assert all(type(r) is Record for r in every_row)  # no package model: Record
+    every = {r["Id"] for r in every_row}
     assert ids["E-3"] in every and ids["E-4"] not in every  # recycle bin vs gone for good
 
 
@@ -297,16 +307,22 @@ def test_query_pages_by_locator_into_models_and_a_file(
     ids = _seed(sf, 7)
     sf.delete(std.Account, ids[0])
     soql = "SELECT Id, Name, NumberOfEmployees, Owner.Name FROM Account ORDER BY Name"
-    query = bulk.query(soql, std.Account, page_size=3)
+    query = bulk.query(std.Account, soql, page_size=3)
     pages = list(query.pages())
     assert [len(p) for p in pages] == [2, 3, 1] or [len(p) for p in pages] == [3, 3]
+    assert all(isinstance(p, Page) and p.total_size is None for p in pages)
+    assert [p.done for p in pages] == [False] * (len(pages) - 1) + [True]
+    assert all(p.locator for p in pages[:-1]) and pages[-1].locator is None
     records = [r for page in pages for r in page]
     assert [r.Name for r in records] == [f"Q{i:02d}" for i in range(1, 7)]
     assert all(isinstance(r, std.Account) for r in records)
     assert all(r.Owner is None or isinstance(r.Owner, std.User) for r in records)
     assert records[0].NumberOfEmployees == 1 and query.done and query.locator is None
     everything = bulk.query("SELECT Id FROM Account", include_deleted=True, page_size=2)
-    assert {r["Id"] for r in everything} == set(ids)  # queryAll: the deleted one too
+    untyped = everything.all()
+    assert all(type(r) is std.Account for r in untyped)  # the FROM object's package model
+    assert {r.Id for r in untyped} == set(ids)  # queryAll: the deleted one too
+    assert {r.Id for r in bulk.query_all(std.Account, "SELECT Id FROM Account")} == set(ids)
 
     out = tmp_path / "accounts.csv"
     written = bulk.query_to_csv(soql, out, page_size=4)
@@ -320,7 +336,7 @@ def test_query_pages_by_locator_into_models_and_a_file(
 
 def test_query_iterates_and_errors_are_typed(sf: Salesforce, bulk: Bulk2) -> None:
     sf.create_many([std.Account(Name=f"B{i}") for i in range(5)])
-    query = bulk.query("SELECT Name FROM Account", std.Account, page_size=2)
+    query = bulk.query(std.Account, "SELECT Name FROM Account", page_size=2)
     names = [str(a.Name) for a in query]
     assert sorted(names) == [f"B{i}" for i in range(5)]
     with pytest.raises(QueryError) as err:
@@ -329,6 +345,26 @@ def test_query_iterates_and_errors_are_typed(sf: Salesforce, bulk: Bulk2) -> Non
     with pytest.raises(APIStatusError) as nested:  # CSV cannot hold a child subquery
         bulk.query("SELECT Id, (SELECT Id FROM Contacts) FROM Account").start()
     assert nested.value.status_code == 400 and "Nested queries" in nested.value.message
+
+
+def test_query_shape_binds_and_checks_before_any_job(sf: Salesforce, bulk: Bulk2) -> None:
+    """The one shape (REST's): model, soql, params; nothing is created when it is wrong."""
+    sf.create_many([std.Account(Name=n) for n in ("O'Brien", "Other", "x' OR Name != 'y")])
+    soql = "SELECT Name FROM Account WHERE Name = :name"
+    query = bulk.query(std.Account, soql, {"name": "O'Brien"}, page_size=2)
+    assert [a.Name for a in query] == ["O'Brien"]
+    assert bulk.query(std.Account, soql, {"name": "x' OR Name != 'x"}).all() == []
+    assert bulk.query(std.Account, "SELECT Name FROM Account").first() is not None
+    before = len(list(bulk.list_jobs("query")))
+    with pytest.raises(QueryModelMismatchError):
+        bulk.query(std.Account, "SELECT Id FROM Contact")
+    with pytest.raises(QueryBindError):
+        bulk.query(std.Account, soql)  # a placeholder without params
+    with pytest.raises(QueryBindError):
+        bulk.query(std.Account, soql, {"nme": "typo"})
+    with pytest.raises(QueryBindError):
+        bulk.query_to_csv(soql, "never.csv")
+    assert len(list(bulk.list_jobs("query"))) == before
 
 
 def test_gzip_pages_carry_locator_headers(sf: Salesforce, bulk: Bulk2, org: FakeOrg) -> None:
@@ -360,7 +396,7 @@ def test_resume_from_a_new_client(org: FakeOrg, face: Face) -> None:
     with face.salesforce(auth=_grant(org), clock=FakeClock()) as first:
         bulk = face.bulk2(first)
         _seed(first, 5)
-        query = bulk.query("SELECT Name FROM Account ORDER BY Name", std.Account, page_size=2)
+        query = bulk.query(std.Account, "SELECT Name FROM Account ORDER BY Name", page_size=2)
         first_page = next(iter(query.pages()))
         saved_job, saved_locator = query.job_id, query.locator
         job = bulk.create_ingest_job("Account", "insert")

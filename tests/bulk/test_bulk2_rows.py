@@ -47,11 +47,11 @@ def test_builders_describe_the_wire() -> None:
     assert ("Content-Type", "text/csv") in upload.headers
     assert v2.build_close("750x").json == {"state": "UploadComplete"}
     assert v2.build_abort("query", "750q").path == "/jobs/query/750q"
-    page = v2.build_query_results("750q", locator="MTAwMDA", max_records=10)
+    page = v2.build_query_results("750q", locator="MTAwMDA", page_size=10)
     assert page.params == (("locator", "MTAwMDA"), ("maxRecords", "10"))
     assert v2.build_query_results("750q").params == ()
     with pytest.raises(ValueError):
-        v2.build_query_results("750q", max_records=0)
+        v2.build_query_results("750q", page_size=0)
     query = v2.build_create_query("SELECT Id FROM Account", operation="queryAll")
     assert query.json is not None and query.json["operation"] == "queryAll"
     nxt = "/services/data/v62.0/jobs/ingest?queryLocator=abc"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Iterator, Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Iterable, Mapping
 from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
 from salesforce_typed.bulk1 import wire
-from salesforce_typed.bulk1._sync.query import Bulk1Query, decode_row
+from salesforce_typed.bulk1._sync.query import Bulk1Query
 from salesforce_typed.bulk1.batches import (
     DEFAULT_LIMITS,
     BatchLimits,
@@ -46,7 +46,9 @@ from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
 from salesforce_typed.jobs.polling import PollPolicy
+from salesforce_typed.jobs.query_model import model_for_query
 from salesforce_typed.rest._sync.client import Salesforce
+from salesforce_typed.rest.soql import query_arguments, query_object
 
 __all__ = ["Bulk1", "Bulk1Query"]
 
@@ -457,57 +459,67 @@ class Bulk1:
             out += match_rows(batch.id, encoded.first, encoded.count, results, inputs)
         return out
 
-    # -- queries -------------------------------------------------------------------------------
+    # -- queries: the one shape REST, SOAP and Bulk 2.0 share (rest.soql.query_arguments) ---
 
     @overload
     def query(
         self,
-        sobject: type[T],
+        model: type[T],
         soql: str,
+        params: Mapping[str, object] | None = None,
         *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
         content_type: ContentType = "CSV",
         pk_chunking: int | bool | None = None,
-        include_deleted: bool = False,
         poll: PollPolicy | None = None,
     ) -> Bulk1Query[T]: ...
     @overload
     def query(
         self,
-        sobject: str,
-        soql: str,
+        model: str,
+        soql: Mapping[str, object] | None = None,
+        params: None = None,
         *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
         content_type: ContentType = "CSV",
         pk_chunking: int | bool | None = None,
-        include_deleted: bool = False,
         poll: PollPolicy | None = None,
-    ) -> Bulk1Query[dict[str, Any]]: ...
+    ) -> Bulk1Query[SObject]: ...
     def query(
         self,
-        sobject: type[T] | str,
-        soql: str,
+        model: type[Any] | str,
+        soql: Any = None,
+        params: Any = None,
         *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
         content_type: ContentType = "CSV",
         pk_chunking: int | bool | None = None,
-        include_deleted: bool = False,
         poll: PollPolicy | None = None,
     ) -> Bulk1Query[Any]:
-        """A lazy query job: iterate it to run the job and stream rows, typed for a model.
+        """A lazy query job: iterate it to run the job and stream rows as models.
 
-        With `pk_chunking`, Salesforce splits the query into Id-range batches; the original
-        batch ends NotProcessed and rows stream per result file of each chunk batch.
+        `query(Account, soql, params)` yields Account (the FROM object must be Account);
+        `query(soql, params)` yields the package model of the FROM object, else Record.
+        `page_size` groups rows into `pages()` client-side (default: one result file a
+        page). With `pk_chunking`, Salesforce splits the query into Id-range batches; the
+        original batch ends NotProcessed and rows stream per result file of each chunk.
         """
-        text = content_type != "JSON"  # CSV cells and XML elements carry text, JSON values
-        decode: Callable[[Mapping[str, Any]], Any]
-        if isinstance(sobject, str):
-            decode = dict
-        else:
-            model = sobject
-            decode = functools.partial(decode_row, model, text)
+        text, target = query_arguments(model, soql, params)
+        sobject = target.__sobject_type__ if target else query_object(text)
+        if not sobject:  # a Bulk 1.0 job is created for one object, before the query is sent
+            raise UsageError(
+                "Bulk API 1.0 needs the query's FROM object, and it could not be read from "
+                "this query: pass the model, query(Model, soql)"
+            )
         return Bulk1Query(
             self,
-            decode,
-            _name(sobject),
-            soql,
+            target or model_for_query(text, self.client.package),
+            sobject,
+            text,
+            page_size=page_size,
             content_type=content_type,
             pk_chunking=pk_chunking,
             include_deleted=include_deleted,
@@ -516,19 +528,23 @@ class Bulk1:
 
     def query_all(
         self,
-        sobject: type[T],
+        model: type[T],
         soql: str,
+        params: Mapping[str, object] | None = None,
         *,
+        page_size: int | None = None,
         content_type: ContentType = "CSV",
         pk_chunking: int | bool | None = None,
         poll: PollPolicy | None = None,
     ) -> Bulk1Query[T]:
         """queryAll: deleted and archived rows too."""
         return self.query(
-            sobject,
+            model,
             soql,
+            params,
+            page_size=page_size,
+            include_deleted=True,
             content_type=content_type,
             pk_chunking=pk_chunking,
-            include_deleted=True,
             poll=poll,
         )

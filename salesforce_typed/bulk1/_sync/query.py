@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from salesforce_typed.bulk1.results import decode_record
 from salesforce_typed.bulk1.wire import (
@@ -14,17 +14,18 @@ from salesforce_typed.bulk1.wire import (
     JobInfo,
     Operation,
 )
+from salesforce_typed.core._sync.pagination import Pager
 from salesforce_typed.core.errors import APIStatusError, QueryError
 from salesforce_typed.core.models import SObject
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.jobs.polling import PollPolicy
 
 if TYPE_CHECKING:
     from salesforce_typed.bulk1._sync.client import Bulk1
 
-__all__ = ["Bulk1Query", "batch_error", "decode_row"]
+__all__ = ["Bulk1Query", "batch_error"]
 
 T = TypeVar("T", bound=SObject)
-R = TypeVar("R")
 
 
 def batch_error(batch: BatchInfo) -> APIStatusError:
@@ -39,11 +40,7 @@ def batch_error(batch: BatchInfo) -> APIStatusError:
     return APIStatusError(message, status_code=400, error_code=code)
 
 
-def decode_row(model: type[T], text: bool, row: Mapping[str, Any]) -> T:
-    return decode_record(model, row, text=text)
-
-
-class Bulk1Query(Generic[R]):
+class Bulk1Query(Pager[T]):
     """One Bulk query job, run when iterated; rows stream one result file at a time.
 
     After iteration: `job`, `batches` (final states), `result_files` and `rows` read, and
@@ -53,34 +50,44 @@ class Bulk1Query(Generic[R]):
     def __init__(
         self,
         bulk: Bulk1,
-        decode: Callable[[Mapping[str, Any]], R],
+        model: type[T],
         sobject: str,
         soql: str,
         *,
+        page_size: int | None,
         content_type: ContentType,
         pk_chunking: int | bool | None,
         include_deleted: bool,
         poll: PollPolicy | None,
     ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError("page_size must be at least 1")
         self._bulk = bulk
-        self._decode = decode
+        self.model = model
         self.sobject = sobject
         self.soql = soql
+        self.page_size = page_size
         self.content_type = content_type
         self.pk_chunking = pk_chunking
         self.operation: Operation = "queryAll" if include_deleted else "query"
         self._poll = poll
+        self._text = content_type != "JSON"  # CSV cells and XML elements carry text
         self.job: JobInfo | None = None
         self.batches: list[BatchInfo] = []
         self.result_files: list[tuple[str, str]] = []
         self.rows = 0
+
+    def __repr__(self) -> str:
+        job = self.job.id if self.job else None
+        return f"{type(self).__name__}(job_id={job!r}, model={self.model.__name__})"
 
     @property
     def reconciles(self) -> bool:
         done = [b for b in self.batches if b.state == "Completed"]
         return bool(self.batches) and self.rows == sum(b.numberRecordsProcessed for b in done)
 
-    def __iter__(self) -> Iterator[R]:
+    def _records(self) -> Iterator[tuple[int, T]]:
+        """(result file number, record), in order: run the job, stream each result file."""
         bulk = self._bulk
         job = bulk.create_job(
             self.operation, self.sobject, self.content_type, pk_chunking=self.pk_chunking
@@ -103,11 +110,25 @@ class Bulk1Query(Generic[R]):
                     raise batch_error(batch)
                 for result_id in bulk.get_query_result_ids(job, batch.id):
                     self.result_files.append((batch.id, result_id))
+                    file = len(self.result_files)
                     for row in bulk.stream_query_result(job, batch.id, result_id):
                         self.rows += 1
-                        yield self._decode(row)
+                        yield file, decode_record(self.model, row, text=self._text)
         self.job = bulk.get_job(job.id)
 
-    def all(self) -> list[R]:
-        """Everything, in memory: for small results only."""
-        return [row for row in self]
+    def pages(self) -> Iterator[Page[T]]:
+        records: list[T] = []
+        current = 0
+        for file, record in self._records():
+            full = file != current if self.page_size is None else len(records) >= self.page_size
+            if records and full:
+                yield Page(records=records, done=False)
+                records = []
+            current = file
+            records.append(record)
+        yield Page(records=records, done=True)
+
+    def __iter__(self) -> Generator[T, None]:
+        # Straight from the stream: no page is gathered to iterate.
+        for _, record in self._records():
+            yield record

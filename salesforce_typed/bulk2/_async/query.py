@@ -1,12 +1,19 @@
 """A Bulk API 2.0 query job read lazily: typed models page by page, or straight into a file.
 Async-first; `_sync/query.py` is generated.
 
+`AsyncBulk2Query` is an `AsyncPager` (core/_async/pagination.py), the base every query
+result shares: iterate it, `pages()` for `Page`s, `first()`, `all()`. Bulk does not report a
+result's size up front, so `total_size` and each page's `total_size` stay None.
+
 What must stay true:
 - Pages follow `Sforce-Locator` until it is absent, empty or `null`; each page is a separate
   CSV with its own header row. Rows are decoded as the bytes arrive: memory holds one
   network chunk of rows (or one page, for `pages()`), never the result set.
-- `locator` is the next page's locator after each page, so a caller that saved it (with the
-  job id) resumes there after a restart: `AsyncBulk2.resume_query(job_id, locator=...)`.
+- `locator` is the next page's locator after each page (and each `Page.locator` the one
+  after it, None on the last page), so a caller that saved it (with the job id) resumes
+  there after a restart: `AsyncBulk2.resume_query(job_id, locator=...)`.
+- `page_size` is Bulk 2.0's `maxRecords`: at most that many rows per page; None lets
+  Salesforce choose.
 - A file is written to `<path>.part` and renamed when complete: a crash never leaves a file
   that looks finished. Only the first page's header is written.
 """
@@ -14,9 +21,9 @@ What must stay true:
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from salesforce_typed.bulk2._async.transport import ResponseMeta
 from salesforce_typed.bulk2.rows import RowDecoder
@@ -32,21 +39,22 @@ from salesforce_typed.bulk2.wire import (
     parse_locator,
     parse_record_count,
 )
+from salesforce_typed.core._async.pagination import AsyncPager
 from salesforce_typed.core.models import SObject
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.jobs.csv_chunks import CsvDialect
 from salesforce_typed.jobs.polling import PollPolicy
 
 if TYPE_CHECKING:
     from salesforce_typed.bulk2._async.client import AsyncBulk2
 
-__all__ = ["DEFAULT_PAGE_SIZE", "AsyncBulk2Query"]
+__all__ = ["AsyncBulk2Query"]
 
 T = TypeVar("T", bound=SObject)
-DEFAULT_PAGE_SIZE: Final = 50_000
 
 
-class AsyncBulk2Query(Generic[T]):
-    """`async for record in bulk.query(soql, Account)`: the job is created (or resumed) on first
+class AsyncBulk2Query(AsyncPager[T]):
+    """`async for record in bulk.query(Account, soql)`: the job is created (or resumed) on first
     use, waited for, then read page by page. `await q.start()` creates it early, e.g. to
     save `q.job_id` before reading."""
 
@@ -58,7 +66,7 @@ class AsyncBulk2Query(Generic[T]):
         soql: str | None = None,
         job_id: str | None = None,
         operation: QueryOperation = "query",
-        page_size: int | None = DEFAULT_PAGE_SIZE,
+        page_size: int | None = None,
         dialect: CsvDialect | None = None,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
@@ -111,7 +119,7 @@ class AsyncBulk2Query(Generic[T]):
     async def _page(self, job: Bulk2Job) -> AsyncIterator[T]:
         """One locator's rows as models; moves `locator` on when the page is complete."""
         meta = ResponseMeta()
-        spec = build_query_results(job.id, locator=self.locator, max_records=self.page_size)
+        spec = build_query_results(job.id, locator=self.locator, page_size=self.page_size)
         decoder: RowDecoder[T] | None = None
         async for cells in self._bulk.transport.rows(spec, job.dialect, meta):
             if decoder is None:
@@ -123,13 +131,15 @@ class AsyncBulk2Query(Generic[T]):
         self.done = self.locator is None
         self._report(job)
 
-    async def pages(self) -> AsyncIterator[list[T]]:
-        """Each page as a list (at most `page_size` models in memory)."""
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Each locator's page (at most `page_size` models in memory); `locator` is the next's."""
         job = await self.start()
         while not self.done:
-            yield [record async for record in self._page(job)]
+            records = [record async for record in self._page(job)]
+            yield Page(records=records, done=self.done, locator=self.locator)
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    async def __aiter__(self) -> AsyncGenerator[T, None]:
+        # Rows are decoded as the bytes arrive: no page of models is built to iterate.
         job = await self.start()
         while not self.done:
             async for record in self._page(job):
@@ -145,7 +155,7 @@ class AsyncBulk2Query(Generic[T]):
         with part.open("wb") as out:
             while not self.done:
                 meta = ResponseMeta()
-                spec = build_query_results(job.id, locator=self.locator, max_records=self.page_size)
+                spec = build_query_results(job.id, locator=self.locator, page_size=self.page_size)
                 skipping = not first  # later pages repeat the header: drop up to its line end
                 async for chunk in self._bulk.transport.raw(spec, meta):
                     if skipping:

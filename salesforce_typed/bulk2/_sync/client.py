@@ -5,49 +5,26 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar, overload
 
-from salesforce_typed.bulk2._sync.query import DEFAULT_PAGE_SIZE, Bulk2Query
+from salesforce_typed.bulk2._sync.jobs import Bulk2Jobs
+from salesforce_typed.bulk2._sync.query import Bulk2Query
 from salesforce_typed.bulk2._sync.results import IngestResult
-from salesforce_typed.bulk2._sync.transport import (
-    BulkTransport,
-    Spool,
-    file_input,
-    record_input,
-)
+from salesforce_typed.bulk2._sync.transport import Spool, file_input, record_input
 from salesforce_typed.bulk2.rows import DEFAULT_MATCH_WINDOW
-from salesforce_typed.bulk2.states import RETRYABLE, JobState, PollAction
+from salesforce_typed.bulk2.states import JobState
 from salesforce_typed.bulk2.wire import (
-    Bulk2Job,
     BulkIngestInterruptedError,
-    BulkJobAbortedError,
-    BulkJobError,
-    BulkJobFailedError,
     BulkProgress,
     BulkTimeoutError,
-    InvalidJobStateError,
-    JobKind,
     ProgressCallback,
     QueryFileResult,
     build_abort,
-    build_close,
-    build_create_ingest,
-    build_delete,
-    build_get,
     build_ingest_results,
-    build_list,
     build_upload,
-    parse_job,
-    parse_job_page,
 )
-from salesforce_typed.core.errors import (
-    APIStatusError,
-    NotFoundError,
-    OutcomeUnknownError,
-    RequestNotSentError,
-    ServerError,
-)
+from salesforce_typed.core.errors import OutcomeUnknownError
 from salesforce_typed.core.models import Record, SObject
 from salesforce_typed.jobs.csv_chunks import (
     MAX_UPLOAD_BYTES,
@@ -60,10 +37,8 @@ from salesforce_typed.jobs.csv_chunks import (
     split_uploads,
 )
 from salesforce_typed.jobs.polling import PollPolicy
-from salesforce_typed.rest.soql import bind
-
-if TYPE_CHECKING:
-    from salesforce_typed.rest._sync.client import Salesforce
+from salesforce_typed.jobs.query_model import model_for_query
+from salesforce_typed.rest.soql import bind, query_arguments
 
 __all__ = ["Bulk2"]
 
@@ -71,13 +46,12 @@ log = logging.getLogger("salesforce_typed.bulk")
 T = TypeVar("T", bound=SObject)
 
 
-class Bulk2:
-    """Bulk API 2.0 through an Salesforce's connection, auth, retry policy and clock."""
+class Bulk2(Bulk2Jobs):
+    """Bulk API 2.0 through an Salesforce's connection, auth, retry policy and clock.
 
-    def __init__(self, client: Salesforce, *, poll: PollPolicy | None = None) -> None:
-        self.client = client
-        self.transport = BulkTransport(client)
-        self.poll = poll or PollPolicy()
+    Ingest, query and resume are here; the job calls and the polling loop it inherits
+    (`job_info`, `abort`, `wait`, ...) are `Bulk2Jobs`'s (`_sync/jobs.py`).
+    """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.client!r})"
@@ -252,217 +226,84 @@ class Bulk2:
         except Exception as exc:  # best effort: the original error matters more
             log.warning("bulk job %s: abort failed (%s)", job_id, type(exc).__name__)
 
-    # -- low-level job calls -----------------------------------------------------------------
-
-    def create_ingest_job(
-        self,
-        sobject: str,
-        operation: Operation,
-        *,
-        dialect: CsvDialect | None = None,
-        external_id_field: str | None = None,
-        assignment_rule_id: str | None = None,
-    ) -> Bulk2Job:
-        spec = build_create_ingest(
-            sobject,
-            operation,
-            dialect=dialect,
-            external_id_field=external_id_field,
-            assignment_rule_id=assignment_rule_id,
-        )
-        return parse_job(self.transport.call(spec), "ingest")
-
-    def upload(self, job_id: str, data: bytes) -> None:
-        """PUT CSV to an Open job (`InvalidJobStateError` once it is closed)."""
-        self.transport.upload(build_upload(job_id), data)
-
-    def close_job(self, job_id: str) -> Bulk2Job:
-        """UploadComplete. A PATCH re-sent after the first landed finds the job closed: fine."""
-        try:
-            return parse_job(self.transport.call(build_close(job_id)), "ingest")
-        except InvalidJobStateError:
-            job = self.job_info(job_id, "ingest")
-            if job.state == JobState.OPEN:
-                raise
-            return job
-
-    def job_info(self, job_id: str, kind: JobKind | None = None) -> Bulk2Job:
-        """A job's JobInfo; without `kind`, ingest is tried first, then query."""
-        if kind is not None:
-            return parse_job(self.transport.call(build_get(kind, job_id)), kind)
-        try:
-            return parse_job(self.transport.call(build_get("ingest", job_id)), "ingest")
-        except NotFoundError:
-            return parse_job(self.transport.call(build_get("query", job_id)), "query")
-
-    def abort(self, job_id: str, kind: JobKind | None = None) -> Bulk2Job:
-        """Abort a job that has not ended; a PATCH re-sent after the first one landed finds
-        the job Aborted already, which is what was asked."""
-        kind = kind or (self.job_info(job_id)).kind
-        try:
-            return parse_job(self.transport.call(build_abort(kind, job_id)), kind)
-        except InvalidJobStateError:
-            job = self.job_info(job_id, kind)
-            if job.state != JobState.ABORTED:
-                raise
-            return job
-
-    def delete(self, job_id: str, kind: JobKind | None = None) -> None:
-        """Delete a job and its data (Salesforce allows it once the job is closed)."""
-        kind = kind or (self.job_info(job_id)).kind
-        self.transport.call(build_delete(kind, job_id))
-
-    def list_jobs(self, kind: JobKind = "ingest") -> Iterator[Bulk2Job]:
-        """Every job of the kind, following `nextRecordsUrl`."""
-        next_url: str | None = None
-        while True:
-            page = parse_job_page(self.transport.call(build_list(kind, next_url)), kind)
-            for job in page.jobs:
-                yield job
-            if page.done or not page.next_records_url:
-                return
-            next_url = page.next_records_url
-
-    def wait(
-        self,
-        job_ids: Sequence[str],
-        kind: JobKind,
-        *,
-        poll: PollPolicy | None = None,
-        progress: ProgressCallback | None = None,
-        required: bool = False,
-    ) -> list[Bulk2Job]:
-        """Poll until every job is JobComplete, Failed or Aborted; their final JobInfos.
-
-        `required` (query jobs): Failed and Aborted raise instead of returning. A job still
-        Open raises `BulkJobError`; the policy's timeout raises `BulkTimeoutError`.
-        """
-        policy = poll or self.poll
-        clock = self.client.clock
-        started = clock.monotonic()
-        wanted = list(dict.fromkeys(job_ids))
-        pending = list(wanted)
-        latest: dict[str, Bulk2Job] = {}
-        polls = 0
-        while pending:
-            polls += 1
-            for job_id in list(pending):
-                job = self._poll_once(job_id, kind)
-                if job is None:
-                    continue
-                latest[job_id] = job
-                decision = job.decision
-                log.debug("bulk job %s: %s (%s)", job_id, decision.action.value, decision.reason)
-                if decision.action is PollAction.WAIT:
-                    continue
-                pending.remove(job_id)
-                self._check_end(job, decision.action, required)
-            if progress is not None:
-                progress(self._poll_report(wanted, latest, len(wanted) - len(pending)))
-            if not pending:
-                break
-            delay = policy.interval(polls)
-            if policy.timeout is not None:
-                left = policy.timeout - (clock.monotonic() - started)
-                if left <= 0:
-                    raise BulkTimeoutError(
-                        f"{len(pending)} bulk job(s) still running after {policy.timeout:g}s: "
-                        f"{', '.join(pending)}",
-                        job_ids=wanted,
-                    )
-                delay = min(delay, left)
-            clock.sleep(delay)
-        return [latest[job_id] for job_id in wanted]
-
-    def _poll_once(self, job_id: str, kind: JobKind) -> Bulk2Job | None:
-        """One state read; None when a transient error says "ask again later"."""
-        try:
-            return self.job_info(job_id, kind)
-        except (RequestNotSentError, OutcomeUnknownError) as exc:
-            log.info("bulk job %s: poll failed (%s); polling again", job_id, type(exc).__name__)
-        except APIStatusError as exc:
-            if not isinstance(exc, ServerError) and exc.error_code not in RETRYABLE:
-                raise
-            reason = RETRYABLE.get(exc.error_code, f"{exc.status_code} server error")
-            log.info("bulk job %s: %s (%s); polling again", job_id, exc.error_code, reason)
-        return None
-
-    @staticmethod
-    def _check_end(job: Bulk2Job, action: PollAction, required: bool) -> None:
-        reason = job.decision.reason
-        if action is PollAction.NOT_CLOSED:
-            raise BulkJobError(f"bulk job {job.id} is {reason}", job=job)
-        if required and action is PollAction.PARTIAL:
-            raise BulkJobFailedError(f"bulk job {job.id} failed: {job.error_message}", job=job)
-        if required and action is PollAction.ABORTED:
-            raise BulkJobAbortedError(f"bulk job {job.id} was aborted", job=job)
-
-    @staticmethod
-    def _poll_report(wanted: list[str], latest: Mapping[str, Bulk2Job], done: int) -> BulkProgress:
-        states = {job.state for job in latest.values()}
-        return BulkProgress(
-            phase="poll",
-            job_ids=tuple(wanted),
-            state=states.pop() if len(states) == 1 else "mixed",
-            processed=sum(job.number_records_processed for job in latest.values()),
-            failed=sum(job.number_records_failed for job in latest.values()),
-            jobs_done=done,
-        )
-
-    # -- query -------------------------------------------------------------------------------
+    # -- query: the one shape REST, SOAP and Bulk 1.0 share (rest.soql.query_arguments) -----
 
     @overload
     def query(
         self,
-        soql: str,
-        model: None = None,
-        *,
-        params: Mapping[str, object] | None = None,
-        include_deleted: bool = False,
-        page_size: int | None = DEFAULT_PAGE_SIZE,
-        column_delimiter: ColumnDelimiter = "COMMA",
-        line_ending: LineEnding = "LF",
-        poll: PollPolicy | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> Bulk2Query[Record]: ...
-    @overload
-    def query(
-        self,
-        soql: str,
         model: type[T],
-        *,
+        soql: str,
         params: Mapping[str, object] | None = None,
+        *,
+        page_size: int | None = None,
         include_deleted: bool = False,
-        page_size: int | None = DEFAULT_PAGE_SIZE,
         column_delimiter: ColumnDelimiter = "COMMA",
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
     ) -> Bulk2Query[T]: ...
+    @overload
     def query(
         self,
-        soql: str,
-        model: type[Any] | None = None,
+        model: str,
+        soql: Mapping[str, object] | None = None,
+        params: None = None,
         *,
-        params: Mapping[str, object] | None = None,
+        page_size: int | None = None,
         include_deleted: bool = False,
-        page_size: int | None = DEFAULT_PAGE_SIZE,
+        column_delimiter: ColumnDelimiter = "COMMA",
+        line_ending: LineEnding = "LF",
+        poll: PollPolicy | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Bulk2Query[SObject]: ...
+    def query(
+        self,
+        model: type[Any] | str,
+        soql: Any = None,
+        params: Any = None,
+        *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
         column_delimiter: ColumnDelimiter = "COMMA",
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
     ) -> Bulk2Query[Any]:
-        """A query job read lazily as typed models (Record without a model), page by page.
+        """A query job read lazily, page by page (`page_size` is `maxRecords`).
 
+        `query(Account, soql, params)` yields Account (the FROM object must be Account);
+        `query(soql, params)` yields the package model of the FROM object, else Record.
         `:name` placeholders are bound from `params`; `include_deleted` runs queryAll.
         """
+        text, target = query_arguments(model, soql, params)
         return Bulk2Query(
             self,
-            model or Record,
-            soql=bind(soql, params) if params else soql,
+            target or model_for_query(text, self.client.package),
+            soql=text,
             operation="queryAll" if include_deleted else "query",
             page_size=page_size,
             dialect=CsvDialect(column_delimiter=column_delimiter, line_ending=line_ending),
+            poll=poll,
+            progress=progress,
+        )
+
+    def query_all(
+        self,
+        model: type[T],
+        soql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        page_size: int | None = None,
+        poll: PollPolicy | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Bulk2Query[T]:
+        """queryAll: deleted and archived rows too."""
+        return self.query(
+            model,
+            soql,
+            params,
+            page_size=page_size,
+            include_deleted=True,
             poll=poll,
             progress=progress,
         )
@@ -471,23 +312,23 @@ class Bulk2:
         self,
         soql: str,
         path: str | os.PathLike[str],
-        *,
         params: Mapping[str, object] | None = None,
+        *,
+        page_size: int | None = None,
         include_deleted: bool = False,
-        page_size: int | None = DEFAULT_PAGE_SIZE,
         column_delimiter: ColumnDelimiter = "COMMA",
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
     ) -> QueryFileResult:
         """Run a query job and stream every page into one CSV file (constant memory)."""
-        query = self.query(
-            soql,
-            params=params,
-            include_deleted=include_deleted,
+        query = Bulk2Query(
+            self,
+            Record,  # never decoded: the bytes go to the file as Salesforce sent them
+            soql=bind(soql, params),
+            operation="queryAll" if include_deleted else "query",
             page_size=page_size,
-            column_delimiter=column_delimiter,
-            line_ending=line_ending,
+            dialect=CsvDialect(column_delimiter=column_delimiter, line_ending=line_ending),
             poll=poll,
             progress=progress,
         )
@@ -527,7 +368,7 @@ class Bulk2:
         model: None = None,
         *,
         locator: str | None = None,
-        page_size: int | None = DEFAULT_PAGE_SIZE,
+        page_size: int | None = None,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
     ) -> Bulk2Query[Record]: ...
@@ -538,7 +379,7 @@ class Bulk2:
         model: type[T],
         *,
         locator: str | None = None,
-        page_size: int | None = DEFAULT_PAGE_SIZE,
+        page_size: int | None = None,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
     ) -> Bulk2Query[T]: ...
@@ -548,7 +389,7 @@ class Bulk2:
         model: type[Any] | None = None,
         *,
         locator: str | None = None,
-        page_size: int | None = DEFAULT_PAGE_SIZE,
+        page_size: int | None = None,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
     ) -> Bulk2Query[Any]:

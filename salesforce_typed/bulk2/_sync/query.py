@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from salesforce_typed.bulk2._sync.transport import ResponseMeta
 from salesforce_typed.bulk2.rows import RowDecoder
@@ -22,21 +22,22 @@ from salesforce_typed.bulk2.wire import (
     parse_locator,
     parse_record_count,
 )
+from salesforce_typed.core._sync.pagination import Pager
 from salesforce_typed.core.models import SObject
+from salesforce_typed.core.pagination import Page
 from salesforce_typed.jobs.csv_chunks import CsvDialect
 from salesforce_typed.jobs.polling import PollPolicy
 
 if TYPE_CHECKING:
     from salesforce_typed.bulk2._sync.client import Bulk2
 
-__all__ = ["DEFAULT_PAGE_SIZE", "Bulk2Query"]
+__all__ = ["Bulk2Query"]
 
 T = TypeVar("T", bound=SObject)
-DEFAULT_PAGE_SIZE: Final = 50_000
 
 
-class Bulk2Query(Generic[T]):
-    """`for record in bulk.query(soql, Account)`: the job is created (or resumed) on first
+class Bulk2Query(Pager[T]):
+    """`for record in bulk.query(Account, soql)`: the job is created (or resumed) on first
     use, waited for, then read page by page. `q.start()` creates it early, e.g. to
     save `q.job_id` before reading."""
 
@@ -48,7 +49,7 @@ class Bulk2Query(Generic[T]):
         soql: str | None = None,
         job_id: str | None = None,
         operation: QueryOperation = "query",
-        page_size: int | None = DEFAULT_PAGE_SIZE,
+        page_size: int | None = None,
         dialect: CsvDialect | None = None,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
@@ -101,7 +102,7 @@ class Bulk2Query(Generic[T]):
     def _page(self, job: Bulk2Job) -> Iterator[T]:
         """One locator's rows as models; moves `locator` on when the page is complete."""
         meta = ResponseMeta()
-        spec = build_query_results(job.id, locator=self.locator, max_records=self.page_size)
+        spec = build_query_results(job.id, locator=self.locator, page_size=self.page_size)
         decoder: RowDecoder[T] | None = None
         for cells in self._bulk.transport.rows(spec, job.dialect, meta):
             if decoder is None:
@@ -113,13 +114,15 @@ class Bulk2Query(Generic[T]):
         self.done = self.locator is None
         self._report(job)
 
-    def pages(self) -> Iterator[list[T]]:
-        """Each page as a list (at most `page_size` models in memory)."""
+    def pages(self) -> Iterator[Page[T]]:
+        """Each locator's page (at most `page_size` models in memory); `locator` is the next's."""
         job = self.start()
         while not self.done:
-            yield [record for record in self._page(job)]
+            records = [record for record in self._page(job)]
+            yield Page(records=records, done=self.done, locator=self.locator)
 
-    def __iter__(self) -> Iterator[T]:
+    def __iter__(self) -> Generator[T, None]:
+        # Rows are decoded as the bytes arrive: no page of models is built to iterate.
         job = self.start()
         while not self.done:
             for record in self._page(job):
@@ -135,7 +138,7 @@ class Bulk2Query(Generic[T]):
         with part.open("wb") as out:
             while not self.done:
                 meta = ResponseMeta()
-                spec = build_query_results(job.id, locator=self.locator, max_records=self.page_size)
+                spec = build_query_results(job.id, locator=self.locator, page_size=self.page_size)
                 skipping = not first  # later pages repeat the header: drop up to its line end
                 for chunk in self._bulk.transport.raw(spec, meta):
                     if skipping:

@@ -1,0 +1,223 @@
+"""AsyncBulk2Jobs: Bulk API 2.0 job calls and the polling loop, the base `AsyncBulk2` adds
+ingest, query and resume to. Written once, async-first; `_sync/jobs.py` is generated.
+
+What must stay true:
+- Polling runs on `states.POLL_TABLE` and `states.RETRYABLE`, sleeping on the client's clock
+  with `PollPolicy`'s backoff and overall timeout; cancelling the task ends the wait at once.
+  Transient errors met while polling (not sent, no answer, 5xx, a RETRYABLE errorCode) mean
+  "ask again after the backoff"; anything else ends the wait.
+- A job still Open never finishes by itself: it raises `BulkJobError` instead of waiting.
+- Closing or aborting is idempotent in effect: a PATCH re-sent after the first one landed
+  finds the job in the state that was asked for, which is success.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from salesforce_typed.bulk2._async.transport import AsyncBulkTransport
+from salesforce_typed.bulk2.states import RETRYABLE, JobState, PollAction
+from salesforce_typed.bulk2.wire import (
+    Bulk2Job,
+    BulkJobAbortedError,
+    BulkJobError,
+    BulkJobFailedError,
+    BulkProgress,
+    BulkTimeoutError,
+    InvalidJobStateError,
+    JobKind,
+    ProgressCallback,
+    build_abort,
+    build_close,
+    build_create_ingest,
+    build_delete,
+    build_get,
+    build_list,
+    build_upload,
+    parse_job,
+    parse_job_page,
+)
+from salesforce_typed.core.errors import (
+    APIStatusError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RequestNotSentError,
+    ServerError,
+)
+from salesforce_typed.jobs.csv_chunks import CsvDialect, Operation
+from salesforce_typed.jobs.polling import PollPolicy
+
+if TYPE_CHECKING:
+    from salesforce_typed.rest._async.client import AsyncSalesforce
+
+__all__ = ["AsyncBulk2Jobs"]
+
+log = logging.getLogger("salesforce_typed.bulk")
+
+
+class AsyncBulk2Jobs:
+    """The job calls of Bulk API 2.0 over `client` (see the module docstring)."""
+
+    def __init__(self, client: AsyncSalesforce, *, poll: PollPolicy | None = None) -> None:
+        self.client = client
+        self.transport = AsyncBulkTransport(client)
+        self.poll = poll or PollPolicy()
+
+    # -- low-level job calls -----------------------------------------------------------------
+
+    async def create_ingest_job(
+        self,
+        sobject: str,
+        operation: Operation,
+        *,
+        dialect: CsvDialect | None = None,
+        external_id_field: str | None = None,
+        assignment_rule_id: str | None = None,
+    ) -> Bulk2Job:
+        spec = build_create_ingest(
+            sobject,
+            operation,
+            dialect=dialect,
+            external_id_field=external_id_field,
+            assignment_rule_id=assignment_rule_id,
+        )
+        return parse_job(await self.transport.call(spec), "ingest")
+
+    async def upload(self, job_id: str, data: bytes) -> None:
+        """PUT CSV to an Open job (`InvalidJobStateError` once it is closed)."""
+        await self.transport.upload(build_upload(job_id), data)
+
+    async def close_job(self, job_id: str) -> Bulk2Job:
+        """UploadComplete. A PATCH re-sent after the first landed finds the job closed: fine."""
+        try:
+            return parse_job(await self.transport.call(build_close(job_id)), "ingest")
+        except InvalidJobStateError:
+            job = await self.job_info(job_id, "ingest")
+            if job.state == JobState.OPEN:
+                raise
+            return job
+
+    async def job_info(self, job_id: str, kind: JobKind | None = None) -> Bulk2Job:
+        """A job's JobInfo; without `kind`, ingest is tried first, then query."""
+        if kind is not None:
+            return parse_job(await self.transport.call(build_get(kind, job_id)), kind)
+        try:
+            return parse_job(await self.transport.call(build_get("ingest", job_id)), "ingest")
+        except NotFoundError:
+            return parse_job(await self.transport.call(build_get("query", job_id)), "query")
+
+    async def abort(self, job_id: str, kind: JobKind | None = None) -> Bulk2Job:
+        """Abort a job that has not ended; a PATCH re-sent after the first one landed finds
+        the job Aborted already, which is what was asked."""
+        kind = kind or (await self.job_info(job_id)).kind
+        try:
+            return parse_job(await self.transport.call(build_abort(kind, job_id)), kind)
+        except InvalidJobStateError:
+            job = await self.job_info(job_id, kind)
+            if job.state != JobState.ABORTED:
+                raise
+            return job
+
+    async def delete(self, job_id: str, kind: JobKind | None = None) -> None:
+        """Delete a job and its data (Salesforce allows it once the job is closed)."""
+        kind = kind or (await self.job_info(job_id)).kind
+        await self.transport.call(build_delete(kind, job_id))
+
+    async def list_jobs(self, kind: JobKind = "ingest") -> AsyncIterator[Bulk2Job]:
+        """Every job of the kind, following `nextRecordsUrl`."""
+        next_url: str | None = None
+        while True:
+            page = parse_job_page(await self.transport.call(build_list(kind, next_url)), kind)
+            for job in page.jobs:
+                yield job
+            if page.done or not page.next_records_url:
+                return
+            next_url = page.next_records_url
+
+    async def wait(
+        self,
+        job_ids: Sequence[str],
+        kind: JobKind,
+        *,
+        poll: PollPolicy | None = None,
+        progress: ProgressCallback | None = None,
+        required: bool = False,
+    ) -> list[Bulk2Job]:
+        """Poll until every job is JobComplete, Failed or Aborted; their final JobInfos.
+
+        `required` (query jobs): Failed and Aborted raise instead of returning. A job still
+        Open raises `BulkJobError`; the policy's timeout raises `BulkTimeoutError`.
+        """
+        policy = poll or self.poll
+        clock = self.client.clock
+        started = clock.monotonic()
+        wanted = list(dict.fromkeys(job_ids))
+        pending = list(wanted)
+        latest: dict[str, Bulk2Job] = {}
+        polls = 0
+        while pending:
+            polls += 1
+            for job_id in list(pending):
+                job = await self._poll_once(job_id, kind)
+                if job is None:
+                    continue
+                latest[job_id] = job
+                decision = job.decision
+                log.debug("bulk job %s: %s (%s)", job_id, decision.action.value, decision.reason)
+                if decision.action is PollAction.WAIT:
+                    continue
+                pending.remove(job_id)
+                self._check_end(job, decision.action, required)
+            if progress is not None:
+                progress(self._poll_report(wanted, latest, len(wanted) - len(pending)))
+            if not pending:
+                break
+            delay = policy.interval(polls)
+            if policy.timeout is not None:
+                left = policy.timeout - (clock.monotonic() - started)
+                if left <= 0:
+                    raise BulkTimeoutError(
+                        f"{len(pending)} bulk job(s) still running after {policy.timeout:g}s: "
+                        f"{', '.join(pending)}",
+                        job_ids=wanted,
+                    )
+                delay = min(delay, left)
+            await clock.asleep(delay)
+        return [latest[job_id] for job_id in wanted]
+
+    async def _poll_once(self, job_id: str, kind: JobKind) -> Bulk2Job | None:
+        """One state read; None when a transient error says "ask again later"."""
+        try:
+            return await self.job_info(job_id, kind)
+        except (RequestNotSentError, OutcomeUnknownError) as exc:
+            log.info("bulk job %s: poll failed (%s); polling again", job_id, type(exc).__name__)
+        except APIStatusError as exc:
+            if not isinstance(exc, ServerError) and exc.error_code not in RETRYABLE:
+                raise
+            reason = RETRYABLE.get(exc.error_code, f"{exc.status_code} server error")
+            log.info("bulk job %s: %s (%s); polling again", job_id, exc.error_code, reason)
+        return None
+
+    @staticmethod
+    def _check_end(job: Bulk2Job, action: PollAction, required: bool) -> None:
+        reason = job.decision.reason
+        if action is PollAction.NOT_CLOSED:
+            raise BulkJobError(f"bulk job {job.id} is {reason}", job=job)
+        if required and action is PollAction.PARTIAL:
+            raise BulkJobFailedError(f"bulk job {job.id} failed: {job.error_message}", job=job)
+        if required and action is PollAction.ABORTED:
+            raise BulkJobAbortedError(f"bulk job {job.id} was aborted", job=job)
+
+    @staticmethod
+    def _poll_report(wanted: list[str], latest: Mapping[str, Bulk2Job], done: int) -> BulkProgress:
+        states = {job.state for job in latest.values()}
+        return BulkProgress(
+            phase="poll",
+            job_ids=tuple(wanted),
+            state=states.pop() if len(states) == 1 else "mixed",
+            processed=sum(job.number_records_processed for job in latest.values()),
+            failed=sum(job.number_records_failed for job in latest.values()),
+            jobs_done=done,
+        )
