@@ -1,8 +1,8 @@
 """One exception tree for everything the SDK raises, keyed on Salesforce's errorCode.
 
 Every class below is defined here and exported from `salesforce_typed`; the modules that
-raise them (`soap.faults`, `bulk.v2`, `bulk.csv_chunks`, `streaming.errors`, ...) import them
-from here, so their old import paths keep working. tests/test_exported_members.py checks the
+raise them (`soap.faults`, `bulk2.wire`, `jobs.csv_chunks`, `streaming.errors`, ...) import
+them from here, so their old import paths keep working. tests/test_exported_members.py checks the
 drawing: each class appears once, under one of its bases.
 
     SalesforceError                   base of every error the SDK raises
