@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from salesforce_typed import Salesforce
 from salesforce_typed.bulk import Bulk2, BulkProgress
 from salesforce_typed.demo.output import check, say
 
@@ -30,8 +31,8 @@ PREFIX = "Bulk "
 SOQL = "SELECT Id, Name, NumberOfEmployees FROM Account WHERE Name LIKE :p ORDER BY Name"
 
 
-def bulk_tour(console: Console, sf: Any, m: ModuleType, folder: Path) -> None:
-    bulk = Bulk2(sf)
+def bulk_tour(console: Console, sf: Salesforce, m: ModuleType, folder: Path) -> None:
+    bulk = sf.bulk2  # Bulk API 2.0 on the client's session, pool and retry policy
     loaded = _ingest(console, bulk, m)
     _extract_typed(console, bulk, m, loaded)
     _extract_csv(console, bulk, folder / "accounts.csv", loaded)

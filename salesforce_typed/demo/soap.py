@@ -1,6 +1,6 @@
 """Section 5: convertLead, a SOAP-only call, on the REST client's session.
 
-A lead is created over REST and converted over SOAP (`SoapClient.from_client(sf)` sends the
+A lead is created over REST and converted over SOAP (`sf.soap` sends the
 same OAuth token as its SessionHeader); the Account, Contact and Opportunity Salesforce made
 are then read back as typed models over REST. A second lead asks for a status that is not a
 converted one: its failure is a value in its own result, not an exception.
@@ -13,13 +13,14 @@ from typing import Any
 
 from rich.console import Console
 
+from salesforce_typed import Salesforce
 from salesforce_typed.demo.output import check, say
-from salesforce_typed.soap import LeadConvert, SoapClient
+from salesforce_typed.soap import LeadConvert
 
 CONVERTED = "Closed - Converted"
 
 
-def soap_tour(console: Console, sf: Any, m: ModuleType) -> None:
+def soap_tour(console: Console, sf: Salesforce, m: ModuleType) -> None:
     made = sf.create_many(
         [
             m.Lead(FirstName="Ada", LastName="Lovelace", Company="Analytical Engines"),
@@ -27,8 +28,10 @@ def soap_tour(console: Console, sf: Any, m: ModuleType) -> None:
         ]
     )
     ada, nobody = (r.id for r in made)
+    check(ada is not None and nobody is not None, f"the Leads were not created: {made}")
+    assert ada is not None and nobody is not None  # for mypy: check() exits otherwise
     say(console, f"created Leads {ada} and {nobody} over REST")
-    soap = SoapClient.from_client(sf)
+    soap = sf.soap  # the partner SOAP API on the REST client's session
     good, bad = soap.convert_lead(
         [
             LeadConvert(lead_id=ada, converted_status=CONVERTED, opportunity_name="Engine deal"),
