@@ -2,11 +2,13 @@
 
     python examples/cdc_listener.py
 
-Starts a fresh local fake org (nothing to configure), subscribes to
-`/data/AccountChangeEvent`, creates, updates and deletes an Account through the REST client,
-prints each change as the typed `AccountChangeEvent` it decodes into, and exits 0 once all
-three arrived. Against a real org, build the grant from your connected app instead of
-`org.credentials()`; the listener code is the same.
+Starts a fresh local fake org over TLS (nothing to configure), subscribes to
+`/data/AccountChangeEvent` with `sf.listener()`, creates, updates and deletes an Account
+through the REST client, prints each change as the typed `AccountChangeEvent` it decodes
+into, and exits 0 once all three arrived. The listener takes the client's token, pool and
+TLS setting (here the fake org's CA), so nothing is configured twice. Against a real org,
+build the grant from your connected app instead of `org.credentials()`; the listener code
+is the same.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import sys
 
 import salesforce_typed_std as std
 from salesforce_typed import AsyncSalesforce, MemoryTokenStore, RefreshTokenGrant
-from salesforce_typed.streaming import TIP, AsyncListener, ChangeDataEvent
+from salesforce_typed.streaming import TIP, ChangeDataEvent
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.server import FakeOrg
 
 
 async def main() -> int:
-    with FakeOrg() as org:
+    with FakeOrg(tls=True) as org:
         streaming.configure(org.state, timeout_ms=1000)  # short idle polls: a quick exit
         creds = org.credentials()
         grant = RefreshTokenGrant(
@@ -31,9 +33,12 @@ async def main() -> int:
             refresh_token=creds["refresh_token"],
             token_url=creds["token_url"],
         )
-        async with AsyncSalesforce(auth=grant, token_store=MemoryTokenStore()) as sf:
-            # The listener shares the REST client's auth: one token, one refresh lock.
-            listener = AsyncListener.from_client(sf, on_error=lambda e: print("error:", e))
+        async with AsyncSalesforce(
+            auth=grant, token_store=MemoryTokenStore(), verify=creds["ca_file"]
+        ) as sf:
+            # The listener shares the REST client's auth (one token, one refresh lock), its
+            # pool and its TLS setting: no second `verify=`.
+            listener = sf.listener(on_error=lambda e: print("error:", e))
             accounts = listener.channel("/data/AccountChangeEvent", replay=TIP)
             seen: list[ChangeDataEvent] = []
 

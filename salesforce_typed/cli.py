@@ -461,8 +461,11 @@ def bulk_extract(
 # SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL); SF_USERNAME + SF_PASSWORD (+ SF_CLIENT_ID,
 # SF_CLIENT_SECRET, SF_SECURITY_TOKEN, SF_TOKEN_URL). SF_CA_FILE trusts a private CA.
 
+if TYPE_CHECKING:
+    from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 
-def _listen_auth_from_env() -> tuple[object, str | None]:
+
+def _listen_auth_from_env() -> tuple[TokenGrant | AccessTokenAuth, str | None]:
     """(grant, instance_url) from the environment; secrets never reach a message."""
     from salesforce_typed.auth.grants import (
         LOGIN_TOKEN_URL,
@@ -481,7 +484,7 @@ def _listen_auth_from_env() -> tuple[object, str | None]:
     if env.get("SF_REFRESH_TOKEN"):
         if not env.get("SF_CLIENT_ID"):
             raise ValueError("SF_REFRESH_TOKEN needs SF_CLIENT_ID (and usually SF_CLIENT_SECRET)")
-        grant: object = RefreshTokenGrant(
+        grant: TokenGrant = RefreshTokenGrant(
             client_id=env["SF_CLIENT_ID"],
             client_secret=env.get("SF_CLIENT_SECRET") or None,
             refresh_token=env["SF_REFRESH_TOKEN"],
@@ -526,7 +529,8 @@ def listen(
     import logging
     import sys
 
-    from salesforce_typed.streaming import AsyncListener, ReplayFallback, StreamEvent
+    from salesforce_typed import AsyncSalesforce
+    from salesforce_typed.streaming import ReplayFallback, StreamEvent
 
     try:
         choice = {"earliest": ReplayFallback.EARLIEST, "tip": ReplayFallback.TIP}
@@ -540,27 +544,33 @@ def listen(
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
     )
-    verify: bool | str = os.environ.get("SF_CA_FILE") or True
-    listener = AsyncListener(
-        auth=auth,
-        instance_url=instance_url,
-        api_version=api_version,
-        replay_fallback=chosen,
-        verify=verify,
-        on_error=lambda e: typer.echo(f"warning: {type(e).__name__}: {e}", err=True),
-    )
     count = 0
 
-    def show(event: StreamEvent) -> None:
-        nonlocal count
-        print(json.dumps(event.to_json(), default=str), flush=True)
-        count += 1
-        if max_events is not None and count >= max_events:
-            listener.stop()
+    async def run() -> None:
+        # The listener shares the client's token, pool and TLS setting (SF_CA_FILE).
+        async with AsyncSalesforce(
+            auth=auth,
+            instance_url=instance_url,
+            api_version=api_version,
+            verify=os.environ.get("SF_CA_FILE") or True,
+        ) as sf:
+            listener = sf.listener(
+                replay_fallback=chosen,
+                on_error=lambda e: typer.echo(f"warning: {type(e).__name__}: {e}", err=True),
+            )
 
-    listener.channel(channel, replay=replay, on_message=show)
+            def show(event: StreamEvent) -> None:
+                nonlocal count
+                print(json.dumps(event.to_json(), default=str), flush=True)
+                count += 1
+                if max_events is not None and count >= max_events:
+                    listener.stop()
+
+            listener.channel(channel, replay=replay, on_message=show)
+            await listener.run()
+
     try:
-        asyncio.run(listener.run())
+        asyncio.run(run())
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:

@@ -1,6 +1,6 @@
 """`Listener`: the blocking facade, running an `AsyncListener` on a loop thread of its own.
 
-    with Listener(auth=RefreshTokenGrant(...)) as listener:
+    with sf.listener() as listener:           # or Listener(auth=RefreshTokenGrant(...))
         listener.channel("/data/AccountChangeEvent", on_update=print)
         listener.run()                       # blocks; Ctrl-C or close() from a handler ends it
 
@@ -13,6 +13,8 @@ What must stay true:
   (bounded by `timeout`); the loop never outlives the facade.
 - A terminal error raised by the listener is re-raised by `run()`/`wait()` in the caller's
   thread, after `on_error` has seen it.
+- The loop thread never touches a pool of another loop: `from_client` opens one of its own,
+  with the client's `verify`.
 """
 
 from __future__ import annotations
@@ -21,25 +23,60 @@ import asyncio
 import contextlib
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from salesforce_typed.streaming._async.listener import AsyncListener, ChannelService
+from salesforce_typed.streaming.options import ListenerAuth, ListenerOptions, Verify
 from salesforce_typed.streaming.policy import TIP
+
+if TYPE_CHECKING:
+    from salesforce_typed.auth.token import TokenStore
+    from salesforce_typed.rest._async.client import AsyncSalesforce
+    from salesforce_typed.rest._sync.client import Salesforce
 
 __all__ = ["Listener"]
 
 
 class Listener:
-    """Blocking Streaming API listener; takes exactly `AsyncListener`'s arguments."""
+    """Blocking Streaming API listener; `AsyncListener`'s arguments but `http_client` (its
+    loop is private, so it opens its own pool)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        self._setup(AsyncListener(**kwargs))
+    def __init__(
+        self,
+        *,
+        auth: ListenerAuth,
+        instance_url: str | None = None,
+        token_store: TokenStore | None = None,
+        verify: Verify = True,
+        **options: Unpack[ListenerOptions],
+    ) -> None:
+        self._setup(
+            AsyncListener(
+                auth=auth,
+                instance_url=instance_url,
+                token_store=token_store,
+                verify=verify,
+                **options,
+            )
+        )
 
     @classmethod
-    def from_client(cls, client: Any, **kwargs: Any) -> Listener:
-        """Share a `Salesforce` client's auth flow (same token, same refresh lock)."""
+    def from_client(
+        cls,
+        client: Salesforce | AsyncSalesforce,
+        *,
+        verify: Verify | None = None,
+        **options: Unpack[ListenerOptions],
+    ) -> Listener:
+        """A listener on `client`'s connection; `sf.listener(...)` is the usual spelling.
+
+        Shares the auth flow (same token, token store and refresh lock), instance URL, TLS
+        setting (`verify=None`), and by default the API version, package and clock; the
+        pool is its own, opened on the listener's loop.
+        """
         facade = cls.__new__(cls)
-        facade._setup(AsyncListener.from_client(client, **kwargs))
+        listener = AsyncListener._for_client(client, verify=verify, http_client=None, **options)
+        facade._setup(listener)
         return facade
 
     def _setup(self, listener: AsyncListener) -> None:

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from fake_org_grant import grant
 
 import salesforce_typed_std as std
-from salesforce_typed import AsyncSalesforce, PasswordGrant, RefreshTokenGrant, Salesforce
+from salesforce_typed import AsyncSalesforce, PasswordGrant, Salesforce
 from salesforce_typed.core.change_events import ChangeType
 from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.streaming import (
@@ -32,16 +33,6 @@ from salesforce_typed.testing.org import records
 from salesforce_typed.testing.server import FakeOrg
 
 ACCOUNTS = "/data/AccountChangeEvent"
-
-
-def grant(org: FakeOrg) -> RefreshTokenGrant:
-    c = org.credentials()
-    return RefreshTokenGrant(
-        client_id=c["client_id"],
-        client_secret=c["client_secret"],
-        refresh_token=c["refresh_token"],
-        token_url=c["token_url"],
-    )
 
 
 @pytest.fixture

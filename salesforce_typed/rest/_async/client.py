@@ -53,9 +53,13 @@ from salesforce_typed.rest.query import (
 from salesforce_typed.rest.soql import bind, query_arguments
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
     from salesforce_typed.bulk1._async.client import AsyncBulk1
     from salesforce_typed.bulk2._async.client import AsyncBulk2
     from salesforce_typed.soap._async.client import AsyncSoapClient
+    from salesforce_typed.streaming import AsyncListener
+    from salesforce_typed.streaming.options import ListenerOptions
 
 T = TypeVar("T", bound=SObject)
 STANDARD_PACKAGE = "salesforce_typed_std"
@@ -235,6 +239,17 @@ class AsyncSalesforce(SenderFace):
         from salesforce_typed.soap._async.client import AsyncSoapClient
 
         return AsyncSoapClient.from_client(self)
+
+    def listener(self, **options: Unpack[ListenerOptions]) -> AsyncListener:
+        """A Streaming API listener (CDC, platform events) on this client's connection.
+
+        It shares the auth flow, token store, instance URL, TLS setting, API version and
+        package. On the async face it shares the pool too (run it on this client's loop);
+        the blocking listener opens its own. A method: each call is a new listener.
+        """
+        from salesforce_typed.streaming import AsyncListener
+
+        return AsyncListener.from_client(self, **options)
 
     # -- the one send loop -------------------------------------------------------------------
 

@@ -49,9 +49,13 @@ from salesforce_typed.rest.query import (
 from salesforce_typed.rest.soql import bind, query_arguments
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
     from salesforce_typed.bulk1._sync.client import Bulk1
     from salesforce_typed.bulk2._sync.client import Bulk2
     from salesforce_typed.soap._sync.client import SoapClient
+    from salesforce_typed.streaming import Listener
+    from salesforce_typed.streaming.options import ListenerOptions
 
 T = TypeVar("T", bound=SObject)
 STANDARD_PACKAGE = "salesforce_typed_std"
@@ -231,6 +235,17 @@ class Salesforce(SenderFace):
         from salesforce_typed.soap._sync.client import SoapClient
 
         return SoapClient.from_client(self)
+
+    def listener(self, **options: Unpack[ListenerOptions]) -> Listener:
+        """A Streaming API listener (CDC, platform events) on this client's connection.
+
+        It shares the auth flow, token store, instance URL, TLS setting, API version and
+        package. On the async face it shares the pool too (run it on this client's loop);
+        the blocking listener opens its own. A method: each call is a new listener.
+        """
+        from salesforce_typed.streaming import Listener
+
+        return Listener.from_client(self, **options)
 
     # -- the one send loop -------------------------------------------------------------------
 

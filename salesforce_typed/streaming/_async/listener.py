@@ -33,10 +33,11 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import ssl
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -47,6 +48,8 @@ from salesforce_typed.core.change_events import ChangeType
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.errors import RequestNotSentError, TokenStoreError
+from salesforce_typed.core.retry import DEFAULT_TIMEOUT
+from salesforce_typed.core.transport import http_options, ssl_context
 from salesforce_typed.streaming._async.session import CometDSession
 from salesforce_typed.streaming.cometd import Message
 from salesforce_typed.streaming.errors import (
@@ -60,8 +63,20 @@ from salesforce_typed.streaming.events import (
     EventDecoder,
     StreamEvent,
 )
-from salesforce_typed.streaming.leader import CheckpointStore, LeaderElection, MemoryCheckpoints
+from salesforce_typed.streaming.leader import CheckpointStore, MemoryCheckpoints
+from salesforce_typed.streaming.options import (
+    ErrorHandler,
+    ListenerAuth,
+    ListenerOptions,
+    Verify,
+    check_options,
+)
 from salesforce_typed.streaming.policy import TIP, Backoff, ReplayFallback
+
+if TYPE_CHECKING:
+    from salesforce_typed.auth.token import TokenStore
+    from salesforce_typed.rest._async.client import AsyncSalesforce
+    from salesforce_typed.rest._sync.client import Salesforce
 
 __all__ = [
     "HANDLER_NAMES",
@@ -76,7 +91,6 @@ logger = logging.getLogger("salesforce_typed.streaming")
 
 Handler = Callable[[ChangeDataEvent], Awaitable[None] | None]
 MessageHandler = Callable[[Any], Awaitable[None] | None]  # receives a StreamEvent subclass
-ErrorHandler = Callable[[Exception], Awaitable[None] | None]
 C = TypeVar("C", bound=Handler)
 M = TypeVar("M", bound=MessageHandler)
 
@@ -200,47 +214,44 @@ class AsyncListener:
 
     `auth` is a grant (`RefreshTokenGrant`, `PasswordGrant`, ...) or a `SalesforceAuth`
     shared with REST clients (same token, same single-flight refresh); `token_store` is
-    the shared `TokenStore` replicas must use under Refresh Token Rotation.
+    the shared `TokenStore` replicas must use under Refresh Token Rotation. `verify` is
+    the TLS setting of the pool the listener opens, unless `http_client` is given (that pool
+    stays the caller's and must belong to the loop `run()` is awaited on). The other
+    settings are `ListenerOptions`. From a client, prefer `sf.listener(...)`.
     """
 
     def __init__(
         self,
         *,
-        auth: Any,
+        auth: ListenerAuth,
         instance_url: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
-        package: str = DEFAULT_PACKAGE,
-        token_store: Any = None,
-        checkpoints: CheckpointStore | None = None,
-        election: LeaderElection | None = None,
-        replay_fallback: ReplayFallback = ReplayFallback.EARLIEST,
-        on_error: ErrorHandler | None = None,
-        clock: Clock | None = None,
-        backoff: Backoff | None = None,
-        handler_attempts: int = 3,
-        dedupe_window: int = 10_000,
-        sync_handlers_in_thread: bool = False,
-        strict_decoding: bool = False,
-        verify: Any = True,
+        token_store: TokenStore | None = None,
+        verify: Verify = True,
         http_client: httpx.AsyncClient | None = None,
+        **options: Unpack[ListenerOptions],
     ) -> None:
-        if handler_attempts < 1:
+        check_options(options)
+        self.handler_attempts = options.get("handler_attempts", 3)
+        if self.handler_attempts < 1:
             raise ValueError("handler_attempts must be at least 1")
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = options.get("clock") or SystemClock()
         self.connection = Connection.create(
             auth, instance_url=instance_url, token_store=token_store, clock=self.clock
         )
-        self.api_version = api_version.removeprefix("v")
-        self.decoder = EventDecoder(package, strict=strict_decoding)
-        self.checkpoints: CheckpointStore = checkpoints or MemoryCheckpoints()
-        self.election = election
-        self.replay_fallback = replay_fallback
-        self.on_error = on_error
-        self.backoff = backoff or Backoff()
-        self.handler_attempts = handler_attempts
-        self.dedupe_window = dedupe_window
-        self.sync_handlers_in_thread = sync_handlers_in_thread
-        self.verify = verify
+        self.api_version = options.get("api_version", DEFAULT_API_VERSION).removeprefix("v")
+        self.decoder = EventDecoder(
+            options.get("package", DEFAULT_PACKAGE), strict=options.get("strict_decoding", False)
+        )
+        self.checkpoints: CheckpointStore = options.get("checkpoints") or MemoryCheckpoints()
+        self.election = options.get("election")
+        self.replay_fallback = options.get("replay_fallback", ReplayFallback.EARLIEST)
+        self.on_error = options.get("on_error")
+        self.backoff = options.get("backoff") or Backoff()
+        self.dedupe_window = options.get("dedupe_window", 10_000)
+        self.sync_handlers_in_thread = options.get("sync_handlers_in_thread", False)
+        # Loaded now: a missing CA file is a RequestNotSentError here, not a retried
+        # ConnectError in run().
+        self.verify: ssl.SSLContext | bool = ssl_context(verify)
         self.services: dict[str, ChannelService] = {}
         self.delivered = 0  # events handed to a handler successfully (or with none set)
         self.duplicates = 0  # events dropped by dedupe
@@ -262,12 +273,48 @@ class AsyncListener:
         return self.session is not None and self.session.subscribed
 
     @classmethod
-    def from_client(cls, client: Any, **kwargs: Any) -> AsyncListener:
-        """Share an `AsyncSalesforce`/`Salesforce` client's auth flow and instance URL."""
-        connection: Connection = client.connection
-        kwargs.setdefault("api_version", client.api_version)
-        kwargs.setdefault("package", client.package)
-        return cls(auth=connection.auth, instance_url=connection.instance_url, **kwargs)
+    def from_client(
+        cls,
+        client: AsyncSalesforce | Salesforce,
+        *,
+        verify: Verify | None = None,
+        **options: Unpack[ListenerOptions],
+    ) -> AsyncListener:
+        """A listener on `client`'s connection; `sf.listener(...)` is the usual spelling.
+
+        It shares the client's auth flow (same token, token store and refresh lock),
+        instance URL, TLS setting (`verify=None`), and by default its API version, package
+        and clock. An `AsyncSalesforce`'s pool is shared too, so run the listener on that
+        client's loop; a sync client's pool cannot serve a loop, so one is opened with the
+        same `verify`, as it is when another `verify` is given.
+        """
+        pool = client.http
+        shared = pool if verify is None and isinstance(pool, httpx.AsyncClient) else None
+        return cls._for_client(client, verify=verify, http_client=shared, **options)
+
+    @classmethod
+    def _for_client(
+        cls,
+        client: AsyncSalesforce | Salesforce,
+        *,
+        verify: Verify | None,
+        http_client: httpx.AsyncClient | None,
+        **options: Unpack[ListenerOptions],
+    ) -> AsyncListener:
+        """`from_client` with the pool chosen by the caller (None: open one); the blocking
+        `Listener`, whose loop is its own, always opens one."""
+        check_options(options)
+        options.setdefault("api_version", client.api_version)
+        options.setdefault("package", client.package)
+        options.setdefault("clock", client.clock)
+        connection = client.connection
+        return cls(
+            auth=connection.auth,
+            instance_url=connection.instance_url,
+            verify=client.sender.verify if verify is None else verify,
+            http_client=http_client,
+            **options,
+        )
 
     # --- configuration ------------------------------------------------------------------------
 
@@ -350,7 +397,9 @@ class AsyncListener:
 
     async def _consume(self, checkpoints: CheckpointStore) -> None:
         """One CometD session from the stored checkpoints until cancelled or terminal."""
-        http = self._http or httpx.AsyncClient(verify=self.verify)
+        http = self._http or httpx.AsyncClient(
+            **http_options(timeout=DEFAULT_TIMEOUT, verify=self.verify)
+        )
         self._consumer = asyncio.current_task()
         try:
             instance_url = await self._instance_url(http)
