@@ -1,8 +1,9 @@
 """Streaming API (CometD) and Change Data Capture: typed handlers, replay, leader election.
 
-    from salesforce_typed.streaming import AsyncListener, ChangeDataEvent, EARLIEST
+    from salesforce_typed.streaming import ChangeDataEvent, EARLIEST
 
-    listener = AsyncListener(auth=grant, token_store=store)
+    listener = sf.listener()        # on the client's token, pool and TLS setting
+    # or, without a client: AsyncListener(auth=grant, token_store=store, verify=...)
     accounts = listener.channel("/data/AccountChangeEvent", replay=EARLIEST)
 
     @accounts.on_create
@@ -15,8 +16,9 @@ Layout: `cometd.py` builds Bayeux messages and classifies replies (no I/O); `pol
 holds the RETRYABLE/TERMINAL tables and the replay fallback; `_async/session.py` runs one
 long-polling client; `_async/listener.py` dispatches typed events (`events.py`) and keeps
 checkpoints; `leader.py` elects one consumer among replicas; `facade.py` is the blocking
-`Listener`, which runs the async one on a loop thread of its own; `errors.py` draws the
-error tree `on_error` sees.
+`Listener` (what the sync `Salesforce.listener()` returns), which runs the async one on a
+loop thread of its own; `options.py` types the settings both take (`ListenerOptions`);
+`errors.py` draws the error tree `on_error` sees.
 """
 
 from salesforce_typed.streaming._async.listener import AsyncListener, ChannelService
