@@ -35,7 +35,7 @@ def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLCon
         lambda: rest_tour(console, sf, org, m),
         lambda: bulk_tour(console, sf, m, folder),
         lambda: soap_tour(console, sf, m),
-        lambda: cdc_tour(console, sf, m, ctx),
+        lambda: cdc_tour(console, sf, m),
     )
     for n, (title, run) in enumerate(zip(SECTIONS, runs, strict=True), start=3):
         heading(console, n, title)

@@ -1,7 +1,8 @@
 """Section 6: Change Data Capture events arriving at a listener while REST writes happen.
 
-The blocking `Listener` runs the async one on a thread of its own and shares the REST
-client's auth. It subscribes to `/data/AccountChangeEvent` from the tip; once subscribed,
+`sf.listener()` is the blocking `Listener`: it runs the async one on a thread of its own and
+shares the REST client's auth, token store, instance URL and TLS settings. It subscribes to
+`/data/AccountChangeEvent` from the tip; once subscribed,
 a few REST writes are made, and each event is printed as it arrives, decoded into the
 generated package's typed `AccountChangeEvent`. Then the listener is stopped and joined.
 Handlers run on the listener's thread, so they only queue events; this thread prints them.
@@ -10,13 +11,13 @@ Handlers run on the listener's thread, so they only queue events; this thread pr
 from __future__ import annotations
 
 import queue
-import ssl
 import time
 from types import ModuleType
 from typing import Any
 
 from rich.console import Console
 
+from salesforce_typed import Salesforce
 from salesforce_typed.demo.output import check, say
 from salesforce_typed.streaming import TIP, ChangeDataEvent, Listener
 
@@ -28,13 +29,10 @@ EVENTS_PACKAGE = "salesforce_typed_std"
 AUDIT = ("CreatedById", "CreatedDate", "LastModifiedById", "LastModifiedDate", "OwnerId")
 
 
-def cdc_tour(console: Console, sf: Any, m: ModuleType, verify: ssl.SSLContext) -> None:
-    """`verify`: the org's CA, which `from_client` does not take from the client (yet)."""
+def cdc_tour(console: Console, sf: Salesforce, m: ModuleType) -> None:
     arrived: queue.Queue[ChangeDataEvent] = queue.Queue()
     errors: list[BaseException] = []
-    listener = Listener.from_client(
-        sf, on_error=errors.append, verify=verify, package=EVENTS_PACKAGE
-    )
+    listener = sf.listener(on_error=errors.append, package=EVENTS_PACKAGE)
     listener.channel(
         CHANNEL,
         replay=TIP,
