@@ -196,6 +196,7 @@ STREAMING = {
     "LeaderElection",
     "LeadershipLostError",
     "Listener",
+    "ListenerOptions",
     "MemoryCheckpoints",
     "PlatformEvent",
     "PushTopicEvent",

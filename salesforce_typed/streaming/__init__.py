@@ -48,6 +48,7 @@ from salesforce_typed.streaming.leader import (
     LeaderElection,
     MemoryCheckpoints,
 )
+from salesforce_typed.streaming.options import ListenerOptions
 from salesforce_typed.streaming.policy import (
     EARLIEST,
     RETRYABLE,
@@ -82,6 +83,7 @@ __all__ = [
     "LeaderElection",
     "LeadershipLostError",
     "Listener",
+    "ListenerOptions",
     "MemoryCheckpoints",
     "PlatformEvent",
     "PushTopicEvent",
