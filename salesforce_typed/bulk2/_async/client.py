@@ -48,7 +48,7 @@ from salesforce_typed.bulk2.wire import (
     build_ingest_results,
     build_upload,
 )
-from salesforce_typed.core.errors import OutcomeUnknownError
+from salesforce_typed.core.errors import OutcomeUnknownError, UsageError
 from salesforce_typed.core.models import Record, SObject
 from salesforce_typed.jobs.csv_chunks import (
     MAX_UPLOAD_BYTES,
@@ -68,6 +68,18 @@ __all__ = ["AsyncBulk2"]
 
 log = logging.getLogger("salesforce_typed.bulk")
 T = TypeVar("T", bound=SObject)
+
+
+def _check_ingest(
+    records: object, csv_path: object, operation: str, external_id_field: str | None
+) -> None:
+    """Refuse a bad combination before anything is read or sent."""
+    if (records is None) == (csv_path is None):
+        raise UsageError("pass records or csv_path, not both")
+    if operation not in OPERATIONS:
+        raise UsageError(f"operation must be one of {', '.join(OPERATIONS)}")
+    if operation == "upsert" and not external_id_field:
+        raise UsageError("upsert needs external_id_field")
 
 
 class AsyncBulk2(AsyncBulk2Jobs):
@@ -107,19 +119,15 @@ class AsyncBulk2(AsyncBulk2Jobs):
         JobComplete, Failed or Aborted; close the result (or use `async with`) to drop the
         input kept for matching.
         """
-        if (records is None) == (csv_path is None):
-            raise ValueError("pass records or csv_path, not both")
-        if operation not in OPERATIONS:
-            raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}")
-        if operation == "upsert" and not external_id_field:
-            raise ValueError("upsert needs external_id_field")
+        _check_ingest(records, csv_path, operation, external_id_field)
         dialect = CsvDialect(column_delimiter=column_delimiter, line_ending=line_ending)
         catalog = await self._catalog(sobject)
         if csv_path is not None:
             header, rows = file_input(csv_path, catalog, operation, external_id_field, dialect)
         else:
-            assert records is not None
-            header, rows = record_input(records, catalog, operation, external_id_field, columns)
+            header, rows = record_input(
+                records or (), catalog, operation, external_id_field, columns
+            )
         spools: dict[str, Spool] = {}
         # encoded, not yet sent: a file's uploads are all encoded first (its one read is
         # also its check), records' are sent as each upload fills
