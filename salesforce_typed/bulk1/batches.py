@@ -28,6 +28,7 @@ import attrs
 
 from salesforce_typed.bulk1.wire import NS, XSI
 from salesforce_typed.core.codecs import format_date, format_datetime, format_time
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.unset import UNSET
 from salesforce_typed.jobs.csv_chunks import NULL_VALUE as NULL_CELL
@@ -79,7 +80,7 @@ def row_payload(row: Any, operation: str) -> dict[str, Any]:
     if operation in ("delete", "hardDelete"):
         record_id = row if isinstance(row, str) else _get(row, "Id")
         if not isinstance(record_id, str) or not record_id:
-            raise ValueError(f"{operation} needs an Id for every row, got {row!r}")
+            raise UsageError(f"{operation} needs an Id for every row, got {row!r}")
         return {"Id": record_id}
     if isinstance(row, SObject):
         if operation == "insert":
@@ -180,7 +181,7 @@ class BatchSplitter:
     def __init__(self, content_type: str, limits: BatchLimits = DEFAULT_LIMITS) -> None:
         self.content_type = content_type.upper()
         if self.content_type not in ("CSV", "JSON", "XML"):
-            raise ValueError(f"content type {content_type!r} is not CSV, JSON or XML")
+            raise UsageError(f"content type {content_type!r} is not CSV, JSON or XML")
         self.limits = limits
         self._next_index = 0
         self._reset()
@@ -215,7 +216,7 @@ class BatchSplitter:
             self._chars + chars > self.limits.max_chars
             or self._bytes + nbytes > self.limits.max_bytes
         ):
-            raise ValueError(
+            raise UsageError(
                 f"row {self._next_index} alone exceeds the batch limits "
                 f"({self.limits.max_chars} characters, {self.limits.max_bytes} bytes)"
             )

@@ -15,6 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadP
 from types import TracebackType
 from typing import Generic, TypeVar
 
+from salesforce_typed.core.errors import UsageError
+
 __all__ = ["AsyncTaskPool", "TaskPool"]
 
 T = TypeVar("T")
@@ -25,7 +27,7 @@ class AsyncTaskPool(Generic[T]):
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
-            raise ValueError("a pool needs at least one slot")
+            raise UsageError("a pool needs at least one slot")
         self._limit = limit
         self._tasks: list[asyncio.Future[T]] = []
         self._running: set[asyncio.Future[T]] = set()
@@ -73,7 +75,7 @@ class TaskPool(Generic[T]):
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
-            raise ValueError("a pool needs at least one slot")
+            raise UsageError("a pool needs at least one slot")
         self._limit = limit
         self._executor = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="bulk-v1")
         self._futures: list[Future[T]] = []

@@ -33,7 +33,9 @@ from salesforce_typed.core.errors import (
     AuthenticationError,
     RequestLimitExceededError,
     ServerError,
+    UnreadableResponseError,
     UnsafeXmlError,
+    UsageError,
 )
 
 __all__ = [
@@ -142,7 +144,7 @@ def parse_xml(data: bytes | str) -> ET.Element:
     try:
         parser.Parse(data.encode() if isinstance(data, str) else data, True)
     except expat.ExpatError as exc:
-        raise ValueError(f"malformed XML: {exc}") from None
+        raise UnreadableResponseError(f"malformed XML: {exc}") from None
     root: ET.Element = builder.close()
     return root
 
@@ -230,7 +232,7 @@ def build_create_job(
     `pk_chunking`: True for Salesforce's default chunk size, an int for `chunkSize=N`.
     """
     if operation == "upsert" and not external_id_field:
-        raise ValueError("upsert needs external_id_field")
+        raise UsageError("upsert needs external_id_field")
     fields = [("operation", operation), ("object", sobject)]
     if external_id_field:
         fields.append(("externalIdFieldName", external_id_field))
@@ -240,7 +242,7 @@ def build_create_job(
     headers: tuple[tuple[str, str], ...] = ()
     if pk_chunking:
         if operation not in ("query", "queryAll"):
-            raise ValueError("PK chunking applies to query and queryAll jobs only")
+            raise UsageError("PK chunking applies to query and queryAll jobs only")
         value = "true" if pk_chunking is True else f"chunkSize={int(pk_chunking)}"
         headers = (("Sforce-Enable-PKChunking", value),)
     wire = wire_of(content_type)
@@ -455,7 +457,7 @@ def _record(response: httpx.Response) -> dict[str, Any]:
     if is_json(response):
         data = response.json()
         if not isinstance(data, dict):
-            raise ValueError("expected a JSON object")
+            raise UnreadableResponseError("expected a JSON object")
         return data
     return dict(_children(parse_xml(response.content)))
 
@@ -507,7 +509,7 @@ def error_from_bulk_response(response: httpx.Response) -> APIStatusError:
             fields = _children(parse_xml(response.content))
             code = fields.get("exceptionCode", "")
             message = fields.get("exceptionMessage", "")
-    except ValueError:  # not JSON, not XML (an HTML error page): keep the status
+    except (ValueError, UnreadableResponseError):  # not JSON or XML (an HTML page): keep status
         message = response.text[:500]
     cls = _BY_EXCEPTION_CODE.get(code) or BY_ERROR_CODE.get(code)
     if cls is None:

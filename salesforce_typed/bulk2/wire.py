@@ -29,6 +29,7 @@ from salesforce_typed.core.errors import (  # defined and drawn with the one tre
     BulkJobFailedError,
     BulkTimeoutError,
     InvalidJobStateError,
+    UsageError,
 )
 from salesforce_typed.jobs.csv_chunks import CsvDialect
 
@@ -323,7 +324,7 @@ def build_query_results(
         params.append(("locator", locator))
     if page_size is not None:
         if page_size < 1:
-            raise ValueError("page_size (maxRecords) must be at least 1")
+            raise UsageError("page_size (maxRecords) must be at least 1")
         params.append(("maxRecords", str(page_size)))
     return RequestSpec(
         method="GET",

@@ -12,6 +12,8 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
+from salesforce_typed.core.errors import UsageError
+
 __all__ = ["Clock", "FakeClock", "SystemClock"]
 
 
@@ -77,7 +79,7 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move both clocks forward; negative steps are refused (monotonic must not go back)."""
         if seconds < 0:
-            raise ValueError(f"a clock cannot go back ({seconds} s)")
+            raise UsageError(f"a clock cannot go back ({seconds} s)")
         with self._lock:
             self._wall += seconds
             self._mono += seconds

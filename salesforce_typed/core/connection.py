@@ -13,6 +13,7 @@ from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 from salesforce_typed.auth.token import TokenStore
 from salesforce_typed.core.clock import Clock
+from salesforce_typed.core.errors import UsageError
 
 
 @attrs.define(kw_only=True)
@@ -35,7 +36,7 @@ class Connection:
             instance_url = instance_url or auth.instance_url
         if isinstance(auth, httpx.Auth) and not isinstance(auth, SalesforceAuth):
             if instance_url is None:
-                raise ValueError("a plain httpx.Auth needs instance_url=")
+                raise UsageError("a plain httpx.Auth needs instance_url=")
             return cls(auth=auth, instance_url=instance_url.rstrip("/"))
         flow = (
             auth
@@ -48,12 +49,12 @@ class Connection:
         if self.instance_url is None and isinstance(self.auth, SalesforceAuth):
             self.instance_url = self.auth.get_token(client).instance_url.rstrip("/")
         if not self.instance_url:
-            raise ValueError("no instance URL: pass instance_url= or use a grant")
+            raise UsageError("no instance URL: pass instance_url= or use a grant")
         return self.instance_url
 
     async def aget_instance_url(self, client: httpx.AsyncClient) -> str:
         if self.instance_url is None and isinstance(self.auth, SalesforceAuth):
             self.instance_url = (await self.auth.aget_token(client)).instance_url.rstrip("/")
         if not self.instance_url:
-            raise ValueError("no instance URL: pass instance_url= or use a grant")
+            raise UsageError("no instance URL: pass instance_url= or use a grant")
         return self.instance_url

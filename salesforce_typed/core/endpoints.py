@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.models import SObject
 
 T = TypeVar("T", bound=SObject)
@@ -84,7 +85,7 @@ class SObjectEndpoints(Generic[T]):
     @classmethod
     def _external_path(cls, field: str, value: str) -> str:
         if field not in cls.external_id_fields:
-            raise ValueError(
+            raise UsageError(
                 f"{field!r} is not an external id field of {cls.model.__sobject_type__} "
                 f"(known: {', '.join(cls.external_id_fields)})"
             )

@@ -30,6 +30,7 @@ from salesforce_typed.core.errors import (
     OutcomeUnknownError,
     RequestNotSentError,
     SalesforceError,
+    UsageError,
     error_from_response,
 )
 
@@ -277,7 +278,7 @@ class RetryPolicy:
         Pass the response too when an error came from one, so `Retry-After` is honoured.
         """
         if attempt < 1:
-            raise ValueError(f"attempt counts sends and starts at 1, got {attempt}")
+            raise UsageError(f"attempt counts sends and starts at 1, got {attempt}")
         retry, why = self._classify(
             method=method, idempotent=idempotent, error=error, response=response
         )

@@ -38,6 +38,7 @@ from salesforce_typed.core.errors import (  # defined and drawn with the one tre
     CsvHeaderError,
     CsvInputError,
     CsvRowTooLargeError,
+    UsageError,
 )
 from salesforce_typed.core.unset import UNSET
 
@@ -428,7 +429,7 @@ def check_columns(
 ) -> list[str]:
     """The header with canonical names, or `CsvHeaderError` naming every bad column."""
     if operation not in OPERATIONS:
-        raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
+        raise UsageError(f"operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
     if not columns or any(not c.strip() for c in columns):
         raise CsvHeaderError("the header has an empty column name", columns=columns)
     canonical: list[str] = []
@@ -468,7 +469,7 @@ def check_columns(
         raise CsvHeaderError(f"{operation} takes only the Id column", columns=extra)
     if operation == "upsert":
         if not external_id_field:
-            raise ValueError("upsert needs external_id_field")
+            raise UsageError("upsert needs external_id_field")
         key = catalog.fields.get(external_id_field.lower())
         if key is None or (catalog.lookup_fields and key not in catalog.lookup_fields):
             raise CsvHeaderError(

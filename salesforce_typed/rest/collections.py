@@ -23,6 +23,7 @@ from urllib.parse import quote
 import attrs
 
 from salesforce_typed.core.endpoints import RequestSpec
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.models import Record, SObject
 from salesforce_typed.core.unset import UNSET
 
@@ -95,7 +96,7 @@ def sobject_type_of(record: RecordInput | type[SObject] | str) -> str:
         if not name and isinstance(record.attributes, dict):
             name = str(record.attributes.get("type") or "")
     if not name:
-        raise ValueError(f"cannot tell the sObject type of {record!r}: set attributes.type")
+        raise UsageError(f"cannot tell the sObject type of {record!r}: set attributes.type")
     return name
 
 
@@ -130,7 +131,7 @@ def _with_attributes(type_name: str, payload: Mapping[str, Any]) -> dict[str, An
 def _record_id(record: RecordInput, index: int) -> str:
     value = _field(record, "Id")
     if not isinstance(value, str) or not value:
-        raise ValueError(f"record {index} has no Id: collections update needs one per record")
+        raise UsageError(f"record {index} has no Id: collections update needs one per record")
     return value
 
 
@@ -140,7 +141,7 @@ def _record_id(record: RecordInput, index: int) -> str:
 def chunk(items: Sequence[E], size: int = MAX_RECORDS) -> Iterator[Sequence[E]]:
     """Consecutive slices of at most `size` items, in order."""
     if size < 1:
-        raise ValueError(f"chunk size must be positive, got {size}")
+        raise UsageError(f"chunk size must be positive, got {size}")
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -150,7 +151,7 @@ def _typed_chunks(
 ) -> Iterator[list[tuple[str, RecordInput]]]:
     """Like `chunk`, but also ending a chunk before its 11th run of one sObject type."""
     if not 1 <= size <= MAX_RECORDS:
-        raise ValueError(f"chunk size must be 1..{MAX_RECORDS}, got {size}")
+        raise UsageError(f"chunk size must be 1..{MAX_RECORDS}, got {size}")
     current: list[tuple[str, RecordInput]] = []
     runs = 0
     for record in records:
@@ -231,7 +232,7 @@ def build_upsert_many(
         rows = []
         for i, record in enumerate(part, start=start * size):
             if sobject_type_of(record) != type_name:
-                raise ValueError(
+                raise UsageError(
                     f"record {i} is a {sobject_type_of(record)}, not a {type_name}: "
                     "a collections upsert takes one sObject type"
                 )
@@ -240,7 +241,7 @@ def build_upsert_many(
                 value = _field(record, external_id_field)
                 if value is UNSET:
                     if external_id_field != "Id":
-                        raise ValueError(f"record {i} has no {external_id_field} to match on")
+                        raise UsageError(f"record {i} has no {external_id_field} to match on")
                     value = None
                 payload[external_id_field] = value
             rows.append(_with_attributes(type_name, payload))
@@ -254,7 +255,7 @@ def _check_external_id(model: type[SObject], field: str) -> None:
     try:
         model.field_info(field)
     except KeyError:
-        raise ValueError(
+        raise UsageError(
             f"{model.__sobject_type__} has no field {field!r} "
             "(pass the type name as a string to upsert on a field the model lacks)"
         ) from None
@@ -266,9 +267,9 @@ def build_delete_many(
     """DELETE `/composite/sobjects?ids=...&allOrNone=...`, at most 200 ids per request."""
     for value in ids:
         if not value or "," in value:
-            raise ValueError(f"not a record id: {value!r}")
+            raise UsageError(f"not a record id: {value!r}")
     if not 1 <= size <= MAX_RECORDS:
-        raise ValueError(f"chunk size must be 1..{MAX_RECORDS}, got {size}")
+        raise UsageError(f"chunk size must be 1..{MAX_RECORDS}, got {size}")
     return [
         RequestSpec(
             method="DELETE",
@@ -291,10 +292,10 @@ def build_retrieve_many(
     Chunks of 200 keep the URL well under the 414 limit; missing ids come back as null.
     """
     if not fields:
-        raise ValueError("collections retrieve needs at least one field")
+        raise UsageError("collections retrieve needs at least one field")
     for value in ids:
         if not value or "," in value:
-            raise ValueError(f"not a record id: {value!r}")
+            raise UsageError(f"not a record id: {value!r}")
     path = f"{_PATH}/{_seg(sobject_type_of(model_or_type))}"
     return [
         RequestSpec(
@@ -320,11 +321,11 @@ def _error(data: Any) -> RecordErrorInfo:
 def parse_save_results(data: Any) -> list[RecordResult]:
     """One answer of create/update/upsert/delete: a JSON array, in input order."""
     if not isinstance(data, list):
-        raise ValueError(f"expected a JSON array of save results, got {type(data).__name__}")
+        raise UsageError(f"expected a JSON array of save results, got {type(data).__name__}")
     results = []
     for item in data:
         if not isinstance(item, Mapping):
-            raise ValueError(f"expected a save result object, got {item!r}")
+            raise UsageError(f"expected a save result object, got {item!r}")
         created = item.get("created")
         results.append(
             RecordResult(
@@ -340,5 +341,5 @@ def parse_save_results(data: Any) -> list[RecordResult]:
 def parse_retrieve_many(model: type[T], data: Any) -> list[T | None]:
     """One retrieve answer: a record per requested id, `None` where the id matched nothing."""
     if not isinstance(data, list):
-        raise ValueError(f"expected a JSON array of records, got {type(data).__name__}")
+        raise UsageError(f"expected a JSON array of records, got {type(data).__name__}")
     return [None if row is None else model.from_dict(row) for row in data]

@@ -28,7 +28,7 @@ from urllib.parse import quote, quote_plus
 import attrs
 
 from salesforce_typed.core.endpoints import RequestSpec
-from salesforce_typed.core.errors import APIStatusError, error_from_response
+from salesforce_typed.core.errors import APIStatusError, UsageError, error_from_response
 from salesforce_typed.core.models import Record, SObject
 from salesforce_typed.core.unset import UNSET
 from salesforce_typed.rest.collections import record_payload, sobject_type_of
@@ -89,20 +89,20 @@ class Ref(Generic[T]):
     def field(self, path: str) -> str:
         """`@{ref.<path>}` for a field of the answer: `field("Name")`, `field("a[0].b")`."""
         if not _REF_PATH.match(path):
-            raise ValueError(f"not a reference path: {path!r}")
+            raise UsageError(f"not a reference path: {path!r}")
         return f"@{{{self.reference_id}.{path}}}"
 
     def records(self, index: int, field: str) -> str:
         """`@{ref.records[i].Field}`: a field of one row of a query answer."""
         if index < 0:
-            raise ValueError(f"record index must be >= 0, got {index}")
+            raise UsageError(f"record index must be >= 0, got {index}")
         return self.field(f"records[{index}].{field}")
 
 
 def _api_prefix(api_version: str) -> str:
     match = _VERSION.match(api_version)
     if match is None:
-        raise ValueError(f"not an API version: {api_version!r} (expected like '62.0')")
+        raise UsageError(f"not an API version: {api_version!r} (expected like '62.0')")
     return f"v{match.group(1)}"
 
 
@@ -135,7 +135,7 @@ def _own_id(record: SObject) -> str:
     except KeyError:
         value = UNSET
     if not isinstance(value, str) or not value:
-        raise ValueError("update needs an id: pass id_or_ref or set the record's Id")
+        raise UsageError("update needs an id: pass id_or_ref or set the record's Id")
     return value
 
 
@@ -190,9 +190,9 @@ def _query_op(soql: str, model: type[SObject] | None, include_deleted: bool) -> 
 
 def _raw_op(method: str, url: str, body: Any, headers: Mapping[str, str] | None) -> _Op:
     if not url.startswith("/"):
-        raise ValueError(f"raw url must start with '/': {url!r}")
+        raise UsageError(f"raw url must start with '/': {url!r}")
     if headers and _FORBIDDEN_HEADERS & {h.lower() for h in headers}:
-        raise ValueError("subrequests may not set Accept, Authorization or Content-Type")
+        raise UsageError("subrequests may not set Accept, Authorization or Content-Type")
     return _Op("raw", Record, "raw", method.upper(), url, body, headers)
 
 
@@ -231,11 +231,11 @@ class _Builder:
 
     def _push(self, op: _Op, ref: str | None = None) -> Ref[Any]:
         if len(self._subs) >= MAX_SUBREQUESTS:
-            raise ValueError(f"at most {MAX_SUBREQUESTS} subrequests per request")
+            raise UsageError(f"at most {MAX_SUBREQUESTS} subrequests per request")
         made = self._make_ref(ref, op)
         sub = _Sub(method=op.method, path=op.path, body=op.body, headers=op.headers, ref=made)
         if sub.limited and sum(s.limited for s in self._subs) >= MAX_QUERIES:
-            raise ValueError(f"at most {MAX_QUERIES} query or collections subrequests")
+            raise UsageError(f"at most {MAX_QUERIES} query or collections subrequests")
         self._add(sub)
         return made
 
@@ -260,9 +260,9 @@ class CompositeRequest(_Builder):
                 n += 1
             ref = f"{op.label}_{n}"
         elif not _REF_NAME.match(ref):
-            raise ValueError(f"referenceId must be a letter then letters, digits, _: {ref!r}")
+            raise UsageError(f"referenceId must be a letter then letters, digits, _: {ref!r}")
         elif ref in self._names:
-            raise ValueError(f"referenceId {ref!r} is already used in this request")
+            raise UsageError(f"referenceId {ref!r} is already used in this request")
         return Ref(ref, op.model, op.kind)
 
     def _add(self, sub: _Sub) -> None:
@@ -338,7 +338,7 @@ class CompositeRequest(_Builder):
     def build(self, api_version: str) -> RequestSpec:
         """The POST `/composite` request; every subrequest url made absolute."""
         if not self._subs:
-            raise ValueError("a composite request needs at least one subrequest")
+            raise UsageError("a composite request needs at least one subrequest")
         prefix = f"/services/data/{_api_prefix(api_version)}"
         defined: set[str] = set()
         items: list[dict[str, Any]] = []
@@ -385,7 +385,7 @@ def _check_refs(sub: _Sub, defined: set[str]) -> None:
     text = sub.path + json.dumps(sub.body, default=str)
     for name in _REF_USE.findall(text):
         if name not in defined:
-            raise ValueError(
+            raise UsageError(
                 f"subrequest {sub.ref.reference_id!r} uses @{{{name}...}}, but no earlier "
                 "subrequest has that referenceId"
             )
@@ -468,17 +468,17 @@ class CompositeResult:
         sub.raise_for_status()
         body = sub.body
         if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
-            raise ValueError(f"subresponse {sub.reference_id!r} carries no id")
+            raise UsageError(f"subresponse {sub.reference_id!r} carries no id")
         return str(body["id"])
 
     def record(self, ref: Ref[T]) -> T:
         """A GET subresponse decoded into the ref's model."""
         if ref.kind not in ("get", "raw"):
-            raise ValueError(f"{ref.reference_id!r} is a {ref.kind}, not a record read")
+            raise UsageError(f"{ref.reference_id!r} is a {ref.kind}, not a record read")
         sub = self[ref]
         sub.raise_for_status()
         if not isinstance(sub.body, dict):
-            raise ValueError(f"subresponse {sub.reference_id!r} is not a record")
+            raise UsageError(f"subresponse {sub.reference_id!r} is not a record")
         return ref.model.from_dict(sub.body)
 
     def records(self, ref: Ref[T]) -> list[T]:
@@ -487,7 +487,7 @@ class CompositeResult:
         sub.raise_for_status()
         body = sub.body
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            raise ValueError(f"subresponse {sub.reference_id!r} is not a query result")
+            raise UsageError(f"subresponse {sub.reference_id!r} is not a query result")
         return [ref.model.from_dict(row) for row in body["records"]]
 
 
@@ -495,7 +495,7 @@ def parse_composite(data: Any) -> CompositeResult:
     """`{"compositeResponse": [...]}` without the request at hand (no method/url on errors)."""
     items = data.get("compositeResponse") if isinstance(data, Mapping) else None
     if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
-        raise ValueError("not a composite response: no compositeResponse array of objects")
+        raise UsageError("not a composite response: no compositeResponse array of objects")
     responses = []
     for item in items:
         headers = item.get("httpHeaders")
@@ -544,7 +544,7 @@ class BatchRequest(_Builder):
 
     def _add(self, sub: _Sub) -> None:
         if _REF_USE.search(sub.path) or _REF_USE.search(json.dumps(sub.body, default=str)):
-            raise ValueError("composite batch has no references: use CompositeRequest")
+            raise UsageError("composite batch has no references: use CompositeRequest")
         self._subs.append(sub)
 
     def _index(self, op: _Op) -> int:
@@ -576,7 +576,7 @@ class BatchRequest(_Builder):
     def build(self, api_version: str) -> RequestSpec:
         """The POST `/composite/batch` request; item urls relative to `/services/data/`."""
         if not self._subs:
-            raise ValueError("a batch request needs at least one subrequest")
+            raise UsageError("a batch request needs at least one subrequest")
         version = _api_prefix(api_version)
         items: list[dict[str, Any]] = []
         for sub in self._subs:
@@ -601,5 +601,5 @@ def parse_batch(data: Any) -> list[BatchItem]:
     """`{"hasErrors": bool, "results": [{"statusCode", "result"}]}`, in request order."""
     items = data.get("results") if isinstance(data, Mapping) else None
     if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
-        raise ValueError("not a composite batch response: no results array of objects")
+        raise UsageError("not a composite batch response: no results array of objects")
     return [BatchItem(int(i["statusCode"]), i.get("result")) for i in items]

@@ -81,7 +81,7 @@ def _check_char(ch: str, text: str) -> None:
     if code < 0x20 or 0xD800 <= code <= 0xDFFF:
         # SOQL has no escape for these (no \uXXXX, no \0) and surrogates cannot be sent
         # as UTF-8: refusing beats sending something Salesforce reads differently.
-        raise ValueError(
+        raise UsageError(
             f"SOQL string literals cannot hold U+{code:04X} (in {text[:40]!r}): "
             "strip control characters before binding"
         )
@@ -135,7 +135,7 @@ def escape_like(text: str) -> LikePattern:
 
 def _float(value: float) -> str:
     if not math.isfinite(value):
-        raise ValueError(f"SOQL has no literal for {value!r}")
+        raise UsageError(f"SOQL has no literal for {value!r}")
     # repr is the shortest form that round-trips; Decimal then spells out its exponent,
     # because `1e-07` is not a SOQL number.
     text = format(Decimal(repr(value)), "f")
@@ -144,7 +144,7 @@ def _float(value: float) -> str:
 
 def _decimal(value: Decimal) -> str:
     if not value.is_finite():
-        raise ValueError(f"SOQL has no literal for Decimal({str(value)!r})")
+        raise UsageError(f"SOQL has no literal for Decimal({str(value)!r})")
     # Positional notation, trailing zeros dropped by hand: Decimal.normalize() would round
     # to the context's 28 digits and turn 100 into 1E+2.
     text = format(value, "f")
@@ -203,7 +203,7 @@ def quote(value: object) -> str:
     """
     if isinstance(value, list | tuple | set | frozenset):
         if not value:
-            raise ValueError("SOQL has no empty IN list: skip the query or the condition")
+            raise UsageError("SOQL has no empty IN list: skip the query or the condition")
         if isinstance(value, set | frozenset):
             # Sets have no order, but the query text should not vary from run to run.
             try:

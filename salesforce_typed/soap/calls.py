@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import salesforce_typed_soap as wsdl
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.soap.envelope import SoapCall
 from salesforce_typed.soap.models import LeadConvert, MergeRequest
 
@@ -55,7 +56,7 @@ def _query_options(batch_size: int | None) -> dict[str, Any]:
 
 def _cap(items: Sequence[Any], what: str, limit: int = MAX_RECORDS) -> list[Any]:
     if len(items) > limit:
-        raise ValueError(f"at most {limit} {what} per call, got {len(items)}")
+        raise UsageError(f"at most {limit} {what} per call, got {len(items)}")
     return list(items)
 
 
@@ -166,7 +167,7 @@ def build_retrieve(
 ) -> SoapCall[list[wsdl.SObject | None]]:
     """Ids that match no record come back as None, in their place."""
     if not fields:
-        raise ValueError("retrieve needs at least one field")
+        raise UsageError("retrieve needs at least one field")
     return SoapCall(
         operation="retrieve",
         body=wsdl.Retrieve(

@@ -16,6 +16,7 @@ from typing import TypeVar
 import attrs
 
 import salesforce_typed_soap as wsdl
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.models import SObject
 from salesforce_typed.soap.records import encode_sobject
 
@@ -76,7 +77,7 @@ class LeadConvert:
 def _merge_ids(value: Sequence[str]) -> tuple[str, ...]:
     ids = tuple(value)
     if not 1 <= len(ids) <= 2:
-        raise ValueError("merge takes one or two records to merge into the master")
+        raise UsageError("merge takes one or two records to merge into the master")
     return ids
 
 
@@ -94,7 +95,7 @@ class MergeRequest:
     def to_wsdl(self) -> wsdl.MergeRequest:
         master = encode_sobject(self.master, "update")
         if not master.id:
-            raise ValueError("the master record needs its Id")
+            raise UsageError("the master record needs its Id")
         return wsdl.MergeRequest(
             master_record=master,
             record_to_merge_ids=list(self.merge_ids),

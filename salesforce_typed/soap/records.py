@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 from xsdata.formats.dataclass.models.generics import AnyElement, DerivedElement
 
 import salesforce_typed_soap as wsdl
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.fields import FieldInfo
 from salesforce_typed.core.models import Record, SObject, resolve_sobject
 from salesforce_typed.core.unset import UNSET
@@ -154,11 +155,11 @@ def _type_of(record: SObject) -> str:
     if isinstance(record, Record):
         name = record.type_name
         if not name:
-            raise ValueError("a Record needs attributes={'type': ...} to be sent over SOAP")
+            raise UsageError("a Record needs attributes={'type': ...} to be sent over SOAP")
         return name
     name = record.sobject_type()
     if not name:
-        raise ValueError(f"{type(record).__name__} names no sObject type")
+        raise UsageError(f"{type(record).__name__} names no sObject type")
     return name
 
 

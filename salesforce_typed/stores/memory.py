@@ -13,6 +13,7 @@ import attrs
 
 from salesforce_typed.auth.token import TokenData
 from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.errors import UsageError
 
 __all__ = ["MemoryTokenStore"]
 
@@ -34,7 +35,7 @@ class MemoryTokenStore:
 
     def acquire_lock(self, key: str, owner: str, ttl_s: float) -> bool:
         if ttl_s <= 0:
-            raise ValueError(f"lock TTL must be positive, got {ttl_s}")
+            raise UsageError(f"lock TTL must be positive, got {ttl_s}")
         now = self._clock.monotonic()
         with self._mutex:
             lease = self._leases.get(key)

@@ -13,6 +13,7 @@ import threading
 import attrs
 
 from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.stores.base import Lease
 
 __all__ = ["MemoryLeaseStore"]
@@ -28,7 +29,7 @@ class _LeaseState:
 
 def _check_ttl(ttl_s: float) -> None:
     if ttl_s <= 0:
-        raise ValueError(f"lease TTL must be positive, got {ttl_s}")
+        raise UsageError(f"lease TTL must be positive, got {ttl_s}")
 
 
 class MemoryLeaseStore:

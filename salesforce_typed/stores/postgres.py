@@ -41,7 +41,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow, tuple_row
 
 from salesforce_typed.auth.token import TokenData
-from salesforce_typed.core.errors import TokenStoreError
+from salesforce_typed.core.errors import TokenStoreError, UsageError
 from salesforce_typed.stores.base import Lease
 
 __all__ = ["ConnectionFactory", "PostgresTokenStore"]
@@ -117,7 +117,7 @@ _CHECK_IDLE_AFTER_S = 10.0
 
 def _ttl(ttl_s: float) -> float:
     if ttl_s <= 0:
-        raise ValueError(f"TTL must be positive, got {ttl_s}")
+        raise UsageError(f"TTL must be positive, got {ttl_s}")
     return float(ttl_s)
 
 
@@ -243,7 +243,7 @@ class PostgresTokenStore:
         connect_timeout_s: int = 5,
     ) -> None:
         if not _PREFIX_RE.fullmatch(table_prefix):
-            raise ValueError(
+            raise UsageError(
                 "table_prefix must be a plain SQL identifier of at most 48 characters "
                 f"(letters, digits, underscores), got {table_prefix!r}"
             )

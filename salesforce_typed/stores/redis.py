@@ -44,7 +44,7 @@ import redis.asyncio
 from redis.commands.core import AsyncScript, Script
 
 from salesforce_typed.auth.token import TokenData
-from salesforce_typed.core.errors import TokenStoreError
+from salesforce_typed.core.errors import TokenStoreError, UsageError
 from salesforce_typed.stores.base import Lease
 
 __all__ = ["RedisTokenStore"]
@@ -149,7 +149,7 @@ _Args = Sequence[str]
 def _ttl_ms(ttl_s: float) -> str:
     """PX/lease TTLs in whole milliseconds, rounded up so a tiny TTL never becomes 0."""
     if ttl_s <= 0:
-        raise ValueError(f"TTL must be positive, got {ttl_s}")
+        raise UsageError(f"TTL must be positive, got {ttl_s}")
     return str(max(1, math.ceil(ttl_s * 1000)))
 
 
@@ -220,7 +220,7 @@ class RedisTokenStore:
         timeout_s: float = 5.0,
     ) -> None:
         if not prefix or any(c.isspace() for c in prefix):
-            raise ValueError("prefix must be a non-empty string without whitespace")
+            raise UsageError("prefix must be a non-empty string without whitespace")
         self._prefix = prefix
         self._timeout_s = timeout_s
         self._url: str | None = None

@@ -23,6 +23,8 @@ from typing import Any
 
 import attrs
 
+from salesforce_typed.core.errors import UsageError
+
 __all__ = [
     "CONNECTION_TYPE",
     "HANDSHAKE",
@@ -57,7 +59,7 @@ def cometd_path(api_version: str) -> str:
     """`/cometd/NN.0`: the version is mandatory ("API version in the URI is mandatory")."""
     version = api_version.removeprefix("v")
     if not re.fullmatch(r"\d+\.\d", version):
-        raise ValueError(f"api_version must look like 62.0, got {api_version!r}")
+        raise UsageError(f"api_version must look like 62.0, got {api_version!r}")
     return f"/cometd/{version}"
 
 

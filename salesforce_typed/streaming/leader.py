@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from salesforce_typed.core.clock import Clock, SystemClock
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.stores.base import Lease, LeaseStore
 from salesforce_typed.streaming.errors import LeadershipLostError
 
@@ -118,7 +119,7 @@ class LeaderElection:
         clock: Clock | None = None,
     ) -> None:
         if ttl_s <= 0:
-            raise ValueError(f"ttl_s must be positive, got {ttl_s}")
+            raise UsageError(f"ttl_s must be positive, got {ttl_s}")
         self.store = store
         self.name = name
         self.owner = owner or default_owner()
@@ -126,7 +127,7 @@ class LeaderElection:
         self.renew_every_s = renew_every_s if renew_every_s is not None else ttl_s / 3
         self.poll_every_s = poll_every_s if poll_every_s is not None else ttl_s / 3
         if self.renew_every_s >= ttl_s:
-            raise ValueError("renew_every_s must be shorter than ttl_s")
+            raise UsageError("renew_every_s must be shorter than ttl_s")
         self.clock: Clock = clock or SystemClock()
         self.lease: Lease | None = None
         self.terms = 0

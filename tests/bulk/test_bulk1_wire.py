@@ -195,8 +195,10 @@ def test_xml_with_a_doctype_is_refused(document: str) -> None:
     assert "root:" not in error.message and error.error_code == ""
 
 
-def test_malformed_xml_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="malformed"):
+def test_malformed_xml_is_an_unreadable_response() -> None:
+    from salesforce_typed import UnreadableResponseError
+
+    with pytest.raises(UnreadableResponseError, match="malformed"):
         v1.parse_xml("<jobInfo><id>")
 
 

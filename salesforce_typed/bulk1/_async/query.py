@@ -31,7 +31,7 @@ from salesforce_typed.bulk1.wire import (
     Operation,
 )
 from salesforce_typed.core._async.pagination import AsyncPager
-from salesforce_typed.core.errors import APIStatusError, QueryError
+from salesforce_typed.core.errors import APIStatusError, QueryError, UsageError
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.pagination import Page
 from salesforce_typed.jobs.polling import PollPolicy
@@ -77,7 +77,7 @@ class AsyncBulk1Query(AsyncPager[T]):
         poll: PollPolicy | None,
     ) -> None:
         if page_size is not None and page_size < 1:
-            raise ValueError("page_size must be at least 1")
+            raise UsageError("page_size must be at least 1")
         self._bulk = bulk
         self.model = model
         self.sobject = sobject

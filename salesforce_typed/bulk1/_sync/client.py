@@ -391,7 +391,7 @@ class Bulk1:
     ) -> BulkLoadResult:
         """Create the job, stream the batches, close, wait, and match results to rows."""
         if operation in ("query", "queryAll"):
-            raise ValueError("use query() for query jobs")
+            raise UsageError("use query() for query jobs")
         job = self.create_job(
             operation,
             sobject,

@@ -15,7 +15,7 @@ from salesforce_typed.bulk1.wire import (
     Operation,
 )
 from salesforce_typed.core._sync.pagination import Pager
-from salesforce_typed.core.errors import APIStatusError, QueryError
+from salesforce_typed.core.errors import APIStatusError, QueryError, UsageError
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.pagination import Page
 from salesforce_typed.jobs.polling import PollPolicy
@@ -61,7 +61,7 @@ class Bulk1Query(Pager[T]):
         poll: PollPolicy | None,
     ) -> None:
         if page_size is not None and page_size < 1:
-            raise ValueError("page_size must be at least 1")
+            raise UsageError("page_size must be at least 1")
         self._bulk = bulk
         self.model = model
         self.sobject = sobject

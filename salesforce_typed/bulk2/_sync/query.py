@@ -23,6 +23,7 @@ from salesforce_typed.bulk2.wire import (
     parse_record_count,
 )
 from salesforce_typed.core._sync.pagination import Pager
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.pagination import Page
 from salesforce_typed.jobs.csv_chunks import CsvDialect
@@ -56,7 +57,7 @@ class Bulk2Query(Pager[T]):
         locator: str | None = None,
     ) -> None:
         if (soql is None) == (job_id is None):
-            raise ValueError("pass either soql (a new job) or job_id (an existing one)")
+            raise UsageError("pass either soql (a new job) or job_id (an existing one)")
         self._bulk = bulk
         self.model = model
         self.soql = soql

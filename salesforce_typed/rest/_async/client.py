@@ -27,7 +27,7 @@ from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
 from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndpoints
-from salesforce_typed.core.errors import OutcomeUnknownError, RequestNotSentError
+from salesforce_typed.core.errors import OutcomeUnknownError, RequestNotSentError, UsageError
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import Record, RelatedList, SObject
 from salesforce_typed.core.pagination import Page
@@ -339,7 +339,7 @@ class AsyncSalesforce(SenderFace):
         """PATCH the set, updateable fields; the id comes from `record_id` or `record.Id`."""
         if isinstance(record, str):
             if record_id is None:
-                raise ValueError("update(type, id, data) needs the record id")
+                raise UsageError("update(type, id, data) needs the record id")
             await self.send(
                 RequestSpec(
                     method="PATCH", path=f"/sobjects/{record}/{record_id}", json=dict(data or {})
@@ -351,7 +351,7 @@ class AsyncSalesforce(SenderFace):
             current = getattr(record, "Id", None)
             rid = current if isinstance(current, str) else None
         if not rid:
-            raise ValueError("update needs the record's Id (set record.Id or pass record_id)")
+            raise UsageError("update needs the record's Id (set record.Id or pass record_id)")
         await self.send(self._endpoints(type(record)).build_update(rid, record))
 
     async def delete(self, model: type[SObject] | str, record_id: str) -> None:
@@ -363,7 +363,7 @@ class AsyncSalesforce(SenderFace):
         if value is None:
             current = record[field]
             if not isinstance(current, str) or not current:
-                raise ValueError(f"upsert needs a value for {field}")
+                raise UsageError(f"upsert needs a value for {field}")
             value = current
         endpoints = self._endpoints(type(record))
         spec = endpoints.build_upsert(field, value, record)

@@ -23,7 +23,7 @@ from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
 from salesforce_typed.core.endpoints import RequestSpec, SaveResult, SObjectEndpoints
-from salesforce_typed.core.errors import OutcomeUnknownError, RequestNotSentError
+from salesforce_typed.core.errors import OutcomeUnknownError, RequestNotSentError, UsageError
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import Record, RelatedList, SObject
 from salesforce_typed.core.pagination import Page
@@ -335,7 +335,7 @@ class Salesforce(SenderFace):
         """PATCH the set, updateable fields; the id comes from `record_id` or `record.Id`."""
         if isinstance(record, str):
             if record_id is None:
-                raise ValueError("update(type, id, data) needs the record id")
+                raise UsageError("update(type, id, data) needs the record id")
             self.send(
                 RequestSpec(
                     method="PATCH", path=f"/sobjects/{record}/{record_id}", json=dict(data or {})
@@ -347,7 +347,7 @@ class Salesforce(SenderFace):
             current = getattr(record, "Id", None)
             rid = current if isinstance(current, str) else None
         if not rid:
-            raise ValueError("update needs the record's Id (set record.Id or pass record_id)")
+            raise UsageError("update needs the record's Id (set record.Id or pass record_id)")
         self.send(self._endpoints(type(record)).build_update(rid, record))
 
     def delete(self, model: type[SObject] | str, record_id: str) -> None:
@@ -359,7 +359,7 @@ class Salesforce(SenderFace):
         if value is None:
             current = record[field]
             if not isinstance(current, str) or not current:
-                raise ValueError(f"upsert needs a value for {field}")
+                raise UsageError(f"upsert needs a value for {field}")
             value = current
         endpoints = self._endpoints(type(record))
         spec = endpoints.build_upsert(field, value, record)

@@ -21,6 +21,7 @@ from salesforce_typed.core._sync.send import Sender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.clock import Clock
 from salesforce_typed.core.connection import Connection
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.pagination import Page
@@ -303,7 +304,7 @@ class SoapClient(SenderFace):
         if isinstance(model, str):
             target, name = None, model
             if not fields:
-                raise ValueError("retrieve by type name needs fields=")
+                raise UsageError("retrieve by type name needs fields=")
         else:
             target, name = model, model.sobject_type()
             compound = ("address", "location")  # their components are fields of their own

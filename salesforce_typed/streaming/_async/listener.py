@@ -47,7 +47,7 @@ from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.change_events import ChangeType
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.connection import Connection
-from salesforce_typed.core.errors import RequestNotSentError, TokenStoreError
+from salesforce_typed.core.errors import RequestNotSentError, TokenStoreError, UsageError
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT
 from salesforce_typed.core.transport import http_options, ssl_context
 from salesforce_typed.streaming._async.session import CometDSession
@@ -121,7 +121,7 @@ class ChannelService:
 
     def __init__(self, channel: str, *, replay: int = TIP) -> None:
         if not channel.startswith("/") or channel.startswith("/meta/"):
-            raise ValueError(f"not a subscribable channel: {channel!r}")
+            raise UsageError(f"not a subscribable channel: {channel!r}")
         self.channel = channel
         self.replay = int(replay)
         self.handlers: dict[str, Callable[..., Any]] = {}
@@ -233,7 +233,7 @@ class AsyncListener:
         check_options(options)
         self.handler_attempts = options.get("handler_attempts", 3)
         if self.handler_attempts < 1:
-            raise ValueError("handler_attempts must be at least 1")
+            raise UsageError("handler_attempts must be at least 1")
         self.clock: Clock = options.get("clock") or SystemClock()
         self.connection = Connection.create(
             auth, instance_url=instance_url, token_store=token_store, clock=self.clock
@@ -345,7 +345,7 @@ class AsyncListener:
     async def run(self) -> None:
         """Consume until `close()`/`stop()` (returns) or a terminal error (raised)."""
         if not self.services:
-            raise ValueError("no channel to listen to: call listener.channel(...) first")
+            raise UsageError("no channel to listen to: call listener.channel(...) first")
         self._task = asyncio.current_task()
         try:
             if self._stopping:
