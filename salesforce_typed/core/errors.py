@@ -49,7 +49,7 @@ drawing: each class appears once, under one of its bases.
     │   ├── BulkJobError              the job ended in a state that cannot answer: `job`
     │   │   ├── BulkJobFailedError    state Failed; `job.error_message` says why
     │   │   └── BulkJobAbortedError   state Aborted (by us, another client or an admin)
-    │   ├── BulkTimeoutError          the poll policy's timeout passed; jobs run on: `job_ids`
+    │   ├── BulkTimeoutError          polling timed out (Bulk 1.0, 2.0); jobs go on (TimeoutError)
     │   └── BulkIngestInterruptedError  stopped after creating jobs: `job_ids`, cause chained
     └── StreamingError                the event listener: `error` (the Bayeux failure), `retryable`
         ├── ConnectionLostError       5xx, dropped connection, timeout: reported, then retried
@@ -429,8 +429,9 @@ class BulkJobAbortedError(BulkJobError):
     """The job was aborted (by us, another client, or an admin)."""
 
 
-class BulkTimeoutError(Bulk2Error):
-    """The poll policy's overall timeout passed; the jobs keep running server-side."""
+class BulkTimeoutError(Bulk2Error, TimeoutError):
+    """The poll policy's overall timeout passed (Bulk 1.0 or 2.0); the jobs keep running
+    server-side. `job_ids` names them."""
 
     def __init__(self, message: str, *, job_ids: Sequence[str]) -> None:
         super().__init__(message)

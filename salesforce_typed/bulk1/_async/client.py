@@ -59,7 +59,7 @@ from salesforce_typed.bulk1.wire import (
     JobInfo,
     Operation,
 )
-from salesforce_typed.core.errors import SalesforceError, UsageError
+from salesforce_typed.core.errors import BulkTimeoutError, SalesforceError, UsageError
 from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
@@ -281,9 +281,10 @@ class AsyncBulk1:
             polls += 1
             delay = policy.interval(polls)
             if deadline is not None and clock.monotonic() + delay > deadline:
-                raise TimeoutError(
+                raise BulkTimeoutError(
                     f"bulk job {job_id}: {len(active)} batches still queued or in progress "
-                    f"after {policy.timeout:g}s"
+                    f"after {policy.timeout:g}s",
+                    job_ids=[job_id],
                 )
             logger.debug(
                 "bulk job %s: %s; polling again in %.2fs",
