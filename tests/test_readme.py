@@ -1,0 +1,227 @@
+"""Every fenced code block in README.md runs as written, against a fake org.
+
+- Blocks are read from README.md: ```python and ```sh only (any other fence fails). A block
+  right after `<!-- not run: REASON -->` is skipped; the skipped ones are counted, listed and
+  kept few (`test_skipped_blocks_are_few_and_say_why`).
+- One `FakeOrg(tls=True)` serves the module. Its `credentials()` become `SF_<KEY>` in every
+  block's environment, as the README's `fake-org serve` block exports them (that block's own
+  output is checked to give the same names); rotation is turned off (`/_admin/config`) and
+  CDC capture started (`/_admin/streaming`) as that block does. No other `SF_*` variable
+  leaks in from outside.
+- Blocks run in README order, one at a time, in one shared temporary folder. A python block
+  runs in a fresh interpreter; a sh block runs in `bash -euo pipefail` in a session of its
+  own, and whatever it leaves running (`fake-org serve &`) is ended by that session's id.
+  Each must exit 0. The `listen --replay -2` block reads events earlier blocks caused.
+- Every python block, skipped or not, is one file of one `mypy --strict` run: a line ending
+  `# mypy: error [code]` must draw exactly that error, and every other line none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import httpx
+import pytest
+
+from salesforce_typed.testing.server import FakeOrg
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+TIMEOUT_S = 90
+MAX_SKIPPED = 3
+
+FENCE = re.compile(r"^```(?P<lang>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+NOT_RUN = re.compile(r"<!--\s*not run:\s*(?P<reason>.+?)\s*-->\s*\Z")
+EXPECT_ERROR = re.compile(r"#\s*mypy: error \[(?P<code>[a-z-]+)\]\s*$")
+MYPY_LINE = re.compile(
+    r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<sev>error|note): (?P<msg>.*?)"
+    r"(?:  \[(?P<code>[a-z-]+)\])?$"
+)
+
+
+@attrs.frozen
+class Block:
+    lang: str
+    body: str
+    line: int  # of the opening fence, 1-based
+    skip: str | None  # the reason given in `<!-- not run: ... -->`
+
+    @property
+    def name(self) -> str:
+        return f"{self.lang}-L{self.line}"
+
+
+def readme_blocks(text: str) -> list[Block]:
+    blocks = []
+    end = 0
+    for m in FENCE.finditer(text):
+        before = text[end : m.start()]
+        reason = NOT_RUN.search(before)
+        line = text.count("\n", 0, m.start()) + 1
+        blocks.append(Block(m["lang"].strip(), m["body"], line, reason and reason["reason"]))
+        end = m.end()
+    return blocks
+
+
+BLOCKS = readme_blocks(README.read_text(encoding="utf-8"))
+RUN = [b for b in BLOCKS if b.skip is None]
+SKIPPED = [b for b in BLOCKS if b.skip is not None]
+
+
+def _env_name(key: str) -> str:
+    return "SF_" + key.upper()
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[FakeOrg]:
+    with FakeOrg(tls=True) as started:
+        creds = started.credentials()
+        # The README's serve block makes these two calls with curl: rotation off, so one
+        # refresh token serves every block; CDC capture on, so writes make change events.
+        with httpx.Client(
+            base_url=creds["instance_url"],
+            verify=ssl.create_default_context(cafile=creds["ca_file"]),
+        ) as admin:
+            admin.post("/_admin/config", json={"refresh_token_rotation": False}).raise_for_status()
+            admin.get("/_admin/streaming").raise_for_status()
+        yield started
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("readme")
+
+
+@pytest.fixture(scope="module")
+def env(org: FakeOrg) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
+    out.update({_env_name(k): v for k, v in org.credentials().items()})
+    # The venv's console scripts and python, as for a user whose venv is active.
+    out["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{out.get('PATH', '')}"
+    out["PYTHONUNBUFFERED"] = "1"
+    return out
+
+
+def _run_python(block: Block, workdir: Path, env: dict[str, str]) -> tuple[int, str]:
+    script = workdir / f"readme_{block.name.replace('-', '_')}.py"
+    script.write_text(block.body, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, script.name],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def _run_sh(block: Block, workdir: Path, env: dict[str, str]) -> tuple[int, str]:
+    # Files, not pipes: a server the block leaves in the background keeps its stderr open.
+    out_path = workdir / f"{block.name}.out"
+    with out_path.open("w+", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", block.body],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            code = proc.wait(timeout=TIMEOUT_S)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # it may have ended by itself
+                os.killpg(proc.pid, signal.SIGTERM)  # the session this block started
+            proc.wait(timeout=10)
+        out.seek(0)
+        return code, out.read()
+
+
+@pytest.mark.parametrize("block", RUN, ids=[b.name for b in RUN])
+def test_block_runs(block: Block, workdir: Path, env: dict[str, str]) -> None:
+    assert block.lang in ("python", "sh"), f"README line {block.line}: fence {block.lang!r}"
+    runner = _run_python if block.lang == "python" else _run_sh
+    code, output = runner(block, workdir, env)
+    assert code == 0, f"README line {block.line} exited {code}:\n{block.body}\n---\n{output}"
+    assert "Traceback" not in output, output
+
+
+def test_every_fence_is_python_or_sh() -> None:
+    assert BLOCKS, "no code blocks found in README.md"
+    assert {b.lang for b in BLOCKS} <= {"python", "sh"}, [(b.name, b.lang) for b in BLOCKS]
+
+
+def test_skipped_blocks_are_few_and_say_why() -> None:
+    listed = "\n".join(f"  {b.name}: {b.skip}" for b in SKIPPED)
+    print(
+        f"README blocks: {len(BLOCKS)}; run: "
+        f"{sum(b.lang == 'python' for b in RUN)} python, {sum(b.lang == 'sh' for b in RUN)} sh; "
+        f"not run: {len(SKIPPED)}\n{listed}"
+    )
+    assert len(SKIPPED) <= MAX_SKIPPED, listed
+    assert all(b.lang == "sh" for b in SKIPPED), listed  # python always runs
+    assert all(b.skip for b in SKIPPED)
+
+
+def test_serve_block_exports_the_names_the_blocks_get(
+    workdir: Path, env: dict[str, str], org: FakeOrg
+) -> None:
+    serve = [b for b in RUN if "fake-org serve" in b.body]
+    assert len(serve) == 1, [b.name for b in serve]
+    code, output = _run_sh(serve[0], workdir, env)
+    assert code == 0, output
+    printed = json.loads((workdir / "fake-org.json").read_text(encoding="utf-8"))
+    assert {_env_name(k) for k in printed} == {_env_name(k) for k in org.credentials()}
+    assert "ca_file" in printed
+
+
+def test_python_blocks_pass_mypy_strict_as_the_readme_claims(workdir: Path) -> None:
+    python = [b for b in BLOCKS if b.lang == "python"]
+    folder = workdir / "mypy"
+    folder.mkdir(exist_ok=True)
+    expected: dict[tuple[str, int], str] = {}
+    files = []
+    for block in python:
+        name = f"readme_{block.name.replace('-', '_')}.py"
+        (folder / name).write_text(block.body, encoding="utf-8")
+        files.append(name)
+        for n, text in enumerate(block.body.splitlines(), start=1):
+            m = EXPECT_ERROR.search(text)
+            if m:
+                expected[(name, n)] = m["code"]
+    (folder / "mypy.ini").write_text("[mypy]\n", encoding="utf-8")
+    run_env = {k: v for k, v in os.environ.items() if k != "MYPY_CACHE_DIR"}
+    run_env["MYPYPATH"] = str(ROOT / "generated")
+    # mypy's defaults already show error codes, one line per error, no context, no colour.
+    command = ["mypy", "--strict", "--config-file", "mypy.ini", "--no-error-summary"]
+    done = subprocess.run(
+        [sys.executable, "-m", *command, "--cache-dir", str(folder / ".mypy_cache"), *files],
+        cwd=folder,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    raw = done.stdout + done.stderr
+    got: dict[tuple[str, int], set[str]] = {}
+    for line in done.stdout.splitlines():
+        m = MYPY_LINE.match(line)
+        assert m is not None, f"unparsed mypy output {line!r}\n{raw}"
+        if m["sev"] == "error":
+            got.setdefault((m["file"], int(m["line"])), set()).add(m["code"] or "")
+    assert done.returncode in (0, 1), raw  # 2: mypy itself could not run
+    assert {k: {v} for k, v in expected.items()} == got, raw
