@@ -11,7 +11,8 @@
 - Blocks run in README order, one at a time, in one shared temporary folder. A python block
   runs in a fresh interpreter; a sh block runs in `bash -euo pipefail` in a session of its
   own, and whatever it leaves running (`fake-org serve &`) is ended by that session's id.
-  Each must exit 0. The `listen --replay -2` block reads events earlier blocks caused.
+  Each must exit 0 and print what its comments claim (`CLAIMS`). The `listen --replay -2`
+  block reads events earlier blocks caused.
 - Every python block, skipped or not, is one file of one `mypy --strict` run: a line ending
   `# mypy: error [code]` must draw exactly that error, and every other line none.
 """
@@ -39,6 +40,25 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 TIMEOUT_S = 90
 MAX_SKIPPED = 3
+
+# A line of a block -> what that block's output must contain: the values its comments claim.
+CLAIMS: dict[str, tuple[str, ...]] = {
+    "print(exc.status_code, exc.error_code)": ("404 NOT_FOUND",),
+    'sf.apex("GET", "orders/42")': ("{'id': '42', 'status': 'Shipped'}",),
+    "print(api, names, pager.total_size)": (
+        "REST ['Four 0', 'Four 1', 'Four 2'] 3",
+        "SOAP ['Four 0', 'Four 1', 'Four 2'] 3",
+        "Bulk 1.0 ['Four 0', 'Four 1', 'Four 2'] None",
+        "Bulk 2.0 ['Four 0', 'Four 1', 'Four 2'] None",
+        "Name='Four 0') 2 False ",
+    ),
+    "print(row.input_index, row.error)": ("0 REQUIRED_FIELD_MISSING",),
+    "print(result.success, result.account_id, result.contact_id)": ("True 001",),
+    "def created(event: ChangeDataEvent)": ("CREATE ['001",),
+    "salesforce-typed listen": ('"changeType": "CREATE"',),
+    "salesforce-typed bulk load": ("2 successful, 0 failed, 0 unprocessed",),
+    "salesforce-typed generate": ("<class 'acme_sf.account.Account'>",),
+}
 
 FENCE = re.compile(r"^```(?P<lang>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(?P<reason>.+?)\s*-->\s*\Z")
@@ -157,6 +177,15 @@ def test_block_runs(block: Block, workdir: Path, env: dict[str, str]) -> None:
     code, output = runner(block, workdir, env)
     assert code == 0, f"README line {block.line} exited {code}:\n{block.body}\n---\n{output}"
     assert "Traceback" not in output, output
+    for line, wanted in CLAIMS.items():
+        if line in block.body:
+            missing = [w for w in wanted if w not in output]
+            assert missing == [], f"README line {block.line} claims {missing}; printed:\n{output}"
+
+
+def test_every_claim_names_a_block() -> None:
+    orphans = [line for line in CLAIMS if not any(line in b.body for b in RUN)]
+    assert orphans == []
 
 
 def test_every_fence_is_python_or_sh() -> None:
