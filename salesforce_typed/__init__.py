@@ -81,8 +81,11 @@ if _typing.TYPE_CHECKING:
         PasswordGrant,
         RefreshTokenGrant,
     )
+    from salesforce_typed.core._async.pagination import AsyncPager
+    from salesforce_typed.core._sync.pagination import Pager
     from salesforce_typed.core.change_events import ChangeEventHeader, ChangeType
     from salesforce_typed.core.compound import Address, Location, PersonName
+    from salesforce_typed.core.pagination import Page
     from salesforce_typed.core.retry import RetryPolicy
     from salesforce_typed.rest._async.client import AsyncQuery, AsyncSalesforce
     from salesforce_typed.rest._sync.client import Query, Salesforce
@@ -97,6 +100,7 @@ _LAZY = {
     "Location": "salesforce_typed.core.compound",
     "PersonName": "salesforce_typed.core.compound",
     "AccessTokenAuth": "salesforce_typed.auth.grants",
+    "AsyncPager": "salesforce_typed.core._async.pagination",
     "AsyncQuery": "salesforce_typed.rest._async.client",
     "AsyncSalesforce": "salesforce_typed.rest._async.client",
     "BatchRequest": "salesforce_typed.rest.composite",
@@ -104,6 +108,8 @@ _LAZY = {
     "CompositeRequest": "salesforce_typed.rest.composite",
     "JwtBearerGrant": "salesforce_typed.auth.grants",
     "MemoryTokenStore": "salesforce_typed.stores.memory",
+    "Page": "salesforce_typed.core.pagination",
+    "Pager": "salesforce_typed.core._sync.pagination",
     "PasswordGrant": "salesforce_typed.auth.grants",
     "Query": "salesforce_typed.rest._sync.client",
     "RefreshTokenGrant": "salesforce_typed.auth.grants",
@@ -135,6 +141,7 @@ __all__ = [
     "APIStatusError",
     "AccessTokenAuth",
     "Address",
+    "AsyncPager",
     "AsyncQuery",
     "AsyncSalesforce",
     "AsyncSoapClient",
@@ -182,6 +189,8 @@ __all__ = [
     "OAuthError",
     "ObjectInfo",
     "OutcomeUnknownError",
+    "Page",
+    "Pager",
     "PasswordGrant",
     "PersonName",
     "PicklistEnum",
