@@ -117,7 +117,11 @@ def generate(
         Path | None, typer.Option(help="Folder of describe JSON (+ describeGlobal.json).")
     ] = None,
     from_org: Annotated[
-        bool, typer.Option(help="Describe a live org: SF_INSTANCE_URL and SF_ACCESS_TOKEN.")
+        bool,
+        typer.Option(
+            help="Describe a live org: SF_INSTANCE_URL and SF_ACCESS_TOKEN, or SF_REFRESH_TOKEN, "
+            "SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL; SF_CA_FILE trusts a private CA."
+        ),
     ] = False,
     objects: Annotated[
         list[str] | None, typer.Option(help="Glob of sObjects to include (repeatable).")
@@ -157,13 +161,8 @@ def _describe_org(api_version: str, patterns: list[str], console: Console) -> Sc
 
     fetch_describes = codegen_module("load_org").fetch_describes
 
-    url = os.environ.get("SF_INSTANCE_URL")
-    token = os.environ.get("SF_ACCESS_TOKEN")
-    if not url or not token:
-        raise codegen_module("errors").CodegenError(
-            "--from-org needs SF_INSTANCE_URL and SF_ACCESS_TOKEN set"
-        )
     verify: bool | str = os.environ.get("SF_CA_FILE") or True
+    url, token = _org_session(verify)
     with Progress(transient=True) as bar:
         task = bar.add_task("describing", total=None)
 
@@ -178,8 +177,76 @@ def _describe_org(api_version: str, patterns: list[str], console: Console) -> Sc
     return schema
 
 
+def _org_session(verify: bool | str) -> tuple[str, str]:
+    """(instance_url, access_token) for --from-org: SF_ACCESS_TOKEN (+ SF_INSTANCE_URL) as
+    given, else one refresh-token grant call (SF_REFRESH_TOKEN, SF_CLIENT_ID, SF_CLIENT_SECRET,
+    SF_TOKEN_URL). Messages name variables, never their values."""
+    import ssl
+    import time
+
+    import httpx
+
+    from salesforce_typed.auth.grants import RefreshTokenGrant
+    from salesforce_typed.core.errors import SalesforceError
+
+    codegen_error = codegen_module("errors").CodegenError
+    env = os.environ
+    if env.get("SF_ACCESS_TOKEN"):
+        if not env.get("SF_INSTANCE_URL"):
+            raise codegen_error("--from-org: SF_ACCESS_TOKEN needs SF_INSTANCE_URL set")
+        return env["SF_INSTANCE_URL"], env["SF_ACCESS_TOKEN"]
+    if not env.get("SF_REFRESH_TOKEN"):
+        raise codegen_error(
+            "--from-org needs SF_INSTANCE_URL and SF_ACCESS_TOKEN set, or SF_REFRESH_TOKEN and "
+            "SF_CLIENT_ID (with SF_CLIENT_SECRET and SF_TOKEN_URL as your connected app needs)"
+        )
+    if not env.get("SF_CLIENT_ID"):
+        raise codegen_error("--from-org: SF_REFRESH_TOKEN needs SF_CLIENT_ID set")
+    grant = RefreshTokenGrant.from_env()
+    context = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    now = time.time()
+    try:
+        with httpx.Client(verify=context) as client:
+            response = client.send(grant.build_token_request(now))
+        session = grant.parse_token_response(response, now)
+    except httpx.HTTPError as exc:  # its text never holds the form (the secrets)
+        message = f"token request failed: {type(exc).__name__}: {exc}"
+        raise codegen_error(message, source=grant.token_url) from None
+    except SalesforceError as exc:
+        raise codegen_error(f"refresh token grant failed: {exc}", source=grant.token_url) from None
+    return env.get("SF_INSTANCE_URL") or session.instance_url, session.access_token
+
+
 fake_org_app = typer.Typer(no_args_is_help=True, help="The local fake Salesforce org.")
 app.add_typer(fake_org_app, name="fake-org")
+
+
+# `export` lines for these and, first, `unset` lines for the variables the CLI would prefer
+# over them (a stale SF_ACCESS_TOKEN wins over SF_REFRESH_TOKEN) or that this org lacks.
+_ENV_FILE_UNSET = ("SF_ACCESS_TOKEN", "SF_CA_FILE")
+
+
+def _env_file_text(credentials: dict[str, str]) -> str:
+    """`. ./fake-org.env` sets exactly the SF_* variables the CLI and `from_env()` read."""
+    lines = ["# salesforce-typed fake-org serve: source it (. ./fake-org.env); holds secrets"]
+    lines.append("unset " + " ".join(_ENV_FILE_UNSET))
+    lines += [f"export SF_{key.upper()}={shlex.quote(value)}" for key, value in credentials.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write a temp file beside `path`, then rename it over: a reader polling with
+    `[ -s PATH ]` sees nothing or the whole file. Mode 0600: the file holds secrets."""
+    import tempfile
+
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 @fake_org_app.command("serve")
@@ -199,6 +266,29 @@ def fake_org_serve(
     package: Annotated[
         list[str] | None, typer.Option(help="Load the sObjects of a generated package.")
     ] = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write `export SF_...=...` lines for every credential to this file "
+            "(atomically, mode 0600; removed at exit), to load with `. ./fake-org.env`."
+        ),
+    ] = None,
+    rotation: Annotated[
+        bool,
+        typer.Option(
+            help="Refresh Token Rotation: each refresh spends the refresh token, as in many "
+            "orgs. --no-rotation lets several processes (shell commands, scripts) each start "
+            "from the same SF_REFRESH_TOKEN without a shared token store."
+        ),
+    ] = True,
+    cdc: Annotated[
+        bool,
+        typer.Option(
+            help="Record Change Data Capture events for every write from startup, so "
+            "`listen --replay -2` sees writes made before it connected. --no-cdc spares big "
+            "loads the cost until streaming is first used."
+        ),
+    ] = True,
 ) -> None:
     """Start a fake org; print ONE JSON line with everything a client needs, then serve."""
     require_extra("fake-org")
@@ -206,6 +296,7 @@ def fake_org_serve(
     import signal
     import threading
 
+    from salesforce_typed.testing import streaming
     from salesforce_typed.testing.org.schema import standard_schema
     from salesforce_typed.testing.org.state import OrgConfig
     from salesforce_typed.testing.server import FakeOrg
@@ -221,14 +312,34 @@ def fake_org_serve(
         tls=tls,
         data_dir=data_dir,
         schema=schema,
-        config=OrgConfig(api_version=api_version.removeprefix("v")),
+        config=OrgConfig(
+            api_version=api_version.removeprefix("v"), refresh_token_rotation=rotation
+        ),
     )
+    if cdc:
+        streaming.enable(org.state)  # capture on before the first request can write
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with org:
-        print(json.dumps(org.credentials()), flush=True)
-        stop.wait()
+        credentials = org.credentials()
+        written = _env_file_text(credentials)
+        if env_file is not None:
+            _write_atomically(env_file, written)
+        try:
+            print(json.dumps(credentials), flush=True)
+            stop.wait()
+        finally:
+            # Only our own file: the next `until [ -s PATH ]` must not read dead credentials.
+            if env_file is not None and _read_or_none(env_file) == written:
+                env_file.unlink(missing_ok=True)
+
+
+def _read_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def main() -> None:
