@@ -3,11 +3,11 @@
 - Blocks are read from README.md: ```python and ```sh only (any other fence fails). A block
   right after `<!-- not run: REASON -->` is skipped; the skipped ones are counted, listed and
   kept few (`test_skipped_blocks_are_few_and_say_why`).
-- One `FakeOrg(tls=True)` serves the module. Its `credentials()` become `SF_<KEY>` in every
-  block's environment, as the README's `fake-org serve` block exports them (that block's own
-  output is checked to give the same names); rotation is turned off (`/_admin/config`) and
-  CDC capture started (`/_admin/streaming`) as that block does. No other `SF_*` variable
-  leaks in from outside.
+- One org serves the module, started as the README's setup block starts its own: the CLI's
+  `fake-org serve --tls --no-rotation --env-file` in a subprocess (CDC capture on from
+  startup). Its env file, sourced in bash, gives every block its `SF_*` variables (the setup
+  block, run from an environment without any, is checked to export the same names). No
+  other `SF_*` variable leaks in from outside.
 - Blocks run in README order, one at a time, in one shared temporary folder. A python block
   runs in a fresh interpreter; a sh block runs in `bash -euo pipefail` in a session of its
   own, and whatever it leaves running (`fake-org serve &`) is ended by that session's id.
@@ -20,24 +20,21 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
-import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-import httpx
 import pytest
-
-from salesforce_typed.testing.server import FakeOrg
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+CLI = Path(sys.executable).with_name("salesforce-typed")
 TIMEOUT_S = 90
 MAX_SKIPPED = 3
 
@@ -98,23 +95,48 @@ RUN = [b for b in BLOCKS if b.skip is None]
 SKIPPED = [b for b in BLOCKS if b.skip is not None]
 
 
-def _env_name(key: str) -> str:
-    return "SF_" + key.upper()
+def _without_sf(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if not k.startswith("SF_")}
+
+
+def _sf_exported(env_file: Path, env: dict[str, str]) -> dict[str, str]:
+    """The SF_* variables a bash that sources `env_file` has, as a user's shell would."""
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", '. "$1" && env -0', "bash", str(env_file)],
+        env=env,
+        capture_output=True,
+        timeout=TIMEOUT_S,
+        check=True,
+    )
+    pairs = (item.partition("=") for item in done.stdout.decode().split("\0") if item)
+    return {name: value for name, _, value in pairs if name.startswith("SF_")}
 
 
 @pytest.fixture(scope="module")
-def org() -> Iterator[FakeOrg]:
-    with FakeOrg(tls=True) as started:
-        creds = started.credentials()
-        # The README's serve block makes these two calls with curl: rotation off, so one
-        # refresh token serves every block; CDC capture on, so writes make change events.
-        with httpx.Client(
-            base_url=creds["instance_url"],
-            verify=ssl.create_default_context(cafile=creds["ca_file"]),
-        ) as admin:
-            admin.post("/_admin/config", json={"refresh_token_rotation": False}).raise_for_status()
-            admin.get("/_admin/streaming").raise_for_status()
-        yield started
+def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The SF_* variables of the module's org: rotation off, so one refresh token serves
+    every block; CDC capture on from startup, so `listen --replay -2` sees earlier writes."""
+    folder = tmp_path_factory.mktemp("readme-org")
+    env_file = folder / "fake-org.env"
+    command = [str(CLI), "fake-org", "serve", "--tls", "--no-rotation", "--env-file", str(env_file)]
+    with (folder / "serve.out").open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            command,
+            env=_without_sf(dict(os.environ)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not (env_file.exists() and env_file.stat().st_size):
+            assert proc.poll() is None, (folder / "serve.out").read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, "fake-org serve wrote no env file"
+            time.sleep(0.05)
+        yield _sf_exported(env_file, _without_sf(dict(os.environ)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +145,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def env(org: FakeOrg) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
-    out.update({_env_name(k): v for k, v in org.credentials().items()})
+def env(org: dict[str, str]) -> dict[str, str]:
+    out = _without_sf(dict(os.environ)) | org
     # The venv's console scripts and python, as for a user whose venv is active.
     out["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{out.get('PATH', '')}"
     out["PYTHONUNBUFFERED"] = "1"
@@ -206,15 +227,19 @@ def test_skipped_blocks_are_few_and_say_why() -> None:
 
 
 def test_serve_block_exports_the_names_the_blocks_get(
-    workdir: Path, env: dict[str, str], org: FakeOrg
+    workdir: Path, env: dict[str, str], org: dict[str, str]
 ) -> None:
     serve = [b for b in RUN if "fake-org serve" in b.body]
     assert len(serve) == 1, [b.name for b in serve]
-    code, output = _run_sh(serve[0], workdir, env)
+    # As written, from a shell without SF_*, then one line listing what it exported.
+    names = workdir / "sf-names.txt"
+    listing = f"\ncompgen -e -X '!SF_*' | sort > {names}\n"
+    block = attrs.evolve(serve[0], body=serve[0].body + listing)
+    code, output = _run_sh(block, workdir, _without_sf(env))
     assert code == 0, output
-    printed = json.loads((workdir / "fake-org.json").read_text(encoding="utf-8"))
-    assert {_env_name(k) for k in printed} == {_env_name(k) for k in org.credentials()}
-    assert "ca_file" in printed
+    assert names.read_text(encoding="utf-8").split() == sorted(org)
+    credentials = "INSTANCE_URL TOKEN_URL CLIENT_ID CLIENT_SECRET REFRESH_TOKEN USERNAME PASSWORD"
+    assert sorted(org) == sorted(f"SF_{k}" for k in f"{credentials} SECURITY_TOKEN CA_FILE".split())
 
 
 def test_python_blocks_pass_mypy_strict_as_the_readme_claims(workdir: Path) -> None:
