@@ -296,6 +296,10 @@ def fake_org_serve(
     import signal
     import threading
 
+    if env_file is not None and not env_file.parent.is_dir():
+        typer.echo(f"error: --env-file: no folder {env_file.parent}", err=True)
+        raise typer.Exit(2)
+
     from salesforce_typed.testing import streaming
     from salesforce_typed.testing.org.schema import standard_schema
     from salesforce_typed.testing.org.state import OrgConfig
