@@ -1,0 +1,15 @@
+"""The `salesforce-typed` command line: generate, fake-org, bulk, listen.
+
+`app.py` holds the Typer app and what the commands share; each command lives in its own
+module, which registers itself on `app` when imported here.
+"""
+
+from salesforce_typed.cli import bulk, fake_org, generate, listen
+from salesforce_typed.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "bulk", "fake_org", "generate", "listen", "main"]
