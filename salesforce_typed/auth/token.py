@@ -116,6 +116,9 @@ class TokenStore(Protocol):
     - `acquire_lock` succeeds only when no unexpired lock exists for `key`, whoever holds it
       (not re-entrant); the lease ends by itself after `ttl_s`.
     - `release_lock` deletes the lock only if `owner` still holds it, and says whether it did.
+    - `renew_lock` extends the lease to `ttl_s` from now only if `owner` still holds an
+      unexpired lock, and says whether it did: a refresher heartbeats while its token call
+      and store write are in flight, and one that lost its lock stops before writing.
     - `set_token_data` is a compare-and-set on `version`: it writes `data` as given only when
       the stored version equals `expected_version` (`None`: only when nothing is stored),
       and returns False otherwise. Callers bump `data.version` themselves.
@@ -126,6 +129,8 @@ class TokenStore(Protocol):
     def acquire_lock(self, key: str, owner: str, ttl_s: float) -> bool: ...
 
     def release_lock(self, key: str, owner: str) -> bool: ...
+
+    def renew_lock(self, key: str, owner: str, ttl_s: float) -> bool: ...
 
     def get_token_data(self, key: str) -> TokenData | None: ...
 
@@ -138,6 +143,8 @@ class TokenStore(Protocol):
     async def aacquire_lock(self, key: str, owner: str, ttl_s: float) -> bool: ...
 
     async def arelease_lock(self, key: str, owner: str) -> bool: ...
+
+    async def arenew_lock(self, key: str, owner: str, ttl_s: float) -> bool: ...
 
     async def aget_token_data(self, key: str) -> TokenData | None: ...
 

@@ -53,6 +53,17 @@ class MemoryTokenStore:
             del self._leases[key]
             return lease.until > now
 
+    def renew_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        if ttl_s <= 0:
+            raise UsageError(f"lock TTL must be positive, got {ttl_s}")
+        now = self._clock.monotonic()
+        with self._mutex:
+            lease = self._leases.get(key)
+            if lease is None or lease.owner != owner or lease.until <= now:
+                return False
+            self._leases[key] = _Lease(owner, now + ttl_s)
+            return True
+
     def get_token_data(self, key: str) -> TokenData | None:
         with self._mutex:
             return self._tokens.get(key)
@@ -75,6 +86,9 @@ class MemoryTokenStore:
 
     async def arelease_lock(self, key: str, owner: str) -> bool:
         return self.release_lock(key, owner)
+
+    async def arenew_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        return self.renew_lock(key, owner, ttl_s)
 
     async def aget_token_data(self, key: str) -> TokenData | None:
         return self.get_token_data(key)

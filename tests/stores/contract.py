@@ -140,6 +140,22 @@ def check_lock_lease_expires(make: StoreFactory) -> None:
     assert store.release_lock(key, "b")
 
 
+def check_renew_extends_only_the_holders_live_lease(make: StoreFactory) -> None:
+    harness = make()
+    store, key = harness.store, new_key()
+    assert not store.renew_lock(key, "a", TTL)  # nothing held
+    assert store.acquire_lock(key, "a", TTL)
+    assert not store.renew_lock(key, "b", TTL)  # not b's
+    harness.advance(TTL * 0.6)
+    assert store.renew_lock(key, "a", TTL)  # a heartbeat: another TTL from now
+    harness.advance(TTL * 0.6)  # past the first TTL, within the renewed one
+    assert not store.acquire_lock(key, "b", TTL)
+    harness.advance(PAST_TTL)
+    assert not store.renew_lock(key, "a", TTL)  # lapsed: a must not write any more
+    assert store.acquire_lock(key, "b", TTL)
+    assert store.release_lock(key, "b")
+
+
 def check_lock_and_token_do_not_interfere(make: StoreFactory) -> None:
     store, key = make().store, new_key()
     assert store.set_token_data(key, token(1), expected_version=None)
@@ -196,6 +212,7 @@ SYNC_CHECKS: tuple[SyncCheck, ...] = (
     check_lock_is_exclusive_and_not_reentrant,
     check_release_is_compare_and_delete,
     check_lock_lease_expires,
+    check_renew_extends_only_the_holders_live_lease,
     check_lock_and_token_do_not_interfere,
     check_concurrent_lock_has_one_winner,
     check_concurrent_cas_has_one_winner,
@@ -233,7 +250,10 @@ async def acheck_lock(make: StoreFactory) -> None:
     assert not await store.arelease_lock(key, "b")
     assert await store.arelease_lock(key, "a")
     assert await store.aacquire_lock(key, "b", TTL)
+    assert await store.arenew_lock(key, "b", TTL)
+    assert not await store.arenew_lock(key, "a", TTL)
     harness.advance(PAST_TTL)
+    assert not await store.arenew_lock(key, "b", TTL)
     assert await store.aacquire_lock(key, "c", TTL)
     assert not await store.arelease_lock(key, "b")
 
