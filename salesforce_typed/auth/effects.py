@@ -8,7 +8,7 @@ the in-process lock, or run one `TokenStore` call. Keeping them here keeps the f
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import httpx
@@ -22,9 +22,16 @@ __all__ = [
     "Effect",
     "Flow",
     "Get",
+    "Heartbeat",
     "Held",
+    "Journal",
+    "JournalForget",
+    "JournalLatest",
+    "JournalOp",
+    "JournalRecord",
     "LocalLock",
     "Release",
+    "Renew",
     "Send",
     "Set",
     "Sleep",
@@ -33,9 +40,20 @@ __all__ = [
 
 
 @attrs.frozen(slots=True)
+class Heartbeat:
+    """Renew `owner`'s refresh lock every `ttl_s / 3` (real time) while a Send is in flight,
+    so a slow token endpoint cannot outlive the lock and let a peer refresh the same token."""
+
+    key: str
+    owner: str
+    ttl_s: float
+
+
+@attrs.frozen(slots=True)
 class Send:
     request: httpx.Request
     read_body: bool = False  # token answers are always read; API answers only when 401
+    heartbeat: Heartbeat | None = None
 
 
 @attrs.frozen(slots=True)
@@ -118,7 +136,81 @@ class Release(StoreOp):
         return await store.arelease_lock(self.key, self.owner)
 
 
-Effect = Send | Sleep | LocalLock | StoreOp
+@attrs.frozen(slots=True)
+class Renew(StoreOp):
+    key: str
+    owner: str
+    ttl_s: float
+
+    def run(self, store: TokenStore) -> bool:
+        return store.renew_lock(self.key, self.owner, self.ttl_s)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.arenew_lock(self.key, self.owner, self.ttl_s)
+
+
+class Journal(Protocol):
+    """The local journal of rotated tokens (`stores.journal.TokenJournal`)."""
+
+    def record(self, key: str, data: TokenData) -> None: ...
+
+    def latest(self, key: str) -> TokenData | None: ...
+
+    def forget(self, key: str, *, upto: TokenData) -> None: ...
+
+    async def arecord(self, key: str, data: TokenData) -> None: ...
+
+    async def alatest(self, key: str) -> TokenData | None: ...
+
+    async def aforget(self, key: str, *, upto: TokenData) -> None: ...
+
+
+class JournalOp:
+    """A journal call; without a journal it does nothing and reads None."""
+
+    def run(self, journal: Journal) -> Any:
+        raise NotImplementedError
+
+    async def arun(self, journal: Journal) -> Any:
+        raise NotImplementedError
+
+
+@attrs.frozen(slots=True)
+class JournalRecord(JournalOp):
+    key: str
+    data: TokenData
+
+    def run(self, journal: Journal) -> None:
+        journal.record(self.key, self.data)
+
+    async def arun(self, journal: Journal) -> None:
+        await journal.arecord(self.key, self.data)
+
+
+@attrs.frozen(slots=True)
+class JournalLatest(JournalOp):
+    key: str
+
+    def run(self, journal: Journal) -> TokenData | None:
+        return journal.latest(self.key)
+
+    async def arun(self, journal: Journal) -> TokenData | None:
+        return await journal.alatest(self.key)
+
+
+@attrs.frozen(slots=True)
+class JournalForget(JournalOp):
+    key: str
+    upto: TokenData
+
+    def run(self, journal: Journal) -> None:
+        journal.forget(self.key, upto=self.upto)
+
+    async def arun(self, journal: Journal) -> None:
+        await journal.aforget(self.key, upto=self.upto)
+
+
+Effect = Send | Sleep | LocalLock | StoreOp | JournalOp
 Flow = Generator[Effect, Any, Any]
 
 

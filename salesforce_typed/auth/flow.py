@@ -24,13 +24,15 @@ What must stay true:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
+import attrs
 import httpx
 
 from salesforce_typed.auth import effects as fx
@@ -53,6 +55,11 @@ __all__ = ["SalesforceAuth"]
 logger = logging.getLogger("salesforce_typed.auth")
 
 _INVALID_SESSION = "INVALID_SESSION_ID"
+
+
+def _newer(a: TokenData, b: TokenData) -> bool:
+    """Whether `a` was issued after `b` (versions are per store; issue times are not)."""
+    return a.last_refreshed_at > b.last_refreshed_at and a.refresh_token != b.refresh_token
 
 
 def _wants_body(effect: fx.Send, response: httpx.Response) -> bool:
@@ -102,8 +109,12 @@ class SalesforceAuth(httpx.Auth):
         lock_ttl_s: float = 60.0,
         lock_wait_s: float = 90.0,
         on_token_refreshed: Callable[[TokenData], None] | None = None,
+        journal: fx.Journal | None = None,
+        store_write_deadline_s: float = 20.0,
     ) -> None:
         self.credentials = credentials
+        self.journal = journal
+        self.store_write_deadline_s = store_write_deadline_s
         self.clock: Clock = clock or SystemClock()
         self.store: TokenStore = store if store is not None else MemoryTokenStore(clock=self.clock)
         if isinstance(credentials, AccessTokenAuth):
@@ -215,13 +226,16 @@ class SalesforceAuth(httpx.Auth):
             return mine
         owner = uuid.uuid4().hex
         yield from self._take_store_lock(owner)
-        stored: TokenData | None = yield fx.Get(self.key)
+        stored = yield from self._newest_stored()
         refreshed = False
         if self._usable(stored, rejected):
             token = self._adopt(stored)
         else:
-            token, refreshed = yield from self._refresh(stored)
-        yield fx.Release(self.key, owner)
+            token, refreshed, kept = yield from self._refresh(stored, owner)
+            if kept:  # the store could not take the rotated token: hold the lock to its end
+                owner = ""
+        if owner:
+            yield fx.Release(self.key, owner)
         yield fx.LocalLock(acquire=False)
         if refreshed and self.on_token_refreshed is not None:
             # Outside the locks: a hook that makes a request must not deadlock on them.
@@ -251,17 +265,53 @@ class SalesforceAuth(httpx.Auth):
             yield fx.Sleep(min(delay, remaining))
             delay = min(delay * 2, 1.0)
 
-    def _refresh(self, stored: TokenData | None) -> fx.Flow:
-        """Call the token endpoint under both locks and persist before use."""
+    def _newest_stored(self) -> fx.Flow:
+        """The store's token, unless this process knows a newer one: then that one, written
+        back (fenced). A store that comes back empty or older (a Redis restart without
+        persistence, a failover to a stale replica, a write that failed) must never make us
+        refresh with an older refresh token, least of all the grant's seed: under rotation
+        that revokes the whole family."""
+        stored: TokenData | None = yield fx.Get(self.key)
+        journaled: TokenData | None = yield fx.JournalLatest(self.key)
+        newest = max(
+            (t for t in (self._token, journaled) if t is not None),
+            key=lambda t: t.last_refreshed_at,
+            default=None,
+        )
+        if newest is None or (stored is not None and not _newer(newest, stored)):
+            return stored
+        version = (stored.version if stored is not None else newest.version) + 1
+        back = attrs.evolve(newest, version=version)
+        expected = stored.version if stored is not None else None
+        logger.warning(
+            "the token store holds %s for %s; writing back the newer token this process "
+            "holds (version %d)",
+            "nothing" if stored is None else f"an older token (version {stored.version})",
+            self.key,
+            version,
+        )
+        if (yield fx.Set(self.key, back, expected)):
+            yield fx.JournalForget(self.key, back)
+            self._token = back
+            return back
+        return (yield fx.Get(self.key))  # a peer wrote meanwhile: theirs is at least as new
+
+    def _refresh(self, stored: TokenData | None, owner: str) -> fx.Flow:
+        """Call the token endpoint under both locks (heartbeating the store's) and persist
+        before use: journal first (fsync), then the shared store, retried until a deadline.
+
+        Returns (token, refreshed, kept): `kept` means the store never took the rotated
+        token; it is used (it is the only valid one) and stays journaled for write-back.
+        """
         assert not isinstance(self.credentials, AccessTokenAuth)
         grant = self.credentials
-        response = yield fx.Send(
-            grant.build_token_request(self.clock.now(), stored), read_body=True
-        )
+        token_request = grant.build_token_request(self.clock.now(), stored)
+        beat = fx.Heartbeat(self.key, owner, self.lock_ttl_s)
+        response = yield fx.Send(token_request, read_body=True, heartbeat=beat)
         try:
             fresh = grant.parse_token_response(response, self.clock.now(), stored)
         except InvalidGrantError as exc:
-            return (yield from self._invalid_grant(exc, stored)), False
+            return (yield from self._invalid_grant(exc, stored)), False, False
         except APIStatusError as exc:
             # The token endpoint failed (5xx, HTML error page): the caller's request never left.
             raise RequestNotSentError(
@@ -272,10 +322,23 @@ class SalesforceAuth(httpx.Auth):
         rotated = fresh.refresh_token is not None and fresh.refresh_token != (
             stored.refresh_token if stored is not None else None
         )
+        if rotated:
+            yield fx.JournalRecord(self.key, fresh)
         expected = stored.version if stored is not None else None
-        written = yield fx.Set(self.key, fresh, expected)
+        written = yield from self._write_with_retries(fresh, expected, owner)
+        if written is None:
+            self.refresh_count += 1
+            self._token = fresh
+            logger.error(
+                "the token store did not take the rotated token within %gs (%s): using it, "
+                "kept in the journal and this process for write-back",
+                self.store_write_deadline_s,
+                self.key,
+            )
+            return fresh, True, True
         if not written:
             if rotated:
+                yield fx.JournalForget(self.key, fresh)  # a peer's write won: ours is void
                 logger.error(
                     "rotated refresh token could not be stored over version %s (%s): aborting",
                     expected,
@@ -287,12 +350,39 @@ class SalesforceAuth(httpx.Auth):
                 )
             # No rotation: our refresh token stays valid, so the new access token is safe to use.
             logger.warning("token store write lost a race (%s); using the token unshared", self.key)
+        elif rotated:
+            yield fx.JournalForget(self.key, fresh)
         self.refresh_count += 1
         self._token = fresh
         logger.info(
             "refreshed token: version %d, rotated=%s (%s)", fresh.version, rotated, self.key
         )
-        return fresh, True
+        return fresh, True, False
+
+    def _write_with_retries(self, fresh: TokenData, expected: int | None, owner: str) -> fx.Flow:
+        """The fenced write; True/False as the store answered, None if it kept failing.
+
+        A store error (connection dropped, outage) is retried with backoff, renewing the
+        refresh lock before each try, until `store_write_deadline_s`; a lock we no longer
+        hold ends the retries (a peer may be refreshing: the fence then refuses us anyway).
+        """
+        deadline = self.clock.monotonic() + self.store_write_deadline_s
+        delay = 0.1
+        while True:
+            try:
+                return (yield fx.Set(self.key, fresh, expected))
+            except TokenStoreError as exc:
+                remaining = deadline - self.clock.monotonic()
+                logger.warning("token store write failed (%s): %s", self.key, exc)
+                if remaining <= 0:
+                    return None
+            yield fx.Sleep(min(delay, max(remaining, 0.0)))
+            delay = min(delay * 2, 2.0)
+            try:
+                if not (yield fx.Renew(self.key, owner, self.lock_ttl_s)):
+                    logger.error("refresh lock lost while storing the token (%s)", self.key)
+            except TokenStoreError:
+                pass  # the store is still away; the write below says so again
 
     def _invalid_grant(self, exc: InvalidGrantError, stored: TokenData | None) -> fx.Flow:
         # Re-read once: a peer may have re-authorized (or refreshed) behind our back.
@@ -301,6 +391,8 @@ class SalesforceAuth(httpx.Auth):
             return self._adopt(again)
         logger.error("invalid_grant (%s): clearing the stored token; re-authorize", self.key)
         yield fx.Clear(self.key)
+        if stored is not None:  # the journal must not write a dead token back later
+            yield fx.JournalForget(self.key, stored)
         self._token = None
         self._dead = exc
         raise exc
@@ -311,15 +403,18 @@ class SalesforceAuth(httpx.Auth):
         held = fx.Held()
         try:
             result: Any = None
+            error: Exception | None = None  # a store error, thrown into the flow to handle
             while True:
                 try:
-                    effect = flow.send(result)
+                    effect = flow.send(result) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     return stop.value
+                error = None
                 if isinstance(effect, fx.Send):
-                    response = yield effect.request
-                    if _wants_body(effect, response):
-                        response.read()
+                    with self._heartbeat(effect.heartbeat):
+                        response = yield effect.request
+                        if _wants_body(effect, response):
+                            response.read()
                     result = response
                 elif isinstance(effect, fx.Sleep):
                     self.clock.sleep(effect.seconds)
@@ -331,8 +426,14 @@ class SalesforceAuth(httpx.Auth):
                         self._thread_lock.release()
                     held.local = effect.acquire
                     result = None
+                elif isinstance(effect, fx.JournalOp):
+                    result = None if self.journal is None else effect.run(self.journal)
                 else:
-                    result = effect.run(self.store)
+                    try:
+                        result = effect.run(self.store)
+                    except Exception as exc:
+                        error = exc
+                        continue
                     held.note(effect, result)
         finally:
             flow.close()
@@ -353,16 +454,19 @@ class SalesforceAuth(httpx.Auth):
         lock = self._loop_lock()
         try:
             result: Any = None
+            error: Exception | None = None  # a store error, thrown into the flow to handle
             while True:
                 try:
-                    effect = flow.send(result)
+                    effect = flow.send(result) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     out.value = stop.value  # async generators cannot return a value
                     return
+                error = None
                 if isinstance(effect, fx.Send):
-                    response = yield effect.request
-                    if _wants_body(effect, response):
-                        await response.aread()
+                    async with self._aheartbeat(effect.heartbeat):
+                        response = yield effect.request
+                        if _wants_body(effect, response):
+                            await response.aread()
                     result = response
                 elif isinstance(effect, fx.Sleep):
                     await self.clock.asleep(effect.seconds)
@@ -374,8 +478,14 @@ class SalesforceAuth(httpx.Auth):
                         lock.release()
                     held.local = effect.acquire
                     result = None
+                elif isinstance(effect, fx.JournalOp):
+                    result = None if self.journal is None else await effect.arun(self.journal)
                 else:
-                    result = await effect.arun(self.store)
+                    try:
+                        result = await effect.arun(self.store)
+                    except Exception as exc:
+                        error = exc
+                        continue
                     held.note(effect, result)
         finally:
             flow.close()
@@ -388,6 +498,64 @@ class SalesforceAuth(httpx.Auth):
             finally:
                 if held.local:
                     lock.release()
+
+    @contextlib.contextmanager
+    def _heartbeat(self, beat: fx.Heartbeat | None) -> Iterator[None]:
+        """Renew the refresh lock from a thread while a token call blocks this one."""
+        if beat is None:
+            yield
+            return
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(beat.ttl_s / 3):
+                if not self._renew_quietly(beat):
+                    return
+
+        thread = threading.Thread(target=renew, name="salesforce-typed-lock-heartbeat")
+        thread.daemon = True
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    @contextlib.asynccontextmanager
+    async def _aheartbeat(self, beat: fx.Heartbeat | None) -> AsyncIterator[None]:
+        """The async twin: a task renews the lock while the token call is awaited."""
+        if beat is None:
+            yield
+            return
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(beat.ttl_s / 3)  # real time: the lease is the store's
+                try:
+                    held = await self.store.arenew_lock(beat.key, beat.owner, beat.ttl_s)
+                except Exception:
+                    logger.warning("refresh lock heartbeat failed (%s)", beat.key)
+                    continue
+                if not held:
+                    logger.error("refresh lock lost during a token call (%s)", beat.key)
+                    return
+
+        task = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _renew_quietly(self, beat: fx.Heartbeat) -> bool:
+        try:
+            held = self.store.renew_lock(beat.key, beat.owner, beat.ttl_s)
+        except Exception:  # a store blip: the next beat tries again before the lease ends
+            logger.warning("refresh lock heartbeat failed (%s)", beat.key)
+            return True
+        if not held:
+            logger.error("refresh lock lost during a token call (%s)", beat.key)
+        return held
 
     def _loop_lock(self) -> asyncio.Lock:
         # An asyncio.Lock belongs to one event loop; clients on other loops get their own.

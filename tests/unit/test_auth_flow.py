@@ -720,3 +720,179 @@ def test_unreachable_token_endpoint_is_request_not_sent_naming_host_and_port(
     assert "login.salesforce.com:443" not in str(err.value)  # no port in the URL: none shown
     assert "login.salesforce.com/services/oauth2/token" in str(err.value)
     assert SECRET not in str(err.value) and SEED not in str(err.value)
+
+
+# -- durability: the newest token wins, store faults, the journal, the heartbeat --------------
+
+
+class ListJournal:
+    """An in-memory `Journal` (the real one is `stores.journal.TokenJournal`, on disk)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list[TokenData]] = {}
+
+    def record(self, key: str, data: TokenData) -> None:
+        self.entries.setdefault(key, []).append(data)
+
+    def latest(self, key: str) -> TokenData | None:
+        items = self.entries.get(key) or []
+        return max(items, key=lambda t: t.last_refreshed_at) if items else None
+
+    def forget(self, key: str, *, upto: TokenData) -> None:
+        self.entries[key] = [
+            t for t in self.entries.get(key, []) if t.last_refreshed_at > upto.last_refreshed_at
+        ]
+
+    async def arecord(self, key: str, data: TokenData) -> None:
+        self.record(key, data)
+
+    async def alatest(self, key: str) -> TokenData | None:
+        return self.latest(key)
+
+    async def aforget(self, key: str, *, upto: TokenData) -> None:
+        self.forget(key, upto=upto)
+
+
+class FlakyStore(MemoryTokenStore):
+    """`failures` token writes raise TokenStoreError (a dropped connection, an outage)."""
+
+    failures = 0
+    writes = 0
+
+    def set_token_data(self, key: str, data: TokenData, *, expected_version: int | None) -> bool:
+        self.writes += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise TokenStoreError("connection to the token store dropped")
+        return super().set_token_data(key, data, expected_version=expected_version)
+
+
+def test_a_store_that_lost_its_data_gets_the_newest_token_back_not_the_seed(
+    expired_body: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    env = make_env(expired_body)
+    with env.client() as client:
+        assert client.get(API_PATH).status_code == 200  # seed -> rt-1, stored
+        env.store.clear_token_data(env.key)  # e.g. Redis restarted without persistence
+        env.org.revoke_all_access()  # and the session ended
+        with caplog.at_level(logging.WARNING, "salesforce_typed.auth"):
+            assert client.get(API_PATH).status_code == 200
+    # The second refresh used rt-1 (the seed would have revoked the family).
+    assert [f["refresh_token"] for f in env.org.token_forms] == [SEED, "rt-1"]
+    assert env.org.refresh_token == "rt-2" and env.stored().refresh_token == "rt-2"
+    assert "writing back the newer token" in caplog.text and "rt-1" not in caplog.text
+
+
+def test_a_store_that_went_back_to_an_older_token_is_corrected(expired_body: Any) -> None:
+    env = make_env(expired_body)
+    with env.client() as client:
+        client.get(API_PATH)  # rt-1 stored as version 1
+        old = env.stored()
+        env.clock.advance(10)
+        env.org.revoke_all_access()
+        client.get(API_PATH)  # rt-2 stored as version 2
+        # a failover to a replica that missed the last write: version 1 again
+        env.store.clear_token_data(env.key)
+        assert old is not None and env.store.set_token_data(env.key, old, expected_version=None)
+        env.clock.advance(10)
+        env.org.revoke_all_access()
+        assert client.get(API_PATH).status_code == 200
+    assert [f["refresh_token"] for f in env.org.token_forms] == [SEED, "rt-1", "rt-2"]
+    assert env.org.token_calls == 3 and env.org.refresh_token == "rt-3"
+
+
+def test_store_write_errors_are_retried_then_succeed(expired_body: Any) -> None:
+    env = make_env(expired_body, store_cls=FlakyStore)
+    env.store.failures = 2  # type: ignore[attr-defined]
+    with env.client() as client:
+        assert client.get(API_PATH).status_code == 200
+    assert env.store.writes == 3  # type: ignore[attr-defined]
+    stored = env.stored()
+    assert stored is not None and stored.refresh_token == env.org.refresh_token == "rt-1"
+
+
+def test_a_store_that_stays_down_keeps_the_rotated_token_journaled_then_writes_it_back(
+    expired_body: Any,
+) -> None:
+    journal = ListJournal()
+    env = make_env(expired_body, store_cls=FlakyStore, journal=journal, store_write_deadline_s=5.0)
+    env.store.failures = 10_000  # type: ignore[attr-defined]
+    with env.client() as client:
+        # The rotation happened; the store never took rt-1, but the request still ran on it.
+        assert client.get(API_PATH).status_code == 200
+        assert journal.latest(env.key) is not None
+        assert journal.latest(env.key).refresh_token == "rt-1"  # type: ignore[union-attr]
+        assert env.stored() is None
+        env.store.failures = 0  # type: ignore[attr-defined]
+        env.clock.advance(120)  # past the lock the failed refresh left to lapse
+        env.org.revoke_all_access()
+        assert client.get(API_PATH).status_code == 200
+    assert [f["refresh_token"] for f in env.org.token_forms] == [SEED, "rt-1"]
+    stored = env.stored()
+    assert stored is not None and stored.refresh_token == "rt-2"
+    assert journal.latest(env.key) is None  # forgotten once the store held it
+
+
+def test_a_new_process_recovers_a_journaled_token_newer_than_the_store(
+    expired_body: Any,
+) -> None:
+    journal = ListJournal()
+    first = make_env(expired_body, journal=journal)
+    with first.client() as client:
+        client.get(API_PATH)  # rt-1 stored
+    # Killed between the token response and the store write: rt-2 reached the journal only.
+    rotated = attrs.evolve(
+        first.stored(),  # type: ignore[arg-type]
+        access_token="00D!at-2",
+        refresh_token="rt-2",
+        last_refreshed_at=first.clock.now() + 5,
+    )
+    journal.record(first.key, rotated)
+    first.org.refresh_token = "rt-2"
+    first.org.issued = 2
+    again = SalesforceAuth(
+        first.auth.credentials, store=first.store, clock=first.clock, journal=journal
+    )
+    first.clock.advance(60)
+    with httpx.Client(transport=httpx.MockTransport(first.org.handle), auth=again) as client:
+        assert client.get(f"{INSTANCE}{API_PATH}").status_code == 200
+    assert first.org.token_forms[-1]["refresh_token"] == "rt-2"  # not the store's rt-1
+    assert first.stored().refresh_token == "rt-3"  # type: ignore[union-attr]
+
+
+def test_the_lock_is_renewed_while_a_slow_token_call_is_in_flight(expired_body: Any) -> None:
+    import time
+
+    from salesforce_typed.core.clock import SystemClock
+
+    store = MemoryTokenStore(clock=SystemClock())
+    org = FakeOrg(expired_body)
+    grant = RefreshTokenGrant(
+        client_id="3MVG9-cid", refresh_token=SEED, client_secret=SECRET, token_url=TOKEN_URL
+    )
+    auth = SalesforceAuth(grant, store=store, lock_ttl_s=0.3)
+    stolen: list[bool] = []
+
+    def slow_token(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/services/oauth2/token":
+            time.sleep(1.0)  # more than three lock lifetimes
+            stolen.append(store.acquire_lock(auth.key, "a-peer", 0.3))
+        return org.handle(request)
+
+    with httpx.Client(transport=httpx.MockTransport(slow_token), auth=auth) as client:
+        assert client.get(f"{INSTANCE}{API_PATH}").status_code == 200
+    assert stolen == [False]  # the heartbeat kept the refresh lock ours throughout
+
+
+async def test_async_store_errors_are_retried_and_lost_data_is_written_back(
+    expired_body: Any,
+) -> None:
+    env = make_env(expired_body, store_cls=FlakyStore)
+    env.store.failures = 1  # type: ignore[attr-defined]
+    async with env.async_client() as client:
+        assert (await client.get(API_PATH)).status_code == 200  # one failed write, retried
+        env.store.clear_token_data(env.key)
+        env.org.revoke_all_access()
+        assert (await client.get(API_PATH)).status_code == 200
+    assert [f["refresh_token"] for f in env.org.token_forms] == [SEED, "rt-1"]
+    assert env.stored().refresh_token == "rt-2"  # type: ignore[union-attr]
