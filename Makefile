@@ -11,7 +11,7 @@ OUT ?=
 PACKAGE ?=
 OBJECTS ?=
 
-.PHONY: install generate regen-check lint typecheck test check demo bench services clean
+.PHONY: install generate regen-check lint typecheck test check demo bench services browsers clean
 
 install: $(STAMP)
 
@@ -43,7 +43,19 @@ typecheck: $(STAMP)
 services:
 	@bash scripts/services.sh
 
-test: $(STAMP) services
+# Chromium and its WebDriver for the headless-browser login test (Debian's packages). Without
+# apt-get (not Debian/Ubuntu) it says so and the test skips naming the missing binaries.
+browsers:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "browsers: no apt-get; install chromium and chromedriver yourself" >&2; \
+	  else \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	    $$SUDO apt-get update && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	  fi
+
+test: $(STAMP) services browsers
 	$(BIN)/pytest
 
 check: lint typecheck test

@@ -196,7 +196,7 @@ def test_client_credentials_with_basic_auth(client: httpx.Client, creds: dict[st
     assert oauth_error(r)["error"] == "invalid_client"
 
 
-@pytest.mark.parametrize("grant", ["authorization_code", "implicit", ""])
+@pytest.mark.parametrize("grant", ["no_such_grant", "implicit", ""])
 def test_unsupported_grant(client: httpx.Client, creds: dict[str, str], grant: str) -> None:
     data = {"client_id": creds["client_id"], "client_secret": creds["client_secret"]}
     if grant:

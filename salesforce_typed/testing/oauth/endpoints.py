@@ -1,5 +1,8 @@
 """Salesforce's OAuth 2.0 endpoints for the fake org: token, revoke, userinfo, introspect.
 
+The authorize pages and the `authorization_code` checks live in `web_server.py`; the token
+endpoint here issues the tokens for a redeemed code, as for every other grant.
+
 What must stay true (wire reference §1):
 
 - A refresh token belongs to a *family*, one per authorization (`issue_refresh_token`).
@@ -10,12 +13,15 @@ What must stay true (wire reference §1):
 - Token responses carry no `expires_in`; `issued_at` is 13-digit milliseconds; errors are
   400 `{"error","error_description"}` with Salesforce's observed descriptions.
 - Family and token bookkeeping happens under `state.lock`.
+- `token_delay_s` (a fault switch, `/_admin/faults`) holds every token response that long,
+  without blocking other requests, so tests can make the token endpoint slow.
 - No secret (client secret, password, token) reaches a log line, an exception message or a
   repr: log lines name a family id at most, which is not a credential.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import collections
@@ -28,15 +34,18 @@ from urllib.parse import unquote_plus
 
 import attrs
 
+from salesforce_typed.testing.oauth import web_server
 from salesforce_typed.testing.oauth.jwt_bearer import (
     JWT_BEARER_GRANT,
     check_assertion,
     register_jwt_certificate,
 )
+from salesforce_typed.testing.oauth.web_server import AUTHORIZATION_CODE_GRANT
 from salesforce_typed.testing.org.http import OAuthError, Request, Response, Router, SfError
 from salesforce_typed.testing.org.state import OrgState, Session
 
 __all__ = [
+    "AUTHORIZATION_CODE_GRANT",
     "GRANT_CLIENT_CREDENTIALS",
     "GRANT_PASSWORD",
     "GRANT_REFRESH_TOKEN",
@@ -56,7 +65,13 @@ GRANT_REFRESH_TOKEN = "refresh_token"
 GRANT_PASSWORD = "password"
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
 _SUPPORTED_GRANTS = frozenset(
-    {GRANT_REFRESH_TOKEN, GRANT_PASSWORD, GRANT_CLIENT_CREDENTIALS, JWT_BEARER_GRANT}
+    {
+        GRANT_REFRESH_TOKEN,
+        GRANT_PASSWORD,
+        GRANT_CLIENT_CREDENTIALS,
+        JWT_BEARER_GRANT,
+        AUTHORIZATION_CODE_GRANT,
+    }
 )
 _EXTENSION_KEY = "oauth"
 # Salesforce sends its token responses uncacheable.
@@ -86,6 +101,8 @@ class OAuthState:
     calls: collections.Counter[str] = attrs.field(factory=collections.Counter)
     # The connected app's "Require Secret for Refresh Token Flow" (on by default).
     require_secret_for_refresh: bool = True
+    # Fault switch: seconds every token-endpoint answer is held back (0: none).
+    token_delay_s: float = 0.0
 
 
 def oauth_state(state: OrgState) -> OAuthState:
@@ -117,8 +134,7 @@ def _new_refresh_token() -> str:
     return "5Aep861" + secrets.token_urlsafe(64)
 
 
-def issue_refresh_token(state: OrgState, client_id: str | None = None) -> str:
-    """Start a new family (a user authorizing the app) and return its first refresh token."""
+def _new_family(state: OrgState, client_id: str | None) -> tuple[_Family, str]:
     oauth = oauth_state(state)
     token = _new_refresh_token()
     family = _Family(
@@ -130,7 +146,12 @@ def issue_refresh_token(state: OrgState, client_id: str | None = None) -> str:
     with state.lock:
         oauth.families[family.family_id] = family
         oauth.refresh_tokens[token] = family.family_id
-    return token
+    return family, token
+
+
+def issue_refresh_token(state: OrgState, client_id: str | None = None) -> str:
+    """Start a new family (a user authorizing the app) and return its first refresh token."""
+    return _new_family(state, client_id)[1]
 
 
 def _revoke_family(state: OrgState, family: _Family) -> None:
@@ -194,7 +215,9 @@ def _identity_url(state: OrgState, user_id: str) -> str:
     return f"{state.instance_url}/id/{state.config.org_id}/{user_id}"
 
 
-def _token_response(state: OrgState, session: Session, refresh_token: str | None) -> Response:
+def _token_response(
+    state: OrgState, session: Session, refresh_token: str | None, scope: str | None = None
+) -> Response:
     identity = _identity_url(state, session.user_id)
     issued_at = str(int(session.issued_at * 1000))
     mac = hmac.new(
@@ -205,7 +228,7 @@ def _token_response(state: OrgState, session: Session, refresh_token: str | None
         body["refresh_token"] = refresh_token
     body |= {
         "signature": base64.b64encode(mac.digest()).decode("ascii"),
-        "scope": "api refresh_token" if refresh_token is not None else "api",
+        "scope": scope or ("api refresh_token" if refresh_token is not None else "api"),
         "instance_url": state.instance_url,
         "id": identity,
         "token_type": "Bearer",
@@ -252,6 +275,20 @@ def _password(state: OrgState, form: dict[str, str], client_id: str) -> Response
     return _token_response(state, state.new_session(client_id=client_id), None)
 
 
+def _authorization_code(state: OrgState, form: dict[str, str], client_id: str) -> Response:
+    """A code from the authorize pages: a new family when its scope allows a refresh token."""
+    redeemed = web_server.redeem_code(state, form, client_id)
+    family_id: str | None = None
+    refresh: str | None = None
+    if redeemed.offline:
+        family, refresh = _new_family(state, client_id)
+        family_id = family.family_id
+    session = state.new_session(
+        user_id=redeemed.user_id, username=redeemed.username, family=family_id, client_id=client_id
+    )
+    return _token_response(state, session, refresh, " ".join(redeemed.scope))
+
+
 def _jwt_bearer(state: OrgState, form: dict[str, str]) -> Response:
     claims = check_assertion(state, form.get("assertion", ""))
     session = state.new_session(client_id=str(claims["iss"]))
@@ -265,13 +302,23 @@ async def _token(req: Request) -> Response:
     oauth = oauth_state(state)
     with state.lock:
         oauth.calls[grant] += 1
+        delay = oauth.token_delay_s
+    if delay > 0:
+        await asyncio.sleep(delay)
     if grant not in _SUPPORTED_GRANTS:
         raise OAuthError("unsupported_grant_type", "grant type not supported")
     if grant == JWT_BEARER_GRANT:  # the signed assertion is the client authentication
         return _jwt_bearer(state, form)
     client_id, secret = _client_auth(req, form)
-    secret_required = grant != GRANT_REFRESH_TOKEN or oauth.require_secret_for_refresh
+    if grant == GRANT_REFRESH_TOKEN:
+        secret_required = oauth.require_secret_for_refresh
+    elif grant == AUTHORIZATION_CODE_GRANT:
+        secret_required = web_server.web_server_settings(state).require_secret
+    else:
+        secret_required = True
     _check_client(state, client_id, secret, secret_required=secret_required)
+    if grant == AUTHORIZATION_CODE_GRANT:
+        return _authorization_code(state, form, client_id)
     if grant == GRANT_REFRESH_TOKEN:
         return _refresh(state, form, client_id)
     if grant == GRANT_PASSWORD:
@@ -476,3 +523,4 @@ PUBLIC_ROUTES: Final = (
 def register(router: Router, state: OrgState) -> None:
     oauth_state(state)
     router.add_all(PUBLIC_ROUTES, auth=False)
+    web_server.register(router, state)
