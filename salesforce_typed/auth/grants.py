@@ -23,7 +23,8 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, quote_plus
 
 import attrs
 import httpx
@@ -131,6 +132,64 @@ def _issued_at(raw: Any, now: float) -> float:
     return value / 1000.0 if value >= 1e12 else value
 
 
+# Form fields of token requests that are secrets: never echoed back into an error text.
+_SECRET_FIELDS: Final = frozenset(
+    {
+        "refresh_token",
+        "client_secret",
+        "password",
+        "assertion",
+        "client_assertion",
+        "code",
+        "code_verifier",
+    }
+)
+_LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def _request_secrets(request: httpx.Request) -> list[str]:
+    try:
+        form = parse_qsl(request.content.decode("utf-8"), keep_blank_values=False)
+    except (httpx.RequestNotRead, UnicodeDecodeError):
+        return []
+    found = {value for name, value in form if name in _SECRET_FIELDS and len(value) >= 4}
+    return sorted(found, key=len, reverse=True)  # longest first: no partial leftovers
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    """An error page that echoes the request (some proxies and WAFs do) loses the secrets."""
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]").replace(quote_plus(secret), "[redacted]")
+    return text
+
+
+def _redact_all(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return _redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: _redact_all(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_all(v, secrets) for v in value]
+    return value
+
+
+def _check_instance_url(instance_url: str, token_url: httpx.URL) -> None:
+    """The bearer token goes to `instance_url` on every call: never in clear text, unless
+    both ends are this machine (the fake org without TLS) or the caller opted in with
+    `SALESFORCE_TYPED_ALLOW_HTTP=1`."""
+    url = httpx.URL(instance_url)
+    if url.scheme == "https" or os.environ.get("SALESFORCE_TYPED_ALLOW_HTTP") == "1":
+        return
+    if url.host in _LOOPBACK_HOSTS and token_url.host in _LOOPBACK_HOSTS:
+        return
+    raise OAuthError(
+        "insecure_instance_url",
+        f"the token endpoint named a non-https instance URL ({url.scheme}://{url.host}); "
+        "the access token would travel in clear text (set SALESFORCE_TYPED_ALLOW_HTTP=1 to "
+        "allow it)",
+    )
+
+
 def parse_token_body(
     response: httpx.Response,
     *,
@@ -149,14 +208,15 @@ def parse_token_body(
     except (ValueError, UnicodeDecodeError):
         body = None
     if not response.is_success:
+        secrets = _request_secrets(response.request)
         if isinstance(body, dict) and isinstance(body.get("error"), str):
-            error = body["error"]
-            description = str(body.get("error_description") or "")
+            error = _redact(body["error"], secrets)
+            description = _redact(str(body.get("error_description") or ""), secrets)
             cls = InvalidGrantError if error == "invalid_grant" else OAuthError
             raise cls(error, description, status_code=response.status_code)
         raise error_from_response(
             response.status_code,
-            body if body is not None else response.text,
+            _redact_all(body if body is not None else response.text, secrets),
             method=response.request.method,
             url=response.request.url.path,
         )
@@ -168,6 +228,7 @@ def parse_token_body(
             "the token endpoint answered without access_token and instance_url",
             status_code=response.status_code,
         )
+    _check_instance_url(body["instance_url"], response.request.url)
     refresh = body.get("refresh_token")
     if not isinstance(refresh, str) or not refresh:
         refresh = current.refresh_token if current is not None else fallback_refresh_token

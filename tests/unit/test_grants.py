@@ -25,7 +25,7 @@ from salesforce_typed.auth import (
     TokenGrant,
 )
 from salesforce_typed.auth.grants import TOKEN_TIMEOUT, encode_jwt_rs256
-from salesforce_typed.core.errors import InvalidGrantError, OAuthError, ServerError
+from salesforce_typed.core.errors import InvalidGrantError, OAuthError, SalesforceError, ServerError
 
 NOW = 1_714_560_000.0
 SECRET = "client-secret-Zq9"
@@ -411,3 +411,60 @@ def test_from_env_names_what_is_missing_without_echoing_secrets(cls: Any, missin
         cls.from_env(env)
     assert f"needs {missing} set" in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+# -- token-endpoint answers that must not leak or downgrade -----------------------------------
+
+
+def _answer(grant: RefreshTokenGrant, status: int, **kwargs: Any) -> httpx.Response:
+    request = grant.build_token_request(1_700_000_000.0, None)
+    return httpx.Response(status, request=request, **kwargs)
+
+
+def test_an_error_page_echoing_the_request_loses_the_secrets() -> None:
+    grant = RefreshTokenGrant(
+        client_id="cid", refresh_token="5Aep861-seed/refresh+tok", client_secret="s3cr3t-value"
+    )
+    echo = grant.build_token_request(1_700_000_000.0, None).content.decode()
+    page = _answer(grant, 502, text=f"<html>Bad gateway for POST body {echo}</html>")
+    with pytest.raises(SalesforceError) as err:
+        grant.parse_token_response(page, 1_700_000_000.0)
+    text = str(err.value) + repr(err.value.__dict__)
+    assert "s3cr3t-value" not in text and "5Aep861" not in text and "[redacted]" in text
+    oauth = _answer(
+        grant,
+        400,
+        json={"error": "invalid_client", "error_description": "bad secret s3cr3t-value"},
+    )
+    with pytest.raises(OAuthError) as err2:
+        grant.parse_token_response(oauth, 1_700_000_000.0)
+    assert "s3cr3t-value" not in str(err2.value)
+
+
+@pytest.mark.parametrize(
+    ("instance_url", "token_url", "refused"),
+    [
+        (
+            "http://acme.my.salesforce.com",
+            "https://login.salesforce.com/services/oauth2/token",
+            True,
+        ),
+        (
+            "https://acme.my.salesforce.com",
+            "https://login.salesforce.com/services/oauth2/token",
+            False,
+        ),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/services/oauth2/token", False),
+        ("http://127.0.0.1:8080", "https://login.salesforce.com/services/oauth2/token", True),
+    ],
+)
+def test_a_clear_text_instance_url_is_refused_unless_local(
+    instance_url: str, token_url: str, refused: bool
+) -> None:
+    grant = RefreshTokenGrant(client_id="cid", refresh_token="rt-seed", token_url=token_url)
+    ok = _answer(grant, 200, json={"access_token": "00D!at", "instance_url": instance_url})
+    if refused:
+        with pytest.raises(OAuthError, match="insecure_instance_url"):
+            grant.parse_token_response(ok, 1_700_000_000.0)
+    else:
+        assert grant.parse_token_response(ok, 1_700_000_000.0).instance_url == instance_url
