@@ -91,6 +91,7 @@ if _typing.TYPE_CHECKING:
     from salesforce_typed.rest._sync.client import Query, Salesforce
     from salesforce_typed.rest.composite import BatchRequest, CompositeRequest
     from salesforce_typed.soap import AsyncSoapClient, LeadConvert, MergeRequest, SoapClient
+    from salesforce_typed.stores.file import FileTokenStore
     from salesforce_typed.stores.memory import MemoryTokenStore
 
 _LAZY = {
@@ -106,6 +107,7 @@ _LAZY = {
     "BatchRequest": "salesforce_typed.rest.composite",
     "ClientCredentialsGrant": "salesforce_typed.auth.grants",
     "CompositeRequest": "salesforce_typed.rest.composite",
+    "FileTokenStore": "salesforce_typed.stores.file",
     "JwtBearerGrant": "salesforce_typed.auth.grants",
     "MemoryTokenStore": "salesforce_typed.stores.memory",
     "Page": "salesforce_typed.core.pagination",
@@ -167,6 +169,7 @@ __all__ = [
     "DuplicateValueError",
     "FieldInfo",
     "FieldValueError",
+    "FileTokenStore",
     "ForbiddenError",
     "HandlerError",
     "InvalidFieldError",
