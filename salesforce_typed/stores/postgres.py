@@ -75,6 +75,10 @@ _STATEMENTS = {
     "release_lock": """
         DELETE FROM {locks} WHERE key = %(key)s AND owner = %(owner)s
         RETURNING expires_at > clock_timestamp()""",
+    "renew_lock": f"""
+        UPDATE {{locks}} SET expires_at = {_TTL}
+        WHERE key = %(key)s AND owner = %(owner)s AND expires_at > clock_timestamp()
+        RETURNING 1""",
     "get_token_data": "SELECT data FROM {tokens} WHERE key = %(key)s",
     "create_token_data": """
         INSERT INTO {tokens} (key, version, data) VALUES (%(key)s, %(version)s, %(data)s)
@@ -355,6 +359,10 @@ class PostgresTokenStore:
         rows = self._run("release_lock", {"key": key, "owner": owner})
         return bool(rows and rows[0][0])
 
+    def renew_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        params = {"key": key, "owner": owner, "ttl": _ttl(ttl_s)}
+        return bool(self._run("renew_lock", params))
+
     def get_token_data(self, key: str) -> TokenData | None:
         return _parse_token(self._run("get_token_data", {"key": key}))
 
@@ -372,6 +380,10 @@ class PostgresTokenStore:
     async def arelease_lock(self, key: str, owner: str) -> bool:
         rows = await self._arun("release_lock", {"key": key, "owner": owner})
         return bool(rows and rows[0][0])
+
+    async def arenew_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        params = {"key": key, "owner": owner, "ttl": _ttl(ttl_s)}
+        return bool(await self._arun("renew_lock", params))
 
     async def aget_token_data(self, key: str) -> TokenData | None:
         return _parse_token(await self._arun("get_token_data", {"key": key}))

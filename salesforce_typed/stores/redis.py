@@ -62,6 +62,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# KEYS[1] lock key; ARGV owner, ttl ms. Extends only the owner's live lock: Redis has already
+# dropped an expired one, so GET sees nothing and a lapsed holder learns it must stop.
+_RENEW_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 _GET_TOKEN = "return redis.call('HGET', KEYS[1], 'data')"
 
 # KEYS[1] token key; ARGV expected version ('' = only if absent), new version, JSON data.
@@ -133,6 +140,7 @@ _GET = "return redis.call('GET', KEYS[1])"
 _SCRIPTS = {
     "acquire_lock": _ACQUIRE_LOCK,
     "release_lock": _RELEASE_LOCK,
+    "renew_lock": _RENEW_LOCK,
     "get_token_data": _GET_TOKEN,
     "set_token_data": _SET_TOKEN,
     "clear_token_data": _DELETE,
@@ -328,6 +336,9 @@ class RedisTokenStore:
     def release_lock(self, key: str, owner: str) -> bool:
         return self._run("release_lock", [self._key("lock", key)], [owner]) == 1
 
+    def renew_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        return self._run("renew_lock", [self._key("lock", key)], [owner, _ttl_ms(ttl_s)]) == 1
+
     def get_token_data(self, key: str) -> TokenData | None:
         return _parse_token(self._run("get_token_data", [self._key("token", key)], []))
 
@@ -343,6 +354,10 @@ class RedisTokenStore:
 
     async def arelease_lock(self, key: str, owner: str) -> bool:
         return await self._arun("release_lock", [self._key("lock", key)], [owner]) == 1
+
+    async def arenew_lock(self, key: str, owner: str, ttl_s: float) -> bool:
+        args = [owner, _ttl_ms(ttl_s)]
+        return await self._arun("renew_lock", [self._key("lock", key)], args) == 1
 
     async def aget_token_data(self, key: str) -> TokenData | None:
         return _parse_token(await self._arun("get_token_data", [self._key("token", key)], []))
