@@ -1,0 +1,705 @@
+"""The first refresh token: the OAuth 2.0 web-server flow with PKCE, and the alias registry.
+
+`salesforce-typed login` drives this module; Python code reaches a logged-in org with
+`grant_from_alias("prod")`, which returns the grant and the store the login wrote to.
+
+The steps, pure where they can be:
+- `new_pkce_pair()`, `new_state()`, `authorize_url(...)`: what the browser opens.
+- `CallbackServer`: a one-shot HTTP server on `localhost:<port>` (default 1717, path
+  `/OauthRedirect`, the Salesforce CLI's callback) that checks `state` and answers a small
+  "you can close this tab" page; `code_from_redirect(...)` reads a pasted redirect URL.
+- `build_code_request(...)` / `parse_code_response(...)`: the code exchange, and
+  `exchange_code(...)`, which sends it (and reads the identity URL) through httpx.
+- `AliasRecord`, `save_alias`, `load_aliases`, `remove_alias`: `aliases.json` under
+  `salesforce_typed_home()` (`$SALESFORCE_TYPED_HOME`, else the platform config dir).
+
+What must stay true:
+- Secrets (verifier, code, tokens, client secret) never enter a message, a log line or a
+  repr; the callback server's request log is silenced, since its request line holds the code.
+- A callback whose `state` differs from ours ends the login (`OAuthError("invalid_state")`):
+  it may be a forged request. An `error=` callback ends it with that OAuth error.
+- The token is stored under a key that survives rotation: login host, client id, org id and
+  user id (`login_store_key`), not a fingerprint of the first refresh token.
+- `aliases.json` is written atomically (temp file, fsync, rename), mode 0600, in a 0700
+  folder; it names the store URL and may hold the client secret, never a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import html
+import http.server
+import importlib
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import attrs
+import httpx
+
+from salesforce_typed.auth.grants import (
+    DEFAULT_SESSION_TIMEOUT_S,
+    TOKEN_TIMEOUT,
+    RefreshTokenGrant,
+    parse_token_body,
+)
+from salesforce_typed.auth.token import TokenData, TokenStore, token_key
+from salesforce_typed.core.errors import (
+    APIStatusError,
+    OAuthError,
+    OutcomeUnknownError,
+    RequestNotSentError,
+    UsageError,
+)
+
+__all__ = [
+    "DEFAULT_CALLBACK_PATH",
+    "DEFAULT_LOGIN_URL",
+    "DEFAULT_PORT",
+    "AliasRecord",
+    "AliasRefreshTokenGrant",
+    "CallbackServer",
+    "Identity",
+    "LoginResult",
+    "PkcePair",
+    "aliases_path",
+    "authorize_url",
+    "build_code_request",
+    "code_from_redirect",
+    "exchange_code",
+    "get_alias",
+    "grant_from_alias",
+    "identity_from_id_url",
+    "load_aliases",
+    "login_store_key",
+    "new_pkce_pair",
+    "new_state",
+    "open_store",
+    "parse_code_response",
+    "remove_alias",
+    "revoke_token",
+    "salesforce_typed_home",
+    "save_alias",
+    "store_login_token",
+]
+
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+DEFAULT_PORT = 1717
+DEFAULT_CALLBACK_PATH = "/OauthRedirect"
+_ALIAS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_ID_PATH = re.compile(
+    r"/id/([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)/([A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?)"
+)
+
+
+# -- PKCE, state and the authorize URL ------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class PkcePair:
+    """RFC 7636 S256: the verifier stays here, the challenge goes in the authorize URL."""
+
+    verifier: str = attrs.field(repr=False)
+    challenge: str
+
+
+def s256_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def new_pkce_pair() -> PkcePair:
+    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: within 43..128
+    return PkcePair(verifier=verifier, challenge=s256_challenge(verifier))
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _base(login_url: str) -> str:
+    parts = urlsplit(login_url.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UsageError(
+            "the login URL must be an https:// URL such as https://login.salesforce.com"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def authorize_url(
+    login_url: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    state: str,
+    code_challenge: str,
+    scope: str | None = None,
+) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "code_challenge": code_challenge,
+        "code_challenge_method": "S256",
+    }
+    if scope:
+        params["scope"] = scope
+    return f"{_base(login_url)}/services/oauth2/authorize?{urlencode(params)}"
+
+
+def code_from_redirect(text: str, expected_state: str) -> str:
+    """The code from a pasted redirect URL (state checked) or a pasted bare code."""
+    text = text.strip()
+    if not text:
+        raise UsageError("nothing pasted: paste the whole redirect URL, or its code")
+    if "?" not in text and "code=" not in text and "://" not in text:
+        return text  # a bare code: PKCE still binds it to this login
+    query = text.split("?", 1)[1] if "?" in text else text
+    return _code_from_query(
+        parse_qs(query.split("#", 1)[0], keep_blank_values=True), expected_state
+    )
+
+
+def _code_from_query(query: Mapping[str, list[str]], expected_state: str) -> str:
+    def one(name: str) -> str | None:
+        values = query.get(name)
+        return values[0] if values else None
+
+    error = one("error")
+    if error is not None:
+        raise OAuthError(error, one("error_description") or "")
+    state = one("state") or ""
+    if not secrets.compare_digest(state.encode(), expected_state.encode()):
+        raise OAuthError("invalid_state", "the callback's state is not this login's; start again")
+    code = one("code")
+    if not code:
+        raise OAuthError("invalid_request", "the callback carries no code")
+    return code
+
+
+# -- the one-shot callback server -----------------------------------------------------------
+
+_DONE_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+    '<body><h1 id="result">{title}</h1><p>{text}</p></body></html>'
+)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _CallbackHTTPServer
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path != self.server.callback_path:
+            self._answer(404, "Not found", "This is the salesforce-typed login callback.")
+            return
+        try:
+            code = _code_from_query(parse_qs(parts.query), self.server.expected_state)
+        except OAuthError as exc:
+            self._answer(400, "Login failed", f"{exc.error}: {exc.description}")
+            self.server.finish(exc)
+            return
+        self._answer(200, "Logged in", "You can close this tab and return to the terminal.")
+        self.server.finish(code)
+
+    def _answer(self, status: int, title: str, text: str) -> None:
+        body = _DONE_PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: the request line carries the authorization code."""
+
+
+class _CallbackHTTPServer(http.server.HTTPServer):
+    def __init__(self, port: int, callback_path: str, expected_state: str) -> None:
+        self.callback_path = callback_path
+        self.expected_state = expected_state
+        self.outcome: str | OAuthError | None = None
+        self.done = threading.Event()
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def finish(self, outcome: str | OAuthError) -> None:
+        if not self.done.is_set():
+            self.outcome = outcome
+            self.done.set()
+
+
+class CallbackServer:
+    """Listens on `127.0.0.1:<port>` for the one redirect of this login; a context manager.
+
+    Port 0 picks a free port (`port` then says which). The redirect URI names `localhost`,
+    as the connected app's callback URL does.
+    """
+
+    def __init__(
+        self, expected_state: str, *, port: int = DEFAULT_PORT, path: str = DEFAULT_CALLBACK_PATH
+    ) -> None:
+        try:
+            self._server = _CallbackHTTPServer(port, path, expected_state)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on localhost:{port} for the login callback ({exc.strerror}); "
+                "free the port or pick another with --port (and register its callback URL)"
+            ) from None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://localhost:{self.port}{self._server.callback_path}"
+
+    def start(self) -> CallbackServer:
+        self._thread.start()
+        return self
+
+    def wait(self, timeout_s: float | None) -> str | None:
+        """The code, None if nothing came within `timeout_s`; raises the callback's error."""
+        if not self._server.done.wait(timeout_s):
+            return None
+        outcome = self._server.outcome
+        if isinstance(outcome, OAuthError):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> CallbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- the code exchange and the identity -----------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Identity:
+    """Who logged in: from the token response's `id` URL (and the identity service)."""
+
+    id_url: str
+    org_id: str
+    user_id: str
+    username: str | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class LoginResult:
+    token: TokenData
+    identity: Identity
+    scope: str = ""
+
+
+def identity_from_id_url(id_url: str) -> tuple[str, str]:
+    """`https://login.salesforce.com/id/00D.../005...` -> (org id, user id)."""
+    found = _ID_PATH.search(urlsplit(id_url).path)
+    if found is None:
+        raise OAuthError("invalid_token_response", "the token response's id is not an identity URL")
+    return found.group(1), found.group(2)
+
+
+def build_code_request(
+    token_url: str,
+    *,
+    code: str,
+    redirect_uri: str,
+    client_id: str,
+    code_verifier: str,
+    client_secret: str | None = None,
+) -> httpx.Request:
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client_id,
+        "code_verifier": code_verifier,
+    }
+    if client_secret:
+        form["client_secret"] = client_secret
+    return httpx.Request(
+        "POST",
+        token_url,
+        data=form,
+        headers={"Accept": "application/json"},
+        extensions={"timeout": TOKEN_TIMEOUT.as_dict()},
+    )
+
+
+def parse_code_response(
+    response: httpx.Response, *, now: float, session_timeout_s: float = DEFAULT_SESSION_TIMEOUT_S
+) -> LoginResult:
+    try:
+        token = parse_token_body(
+            response, now=now, session_timeout_s=session_timeout_s, current=None
+        )
+    except OAuthError:
+        raise
+    except APIStatusError:  # a non-OAuth error page may echo the request: say less
+        raise OAuthError(
+            "token_endpoint_error",
+            f"the token endpoint answered HTTP {response.status_code}",
+            status_code=response.status_code,
+        ) from None
+    body = response.json()
+    id_url = body.get("id") if isinstance(body, dict) else None
+    if not isinstance(id_url, str):
+        raise OAuthError("invalid_token_response", "the token response has no id")
+    if token.refresh_token is None:
+        raise OAuthError(
+            "no_refresh_token",
+            "no refresh token was issued: give the connected app the refresh_token "
+            "(offline_access) scope, and ask for it",
+        )
+    org_id, user_id = identity_from_id_url(id_url)
+    scope = body.get("scope")
+    return LoginResult(
+        token=token,
+        identity=Identity(id_url=id_url, org_id=org_id, user_id=user_id),
+        scope=scope if isinstance(scope, str) else "",
+    )
+
+
+def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    try:
+        return client.send(request)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        raise RequestNotSentError(
+            f"could not reach {request.url.host} ({type(exc).__name__})"
+        ) from None
+    except httpx.TransportError as exc:
+        raise OutcomeUnknownError(
+            f"no complete answer from {request.url.host} ({type(exc).__name__})"
+        ) from None
+
+
+def exchange_code(
+    login_url: str,
+    *,
+    code: str,
+    redirect_uri: str,
+    client_id: str,
+    code_verifier: str,
+    client_secret: str | None = None,
+    verify: Any = True,
+    session_timeout_s: float = DEFAULT_SESSION_TIMEOUT_S,
+) -> LoginResult:
+    """POST the code to `<login_url>/services/oauth2/token`, then read the identity URL."""
+    request = build_code_request(
+        f"{_base(login_url)}/services/oauth2/token",
+        code=code,
+        redirect_uri=redirect_uri,
+        client_id=client_id,
+        code_verifier=code_verifier,
+        client_secret=client_secret,
+    )
+    with httpx.Client(verify=verify, timeout=TOKEN_TIMEOUT) as client:
+        result = parse_code_response(
+            _send(client, request), now=time.time(), session_timeout_s=session_timeout_s
+        )
+        username = _username(client, result)
+    return attrs.evolve(result, identity=attrs.evolve(result.identity, username=username))
+
+
+def _username(client: httpx.Client, result: LoginResult) -> str | None:
+    """The identity service's `username`; None when it can't be read (not fatal)."""
+    request = client.build_request(
+        "GET",
+        result.identity.id_url,
+        headers={"Authorization": f"Bearer {result.token.access_token}"},
+    )
+    try:
+        response = _send(client, request)
+        body = response.json() if response.is_success else None
+    except (RequestNotSentError, OutcomeUnknownError, ValueError):
+        return None
+    name = body.get("username") if isinstance(body, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def revoke_token(login_url: str, token: str, *, verify: Any = True) -> bool:
+    """POST `/services/oauth2/revoke`: True if revoked now, False if the org no longer knew
+    it (`unsupported_token_type`: already revoked or rotated out)."""
+    request = httpx.Request(
+        "POST",
+        f"{_base(login_url)}/services/oauth2/revoke",
+        data={"token": token},
+        extensions={"timeout": TOKEN_TIMEOUT.as_dict()},
+    )
+    with httpx.Client(verify=verify, timeout=TOKEN_TIMEOUT) as client:
+        response = _send(client, request)
+    if response.is_success:
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if response.status_code == 400 and error in ("unsupported_token_type", "invalid_token"):
+        return False
+    raise OAuthError(
+        str(error or "revoke_failed"),
+        f"the revoke endpoint answered HTTP {response.status_code}",
+        status_code=response.status_code,
+    )
+
+
+# -- stores and keys ------------------------------------------------------------------------
+
+
+def login_store_key(login_url: str, client_id: str, org_id: str, user_id: str) -> str:
+    """Login host + client id + org + user: stable across refresh-token rotations."""
+    return token_key(login_url, client_id, f"user:{org_id[:15]}/{user_id[:15]}")
+
+
+def open_store(url: str) -> TokenStore:
+    """`file` (the one-machine file store), `redis://...`, `rediss://...`, `postgresql://...`."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else url.lower()
+    if scheme == "file":
+        return _file_store()
+    if scheme in ("redis", "rediss", "unix"):
+        from salesforce_typed.stores.redis import RedisTokenStore
+
+        return RedisTokenStore(url)
+    if scheme in ("postgresql", "postgres"):
+        from salesforce_typed.stores.postgres import PostgresTokenStore
+
+        return PostgresTokenStore(url)
+    raise UsageError("--store takes file, redis://..., rediss://... or postgresql://...")
+
+
+def _file_store() -> TokenStore:
+    try:
+        module = importlib.import_module("salesforce_typed.stores.file")
+    except ModuleNotFoundError:
+        raise UsageError(
+            "the file token store is not in this version: use --store redis://... or "
+            "--store postgresql://..."
+        ) from None
+    store = module.FileTokenStore()
+    if not isinstance(store, TokenStore):
+        raise UsageError("salesforce_typed.stores.file.FileTokenStore is not a TokenStore")
+    return store
+
+
+def store_login_token(store: TokenStore, key: str, token: TokenData) -> TokenData:
+    """Write a fresh login's token over whatever `key` holds (compare-and-set, retried)."""
+    for _ in range(5):
+        current = store.get_token_data(key)
+        version = current.version + 1 if current is not None else 1
+        written = attrs.evolve(token, version=version)
+        expected = current.version if current is not None else None
+        if store.set_token_data(key, written, expected_version=expected):
+            return written
+    raise UsageError("the token store kept changing under the login's write; try again")
+
+
+def mask_url(url: str) -> str:
+    """A store URL fit to print: any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+# -- the alias registry ---------------------------------------------------------------------
+
+
+def salesforce_typed_home(environ: Mapping[str, str] | None = None) -> Path:
+    """`$SALESFORCE_TYPED_HOME`, else the platform config dir + `salesforce-typed`
+    (`$XDG_CONFIG_HOME` or `~/.config` on Linux, `~/Library/Application Support` on macOS,
+    `%APPDATA%` on Windows)."""
+    env = os.environ if environ is None else environ
+    if env.get("SALESFORCE_TYPED_HOME"):
+        return Path(env["SALESFORCE_TYPED_HOME"]).expanduser()
+    if sys.platform == "win32" and env.get("APPDATA"):
+        return Path(env["APPDATA"]) / "salesforce-typed"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "salesforce-typed"
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "salesforce-typed"
+
+
+def aliases_path(environ: Mapping[str, str] | None = None) -> Path:
+    return salesforce_typed_home(environ) / "aliases.json"
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AliasRecord:
+    """One logged-in org, by name. `client_secret` is kept only for refreshing."""
+
+    name: str
+    login_url: str
+    client_id: str
+    username: str | None
+    instance_url: str
+    org_id: str
+    user_id: str
+    store_url: str = attrs.field(repr=mask_url)
+    store_key: str
+    logged_in_at: float
+    client_secret: str | None = attrs.field(default=None, repr=False)
+
+    @property
+    def token_url(self) -> str:
+        return f"{_base(self.login_url)}/services/oauth2/token"
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AliasRecord:
+        fields = {f.name for f in attrs.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+def check_alias_name(name: str) -> str:
+    if not _ALIAS_NAME.fullmatch(name):
+        raise UsageError(
+            "an alias is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def load_aliases(path: Path | None = None) -> dict[str, AliasRecord]:
+    path = path or aliases_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the alias file {path} ({type(exc).__name__})") from None
+    entries = raw.get("aliases", {}) if isinstance(raw, dict) else {}
+    try:
+        return {name: AliasRecord.from_dict(entry) for name, entry in entries.items()}
+    except (TypeError, AttributeError):
+        raise UsageError(f"the alias file {path} is not in the expected shape") from None
+
+
+def get_alias(name: str, path: Path | None = None) -> AliasRecord:
+    found = load_aliases(path).get(name)
+    if found is None:
+        raise UsageError(f"no alias {name!r}: run salesforce-typed login --alias {name}")
+    return found
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock beside the file (POSIX), so two logins don't drop each other."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: last writer wins
+        yield
+        return
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_aliases(path: Path, records: Mapping[str, AliasRecord]) -> None:
+    text = json.dumps(
+        {"version": 1, "aliases": {n: r.to_dict() for n, r in sorted(records.items())}}, indent=2
+    )
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def save_alias(record: AliasRecord, path: Path | None = None) -> None:
+    path = path or aliases_path()
+    check_alias_name(record.name)
+    with _locked(path):
+        records = load_aliases(path)
+        records[record.name] = record
+        _write_aliases(path, records)
+
+
+def remove_alias(name: str, path: Path | None = None) -> bool:
+    path = path or aliases_path()
+    with _locked(path):
+        records = load_aliases(path)
+        if records.pop(name, None) is None:
+            return False
+        _write_aliases(path, records)
+    return True
+
+
+# -- the Python entry point -----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AliasRefreshTokenGrant(RefreshTokenGrant):
+    """A `RefreshTokenGrant` whose store key is the alias's (org and user), not the seed's.
+
+    `refresh_token` is the newest one in the store when the grant was made; the auth flow
+    reads the store first and uses it only if the store has lost its token.
+    """
+
+    key: str = attrs.field(default="")
+
+    def store_key(self) -> str:
+        return self.key or RefreshTokenGrant.store_key(self)
+
+
+def grant_from_alias(
+    name: str, *, path: Path | None = None, store: TokenStore | None = None
+) -> tuple[RefreshTokenGrant, TokenStore]:
+    """The grant and the store of a logged-in alias, for `SalesforceAuth(grant, store=store)`.
+
+    `store` overrides opening the alias's recorded store URL. Raises `UsageError` for an
+    unknown alias, or when the store holds no token for it.
+    """
+    record = get_alias(name, path)
+    store = store if store is not None else open_store(record.store_url)
+    current = store.get_token_data(record.store_key)
+    if current is None or not current.refresh_token:
+        raise UsageError(
+            f"the store has no token for alias {name!r}: "
+            f"run salesforce-typed login --alias {name} again"
+        )
+    grant = AliasRefreshTokenGrant(
+        client_id=record.client_id,
+        refresh_token=current.refresh_token,
+        client_secret=record.client_secret,
+        token_url=record.token_url,
+        key=record.store_key,
+    )
+    return grant, store
