@@ -10,8 +10,8 @@ The steps, pure where they can be:
   "you can close this tab" page; `code_from_redirect(...)` reads a pasted redirect URL.
 - `build_code_request(...)` / `parse_code_response(...)`: the code exchange, and
   `exchange_code(...)`, which sends it (and reads the identity URL) through httpx.
-- `AliasRecord`, `save_alias`, `load_aliases`, `remove_alias`: `aliases.json` under
-  `salesforce_typed_home()` (`$SALESFORCE_TYPED_HOME`, else the platform config dir).
+- `AliasRecord`, `save_alias`, `load_aliases`, `remove_alias`: `aliases.json` in the file
+  store's `config_home()` (`$SALESFORCE_TYPED_HOME`, else the platform config dir).
 
 What must stay true:
 - Secrets (verifier, code, tokens, client secret) never enter a message, a log line or a
@@ -31,12 +31,10 @@ import contextlib
 import hashlib
 import html
 import http.server
-import importlib
 import json
 import os
 import re
 import secrets
-import sys
 import tempfile
 import threading
 import time
@@ -62,6 +60,7 @@ from salesforce_typed.core.errors import (
     RequestNotSentError,
     UsageError,
 )
+from salesforce_typed.stores.file import config_home
 
 __all__ = [
     "DEFAULT_CALLBACK_PATH",
@@ -89,7 +88,6 @@ __all__ = [
     "parse_code_response",
     "remove_alias",
     "revoke_token",
-    "salesforce_typed_home",
     "save_alias",
     "store_login_token",
 ]
@@ -478,10 +476,10 @@ def login_store_key(login_url: str, client_id: str, org_id: str, user_id: str) -
 
 
 def open_store(url: str) -> TokenStore:
-    """`file` (the one-machine file store), `redis://...`, `rediss://...`, `postgresql://...`."""
+    """`file` or `file:///dir` (one machine), `redis://`, `rediss://`, `postgresql://` URLs."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else url.lower()
     if scheme == "file":
-        return _file_store()
+        return _file_store(url)
     if scheme in ("redis", "rediss", "unix"):
         from salesforce_typed.stores.redis import RedisTokenStore
 
@@ -493,18 +491,16 @@ def open_store(url: str) -> TokenStore:
     raise UsageError("--store takes file, redis://..., rediss://... or postgresql://...")
 
 
-def _file_store() -> TokenStore:
-    try:
-        module = importlib.import_module("salesforce_typed.stores.file")
-    except ModuleNotFoundError:
-        raise UsageError(
-            "the file token store is not in this version: use --store redis://... or "
-            "--store postgresql://..."
-        ) from None
-    store = module.FileTokenStore()
-    if not isinstance(store, TokenStore):
-        raise UsageError("salesforce_typed.stores.file.FileTokenStore is not a TokenStore")
-    return store
+def _file_store(url: str) -> TokenStore:
+    """`file`: the default folder (`config_home()/tokens`); `file:///abs/dir`: that folder."""
+    from salesforce_typed.stores.file import FileTokenStore
+
+    if "://" not in url:
+        return FileTokenStore()
+    path = urlsplit(url).path
+    if not path.startswith("/"):
+        raise UsageError("--store file:///absolute/folder (or just file for the default one)")
+    return FileTokenStore(path)
 
 
 def store_login_token(store: TokenStore, key: str, token: TokenData) -> TokenData:
@@ -531,23 +527,10 @@ def mask_url(url: str) -> str:
 # -- the alias registry ---------------------------------------------------------------------
 
 
-def salesforce_typed_home(environ: Mapping[str, str] | None = None) -> Path:
-    """`$SALESFORCE_TYPED_HOME`, else the platform config dir + `salesforce-typed`
-    (`$XDG_CONFIG_HOME` or `~/.config` on Linux, `~/Library/Application Support` on macOS,
-    `%APPDATA%` on Windows)."""
-    env = os.environ if environ is None else environ
-    if env.get("SALESFORCE_TYPED_HOME"):
-        return Path(env["SALESFORCE_TYPED_HOME"]).expanduser()
-    if sys.platform == "win32" and env.get("APPDATA"):
-        return Path(env["APPDATA"]) / "salesforce-typed"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "salesforce-typed"
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base).expanduser() / "salesforce-typed"
-
-
-def aliases_path(environ: Mapping[str, str] | None = None) -> Path:
-    return salesforce_typed_home(environ) / "aliases.json"
+def aliases_path() -> Path:
+    """`aliases.json` beside the file store's `tokens/`: `$SALESFORCE_TYPED_HOME`, else the
+    platform config dir (`~/.config/salesforce-typed` on Linux)."""
+    return config_home() / "aliases.json"
 
 
 @attrs.frozen(kw_only=True, slots=True)
