@@ -11,15 +11,36 @@ Keys, under `prefix` (default `salesforce-typed`):
     <prefix>:token:<key>           hash {version, data}: data is `TokenData.to_dict()` as JSON
     <prefix>:lease:<name>          hash {owner, epoch, expires_ms}: no TTL, so the epoch survives
     <prefix>:checkpoint:<channel>  the last replay id the leader recorded
+    <prefix>:marker                a random id set by the first token write: see below
+
+Persistence: the rotated refresh token lives only here, and a Redis that forgets it (restart
+without persistence, failover to an empty replica, eviction) forces every replica back to an
+older token, which Salesforce answers by revoking the whole token family. Run Redis with AOF
+(`appendonly yes`, `appendfsync everysec` or better `always`) and `maxmemory-policy
+noeviction`. RDB snapshots alone lose the writes since the last snapshot.
+
+Data loss is detected, not prevented: the first token write creates `<prefix>:marker` and
+every token read or write returns it. A store that has seen the marker and then finds it gone
+or different knows Redis lost its data: it logs a warning, sets `data_loss_detected` and calls
+`on_data_loss`, so the auth flow can write its newer token back instead of trusting the store.
+
+Faults: every call is bounded by `operation_timeout_s`. Connects and replies each wait at most
+half of it, and a call whose connection broke (`ConnectionError`: reset, closed, refused) is
+tried once more on a fresh connection when the other half remains. A timeout is not retried:
+a server that does not answer in half the bound will not answer in the other half. redis-py's
+own retries are turned off in the clients the store builds, so they cannot stretch the bound.
 
 What must stay true:
 - Token writes compare the stored `version` field exactly (string compare in Lua, never a float).
 - Lease expiry is judged on the Redis server's clock (`TIME`), never a replica's.
 - `write_checkpoint` reads the lease and writes the checkpoint in one script: a takeover cannot
   slip between the fence check and the write. (Both keys in one script: not for Redis Cluster.)
-- Replaying any script is harmless, because redis-py retries a command whose connection failed,
-  possibly after Redis ran it: a replayed lock, CAS or takeover finds its own effect and
-  reports a refusal (the caller waits or re-reads); nothing applies twice.
+- Replaying any script is harmless, because a call whose connection failed is retried,
+  possibly after Redis ran it, and nothing applies twice. A replayed CAS finds its own data
+  at its own version and reports success (the token is stored: saying False would make the
+  caller drop a rotated token that is in fact the store's newest); a replayed renew extends
+  again; a replayed lock or takeover finds its own effect and reports a refusal (the caller
+  waits or re-reads).
 - Redis errors surface as `TokenStoreError` naming the operation and the server, never a token
   or a password; the driver's exception is not chained because its text is not ours to vet.
 
@@ -34,14 +55,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
-from collections.abc import Sequence
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio
+import redis.asyncio.retry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript, Script
+from redis.retry import Retry
 
 from salesforce_typed.auth.token import TokenData
 from salesforce_typed.core.errors import TokenStoreError, UsageError
@@ -49,10 +77,16 @@ from salesforce_typed.stores.base import Lease
 
 __all__ = ["RedisTokenStore"]
 
-# KEYS[1] lock key; ARGV owner, ttl ms. The brief's `SET key owner NX PX ttl`, as a script so
-# every operation shares one call path.
+logger = logging.getLogger("salesforce_typed.stores")
+
+# KEYS[1] lock key; ARGV owner, ttl ms, replay flag. The brief's `SET key owner NX PX ttl`, as
+# a script so every operation shares one call path. Not re-entrant, except for the retry of
+# a call whose connection broke ('1'): finding itself the owner, that attempt went through.
 _ACQUIRE_LOCK = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if ARGV[3] == '1' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return 0
 """
 
@@ -69,18 +103,27 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
-_GET_TOKEN = "return redis.call('HGET', KEYS[1], 'data')"
+# KEYS[1] token key, KEYS[2] marker. Returns {data, marker}: false (nil) where absent.
+_GET_TOKEN = "return {redis.call('HGET', KEYS[1], 'data'), redis.call('GET', KEYS[2])}"
 
-# KEYS[1] token key; ARGV expected version ('' = only if absent), new version, JSON data.
+# KEYS[1] token key, KEYS[2] marker; ARGV expected version ('' = only if absent), new version,
+# JSON data, a fresh marker, replay flag. Returns {1 or 0, marker}. The retry of a call whose
+# connection broke ('1') that finds exactly its data at its version went through: done.
 _SET_TOKEN = """
 local stored = redis.call('HGET', KEYS[1], 'version')
-if ARGV[1] == '' then
-  if stored then return 0 end
-elseif stored ~= ARGV[1] then
-  return 0
+local ok = 0
+if (ARGV[1] == '' and not stored) or (ARGV[1] ~= '' and stored == ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3])
+  ok = 1
+elseif ARGV[5] == '1' and stored == ARGV[2] and redis.call('HGET', KEYS[1], 'data') == ARGV[3] then
+  ok = 1
 end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3])
-return 1
+local marker = redis.call('GET', KEYS[2])
+if ok == 1 and not marker then
+  redis.call('SET', KEYS[2], ARGV[4])
+  marker = ARGV[4]
+end
+return {ok, marker}
 """
 
 _DELETE = "return redis.call('DEL', KEYS[1])"
@@ -179,6 +222,22 @@ def _parse_token(raw: object) -> TokenData | None:
         raise TokenStoreError("Redis token store: a stored token is unreadable") from None
 
 
+# Scripts whose last argument is the replay flag ('0', or '1' on the retry of a call whose
+# connection broke): they recognise their own effect instead of refusing it.
+_FLAGGED = frozenset({"acquire_lock", "set_token_data"})
+
+
+def _replay(op: str, args: _Args) -> _Args:
+    return [*args[:-1], "1"] if op in _FLAGGED else args
+
+
+def _split_marked(reply: object) -> tuple[object, str | None]:
+    """A token script's `{result, marker}` reply as (result, marker or None)."""
+    if not isinstance(reply, list) or len(reply) != 2:
+        raise TokenStoreError("Redis token store: unexpected reply from a token script")
+    return reply[0], _text(reply[1])
+
+
 def _parse_lease(owner: str, reply: object) -> Lease | None:
     if not isinstance(reply, list):
         return None  # nil: someone holds an unexpired lease
@@ -215,9 +274,16 @@ def _describe_client(client: redis.Redis | redis.asyncio.Redis) -> tuple[str, tu
 class RedisTokenStore:
     """`TokenStore` and `LeaseStore` on one Redis server; thread-safe.
 
+    Redis must keep what it is told: run it with AOF persistence (`appendonly yes` and
+    `appendfsync everysec`, or `always` to lose nothing on a crash) and `maxmemory-policy
+    noeviction`. Without it a restart forgets the newest refresh token; the store then
+    detects the loss (`data_loss_detected`, `on_data_loss`, a warning) but cannot undo it.
+
     `target` is a `redis://` / `rediss://` / `unix://` URL, or a client you own (the store never
-    closes it). `timeout_s` bounds connects and replies of the clients the store builds, so a
-    dead server fails the call instead of hanging the refresh.
+    closes it, nor changes its retry settings). No call takes longer than `operation_timeout_s`
+    (plus scheduling): a dead or unresponsive server fails the call with `TokenStoreError`
+    instead of hanging the refresh. `on_data_loss` is called (from the calling thread, once per
+    loss) when the store finds Redis has lost the data it saw before.
     """
 
     def __init__(
@@ -225,12 +291,20 @@ class RedisTokenStore:
         target: str | redis.Redis | redis.asyncio.Redis,
         *,
         prefix: str = "salesforce-typed",
-        timeout_s: float = 5.0,
+        operation_timeout_s: float = 5.0,
+        on_data_loss: Callable[[], None] | None = None,
     ) -> None:
         if not prefix or any(c.isspace() for c in prefix):
             raise UsageError("prefix must be a non-empty string without whitespace")
+        if operation_timeout_s <= 0:
+            raise UsageError(f"operation_timeout_s must be positive, got {operation_timeout_s}")
         self._prefix = prefix
-        self._timeout_s = timeout_s
+        self._timeout_s = operation_timeout_s
+        self._attempt_timeout_s = operation_timeout_s / 2
+        self._on_data_loss = on_data_loss
+        self._marker: str | None = None
+        self._marker_lock = threading.Lock()
+        self._data_loss_detected = False
         self._url: str | None = None
         self._sync: redis.Redis | None = None
         self._async: redis.asyncio.Redis | None = None
@@ -241,7 +315,10 @@ class RedisTokenStore:
             try:
                 self._where, self._secrets = _describe_url(target)
                 self._sync = redis.Redis.from_url(
-                    target, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+                    target,
+                    socket_timeout=self._attempt_timeout_s,
+                    socket_connect_timeout=self._attempt_timeout_s,
+                    retry=Retry(NoBackoff(), 0),  # ours: one retry, within the bound
                 )
             except ValueError:  # its message may quote the URL, password included
                 raise TokenStoreError("invalid Redis URL for RedisTokenStore") from None
@@ -265,6 +342,7 @@ class RedisTokenStore:
         )
 
     def _run(self, op: str, keys: Sequence[str], args: _Args) -> object:
+        """Run one script; a broken connection is retried once, flagged as a replay."""
         if self._sync is None:
             raise TokenStoreError(
                 f"RedisTokenStore({self._where}) was built on an asyncio client: "
@@ -273,11 +351,31 @@ class RedisTokenStore:
         script = self._sync_scripts.get(op)
         if script is None:
             script = self._sync_scripts[op] = self._sync.register_script(_SCRIPTS[op])
-        try:
-            reply: object = script(keys=keys, args=args)
-            return reply
-        except redis.RedisError as exc:
-            raise self._error(op, exc) from None
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                reply: object = script(keys=keys, args=args)
+                return reply
+            except redis.ConnectionError as exc:
+                if not self._may_retry(op, exc, deadline - time.monotonic()):
+                    raise self._error(op, exc) from None
+                deadline = time.monotonic()  # one retry: the next failure is final
+                args = _replay(op, args)
+            except redis.RedisError as exc:
+                raise self._error(op, exc) from None
+
+    def _may_retry(self, op: str, exc: redis.ConnectionError, remaining_s: float) -> bool:
+        """Retry once on a fresh connection: the pool drops the broken one. Not after bad
+        credentials (they stay bad), nor when the retry could outlast the bound."""
+        if isinstance(exc, redis.AuthenticationError) or remaining_s < self._attempt_timeout_s:
+            return False
+        logger.info(
+            "Redis token store at %s: %s lost its connection (%s); retrying once",
+            self._where,
+            op,
+            type(exc).__name__,
+        )
+        return True
 
     def _async_client(self, op: str) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()
@@ -285,8 +383,9 @@ class RedisTokenStore:
             assert self._url is not None
             self._async = redis.asyncio.Redis.from_url(
                 self._url,
-                socket_timeout=self._timeout_s,
-                socket_connect_timeout=self._timeout_s,
+                socket_timeout=self._attempt_timeout_s,
+                socket_connect_timeout=self._attempt_timeout_s,
+                retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
             )
             self._async_loop = loop
             self._async_scripts.clear()
@@ -306,21 +405,65 @@ class RedisTokenStore:
         script = self._async_scripts.get(op)
         if script is None:
             script = self._async_scripts[op] = client.register_script(_SCRIPTS[op])
-        try:
-            areply: object = await script(keys=keys, args=args)
-            return areply
-        except redis.RedisError as exc:
-            raise self._error(op, exc) from None
+        loop = asyncio.get_running_loop()
+        deadline = retry_until = loop.time() + self._timeout_s
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    areply: object = await script(keys=keys, args=args)
+                return areply
+            except redis.ConnectionError as exc:
+                if not self._may_retry(op, exc, retry_until - loop.time()):
+                    raise self._error(op, exc) from None
+                retry_until = loop.time()
+                args = _replay(op, args)
+            except redis.RedisError as exc:
+                raise self._error(op, exc) from None
+            except TimeoutError:
+                raise TokenStoreError(
+                    f"Redis token store at {self._where}: {op} failed "
+                    f"(no answer within {self._timeout_s:g}s)"
+                ) from None
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self._prefix}:{kind}:{name}"
+
+    def _token_keys(self, key: str) -> list[str]:
+        return [self._key("token", key), f"{self._prefix}:marker"]
 
     def _set_args(
         self, key: str, data: TokenData, expected_version: int | None
     ) -> tuple[list[str], list[str]]:
         expected = "" if expected_version is None else str(expected_version)
         payload = json.dumps(data.to_dict(), separators=(",", ":"))
-        return [self._key("token", key)], [expected, str(data.version), payload]
+        args = [expected, str(data.version), payload, uuid.uuid4().hex, "0"]
+        return self._token_keys(key), args
+
+    def _observe(self, reply: object) -> object:
+        """Check a token script's marker against the one seen before; return its result."""
+        result, marker = _split_marked(reply)
+        with self._marker_lock:
+            lost = self._marker is not None and marker != self._marker
+            self._marker = marker  # None after a loss: the next write's marker is adopted
+            if lost:
+                self._data_loss_detected = True
+        if lost:
+            logger.warning(
+                "Redis lost its data: the token store needs persistence (AOF). "
+                "Redis at %s (prefix %r) no longer holds the marker this process saw (%s); "
+                "tokens stored before are gone. Run Redis with appendonly yes.",
+                self._where,
+                self._prefix,
+                "it was replaced" if marker is not None else "it is missing",
+            )
+            if self._on_data_loss is not None:
+                self._on_data_loss()
+        return result
+
+    @property
+    def data_loss_detected(self) -> bool:
+        """True once this store has seen Redis lose the token data it had before."""
+        return self._data_loss_detected
 
     def _checkpoint_args(
         self, channel: str, replay_id: int, lease_name: str, epoch: int
@@ -331,7 +474,8 @@ class RedisTokenStore:
     # --- TokenStore ---------------------------------------------------------------------------
 
     def acquire_lock(self, key: str, owner: str, ttl_s: float) -> bool:
-        return self._run("acquire_lock", [self._key("lock", key)], [owner, _ttl_ms(ttl_s)]) == 1
+        args = [owner, _ttl_ms(ttl_s), "0"]
+        return self._run("acquire_lock", [self._key("lock", key)], args) == 1
 
     def release_lock(self, key: str, owner: str) -> bool:
         return self._run("release_lock", [self._key("lock", key)], [owner]) == 1
@@ -340,16 +484,17 @@ class RedisTokenStore:
         return self._run("renew_lock", [self._key("lock", key)], [owner, _ttl_ms(ttl_s)]) == 1
 
     def get_token_data(self, key: str) -> TokenData | None:
-        return _parse_token(self._run("get_token_data", [self._key("token", key)], []))
+        return _parse_token(self._observe(self._run("get_token_data", self._token_keys(key), [])))
 
     def set_token_data(self, key: str, data: TokenData, *, expected_version: int | None) -> bool:
-        return self._run("set_token_data", *self._set_args(key, data, expected_version)) == 1
+        reply = self._run("set_token_data", *self._set_args(key, data, expected_version))
+        return self._observe(reply) == 1
 
     def clear_token_data(self, key: str) -> None:
         self._run("clear_token_data", [self._key("token", key)], [])
 
     async def aacquire_lock(self, key: str, owner: str, ttl_s: float) -> bool:
-        args = [owner, _ttl_ms(ttl_s)]
+        args = [owner, _ttl_ms(ttl_s), "0"]
         return await self._arun("acquire_lock", [self._key("lock", key)], args) == 1
 
     async def arelease_lock(self, key: str, owner: str) -> bool:
@@ -360,13 +505,14 @@ class RedisTokenStore:
         return await self._arun("renew_lock", [self._key("lock", key)], args) == 1
 
     async def aget_token_data(self, key: str) -> TokenData | None:
-        return _parse_token(await self._arun("get_token_data", [self._key("token", key)], []))
+        reply = await self._arun("get_token_data", self._token_keys(key), [])
+        return _parse_token(self._observe(reply))
 
     async def aset_token_data(
         self, key: str, data: TokenData, *, expected_version: int | None
     ) -> bool:
         keys, args = self._set_args(key, data, expected_version)
-        return await self._arun("set_token_data", keys, args) == 1
+        return self._observe(await self._arun("set_token_data", keys, args)) == 1
 
     async def aclear_token_data(self, key: str) -> None:
         await self._arun("clear_token_data", [self._key("token", key)], [])

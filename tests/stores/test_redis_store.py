@@ -208,7 +208,7 @@ def _closed_port() -> int:
 
 async def test_unreachable_server_raises_without_secrets() -> None:
     url = f"redis://operator:s3cret-pw@127.0.0.1:{_closed_port()}/0"
-    store = RedisTokenStore(url, timeout_s=2.0)
+    store = RedisTokenStore(url, operation_timeout_s=2.0)
     assert "s3cret-pw" not in repr(store)
     for call in (
         lambda: store.get_token_data("k"),
