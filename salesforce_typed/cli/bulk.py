@@ -1,7 +1,9 @@
 """`salesforce-typed bulk load|extract`: Bulk API 2.0 from the shell.
 
 The connection comes from the environment (SF_INSTANCE_URL + SF_ACCESS_TOKEN, or SF_CLIENT_ID /
-SF_CLIENT_SECRET / SF_REFRESH_TOKEN / SF_TOKEN_URL; SF_CA_FILE to trust a private CA). Exit
+SF_CLIENT_SECRET / SF_REFRESH_TOKEN / SF_TOKEN_URL; SF_CA_FILE to trust a private CA). A refreshed
+token is kept in the file store (`FileTokenStore()`, SF_TOKEN_STORE=memory opts out), so the
+next run starts from the rotated refresh token, not the revoked seed in SF_REFRESH_TOKEN. Exit
 status: 0 when every row loaded, 1 when rows failed or were left unprocessed, 2 when nothing
 could be done (settings, a malformed file, an API error). Secrets are handed to the grant only.
 """
@@ -29,14 +31,20 @@ def _bulk_connect(console: Console) -> object:
     """A sync `Salesforce` client from the environment, or exit 2 naming what is missing."""
     import ssl
 
+    from rich.markup import escape
+
     from salesforce_typed.auth.grants import LOGIN_TOKEN_URL, AccessTokenAuth, RefreshTokenGrant
+    from salesforce_typed.auth.token import TokenStore
+    from salesforce_typed.core.errors import UsageError
     from salesforce_typed.rest._sync.client import Salesforce
+    from salesforce_typed.stores.file import default_token_store
 
     env = os.environ
     ca_file = env.get("SF_CA_FILE")
     verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
     instance_url = env.get("SF_INSTANCE_URL") or None
     auth: object
+    store: TokenStore | None = None
     if env.get("SF_ACCESS_TOKEN"):
         if not instance_url:
             console.print(
@@ -51,6 +59,11 @@ def _bulk_connect(console: Console) -> object:
             refresh_token=env["SF_REFRESH_TOKEN"],
             token_url=env.get("SF_TOKEN_URL") or LOGIN_TOKEN_URL,
         )
+        try:
+            store = default_token_store(env)
+        except UsageError as exc:
+            console.print("[red]error:[/red]", escape(str(exc)), highlight=False)
+            raise typer.Exit(2) from None
     else:
         console.print(
             "[red]error:[/red] set SF_INSTANCE_URL and SF_ACCESS_TOKEN, or SF_CLIENT_ID and "
@@ -58,7 +71,7 @@ def _bulk_connect(console: Console) -> object:
             highlight=False,
         )
         raise typer.Exit(2)
-    return Salesforce(auth=auth, instance_url=instance_url, verify=verify)
+    return Salesforce(auth=auth, instance_url=instance_url, verify=verify, token_store=store)
 
 
 def _bulk_write_results(result: object, folder: Path) -> list[Path]:

@@ -122,14 +122,17 @@ def _describe_org(api_version: str, patterns: list[str], console: Console) -> Sc
 def _org_session(verify: bool | str) -> tuple[str, str]:
     """(instance_url, access_token) for --from-org: SF_ACCESS_TOKEN (+ SF_INSTANCE_URL) as
     given, else one refresh-token grant call (SF_REFRESH_TOKEN, SF_CLIENT_ID, SF_CLIENT_SECRET,
-    SF_TOKEN_URL). Messages name variables, never their values."""
+    SF_TOKEN_URL) through the auth flow and the file store (SF_TOKEN_STORE=memory opts out), so
+    a rotated refresh token is kept for the next command. Messages name variables, never
+    their values."""
     import ssl
-    import time
 
     import httpx
 
+    from salesforce_typed.auth.flow import SalesforceAuth
     from salesforce_typed.auth.grants import RefreshTokenGrant
     from salesforce_typed.core.errors import SalesforceError
+    from salesforce_typed.stores.file import default_token_store
 
     codegen_error = codegen_module("errors").CodegenError
     env = os.environ
@@ -146,11 +149,10 @@ def _org_session(verify: bool | str) -> tuple[str, str]:
         raise codegen_error("--from-org: SF_REFRESH_TOKEN needs SF_CLIENT_ID set")
     grant = RefreshTokenGrant.from_env()
     context = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
-    now = time.time()
     try:
+        auth = SalesforceAuth(grant, store=default_token_store())
         with httpx.Client(verify=context) as client:
-            response = client.send(grant.build_token_request(now))
-        session = grant.parse_token_response(response, now)
+            session = auth.get_token(client)
     except httpx.HTTPError as exc:  # its text never holds the form (the secrets)
         message = f"token request failed: {type(exc).__name__}: {exc}"
         raise codegen_error(message, source=grant.token_url) from None

@@ -3,7 +3,9 @@
 The connection comes from the environment, checked in this order (explicit, no guessing
 between half-set variables): SF_INSTANCE_URL + SF_ACCESS_TOKEN; SF_REFRESH_TOKEN (+
 SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL); SF_USERNAME + SF_PASSWORD (+ SF_CLIENT_ID,
-SF_CLIENT_SECRET, SF_SECURITY_TOKEN, SF_TOKEN_URL). SF_CA_FILE trusts a private CA.
+SF_CLIENT_SECRET, SF_SECURITY_TOKEN, SF_TOKEN_URL). SF_CA_FILE trusts a private CA. Tokens are
+kept in the file store (`FileTokenStore()`; SF_TOKEN_STORE=memory opts out), so a rotated refresh
+token outlives the process.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ def listen(
     import sys
 
     from salesforce_typed import AsyncSalesforce
+    from salesforce_typed.stores.file import default_token_store
     from salesforce_typed.streaming import ReplayFallback, StreamEvent
 
     try:
@@ -93,6 +96,7 @@ def listen(
         if fallback.lower() not in (*choice, "stop"):
             raise ValueError(f"--fallback takes earliest, tip or stop, not {fallback!r}")
         auth, instance_url = _listen_auth_from_env()
+        store = default_token_store()  # a UsageError (a ValueError) for a bad SF_TOKEN_STORE
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -108,6 +112,7 @@ def listen(
             instance_url=instance_url,
             api_version=api_version,
             verify=os.environ.get("SF_CA_FILE") or True,
+            token_store=store,
         ) as sf:
             listener = sf.listener(
                 replay_fallback=chosen,

@@ -33,20 +33,21 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from salesforce_typed.auth.token import TokenData
+from salesforce_typed.auth.token import TokenData, TokenStore
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.errors import TokenStoreError, UsageError
 
-__all__ = ["FileTokenStore", "config_home"]
+__all__ = ["FileTokenStore", "config_home", "default_token_store"]
 
 APP_DIR = "salesforce-typed"
 HOME_ENV = "SALESFORCE_TYPED_HOME"
+STORE_ENV = "SF_TOKEN_STORE"
 _FORMAT = "salesforce-typed/token-file/1"
 
 
@@ -67,6 +68,20 @@ def config_home() -> Path:
         # The XDG spec ignores a relative value.
         base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
     return base / APP_DIR
+
+
+def default_token_store(environ: Mapping[str, str] | None = None) -> TokenStore:
+    """The store the CLI uses: a `FileTokenStore()`, so a rotated refresh token outlives the
+    process, unless `SF_TOKEN_STORE=memory` asks for a private in-memory one (`file` is the
+    explicit default). Anything else is a `UsageError` naming the variable."""
+    from salesforce_typed.stores.memory import MemoryTokenStore
+
+    choice = (os.environ if environ is None else environ).get(STORE_ENV, "").strip().lower()
+    if choice in ("", "file"):
+        return FileTokenStore()
+    if choice == "memory":
+        return MemoryTokenStore()
+    raise UsageError(f"{STORE_ENV} is 'file' (the default) or 'memory', not {choice!r}")
 
 
 def key_stem(key: str) -> str:
