@@ -28,9 +28,9 @@ from process_contract import (
 import salesforce_typed
 from salesforce_typed.auth.token import TokenData, TokenStore
 from salesforce_typed.core.clock import FakeClock
-from salesforce_typed.core.errors import TokenStoreError
-from salesforce_typed.stores import FileTokenStore
-from salesforce_typed.stores.file import config_home, key_stem
+from salesforce_typed.core.errors import TokenStoreError, UsageError
+from salesforce_typed.stores import FileTokenStore, MemoryTokenStore
+from salesforce_typed.stores.file import config_home, default_token_store, key_stem
 
 KILL_ROUNDS = 12
 
@@ -256,3 +256,16 @@ def test_unusable_directory_raises_a_token_store_error(tmp_path: Path) -> None:
         FileTokenStore(directory).set_token_data("k", make_token(1), expected_version=None)
     with pytest.raises(TokenStoreError, match="could not take the refresh lock"):
         FileTokenStore(directory).acquire_lock("k", "a", 1.0)
+
+
+def test_default_token_store_is_the_file_store_unless_memory_is_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SALESFORCE_TYPED_HOME", str(tmp_path))
+    for value in ("", "file", " FILE "):
+        store = default_token_store({"SF_TOKEN_STORE": value})
+        assert isinstance(store, FileTokenStore) and store.directory == tmp_path / "tokens"
+    assert isinstance(default_token_store({}), FileTokenStore)
+    assert isinstance(default_token_store({"SF_TOKEN_STORE": "memory"}), MemoryTokenStore)
+    with pytest.raises(UsageError, match="SF_TOKEN_STORE"):
+        default_token_store({"SF_TOKEN_STORE": "redis"})
