@@ -11,14 +11,17 @@ What must stay true:
   `last_refreshed_at`), so two processes of one host cannot bury the newest token.
 - Entries are compared by `last_refreshed_at` and refresh token, never by `version`: versions
   are per store, and a journaled token's version is whatever it was given.
-- Writes are atomic (temp file, fsync, rename, directory fsync) under a per-key flock; a
-  corrupted file raises `TokenStoreError` naming it, never quoting it. Files are 0600.
+- Writes are atomic (temp file, fsync, rename, directory fsync) under a per-key flock. A
+  corrupted entry is never read as a token: `latest` raises `TokenStoreError` naming the file,
+  never quoting it; `record` overwrites it and `forget` removes it, with a warning (failing
+  them would lose the fresh token it cannot be compared with). Files are 0600.
 - The default directory is `journal/` beside the file store's `tokens/` (see `config_home`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -36,6 +39,8 @@ from salesforce_typed.stores.file import (
 )
 
 __all__ = ["TokenJournal"]
+
+logger = logging.getLogger(__name__)
 
 _FORMAT = "salesforce-typed/token-journal/1"
 
@@ -66,12 +71,19 @@ class TokenJournal:
         stem = key_stem(key)
         return stem, self.directory / f"{stem}.json"
 
+    def _read_or_warn(self, path: Path, key: str, action: str) -> TokenData | None:
+        try:
+            return read_token_file(path, key, kind=_FORMAT)
+        except TokenStoreError as exc:
+            logger.warning("%s; %s", exc, action)
+            return None
+
     def record(self, key: str, data: TokenData) -> None:
         """Keep `data` durably (fsync) unless the journal already holds a newer token."""
         stem, path = self._path(key)
         try:
             with key_lock(self.directory, stem):
-                current = read_token_file(path, key, kind=_FORMAT)
+                current = self._read_or_warn(path, key, "overwriting it")
                 if current is not None and _newer(current, data):
                     return
                 remove_orphans(self.directory, stem)
@@ -93,8 +105,10 @@ class TokenJournal:
             return
         try:
             with key_lock(self.directory, stem):
-                current = read_token_file(path, key, kind=_FORMAT)
-                if current is None or _still_needed(current, upto):
+                if not path.exists():
+                    return
+                current = self._read_or_warn(path, key, "removing it")
+                if current is not None and _still_needed(current, upto):
                     return
                 remove_durably(path)
         except OSError as exc:

@@ -94,14 +94,23 @@ def test_default_directory_is_beside_the_file_stores(
     assert FileTokenStore().directory.parent == TokenJournal().directory.parent
 
 
-def test_corrupted_entry_raises_naming_the_file(tmp_path: Path) -> None:
+def test_corrupted_entry_is_never_read_and_never_blocks_a_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     journal = TokenJournal(tmp_path)
-    journal.record("k", _token(1, refresh="SECRET-RT"))
+    journal.record("k", _token(5, refresh="SECRET-RT"))
     path = tmp_path / f"{key_stem('k')}.json"
     path.write_bytes(path.read_bytes()[:-20])
     with pytest.raises(TokenStoreError) as caught:
         journal.latest("k")
     assert str(path) in str(caught.value) and "SECRET" not in str(caught.value)
+    # A fresh rotation must be journaled whatever the broken entry held (even an older one).
+    journal.record("k", _token(1))
+    assert journal.latest("k") == _token(1)
+    path.write_bytes(b"{")
+    journal.forget("k", upto=_token(0))  # cannot be compared: removed, not kept forever
+    assert journal.latest("k") is None
+    assert "SECRET" not in caplog.text and str(path) in caplog.text
 
 
 def test_a_token_store_file_is_not_a_journal_entry(tmp_path: Path) -> None:
