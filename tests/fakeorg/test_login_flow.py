@@ -70,15 +70,18 @@ def callback_params(response: httpx.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def get_code(org: FakeOrg, pkce: flow.PkcePair, *, redirect_uri: str = CALLBACK) -> str:
-    url = flow.authorize_url(
+def authorize(org: FakeOrg, pkce: flow.PkcePair, *, redirect_uri: str = CALLBACK) -> str:
+    return flow.authorize_url(
         org.instance_url,
         client_id=org.state.config.client_id,
         redirect_uri=redirect_uri,
         state="s1",
         code_challenge=pkce.challenge,
     )
-    params = callback_params(log_in_and_allow(org, url))
+
+
+def get_code(org: FakeOrg, pkce: flow.PkcePair, *, redirect_uri: str = CALLBACK) -> str:
+    params = callback_params(log_in_and_allow(org, authorize(org, pkce, redirect_uri=redirect_uri)))
     assert params["state"] == "s1"
     return params["code"]
 
@@ -236,16 +239,8 @@ def test_authorize_refusals(fake_org: FakeOrg) -> None:
 
 
 def test_wrong_password_shows_the_form_again(fake_org: FakeOrg) -> None:
-    pkce = flow.new_pkce_pair()
-    url = flow.authorize_url(
-        fake_org.instance_url,
-        client_id=fake_org.state.config.client_id,
-        redirect_uri=CALLBACK,
-        state="s",
-        code_challenge=pkce.challenge,
-    )
     with httpx.Client(timeout=30) as browser:
-        page = browser.get(url)
+        page = browser.get(authorize(fake_org, flow.new_pkce_pair()))
         rid = hidden(page.text, "request_id")
         again = browser.post(
             f"{fake_org.instance_url}/services/oauth2/authorize/login",
@@ -457,7 +452,8 @@ def test_cli_login_over_http_then_alias_grant_refreshes(
     summary = json.loads(shown.stdout)
     assert summary["token"]["version"] == 2 and summary["token"]["last_rotation"]
     assert summary["client_secret"] == "stored"
-    assert after.refresh_token not in shown.stdout and after.access_token not in shown.stdout
+    assert after.refresh_token and after.refresh_token not in shown.stdout
+    assert after.access_token not in shown.stdout
     assert creds["client_secret"] not in shown.stdout
     listed = run_cli(home, "auth", "list")
     assert listed.stdout.startswith("dev\tadmin@fake-org.example.com\t")
