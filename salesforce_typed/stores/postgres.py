@@ -18,6 +18,24 @@ catalog's unique index). Expiry is judged on the server's `clock_timestamp()`, n
 Connections: sync calls reuse a small thread-safe pool of idle connections. Async calls open a
 connection per call (an asyncio connection belongs to one event loop, and a store may outlive
 loops); built from a connection factory, async calls run the sync path in a worker thread.
+
+Faults: no call takes longer than `operation_timeout_s`, whatever the network does.
+- Every session gets `statement_timeout` (half the bound) and `lock_timeout` (a quarter), so
+  a slow or lock-blocked server ends the statement itself; DSN connections also get a connect
+  timeout and TCP keepalives, so a pooled connection to a vanished host is noticed.
+- A server that stops answering altogether (a blackhole: the socket stays open, nothing
+  comes back) is beyond those: a sync call arms a timer that shuts the connection's socket
+  down at the deadline, an async call runs under `asyncio.timeout_at`. Either way the call
+  raises `TokenStoreError` and the connection is discarded.
+- A statement whose connection broke (connection lost, refused, server shutdown: no SQLSTATE,
+  class 08, 57P01-57P03) is retried once on a fresh connection, after the idle pool is
+  emptied (a restart or a cut broke those too). The retry is safe because it recognises its
+  own effect: a CAS retry that finds exactly its data at its version reports success (the
+  first attempt committed and only the answer was lost); a lock retry finding its own live
+  lock takes it again. Other retries are plain replays, harmless as described above.
+- libpq counts connect timeouts in whole seconds, at least 2, so a bound below 4 s can be
+  overrun by a connect; a retry starts only when at least 2 s remain.
+
 Errors surface as `TokenStoreError` naming the operation and the server, never a token or a
 password: server messages can quote statement values, so only connection failures keep theirs.
 """
@@ -28,8 +46,11 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
+import math
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +66,8 @@ from salesforce_typed.core.errors import TokenStoreError, UsageError
 from salesforce_typed.stores.base import Lease
 
 __all__ = ["ConnectionFactory", "PostgresTokenStore"]
+
+logger = logging.getLogger("salesforce_typed.stores")
 
 ConnectionFactory = Callable[[], psycopg.Connection[Any]]
 
@@ -86,6 +109,25 @@ _STATEMENTS = {
     "update_token_data": """
         UPDATE {tokens} SET version = %(version)s, data = %(data)s
         WHERE key = %(key)s AND version = %(expected)s RETURNING 1""",
+    # Retries after a broken connection (see the module docstring). The SELECT reads the
+    # snapshot from before the write, so it matches only a row the first attempt committed.
+    "acquire_lock:replay": f"""
+        INSERT INTO {{locks}} AS l (key, owner, expires_at) VALUES (%(key)s, %(owner)s, {_TTL})
+        ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+        WHERE l.expires_at <= clock_timestamp() OR l.owner = EXCLUDED.owner
+        RETURNING 1""",
+    "create_token_data:replay": """
+        WITH w AS (
+            INSERT INTO {tokens} (key, version, data) VALUES (%(key)s, %(version)s, %(data)s)
+            ON CONFLICT (key) DO NOTHING RETURNING 1)
+        SELECT 1 FROM w UNION ALL SELECT 1 FROM {tokens}
+        WHERE key = %(key)s AND version = %(version)s AND data = %(data)s""",
+    "update_token_data:replay": """
+        WITH w AS (
+            UPDATE {tokens} SET version = %(version)s, data = %(data)s
+            WHERE key = %(key)s AND version = %(expected)s RETURNING 1)
+        SELECT 1 FROM w UNION ALL SELECT 1 FROM {tokens}
+        WHERE key = %(key)s AND version = %(version)s AND data = %(data)s""",
     "clear_token_data": "DELETE FROM {tokens} WHERE key = %(key)s",
     "try_acquire_lease": f"""
         INSERT INTO {{leases}} AS l (name, epoch, owner, expires_at)
@@ -115,8 +157,64 @@ _STATEMENTS = {
 
 _Rows = list[tuple[Any, ...]]
 
+# Run on every new connection, the store's or a factory's.
+_SET_SESSION = (
+    "SELECT set_config('statement_timeout', %(statement_timeout)s, false),"
+    " set_config('lock_timeout', %(lock_timeout)s, false)"
+)
+
 # Idle longer than this, a pooled connection is checked with `SELECT 1` before reuse.
 _CHECK_IDLE_AFTER_S = 10.0
+
+# libpq's smallest connect timeout: a retry needs at least this much of the bound left.
+_MIN_CONNECT_S = 2
+
+# Keepalives for DSN connections: a pooled connection to a host that vanished is found dead
+# within about a minute of idling, not after the kernel's two hours.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
+_KEEPALIVES_COUNT = 3
+
+# Errors after which the connection is gone and nothing more will come from it: the call may
+# be retried on a fresh one. Server errors with any other SQLSTATE are answers, not faults.
+_BROKEN_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _connection_broke(exc: psycopg.Error) -> bool:
+    if exc.sqlstate is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return exc.sqlstate.startswith("08") or exc.sqlstate in _BROKEN_SQLSTATES
+
+
+class _Deadline:
+    """One call's time limit. `guard(conn)` shuts `conn`'s socket down if the limit passes
+    while it is in use: the blocked driver then fails at once instead of waiting forever on a
+    server that keeps the connection open and answers nothing."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.fired = False
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    @contextlib.contextmanager
+    def guard(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
+        timer = threading.Timer(max(0.0, self.remaining()), self._fire, args=(conn,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _fire(self, conn: psycopg.Connection[Any]) -> None:
+        self.fired = True
+        # A duplicate of the descriptor: shutdown acts on the socket, close on our copy.
+        with (
+            contextlib.suppress(OSError, psycopg.Error),
+            socket.socket(fileno=os.dup(conn.pgconn.socket)) as sock,
+        ):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _ttl(ttl_s: float) -> float:
@@ -163,7 +261,9 @@ class _Pool:
     or a NAT timeout in between must not fail the one call that matters.
     """
 
-    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], max_idle: int) -> None:
+    def __init__(
+        self, connect: Callable[[_Deadline], psycopg.Connection[TupleRow]], max_idle: int
+    ) -> None:
         self._connect = connect
         self._max_idle = max_idle
         self._lock = threading.Lock()
@@ -172,7 +272,7 @@ class _Pool:
         self._inherited: list[tuple[psycopg.Connection[TupleRow], float]] = []
         self._closed = False
 
-    def _take(self) -> psycopg.Connection[TupleRow] | None:
+    def _take(self, deadline: _Deadline) -> psycopg.Connection[TupleRow] | None:
         while True:
             with self._lock:
                 if os.getpid() != self._pid:
@@ -190,7 +290,8 @@ class _Pool:
             if time.monotonic() - since < _CHECK_IDLE_AFTER_S:
                 return conn
             try:
-                conn.execute("SELECT 1")
+                with deadline.guard(conn):
+                    conn.execute("SELECT 1")
                 return conn
             except psycopg.Error:
                 conn.close()
@@ -204,23 +305,26 @@ class _Pool:
         conn.close()
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
-        conn = self._take()
-        if conn is None:
-            raw = self._connect()
-            try:
-                raw.autocommit = True  # one statement, one transaction: see the module docstring
-                raw.row_factory = tuple_row
-            except BaseException:
-                raw.close()
-                raise
-            conn = raw
+    def connection(self, deadline: _Deadline) -> Iterator[psycopg.Connection[TupleRow]]:
+        conn = self._take(deadline) or self._connect(deadline)
         try:
-            yield conn
+            with deadline.guard(conn):
+                yield conn
         except BaseException:
             conn.close()
             raise
+        if deadline.fired:
+            conn.close()  # its socket may be shut: never reuse it
         self._give(conn)
+
+    def discard_idle(self) -> None:
+        """Close the idle connections: after one broke, the others likely did too."""
+        with self._lock:
+            if os.getpid() != self._pid:
+                return  # the parent's sessions: _take sets them aside
+            idle, self._idle = self._idle, []
+        for conn, _since in idle:
+            conn.close()
 
     def close(self) -> None:
         with self._lock:
@@ -235,7 +339,12 @@ class PostgresTokenStore:
 
     `target` is a libpq DSN (`postgresql://user@host:5432/db` or `key=value` form), or a
     factory returning new `psycopg.Connection`s, which the store then owns and closes.
-    `connect_timeout_s` bounds connects the store makes from a DSN (libpq counts whole seconds).
+
+    No call takes longer than `operation_timeout_s` (see the module docstring for how, and for
+    the one libpq caveat): an unreachable, restarting or unresponsive server fails the call
+    with `TokenStoreError`. `connect_timeout_s` caps each connect the store makes from a DSN
+    (whole seconds; by default half the bound); `connect_timeout`, `keepalives*` and
+    `tcp_user_timeout` given in the DSN win over the store's.
     """
 
     def __init__(
@@ -244,8 +353,11 @@ class PostgresTokenStore:
         *,
         table_prefix: str = "salesforce_typed",
         max_idle_connections: int = 4,
-        connect_timeout_s: int = 5,
+        operation_timeout_s: float = 5.0,
+        connect_timeout_s: int | None = None,
     ) -> None:
+        if operation_timeout_s <= 0:
+            raise UsageError(f"operation_timeout_s must be positive, got {operation_timeout_s}")
         if not _PREFIX_RE.fullmatch(table_prefix):
             raise UsageError(
                 "table_prefix must be a plain SQL identifier of at most 48 characters "
@@ -255,6 +367,14 @@ class PostgresTokenStore:
         self._dsn: str | None = None
         self._secrets: tuple[str, ...] = ()
         self._connect_kwargs: dict[str, Any] = {}
+        self._timeout_s = operation_timeout_s
+        half = math.ceil(operation_timeout_s / 2)
+        self._connect_timeout_s = max(_MIN_CONNECT_S, connect_timeout_s or half)
+        self._session = {
+            "statement_timeout": f"{max(1, int(operation_timeout_s * 500))}ms",
+            "lock_timeout": f"{max(1, int(operation_timeout_s * 250))}ms",
+        }
+        self._factory: ConnectionFactory | None = None
         if isinstance(target, str):
             try:
                 params = conninfo_to_dict(target)
@@ -264,12 +384,18 @@ class PostgresTokenStore:
             self._secrets = tuple(str(params[k]) for k in ("password",) if params.get(k))
             host, port = params.get("host") or "localhost", params.get("port") or 5432
             self._where = f"{host}:{port}/{params.get('dbname') or 'default'}"
-            if "connect_timeout" not in params:
-                self._connect_kwargs["connect_timeout"] = max(2, connect_timeout_s)
-            self._pool = _Pool(self._connect_dsn, max_idle_connections)
+            if "connect_timeout" in params:
+                self._connect_timeout_s = int(str(params["connect_timeout"]))
+            defaults = {
+                **_KEEPALIVES,
+                "keepalives_count": _KEEPALIVES_COUNT,
+                "tcp_user_timeout": int(operation_timeout_s * 1000),
+            }
+            self._connect_kwargs = {k: v for k, v in defaults.items() if k not in params}
         else:
             self._where = "connection factory"
-            self._pool = _Pool(target, max_idle_connections)
+            self._factory = target
+        self._pool = _Pool(self._open, max_idle_connections)
         names = {kind: f"{table_prefix}_{kind}" for kind in ("tokens", "locks", "leases")}
         names["checkpoints"] = f"{table_prefix}_checkpoints"
         self._table_names = tuple(names.values())
@@ -291,9 +417,48 @@ class PostgresTokenStore:
 
     # --- plumbing: one sync and one async path for every operation -------------------------
 
-    def _connect_dsn(self) -> psycopg.Connection[Any]:
-        assert self._dsn is not None
-        return psycopg.connect(self._dsn, autocommit=True, **self._connect_kwargs)
+    def _connect_timeout(self, deadline_remaining_s: float) -> int:
+        """This connect's timeout: the configured one, cut to what is left of the bound."""
+        return max(_MIN_CONNECT_S, min(self._connect_timeout_s, int(deadline_remaining_s)))
+
+    def _open(self, deadline: _Deadline) -> psycopg.Connection[TupleRow]:
+        """A new connection, autocommit (one statement, one transaction) and with the
+        session's timeouts set."""
+        if self._factory is not None:
+            raw: psycopg.Connection[Any] = self._factory()
+        else:
+            assert self._dsn is not None
+            timeout = self._connect_timeout(deadline.remaining())
+            raw = psycopg.connect(
+                self._dsn, autocommit=True, connect_timeout=timeout, **self._connect_kwargs
+            )
+        try:
+            raw.autocommit = True
+            raw.row_factory = tuple_row
+            conn: psycopg.Connection[TupleRow] = raw
+            with deadline.guard(conn):
+                conn.execute(_SET_SESSION, self._session)
+        except BaseException:
+            raw.close()
+            raise
+        return conn
+
+    def _timed_out(self, stmt: str) -> TokenStoreError:
+        return TokenStoreError(
+            f"PostgreSQL token store at {self._where}: {stmt} failed "
+            f"(no answer within {self._timeout_s:g}s)"
+        )
+
+    def _may_retry(self, stmt: str, exc: psycopg.Error, remaining_s: float) -> bool:
+        if not _connection_broke(exc) or remaining_s < _MIN_CONNECT_S:
+            return False
+        logger.info(
+            "PostgreSQL token store at %s: %s lost its connection (%s); retrying once",
+            self._where,
+            stmt,
+            type(exc).__name__,
+        )
+        return True
 
     def _error(self, stmt: str, exc: psycopg.Error) -> TokenStoreError:
         if exc.sqlstate is None or isinstance(exc, psycopg.OperationalError):
@@ -326,28 +491,56 @@ class PostgresTokenStore:
         self._ready = True
 
     def _run(self, stmt: str, params: Mapping[str, Any]) -> _Rows:
-        try:
-            with self._pool.connection() as conn:
-                if not self._ready:
-                    self._create_tables(conn)
-                cur = conn.execute(self._sql[stmt], params)
-                return cur.fetchall() if cur.description is not None else []
-        except psycopg.Error as exc:
-            raise self._error(stmt, exc) from None
+        deadline, query, retried = _Deadline(self._timeout_s), self._sql[stmt], False
+        while True:
+            try:
+                with self._pool.connection(deadline) as conn:
+                    if not self._ready:
+                        self._create_tables(conn)
+                    cur = conn.execute(query, params)
+                    return cur.fetchall() if cur.description is not None else []
+            except psycopg.Error as exc:
+                if deadline.fired:
+                    raise self._timed_out(stmt) from None
+                if retried or not self._may_retry(stmt, exc, deadline.remaining()):
+                    raise self._error(stmt, exc) from None
+                self._pool.discard_idle()
+                query, retried = self._sql.get(f"{stmt}:replay", query), True
 
     async def _arun(self, stmt: str, params: Mapping[str, Any]) -> _Rows:
         if self._dsn is None:
             return await asyncio.to_thread(self._run, stmt, params)
-        try:
-            async with await psycopg.AsyncConnection.connect(
-                self._dsn, autocommit=True, **self._connect_kwargs
-            ) as conn:
-                if not self._ready:
-                    await self._acreate_tables(conn)
-                cur = await conn.execute(self._sql[stmt], params)
-                return await cur.fetchall() if cur.description is not None else []
-        except psycopg.Error as exc:
-            raise self._error(stmt, exc) from None
+        loop = asyncio.get_running_loop()
+        deadline, query, retried = loop.time() + self._timeout_s, self._sql[stmt], False
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    return await self._aattempt(query, params, deadline - loop.time())
+            except TimeoutError:
+                raise self._timed_out(stmt) from None
+            except psycopg.Error as exc:
+                if retried or not self._may_retry(stmt, exc, deadline - loop.time()):
+                    raise self._error(stmt, exc) from None
+                query, retried = self._sql.get(f"{stmt}:replay", query), True
+
+    async def _aattempt(
+        self, query: sql.Composed, params: Mapping[str, Any], remaining_s: float
+    ) -> _Rows:
+        assert self._dsn is not None
+        conn = await psycopg.AsyncConnection.connect(
+            self._dsn,
+            autocommit=True,
+            connect_timeout=self._connect_timeout(remaining_s),
+            **self._connect_kwargs,
+        )
+        try:  # not `async with`: its exit may wait on a server that stopped answering
+            await conn.execute(_SET_SESSION, self._session)
+            if not self._ready:
+                await self._acreate_tables(conn)
+            cur = await conn.execute(query, params)
+            return await cur.fetchall() if cur.description is not None else []
+        finally:
+            await conn.close()
 
     # --- TokenStore ---------------------------------------------------------------------------
 
