@@ -8,8 +8,9 @@ in flight, so a fault happens at a chosen moment on real sockets, with the real 
 - `stall(seconds)` forwards nothing for a while; `blackhole()` forwards nothing until `heal()`
   (connections stay open and unanswered, as behind a dead firewall: only a client-side
   deadline ends the wait);
-- `drop_next_reply()`: the next request reaches the server and is answered there, but the
-  answer is thrown away and the connection cut: the write happened, the client cannot know;
+- `drop_next_reply(containing)`: the next request holding those bytes (a unique value the
+  test writes) reaches the server and is answered there, but the answer is thrown away and
+  the connection cut: the write happened, the client cannot know;
 - `heal()` ends every fault.
 
 Threads, one per direction of each connection; `close()` (or leaving the `with`) stops them
@@ -56,7 +57,7 @@ class FaultProxy:
         self._pairs: list[_Pair] = []
         self._refusing = False
         self._paused_until = 0.0  # monotonic; math.inf for a blackhole
-        self._drop_next_reply = False
+        self._drop_next_reply: bytes | None = None
         self._stopped = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(_POLL_S)
@@ -91,17 +92,18 @@ class FaultProxy:
         with self._lock:
             self._paused_until = float("inf")
 
-    def drop_next_reply(self) -> None:
-        """Let the next request through, swallow the server's answer, then cut that link."""
+    def drop_next_reply(self, containing: bytes = b"") -> None:
+        """Let the next request holding `containing` through, swallow the server's answer,
+        then cut that connection."""
         with self._lock:
-            self._drop_next_reply = True
+            self._drop_next_reply = containing
 
     def heal(self) -> None:
         """End every fault; connections opened from now on work normally."""
         with self._lock:
             self._refusing = False
             self._paused_until = 0.0
-            self._drop_next_reply = False
+            self._drop_next_reply = None
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -150,10 +152,13 @@ class FaultProxy:
                 break
             if not chunk:
                 break
+            while self._paused() and not pair.closed.is_set():
+                time.sleep(_POLL_S)  # paused while we read it: hold it back too
             if upstream:
                 with self._lock:
-                    if self._drop_next_reply:
-                        self._drop_next_reply, pair.drop_reply = False, True
+                    marker = self._drop_next_reply
+                    if marker is not None and marker in chunk:
+                        self._drop_next_reply, pair.drop_reply = None, True
             elif pair.drop_reply:
                 self.replies_dropped += 1
                 break  # the server answered; the client never hears it
