@@ -30,7 +30,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import httpx
@@ -55,6 +55,19 @@ __all__ = ["SalesforceAuth"]
 logger = logging.getLogger("salesforce_typed.auth")
 
 _INVALID_SESSION = "INVALID_SESSION_ID"
+
+
+def _default_journal(store: TokenStore | None) -> fx.Journal | None:
+    """A shared store (Redis, PostgreSQL) gets a local journal of rotated tokens: written
+    (fsync) before the store, it keeps a rotation that the store did not take, or that a
+    killed process never wrote. Memory and file stores are this process's or this host's
+    own: a journal would repeat them."""
+    from salesforce_typed.stores.file import FileTokenStore
+    from salesforce_typed.stores.journal import TokenJournal
+
+    if store is None or isinstance(store, MemoryTokenStore | FileTokenStore):
+        return None
+    return TokenJournal()
 
 
 def _newer(a: TokenData, b: TokenData) -> bool:
@@ -109,11 +122,11 @@ class SalesforceAuth(httpx.Auth):
         lock_ttl_s: float = 60.0,
         lock_wait_s: float = 90.0,
         on_token_refreshed: Callable[[TokenData], None] | None = None,
-        journal: fx.Journal | None = None,
+        journal: fx.Journal | None | Literal["default"] = "default",
         store_write_deadline_s: float = 20.0,
     ) -> None:
         self.credentials = credentials
-        self.journal = journal
+        self.journal = _default_journal(store) if journal == "default" else journal
         self.store_write_deadline_s = store_write_deadline_s
         self.clock: Clock = clock or SystemClock()
         self.store: TokenStore = store if store is not None else MemoryTokenStore(clock=self.clock)

@@ -2,9 +2,16 @@
 
 A grant's token response names the instance URL, so a client built from a grant learns it
 from the first token; an explicit `instance_url` wins (a raw access token needs one).
+
+Clients built from the same grant object (and the same store) share one `SalesforceAuth`,
+hence one token state: under Refresh Token Rotation a second client with its own state would
+refresh with the seed token the first one already spent, and revoke the family.
 """
 
 from __future__ import annotations
+
+import threading
+import weakref
 
 import attrs
 import httpx
@@ -14,6 +21,30 @@ from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
 from salesforce_typed.auth.token import TokenStore
 from salesforce_typed.core.clock import Clock
 from salesforce_typed.core.errors import UsageError
+
+# grant object -> {id(store) or None: its SalesforceAuth}; an entry goes with its grant.
+_BY_GRANT: weakref.WeakKeyDictionary[object, dict[int | None, SalesforceAuth]] = (
+    weakref.WeakKeyDictionary()
+)
+_BY_GRANT_MUTEX = threading.Lock()
+
+
+def _shared_auth(
+    grant: TokenGrant | AccessTokenAuth, store: TokenStore | None, clock: Clock
+) -> SalesforceAuth:
+    """The one `SalesforceAuth` of `grant` on `store` in this process."""
+    if isinstance(grant, AccessTokenAuth):
+        return SalesforceAuth(grant, store=store, clock=clock)
+    with _BY_GRANT_MUTEX:
+        try:
+            by_store = _BY_GRANT.setdefault(grant, {})
+        except TypeError:  # a grant that cannot be weakly referenced: not shared
+            return SalesforceAuth(grant, store=store, clock=clock)
+        slot = None if store is None else id(store)
+        auth = by_store.get(slot)
+        if auth is None or (store is not None and auth.store is not store):
+            auth = by_store[slot] = SalesforceAuth(grant, store=store, clock=clock)
+        return auth
 
 
 @attrs.define(kw_only=True)
@@ -38,11 +69,7 @@ class Connection:
             if instance_url is None:
                 raise UsageError("a plain httpx.Auth needs instance_url=")
             return cls(auth=auth, instance_url=instance_url.rstrip("/"))
-        flow = (
-            auth
-            if isinstance(auth, SalesforceAuth)
-            else SalesforceAuth(auth, store=token_store, clock=clock)
-        )
+        flow = auth if isinstance(auth, SalesforceAuth) else _shared_auth(auth, token_store, clock)
         return cls(auth=flow, instance_url=instance_url.rstrip("/") if instance_url else None)
 
     def get_instance_url(self, client: httpx.Client) -> str:

@@ -159,3 +159,19 @@ def test_a_certificate_the_client_does_not_trust_is_not_sent(face: Face) -> None
         )
         with face.salesforce(auth=auth, verify=True) as sf, pytest.raises(RequestNotSentError):
             sf.limits()
+
+
+def test_two_clients_from_one_grant_share_its_rotated_token(face: Face) -> None:
+    with FakeOrg() as org:  # Refresh Token Rotation on (the default)
+        c = org.credentials()
+        grant = RefreshTokenGrant(
+            client_id=c["client_id"],
+            client_secret=c["client_secret"],
+            refresh_token=c["refresh_token"],
+            token_url=c["token_url"],
+        )
+        with face.salesforce(auth=grant) as first:
+            first.limits()  # spends the seed: the family's refresh token is now rotated
+        org.state.expire_sessions()
+        with face.salesforce(auth=grant) as second:
+            assert second.limits()  # refreshed with the rotated token, not the dead seed
