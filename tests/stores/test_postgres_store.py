@@ -349,3 +349,46 @@ def test_pooled_connection_killed_while_idle_is_replaced(
         assert store.get_token_data(key) == make_token(1)
     finally:
         store.close()
+
+
+def test_a_lock_blocked_write_ends_at_lock_timeout_without_a_retry(dsn: str, prefix: str) -> None:
+    # lock_timeout (a quarter of operation_timeout_s) is set on every session: a row held by
+    # another transaction fails the write (LockNotAvailable, 55P03), an answer not retried.
+    store, key = PostgresTokenStore(dsn, table_prefix=prefix, operation_timeout_s=2.0), "held"
+    key = f"{key}:{uuid.uuid4().hex}"
+    try:
+        assert store.set_token_data(key, make_token(1), expected_version=None)
+        with psycopg.connect(dsn) as holder:
+            holder.execute(
+                f'SELECT 1 FROM "{store.table_names[0]}" WHERE key = %s FOR UPDATE', [key]
+            )
+            started = time.monotonic()
+            with pytest.raises(TokenStoreError, match="LockNotAvailable"):
+                store.set_token_data(key, make_token(2), expected_version=1)
+            assert time.monotonic() - started < 2.0  # one attempt of 0.5 s, not the bound
+        assert store.get_token_data(key) == make_token(1)
+    finally:
+        store.close()
+
+
+def test_dsn_connections_get_timeouts_and_keepalives(
+    dsn: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[dict[str, object]] = []
+    connect = psycopg.connect
+
+    def spy(conninfo: str, **kwargs: object) -> psycopg.Connection[object]:
+        seen.append(kwargs)
+        return connect(conninfo, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(psycopg, "connect", spy)
+    store = PostgresTokenStore(dsn, table_prefix=prefix, operation_timeout_s=6.0)
+    try:
+        store.get_token_data("k")
+    finally:
+        store.close()
+    assert seen and seen[0]["connect_timeout"] == 3 and seen[0]["keepalives"] == 1
+    assert {"keepalives_idle", "keepalives_interval", "keepalives_count"} <= seen[0].keys()
+    assert seen[0]["tcp_user_timeout"] == 6000
+    with pytest.raises(ValueError):
+        PostgresTokenStore(dsn, operation_timeout_s=0)
