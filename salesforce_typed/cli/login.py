@@ -26,7 +26,8 @@ import typer
 from salesforce_typed.cli.app import app
 
 if TYPE_CHECKING:
-    from salesforce_typed.auth.login import AliasRecord, CallbackServer
+    from salesforce_typed.auth.aliases import AliasRecord
+    from salesforce_typed.auth.login import CallbackServer
 
 auth_app = typer.Typer(no_args_is_help=True, help="Logged-in orgs (aliases).")
 app.add_typer(auth_app, name="auth")
@@ -126,15 +127,16 @@ def login(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
 ) -> None:
     """Log in through the browser (OAuth web-server flow with PKCE) and remember the org."""
+    from salesforce_typed.auth import aliases
     from salesforce_typed.auth import login as flow
     from salesforce_typed.core.errors import SalesforceError, UsageError
 
     verify = _verify(ca_file)
     try:
-        flow.check_alias_name(alias)
+        aliases.check_alias_name(alias)
         if not client_id:
             raise UsageError("--client-id (or SF_CLIENT_ID) is required: your connected app's key")
-        token_store = flow.open_store(store)
+        token_store = aliases.open_store(store)
         pkce, state = flow.new_pkce_pair(), flow.new_state()
         with flow.CallbackServer(state, port=port) as server:
             url = flow.authorize_url(
@@ -170,10 +172,10 @@ def login(
             verify=verify,
         )
         who = result.identity
-        key = flow.login_store_key(login_url, client_id, who.org_id, who.user_id)
-        flow.store_login_token(token_store, key, result.token)
-        flow.save_alias(
-            flow.AliasRecord(
+        key = aliases.login_store_key(login_url, client_id, who.org_id, who.user_id)
+        aliases.store_login_token(token_store, key, result.token)
+        aliases.save_alias(
+            aliases.AliasRecord(
                 name=alias,
                 login_url=login_url.rstrip("/"),
                 client_id=client_id,
@@ -191,7 +193,7 @@ def login(
         _fail(exc)
     typer.echo(
         f"Logged in as {who.username or who.user_id} (org {who.org_id}) at "
-        f"{result.token.instance_url}; alias {alias!r}, store {flow.mask_url(store)}",
+        f"{result.token.instance_url}; alias {alias!r}, store {aliases.mask_url(store)}",
         err=True,
     )
 
@@ -211,19 +213,20 @@ def logout(
     ] = False,
 ) -> None:
     """Revoke the alias's refresh token at Salesforce, then clear the store and the alias."""
+    from salesforce_typed.auth import aliases
     from salesforce_typed.auth import login as flow
     from salesforce_typed.core.errors import SalesforceError
 
     verify = _verify(ca_file)
     try:
-        record = flow.get_alias(alias)
-        token_store = flow.open_store(record.store_url)
+        record = aliases.get_alias(alias)
+        token_store = aliases.open_store(record.store_url)
         current = token_store.get_token_data(record.store_key)
         revoked = False
         if current is not None and current.refresh_token and not keep_token:
             revoked = flow.revoke_token(record.login_url, current.refresh_token, verify=verify)
         token_store.clear_token_data(record.store_key)
-        flow.remove_alias(alias)
+        aliases.remove_alias(alias)
     except (SalesforceError, ValueError) as exc:
         _fail(exc)
     state = "revoked" if revoked else "not revoked (already gone or --local-only)"
@@ -237,7 +240,7 @@ def _when(seconds: float | None) -> str | None:
 
 
 def _summary(record: AliasRecord, token_info: dict[str, Any] | None) -> dict[str, Any]:
-    from salesforce_typed.auth.login import mask_url
+    from salesforce_typed.auth.aliases import mask_url
 
     return {
         "alias": record.name,
@@ -256,7 +259,7 @@ def _summary(record: AliasRecord, token_info: dict[str, Any] | None) -> dict[str
 
 def _token_info(record: AliasRecord) -> dict[str, Any] | None:
     """The stored token, masked: fingerprints, version and times. None when none is stored."""
-    from salesforce_typed.auth.login import open_store
+    from salesforce_typed.auth.aliases import open_store
     from salesforce_typed.auth.token import fingerprint
 
     token = open_store(record.store_url).get_token_data(record.store_key)
@@ -277,7 +280,7 @@ _JSON = Annotated[bool, typer.Option("--json", help="One JSON document on stdout
 @auth_app.command("list")
 def auth_list(as_json: _JSON = False) -> None:
     """Every logged-in alias: user, org, instance, store."""
-    from salesforce_typed.auth.login import load_aliases, mask_url
+    from salesforce_typed.auth.aliases import load_aliases, mask_url
     from salesforce_typed.core.errors import SalesforceError
 
     try:
@@ -302,7 +305,7 @@ def auth_show(
     name: Annotated[str, typer.Argument(help="The alias.")], as_json: _JSON = False
 ) -> None:
     """One alias: org, user, instance, store, last rotation; tokens as fingerprints."""
-    from salesforce_typed.auth.login import get_alias
+    from salesforce_typed.auth.aliases import get_alias
     from salesforce_typed.core.errors import SalesforceError
 
     try:

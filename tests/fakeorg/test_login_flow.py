@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from salesforce_typed import Salesforce
+from salesforce_typed.auth import aliases as alias_registry
 from salesforce_typed.auth import login as flow
 from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.core.errors import InvalidGrantError, OAuthError, UsageError
@@ -409,7 +411,7 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
 
 
 def test_cli_login_over_http_then_alias_grant_refreshes(
-    fake_org: FakeOrg, home: Path, start_login: Any
+    fake_org: FakeOrg, home: Path, start_login: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     proc, url = start_login()
     query = parse_qs(urlsplit(url).query)
@@ -438,7 +440,7 @@ def test_cli_login_over_http_then_alias_grant_refreshes(
     assert "refresh_token" not in aliases.read_text()
 
     # The Python entry point: the alias's grant refreshes through the same store.
-    grant, same_store = flow.grant_from_alias("dev", path=aliases, store=store)
+    grant, same_store = alias_registry.grant_from_alias("dev", path=aliases, store=store)
     assert grant.store_key() == record["store_key"]
     auth = SalesforceAuth(grant, store=same_store)
     with httpx.Client(base_url=fake_org.instance_url, auth=auth) as client:
@@ -446,6 +448,12 @@ def test_cli_login_over_http_then_alias_grant_refreshes(
         auth.refresh(client, rejected=stored.access_token)  # as after a 401: rotate
     after = store.get_token_data(record["store_key"])
     assert after is not None and after.version == 2 and after.refresh_token != stored.refresh_token
+
+    # The client entry point reads the alias from SALESFORCE_TYPED_HOME and its store.
+    monkeypatch.setenv("SALESFORCE_TYPED_HOME", str(home))
+    with Salesforce.from_alias("dev") as sf:
+        assert sf.limits()
+        assert sf.connection.instance_url in (None, fake_org.instance_url)
 
     shown = run_cli(home, "auth", "show", "dev", "--json")
     assert shown.returncode == 0, shown.stderr
@@ -470,7 +478,7 @@ def test_cli_login_over_http_then_alias_grant_refreshes(
     }
     assert oauth_error(httpx.post(fake_org.token_url, data=refresh))["error"] == "invalid_grant"
     with pytest.raises(UsageError):
-        flow.grant_from_alias("dev", path=aliases, store=store)
+        alias_registry.grant_from_alias("dev", path=aliases, store=store)
 
 
 def test_cli_login_with_a_pasted_redirect(fake_org: FakeOrg, home: Path, start_login: Any) -> None:

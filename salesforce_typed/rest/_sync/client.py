@@ -184,6 +184,30 @@ class Salesforce(SenderFace):
             verify=verify,
         )
 
+    @classmethod
+    def from_alias(
+        cls,
+        alias: str,
+        *,
+        api_version: str = DEFAULT_API_VERSION,
+        package: str = STANDARD_PACKAGE,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        retry: RetryPolicy | None = None,
+    ) -> Salesforce:
+        """A client for an org logged in with `salesforce-typed login --alias NAME`: its
+        refresh token and rotations live in the store that login recorded for the alias."""
+        from salesforce_typed.auth.aliases import grant_from_alias
+
+        grant, store = grant_from_alias(alias)
+        return cls(
+            auth=grant,
+            token_store=store,
+            api_version=api_version,
+            package=package,
+            verify=verify,
+            retry=retry,
+        )
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> Salesforce:
