@@ -21,7 +21,10 @@ from urllib.parse import urlsplit
 import attrs
 
 from salesforce_typed.auth.grants import (
+    ClientCredentialsGrant,
+    JwtBearerGrant,
     RefreshTokenGrant,
+    TokenGrant,
 )
 from salesforce_typed.auth.token import TokenData, TokenStore, token_key
 from salesforce_typed.core.errors import (
@@ -36,6 +39,7 @@ __all__ = [
     "check_alias_name",
     "get_alias",
     "grant_from_alias",
+    "jwt_audience",
     "load_aliases",
     "login_store_key",
     "mask_url",
@@ -132,6 +136,9 @@ class AliasRecord:
     store_key: str
     logged_in_at: float
     client_secret: str | None = attrs.field(default=None, repr=False)
+    # "refresh_token" (salesforce-typed login), "jwt_bearer" or "client_credentials"
+    grant_type: str = "refresh_token"
+    key_file: str | None = None  # jwt_bearer: the PEM private key's path (never its content)
 
     @property
     def token_url(self) -> str:
@@ -248,14 +255,16 @@ class AliasRefreshTokenGrant(RefreshTokenGrant):
 
 def grant_from_alias(
     name: str, *, path: Path | None = None, store: TokenStore | None = None
-) -> tuple[RefreshTokenGrant, TokenStore]:
-    """The grant and the store of a logged-in alias, for `SalesforceAuth(grant, store=store)`.
+) -> tuple[TokenGrant, TokenStore]:
+    """The grant and the store of an alias, for `SalesforceAuth(grant, store=store)`.
 
     `store` overrides opening the alias's recorded store URL. Raises `UsageError` for an
-    unknown alias, or when the store holds no token for it.
+    unknown alias, a key file that is gone, or a login alias whose store holds no token.
     """
     record = get_alias(name, path)
     store = store if store is not None else open_store(record.store_url)
+    if record.grant_type != "refresh_token":
+        return _server_grant(record), store
     current = store.get_token_data(record.store_key)
     if current is None or not current.refresh_token:
         raise UsageError(
@@ -270,3 +279,39 @@ def grant_from_alias(
         key=record.store_key,
     )
     return grant, store
+
+
+def _server_grant(record: AliasRecord) -> TokenGrant:
+    """The grant of a server-to-server alias: it needs no stored refresh token."""
+    if record.grant_type == "client_credentials":
+        if not record.client_secret:
+            raise UsageError(f"alias {record.name!r} has no client secret")
+        return ClientCredentialsGrant(
+            client_id=record.client_id,
+            client_secret=record.client_secret,
+            token_url=record.token_url,
+        )
+    if record.grant_type == "jwt_bearer" and record.key_file and record.username:
+        try:
+            pem = Path(record.key_file).read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"alias {record.name!r}: cannot read its key file {record.key_file} "
+                f"({type(exc).__name__})"
+            ) from None
+        return JwtBearerGrant(
+            client_id=record.client_id,
+            username=record.username,
+            private_key_pem=pem,
+            audience=jwt_audience(record.login_url),
+            token_url=record.token_url,
+        )
+    raise UsageError(f"alias {record.name!r} has an unknown grant type {record.grant_type!r}")
+
+
+def jwt_audience(login_url: str) -> str:
+    """`aud` of a JWT bearer assertion: test.salesforce.com for sandboxes, else login."""
+    host = urlsplit(login_base(login_url)).hostname or ""
+    if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
+        return "https://test.salesforce.com"
+    return "https://login.salesforce.com"

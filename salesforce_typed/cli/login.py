@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import webbrowser
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -323,4 +324,153 @@ def auth_show(
         typer.echo("token: none stored (log in again)")
 
 
-__all__ = ["auth_app", "login", "logout"]
+# -- server-to-server aliases: one command each ---------------------------------------------
+
+
+def _setup_alias(
+    alias: str,
+    grant: Any,
+    *,
+    grant_type: str,
+    login_url: str,
+    store: str,
+    ca_file: str | None,
+    username: str | None = None,
+    client_secret: str | None = None,
+    key_file: Path | None = None,
+) -> None:
+    """Fetch one token (which checks the setup end to end), store it, record the alias."""
+    import httpx
+
+    from salesforce_typed.auth import aliases
+    from salesforce_typed.auth import login as flow
+    from salesforce_typed.core.errors import RequestNotSentError, SalesforceError
+
+    try:
+        aliases.check_alias_name(alias)
+        token_store = aliases.open_store(store)
+        now = time.time()
+        with httpx.Client(verify=_verify(ca_file)) as http:
+            try:
+                response = http.send(grant.build_token_request(now))
+            except httpx.TransportError as exc:
+                raise RequestNotSentError(
+                    f"the token endpoint is unreachable ({type(exc).__name__})"
+                ) from None
+            token = grant.parse_token_response(response, now)
+        id_url = response.json().get("id") or ""
+        org_id, user_id = flow.identity_from_id_url(id_url) if id_url else ("", "")
+        key = grant.store_key()
+        aliases.store_login_token(token_store, key, token)
+        aliases.save_alias(
+            aliases.AliasRecord(
+                name=alias,
+                login_url=login_url.rstrip("/"),
+                client_id=grant.client_id,
+                username=username,
+                instance_url=token.instance_url,
+                org_id=org_id,
+                user_id=user_id,
+                store_url=store,
+                store_key=key,
+                logged_in_at=now,
+                client_secret=client_secret,
+                grant_type=grant_type,
+                key_file=str(key_file.resolve()) if key_file is not None else None,
+            )
+        )
+    except (SalesforceError, ValueError) as exc:
+        _fail(exc)
+    typer.echo(
+        f"{grant_type} alias {alias!r}: org {org_id or '?'} at {token.instance_url}, "
+        f"store {aliases.mask_url(store)}",
+        err=True,
+    )
+
+
+_ALIAS = Annotated[str, typer.Option(help="The name to remember this org under.")]
+_CLIENT_ID = Annotated[str, typer.Option(envvar="SF_CLIENT_ID", help="The consumer key.")]
+_STORE = Annotated[
+    str, typer.Option(help="Where tokens live: file, file:///dir, redis://..., postgresql://...")
+]
+_CA_FILE = Annotated[
+    str | None, typer.Option(envvar="SF_CA_FILE", help="Trust this CA bundle (PEM).")
+]
+
+
+@auth_app.command("jwt")
+def auth_jwt(
+    alias: _ALIAS,
+    client_id: _CLIENT_ID,
+    username: Annotated[str, typer.Option(envvar="SF_USERNAME", help="The user to run as.")],
+    key_file: Annotated[
+        Path, typer.Option(help="The PEM private key whose certificate the app holds.")
+    ],
+    login_url: Annotated[
+        str, typer.Option(envvar="SF_LOGIN_URL", help="login, test or your My Domain URL.")
+    ] = "https://login.salesforce.com",
+    store: _STORE = _DEFAULT_STORE,
+    ca_file: _CA_FILE = None,
+) -> None:
+    """Remember a JWT bearer (server-to-server) org: the key file's path is kept, not the key."""
+    from salesforce_typed.auth.aliases import jwt_audience
+    from salesforce_typed.auth.grants import JwtBearerGrant
+    from salesforce_typed.auth.login import login_base
+
+    try:
+        pem = key_file.read_bytes()
+    except OSError as exc:
+        _fail(ValueError(f"cannot read --key-file {key_file} ({type(exc).__name__})"))
+    grant = JwtBearerGrant(
+        client_id=client_id,
+        username=username,
+        private_key_pem=pem,
+        audience=jwt_audience(login_url),
+        token_url=f"{login_base(login_url)}/services/oauth2/token",
+    )
+    _setup_alias(
+        alias,
+        grant,
+        grant_type="jwt_bearer",
+        login_url=login_url,
+        store=store,
+        ca_file=ca_file,
+        username=username,
+        key_file=key_file,
+    )
+
+
+@auth_app.command("client-credentials")
+def auth_client_credentials(
+    alias: _ALIAS,
+    client_id: _CLIENT_ID,
+    client_secret: Annotated[
+        str, typer.Option(envvar="SF_CLIENT_SECRET", help="The consumer secret (kept, 0600).")
+    ],
+    login_url: Annotated[
+        str, typer.Option(envvar="SF_LOGIN_URL", help="Your My Domain URL (required).")
+    ],
+    store: _STORE = _DEFAULT_STORE,
+    ca_file: _CA_FILE = None,
+) -> None:
+    """Remember a client-credentials org (the app's run-as user; My Domain only)."""
+    from salesforce_typed.auth.grants import ClientCredentialsGrant
+    from salesforce_typed.auth.login import login_base
+
+    grant = ClientCredentialsGrant(
+        client_id=client_id,
+        client_secret=client_secret,
+        token_url=f"{login_base(login_url)}/services/oauth2/token",
+    )
+    _setup_alias(
+        alias,
+        grant,
+        grant_type="client_credentials",
+        login_url=login_url,
+        store=store,
+        ca_file=ca_file,
+        client_secret=client_secret,
+    )
+
+
+__all__ = ["auth_app", "auth_client_credentials", "auth_jwt", "login", "logout"]
