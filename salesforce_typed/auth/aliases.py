@@ -136,8 +136,8 @@ class AliasRecord:
     store_key: str
     logged_in_at: float
     client_secret: str | None = attrs.field(default=None, repr=False)
-    # "refresh_token" (salesforce-typed login), "jwt_bearer" or "client_credentials"
-    grant_type: str = "refresh_token"
+    # "web_server" (salesforce-typed login: refresh tokens), "jwt_bearer", "client_credentials"
+    grant_type: str = "web_server"
     key_file: str | None = None  # jwt_bearer: the PEM private key's path (never its content)
 
     @property
@@ -263,7 +263,7 @@ def grant_from_alias(
     """
     record = get_alias(name, path)
     store = store if store is not None else open_store(record.store_url)
-    if record.grant_type != "refresh_token":
+    if record.grant_type != "web_server":
         return _server_grant(record), store
     current = store.get_token_data(record.store_key)
     if current is None or not current.refresh_token:
