@@ -12,11 +12,13 @@ import pytest
 
 SECTIONS = (
     "1. start the embedded fake org",
-    "2. generate a typed package from the live org",
-    "3. typed REST",
-    "4. Bulk API 2.0",
-    "5. SOAP convertLead",
-    "6. Change Data Capture",
+    "2. log in: salesforce-typed login",
+    "3. a rotation survives a token store that lost its data",
+    "4. generate a typed package from the live org",
+    "5. typed REST",
+    "6. Bulk API 2.0",
+    "7. SOAP convertLead",
+    "8. Change Data Capture",
 )
 
 
@@ -38,6 +40,62 @@ def test_every_section_runs_in_order(out: str) -> None:
     assert -1 not in positions, [h for h, p in zip(SECTIONS, positions, strict=True) if p < 0]
     assert positions == sorted(positions)
     assert "demo complete" in out
+
+
+def test_login_through_the_web_server_flow_into_the_file_store(out: str) -> None:
+    section = out[out.find("2. log in") : out.find("3. a rotation")]
+    assert "code_challenge_method=S256, state sent" in section
+    callback = re.search(r"redirect_uri=(http://localhost:\d+/OauthRedirect)", section)
+    assert callback, section
+    assert f"302 to {callback.group(1)}?code=…&state=… → callback page 'Logged in'" in section
+    assert re.search(
+        r"Logged in as \S+ \(org 00D\w{15}\) at https://127\.0\.0\.1:\d+; "
+        r"alias 'demo', store file",
+        section,
+    ), section
+    stored = re.search(
+        r"alias 'demo': org 00D\w{15}, user \S+, store 'file' → 1 token file in "
+        r"\$SALESFORCE_TYPED_HOME/tokens \(mode 0o600\), refresh token sha256:[0-9a-f]{10} "
+        r"version 1",
+        section,
+    )
+    assert stored, section
+    left = re.search(
+        r"Salesforce\.from_alias\('demo'\)\.limits\(\) → ([\d,]+) API calls left", section
+    )
+    assert left and int(left.group(1).replace(",", "")) > 0, section
+
+
+def test_rotation_survives_a_store_that_lost_its_data(out: str) -> None:
+    section = out[out.find("3. a rotation") : out.find("4. generate")]
+    fp = r"sha256:[0-9a-f]{10}"
+    held = re.search(
+        rf"Refresh Token Rotation on; store: (Redis|Memory)TokenStore .*; seed ({fp}) spent, "
+        rf"store holds ({fp}) \(version (\d+)\)",
+        section,
+    )
+    assert held, section
+    kind, seed, newest, version = held.groups()
+    assert seed != newest
+    assert "it now holds None" in section  # the loss happened
+    assert re.search(
+        r"warning: the token store holds nothing for .*; writing back the newer "
+        rf"token this process holds \(version {int(version) + 1}\)",
+        section,
+    )
+    after = re.search(
+        rf"next call refreshed with ({fp}) \(written back\), never the seed: 1 refresh_token "
+        rf"call, no invalid_grant; store now ({fp}) \(version (\d+)\), rotated again: True",
+        section,
+    )
+    assert after, section
+    used, final, final_version = after.groups()
+    assert used == newest and final not in (seed, newest)
+    assert int(final_version) == int(version) + 2  # written back, then rotated
+    if kind == "Redis":
+        assert "Redis data loss detected: True" in section
+        assert "no longer holds the marker this process saw" in section
+    assert "instead: invalid_grant (expired access/refresh token)" in section
 
 
 def test_generate_from_the_live_org(out: str) -> None:

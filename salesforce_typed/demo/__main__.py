@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import ssl
 import sys
 import tempfile
@@ -16,12 +17,21 @@ from rich.table import Table
 
 from salesforce_typed.demo.output import heading, say
 
+LOGIN = "log in: salesforce-typed login (web-server flow, PKCE), a browser played by httpx"
+ROTATION = "a rotation survives a token store that lost its data"
 SECTIONS = (
     "typed REST: CRUD, upsert, collections, queries, composite, SOSL, token rotation",
     "Bulk API 2.0: ingest 20,000 Accounts, reconcile, extract typed and to CSV",
     "SOAP convertLead, the new records read back typed over REST",
     "Change Data Capture: typed events at a listener while REST writes happen",
 )
+
+
+def _timed(console: Console, n: int, title: str, run: Callable[[], None]) -> None:
+    heading(console, n, title)
+    started = time.perf_counter()
+    run()
+    say(console, f"[dim]({time.perf_counter() - started:.2f}s)[/]")
 
 
 def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLContext) -> None:
@@ -37,11 +47,8 @@ def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLCon
         lambda: soap_tour(console, sf, m),
         lambda: cdc_tour(console, sf, m),
     )
-    for n, (title, run) in enumerate(zip(SECTIONS, runs, strict=True), start=3):
-        heading(console, n, title)
-        started = time.perf_counter()
-        run()
-        say(console, f"[dim]({time.perf_counter() - started:.2f}s)[/]")
+    for n, (title, run) in enumerate(zip(SECTIONS, runs, strict=True), start=5):
+        _timed(console, n, title, run)
 
 
 def _summary(console: Console, sf: Any) -> None:
@@ -54,24 +61,29 @@ def _summary(console: Console, sf: Any) -> None:
 
 
 def _connect(console: Console, org: Any, folder: Path) -> None:
-    from salesforce_typed import RefreshTokenGrant, Salesforce, SalesforceAuth
+    from salesforce_typed import Salesforce, SalesforceAuth
     from salesforce_typed.demo.generate import PACKAGE, generate
-    from salesforce_typed.stores.memory import MemoryTokenStore
+    from salesforce_typed.demo.login import ALIAS, log_in
+    from salesforce_typed.demo.rotation import rotation_tour
 
     creds = org.credentials()
     say(console, f"{creds['instance_url']} (trusting its CA {Path(creds['ca_file']).name})")
-    grant = RefreshTokenGrant(
-        client_id=creds["client_id"],
-        client_secret=creds["client_secret"],
-        refresh_token=creds["refresh_token"],
-        token_url=creds["token_url"],
-    )
     ctx = ssl.create_default_context(cafile=creds["ca_file"])
-    with Salesforce(auth=grant, verify=ctx, package=PACKAGE, token_store=MemoryTokenStore()) as sf:
-        sf.limits()  # the first call fetches a token (and learns the instance URL)
+    home = folder / "home"  # this demo's SALESFORCE_TYPED_HOME: aliases.json, tokens/
+    os.environ["SALESFORCE_TYPED_HOME"] = str(home)
+    heading(console, 2, LOGIN)
+    started = time.perf_counter()
+    log_in(console, creds, ctx, home)
+    with Salesforce.from_alias(ALIAS, verify=ctx) as sf:
+        left = sf.limits()["DailyApiRequests"]["Remaining"]  # the login's token, from its store
+    say(console, f"Salesforce.from_alias({ALIAS!r}).limits() → {left:,} API calls left")
+    say(console, f"[dim]({time.perf_counter() - started:.2f}s)[/]")
+    _timed(console, 3, ROTATION, lambda: rotation_tour(console, creds, ctx))
+    with Salesforce.from_alias(ALIAS, verify=ctx, package=PACKAGE) as sf:
+        sf.limits()  # sessions expired in section 3: this refreshes the alias's token
         auth = sf.connection.auth
         assert isinstance(auth, SalesforceAuth) and auth.token is not None
-        heading(console, 2, "generate a typed package from the live org")
+        heading(console, 4, "generate a typed package from the live org")
         generate(console, creds, auth.token.access_token, folder)
         sys.path.insert(0, str(folder))
         try:
@@ -88,9 +100,16 @@ def main() -> int:
     console = Console(soft_wrap=True)
     started = time.perf_counter()
     heading(console, 1, "start the embedded fake org (TLS, with a custom object Invoice__c)")
+    home = os.environ.get("SALESFORCE_TYPED_HOME")
     with FakeOrg(tls=True) as org, tempfile.TemporaryDirectory(prefix="sf-demo-") as tmp:
         org.state.schema.add_describe(INVOICE)
-        _connect(console, org, Path(tmp))
+        try:
+            _connect(console, org, Path(tmp))
+        finally:  # the demo's logins never touch the user's own aliases and tokens
+            if home is None:
+                os.environ.pop("SALESFORCE_TYPED_HOME", None)
+            else:
+                os.environ["SALESFORCE_TYPED_HOME"] = home
     console.print(f"\n[green]demo complete[/] in {time.perf_counter() - started:.1f}s")
     return 0
 
