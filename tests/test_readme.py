@@ -12,7 +12,11 @@
   runs in a fresh interpreter; a sh block runs in `bash -euo pipefail` in a session of its
   own, and whatever it leaves running (`fake-org serve &`) is ended by that session's id.
   Each must exit 0 and print what its comments claim (`CLAIMS`). The `listen --replay -2`
-  block reads events earlier blocks caused.
+  block reads events earlier blocks caused. Blocks share a private `SALESFORCE_TYPED_HOME`
+  (file store, aliases).
+- A sh block running `salesforce-typed login` (with `--no-browser`) gets a person at the
+  browser: a thread opens the URL it prints, logs in to the fake org as `SF_USERNAME`,
+  allows access and pastes the redirect address on the block's stdin.
 - Every python block, skipped or not, is one file of one `mypy --strict` run: a line ending
   `# mypy: error [code]` must draw exactly that error, and every other line none.
 """
@@ -23,11 +27,14 @@ import contextlib
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import attrs
 import pytest
@@ -55,11 +62,23 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "salesforce-typed listen": ('"changeType": "CREATE"',),
     "salesforce-typed bulk load": ("2 successful, 0 failed, 0 unprocessed",),
     "salesforce-typed generate": ("<class 'acme_sf.account.Account'>",),
+    "salesforce-typed auth show dev": (
+        "Logged in as admin@",
+        "alias 'dev', store file",
+        "dev\tadmin@",
+        "token.refresh_token: sha256:",
+    ),
+    'Salesforce.from_alias("dev"': ("{'Max': ",),
+    "token_store=store": ("{'Max': ",),
+    "salesforce-typed logout": (
+        "Logged out 'dev': refresh token revoked; store and alias cleared",
+    ),
 }
 
 FENCE = re.compile(r"^```(?P<lang>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(?P<reason>.+?)\s*-->\s*\Z")
 EXPECT_ERROR = re.compile(r"#\s*mypy: error \[(?P<code>[a-z-]+)\]\s*$")
+AUTHORIZE_URL = re.compile(r"https://\S+/services/oauth2/authorize\?\S+")
 MYPY_LINE = re.compile(
     r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<sev>error|note): (?P<msg>.*?)"
     r"(?:  \[(?P<code>[a-z-]+)\])?$"
@@ -145,8 +164,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def env(org: dict[str, str]) -> dict[str, str]:
+def env(org: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     out = _without_sf(dict(os.environ)) | org
+    # The file store, its journal and aliases.json of these blocks only.
+    out["SALESFORCE_TYPED_HOME"] = str(tmp_path_factory.mktemp("readme-home"))
     # The venv's console scripts and python, as for a user whose venv is active.
     out["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{out.get('PATH', '')}"
     out["PYTHONUNBUFFERED"] = "1"
@@ -168,9 +189,41 @@ def _run_python(block: Block, workdir: Path, env: dict[str, str]) -> tuple[int, 
     return done.returncode, done.stdout + done.stderr
 
 
+def _play_browser(
+    out_path: Path, stdin: IO[str], env: dict[str, str], stop: threading.Event
+) -> list[BaseException]:
+    """The person at a `login --no-browser`: open the URL it printed, log in as SF_USERNAME,
+    allow access, paste the address the browser lands on. Starts a thread; errors land in
+    the returned list."""
+    from salesforce_typed.demo.login import consent_redirect
+
+    errors: list[BaseException] = []
+
+    def play() -> None:
+        try:
+            while not (found := AUTHORIZE_URL.search(out_path.read_text(encoding="utf-8"))):
+                if stop.wait(0.05):
+                    return
+            location = consent_redirect(
+                found.group(0),
+                username=env["SF_USERNAME"],
+                password=env["SF_PASSWORD"],
+                verify=ssl.create_default_context(cafile=env["SF_CA_FILE"]),
+            )
+            stdin.write(location + "\n")
+            stdin.close()
+        except BaseException as exc:  # check() raises SystemExit: keep it for the test
+            errors.append(exc)
+
+    threading.Thread(target=play, daemon=True).start()
+    return errors
+
+
 def _run_sh(block: Block, workdir: Path, env: dict[str, str]) -> tuple[int, str]:
     # Files, not pipes: a server the block leaves in the background keeps its stderr open.
     out_path = workdir / f"{block.name}.out"
+    login = "salesforce-typed login" in block.body
+    stop = threading.Event()
     with out_path.open("w+", encoding="utf-8") as out:
         proc = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", block.body],
@@ -178,17 +231,22 @@ def _run_sh(block: Block, workdir: Path, env: dict[str, str]) -> tuple[int, str]
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if login else subprocess.DEVNULL,
+            text=True,
             start_new_session=True,
         )
+        errors = _play_browser(out_path, proc.stdin, env, stop) if proc.stdin else []
         try:
             code = proc.wait(timeout=TIMEOUT_S)
         finally:
+            stop.set()
             with contextlib.suppress(ProcessLookupError):  # it may have ended by itself
                 os.killpg(proc.pid, signal.SIGTERM)  # the session this block started
             proc.wait(timeout=10)
         out.seek(0)
-        return code, out.read()
+        output = out.read()
+        assert errors == [], f"the browser for README line {block.line}: {errors}\n{output}"
+        return code, output
 
 
 @pytest.mark.parametrize("block", RUN, ids=[b.name for b in RUN])

@@ -74,26 +74,11 @@ def _browse(console: Console, url: str, creds: dict[str, str], verify: ssl.SSLCo
         f"authorize URL: code_challenge_method={query['code_challenge_method'][0]}, "
         f"state sent, redirect_uri={redirect_uri}",
     )
-    base = creds["instance_url"]
-    with httpx.Client(verify=verify, timeout=_TIMEOUT_S) as browser:
-        page = browser.get(url)
-        check(page.status_code == 200 and 'id="login_form"' in page.text, "the login page")
-        consent = browser.post(
-            f"{base}/services/oauth2/authorize/login",
-            data={
-                "request_id": _hidden(page.text, "request_id"),
-                "username": creds["username"],
-                "pw": creds["password"],
-            },
-        )
-        check("Allow Access?" in consent.text, "the consent page after a correct login")
-        decided = browser.post(
-            f"{base}/services/oauth2/authorize/consent",
-            data={"request_id": _hidden(consent.text, "request_id"), "decision": "allow"},
-        )
-        location = decided.headers.get("location", "")
-        check(decided.status_code == 302 and location.startswith(redirect_uri), "the redirect")
-        landed = browser.get(location)  # the CLI's CallbackServer on localhost
+    location = consent_redirect(
+        url, username=creds["username"], password=creds["password"], verify=verify
+    )
+    check(location.startswith(redirect_uri + "?"), "the redirect goes to the callback")
+    landed = httpx.get(location, timeout=_TIMEOUT_S)  # the CLI's CallbackServer on localhost
     params = parse_qs(urlsplit(location).query)
     check(landed.status_code == 200 and "code" in params, "the callback took the code")
     title = re.search(r'<h1 id="result">([^<]*)</h1>', landed.text)
@@ -102,6 +87,28 @@ def _browse(console: Console, url: str, creds: dict[str, str], verify: ssl.SSLCo
         f"browser (httpx): login form as {creds['username']} → consent 'Allow' → 302 to "
         f"{redirect_uri}?code=…&state=… → callback page {title.group(1) if title else '?'!r}",
     )
+
+
+def consent_redirect(url: str, *, username: str, password: str, verify: ssl.SSLContext) -> str:
+    """A browser on the fake org's pages: open the authorize `url`, submit the login form and
+    "Allow" on the consent form; the address the org redirects to (not followed)."""
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    with httpx.Client(verify=verify, timeout=_TIMEOUT_S) as browser:
+        page = browser.get(url)
+        check(page.status_code == 200 and 'id="login_form"' in page.text, "the login page")
+        login = {"username": username, "pw": password}
+        consent = browser.post(
+            f"{base}/services/oauth2/authorize/login",
+            data={"request_id": _hidden(page.text, "request_id")} | login,
+        )
+        check("Allow Access?" in consent.text, "the consent page after a correct login")
+        decided = browser.post(
+            f"{base}/services/oauth2/authorize/consent",
+            data={"request_id": _hidden(consent.text, "request_id"), "decision": "allow"},
+        )
+    check(decided.status_code == 302, f"consent answered {decided.status_code}, not a redirect")
+    return decided.headers["location"]
 
 
 def _hidden(page: str, name: str) -> str:
