@@ -122,7 +122,7 @@ def replica_main(cfg: dict[str, Any]) -> None:
     owner = cfg["owner"]
     handler = logging.FileHandler(folder / f"{owner}.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    logging.basicConfig(level=cfg.get("log_level", logging.WARNING), handlers=[handler])
     log = _Log(str(folder / f"{owner}.jsonl"))
     store = open_store(cfg)
     if cfg.get("chaos"):

@@ -200,15 +200,20 @@ def test_d_blackholed_store_during_a_refresh(run: Run) -> None:
     run.wait_store_current()
     assert run.token_calls() == calls + 1
 
-    lines = [x for x in run.lines() if x["kind"] in ("ok", "error") and x["t"] >= since]
-    # Nothing hangs: the refresh holder's call is bounded by the token call plus its write
-    # deadline; every other call by the store's bound, attempts of the client's retries apart.
+    lines = [x for x in run.lines() if x["kind"] in ("ok", "error") and x["t"] >= since - 1]
+    # Nothing hangs. The refresh holder's call is bounded by the token call plus its write
+    # deadline; a waiting peer's by the lock: a blackholed lock attempt whose statement is
+    # delivered after the client gave up can take the lock for an owner nobody releases
+    # (seen on PostgreSQL), so a peer may wait out one more lock TTL.
     longest = max(x["dur"] for x in lines)
-    assert longest <= 1.0 + WRITE_DEADLINE + 2 * BOUND + 3.0, longest
-    # The replica waiting on the lock was not stuck behind the blackhole: it failed fast.
-    failed_inside = [x for x in lines if x["kind"] == "error" and holed <= x["t"] < healed]
+    assert longest <= 1.0 + WRITE_DEADLINE + 2 * BOUND + 10.0 + 3.0, longest
+    # Calls that ended during the blackhole failed fast: within the store's bound (two store
+    # calls at most, a PostgreSQL connect counted in whole seconds), not at the heal.
+    failed_inside = [
+        x for x in lines if x["kind"] == "error" and holed <= x["t"] + x["dur"] < healed
+    ]
     assert failed_inside, "no call failed during the blackhole"
-    assert all(x["dur"] <= BLACKHOLE + BOUND + 1.5 for x in failed_inside)
+    assert all(x["dur"] <= 2 * BOUND + 1.5 for x in failed_inside), failed_inside
     figures = run.finish(TWO)
     figures["longest_call_s"] = longest
     figures["fast_failures"] = len(failed_inside)
@@ -240,6 +245,7 @@ def _kill_after_journal_write(run: Run, owner: str) -> str:
 
     wait_for(journaled, f"{owner}'s journal to hold the rotated token")
     run.kill(owner)
+    proxy.cut()  # what the dead replica had sent but the proxy held back never arrives
     proxy.heal()
     run.token_delay(0)
     rotated = run.current_refresh_token()
@@ -270,11 +276,11 @@ def test_e_killed_between_token_response_and_store_write(run: Run) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason=(
-        "design gap in auth/flow.py: when the killed holder's lock lapses before it restarts, "
-        "a peer that needs a refresh reads the store's older token and presents it; the fake "
-        "org (like Salesforce) revokes the family. Needs a refresh-in-doubt record in the "
-        "store (see tests/durability/README.md)."
+        "design gap in auth/flow.py: once a killed holder's lock lapses, a peer that needs a "
+        "refresh presents the store's rotated-out token and the org revokes the family before "
+        "the killed replica restarts; see tests/durability/README.md"
     ),
 )
 def test_e_peer_refreshes_before_the_killed_replica_restarts(run: Run) -> None:
@@ -282,13 +288,16 @@ def test_e_peer_refreshes_before_the_killed_replica_restarts(run: Run) -> None:
     _start(run, lock_ttl_s=2.0)
     run.pause("r1")
     _kill_after_journal_write(run, "r0")
+    since = time.time()
     run.resume("r1")  # r1's session is expired too: it refreshes once r0's lock lapses
-    since = time.time()
-    wait_for(
-        lambda: run.revocations() > 0 or run.serving_since(since, ["r1"]),
-        "r1 to refresh or the family to die",
-    )
-    since = time.time()
-    run.spawn("r0-restarted", journal="r0", lock_ttl_s=2.0)
-    run.wait_serving(since, ["r0-restarted", "r1"], "both replicas after the restart")
-    assert run.revocations() == 0
+
+    def r1_done() -> bool:
+        lines = [x for x in run.lines() if x["owner"] == "r1" and x.get("t", 0) >= since]
+        return any(x["kind"] in ("ok", "invalid_grant") for x in lines)
+
+    wait_for(r1_done, "r1's first call after the kill")
+    invalid = len(run.invalid_grants())
+    print(f"\nDURABILITY e-peer-first [{run.kind}] revocations={run.revocations()} "
+          f"invalid_grant={invalid} token_calls={run.token_calls()}")
+    assert run.revocations() == 0, "r1 refreshed with the store's rotated-out token"
+    assert invalid == 0
