@@ -17,7 +17,7 @@ import asyncio
 import sys
 
 import salesforce_typed_std as std
-from salesforce_typed import AsyncSalesforce, MemoryTokenStore, RefreshTokenGrant
+from salesforce_typed import AsyncSalesforce, RefreshTokenGrant
 from salesforce_typed.streaming import TIP, ChangeDataEvent
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.server import FakeOrg
@@ -33,9 +33,7 @@ async def main() -> int:
             refresh_token=creds["refresh_token"],
             token_url=creds["token_url"],
         )
-        async with AsyncSalesforce(
-            auth=grant, token_store=MemoryTokenStore(), verify=creds["ca_file"]
-        ) as sf:
+        async with AsyncSalesforce(auth=grant, verify=creds["ca_file"]) as sf:
             # The listener shares the REST client's auth (one token, one refresh lock), its
             # pool and its TLS setting: no second `verify=`.
             listener = sf.listener(on_error=lambda e: print("error:", e))

@@ -57,6 +57,12 @@ logger = logging.getLogger("salesforce_typed.auth")
 _INVALID_SESSION = "INVALID_SESSION_ID"
 
 
+def _default_store() -> TokenStore:
+    from salesforce_typed.stores.file import default_token_store
+
+    return default_token_store()
+
+
 def _default_journal(store: TokenStore | None) -> fx.Journal | None:
     """A shared store (Redis, PostgreSQL) gets a local journal of rotated tokens: written
     (fsync) before the store, it keeps a rotation that the store did not take, or that a
@@ -129,7 +135,10 @@ class SalesforceAuth(httpx.Auth):
         self.journal = _default_journal(store) if journal == "default" else journal
         self.store_write_deadline_s = store_write_deadline_s
         self.clock: Clock = clock or SystemClock()
-        self.store: TokenStore = store if store is not None else MemoryTokenStore(clock=self.clock)
+        # One machine's persistent default: a script or CLI command run twice finds the token
+        # its last run rotated. Pass `MemoryTokenStore()` for a process-private one, or a
+        # Redis/PostgreSQL store for replicas.
+        self.store: TokenStore = store if store is not None else _default_store()
         if isinstance(credentials, AccessTokenAuth):
             self.key = key or ""
         else:
