@@ -47,7 +47,9 @@ def open_store(cfg: dict[str, Any]) -> Any:
         return RedisTokenStore(cfg["target"], prefix=cfg["prefix"], operation_timeout_s=timeout)
     from salesforce_typed.stores.postgres import PostgresTokenStore
 
-    return PostgresTokenStore(cfg["target"], table_prefix=cfg["prefix"], operation_timeout_s=timeout)
+    return PostgresTokenStore(
+        cfg["target"], table_prefix=cfg["prefix"], operation_timeout_s=timeout
+    )
 
 
 def make_grant(cfg: dict[str, Any]) -> RefreshTokenGrant:

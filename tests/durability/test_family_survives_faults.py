@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from durability_harness import OwnRedis, Run, report, wait_for
@@ -54,7 +55,7 @@ def run(kind: str, tmp_path: Path) -> Iterator[Run]:
         opened.drop_namespace()
 
 
-def _start(run: Run, owners: list[str] = TWO, **cfg: object) -> None:
+def _start(run: Run, owners: list[str] = TWO, **cfg: Any) -> None:
     since = time.time()
     for owner in owners:
         run.spawn(owner, **cfg)
@@ -162,11 +163,10 @@ def test_c_slow_token_endpoint_outlives_the_lock_ttl(run: Run) -> None:
     _start(run, lock_ttl_s=1.0)
     calls = run.token_calls()
     run.token_delay(3.0)
-    for _ in range(2):
-        _rotate(run)
+    _rotate(run)
     # A second replica refreshing with the same token would be a second call (and a revoked
-    # family); the heartbeat kept the 1 s lock through each 3 s token call.
-    assert run.token_calls() == calls + 2
+    # family); the heartbeat kept the 1 s lock through the 3 s token call.
+    assert run.token_calls() == calls + 1
     figures = run.finish(TWO)
     report("c-slow-token-endpoint", run.kind, figures)
 
@@ -174,7 +174,8 @@ def test_c_slow_token_endpoint_outlives_the_lock_ttl(run: Run) -> None:
 # --- (d) a blackholed store while a refresh holds the lock -----------------------------------
 
 BOUND = 2.0  # the replicas' operation_timeout_s
-BLACKHOLE = 4.0
+BLACKHOLE = 3.0
+LOCK_TTL = 8.0  # above the blackhole: a holder cut off from the store must keep its lock
 WRITE_DEADLINE = 10.0
 
 
@@ -183,7 +184,7 @@ def test_d_blackholed_store_during_a_refresh(run: Run) -> None:
     _start(
         run,
         operation_timeout_s=BOUND,
-        lock_ttl_s=10.0,
+        lock_ttl_s=LOCK_TTL,
         store_write_deadline_s=WRITE_DEADLINE,
     )
     calls = run.token_calls()
@@ -206,7 +207,7 @@ def test_d_blackholed_store_during_a_refresh(run: Run) -> None:
     # delivered after the client gave up can take the lock for an owner nobody releases
     # (seen on PostgreSQL), so a peer may wait out one more lock TTL.
     longest = max(x["dur"] for x in lines)
-    assert longest <= 1.0 + WRITE_DEADLINE + 2 * BOUND + 10.0 + 3.0, longest
+    assert longest <= 1.0 + WRITE_DEADLINE + 2 * BOUND + LOCK_TTL + 3.0, longest
     # Calls that ended during the blackhole failed fast: within the store's bound (two store
     # calls at most, a PostgreSQL connect counted in whole seconds), not at the heal.
     failed_inside = [
@@ -297,7 +298,9 @@ def test_e_peer_refreshes_before_the_killed_replica_restarts(run: Run) -> None:
 
     wait_for(r1_done, "r1's first call after the kill")
     invalid = len(run.invalid_grants())
-    print(f"\nDURABILITY e-peer-first [{run.kind}] revocations={run.revocations()} "
-          f"invalid_grant={invalid} token_calls={run.token_calls()}")
+    print(
+        f"\nDURABILITY e-peer-first [{run.kind}] revocations={run.revocations()} "
+        f"invalid_grant={invalid} token_calls={run.token_calls()}"
+    )
     assert run.revocations() == 0, "r1 refreshed with the store's rotated-out token"
     assert invalid == 0

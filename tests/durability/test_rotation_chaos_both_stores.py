@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from durability_harness import Run, report, wait_for
@@ -35,7 +36,7 @@ def test_rotation_chaos_one_token_call_per_rotation(kind: str, tmp_path: Path) -
     run = Run(kind, tmp_path)
     try:
         run.org.state.config.session_timeout = SESSION_S
-        cfg = {
+        cfg: dict[str, Any] = {
             "session_timeout_s": SESSION_S,
             "lock_ttl_s": 2.0,
             "chaos": True,
