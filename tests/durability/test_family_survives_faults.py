@@ -205,7 +205,7 @@ def test_d_blackholed_store_during_a_refresh(run: Run) -> None:
     # Nothing hangs. The refresh holder's call is bounded by the token call plus its write
     # deadline; a waiting peer's by the lock: a blackholed lock attempt whose statement is
     # delivered after the client gave up can take the lock for an owner nobody releases
-    # (seen on PostgreSQL), so a peer may wait out one more lock TTL.
+    # (seen on both stores), so a peer may wait out one more lock TTL.
     longest = max(x["dur"] for x in lines)
     assert longest <= 1.0 + WRITE_DEADLINE + 2 * BOUND + LOCK_TTL + 3.0, longest
     # Calls that ended during the blackhole failed fast: within the store's bound (two store
