@@ -76,6 +76,10 @@ def _default_journal(store: TokenStore | None) -> fx.Journal | None:
     return TokenJournal()
 
 
+def _same_token(a: TokenData, b: TokenData) -> bool:
+    return a.access_token == b.access_token and a.refresh_token == b.refresh_token
+
+
 def _newer(a: TokenData, b: TokenData) -> bool:
     """Whether `a` was issued after `b` (versions are per store; issue times are not)."""
     return a.last_refreshed_at > b.last_refreshed_at and a.refresh_token != b.refresh_token
@@ -390,10 +394,18 @@ class SalesforceAuth(httpx.Auth):
         """
         deadline = self.clock.monotonic() + self.store_write_deadline_s
         delay = 0.1
+        failed = False
         while True:
             try:
-                return (yield fx.Set(self.key, fresh, expected))
+                written = yield fx.Set(self.key, fresh, expected)
+                if written or not failed:
+                    return written
+                # Refused after a failed try: that try may have been applied late (a reply
+                # lost, a write delivered after an outage). Our own token there is written.
+                now: TokenData | None = yield fx.Get(self.key)
+                return now is not None and _same_token(now, fresh)
             except TokenStoreError as exc:
+                failed = True
                 remaining = deadline - self.clock.monotonic()
                 logger.warning("token store write failed (%s): %s", self.key, exc)
                 if remaining <= 0:

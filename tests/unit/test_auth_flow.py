@@ -896,3 +896,26 @@ async def test_async_store_errors_are_retried_and_lost_data_is_written_back(
         assert (await client.get(API_PATH)).status_code == 200
     assert [f["refresh_token"] for f in env.org.token_forms] == [SEED, "rt-1"]
     assert env.stored().refresh_token == "rt-2"  # type: ignore[union-attr]
+
+
+class AppliedThenLostStore(MemoryTokenStore):
+    """The first token write is applied, but its answer is lost (an error is raised)."""
+
+    lose_next = True
+
+    def set_token_data(self, key: str, data: TokenData, *, expected_version: int | None) -> bool:
+        written = super().set_token_data(key, data, expected_version=expected_version)
+        if self.lose_next:
+            self.lose_next = False
+            raise TokenStoreError("the reply to the write was lost")
+        return written
+
+
+def test_a_write_whose_reply_was_lost_is_recognised_as_written(expired_body: Any) -> None:
+    journal = ListJournal()
+    env = make_env(expired_body, store_cls=AppliedThenLostStore, journal=journal)
+    with env.client() as client:
+        assert client.get(API_PATH).status_code == 200  # no abort: the retry saw our token
+    stored = env.stored()
+    assert stored is not None and stored.refresh_token == env.org.refresh_token == "rt-1"
+    assert env.auth.refresh_count == 1 and journal.latest(env.key) is None
