@@ -18,7 +18,9 @@ from salesforce_typed.auth.token import TokenData, TokenStore
 __all__ = [
     "Acquire",
     "Box",
+    "ClaimRefresh",
     "Clear",
+    "DropClaim",
     "Effect",
     "Flow",
     "Get",
@@ -29,6 +31,7 @@ __all__ = [
     "JournalLatest",
     "JournalOp",
     "JournalRecord",
+    "KeepClaim",
     "LocalLock",
     "Release",
     "Renew",
@@ -210,22 +213,62 @@ class JournalForget(JournalOp):
         await journal.aforget(self.key, upto=self.upto)
 
 
-Effect = Send | Sleep | LocalLock | StoreOp | JournalOp
+@attrs.frozen(slots=True)
+class ClaimRefresh(StoreOp):
+    """Mark "a refresh of this token family is in flight" in the shared store (a long lease
+    under `<key>:in-doubt`), held from before the token call until the rotated token is in
+    the store. A holder killed in between leaves it: peers then refuse to refresh with the
+    store's (possibly spent) token until that holder restarts and recovers its journal."""
+
+    key: str
+    owner: str
+    ttl_s: float
+
+    def run(self, store: TokenStore) -> bool:
+        return store.acquire_lock(self.key, self.owner, self.ttl_s)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.aacquire_lock(self.key, self.owner, self.ttl_s)
+
+
+@attrs.frozen(slots=True)
+class DropClaim(StoreOp):
+    key: str
+    owner: str
+
+    def run(self, store: TokenStore) -> bool:
+        return store.release_lock(self.key, self.owner)
+
+    async def arun(self, store: TokenStore) -> bool:
+        return await store.arelease_lock(self.key, self.owner)
+
+
+@attrs.frozen(slots=True)
+class KeepClaim:
+    """The rotated token is not in the store: leave the claim for the journal's recovery."""
+
+
+Effect = Send | Sleep | LocalLock | StoreOp | JournalOp | KeepClaim
 Flow = Generator[Effect, Any, Any]
 
 
 @attrs.define(slots=True)
 class Held:
-    """What a driver must give back if the flow stops early."""
+    """What a driver must give back if the flow stops early (an exception, a close)."""
 
     local: bool = False
     lease: Release | None = None
+    claim: DropClaim | None = None
 
     def note(self, effect: StoreOp, result: Any) -> None:
         if isinstance(effect, Acquire) and result is True:
             self.lease = Release(effect.key, effect.owner)
         elif isinstance(effect, Release):
             self.lease = None
+        elif isinstance(effect, ClaimRefresh) and result is True:
+            self.claim = DropClaim(effect.key, effect.owner)
+        elif isinstance(effect, DropClaim):
+            self.claim = None
 
 
 @attrs.define(slots=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import threading
 import uuid
 import weakref
@@ -134,10 +135,12 @@ class SalesforceAuth(httpx.Auth):
         on_token_refreshed: Callable[[TokenData], None] | None = None,
         journal: fx.Journal | None | Literal["default"] = "default",
         store_write_deadline_s: float = 20.0,
+        in_doubt_ttl_s: float = 3600.0,
     ) -> None:
         self.credentials = credentials
         self.journal = _default_journal(store) if journal == "default" else journal
         self.store_write_deadline_s = store_write_deadline_s
+        self.in_doubt_ttl_s = in_doubt_ttl_s
         self.clock: Clock = clock or SystemClock()
         # One machine's persistent default: a script or CLI command run twice finds the token
         # its last run rotated. Pass `MemoryTokenStore()` for a process-private one, or a
@@ -318,6 +321,7 @@ class SalesforceAuth(httpx.Auth):
         )
         if (yield fx.Set(self.key, back, expected)):
             yield fx.JournalForget(self.key, back)
+            yield from self._drop_claim()  # a claim our earlier life left is settled now
             self._token = back
             return back
         return (yield fx.Get(self.key))  # a peer wrote meanwhile: theirs is at least as new
@@ -331,6 +335,7 @@ class SalesforceAuth(httpx.Auth):
         """
         assert not isinstance(self.credentials, AccessTokenAuth)
         grant = self.credentials
+        yield from self._claim_refresh()
         token_request = grant.build_token_request(self.clock.now(), stored)
         beat = fx.Heartbeat(self.key, owner, self.lock_ttl_s)
         response = yield fx.Send(token_request, read_body=True, heartbeat=beat)
@@ -353,6 +358,7 @@ class SalesforceAuth(httpx.Auth):
         expected = stored.version if stored is not None else None
         written = yield from self._write_with_retries(fresh, expected, owner)
         if written is None:
+            yield fx.KeepClaim()  # peers must not refresh with the store's spent token
             self.refresh_count += 1
             self._token = fresh
             logger.error(
@@ -378,12 +384,48 @@ class SalesforceAuth(httpx.Auth):
             logger.warning("token store write lost a race (%s); using the token unshared", self.key)
         elif rotated:
             yield fx.JournalForget(self.key, fresh)
+        yield from self._drop_claim()
         self.refresh_count += 1
         self._token = fresh
         logger.info(
             "refreshed token: version %d, rotated=%s (%s)", fresh.version, rotated, self.key
         )
         return fresh, True, False
+
+    @property
+    def _claim_owner(self) -> str:
+        """Who claims a refresh: this host and journal, stable across restarts, so that a
+        restarted replica recognises (and settles) the claim its killed predecessor left."""
+        where = getattr(self.journal, "directory", None) or id(self.journal)
+        return f"{socket.gethostname()}:{where}"
+
+    def _claim_refresh(self) -> fx.Flow:
+        """Claim the family's refresh in the shared store before the token call (only with
+        a journal: stores without one are this process's or this host's own)."""
+        if self.journal is None:
+            return None
+        claim_key = f"{self.key}:in-doubt"
+        owner = self._claim_owner
+        if (yield fx.ClaimRefresh(claim_key, owner, self.in_doubt_ttl_s)):
+            return None
+        if (yield fx.DropClaim(claim_key, owner)) and (
+            yield fx.ClaimRefresh(claim_key, owner, self.in_doubt_ttl_s)
+        ):
+            return None  # our own earlier life's claim, and its journal held nothing newer
+        logger.error(
+            "a refresh of %s is in doubt: another replica was stopped between the token "
+            "answer and the store write; not refreshing with the store's token",
+            self.key,
+        )
+        raise TokenStoreError(
+            f"a refresh of {self.key} is in doubt: the replica that made it stopped before "
+            "storing the rotated token. Restart it (it recovers the token from its journal), "
+            "or re-authorize; refreshing with the stored token would revoke the whole family"
+        )
+
+    def _drop_claim(self) -> fx.Flow:
+        if self.journal is not None:
+            yield fx.DropClaim(f"{self.key}:in-doubt", self._claim_owner)
 
     def _write_with_retries(self, fresh: TokenData, expected: int | None, owner: str) -> fx.Flow:
         """The fenced write; True/False as the store answered, None if it kept failing.
@@ -460,6 +502,9 @@ class SalesforceAuth(httpx.Auth):
                         self._thread_lock.release()
                     held.local = effect.acquire
                     result = None
+                elif isinstance(effect, fx.KeepClaim):
+                    held.claim = None
+                    result = None
                 elif isinstance(effect, fx.JournalOp):
                     result = None if self.journal is None else effect.run(self.journal)
                 else:
@@ -472,11 +517,13 @@ class SalesforceAuth(httpx.Auth):
         finally:
             flow.close()
             try:
-                if held.lease is not None:
+                for give_back in (held.claim, held.lease):
+                    if give_back is None:
+                        continue
                     try:
-                        held.lease.run(self.store)
-                    except Exception:  # the lease runs out by itself; keep the real error
-                        logger.warning("could not release the refresh lock (%s)", self.key)
+                        give_back.run(self.store)
+                    except Exception:  # a lease runs out by itself; keep the real error
+                        logger.warning("could not release a refresh lease (%s)", self.key)
             finally:
                 if held.local:
                     self._thread_lock.release()
@@ -512,6 +559,9 @@ class SalesforceAuth(httpx.Auth):
                         lock.release()
                     held.local = effect.acquire
                     result = None
+                elif isinstance(effect, fx.KeepClaim):
+                    held.claim = None
+                    result = None
                 elif isinstance(effect, fx.JournalOp):
                     result = None if self.journal is None else await effect.arun(self.journal)
                 else:
@@ -524,11 +574,13 @@ class SalesforceAuth(httpx.Auth):
         finally:
             flow.close()
             try:
-                if held.lease is not None:
+                for give_back in (held.claim, held.lease):
+                    if give_back is None:
+                        continue
                     try:
-                        await held.lease.arun(self.store)
-                    except Exception:  # the lease runs out by itself; keep the real error
-                        logger.warning("could not release the refresh lock (%s)", self.key)
+                        await give_back.arun(self.store)
+                    except Exception:  # a lease runs out by itself; keep the real error
+                        logger.warning("could not release a refresh lease (%s)", self.key)
             finally:
                 if held.local:
                     lock.release()

@@ -275,32 +275,36 @@ def test_e_killed_between_token_response_and_store_write(run: Run) -> None:
     report("e-sigkill-before-store-write", run.kind, figures)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "design gap in auth/flow.py: once a killed holder's lock lapses, a peer that needs a "
-        "refresh presents the store's rotated-out token and the org revokes the family before "
-        "the killed replica restarts; see tests/durability/README.md"
-    ),
-)
 def test_e_peer_refreshes_before_the_killed_replica_restarts(run: Run) -> None:
+    """The killed holder left its refresh claim in the shared store: the peer refuses to
+    refresh with the store's spent token (a TokenStoreError, not an invalid_grant) until the
+    killed replica restarts, recovers the rotated token from its journal and settles it."""
     run.through_proxy()
     _start(run, lock_ttl_s=2.0)
+    calls = run.token_calls()
     run.pause("r1")
-    _kill_after_journal_write(run, "r0")
+    rotated = _kill_after_journal_write(run, "r0")
     since = time.time()
-    run.resume("r1")  # r1's session is expired too: it refreshes once r0's lock lapses
+    run.resume("r1")  # r1's session is expired too: it needs a refresh once r0's lock lapses
 
-    def r1_done() -> bool:
+    def r1_refused() -> bool:
         lines = [x for x in run.lines() if x["owner"] == "r1" and x.get("t", 0) >= since]
-        return any(x["kind"] in ("ok", "invalid_grant") for x in lines)
+        return any(x["kind"] in ("error", "invalid_grant") for x in lines)
 
-    wait_for(r1_done, "r1's first call after the kill")
+    wait_for(r1_refused, "r1's first refused call after the kill")
     invalid = len(run.invalid_grants())
+    assert run.revocations() == 0, "r1 refreshed with the store's rotated-out token"
+    assert invalid == 0 and run.token_calls() == calls + 1  # r1 made no token call
+    refused = [x for x in run.lines() if x["owner"] == "r1" and x.get("t", 0) >= since]
+    assert {x["type"] for x in refused if x["kind"] == "error"} == {"TokenStoreError"}
+    restarted = time.time()
+    run.spawn("r0-restarted", journal="r0", lock_ttl_s=2.0)  # same host, same journal
+    run.wait_serving(restarted, ["r0-restarted", "r1"], "the restart settling the claim")
+    stored = run.stored()
+    assert stored is not None and stored.refresh_token == rotated  # recovered, written back
+    figures = run.finish(["r0-restarted", "r1"])
     print(
-        f"\nDURABILITY e-peer-first [{run.kind}] revocations={run.revocations()} "
+        f"\nDURABILITY e-peer-first [{run.kind}] revocations={figures.get('revocations', 0)} "
         f"invalid_grant={invalid} token_calls={run.token_calls()}"
     )
-    assert run.revocations() == 0, "r1 refreshed with the store's rotated-out token"
-    assert invalid == 0
+    report("e-peer-waits-for-the-restart", run.kind, figures)
