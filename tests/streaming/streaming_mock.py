@@ -64,6 +64,7 @@ class MockOrg:
         self.messages: list[dict[str, Any]] = []
         self.token_calls = 0
         self.token_error: dict[str, str] | None = None
+        self.token_down = 0  # the next N token calls fail to connect (the endpoint is away)
         self.refresh_token = "rt-0"
         self.access_tokens: list[str] = []
         self.dead_tokens: set[str] = set()
@@ -108,6 +109,9 @@ class MockOrg:
         return httpx.Response(404, json=[{"errorCode": "NOT_FOUND", "message": "nope"}])
 
     def _token(self, request: httpx.Request) -> httpx.Response:
+        if self.token_down > 0:
+            self.token_down -= 1
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         self.token_calls += 1
         form = dict(x.split("=", 1) for x in request.content.decode().split("&"))
         if self.token_error is not None:

@@ -473,3 +473,29 @@ async def test_a_refused_rotated_token_write_aborts_and_is_never_used() -> None:
     assert [type(e).__name__ for e in errors] == ["ConnectionLostError", "InvalidGrantError"]
     assert "token store" in str(errors[0])
     assert store.get_token_data(auth.key) is None
+
+
+async def test_a_token_endpoint_away_during_reauthentication_is_backed_off_not_fatal() -> None:
+    """CometD rejects the token; the refresh then meets a token endpoint that refuses
+    connections twice. That is a transient failure (reported, backed off, retried), never an
+    exception out of `run()`: the listener re-authenticates once the endpoint is back."""
+    org = MockOrg()
+    errors: list[Exception] = []
+    listener, _auth, _store = make_listener(org, on_error=errors.append)
+    listener.channel(CHANNEL)
+    connects = {"n": 0}
+
+    def script() -> None:
+        connects["n"] += 1
+        if connects["n"] == 1:
+            org.dead_tokens.add("tok-1")  # the session ends: 401::Authentication invalid
+            org.token_down = 2
+        else:
+            listener.stop()
+
+    org.on_empty_connect = script
+    await run(listener)
+    used = {bearer(r) for r in cometd_requests(org)}
+    assert "tok-2" in used  # re-authenticated with the refreshed token
+    token_errors = [e for e in errors if "token request failed" in str(e)]
+    assert len(token_errors) == 2 and all("ConnectError" in str(e) for e in token_errors)

@@ -301,12 +301,7 @@ class CometDSession:
             accept=_any_answer,  # Bayeux failures are read from the body by cometd.py
             rejected=never,  # a dead token is `401::`, acted on by the policy tables
         )
-        try:
-            response = await self._guard(self.sender.send(exchange, retry=_ONE_SEND))
-        except (RequestNotSentError, OutcomeUnknownError) as exc:
-            raise _StepFailedError(
-                BayeuxError(kind=ErrorKind.TRANSPORT, channel=channel, text=_cause(exc))
-            ) from None
+        response = await self._guard(self.sender.send(exchange, retry=_ONE_SEND), channel)
         try:
             body: Any = response.json()
         except (ValueError, UnicodeDecodeError):
@@ -331,9 +326,10 @@ class CometDSession:
     def auth(self) -> httpx.Auth:
         return self.sender.connection.auth
 
-    async def _guard(self, call: Awaitable[Any]) -> Any:
-        """Auth-flow failures, sorted: `invalid_grant` ends the run; a token endpoint or token
-        store that failed is backed off and retried.
+    async def _guard(self, call: Awaitable[Any], channel: str = "token") -> Any:
+        """Failures of a send or of the auth flow, sorted: `invalid_grant` ends the run; a
+        request that failed in transport (the CometD call on `channel`, or a token call the
+        flow made first), or a token store that failed, is backed off and retried.
 
         A `TokenStoreError` after a rotation means the flow discarded the new token (nobody
         may run on a refresh token nobody stored). Retrying is safe: if the family is lost,
@@ -345,9 +341,17 @@ class CometDSession:
             logger.error("invalid_grant: stopping; re-authorize (the stored token was cleared)")
             raise
         except TokenStoreError as exc:
-            where = "token store"
             raise _StepFailedError(
-                BayeuxError(kind=ErrorKind.TRANSPORT, channel=where, text=str(exc)[:200])
+                BayeuxError(kind=ErrorKind.TRANSPORT, channel="token store", text=str(exc)[:200])
+            ) from None
+        except (RequestNotSentError, OutcomeUnknownError) as exc:
+            token_call = _failed_token_call(exc)
+            raise _StepFailedError(
+                BayeuxError(
+                    kind=ErrorKind.TRANSPORT,
+                    channel="token" if token_call else channel,
+                    text=str(exc)[:200] if token_call else _cause(exc),
+                )
             ) from None
         except AuthenticationError as exc:  # a raw access token that died: nothing to refresh
             raise StreamingStoppedError(f"authentication failed: {exc}") from None
@@ -395,6 +399,17 @@ _ONE_SEND = RetryPolicy(max_attempts=1)  # re-sends follow Bayeux advice and pol
 
 def _any_answer(_: httpx.Response) -> bool:
     return True
+
+
+def _failed_token_call(exc: Exception) -> bool:
+    """Whether a transport failure was the auth flow's token call, not the CometD request."""
+    cause = exc.__cause__
+    if not isinstance(cause, httpx.TransportError):
+        return False
+    try:
+        return cause.request.url.path.endswith("/oauth2/token")
+    except RuntimeError:  # httpx raises when no request is attached
+        return False
 
 
 def _cause(exc: Exception) -> str:
