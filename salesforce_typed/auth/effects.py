@@ -31,7 +31,7 @@ __all__ = [
     "JournalLatest",
     "JournalOp",
     "JournalRecord",
-    "KeepClaim",
+    "KeepLeases",
     "LocalLock",
     "Release",
     "Renew",
@@ -244,11 +244,12 @@ class DropClaim(StoreOp):
 
 
 @attrs.frozen(slots=True)
-class KeepClaim:
-    """The rotated token is not in the store: leave the claim for the journal's recovery."""
+class KeepLeases:
+    """The rotated token is not in the store: leave the refresh lock to lapse and the claim
+    for the journal's recovery, instead of giving them back when the flow ends."""
 
 
-Effect = Send | Sleep | LocalLock | StoreOp | JournalOp | KeepClaim
+Effect = Send | Sleep | LocalLock | StoreOp | JournalOp | KeepLeases
 Flow = Generator[Effect, Any, Any]
 
 

@@ -358,7 +358,7 @@ class SalesforceAuth(httpx.Auth):
         expected = stored.version if stored is not None else None
         written = yield from self._write_with_retries(fresh, expected, owner)
         if written is None:
-            yield fx.KeepClaim()  # peers must not refresh with the store's spent token
+            yield fx.KeepLeases()  # peers must not refresh with the store's spent token
             self.refresh_count += 1
             self._token = fresh
             logger.error(
@@ -502,8 +502,8 @@ class SalesforceAuth(httpx.Auth):
                         self._thread_lock.release()
                     held.local = effect.acquire
                     result = None
-                elif isinstance(effect, fx.KeepClaim):
-                    held.claim = None
+                elif isinstance(effect, fx.KeepLeases):
+                    held.claim = held.lease = None  # left to lapse, not given back
                     result = None
                 elif isinstance(effect, fx.JournalOp):
                     result = None if self.journal is None else effect.run(self.journal)
@@ -559,8 +559,8 @@ class SalesforceAuth(httpx.Auth):
                         lock.release()
                     held.local = effect.acquire
                     result = None
-                elif isinstance(effect, fx.KeepClaim):
-                    held.claim = None
+                elif isinstance(effect, fx.KeepLeases):
+                    held.claim = held.lease = None  # left to lapse, not given back
                     result = None
                 elif isinstance(effect, fx.JournalOp):
                     result = None if self.journal is None else await effect.arun(self.journal)

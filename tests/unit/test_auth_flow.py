@@ -823,6 +823,8 @@ def test_a_store_that_stays_down_keeps_the_rotated_token_journaled_then_writes_i
         assert journal.latest(env.key) is not None
         assert journal.latest(env.key).refresh_token == "rt-1"  # type: ignore[union-attr]
         assert env.stored() is None
+        # The refresh lock is left to lapse (not given back): no peer refreshes meanwhile.
+        assert not env.store.acquire_lock(env.key, "a-peer", 1.0)
         env.store.failures = 0  # type: ignore[attr-defined]
         env.clock.advance(120)  # past the lock the failed refresh left to lapse
         env.org.revoke_all_access()
