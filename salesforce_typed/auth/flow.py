@@ -46,8 +46,8 @@ from salesforce_typed.core.errors import (
     InvalidGrantError,
     RequestNotSentError,
     TokenStoreError,
-    error_from_response,
 )
+from salesforce_typed.core.exchange import rest_error, rest_rejected
 from salesforce_typed.core.retry import describe_request
 from salesforce_typed.stores.memory import MemoryTokenStore
 
@@ -88,31 +88,6 @@ def _newer(a: TokenData, b: TokenData) -> bool:
 
 def _wants_body(effect: fx.Send, response: httpx.Response) -> bool:
     return effect.read_body or response.status_code == 401
-
-
-def _error_code(response: httpx.Response) -> str:
-    try:
-        body: Any = response.json()
-    except (httpx.ResponseNotRead, ValueError, UnicodeDecodeError):
-        return ""
-    return error_from_response(response.status_code, body).error_code
-
-
-def _invalid_session(response: httpx.Response) -> bool:
-    return response.status_code == 401 and _error_code(response) == _INVALID_SESSION
-
-
-def _authentication_error(response: httpx.Response) -> APIStatusError:
-    try:
-        body: Any = response.json()
-    except (ValueError, UnicodeDecodeError):
-        body = response.text
-    return error_from_response(
-        response.status_code,
-        body,
-        method=response.request.method,
-        url=response.request.url.path,
-    )
 
 
 class SalesforceAuth(httpx.Auth):
@@ -185,22 +160,22 @@ class SalesforceAuth(httpx.Auth):
         if isinstance(self.credentials, AccessTokenAuth):
             request.headers["Authorization"] = f"Bearer {self.credentials.access_token}"
             response = yield fx.Send(request)
-            if _invalid_session(response):
-                raise _authentication_error(response)  # nothing to refresh with
+            if rest_rejected(response):
+                raise rest_error(response)  # nothing to refresh with
             return None
         token = self._token
         if token is None or self._expiring(token):
             token = yield from self._obtain(stale=token)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield fx.Send(request)
-        if not _invalid_session(response):
+        if not rest_rejected(response):
             return None
         logger.info("INVALID_SESSION_ID on %s: refreshing once (%s)", request.method, self.key)
         token = yield from self._obtain(stale=token, rejected=token.access_token)
         request.headers["Authorization"] = f"Bearer {token.access_token}"
         response = yield fx.Send(request)
-        if _invalid_session(response):
-            raise _authentication_error(response)
+        if rest_rejected(response):
+            raise rest_error(response)
         return None
 
     def _current(self) -> fx.Flow:
