@@ -58,7 +58,10 @@ logger = logging.getLogger("salesforce_typed.auth")
 _INVALID_SESSION = "INVALID_SESSION_ID"
 
 
-def _default_store() -> TokenStore:
+def _default_store(*, raw: bool) -> TokenStore:
+    """A raw access token is never refreshed or stored: it needs no file store."""
+    if raw:
+        return MemoryTokenStore()
     from salesforce_typed.stores.file import default_token_store
 
     return default_token_store()
@@ -120,7 +123,11 @@ class SalesforceAuth(httpx.Auth):
         # One machine's persistent default: a script or CLI command run twice finds the token
         # its last run rotated. Pass `MemoryTokenStore()` for a process-private one, or a
         # Redis/PostgreSQL store for replicas.
-        self.store: TokenStore = store if store is not None else _default_store()
+        self.store: TokenStore = (
+            store
+            if store is not None
+            else _default_store(raw=isinstance(credentials, AccessTokenAuth))
+        )
         if isinstance(credentials, AccessTokenAuth):
             self.key = key or ""
         else:
