@@ -1,0 +1,56 @@
+"""Fidelity suite: the fake org driven over HTTP and compared with real Salesforce artifacts.
+
+`api` is an authenticated httpx client on a fresh fake org (one per test); `module_api` shares
+one org across a module for read-only comparisons; `realdata` (tests/conftest.py) is
+`../shared/realdata`. Every accepted difference is a row of `deviations.DEVIATIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from salesforce_typed.testing.server import FakeOrg
+
+
+def password_token(org: FakeOrg, client: httpx.Client) -> str:
+    creds = org.credentials()
+    response = client.post(
+        creds["token_url"],
+        data={
+            "grant_type": "password",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+            "username": creds["username"],
+            "password": creds["password"] + creds["security_token"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def _client(org: FakeOrg) -> httpx.Client:
+    client = httpx.Client(base_url=org.instance_url, timeout=60)
+    client.headers["Authorization"] = f"Bearer {password_token(org, client)}"
+    return client
+
+
+@pytest.fixture
+def api(fake_org: FakeOrg) -> Iterator[httpx.Client]:
+    with _client(fake_org) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def module_org() -> Iterator[FakeOrg]:
+    with FakeOrg() as org:
+        yield org
+
+
+@pytest.fixture(scope="module")
+def module_api(module_org: FakeOrg) -> Iterator[httpx.Client]:
+    with _client(module_org) as client:
+        yield client
