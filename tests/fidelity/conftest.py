@@ -54,3 +54,40 @@ def module_org() -> Iterator[FakeOrg]:
 def module_api(module_org: FakeOrg) -> Iterator[httpx.Client]:
     with _client(module_org) as client:
         yield client
+
+
+# -- the deviation table cannot rot: a row no test consulted fails a full run of the suite --
+
+_FIDELITY = __file__.rsplit("/", 1)[0]
+_partial: list[str] = []
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if any(str(item.path).startswith(_FIDELITY) for item in items):
+        _partial.append("deselected")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    args = [str(a) for a in config.args]
+    whole = any(
+        _FIDELITY.startswith(str(config.rootpath / a.split("::")[0]).rstrip("/")) and "::" not in a
+        for a in args
+    )
+    if not whole:
+        _partial.append("not the whole directory")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from fidelity import deviations
+
+    if _partial or exitstatus != 0 or session.shouldstop or session.testsfailed:
+        return
+    unused = [
+        row for row in deviations.DEVIATIONS if (row.area, row.subject) not in deviations.used()
+    ]
+    if unused:
+        lines = "\n".join(f"  {r.area}: {r.subject}" for r in unused)
+        session.config.get_terminal_writer().line(
+            f"fidelity: deviation rows no test consulted (remove them):\n{lines}", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

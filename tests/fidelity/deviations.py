@@ -3,7 +3,7 @@
 Each row names where the difference is (`area`, `subject`), what differs and why it is
 accepted: an org setting the recording had, a later API version than the artifact's, or a
 feature the fake org does not emulate. The fidelity tests consult it through `accepted()`
-and `test_deviation_table.py` fails on a row no test used, so the table cannot rot.
+and a full run of tests/fidelity fails on a row no test consulted (conftest.py), so the table cannot rot.
 Keep it short: a difference without a reason here is a bug to fix, not a row to add.
 """
 
