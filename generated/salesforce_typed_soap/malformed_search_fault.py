@@ -10,4 +10,5 @@ __NAMESPACE__ = "urn:fault.partner.soap.sforce.com"
 
 @dataclass(kw_only=True)
 class MalformedSearchFault(ApiQueryFault):
-    pass
+    class Meta:
+        namespace = "urn:fault.partner.soap.sforce.com"
