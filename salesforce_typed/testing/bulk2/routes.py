@@ -2,10 +2,12 @@
 
 Ingest: create (Open) -> PUT CSV to `/batches` (201; only while Open, 150 MB after base64 in
 total) -> PATCH `UploadComplete` (processing starts as a task on the server loop) -> poll ->
-`successfulResults/`, `failedResults/`, `unprocessedrecords/`. Query: create (UploadComplete,
-SOQL checked at once) -> poll -> `results?locator=&maxRecords=` pages. Both: abort (PATCH
-`Aborted`), delete, list with `nextRecordsUrl`. Admin: `GET|POST /_admin/bulk-v2` reads and
-switches `BulkSettings` (processing delay, pause, sizes, forced failure).
+`successfulResults/`, `failedResults/`, `unprocessedrecords/` (any case, as Salesforce matches
+them). Query: create (UploadComplete, SOQL checked at once) -> poll -> `results?locator=&
+maxRecords=` pages, or (v58.0+) `resultPages` listings of page URLs to download in parallel
+(pages.py). Both: abort (PATCH `Aborted`), delete, list with `nextRecordsUrl`. Admin:
+`GET|POST /_admin/bulk-v2` reads and switches `BulkSettings` (processing delay, pause, sizes,
+forced failure); `/_admin/bulk-v2/result-pages` switches the resultPages shape and faults.
 
 Errors are REST arrays (§8.3, §13). The codes Salesforce documents only loosely are, here:
 409 `INVALIDJOBSTATE` for a call the job's state forbids (an upload to a closed job), 400
@@ -40,6 +42,13 @@ from salesforce_typed.testing.bulk2.jobs import (
     Kind,
     jobs,
     spool,
+)
+from salesforce_typed.testing.bulk2.pages import (
+    MIN_PAGES_VERSION,
+    DownloadGate,
+    page_settings,
+    result_pages,
+    set_page_settings,
 )
 from salesforce_typed.testing.bulk2.query import (
     check_query,
@@ -252,7 +261,8 @@ def _create_query(req: Request) -> Response:
     return Response.json(job.info(full=False))
 
 
-def _query_results(req: Request) -> Response:
+def _completed_query(req: Request) -> tuple[JobTable, BulkJob]:
+    """The job behind a results or resultPages call, checked readable (409, 412 otherwise)."""
     table = jobs(req.org)
     job = table.get("query", req.params["job_id"])
     if req.api_version != job.api_version:
@@ -269,15 +279,56 @@ def _query_results(req: Request) -> Response:
             "JOB_NOT_COMPLETE",
             f"can only download query results of successfully completed bulk job {job.id}",
         )
+    return table, job
+
+
+async def _query_results(req: Request) -> Response:
+    table, job = _completed_query(req)
     raw = req.arg("maxRecords")
     size = table.settings.default_max_records
     if raw is not None:
         if not raw.isdigit() or int(raw) < 1:
             raise SfError(400, "INVALID_PARAMETER_VALUE", f"Invalid maxRecords: {raw}")
         size = int(raw)
-    body, locator, count = page(job, req.arg("locator") or None, size)
+    locator = req.arg("locator") or None
+    start = decode_locator(locator) if locator else 0
+    async with DownloadGate(req.org, start):
+        body, locator, count = page(job, locator, size)
     headers = [_CSV, ("sforce-locator", locator), ("sforce-numberofrecords", str(count))]
     return _gzip(req, Response(status=200, body=body, headers=headers), table)
+
+
+def _result_pages(req: Request) -> Response:
+    if float(req.api_version) < MIN_PAGES_VERSION:  # before the job lookup, as an unknown path
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+    table, job = _completed_query(req)
+    return result_pages(req, job, table.settings.default_max_records)
+
+
+# Salesforce matches these path segments case-insensitively: clients send `unprocessedRecords`
+# as often as the documented `unprocessedrecords`, and its own next-listing URLs say
+# `resultpages`. Keys are the lower-cased segment.
+_INGEST_RESULTS: Final = {
+    "successfulresults": "successful",
+    "failedresults": "failed",
+    "unprocessedrecords": "unprocessed",
+}
+
+
+async def _ingest_segment(req: Request) -> Response:
+    which = _INGEST_RESULTS.get(req.params["segment"].lower())
+    if which is None:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+    return _results(req, which)
+
+
+async def _query_segment(req: Request) -> Response:
+    segment = req.params["segment"].lower()
+    if segment == "results":
+        return await _query_results(req)
+    if segment == "resultpages":
+        return _result_pages(req)
+    raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
 
 
 # -- shared ---------------------------------------------------------------------------------
@@ -340,6 +391,17 @@ def _admin_set(req: Request) -> Response:
     return _admin_get(req.org)
 
 
+_PAGES_ADMIN: Final = "/_admin/bulk-v2/result-pages"
+
+
+def _pages_get(req: Request) -> Response:
+    return Response.json(page_settings(req.org).to_dict())
+
+
+def _pages_set(req: Request) -> Response:
+    return Response.json(set_page_settings(req.org, req.json()).to_dict())
+
+
 def _info(req: Request, kind: Kind) -> Response:
     return Response.json(jobs(req.org).get(kind, req.params["job_id"]).info())
 
@@ -358,21 +420,9 @@ def register(router: Router, state: OrgState) -> None:
         router.add("GET", f"{base}/{kind}", _route(partial(_list, kind=kind)))
     router.add("POST", f"{base}/ingest", _route(_create_ingest))
     router.add("PUT", f"{base}/ingest{job}/batches", _route(_upload))
-    router.add(
-        "GET",
-        f"{base}/ingest{job}/successfulResults",
-        _route(partial(_results, which="successful")),
-    )
-    router.add(
-        "GET", f"{base}/ingest{job}/failedResults", _route(partial(_results, which="failed"))
-    )
-    router.add(
-        "GET",
-        f"{base}/ingest{job}/unprocessedrecords",
-        _route(partial(_results, which="unprocessed")),
-    )
+    router.add("GET", f"{base}/ingest{job}/{{segment}}", _ingest_segment)
     router.add("POST", f"{base}/query", _route(_create_query))
-    router.add("GET", f"{base}/query{job}/results", _route(_query_results))
+    router.add("GET", f"{base}/query{job}/{{segment}}", _query_segment)
     kinds: tuple[Kind, ...] = ("ingest", "query")
     for kind in kinds:
         router.add("GET", f"{base}/{kind}{job}", _route(partial(_info, kind=kind)))
@@ -380,3 +430,5 @@ def register(router: Router, state: OrgState) -> None:
         router.add("DELETE", f"{base}/{kind}{job}", _route(partial(_delete, kind=kind)))
     router.add("GET", "/_admin/bulk-v2", _route(lambda req: _admin_get(req.org)), auth=False)
     router.add("POST", "/_admin/bulk-v2", _route(_admin_set), auth=False)
+    router.add("GET", _PAGES_ADMIN, _route(_pages_get), auth=False)
+    router.add("POST", _PAGES_ADMIN, _route(_pages_set), auth=False)
