@@ -14,13 +14,18 @@ MODULES = (
     "oauth.endpoints",
     "admin.faults",
     "rest.core",
+    "rest.limits",
+    "rest.recent",
     "rest.query",
     "rest.search",
     "rest.replication",  # sobjects/{T}/updated|deleted before sobjects/{T}/{id}
     "streaming.service",  # sobjects/{Name}__e (platform events) before records
+    "rest.listviews",  # sobjects/{T}/listviews before sobjects/{T}/{id}
     "rest.sobjects",
     "rest.sobject_collections",
     "rest.composite",
+    "rest.tree",
+    "rest.graph",
     "bulk2.routes",
     "rest.apex",
     "soap.calls",

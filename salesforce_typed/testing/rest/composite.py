@@ -156,6 +156,18 @@ def _validate(body: Any) -> tuple[list[dict[str, Any]], bool]:
             f"Composite request has {len(items)} subrequests; the limit is {MAX_SUBREQUESTS}",
             "LIMIT_EXCEEDED",
         )
+    heavy = check_items(items)
+    if heavy > MAX_HEAVY:
+        raise _envelope_error(
+            f"A composite request may hold at most {MAX_HEAVY} query or collections subrequests",
+            "LIMIT_EXCEEDED",
+        )
+    return items, body.get("allOrNone") is True
+
+
+def check_items(items: list[Any]) -> int:
+    """Envelope checks every composite subrequest passes (composite and graph alike); the
+    number of query/collections subrequests."""
     seen: set[str] = set()
     heavy = 0
     for item in items:
@@ -177,12 +189,7 @@ def _validate(body: Any) -> tuple[list[dict[str, Any]], bool]:
                 f"Subrequest {ref} may not set the Accept, Authorization or Content-Type header"
             )
         heavy += bool(_HEAVY.match(url.partition("?")[0]))
-    if heavy > MAX_HEAVY:
-        raise _envelope_error(
-            f"A composite request may hold at most {MAX_HEAVY} query or collections subrequests",
-            "LIMIT_EXCEEDED",
-        )
-    return items, body.get("allOrNone") is True
+    return heavy
 
 
 async def run(
@@ -223,6 +230,18 @@ async def composite(router: Router, req: Request) -> Response:
         for item in items:
             out.append(await run(router, req, item, results, failed))
         return Response.json({"compositeResponse": out})
+    out, _ = await run_all_or_none(router, req, items)
+    return Response.json({"compositeResponse": out})
+
+
+async def run_all_or_none(
+    router: Router, req: Request, items: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], bool]:
+    """Subrequests in one transaction: the first failure rolls back, keeps its own error
+    and halts every other item. Returns the results and whether all succeeded."""
+    results: dict[str, Any] = {}
+    failed: set[str] = set()
+    out: list[dict[str, Any]] = []
     try:
         with store(req.org).transaction() as data:
             data["all_or_none"] = True
@@ -234,8 +253,8 @@ async def composite(router: Router, req: Request) -> Response:
     except _HaltError:
         failing = len(out) - 1
         refs = [str(item["referenceId"]) for item in items]
-        out = [out[i] if i == failing else _halted(refs[i]) for i in range(len(items))]
-    return Response.json({"compositeResponse": out})
+        return [out[i] if i == failing else _halted(refs[i]) for i in range(len(items))], False
+    return out, True
 
 
 async def batch(router: Router, req: Request) -> Response:

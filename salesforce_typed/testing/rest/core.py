@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from salesforce_typed.testing.org.http import Request, Response, Router, SfError
 from salesforce_typed.testing.org.state import MIN_API_VERSION, OrgState
+from salesforce_typed.testing.rest.recent import recent_items
 
 _RELEASES = {  # label Salesforce gives each API version (Winter/Spring/Summer)
     59: "Winter '24",
@@ -153,7 +154,8 @@ async def describe(req: Request) -> Response:
 async def sobject_info(req: Request) -> Response:
     doc = _doc(req)
     entry = req.org.schema.global_entry(doc, req.api_version)
-    return Response.json({"objectDescribe": entry, "recentItems": []})
+    items = recent_items(req, str(doc["name"]), 200)
+    return Response.json({"objectDescribe": entry, "recentItems": items})
 
 
 PUBLIC_ROUTES: Final = (("GET", "/services/data", list_versions),)

@@ -21,6 +21,7 @@ from salesforce_typed.testing.org.records import (
 from salesforce_typed.testing.org.state import OrgState
 from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.org.validation import FieldIndex, PayloadError, coerce
+from salesforce_typed.testing.rest.recent import mark_viewed
 from salesforce_typed.testing.rest.render import record_url, render, select_fields
 from salesforce_typed.testing.soql import normalize_id
 
@@ -105,7 +106,10 @@ async def create(req: Request) -> Response:
 
 async def get_record(req: Request) -> Response:
     index, record_id = _target(req, live=False)
-    return _show(req, index, record_id)
+    response = _show(req, index, record_id)
+    user = req.session.user_id if req.session is not None else req.org.config.user_id
+    mark_viewed(req.org, user, index.sobject, record_id)
+    return response
 
 
 async def patch_record(req: Request) -> Response:
