@@ -196,6 +196,8 @@ class OrgState:
             v = float(version)
         except ValueError:
             v = -1.0
+        if 1.0 <= v < MIN_API_VERSION:  # retired (7.0-20.0 Summer '22, 21.0-30.0 Summer '25)
+            raise SfError(410, "GONE", "The requested version is no longer supported.")
         if v < MIN_API_VERSION or v > float(self.config.api_version):
             raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
 
