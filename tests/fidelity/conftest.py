@@ -33,9 +33,11 @@ def password_token(org: FakeOrg, client: httpx.Client) -> str:
 
 
 def _client(org: FakeOrg) -> httpx.Client:
-    client = httpx.Client(base_url=org.instance_url, timeout=60)
-    client.headers["Authorization"] = f"Bearer {password_token(org, client)}"
-    return client
+    """An unopened client (callers enter it) carrying a fresh token."""
+    with httpx.Client(base_url=org.instance_url, timeout=60) as login:
+        token = password_token(org, login)
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.Client(base_url=org.instance_url, timeout=60, headers=headers)
 
 
 @pytest.fixture
