@@ -181,11 +181,41 @@ def takes_n(name: str) -> bool:
 
 
 def resolve(name: str, n: int | None, now: dt.datetime) -> DateRange:
-    """The half-open UTC date range for a literal at instant `now` (naive means UTC)."""
+    """The half-open UTC date range for a literal at instant `now` (naive means UTC).
+
+    An `n` reaching past the calendar (LAST_N_DAYS:99999999) is clamped to the first or last
+    representable day: the range then holds every date on that side, as it would in an org.
+    """
     if now.tzinfo is not None:
         now = now.astimezone(dt.UTC)
     today = now.date()
     key = _canonical(name)
     if key in _FIXED:
         return _FIXED[key](today, 0)
-    return _WITH_N[key](today, 0 if n is None else n)
+    count = 0 if n is None else n
+    try:
+        return _WITH_N[key](today, count)
+    except (OverflowError, ValueError):
+        return _clamped(_WITH_N[key], today, count)
+
+
+def _clamped(resolver: Callable[[dt.date, int], DateRange], today: dt.date, n: int) -> DateRange:
+    """The range for an `n` that overflows the calendar. A range that grows with `n`
+    (LAST_N_DAYS) keeps its fixed end and opens to the calendar's edge; a window that moves
+    with `n` (N_DAYS_AGO) has left the calendar and matches nothing."""
+    low, high = 0, n  # resolves at low, fails at high: bisect for the last n that resolves
+    while high - low > 1:
+        mid = (low + high) // 2
+        try:
+            resolver(today, mid)
+            low = mid
+        except (OverflowError, ValueError):
+            high = mid
+    start, end = resolver(today, low)
+    fixed_start, fixed_end = resolver(today, 0)
+    if start != fixed_start and end != fixed_end:  # a moving window: empty at the edge
+        edge = dt.date.min if start < fixed_start else dt.date.max
+        return edge, edge
+    if start != fixed_start:
+        return dt.date.min, end
+    return start, dt.date.max

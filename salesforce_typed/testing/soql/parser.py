@@ -48,15 +48,42 @@ _RESERVED: Final = frozenset(
 _AGGREGATES: Final = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
 _OPERATORS: Final = {"=": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
+# Salesforce's documented statement limit and its error text.
+MAX_STATEMENT_CHARS: Final = 100_000
+# Nesting (parentheses, NOT, subqueries) the parser accepts: deep enough for any real filter,
+# shallow enough that neither the parser nor the compiler nears Python's recursion limit.
+MAX_NESTING: Final = 64
+# Integers in LIMIT/OFFSET and date literals are Java ints in Salesforce.
+MAX_INT: Final = 2**31 - 1
+QUERY_TOO_COMPLICATED: Final = "QUERY_TOO_COMPLICATED"
+_TOO_COMPLICATED_TEXT: Final = (
+    "Query is either selecting too many fields or the filter conditions are too complicated."
+)
+
 
 class Parser:
     """Cursor over the tokens of one statement; `error_code` is MALFORMED_SEARCH for SOSL."""
 
     def __init__(self, source: str, start: int = 0, *, error_code: str = MALFORMED_QUERY) -> None:
+        if len(source) > MAX_STATEMENT_CHARS:
+            kind = "SOSL" if error_code != MALFORMED_QUERY else "SOQL"
+            raise SoqlError(
+                error_code,
+                f"{kind} statements can not be longer than {MAX_STATEMENT_CHARS} characters",
+            )
         self.source = source
         self.tokens = tokenize(source, start)
         self.index = 0
         self.error_code = error_code
+        self.depth = 0
+
+    def enter(self, token: Token) -> None:
+        """One more level of nesting at `token`; refused past MAX_NESTING (no recursion error)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise SoqlError.at(
+                QUERY_TOO_COMPLICATED, _TOO_COMPLICATED_TEXT, self.source, token.line, token.column
+            )
 
     # Token helpers -----------------------------------------------------------------------
 
@@ -167,10 +194,14 @@ class Parser:
 
     def parse_int(self) -> int:
         token = self.peek
-        if token.kind != "number" or not token.text.isdigit():
+        digits = token.text.lstrip("0")
+        if token.kind != "number" or not token.text.isdigit() or len(digits) > len(str(MAX_INT)):
+            self.fail()
+        value = int(token.text)
+        if value > MAX_INT:  # a Java int in Salesforce: the literal does not parse
             self.fail()
         self.advance()
-        return int(token.text)
+        return value
 
     # SELECT list -------------------------------------------------------------------------
 
@@ -184,9 +215,11 @@ class Parser:
     def parse_select_item(self) -> ast.SelectItem:
         token = self.peek
         if token.is_punct("("):
+            self.enter(token)
             self.advance()
             query = self.parse_query(nested=True)
             self.expect_punct(")")
+            self.depth -= 1
             return ast.SubqueryItem(query)
         if token.kind != "ident" or token.text.upper() in _RESERVED:
             self.fail()
@@ -298,14 +331,22 @@ class Parser:
         return ast.BoolOp(cast(ast.BoolOpKind, op), tuple(operands))
 
     def parse_unary(self) -> ast.Condition:
-        if self.accept_word("NOT"):
-            return ast.Not(self.parse_unary())
+        """NOT chains are read in a loop; each NOT and `(` counts towards MAX_NESTING."""
+        start = self.depth
+        nots = 0
+        while self.peek.is_word("NOT"):
+            self.enter(self.advance())
+            nots += 1
         if self.peek.is_punct("("):
-            self.advance()
+            self.enter(self.advance())
             inner = self.parse_condition()
             self.expect_punct(")")
-            return inner
-        return self.parse_simple()
+        else:
+            inner = self.parse_simple()
+        for _ in range(nots):
+            inner = ast.Not(inner)
+        self.depth = start
+        return inner
 
     def parse_simple(self) -> ast.Condition:
         left = self.parse_operand()
@@ -338,9 +379,10 @@ class Parser:
 
     def parse_in(self, left: ast.Operand, *, negated: bool, pos: ast.Pos) -> ast.InList:
         if self.peek.is_punct("(") and self.peek_at(1).is_word("SELECT"):
-            self.advance()
+            self.enter(self.advance())
             query = self.parse_query(nested=True)
             self.expect_punct(")")
+            self.depth -= 1
             return ast.InList(left, negated, query, pos)
         return ast.InList(left, negated, self.parse_value_list(), pos)
 

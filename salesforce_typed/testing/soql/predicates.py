@@ -31,11 +31,20 @@ _LIKE_TYPES = TEXT_TYPES | ID_TYPES
 _RANGE_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
+def balanced(op: str, parts: list[str]) -> str:
+    """`a op b op c ...` parenthesised as a balanced tree: SQLite parses a flat chain
+    left-deep and refuses expressions deeper than 1,000 (a long OR list)."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return f"({balanced(op, parts[:middle])} {op} {balanced(op, parts[middle:])})"
+
+
 def compile_condition(scope: Scope, cond: ast.Condition) -> str:
     """SQL for a condition tree; truthy exactly for the rows Salesforce would return."""
     if isinstance(cond, ast.BoolOp):
         parts = [compile_condition(scope, c) for c in cond.operands]
-        return "(" + f" {cond.op} ".join(parts) + ")"
+        return f"({balanced(cond.op, parts)})"
     if isinstance(cond, ast.Not):
         return f"NOT COALESCE({compile_condition(scope, cond.operand)}, 0)"
     if isinstance(cond, ast.Comparison):
@@ -72,7 +81,9 @@ def _literal(scope: Scope, operand: Operand, lit: ast.Literal_) -> SqlValue:
     elif vtype in NUMBER_TYPES:
         if isinstance(lit, ast.NumberLit):
             number = float(lit.text)
-            return int(number) if lit.is_integer and vtype == "int" else number
+            if lit.is_integer and vtype == "int" and abs(number) < 2**63:
+                return int(number)
+            return number  # beyond SQLite's INTEGER: compared as a REAL, matching no row
     elif vtype == "date":
         if isinstance(lit, ast.DateLit):
             return lit.value.isoformat()

@@ -19,7 +19,8 @@ import attrs
 from . import ast
 from .compiler import compile_query
 from .errors import MALFORMED_SEARCH, SoqlError
-from .parser import Parser
+from .parser import MAX_NESTING, MAX_STATEMENT_CHARS, Parser
+from .predicates import balanced
 from .results import JsonValue, QueryResult
 from .schema import ObjectDef, Schema
 from .scope import Scope
@@ -27,6 +28,8 @@ from .scope import Scope
 SearchGroup = Literal["ALL", "NAME", "EMAIL", "PHONE", "SIDEBAR"]
 
 DEFAULT_SEARCH_LIMIT: Final = 2000
+# "If the SearchQuery string is longer than 10,000 characters, no result rows are returned."
+MAX_TERM_CHARS: Final = 10_000
 _NO_TERM: Final = "No search term found. The search term must be enclosed in braces."
 _ALL_FIELD_TYPES: Final = frozenset({"string", "textarea", "email", "phone", "url", "combobox"})
 _TERM_TOKEN_RE: Final = re.compile(
@@ -65,6 +68,7 @@ class SearchQuery:
     group: SearchGroup
     returning: tuple[Returning, ...]
     limit: int | None
+    term_chars: int = 0
 
 
 def _unescape(text: str) -> str:
@@ -77,8 +81,10 @@ class _TermParser:
     def __init__(self, raw: str, fail: SoqlError) -> None:
         self.tokens: list[tuple[str, str]] = []
         self.fail = fail
+        self.depth = 0  # open parentheses, bounded like SOQL's nesting
         pos = 0
-        while raw[pos:].strip():
+        end = len(raw.rstrip())  # linear: no re-slicing of the rest per token
+        while pos < end:
             match = _TERM_TOKEN_RE.match(raw, pos)
             if match is None:
                 raise fail
@@ -132,7 +138,11 @@ class _TermParser:
         self.index += 1
         kind, text = token
         if kind == "paren":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.fail
             inner = self._or()
+            self.depth -= 1
             if self._peek() != ("paren", ")"):
                 raise self.fail
             self.index += 1
@@ -216,6 +226,8 @@ def _skip_with(parser: Parser) -> None:
 
 def parse_search(schema: Schema, sosl: str) -> SearchQuery:
     """Parse SOSL; raises SoqlError(MALFORMED_SEARCH) on bad syntax."""
+    if len(sosl) > MAX_STATEMENT_CHARS:  # before the term is read: refused in constant time
+        Parser(sosl, error_code=MALFORMED_SEARCH)
     raw_term, rest, term_offset = _extract_term(sosl)
     line = sosl.count("\n", 0, term_offset) + 1
     column = term_offset - (sosl.rfind("\n", 0, term_offset) + 1) + 1
@@ -248,7 +260,7 @@ def parse_search(schema: Schema, sosl: str) -> SearchQuery:
                 pos = ast.Pos(1, 1)
                 query = ast.Query((ast.FieldItem(ast.Path(("Id",), pos)),), obj.name, pos)
                 returning.append(Returning(obj.name, pos, query))
-    return SearchQuery(term, group, tuple(returning), limit)
+    return SearchQuery(term, group, tuple(returning), limit, len(raw_term))
 
 
 # Matching -----------------------------------------------------------------------------------
@@ -283,7 +295,7 @@ def _term_sql(scope: Scope, term: Term, columns: list[str]) -> str:
     parts = [_term_sql(scope, t, columns) for t in term.operands]
     if term.op == "NOT":
         return f"NOT COALESCE({parts[0]}, 0)"
-    return "(" + f" {term.op} ".join(parts) + ")"
+    return balanced(term.op, parts)
 
 
 def execute_search(
@@ -300,6 +312,8 @@ def execute_search(
     search = parse_search(schema, sosl)
     budget = DEFAULT_SEARCH_LIMIT if search.limit is None else search.limit
     found: list[JsonValue] = []
+    if search.term_chars > MAX_TERM_CHARS:
+        return {"searchRecords": found}
 
     def term_filter(scope: Scope) -> str:
         fields = _search_fields(scope.obj, search.group)

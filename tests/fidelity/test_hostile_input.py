@@ -1,0 +1,124 @@
+"""Inputs that once crashed the fake org (a 500) get Salesforce's error body, quickly.
+
+Each case is one that answered `500 UNKNOWN_EXCEPTION` before: deep nesting (RecursionError),
+integers past a Java int or past the calendar (OverflowError), long OR lists (SQLite's
+expression depth) and a large Bulk 1.0 XML batch that blocked every other request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from salesforce_typed.testing.soql import date_literals
+from salesforce_typed.testing.soql.errors import SoqlError
+from salesforce_typed.testing.soql.parser import MAX_NESTING, parse_query
+
+QUERY = "/services/data/v60.0/query"
+SEARCH = "/services/data/v60.0/search"
+
+
+def _error(response: httpx.Response, status: int = 400) -> dict[str, str]:
+    assert response.status_code == status, response.text[:300]
+    body = response.json()
+    assert isinstance(body, list) and len(body) == 1, body
+    assert set(body[0]) == {"message", "errorCode"}, body
+    error: dict[str, str] = body[0]
+    return error
+
+
+def test_495_nested_parentheses_are_too_complicated(module_api: httpx.Client) -> None:
+    soql = "SELECT Id FROM Account WHERE " + "(" * 495 + "Name = 'x'" + ")" * 495
+    error = _error(module_api.get(QUERY, params={"q": soql}))
+    assert error["errorCode"] == "QUERY_TOO_COMPLICATED"
+    assert "ERROR at Row:1:Column:" in error["message"]
+
+
+def test_989_nots_are_too_complicated(module_api: httpx.Client) -> None:
+    soql = "SELECT Id FROM Account WHERE " + "NOT " * 989 + "Name = 'x'"
+    assert _error(module_api.get(QUERY, params={"q": soql}))["errorCode"] == (
+        "QUERY_TOO_COMPLICATED"
+    )
+
+
+def test_nesting_up_to_the_limit_still_runs(module_api: httpx.Client) -> None:
+    depth = MAX_NESTING - 1
+    soql = "SELECT Id FROM Account WHERE " + "(" * depth + "NOT Name = 'x'" + ")" * depth
+    response = module_api.get(QUERY, params={"q": soql})
+    assert response.status_code == 200, response.text[:300]
+
+
+@pytest.mark.parametrize(
+    "clause",
+    ["LIMIT 99999999999999999999999", "OFFSET 99999999999999999999999", "LIMIT 2147483648"],
+)
+def test_limit_past_a_java_int_is_malformed(module_api: httpx.Client, clause: str) -> None:
+    error = _error(module_api.get(QUERY, params={"q": f"SELECT Id FROM Account {clause}"}))
+    assert error["errorCode"] == "MALFORMED_QUERY"
+    assert error["message"].endswith(f"unexpected token: '{clause.split()[1]}'")
+
+
+def test_date_literal_n_past_a_java_int_is_malformed(module_api: httpx.Client) -> None:
+    soql = "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:99999999999"
+    error = _error(module_api.get(QUERY, params={"q": soql}))
+    assert error["errorCode"] == "MALFORMED_QUERY"
+    assert error["message"].endswith("unexpected token: '99999999999'")
+
+
+@pytest.mark.parametrize("literal", ["LAST_N_DAYS", "N_YEARS_AGO", "NEXT_N_FISCAL_QUARTERS"])
+def test_date_literal_n_past_the_calendar_runs(module_api: httpx.Client, literal: str) -> None:
+    soql = f"SELECT Id FROM Account WHERE CreatedDate = {literal}:2147483647"
+    assert module_api.get(QUERY, params={"q": soql}).status_code == 200
+
+
+def test_date_ranges_past_the_calendar_are_clamped() -> None:
+    now = dt.datetime(2026, 12, 7, 12)
+    n = 2**31 - 1
+    assert date_literals.resolve("LAST_N_DAYS", n, now) == (dt.date.min, dt.date(2026, 12, 8))
+    assert date_literals.resolve("NEXT_N_YEARS", n, now) == (dt.date(2027, 1, 1), dt.date.max)
+    assert date_literals.resolve("N_DAYS_AGO", n, now) == (dt.date.min, dt.date.min)  # empty
+
+
+def test_integer_filter_past_sqlite_integers_matches_nothing(module_api: httpx.Client) -> None:
+    soql = "SELECT Id FROM Account WHERE NumberOfEmployees = 99999999999999999999999"
+    response = module_api.get(QUERY, params={"q": soql})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["totalSize"] == 0
+
+
+def test_1200_ors_run(module_api: httpx.Client) -> None:
+    soql = "SELECT Id FROM Account WHERE " + " OR ".join(f"Name = '{i}'" for i in range(1200))
+    assert module_api.get(QUERY, params={"q": soql}).status_code == 200
+
+
+def test_statement_over_100000_characters_is_refused() -> None:
+    with pytest.raises(SoqlError) as caught:
+        parse_query("SELECT Id FROM Account WHERE Name = '" + "x" * 100_000 + "'")
+    assert caught.value.error_code == "MALFORMED_QUERY"
+    assert caught.value.message == "SOQL statements can not be longer than 100000 characters"
+
+
+@pytest.mark.parametrize(
+    "sosl",
+    [
+        "FIND {" + "(" * 500 + "x" + ")" * 500 + "}",
+        "FIND {x} RETURNING Account(Id WHERE " + "(" * 500 + "Name = 'x'" + ")" * 500 + ")",
+        "FIND {x} LIMIT 99999999999999999999",
+    ],
+)
+def test_hostile_sosl_is_malformed(module_api: httpx.Client, sosl: str) -> None:
+    error = _error(module_api.get(SEARCH, params={"q": sosl}))
+    assert error["errorCode"] in ("MALFORMED_SEARCH", "QUERY_TOO_COMPLICATED")
+
+
+def test_sosl_term_over_10000_characters_returns_no_rows(module_api: httpx.Client) -> None:
+    response = module_api.get(SEARCH, params={"q": "FIND {" + "a " * 6000 + "}"})
+    assert response.status_code == 200, response.text[:300]
+    assert response.json() == {"searchRecords": []}
+
+
+def test_sosl_term_of_900_words_runs(module_api: httpx.Client) -> None:
+    response = module_api.get(SEARCH, params={"q": "FIND {x" + " AND NOT y" * 900 + "}"})
+    assert response.status_code == 200, response.text[:300]
