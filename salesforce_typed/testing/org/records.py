@@ -14,12 +14,11 @@ from typing import Any
 
 import attrs
 
-from salesforce_typed.testing.org import changes
+from salesforce_typed.testing.org import autonumbers, changes, derived
 from salesforce_typed.testing.org.http import SfError
 from salesforce_typed.testing.org.state import OrgState
 from salesforce_typed.testing.org.store import RecordStore, store
 from salesforce_typed.testing.org.validation import (
-    NAME_PARTS,
     FieldError,
     FieldIndex,
     Normalized,
@@ -27,7 +26,6 @@ from salesforce_typed.testing.org.validation import (
     check,
     coerce,
     computed_fields,
-    derive_name,
     normalize,
 )
 from salesforce_typed.testing.soql import normalize_id
@@ -315,7 +313,7 @@ class Writer:
         values, errors = check(index, norm, "insert", self.lookups)
         outcome.errors.extend(errors)
         outcome.errors.extend(self._unique_errors(index, values, None))
-        derive_name(index, values, {})
+        values.update(derived.derive(index, values, {}, now=self.store.now()))
         return values
 
     def _plan_update(
@@ -325,8 +323,9 @@ class Writer:
         values, errors = check(index, norm, "update", self.lookups)
         outcome.errors.extend(errors)
         outcome.errors.extend(self._unique_errors(index, values, record_id))
-        if computed_fields(index) and any(p in values for p in NAME_PARTS):
-            derive_name(index, values, self.store.get(index.sobject, record_id) or {})
+        if derived.has_rules(index):
+            previous = self.store.get(index.sobject, record_id) or {}
+            values.update(derived.derive(index, values, previous, now=self.store.now()))
         return values
 
     def _unique_errors(
@@ -361,6 +360,7 @@ class Writer:
             return rolled_back(outcomes)
         sobject = index.sobject
         valid = [(i, v) for i, v in inserts if outcomes[i].success]
+        autonumbers.assign(self.store, index, [v for _, v in valid])
         new_ids = self.store.insert_many(sobject, [v for _, v in valid])
         for (i, _), new_id in zip(valid, new_ids, strict=True):
             outcomes[i].id = new_id

@@ -469,6 +469,7 @@ def _seed(store: RecordStore) -> None:
                 "Username": cfg.username,
                 "LastName": "Admin",
                 "FirstName": "Org",
+                "Name": "Org Admin",  # Salesforce composes it: FirstName LastName
                 "Email": cfg.username,
                 "Alias": "admin",
                 "IsActive": True,

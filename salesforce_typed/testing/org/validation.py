@@ -287,18 +287,22 @@ def _insert_defaults(index: FieldIndex) -> dict[str, Any]:
     for name, f in index.fields.items():
         if not f.get("createable"):
             continue
+        default = f.get("defaultValue")
         if f.get("type") == "boolean":
-            default = f.get("defaultValue")
             out[name] = default if isinstance(default, bool) else False
-        elif f.get("type") == "picklist":
+            continue
+        if f.get("type") == "picklist":
             for entry in f.get("picklistValues") or ():
                 if entry.get("defaultValue") and entry.get("active", True):
-                    out[name] = entry.get("value")
+                    default = entry.get("value")
+        if default is not None:
+            out[name] = default
     return out
 
 
 def insert_defaults(index: FieldIndex) -> dict[str, Any]:
-    """Values Salesforce fills on insert: checkbox defaults and default picklist values."""
+    """Values Salesforce fills on insert: checkbox defaults, default picklist values and
+    the describe's other `defaultValue`s."""
     return dict(_derived(index, "insert_defaults", _insert_defaults))
 
 
@@ -313,13 +317,6 @@ def computed_fields(index: FieldIndex) -> frozenset[str]:
     (Contact, Lead). CDC carries that Name as a compound, so events leave it out."""
     result: frozenset[str] = _derived(index, "computed_fields", _computed_fields)
     return result
-
-
-def derive_name(index: FieldIndex, values: dict[str, Any], current: Mapping[str, Any]) -> None:
-    """Set the computed `Name` from the written parts, falling back to the stored ones."""
-    if computed_fields(index):
-        parts = [values.get(p, current.get(p)) for p in NAME_PARTS if p in index.fields]
-        values["Name"] = " ".join(str(p) for p in parts if p) or None
 
 
 def _required(field: FieldDescribe, op: Op) -> bool:
