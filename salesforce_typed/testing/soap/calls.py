@@ -51,6 +51,7 @@ from salesforce_typed.testing.soap.wire import (
     read_sobject,
     sobject,
     text,
+    typed,
 )
 from salesforce_typed.testing.soql import SoqlError, execute_query, id18, normalize_id
 
@@ -137,9 +138,11 @@ def user_info(state: OrgState, session: Session) -> wsdl.GetUserInfoResult:
     """The org's one user, as getUserInfo and login's userInfo describe it."""
     return wsdl.GetUserInfoResult(
         accessibility_mode=False,
+        chatter_external=False,
         currency_symbol="$",
         org_attachment_file_size_limit=5_242_880,
         org_default_currency_iso_code="USD",
+        org_default_currency_locale="en_US",
         org_disallow_html_attachments=False,
         org_has_person_accounts=False,
         organization_id=state.config.org_id,
@@ -403,12 +406,16 @@ def _run_query(call: Call, *, include_deleted: bool) -> wsdl.QueryResult:
     return _page(call, body)
 
 
+def _result(value: wsdl.QueryResult) -> Any:
+    return typed(f"{{{PARTNER_NS}}}result", value)
+
+
 def _query(call: Call) -> wsdl.QueryResponse:
-    return wsdl.QueryResponse(result=_run_query(call, include_deleted=False))
+    return wsdl.QueryResponse(result=_result(_run_query(call, include_deleted=False)))
 
 
 def _query_all(call: Call) -> wsdl.QueryAllResponse:
-    return wsdl.QueryAllResponse(result=_run_query(call, include_deleted=True))
+    return wsdl.QueryAllResponse(result=_result(_run_query(call, include_deleted=True)))
 
 
 def _query_more(call: Call) -> wsdl.QueryMoreResponse:
@@ -424,7 +431,7 @@ def _query_more(call: Call) -> wsdl.QueryMoreResponse:
             )
         except SfError as exc:
             raise SoapFaultError("INVALID_QUERY_LOCATOR", "invalid query locator") from exc
-    return wsdl.QueryMoreResponse(result=_page(call, body))
+    return wsdl.QueryMoreResponse(result=_result(_page(call, body)))
 
 
 def _retrieve(call: Call) -> wsdl.RetrieveResponse:
@@ -457,8 +464,11 @@ def _retrieve(call: Call) -> wsdl.RetrieveResponse:
         rows = {str(r.get("Id")): r for r in result.fetch(len(ids))}
         result.close()
     found = [rows.get(i) for i in ids]
-    # `result` is nillable: a miss is `<result xsi:nil="true"/>` in its place.
-    rendered: list[Any] = [sobject(r) if r else None for r in found]
+    # `result` is nillable: a miss is `<result xsi:nil="true"/>` in its place. Unlike a
+    # query, retrieve sends `Id` once (the fixed element).
+    rendered: list[Any] = [
+        typed(f"{{{PARTNER_NS}}}result", sobject(r, repeat_id=False)) if r else None for r in found
+    ]
     return wsdl.RetrieveResponse(result=rendered)
 
 

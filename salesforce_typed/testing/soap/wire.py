@@ -6,9 +6,11 @@ rightly leave out (`QueryOptions.scope`, most of `CallOptions`), and reading by 
 accepts whatever prefixes an independent client picks, so the org cannot echo our client's
 habits. Answers are built with the generated classes and xsdata, faults from a template.
 
-Rows come in as the REST JSON the SOQL engine and the store speak; partner sObjects repeat
-`Id` (fixed element, then in the wildcard when selected), write `xsi:nil` for nulls and
-`...000Z` datetimes, nest parents as `sObject` and child subqueries as `QueryResult`.
+Rows come in as the REST JSON the SOQL engine and the store speak. Answers must validate
+against the real v66 partner WSDL (tests/fidelity/test_soap_wsdl.py): query rows repeat `Id`
+(fixed element, then in the wildcard when selected), retrieve rows do not; nulls are
+`xsi:nil`, datetimes `...000Z`; every sObject and QueryResult carries its `xsi:type` as
+Salesforce's do; compounds list every child of `address`/`location` in schema order.
 """
 
 from __future__ import annotations
@@ -168,30 +170,57 @@ def soap_text(value: Any) -> str:
     return str(value)
 
 
+# Compound children in the WSDL's sequence order (`address` extends `location`); every child
+# is required and nillable, so one the row lacks is sent as nil.
+LOCATION_PARTS = ("latitude", "longitude")
+ADDRESS_PARTS = (
+    *LOCATION_PARTS,
+    *("city", "country", "countryCode", "geocodeAccuracy", "postalCode", "state", "stateCode"),
+    "street",
+)
+
+
+def _part(name: str, value: Any) -> AnyElement:
+    qname = f"{{{PARTNER_NS}}}{name}"
+    if value is None:
+        return AnyElement(qname=qname, attributes={_NIL: "true"})
+    return AnyElement(qname=qname, text=soap_text(value))
+
+
 def _field(name: str, value: Any) -> object:
     qname = f"{{{SOBJECT_NS}}}{name}"
     if value is None:
         return AnyElement(qname=qname, attributes={_NIL: "true"})
     if isinstance(value, dict):
         if "attributes" in value:
-            return DerivedElement(qname=qname, value=sobject(value))
+            return typed(qname, sobject(value))
         if "records" in value:
-            return DerivedElement(qname=qname, value=query_result(value, None))
-        kind = "location" if set(value) <= {"latitude", "longitude"} else "address"
-        parts: list[object] = [
-            AnyElement(qname=f"{{{PARTNER_NS}}}{k}", attributes={_NIL: "true"})
-            if v is None
-            else AnyElement(qname=f"{{{PARTNER_NS}}}{k}", text=soap_text(v))
-            for k, v in value.items()
-        ]
+            return typed(qname, query_result(value, None))
+        kind, names = (
+            ("location", LOCATION_PARTS)
+            if set(value) <= set(LOCATION_PARTS)
+            else ("address", ADDRESS_PARTS)
+        )
+        parts: list[object] = [_part(k, value.get(k)) for k in names]
         return AnyElement(qname=qname, attributes={_XSI_TYPE: kind}, children=parts)
     return AnyElement(qname=qname, text=soap_text(value))
 
 
-def sobject(row: dict[str, Any]) -> wsdl.SObject:
-    """A REST JSON record as a partner sObject (Id repeated in the wildcard when present)."""
+def typed(qname: str, value: wsdl.SObject | wsdl.QueryResult) -> DerivedElement[Any]:
+    """`value` as element `qname` with the `xsi:type` Salesforce writes on every sObject and
+    QueryResult (`sf:sObject`, `QueryResult`), wherever the schema declares the type too."""
+    kind = "QueryResult" if isinstance(value, wsdl.QueryResult) else "sObject"
+    namespace = PARTNER_NS if kind == "QueryResult" else SOBJECT_NS
+    return DerivedElement(qname=qname, value=value, type=f"{{{namespace}}}{kind}")
+
+
+def sobject(row: dict[str, Any], *, repeat_id: bool = True) -> wsdl.SObject:
+    """A REST JSON record as a partner sObject. Queries repeat a selected `Id` in the wildcard
+    (Salesforce does); retrieve sends it once (`repeat_id=False`)."""
     attributes = row.get("attributes") or {}
-    fields = [_field(k, v) for k, v in row.items() if k != "attributes"]
+    fields = [
+        _field(k, v) for k, v in row.items() if k != "attributes" and (repeat_id or k != "Id")
+    ]
     record_id = row.get("Id")
     return wsdl.SObject(
         type_value=str(attributes.get("type", "")),
@@ -203,11 +232,12 @@ def sobject(row: dict[str, Any]) -> wsdl.SObject:
 def query_result(page: dict[str, Any], locator: str | None) -> wsdl.QueryResult:
     """A REST query page (`totalSize`, `done`, `records`) as a partner QueryResult."""
     records = page.get("records") or []
+    rendered: list[Any] = [typed(f"{{{PARTNER_NS}}}records", sobject(r)) for r in records]
     return wsdl.QueryResult(
         done=bool(page.get("done", True)),
         query_locator=locator,
         size=int(page.get("totalSize", len(records))),
-        records=[sobject(r) for r in records],
+        records=rendered,
     )
 
 
