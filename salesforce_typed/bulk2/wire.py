@@ -7,6 +7,12 @@ What must stay true:
   uploads are never re-sent blindly either: a second PUT would load the rows twice.
 - JobInfo keys we do not model are kept in `Bulk2Job.extra`, never dropped.
 - A locator is done when it is absent, empty or the string `null` (doc conflict, §14).
+- `resultPages` (v58.0+) listings are read in both shapes Salesforce is known to send
+  (docs/fidelity/bulk2.md): entries keyed `resultUrl` or `resultLink`, the list under
+  `resultPages` or `resultChunks`, the next listing under `nextRecordsUrl` or `nextRecordUrl`,
+  URLs absolute, from `/services/` or relative to `/services/data/vXX.X`. Only the path and
+  query of a listed URL are kept: the request goes to the client's own instance, never to a
+  host a body names.
 - Per-record failures are values (rows with `sf__Error`), not exceptions; exceptions are for
   jobs that cannot give the caller what it asked for (a query job that failed, a timeout).
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
@@ -35,6 +42,7 @@ from salesforce_typed.jobs.csv_chunks import CsvDialect
 
 __all__ = [
     "INGEST",
+    "MIN_RESULT_PAGES_VERSION",
     "QUERY",
     "Bulk2Error",
     "Bulk2Job",
@@ -49,6 +57,7 @@ __all__ = [
     "JobPage",
     "ProgressCallback",
     "QueryFileResult",
+    "ResultListing",
     "ResultSet",
     "build_abort",
     "build_close",
@@ -59,11 +68,15 @@ __all__ = [
     "build_ingest_results",
     "build_list",
     "build_query_results",
+    "build_result_listing",
+    "build_result_page",
+    "build_result_pages",
     "build_upload",
     "parse_job",
     "parse_job_page",
     "parse_locator",
     "parse_record_count",
+    "parse_result_pages",
 ]
 
 INGEST: Final = "/jobs/ingest"
@@ -71,6 +84,7 @@ QUERY: Final = "/jobs/query"
 JobKind = Literal["ingest", "query"]
 ResultSet = Literal["successfulResults", "failedResults", "unprocessedrecords"]
 QueryOperation = Literal["query", "queryAll"]
+MIN_RESULT_PAGES_VERSION: Final = 58.0  # `/jobs/query/{id}/resultPages` exists from here on
 _CSV: Final = "text/csv"
 
 
@@ -347,3 +361,74 @@ def parse_record_count(headers: Mapping[str, str]) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+# -- parallel results (v58.0+) --------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ResultListing:
+    """One `resultPages` answer: page URLs in result order, and the next listing's URL."""
+
+    page_urls: tuple[str, ...]
+    next_url: str | None
+
+
+def build_result_pages(job_id: str) -> RequestSpec:
+    """GET .../resultPages: up to five page URLs to download in parallel (job's API version)."""
+    return RequestSpec(
+        method="GET",
+        path=f"{QUERY}/{job_id}/resultPages",
+        headers=(("Accept", "application/json"),),
+    )
+
+
+def _spec_for(url: str, accept: str) -> RequestSpec:
+    """A listed URL as a spec on the client's instance: path and query kept, host dropped."""
+    parts = urlsplit(url)
+    path = parts.path if parts.path.startswith("/") else f"/{parts.path}"
+    return RequestSpec(
+        method="GET",
+        path=path,
+        params=tuple(parse_qsl(parts.query, keep_blank_values=True)),
+        headers=(("Accept", accept),),
+    )
+
+
+def build_result_page(url: str) -> RequestSpec:
+    """One listed page (`.../results?locator=L`), answered as a results page is: CSV with
+    `Sforce-Locator` and `Sforce-NumberOfRecords`."""
+    return _spec_for(url, _CSV)
+
+
+def build_result_listing(url: str) -> RequestSpec:
+    """The next `resultPages` listing, from a listing's `nextRecordsUrl`."""
+    return _spec_for(url, "application/json")
+
+
+_LISTS: Final = ("resultPages", "resultChunks")
+_LINKS: Final = ("resultUrl", "resultLink")
+_NEXT: Final = ("nextRecordsUrl", "nextRecordUrl")
+
+
+def _first(body: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((body[k] for k in keys if body.get(k) is not None), None)
+
+
+def parse_result_pages(data: Any) -> ResultListing | None:
+    """A listing in either known shape; None when the body is neither (the caller then reads
+    by locator instead). `done` true, or no next URL, ends the listings."""
+    if not isinstance(data, Mapping):
+        return None
+    entries = _first(data, _LISTS)
+    if not isinstance(entries, list):
+        return None
+    urls: list[str] = []
+    for entry in entries:
+        link = _first(entry, _LINKS) if isinstance(entry, Mapping) else entry
+        if not isinstance(link, str) or not link:
+            return None
+        urls.append(link)
+    nxt = _first(data, _NEXT)
+    done = data.get("done") is True or not isinstance(nxt, str) or not nxt
+    return ResultListing(page_urls=tuple(urls), next_url=None if done else str(nxt))

@@ -273,6 +273,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> AsyncBulk2Query[T]: ...
     @overload
     def query(
@@ -287,6 +288,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> AsyncBulk2Query[SObject]: ...
     def query(
         self,
@@ -300,12 +302,15 @@ class AsyncBulk2(AsyncBulk2Jobs):
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> AsyncBulk2Query[Any]:
         """A query job read lazily, page by page (`page_size` is `maxRecords`).
 
         `query(Account, soql, params)` yields Account (the FROM object must be Account);
         `query(soql, params)` yields the package model of the FROM object, else Record.
         `:name` placeholders are bound from `params`; `include_deleted` runs queryAll.
+        `parallel=N` downloads the pages `resultPages` lists (v58.0+) N at a time, rows still
+        in order; without it, or where the org cannot list pages, pages are read by locator.
         """
         text, target = query_arguments(model, soql, params)
         return AsyncBulk2Query(
@@ -317,6 +322,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
             dialect=CsvDialect(column_delimiter=column_delimiter, line_ending=line_ending),
             poll=poll,
             progress=progress,
+            parallel=parallel,
         )
 
     def query_all(
@@ -328,6 +334,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
         page_size: int | None = None,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> AsyncBulk2Query[T]:
         """queryAll: deleted and archived rows too."""
         return self.query(
@@ -338,6 +345,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
             include_deleted=True,
             poll=poll,
             progress=progress,
+            parallel=parallel,
         )
 
     async def query_to_csv(

@@ -249,6 +249,7 @@ class Bulk2(Bulk2Jobs):
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> Bulk2Query[T]: ...
     @overload
     def query(
@@ -263,6 +264,7 @@ class Bulk2(Bulk2Jobs):
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> Bulk2Query[SObject]: ...
     def query(
         self,
@@ -276,12 +278,15 @@ class Bulk2(Bulk2Jobs):
         line_ending: LineEnding = "LF",
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> Bulk2Query[Any]:
         """A query job read lazily, page by page (`page_size` is `maxRecords`).
 
         `query(Account, soql, params)` yields Account (the FROM object must be Account);
         `query(soql, params)` yields the package model of the FROM object, else Record.
         `:name` placeholders are bound from `params`; `include_deleted` runs queryAll.
+        `parallel=N` downloads the pages `resultPages` lists (v58.0+) N at a time, rows still
+        in order; without it, or where the org cannot list pages, pages are read by locator.
         """
         text, target = query_arguments(model, soql, params)
         return Bulk2Query(
@@ -293,6 +298,7 @@ class Bulk2(Bulk2Jobs):
             dialect=CsvDialect(column_delimiter=column_delimiter, line_ending=line_ending),
             poll=poll,
             progress=progress,
+            parallel=parallel,
         )
 
     def query_all(
@@ -304,6 +310,7 @@ class Bulk2(Bulk2Jobs):
         page_size: int | None = None,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        parallel: int | None = None,
     ) -> Bulk2Query[T]:
         """queryAll: deleted and archived rows too."""
         return self.query(
@@ -314,6 +321,7 @@ class Bulk2(Bulk2Jobs):
             include_deleted=True,
             poll=poll,
             progress=progress,
+            parallel=parallel,
         )
 
     def query_to_csv(

@@ -3,27 +3,36 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Generator, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from salesforce_typed.bulk2._sync.transport import ResponseMeta
 from salesforce_typed.bulk2.rows import RowDecoder
+from salesforce_typed.bulk2.window import PageWindow
 from salesforce_typed.bulk2.wire import (
+    MIN_RESULT_PAGES_VERSION,
     Bulk2Job,
     BulkProgress,
     ProgressCallback,
     QueryFileResult,
     QueryOperation,
+    ResultListing,
     build_create_query,
     build_query_results,
+    build_result_listing,
+    build_result_page,
+    build_result_pages,
     parse_job,
     parse_locator,
     parse_record_count,
+    parse_result_pages,
 )
 from salesforce_typed.core._sync.pagination import Pager
-from salesforce_typed.core.errors import UsageError
+from salesforce_typed.core.errors import NotFoundError, UsageError
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.pagination import Page
 from salesforce_typed.jobs.csv_chunks import CsvDialect
@@ -33,6 +42,8 @@ if TYPE_CHECKING:
     from salesforce_typed.bulk2._sync.client import Bulk2
 
 __all__ = ["Bulk2Query"]
+
+log = logging.getLogger("salesforce_typed.bulk")
 
 T = TypeVar("T", bound=SObject)
 
@@ -55,9 +66,12 @@ class Bulk2Query(Pager[T]):
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
         locator: str | None = None,
+        parallel: int | None = None,
     ) -> None:
         if (soql is None) == (job_id is None):
             raise UsageError("pass either soql (a new job) or job_id (an existing one)")
+        if parallel is not None and parallel < 1:
+            raise UsageError("parallel must be at least 1 (or None: read by locator)")
         self._bulk = bulk
         self.model = model
         self.soql = soql
@@ -68,6 +82,7 @@ class Bulk2Query(Pager[T]):
         self.poll = poll
         self.progress = progress
         self.locator = locator  # the next page to read; None with `done` means finished
+        self.parallel = parallel
         self.done = False
         self.job: Bulk2Job | None = None
         self.records_read = 0
@@ -125,9 +140,73 @@ class Bulk2Query(Pager[T]):
     def __iter__(self) -> Generator[T, None]:
         # Rows are decoded as the bytes arrive: no page of models is built to iterate.
         job = self.start()
+        if self.parallel is not None and self.locator is None and not self.done:
+            listing = self._first_listing(job)
+            if listing is not None:
+                for record in self._parallel(job, listing, self.parallel):
+                    yield record
+                self.done = True
+                return
         while not self.done:
             for record in self._page(job):
                 yield record
+
+    # -- parallel results (v58.0+) -------------------------------------------------------
+
+    def _first_listing(self, job: Bulk2Job) -> ResultListing | None:
+        """The first `resultPages` listing, or None where the org cannot list pages."""
+        version = self._bulk.transport.client.base.api_version
+        if float(version) < MIN_RESULT_PAGES_VERSION:
+            return None
+        try:
+            listing = parse_result_pages(
+                self._bulk.transport.call(build_result_pages(job.id))
+            )
+        except NotFoundError:  # 404 NOT_FOUND: an org or version without the resource
+            listing = None
+        if listing is None:
+            log.info("bulk job %s: no resultPages, reading by locator", job.id)
+        return listing
+
+    def _download(self, job: Bulk2Job, url: str) -> list[T]:
+        """One listed page, read whole (re-requests inside `rows` skip what was read)."""
+        meta = ResponseMeta()
+        decoder: RowDecoder[T] | None = None
+        records: list[T] = []
+        for cells in self._bulk.transport.rows(build_result_page(url), job.dialect, meta):
+            if decoder is None:
+                decoder = RowDecoder(self.model, cells)
+                continue
+            records.append(decoder.decode(cells))
+        return records
+
+    def _parallel(
+        self, job: Bulk2Job, listing: ResultListing, limit: int
+    ) -> Iterator[T]:
+        """Every listed page, `limit` downloads under way, rows yielded in result order."""
+        with PageWindow[list[T]](limit) as window:
+            while True:
+                for url in listing.page_urls:
+                    ready = window.next() if window.full else None
+                    window.start(partial(self._download, job, url))
+                    if ready is not None:
+                        for record in self._hand_out(job, ready):
+                            yield record
+                if listing.next_url is None:
+                    break
+                data = self._bulk.transport.call(build_result_listing(listing.next_url))
+                following = parse_result_pages(data)
+                if following is None:
+                    raise UsageError(f"bulk job {job.id}: a resultPages listing of unknown shape")
+                listing = following
+            while len(window):
+                for record in self._hand_out(job, window.next()):
+                    yield record
+
+    def _hand_out(self, job: Bulk2Job, records: list[T]) -> list[T]:
+        self.records_read += len(records)
+        self._report(job)
+        return records
 
     def to_csv(self, path: str | os.PathLike[str]) -> QueryFileResult:
         """Every remaining page into one CSV file, streamed bytes to disk."""

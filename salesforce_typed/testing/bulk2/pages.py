@@ -61,6 +61,7 @@ class PageSettings:
     hold_timeout: float = 5.0  # seconds a held download waits at most
     max_in_flight: int = 0  # read-only: most `/results` downloads served at once
     downloads: int = 0  # read-only: `/results` requests seen
+    listings: int = 0  # read-only: resultPages listings served
     in_flight: int = attrs.field(default=0, repr=False)
     opened: asyncio.Event | None = attrs.field(default=None, repr=False)
 
@@ -69,6 +70,7 @@ class PageSettings:
         return {k: getattr(self, k) for k in keys} | {
             "max_in_flight": self.max_in_flight,
             "downloads": self.downloads,
+            "listings": self.listings,
         }
 
 
@@ -117,7 +119,7 @@ def set_page_settings(state: OrgState, body: Any) -> PageSettings:
     current.fail_rows = list(rows)
     current.hold = hold
     current.hold_timeout = float(timeout)
-    current.max_in_flight = current.downloads = 0
+    current.max_in_flight = current.downloads = current.listings = 0
     current.opened = None
     return current
 
@@ -196,4 +198,5 @@ def result_pages(req: Request, job: BulkJob, default_size: int) -> Response:
         if done
         else f"{base}/jobs/query/{job.id}/{listing}?locator={encode_locator(after)}{sized}"
     )
+    settings.listings += 1
     return Response.json({"resultPages": pages, "nextRecordsUrl": next_url, "done": done})

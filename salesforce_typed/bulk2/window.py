@@ -1,0 +1,109 @@
+"""A bounded, ordered download window for Bulk 2.0 parallel results, in an async and a
+thread flavour.
+
+`bulk2/_async/query.py` uses `AsyncPageWindow`; its generated sync twin gets `PageWindow` by
+the unasync renaming (`AsyncX` -> `X`), so both clients download result pages concurrently
+from one orchestration source.
+
+What must stay true:
+- At most `limit` downloads are under way; `next()` hands results back in the order the
+  downloads were started, whatever order they finish in, so rows stay in result order.
+- Leaving the window (normally, on error or when the caller stops iterating) cancels what has
+  not finished; asyncio tasks are cancelled, threads already running finish their one page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import Generic, TypeVar
+
+from salesforce_typed.core.errors import UsageError
+
+__all__ = ["AsyncPageWindow", "PageWindow"]
+
+T = TypeVar("T")
+
+
+class AsyncPageWindow(Generic[T]):
+    """`start(fn)` runs `fn()` as a task; `await next()` is the oldest one's result."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise UsageError("parallel must be at least 1")
+        self.limit = limit
+        self._tasks: deque[asyncio.Future[T]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    @property
+    def full(self) -> bool:
+        return len(self._tasks) >= self.limit
+
+    def start(self, fn: Callable[[], Awaitable[T]]) -> None:
+        if self.full:
+            raise UsageError("the window is full: take a result first")
+        self._tasks.append(asyncio.ensure_future(fn()))
+
+    async def next(self) -> T:
+        return await self._tasks.popleft()
+
+    async def __aenter__(self) -> AsyncPageWindow[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        pending = list(self._tasks)
+        self._tasks.clear()
+        for task in pending:
+            task.cancel()
+        if pending:  # reap them, so no "exception was never retrieved" is left behind
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+class PageWindow(Generic[T]):
+    """The thread twin: `start(fn)` runs `fn()` on one of `limit` worker threads."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise UsageError("parallel must be at least 1")
+        self.limit = limit
+        self._executor = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="bulk-v2")
+        self._futures: deque[Future[T]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+    @property
+    def full(self) -> bool:
+        return len(self._futures) >= self.limit
+
+    def start(self, fn: Callable[[], T]) -> None:
+        if self.full:
+            raise UsageError("the window is full: take a result first")
+        self._futures.append(self._executor.submit(fn))
+
+    def next(self) -> T:
+        return self._futures.popleft().result()
+
+    def __enter__(self) -> PageWindow[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for future in self._futures:
+            future.cancel()
+        self._futures.clear()
+        self._executor.shutdown(wait=True)
