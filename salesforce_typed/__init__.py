@@ -90,6 +90,8 @@ if _typing.TYPE_CHECKING:
     from salesforce_typed.rest._async.client import AsyncQuery, AsyncSalesforce
     from salesforce_typed.rest._sync.client import Query, Salesforce
     from salesforce_typed.rest.composite import BatchRequest, CompositeRequest
+    from salesforce_typed.rest.graph import CompositeGraph
+    from salesforce_typed.rest.tree import SObjectTree
     from salesforce_typed.soap import AsyncSoapClient, LeadConvert, MergeRequest, SoapClient
     from salesforce_typed.stores.file import FileTokenStore
     from salesforce_typed.stores.memory import MemoryTokenStore
@@ -106,7 +108,9 @@ _LAZY = {
     "AsyncSalesforce": "salesforce_typed.rest._async.client",
     "BatchRequest": "salesforce_typed.rest.composite",
     "ClientCredentialsGrant": "salesforce_typed.auth.grants",
+    "CompositeGraph": "salesforce_typed.rest.graph",
     "CompositeRequest": "salesforce_typed.rest.composite",
+    "SObjectTree": "salesforce_typed.rest.tree",
     "FileTokenStore": "salesforce_typed.stores.file",
     "JwtBearerGrant": "salesforce_typed.auth.grants",
     "MemoryTokenStore": "salesforce_typed.stores.memory",
@@ -159,6 +163,7 @@ __all__ = [
     "ChangeEventHeader",
     "ChangeType",
     "ClientCredentialsGrant",
+    "CompositeGraph",
     "CompositeRequest",
     "ConflictError",
     "ConnectionLostError",
@@ -211,6 +216,7 @@ __all__ = [
     "RetryPolicy",
     "RowLockError",
     "SObject",
+    "SObjectTree",
     "Salesforce",
     "SalesforceAuth",
     "SalesforceError",

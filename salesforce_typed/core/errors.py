@@ -562,6 +562,15 @@ def _errors_of(body: Any) -> tuple[Mapping[str, Any], ...]:
             return (body,)
         if isinstance(body.get("errors"), list):
             return tuple(e for e in body["errors"] if isinstance(e, Mapping))
+        if body.get("hasErrors") is True and isinstance(body.get("results"), list):
+            # sObject Tree: each failing record's errors, tagged with its referenceId
+            return tuple(
+                {**e, "referenceId": r.get("referenceId")}
+                for r in body["results"]
+                if isinstance(r, Mapping) and isinstance(r.get("errors"), list)
+                for e in r["errors"]
+                if isinstance(e, Mapping)
+            )
     return ()
 
 

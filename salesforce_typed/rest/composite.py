@@ -217,6 +217,9 @@ class _Sub:
 class _Builder:
     """What composite and batch share: the subrequest list and its limits."""
 
+    max_subrequests: int = MAX_SUBREQUESTS
+    max_limited: int | None = MAX_QUERIES  # query/collections subrequests; None: no cap
+
     def __init__(self) -> None:
         self._subs: list[_Sub] = []
 
@@ -230,12 +233,13 @@ class _Builder:
         raise NotImplementedError
 
     def _push(self, op: _Op, ref: str | None = None) -> Ref[Any]:
-        if len(self._subs) >= MAX_SUBREQUESTS:
-            raise UsageError(f"at most {MAX_SUBREQUESTS} subrequests per request")
+        if len(self._subs) >= self.max_subrequests:
+            raise UsageError(f"at most {self.max_subrequests} subrequests per request")
         made = self._make_ref(ref, op)
         sub = _Sub(method=op.method, path=op.path, body=op.body, headers=op.headers, ref=made)
-        if sub.limited and sum(s.limited for s in self._subs) >= MAX_QUERIES:
-            raise UsageError(f"at most {MAX_QUERIES} query or collections subrequests")
+        cap = self.max_limited
+        if cap is not None and sub.limited and sum(s.limited for s in self._subs) >= cap:
+            raise UsageError(f"at most {cap} query or collections subrequests")
         self._add(sub)
         return made
 
@@ -337,6 +341,24 @@ class CompositeRequest(_Builder):
 
     def build(self, api_version: str) -> RequestSpec:
         """The POST `/composite` request; every subrequest url made absolute."""
+        return RequestSpec(
+            method="POST",
+            path="/composite",
+            json={
+                "allOrNone": self.all_or_none,
+                "collateSubrequests": self.collate,
+                "compositeRequest": self.items(api_version),
+            },
+            # Any POST inside may create records: replaying the whole call could duplicate.
+            idempotent=self.idempotent,
+        )
+
+    @property
+    def idempotent(self) -> bool:
+        return all(s.method != "POST" for s in self._subs)
+
+    def items(self, api_version: str) -> list[dict[str, Any]]:
+        """The `compositeRequest` array: absolute urls, references checked in order."""
         if not self._subs:
             raise UsageError("a composite request needs at least one subrequest")
         prefix = f"/services/data/{_api_prefix(api_version)}"
@@ -356,17 +378,7 @@ class CompositeRequest(_Builder):
             if sub.headers:
                 item["httpHeaders"] = dict(sub.headers)
             items.append(item)
-        return RequestSpec(
-            method="POST",
-            path="/composite",
-            json={
-                "allOrNone": self.all_or_none,
-                "collateSubrequests": self.collate,
-                "compositeRequest": items,
-            },
-            # Any POST inside may create records: replaying the whole call could duplicate.
-            idempotent=all(s.method != "POST" for s in self._subs),
-        )
+        return items
 
     def parse(self, data: Any) -> CompositeResult:
         """The top-level 200 answer; subrequest method and url are attached for errors."""

@@ -34,13 +34,14 @@ from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from salesforce_typed.core.unset import UNSET
 from salesforce_typed.rest import collections as coll
-from salesforce_typed.rest import misc
+from salesforce_typed.rest import listviews, misc
 from salesforce_typed.rest.composite import (
     BatchItem,
     BatchRequest,
     CompositeRequest,
     CompositeResult,
 )
+from salesforce_typed.rest.graph import CompositeGraph, GraphResult
 from salesforce_typed.rest.prefetch import AsyncPrefetch
 from salesforce_typed.rest.query import (
     RawPage,
@@ -51,6 +52,7 @@ from salesforce_typed.rest.query import (
     record_decoder,
 )
 from salesforce_typed.rest.soql import bind, query_arguments
+from salesforce_typed.rest.tree import SObjectTree, TreeResult
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -528,6 +530,14 @@ class AsyncSalesforce(SenderFace):
     async def composite_batch(self, request: BatchRequest) -> list[BatchItem]:
         return request.parse(await self.send(request.build(self.api_version)))
 
+    async def composite_graph(self, request: CompositeGraph) -> GraphResult:
+        """Every graph of the request; a failed graph is rolled back alone."""
+        return request.parse(await self.send(request.build(self.api_version)))
+
+    async def create_tree(self, tree: SObjectTree) -> TreeResult:
+        """Create the tree's records all-or-none; a failure raises its record's error."""
+        return tree.parse(await self.send(tree.build()))
+
     # -- describe, limits, misc --------------------------------------------------------------
 
     async def describe(self, model: type[SObject] | str) -> DescribeSObjectResult:
@@ -539,6 +549,32 @@ class AsyncSalesforce(SenderFace):
     async def limits(self) -> dict[str, Any]:
         data: dict[str, Any] = await self.send(misc.build_limits())
         return data
+
+    async def record_counts(self, *models_or_names: type[SObject] | str) -> dict[str, int]:
+        """sObject name -> record count (Salesforce's cached snapshot); all objects if none
+        are named. Names the org does not have are left out."""
+        spec = listviews.build_record_counts(models_or_names)
+        return listviews.parse_record_counts(await self.send(spec))
+
+    async def recent(self, limit: int | None = None) -> list[SObject]:
+        """The records the user viewed or referenced last, each decoded as its type's model."""
+        decode = record_decoder(None, self.package)
+        rows = await self.send(listviews.build_recent(limit))
+        return [decode(row) for row in rows or ()]
+
+    async def list_views(self, model: type[SObject] | str) -> list[listviews.ListView]:
+        return listviews.parse_list_views(await self.send(listviews.build_list_views(model)))
+
+    async def list_view_results(
+        self,
+        model: type[SObject] | str,
+        view_id: str,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> listviews.ListViewResults:
+        spec = listviews.build_list_view_results(model, view_id, limit=limit, offset=offset)
+        return listviews.parse_list_view_results(await self.send(spec))
 
     async def versions(self) -> list[dict[str, str]]:
         data: list[dict[str, str]] = await self.send(misc.build_versions())
