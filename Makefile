@@ -11,7 +11,7 @@ OUT ?=
 PACKAGE ?=
 OBJECTS ?=
 
-.PHONY: install generate regen-check lint typecheck test check demo bench services browsers clean
+.PHONY: install generate regen-check lint typecheck test check demo bench services browsers js clean
 
 install: $(STAMP)
 
@@ -55,7 +55,17 @@ browsers:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
 	  fi
 
-test: $(STAMP) services browsers
+# The CometD JavaScript client the fidelity suite runs against the fake org (pinned by
+# tests/fidelity/js/package-lock.json). Without node/npm it says so; the test then fails
+# naming what to install.
+js:
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+	  npm ci --prefix tests/fidelity/js --no-audit --no-fund; \
+	else \
+	  echo "js: node and npm not found; install Node.js 18+ for tests/fidelity/test_cometd_js.py" >&2; \
+	fi
+
+test: $(STAMP) services browsers js
 	$(BIN)/pytest
 
 check: lint typecheck test

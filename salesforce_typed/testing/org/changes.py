@@ -1,21 +1,28 @@
-"""What changed and when: CDC events for every write.
+"""What changed and when: CDC events for every write, shaped as Salesforce sends them.
 
 The replication routes (`GET /sobjects/{T}/updated` and `/deleted`, in `rest.replication`)
 read the same history from the store.
 
-Every write (REST, collections, composite, later SOAP and Bulk) calls `publish` with what it
-changed; listeners in `state.change_listeners` receive one CDC payload per event:
+Every write (REST, collections, composite, SOAP and Bulk) calls `publish` with what it
+changed; listeners in `state.change_listeners` receive one CDC event per change, with the
+full header (what Pub/Sub API and Apex see) and the body CometD carries:
 
-    {"ChangeEventHeader": {"entityName": "Account", "recordIds": [...], "changeType": "UPDATE",
+    {"ChangeEventHeader": {"entityName": "Contact", "recordIds": [...], "changeType": "UPDATE",
       "changeOrigin": "com/salesforce/api/rest/62.0;client=billing-sync", "transactionKey": ...,
       "sequenceNumber": 1, "commitTimestamp": 1714564800000, "commitNumber": 11, "commitUser":
-      "005...", "changedFields": [...], "nulledFields": [...], "diffFields": []},
-     "Name": "Acme", "LastModifiedDate": "2024-05-01T12:00:00.000Z"}
+      "005...", "changedFields": ["Name.LastName", "Phone", "LastModifiedDate"],
+      "nulledFields": ["Phone"], "diffFields": []},
+     "Name": {"LastName": "Byron"}, "Phone": null, "LastModifiedDate": "2024-05-01T12:00:00.000Z"}
+
+`cometd_event` drops the header keys Streaming API does not send (docs/fidelity/cdc.md has the
+guide's rules this follows, section by section).
 
 What must stay true: nothing is built when nobody listens; events of one store transaction
 share a transactionKey, number 1..n in order, and are delivered only after it commits (a
-rolled-back composite publishes nothing); datetimes use the `...000Z` form; compound address
-fields are nested with capitalized keys and listed as `BillingAddress.City`.
+rolled-back composite publishes nothing); datetimes use the `...000Z` form; compounds (person
+name, addresses, geolocations) are nested with capitalized keys, hold only the components the
+event carries, and are named `Compound.Component` in changedFields; the computed full Name
+never travels flat.
 """
 
 from __future__ import annotations
@@ -31,13 +38,20 @@ import attrs
 
 from salesforce_typed.testing.org.http import Request
 from salesforce_typed.testing.org.state import OrgState
-from salesforce_typed.testing.org.validation import FieldIndex
+from salesforce_typed.testing.org.validation import FieldIndex, computed_fields
 
 log = logging.getLogger("salesforce_typed.testing")
 
 _DATETIME_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 _commit_numbers = itertools.count(11_657_372_702_432)  # any increasing number will do
-_SKIPPED = frozenset({"Id", "IsDeleted", "SystemModstamp"})
+# Never in a change event body ("Change Event Message Structure"): the record id travels in
+# recordIds; IsDeleted and SystemModstamp are left out; LastActivityDate and PhotoUrl are
+# derived from other records.
+_SKIPPED = frozenset({"Id", "IsDeleted", "SystemModstamp", "LastActivityDate", "PhotoUrl"})
+# The person-name compound's components, in the order CDC schemas list them.
+PERSON_NAME = ("Salutation", "FirstName", "MiddleName", "LastName", "Suffix", "InformalName")
+# Header keys only Pub/Sub API and Apex receive ("Change Event Message Structure").
+PUBSUB_ONLY_HEADER = ("nulledFields", "diffFields")
 
 
 @attrs.frozen(kw_only=True)
@@ -87,6 +101,28 @@ def cdc_value(value: Any) -> Any:
     return value
 
 
+def cdc_compounds(index: FieldIndex) -> dict[str, tuple[str, str]]:
+    """Component -> (compound, key) for every compound CDC nests: the describe's
+    `compoundFieldName` ones (addresses, geolocations), plus the person name of an object
+    whose full `Name` is computed from its parts (Contact, Lead, User), should the catalog's
+    describe not mark them."""
+    # a field naming itself (Account.Name in a person-account describe) is no component
+    out = {k: v for k, v in index.compounds.items() if k != v[0]}
+    if "Name" in computed_fields(index):
+        for part in PERSON_NAME:
+            if part in index.fields:
+                out.setdefault(part, ("Name", part))
+    return out
+
+
+def _flat_skips(index: FieldIndex, compounds: Mapping[str, tuple[str, str]]) -> frozenset[str]:
+    """Fields never sent flat: the fixed set, formula fields, and a compound's own value
+    (the computed full Name, an address field) since its components travel nested."""
+    nested = {compound for compound, _ in compounds.values()}
+    formulas = {n for n, f in index.fields.items() if f.get("calculated")}
+    return _SKIPPED | nested | formulas
+
+
 def nest_fields(
     values: Mapping[str, Any], compounds: Mapping[str, tuple[str, str]]
 ) -> dict[str, Any]:
@@ -98,15 +134,26 @@ def nest_fields(
         if parent is None:
             out[name] = cdc_value(value)
             continue
-        nested = out.setdefault(parent[0], {})
-        if isinstance(nested, dict):
-            nested[parent[1]] = cdc_value(value)
+        nested = out.get(parent[0])
+        if not isinstance(nested, dict):
+            nested = out[parent[0]] = {}
+        nested[parent[1]] = cdc_value(value)
     return out
 
 
 def _field_name(name: str, compounds: Mapping[str, tuple[str, str]]) -> str:
     parent = compounds.get(name)
     return name if parent is None else f"{parent[0]}.{parent[1]}"
+
+
+def cometd_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event as Streaming API (CometD) delivers it: the header without the keys only
+    Pub/Sub API and Apex receive; the body is already CometD's (no unchanged, no empty)."""
+    header = event.get("ChangeEventHeader")
+    if not isinstance(header, Mapping):
+        return dict(event)
+    kept = {k: v for k, v in header.items() if k not in PUBSUB_ONLY_HEADER}
+    return {**event, "ChangeEventHeader": kept}
 
 
 @attrs.define
@@ -130,12 +177,13 @@ def publish(
     *,
     origin: Origin | None = None,
     compounds: Mapping[str, tuple[str, str]] | None = None,
+    skip: frozenset[str] = _SKIPPED,
 ) -> None:
     """Queue one CDC event; delivered to listeners when the store transaction commits.
 
     `values` are the REST JSON values to carry (already cut to what CDC sends: the written
-    fields, or every non-empty field on CREATE/UNDELETE); `changed_fields` / `nulled_fields`
-    are field names, mapped to `Compound.Key` form for components.
+    fields, nulls included, or every non-empty field on CREATE/UNDELETE); `changed_fields` /
+    `nulled_fields` are field names, mapped to `Compound.Key` form for components.
     """
     if not state.change_listeners:
         return
@@ -143,7 +191,7 @@ def publish(
 
     origin = origin or Origin(version=state.config.api_version, user_id=state.config.user_id)
     compounds = compounds or {}
-    payload = nest_fields({k: v for k, v in values.items() if k not in _SKIPPED}, compounds)
+    payload = nest_fields({k: v for k, v in values.items() if k not in skip}, compounds)
     header: dict[str, Any] = {
         "entityName": entity,
         "recordIds": list(record_ids),
@@ -193,11 +241,12 @@ def publish_rows(
     origin: Origin,
     skip: frozenset[str] = frozenset(),
 ) -> None:
-    """CREATE / UNDELETE: one event per stored row, carrying its non-empty fields."""
+    """CREATE / UNDELETE: one event per stored row, carrying its non-empty fields
+    ("Change Event Body Fields": CometD leaves empty fields out)."""
+    compounds = cdc_compounds(index)
+    skipped = _flat_skips(index, compounds) | skip
     for row in rows:
         values = {k: v for k, v in row.items() if v is not None and k in index.fields}
-        for name in skip:
-            values.pop(name, None)
         publish(
             state,
             index.sobject,
@@ -207,7 +256,8 @@ def publish_rows(
             (),
             values,
             origin=origin,
-            compounds=index.compounds,
+            compounds=compounds,
+            skip=skipped,
         )
 
 
@@ -218,14 +268,18 @@ def publish_updates(
     *,
     origin: Origin,
 ) -> None:
-    """UPDATE: per (stored row, written values), the written non-null fields plus
-    LastModifiedDate; records changed alike in one transaction share one event."""
+    """UPDATE: per (stored row, written values), the written fields (those set to null with a
+    null value) plus LastModifiedDate; records changed alike in one transaction share one
+    event ("Change Event Header Fields": recordIds)."""
+    compounds = cdc_compounds(index)
+    skipped = _flat_skips(index, compounds)
     groups: dict[str, tuple[list[str], dict[str, Any], list[str], list[str]]] = {}
     for row, written in updates:
-        sent = {k: row.get(k) for k, v in written.items() if v is not None}
+        fields = [k for k in written if k not in skipped and k in index.fields]
+        sent = {k: row.get(k) for k in fields}
         sent["LastModifiedDate"] = row.get("LastModifiedDate")
-        changed = [*written, "LastModifiedDate"]
-        nulled = [k for k, v in written.items() if v is None]
+        changed = [*fields, "LastModifiedDate"]
+        nulled = [k for k in fields if row.get(k) is None]
         key = repr((sorted(sent.items()), changed))
         groups.setdefault(key, ([], sent, changed, nulled))[0].append(str(row["Id"]))
     for ids, sent, changed, nulled in groups.values():
@@ -238,5 +292,6 @@ def publish_updates(
             nulled,
             sent,
             origin=origin,
-            compounds=index.compounds,
+            compounds=compounds,
+            skip=skipped,
         )

@@ -38,6 +38,7 @@ from typing import Any
 
 import attrs
 
+from salesforce_typed.testing.org.changes import cometd_event
 from salesforce_typed.testing.org.state import OrgState
 
 ALL_CHANGE_EVENTS = "/data/ChangeEvents"
@@ -303,7 +304,12 @@ class EventBus:
             channels = [ALL_CHANGE_EVENTS, entity_channel(entity)]
             channels += [c for c, members in self._custom.items() if entity in members]
             replay_id = self._streams["cdc"].next()
-            data = {"schema": schema_id(entity), "payload": event, "event": {"replayId": replay_id}}
+            payload = cometd_event(event)  # the header keys Streaming API sends
+            data = {
+                "schema": schema_id(entity),
+                "payload": payload,
+                "event": {"replayId": replay_id},
+            }
             body = _dumps(data)
             for channel in channels:
                 self._append(channel, replay_id, now, _wrap(channel, body))
