@@ -140,6 +140,38 @@ def test_collections_number_each_record_and_other_objects_count_on_their_own(
     assert (row["ContractNumber"], row["Status"]) == ("00000100", "Draft")
 
 
+def _ticket_field(name: str, ftype: str, **over: Any) -> dict[str, Any]:
+    doc = {"name": name, "label": name, "type": ftype, "length": 80, "nillable": True}
+    doc.update({"createable": True, "updateable": True, "defaultedOnCreate": False})
+    doc.update({"referenceTo": [], "relationshipName": None, "picklistValues": []})
+    return {**doc, **over}
+
+
+def test_a_custom_autonumber_name_and_the_corporate_currency(
+    api: httpx.Client, fake_org: FakeOrg
+) -> None:
+    """A custom object whose describe marks Name `autoNumber` (its display format is not in
+    any describe: 8 digits from 1 here) and carries CurrencyIsoCode (a multi-currency org)."""
+    system = {"createable": False, "updateable": False, "nillable": False}
+    fields = [
+        _ticket_field("Id", "id", idLookup=True, defaultedOnCreate=True, **system),
+        _ticket_field("IsDeleted", "boolean", defaultedOnCreate=True, **system),
+        _ticket_field("Name", "string", autoNumber=True, defaultedOnCreate=True, **system),
+        _ticket_field("CurrencyIsoCode", "picklist", defaultedOnCreate=True),
+        _ticket_field("CreatedDate", "datetime", defaultedOnCreate=True, **system),
+    ]
+    fake_org.state.schema.add_describe(
+        {"name": "Ticket__c", "label": "Ticket", "keyPrefix": "a0T", "custom": True}
+        | {"createable": True, "updateable": True, "queryable": True, "fields": fields}
+    )
+    first = get(api, "Ticket__c", create(api, "Ticket__c", {}))
+    second = get(api, "Ticket__c", create(api, "Ticket__c", {"CurrencyIsoCode": "EUR"}))
+    assert (first["Name"], first["CurrencyIsoCode"]) == ("00000001", "USD")
+    assert (second["Name"], second["CurrencyIsoCode"]) == ("00000002", "EUR")
+    refused = api.post(f"{V}/sobjects/Ticket__c", json={"Name": "T-1"})
+    assert refused.json()[0]["message"] == READ_ONLY.format("Name")
+
+
 def test_case_numbers_survive_a_restart_with_a_data_dir(tmp_path: Path) -> None:
     def one_case(org: FakeOrg) -> str:
         with httpx.Client(base_url=org.instance_url, timeout=60) as client:
@@ -360,3 +392,7 @@ def test_the_realdata_describes_agree_on_which_fields_are_derived(realdata: Path
         for f in json.loads((folder / "Case_describe.json").read_text(encoding="utf-8"))["fields"]
     }
     assert case_fields["CaseNumber"]["autoNumber"] is True
+    # Name is FirstName, a space and LastName: no room for a Salutation in front
+    contact = json.loads((folder / "Contact_describe.json").read_text(encoding="utf-8"))
+    length = {f["name"]: f["length"] for f in contact["fields"]}
+    assert length["Name"] == length["FirstName"] + 1 + length["LastName"]

@@ -3,12 +3,14 @@
 `derive(index, values, previous, now=...)` takes the values a create or update will store
 (after `validation.check`, so insert defaults are in) and the stored row before the write
 (empty on insert) and returns the fields Salesforce sets itself: a person's `Name`, an
-Opportunity's stage-driven fields and fiscal period, a Case's or Task's `IsClosed`. Every
-write API goes through `records.Writer`, which merges these, so REST, SOAP and Bulk agree
-and change events list them as changed. Auto-numbers need a counter; see `autonumbers`.
+Opportunity's stage-driven fields and fiscal period, a Case's or Task's `IsClosed`, a new
+record's currency. Every write API goes through `records.Writer`, which merges these, so
+REST, SOAP and Bulk agree and change events list them as changed. Auto-numbers need a
+counter; see `autonumbers`.
 
 The stage and status tables are those of a new org (Setup's defaults); the fiscal year is
-the standard one, starting in January.
+the standard one, starting in January. `Name` is FirstName MiddleName LastName Suffix:
+the real describes size it 121 = 40 + 1 + 80, so Salutation is not part of it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ FORECAST_CATEGORIES: Mapping[str, str] = {
     "Closed": "Closed",
 }
 
+# a multi-currency org's corporate currency: new records without one get it
+CORPORATE_CURRENCY = "USD"
+
 # sObject -> (status field, the statuses whose IsClosed is true) from CaseStatus/TaskStatus
 CLOSED_STATUSES: Mapping[str, tuple[str, frozenset[str]]] = {
     "Case": ("Status", frozenset({"Closed"})),
@@ -71,6 +76,8 @@ def derive(
     save's timestamp as the store formats datetimes."""
     out: dict[str, Any] = {}
     insert = not previous
+    if insert and values.get("CurrencyIsoCode") is None:
+        out["CurrencyIsoCode"] = CORPORATE_CURRENCY  # kept only when the object has it
     if computed_fields(index) and (insert or any(p in values for p in NAME_PARTS)):
         out["Name"] = full_name(index, values, previous)
     if index.sobject == "Opportunity":
@@ -92,9 +99,15 @@ def derive(
     }
 
 
-def has_rules(index: FieldIndex) -> bool:
-    """Whether `derive` can return anything for this object (else skip reading the row)."""
-    return bool(computed_fields(index)) or index.sobject in ("Opportunity", *CLOSED_STATUSES)
+def touches(index: FieldIndex, values: Mapping[str, Any]) -> bool:
+    """Whether an update writing `values` can change a derived field (else the writer need
+    not read the stored row)."""
+    fields = set(NAME_PARTS) if computed_fields(index) else set()
+    if index.sobject == "Opportunity":
+        fields |= {"StageName", "Probability", "ForecastCategoryName", "Amount", "CloseDate"}
+    if index.sobject in CLOSED_STATUSES:
+        fields |= {CLOSED_STATUSES[index.sobject][0], "Priority"}
+    return not fields.isdisjoint(values)
 
 
 def full_name(

@@ -323,7 +323,7 @@ class Writer:
         values, errors = check(index, norm, "update", self.lookups)
         outcome.errors.extend(errors)
         outcome.errors.extend(self._unique_errors(index, values, record_id))
-        if derived.has_rules(index):
+        if derived.touches(index, values):
             previous = self.store.get(index.sobject, record_id) or {}
             values.update(derived.derive(index, values, previous, now=self.store.now()))
         return values
