@@ -20,6 +20,9 @@ What must stay true:
   returned, and the checkpoint store is written after each delivered batch; a restart or a
   re-handshake resumes from there. A handler that keeps failing stops the listener before
   its event is checkpointed (`HandlerError`): nothing is skipped silently.
+- A channel started at the tip (-1, no checkpoint) loses nothing published after `run()`
+  began: re-subscribed before its first event, it replays from -2 and drops what predates
+  the start (`tip.py`).
 - Duplicates (the same `(channel, replayId)`, e.g. replayed after a re-handshake) reach no
   handler; a bounded window per channel remembers recent ids.
 - Every error the user must know about reaches `on_error` and the log; `run()` raises the
@@ -72,6 +75,7 @@ from salesforce_typed.streaming.options import (
     check_options,
 )
 from salesforce_typed.streaming.policy import TIP, Backoff, ReplayFallback
+from salesforce_typed.streaming.tip import TipStart
 
 if TYPE_CHECKING:
     from salesforce_typed.auth.token import TokenStore
@@ -255,10 +259,12 @@ class AsyncListener:
         self.services: dict[str, ChannelService] = {}
         self.delivered = 0  # events handed to a handler successfully (or with none set)
         self.duplicates = 0  # events dropped by dedupe
+        self.predating = 0  # events replayed for a tip channel but older than its start
         self.session: CometDSession | None = None
         self._http = http_client
         self._positions: dict[str, int] = {}
         self._windows: dict[str, _Window] = {}
+        self._tip = TipStart()
         self._task: asyncio.Task[Any] | None = None
         self._consumer: asyncio.Task[Any] | None = None
         self._stopping = False
@@ -412,6 +418,8 @@ class AsyncListener:
                         f"checkpoint of {name} unreadable ({type(exc).__name__})"
                     ) from exc
                 self._positions[name] = service.replay if stored is None else stored
+                if stored is None and service.replay == TIP:
+                    self._tip.start(name, self.clock.now())
                 self._windows.setdefault(name, _Window(self.dedupe_window))
             logger.info("starting from %s", self._positions)
             self.session = CometDSession(
@@ -419,7 +427,7 @@ class AsyncListener:
                 instance_url=instance_url,
                 api_version=self.api_version,
                 channels=list(self.services),
-                replay_from=self._positions.__getitem__,
+                replay_from=self._replay_from,
                 reset_replay=self._positions.__setitem__,
                 deliver=lambda batch: self._deliver(batch, checkpoints),
                 report=self._report,
@@ -437,6 +445,9 @@ class AsyncListener:
             self._consumer = None
             if self._http is None:
                 await _uncancelled(http.aclose())
+
+    def _replay_from(self, channel: str) -> int:
+        return self._tip.replay_for(channel, self._positions[channel])
 
     async def _instance_url(self, http: httpx.AsyncClient) -> str:
         """The instance URL (from the first token); a token endpoint that is down is waited
@@ -465,8 +476,15 @@ class AsyncListener:
                 if event.replay_id is not None and window.seen(event.replay_id):
                     self.duplicates += 1
                     continue
+                if self._tip.predates(event):
+                    self.predating += 1
+                    if event.replay_id is not None:  # resume after it, never replay it
+                        self._positions[service.channel] = event.replay_id
+                        dirty[service.channel] = event.replay_id
+                    continue
                 await self._handle(service, event)
                 self.delivered += 1
+                self._tip.delivered(service.channel)
                 if event.replay_id is not None:
                     window.add(event.replay_id)
                     self._positions[service.channel] = event.replay_id
