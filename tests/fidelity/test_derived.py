@@ -135,9 +135,16 @@ def test_collections_number_each_record_and_other_objects_count_on_their_own(
     ids = [r["id"] for r in response.json() if r["success"]]
     assert [get(api, "Case", i)["CaseNumber"] for i in ids] == ["00001000", "00001001"]
     account = create(api, "Account", {"Name": "Contracted"})
-    contract = create(api, "Contract", {"AccountId": account, "StartDate": "2024-01-01"})
+    body = {"AccountId": account, "StartDate": "2016-11-30", "ContractTerm": 1}
+    contract = create(api, "Contract", body)
     row = get(api, "Contract", contract)
     assert (row["ContractNumber"], row["Status"]) == ("00000100", "Draft")
+    # EndDate: StartDate plus ContractTerm months, less a day (Salesforce's own examples)
+    assert row["EndDate"] == "2016-12-29"
+    update(api, "Contract", contract, {"StartDate": "2016-12-01"})
+    assert get(api, "Contract", contract)["EndDate"] == "2016-12-31"
+    update(api, "Contract", contract, {"StartDate": "2025-03-01", "ContractTerm": 5})
+    assert get(api, "Contract", contract)["EndDate"] == "2025-07-31"
 
 
 def _ticket_field(name: str, ftype: str, **over: Any) -> dict[str, Any]:

@@ -3,10 +3,10 @@
 `derive(index, values, previous, now=...)` takes the values a create or update will store
 (after `validation.check`, so insert defaults are in) and the stored row before the write
 (empty on insert) and returns the fields Salesforce sets itself: a person's `Name`, an
-Opportunity's stage-driven fields and fiscal period, a Case's or Task's `IsClosed`, a new
-record's currency. Every write API goes through `records.Writer`, which merges these, so
-REST, SOAP and Bulk agree and change events list them as changed. Auto-numbers need a
-counter; see `autonumbers`.
+Opportunity's stage-driven fields and fiscal period, a Case's or Task's `IsClosed`, a
+Contract's `EndDate`, a new record's currency. Every write API goes through
+`records.Writer`, which merges these, so REST, SOAP and Bulk agree and change events list
+them as changed. Auto-numbers need a counter; see `autonumbers`.
 
 The stage and status tables are those of a new org (Setup's defaults); the fiscal year is
 the standard one, starting in January. `Name` is FirstName MiddleName LastName Suffix:
@@ -82,6 +82,9 @@ def derive(
         out["Name"] = full_name(index, values, previous)
     if index.sobject == "Opportunity":
         out.update(opportunity(index, values, previous, now=now))
+    if index.sobject == "Contract" and (insert or {"StartDate", "ContractTerm"} & values.keys()):
+        merged = {**previous, **values}
+        out["EndDate"] = contract_end(merged.get("StartDate"), merged.get("ContractTerm"))
     status = CLOSED_STATUSES.get(index.sobject)
     if status is not None and "IsClosed" in index.fields and status[0] in values:
         closed = values[status[0]] in status[1]
@@ -107,6 +110,8 @@ def touches(index: FieldIndex, values: Mapping[str, Any]) -> bool:
         fields |= {"StageName", "Probability", "ForecastCategoryName", "Amount", "CloseDate"}
     if index.sobject in CLOSED_STATUSES:
         fields |= {CLOSED_STATUSES[index.sobject][0], "Priority"}
+    if index.sobject == "Contract":
+        fields |= {"StartDate", "ContractTerm"}
     return not fields.isdisjoint(values)
 
 
@@ -163,3 +168,17 @@ def fiscal_period(close_date: str | None) -> dict[str, Any]:
     day = dt.date.fromisoformat(close_date[:10])
     quarter = (day.month - 1) // 3 + 1
     return {"FiscalYear": day.year, "FiscalQuarter": quarter, "Fiscal": f"{day.year} {quarter}"}
+
+
+def contract_end(start: str | None, months: int | None) -> str | None:
+    """A Contract's EndDate: StartDate plus ContractTerm months (the day clamped to the
+    month's length), less one day: 2016-11-30 and 1 month end on 2016-12-29."""
+    if not start or months is None:
+        return None
+    day = dt.date.fromisoformat(start[:10])
+    total = day.year * 12 + day.month - 1 + int(months)
+    year, month = divmod(total, 12)
+    month += 1
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    last = (following - dt.timedelta(days=1)).day
+    return (dt.date(year, month, min(day.day, last)) - dt.timedelta(days=1)).isoformat()
