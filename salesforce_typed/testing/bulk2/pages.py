@@ -7,10 +7,10 @@ The resource lists up to five result-page URLs at a time, each one an ordinary
 
 - `documented` (default), as the Bulk API 2.0 Developer Guide's example: `resultPages` of
   `{"resultUrl": "/services/data/vXX.X/jobs/query/ID/results?locator=L"}`, `nextRecordsUrl`
-  (null on the last listing) and `done`.
+  (`.../resultpages?locator=L`, lower case as in the example; null on the last listing) and
+  `done`.
 - `observed`, as Salesforce's own Postman collection shows an org answering: entries keyed
-  `resultLink`, every URL relative to `/services/data/vXX.X`, the next listing spelled
-  `resultpages`.
+  `resultLink`, every URL relative to `/services/data/vXX.X`.
 
 What must stay true:
 - A listed page is byte for byte the page `/results` serves at that locator: same rows, same
@@ -184,7 +184,6 @@ def result_pages(req: Request, job: BulkJob, default_size: int) -> Response:
     observed = settings.shape == "observed"
     base = "" if observed else f"/services/data/v{req.api_version}"
     sized = "" if req.arg("maxRecords") is None else f"&maxRecords={size}"
-    listing = "resultpages" if observed else "resultPages"
     starts = list(range(start, total, size))[:LINKS_PER_LISTING] or ([start] if start == 0 else [])
     key = "resultLink" if observed else "resultUrl"
     pages = [
@@ -196,7 +195,7 @@ def result_pages(req: Request, job: BulkJob, default_size: int) -> Response:
     next_url = (
         None
         if done
-        else f"{base}/jobs/query/{job.id}/{listing}?locator={encode_locator(after)}{sized}"
+        else f"{base}/jobs/query/{job.id}/resultpages?locator={encode_locator(after)}{sized}"
     )
     settings.listings += 1
     return Response.json({"resultPages": pages, "nextRecordsUrl": next_url, "done": done})
