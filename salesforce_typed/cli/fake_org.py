@@ -94,7 +94,6 @@ def fake_org_serve(
         typer.echo(f"error: --env-file: no folder {env_file.parent}", err=True)
         raise typer.Exit(2)
 
-    from salesforce_typed.testing import streaming
     from salesforce_typed.testing.org.schema import standard_schema
     from salesforce_typed.testing.org.state import OrgConfig
     from salesforce_typed.testing.server import FakeOrg
@@ -111,11 +110,11 @@ def fake_org_serve(
         data_dir=data_dir,
         schema=schema,
         config=OrgConfig(
-            api_version=api_version.removeprefix("v"), refresh_token_rotation=rotation
+            api_version=api_version.removeprefix("v"),
+            refresh_token_rotation=rotation,
+            capture_changes=cdc,  # capture on before the first request can write
         ),
     )
-    if cdc:
-        streaming.enable(org.state)  # capture on before the first request can write
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

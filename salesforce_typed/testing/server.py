@@ -50,6 +50,15 @@ class FakeOrg:
         self.data_dir = data_dir
         self.state = OrgState(config=config, schema=schema)
         self.state.extensions["data_dir"] = data_dir
+        if data_dir is not None:
+            from salesforce_typed.testing.org import persist
+
+            persist.attach(self.state, Path(data_dir))
+        capture = self.state.config.capture_changes
+        if capture or (capture is None and data_dir is not None):
+            from salesforce_typed.testing import streaming
+
+            streaming.enable(self.state)  # CDC from the first write, not the first subscriber
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.tls_files: TlsFiles | None = None
         self._server: uvicorn.Server | None = None
@@ -91,11 +100,15 @@ class FakeOrg:
         self._server = uvicorn.Server(config)
         ready = threading.Event()
         server = self._server
+        if self.data_dir is not None:
+            self._restore_jobs()
 
         def run() -> None:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             self.state.extensions["loop"] = loop
+            for resume in self.state.extensions.get("resumers", []):
+                loop.call_soon(resume)  # restored jobs go on running, on this loop
             task = loop.create_task(server.serve(sockets=[sock]))
             loop.call_soon(ready.set)
             loop.run_until_complete(task)
@@ -117,6 +130,8 @@ class FakeOrg:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
+        for saver in self.state.extensions.get("savers", []):
+            saver()  # the loop has stopped: jobs are between steps, their state consistent
         for closer in self.state.extensions.get("closers", []):
             closer()
         if self._tmp is not None:
@@ -128,6 +143,14 @@ class FakeOrg:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def _restore_jobs(self) -> None:
+        """Load the Bulk jobs an earlier run left in the data dir before any request."""
+        from salesforce_typed.testing.bulk1.jobs import bulk_v1
+        from salesforce_typed.testing.bulk2.jobs import jobs
+
+        bulk_v1(self.state)
+        jobs(self.state)
 
     # -- what clients need -----------------------------------------------------------------
 
@@ -142,16 +165,39 @@ class FakeOrg:
     def new_refresh_token(self) -> str:
         """Another authorization (a new token family), as a second user/app consent would."""
         from salesforce_typed.testing import oauth
+        from salesforce_typed.testing.oauth import storage
+        from salesforce_typed.testing.org import persist
 
-        return oauth.issue_refresh_token(self.state)
+        token = oauth.issue_refresh_token(self.state)
+        book = persist.journal(self.state)
+        if book is not None:
+            storage.save(self.state, book)
+        return token
+
+    def _printed_refresh_token(self) -> str:
+        """A new authorization; with a data dir, the one printed before while it still
+        works (a token rotated out or revoked since is not printed again)."""
+        from salesforce_typed.testing import oauth
+        from salesforce_typed.testing.oauth import storage
+        from salesforce_typed.testing.org import persist
+
+        book = persist.journal(self.state)
+        if book is None:
+            return oauth.issue_refresh_token(self.state)
+        printed = book.get("config", "printed_refresh_token")
+        if isinstance(printed, str) and storage.is_current(self.state, printed):
+            return printed
+        token = oauth.issue_refresh_token(self.state)
+        storage.save(self.state, book)
+        book.put("config", "printed_refresh_token", token)
+        return token
 
     def credentials(self) -> dict[str, str]:
         """The one JSON line `fake-org serve` prints: everything a client needs to connect."""
-        from salesforce_typed.testing import oauth
 
         cfg = self.state.config
         if self._refresh_token is None:  # one authorization per org: the same RT every call
-            self._refresh_token = oauth.issue_refresh_token(self.state)
+            self._refresh_token = self._printed_refresh_token()
         creds = {
             "instance_url": self.instance_url,
             "token_url": self.token_url,

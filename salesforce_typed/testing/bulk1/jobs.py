@@ -14,18 +14,24 @@ What must stay true:
   run them as they come.
 - Aborting stops only batches still Queued; one InProgress finishes.
 - Job counters are computed from the batches, so they always reconcile.
+- With a data dir, jobs, batches and results survive a restart (saved at stop, restored at
+  start): Queued batches run after it; a batch interrupted InProgress fails (its records may
+  be half written), as one hit by an outage would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
 from salesforce_typed.testing.bulk1 import process
 from salesforce_typed.testing.bulk1.wire import BatchFailedError, RowOutcome
+from salesforce_typed.testing.org import persist
 from salesforce_typed.testing.org.changes import Origin
 from salesforce_typed.testing.org.state import OrgState
 
@@ -170,6 +176,11 @@ class BulkV1:
         self.jobs: dict[str, Job] = {}
         self.batches: dict[str, Batch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        book = persist.journal(state)
+        if book is not None:
+            _restore(self, book)
+            state.extensions.setdefault("savers", []).append(lambda: _save(self, book))
+            state.extensions.setdefault("resumers", []).append(lambda: _resume(self))
 
     def job(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
@@ -275,3 +286,87 @@ def bulk_v1(state: OrgState) -> BulkV1:
             existing = BulkV1(state)
             state.extensions[_EXTENSION_KEY] = existing
         return existing
+
+
+# -- persistence (an org with a data dir) ------------------------------------------------------
+
+_INTERRUPTED: Final = "InternalServerError : the org restarted while the batch ran"
+_JOB_FIELDS: Final = tuple(f.name for f in attrs.fields(Job) if f.name not in ("batches", "origin"))
+_BATCH_FIELDS: Final = tuple(
+    f.name
+    for f in attrs.fields(Batch)
+    if f.name not in ("body", "outcomes", "result_files", "finished", "id_range")
+)
+
+
+def _folder(book: persist.Journal, batch_id: str) -> Path:
+    return book.folder / "bulk1" / batch_id
+
+
+def _save_batch(book: persist.Journal, batch: Batch) -> dict[str, Any]:
+    """The batch's request, outcomes and result files beside the journal; its metadata."""
+    folder = _folder(book, batch.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "body").exists():  # a batch's request never changes
+        persist.write_file(folder / "body", batch.body)
+    outcomes = [[o.id, o.success, o.created, o.errors] for o in batch.outcomes]
+    persist.write_file(folder / "outcomes.json", json.dumps(outcomes).encode())
+    for result_id, body in batch.result_files.items():
+        if not (folder / result_id).exists():
+            persist.write_file(folder / result_id, body)
+    row = {name: getattr(batch, name) for name in _BATCH_FIELDS}
+    row["id_range"] = batch.id_range
+    row["results"] = list(batch.result_files)
+    return row
+
+
+def _load_batch(book: persist.Journal, row: dict[str, Any]) -> Batch:
+    folder = _folder(book, str(row["id"]))
+    batch = Batch(body=(folder / "body").read_bytes(), **{n: row[n] for n in _BATCH_FIELDS})
+    if row["id_range"] is not None:
+        low, high = row["id_range"]
+        batch.id_range = (low, high)
+    batch.outcomes = [
+        RowOutcome(
+            id=i, success=ok, created=made, errors=tuple((c, m, tuple(f)) for c, m, f in errors)
+        )
+        for i, ok, made, errors in json.loads((folder / "outcomes.json").read_bytes())
+    ]
+    batch.result_files = {rid: (folder / rid).read_bytes() for rid in row["results"]}
+    if batch.state not in ("Queued", "InProgress"):
+        batch.finished.set()
+    return batch
+
+
+def _save(bulk: BulkV1, book: persist.Journal) -> None:
+    rows = []
+    for job in bulk.jobs.values():
+        row = {name: getattr(job, name) for name in _JOB_FIELDS}
+        row["origin"] = attrs.asdict(job.origin)
+        row["batches"] = [_save_batch(book, batch) for batch in job.batches]
+        rows.append((job.id, row))
+    book.delete("bulk1_job")
+    book.put_many("bulk1_job", rows)
+
+
+def _restore(bulk: BulkV1, book: persist.Journal) -> None:
+    now = bulk.state.clock()
+    for job_id, row in book.entries("bulk1_job"):
+        job = Job(origin=Origin(**row["origin"]), **{n: row[n] for n in _JOB_FIELDS})
+        for batch_row in row["batches"]:
+            batch = _load_batch(book, batch_row)
+            if batch.state == "InProgress":
+                batch.state, batch.state_message, batch.modstamp = "Failed", _INTERRUPTED, now
+                batch.ended = now
+                batch.finished.set()
+            job.batches.append(batch)
+            bulk.batches[batch.id] = batch
+        bulk.jobs[job_id] = job
+
+
+def _resume(bulk: BulkV1) -> None:
+    """On the server loop: run the restored batches still Queued, in the order added."""
+    for job in bulk.jobs.values():
+        for batch in job.batches:
+            if batch.state == "Queued":
+                bulk.start(job, batch)

@@ -12,20 +12,26 @@ What must stay true:
   rows: a million-row job costs the org disk, not RAM.
 - Settings (processing delay, pause, page sizes, upload limit, forced failure) change at run
   time through `/_admin/bulk-v2` or `settings(state)`; the defaults match Salesforce.
+- With a data dir, every job and its data survive a restart (`_save` at stop, `_restore` at
+  start): a queued job runs after it, a query interrupted mid-run runs again; an ingest job
+  interrupted mid-run fails (its rows may be half written), as a job hit by an outage would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import shutil
 import tempfile
 from array import array
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from pathlib import Path
+from typing import IO, Any, Final, Literal
 
 import attrs
 
-from salesforce_typed.testing.org import changes
+from salesforce_typed.testing.org import changes, persist
 from salesforce_typed.testing.org.http import SfError
 from salesforce_typed.testing.org.state import OrgState
 from salesforce_typed.testing.soql import format_datetime
@@ -55,6 +61,9 @@ ABORTABLE: Final = frozenset({OPEN, UPLOAD_COMPLETE, IN_PROGRESS})
 # Salesforce deletes jobs once closed; an Open or running one must be aborted first.
 DELETABLE: Final = frozenset({UPLOAD_COMPLETE, JOB_COMPLETE, FAILED, ABORTED})
 _SPOOL_MEMORY: Final = 16 << 20
+_SPOOLS: Final = ("upload", "successful", "failures", "rows")
+# what a restart does to a job it interrupted mid-run
+_INTERRUPTED: Final = "InternalServerError : the org restarted while the job ran"
 
 
 def spool() -> tempfile.SpooledTemporaryFile[bytes]:
@@ -180,6 +189,11 @@ class JobTable:
         self.by_kind: dict[Kind, dict[str, BulkJob]] = {"ingest": {}, "query": {}}
         self._wake: asyncio.Event | None = None  # created on the server loop by `gate`
         self._loop: asyncio.AbstractEventLoop | None = None
+        book = persist.journal(state)
+        if book is not None:
+            _restore(self, book)
+            state.extensions.setdefault("savers", []).append(lambda: _save(self, book))
+            state.extensions.setdefault("resumers", []).append(lambda: _resume(self))
 
     def pause(self) -> None:
         """Hold jobs at UploadComplete (queued) until `release`; thread-safe."""
@@ -281,3 +295,87 @@ def jobs(state: OrgState) -> JobTable:
 def settings(state: OrgState) -> BulkSettings:
     """The org's Bulk 2.0 settings, for tests in the same process."""
     return jobs(state).settings
+
+
+# -- persistence (an org with a data dir) ------------------------------------------------------
+
+_SCALARS: Final = tuple(
+    f.name
+    for f in attrs.fields(BulkJob)
+    if f.name not in (*_SPOOLS, "origin", "offsets", "task", "header_line")
+)
+
+
+def _folder(book: persist.Journal, job_id: str) -> Path:
+    return book.folder / "bulk2" / job_id
+
+
+def _save_job(book: persist.Journal, job: BulkJob) -> dict[str, Any]:
+    """Write a job's spools and offsets beside the journal; its metadata row."""
+    folder = _folder(book, job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in _SPOOLS:
+        handle: IO[bytes] | None = getattr(job, name)
+        path = folder / name
+        if handle is None:
+            path.unlink(missing_ok=True)
+            continue
+        size = handle.seek(0, 2)
+        if not path.exists() or path.stat().st_size != size:  # spools only grow
+            persist.write_file(path, handle)
+    persist.write_file(folder / "offsets", job.offsets.tobytes())
+    row = {name: getattr(job, name) for name in _SCALARS}
+    row["origin"] = attrs.asdict(job.origin)
+    row["header_line"] = job.header_line.decode("latin-1")
+    row["spools"] = [name for name in _SPOOLS if getattr(job, name) is not None]
+    return row
+
+
+def _load_job(book: persist.Journal, row: dict[str, Any]) -> BulkJob:
+    job = BulkJob(**{name: row[name] for name in _SCALARS})
+    job.origin = changes.Origin(**row["origin"])
+    job.header_line = str(row["header_line"]).encode("latin-1")
+    folder = _folder(book, job.id)
+    for name in row["spools"]:
+        handle = spool()
+        with (folder / name).open("rb") as source:
+            shutil.copyfileobj(source, handle)
+        setattr(job, name, handle)
+    job.offsets.frombytes((folder / "offsets").read_bytes())
+    return job
+
+
+def _save(table: JobTable, book: persist.Journal) -> None:
+    rows = [
+        (job.id, _save_job(book, job)) for by_id in table.by_kind.values() for job in by_id.values()
+    ]
+    book.delete("bulk2_job")
+    book.put_many("bulk2_job", rows)
+    kept = {job_id for job_id, _ in rows}
+    root = book.folder / "bulk2"
+    for folder in root.iterdir() if root.is_dir() else ():
+        if folder.name not in kept:
+            shutil.rmtree(folder, ignore_errors=True)  # a deleted job's data
+
+
+def _restore(table: JobTable, book: persist.Journal) -> None:
+    for _, row in book.entries("bulk2_job"):
+        job = table.add(_load_job(book, row))
+        if job.state != IN_PROGRESS:
+            continue
+        if job.kind == "query":  # nothing written: run it again from the start
+            job.state, job.processed, job.rows, job.offsets = UPLOAD_COMPLETE, 0, None, array("Q")
+        else:
+            job.state, job.error_message = FAILED, _INTERRUPTED
+
+
+def _resume(table: JobTable) -> None:
+    """On the server loop: start the tasks of restored jobs waiting at UploadComplete."""
+    from salesforce_typed.testing.bulk2.ingest import run_ingest
+    from salesforce_typed.testing.bulk2.query import run_query
+
+    for kind, by_id in table.by_kind.items():
+        for job in by_id.values():
+            if job.state == UPLOAD_COMPLETE:
+                run = run_ingest if kind == "ingest" else run_query
+                table.start(job, functools.partial(run, table, job))

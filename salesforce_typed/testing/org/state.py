@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -43,6 +43,9 @@ class OrgConfig:
     user_id: str = attrs.field(
         factory=lambda: id18("0055g00000" + f"{random.randrange(16**5):05X}")
     )
+    # Change Data Capture from the first write, before any client subscribes (so replay -2
+    # sees it). None: on for an org with a data dir, else from the first streaming use.
+    capture_changes: bool | None = None
 
 
 @attrs.define(kw_only=True)
@@ -77,17 +80,77 @@ class Session:
     client_id: str = ""
 
 
+class SessionSink(Protocol):
+    """Where a persistent org writes its sessions through (`org.persist`)."""
+
+    def put(self, session: Session) -> None: ...
+    def drop(self, token: str) -> None: ...
+    def clear(self) -> None: ...
+    def auth_changed(self) -> None: ...
+
+
+class SessionTable(dict[str, Session]):
+    """Access token -> session; every change also goes to `sink` when the org persists."""
+
+    sink: SessionSink | None = None
+
+    def load(self, session: Session) -> None:
+        """A session restored from disk: kept, not written back."""
+        super().__setitem__(session.access_token, session)
+
+    def __setitem__(self, token: str, session: Session) -> None:
+        super().__setitem__(token, session)
+        if self.sink is not None:
+            self.sink.put(session)
+
+    def __delitem__(self, token: str) -> None:
+        super().__delitem__(token)
+        if self.sink is not None:
+            self.sink.drop(token)
+
+    def pop(self, token: str, *default: Any) -> Any:
+        found = super().pop(token, *default)
+        if self.sink is not None:
+            self.sink.drop(token)
+        return found
+
+    def clear(self) -> None:
+        super().clear()
+        if self.sink is not None:
+            self.sink.clear()
+
+
 class IdFactory:
-    """18-char ids: key prefix, a pod-like `5g0000`, a counter; thread-safe."""
+    """18-char ids: key prefix, a pod-like `5g0000`, a counter; thread-safe.
+
+    A persistent org reserves counters in blocks (`restore`) before handing ids out, so a
+    restart continues above every id given before, whether or not a record kept it.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counters: dict[str, int] = {}
+        self._reserved: dict[str, int] = {}
+        self._reserve: Callable[[str, int], None] | None = None
+        self._block = 1
+
+    def restore(
+        self, reserved: dict[str, int], reserve: Callable[[str, int], None], block: int
+    ) -> None:
+        """Continue past the reservations of an earlier run; record new ones with `reserve`."""
+        with self._lock:
+            for prefix, upto in reserved.items():
+                self._counters[prefix] = max(self._counters.get(prefix, 0), upto)
+            self._reserved = dict(self._counters)
+            self._reserve, self._block = reserve, max(1, block)
 
     def new(self, prefix: str) -> str:
         with self._lock:
             n = self._counters.get(prefix, 0) + 1
             self._counters[prefix] = n
+            if self._reserve is not None and n > self._reserved.get(prefix, 0):
+                self._reserved[prefix] = n + self._block - 1
+                self._reserve(prefix, self._reserved[prefix])
         digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
         body = ""
         for _ in range(6):
@@ -119,7 +182,7 @@ class OrgState:
         self.faults = Faults()
         self.ids = IdFactory()
         self.lock = threading.RLock()
-        self.sessions: dict[str, Session] = {}
+        self.sessions = SessionTable()
         self.api_usage = 0
         self.instance_url = ""
         self.extensions: dict[str, Any] = {}  # per-module state (oauth, store, apex, bulk...)
@@ -178,6 +241,8 @@ class OrgState:
         with self.lock:
             for token in [t for t, s in self.sessions.items() if s.family == family]:
                 del self.sessions[token]
+        if self.sessions.sink is not None:
+            self.sessions.sink.auth_changed()
 
     # -- limits ----------------------------------------------------------------------------
 

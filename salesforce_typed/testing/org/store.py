@@ -26,6 +26,7 @@ from salesforce_typed.testing.soql import format_datetime as _fmt_dt
 from salesforce_typed.testing.soql.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef
 from salesforce_typed.testing.soql.storage import quote_ident
 
+_ID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _IN_CHUNK = 500  # bound parameters per IN (...) list, well under SQLite's limit
 
 _DELETED_LOG = """CREATE TABLE IF NOT EXISTS "_deleted_log" (
@@ -73,11 +74,23 @@ class RecordStore:
                 )
         for sql in create_index_sqls(obj):
             self.conn.execute(sql)
-        count = self.conn.execute(f"SELECT COUNT(*) FROM {quote_ident(obj.name)}").fetchone()[0]
-        prefix = self.state.schema.describe(obj.name) or {}
-        if prefix.get("keyPrefix"):
-            self.state.ids.seen(str(prefix["keyPrefix"]), int(count))
+        prefix = (self.state.schema.describe(obj.name) or {}).get("keyPrefix")
+        if prefix:
+            self.state.ids.seen(str(prefix), self._highest(obj, str(prefix)))
         self._tables.add(obj.name)
+
+    def _highest(self, obj: ObjectDef, prefix: str) -> int:
+        """The counter of the highest id `IdFactory` could have made for `prefix` here,
+        deleted rows included: numbering goes on above it, never reusing an id."""
+        stem = f"{prefix}5g0000"
+        found = self.conn.execute(
+            f'SELECT MAX("Id") FROM {quote_ident(obj.name)} WHERE "Id" >= ? AND "Id" < ?',
+            [stem, f"{prefix}5g0001"],
+        ).fetchone()[0]
+        counter = 0
+        for char in str(found or "")[len(stem) : len(stem) + 6]:
+            counter = counter * 62 + _ID_DIGITS.find(char)
+        return max(counter, 0)
 
     def obj(self, sobject: str) -> ObjectDef:
         found = self.state.schema.soql_schema().object(sobject)

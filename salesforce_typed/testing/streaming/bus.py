@@ -38,6 +38,7 @@ from typing import Any
 
 import attrs
 
+from salesforce_typed.testing.org import persist
 from salesforce_typed.testing.org.changes import cometd_event
 from salesforce_typed.testing.org.state import OrgState
 
@@ -208,6 +209,12 @@ class EventBus:
         self._commits = itertools.count(11_657_400_000_000)
         self._txns: dict[str, _TxnCount] = {}
         self.on_publish: Callable[[Sequence[str]], None] | None = None
+        # a persistent org (data dir): retained events, streams and floors written through
+        self._journal = persist.journal(state)
+        self._unsaved: list[tuple[int, str, int, float, bytes]] = []
+        self._saved_floors: dict[str, int] = {}
+        if self._journal is not None:
+            self._restore(self._journal)
 
     # -- channel definitions ----------------------------------------------------------------
 
@@ -216,22 +223,26 @@ class EventBus:
             raise ValueError(f"a custom channel is /data/<Name>__chn, not {name}")
         with self._lock:
             self._custom[name] = frozenset(entities)
+        self._keep_definition(name, {"entities": sorted(self._custom[name])})
 
     def define_topic(self, name: str, entity: str, fields: Iterable[str] = ()) -> None:
         if not name.startswith("/topic/"):
             raise ValueError(f"a PushTopic channel is /topic/<Name>, not {name}")
         with self._lock:
             self._topics[name] = PushTopic(entity, tuple(fields))
+        self._keep_definition(name, {"entity": entity, "fields": list(self._topics[name].fields)})
 
     def define_generic(self, name: str) -> None:
         if not name.startswith("/u/"):
             raise ValueError(f"a generic channel is /u/<Name>, not {name}")
         with self._lock:
             self._generic.add(name)
+        self._keep_definition(name, {})
 
     def define_event_type(self, name: str) -> None:
         with self._lock:
             self._event_types.add(f"/event/{name}")
+        self._keep_definition(f"/event/{name}", {})
 
     def exists(self, channel: str) -> bool:
         """Whether a subscription to `channel` succeeds (names are case-sensitive)."""
@@ -399,7 +410,9 @@ class EventBus:
             logs = [self._logs[channel]] if channel in self._logs else []
             if channel is None:
                 logs = list(self._logs.values())
-            return sum(log.drop(log.live()) for log in logs)
+            dropped = sum(log.drop(log.live()) for log in logs)
+        self._save()
+        return dropped
 
     def stats(self) -> dict[str, Any]:
         now = self._state.clock()
@@ -435,7 +448,10 @@ class EventBus:
 
     def _append(self, channel: str, replay_id: int, now: float, body: bytes) -> None:
         log = self._log(channel)
-        log.events.append(Retained(channel, replay_id, next(self._seq), now, body))
+        seq = next(self._seq)
+        log.events.append(Retained(channel, replay_id, seq, now, body))
+        if self._journal is not None:
+            self._unsaved.append((seq, channel, replay_id, now, body))
         log.published += 1
         excess = log.live() - max(0, self.config.max_retained)
         if excess > 0:
@@ -495,6 +511,71 @@ class EventBus:
 
     def _notify(self, channels: Sequence[str]) -> None:
         """Outside the lock: tell the transport which channels have new events."""
+        self._save()  # on disk before any client is told
         callback = self.on_publish
         if callback is not None:
             callback(channels)
+
+    # -- persistence (an org with a data dir) -------------------------------------------------
+
+    def _restore(self, book: persist.Journal) -> None:
+        """Streams, floors, channel definitions and retained events of an earlier run: replay
+        ids go on above the old ones and retention counts from each event's first `at`."""
+        for key, row in book.entries("stream"):
+            stream = self._streams[key] = _Stream(base=int(row["base"]))
+            stream.last = int(row["last"])
+        floors = dict(book.entries("floor"))
+        last_seq = 0
+        for seq, channel, replay_id, at, body in book.events():
+            log = self._log(channel)
+            log.events.append(Retained(channel, replay_id, seq, at, body))
+            log.published += 1
+            log.stream.last = max(log.stream.last, replay_id)
+            last_seq = seq
+        for channel, floor in floors.items():
+            self._log(channel).floor = int(floor)
+            self._saved_floors[channel] = int(floor)
+        self._seq = itertools.count(last_seq + 1)
+        for name, row in book.entries("channel"):
+            if name.startswith("/data/"):
+                self._custom[name] = frozenset(row["entities"])
+            elif name.startswith("/topic/"):
+                self._topics[name] = PushTopic(str(row["entity"]), tuple(row["fields"]))
+            elif name.startswith("/u/"):
+                self._generic.add(name)
+            else:
+                self._event_types.add(name)
+        self._streams.setdefault("cdc", _Stream())
+        book.put("stream", "cdc", self._stream_row(self._streams["cdc"]))
+
+    @staticmethod
+    def _stream_row(stream: _Stream) -> dict[str, int]:
+        return {"base": stream.base, "last": stream.last}
+
+    def _keep_definition(self, name: str, row: dict[str, Any]) -> None:
+        if self._journal is not None:
+            self._journal.put("channel", name, row)
+
+    def _save(self) -> None:
+        """Outside the lock: write new events, their streams' last ids and moved floors."""
+        book = self._journal
+        if book is None:
+            return
+        with self._lock:
+            events, self._unsaved = self._unsaved, []
+            streams = {
+                ("cdc" if c.startswith("/data/") else c): self._log(c).stream
+                for _, c, _, _, _ in events
+            }
+            stream_rows = [(key, self._stream_row(stream)) for key, stream in streams.items()]
+            floors = [
+                (name, log.floor)
+                for name, log in self._logs.items()
+                if self._saved_floors.get(name, log.stream.base) != log.floor
+            ]
+            self._saved_floors.update(floors)
+        book.put_many("stream", stream_rows)
+        book.append_events(events)
+        book.put_many("floor", floors)
+        for name, floor in floors:
+            book.drop_events(name, floor)

@@ -1,0 +1,434 @@
+"""A fake org with a data dir survives restarts: each test stops a `FakeOrg` and starts another
+on the same data dir and port, and drives both over real sockets.
+
+What carries over: credentials, refresh-token families (rotation state included), access
+tokens, Bulk 1.0/2.0 jobs with their data and results, retained events with their replay ids,
+the id counters and the one Organization row. Waiting on background work polls with a bound
+(`wait_until`); nothing asserts on time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import salesforce_typed_std as std
+from salesforce_typed import RefreshTokenGrant, Salesforce
+from salesforce_typed.core.errors import ConnectionLostError
+from salesforce_typed.streaming import EARLIEST, ChangeDataEvent, Listener
+from salesforce_typed.streaming.policy import Backoff
+from salesforce_typed.testing import streaming
+from salesforce_typed.testing.bulk1.routes import bulk_v1_settings
+from salesforce_typed.testing.bulk2 import jobs as bulk2_jobs
+from salesforce_typed.testing.server import FakeOrg
+
+V = "/services/data/v62.0"
+BOUND_S = 60.0  # turns a hang into a failure; nothing asserts on time
+
+
+def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    tick = threading.Event()
+    for _ in range(int(BOUND_S / 0.01)):
+        if predicate():
+            return
+        tick.wait(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Restarting:
+    """One org on one data dir and port, stopped and started again at will."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = 0
+        self.starts = 0
+        self.org = self._start()
+
+    def _start(self) -> FakeOrg:
+        org = FakeOrg(data_dir=self.data_dir, port=self.port).start()
+        self.port = org.port
+        self.starts += 1
+        streaming.configure(org.state, timeout_ms=500)  # quick idle polls, quick stops
+        return org
+
+    def restart(self) -> FakeOrg:
+        self.org.stop()
+        self.org = self._start()
+        return self.org
+
+    def client(self, token: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.org.instance_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> Iterator[Restarting]:
+    running = Restarting(tmp_path / "org")
+    yield running
+    running.org.stop()
+
+
+def token_call(org: FakeOrg, **form: str) -> httpx.Response:
+    creds = org.credentials()
+    data = {"client_id": creds["client_id"], "client_secret": creds["client_secret"], **form}
+    return httpx.post(creds["token_url"], data=data, timeout=30)
+
+
+def password_token(org: FakeOrg) -> str:
+    creds = org.credentials()
+    answer = token_call(
+        org,
+        grant_type="password",
+        username=creds["username"],
+        password=creds["password"] + creds["security_token"],
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
+def create(api: httpx.Client, name: str) -> str:
+    answer = api.post(f"{V}/sobjects/Account", json={"Name": name})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+# -- credentials, refresh tokens, sessions -----------------------------------------------------
+
+
+def test_credentials_refresh_tokens_and_sessions_survive(org: Restarting) -> None:
+    before = org.org.credentials()
+    first = token_call(org.org, grant_type="refresh_token", refresh_token=before["refresh_token"])
+    assert first.status_code == 200, first.text
+    access, rotated = first.json()["access_token"], first.json()["refresh_token"]
+    assert rotated != before["refresh_token"]  # rotation on: the first token is spent
+
+    after = org.restart().credentials()
+    same = ("client_id", "client_secret", "username", "password", "security_token")
+    assert {k: after[k] for k in same} == {k: before[k] for k in same}
+    # the printed token was rotated out: the restarted org prints a live one instead
+    assert after["refresh_token"] != before["refresh_token"]
+    with org.client(access) as api:  # an access token minted before the restart
+        assert api.get(f"{V}/limits").status_code == 200
+    assert password_token(org.org)  # username, password and security token still match
+
+    again = token_call(org.org, grant_type="refresh_token", refresh_token=rotated)
+    assert again.status_code == 200, again.text
+    latest = again.json()["refresh_token"]
+    org.restart()
+    # the rotated-out token is still known as its family's: refused, and the family revoked
+    reused = token_call(org.org, grant_type="refresh_token", refresh_token=before["refresh_token"])
+    assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+    revoked = token_call(org.org, grant_type="refresh_token", refresh_token=latest)
+    assert (revoked.status_code, revoked.json()["error"]) == (400, "invalid_grant")
+    with org.client(access) as api:  # the family's access tokens died with it
+        assert api.get(f"{V}/limits").status_code == 401
+    org.restart()
+    revoked = token_call(org.org, grant_type="refresh_token", refresh_token=latest)
+    assert revoked.status_code == 400  # revocation survives a restart too
+
+
+def test_printed_refresh_token_is_the_same_while_it_lives(tmp_path: Path) -> None:
+    running = Restarting(tmp_path / "org")
+    try:
+        from salesforce_typed.testing.org.state import OrgConfig
+
+        running.org.stop()
+        running.org = FakeOrg(
+            data_dir=running.data_dir,
+            port=running.port,
+            config=OrgConfig(refresh_token_rotation=False),
+        ).start()
+        printed = running.org.credentials()["refresh_token"]
+        assert token_call(running.org, grant_type="refresh_token", refresh_token=printed).is_success
+        running.restart()
+        assert running.org.credentials()["refresh_token"] == printed
+        assert token_call(running.org, grant_type="refresh_token", refresh_token=printed).is_success
+    finally:
+        running.org.stop()
+
+
+def test_expired_sessions_stay_expired(org: Restarting) -> None:
+    token = password_token(org.org)
+    answer = httpx.post(f"{org.org.instance_url}/_admin/expire-sessions", timeout=30)
+    assert answer.status_code == 200
+    org.restart()
+    with org.client(token) as api:
+        assert api.get(f"{V}/limits").status_code == 401
+
+
+# -- ids and the Organization row --------------------------------------------------------------
+
+
+def test_ids_never_repeat_across_restarts(org: Restarting) -> None:
+    token = password_token(org.org)
+    seen: list[str] = []
+    for round_ in range(3):
+        with org.client(token) as api:
+            made = [create(api, f"round {round_} #{i}") for i in range(3)]
+            # a deleted record keeps its id taken too
+            assert api.delete(f"{V}/sobjects/Account/{made[-1]}").status_code == 204
+        seen += made
+        org.restart()
+    with org.client(token) as api:
+        seen.append(create(api, "last"))
+        rows = api.get(f"{V}/queryAll", params={"q": "SELECT Id FROM Account"}).json()
+    assert len(set(seen)) == len(seen) == 10
+    assert {r["Id"] for r in rows["records"]} == set(seen)
+
+
+def test_one_organization_row_after_three_restarts(org: Restarting) -> None:
+    token = password_token(org.org)
+    for _ in range(3):
+        org.restart()
+    with org.client(token) as api:
+        rows = api.get(f"{V}/query", params={"q": "SELECT Id, Name FROM Organization"}).json()
+    assert org.starts == 4
+    assert rows["totalSize"] == 1
+    assert rows["records"][0]["Id"][:15] == org.org.state.config.org_id[:15]
+
+
+# -- Bulk 2.0 ----------------------------------------------------------------------------------
+
+
+def job_info(api: httpx.Client, kind: str, job_id: str) -> dict[str, Any]:
+    answer = api.get(f"{V}/jobs/{kind}/{job_id}")
+    assert answer.status_code == 200, answer.text
+    info: dict[str, Any] = answer.json()
+    return info
+
+
+def wait_for_job(org: Restarting, token: str, kind: str, job_id: str) -> dict[str, Any]:
+    with org.client(token) as api:
+        wait_until(
+            lambda: job_info(api, kind, job_id)["state"] in ("JobComplete", "Failed"), "the job"
+        )
+        return job_info(api, kind, job_id)
+
+
+def test_bulk2_ingest_jobs_complete_after_a_restart(org: Restarting) -> None:
+    token = password_token(org.org)
+    names = [f"bulk {i}" for i in range(5)]
+    data = "Name\n" + "".join(f"{n}\n" for n in names)
+    with org.client(token) as api:
+        opened = api.post(
+            f"{V}/jobs/ingest", json={"object": "Account", "operation": "insert"}
+        ).json()["id"]
+        upload = api.put(
+            f"{V}/jobs/ingest/{opened}/batches", content=data, headers={"Content-Type": "text/csv"}
+        )
+        assert upload.status_code == 201, upload.text
+        # a second job, closed while processing is held: queued when the org stops
+        queued = api.post(
+            f"{V}/jobs/ingest", json={"object": "Account", "operation": "insert"}
+        ).json()["id"]
+        api.put(
+            f"{V}/jobs/ingest/{queued}/batches",
+            content="Name\nqueued\n",
+            headers={"Content-Type": "text/csv"},
+        )
+        bulk2_jobs.settings(org.org.state).paused = True
+        closed = api.patch(f"{V}/jobs/ingest/{queued}", json={"state": "UploadComplete"})
+        assert closed.json()["state"] == "UploadComplete"
+
+    org.restart()
+    assert wait_for_job(org, token, "ingest", queued)["numberRecordsProcessed"] == 1
+    with org.client(token) as api:
+        assert job_info(api, "ingest", opened)["state"] == "Open"
+        closed = api.patch(f"{V}/jobs/ingest/{opened}", json={"state": "UploadComplete"})
+        assert closed.status_code == 200, closed.text
+    info = wait_for_job(org, token, "ingest", opened)
+    assert (info["state"], info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (
+        "JobComplete",
+        5,
+        0,
+    )
+    org.restart()  # results written before a restart are downloadable after it
+    with org.client(token) as api:
+        body = api.get(f"{V}/jobs/ingest/{opened}/successfulResults/").text
+        rows = list(csv.DictReader(io.StringIO(body)))
+        assert [r["Name"] for r in rows] == names
+        stored = api.get(
+            f"{V}/query", params={"q": "SELECT Id, Name FROM Account WHERE Name LIKE 'bulk%'"}
+        ).json()
+    assert {r["sf__Id"] for r in rows} == {r["Id"] for r in stored["records"]}
+    assert all(r["sf__Created"] == "true" for r in rows)
+
+
+def test_bulk2_query_results_survive_a_restart(org: Restarting) -> None:
+    token = password_token(org.org)
+    with org.client(token) as api:
+        ids = [create(api, f"q{i}") for i in range(3)]
+        job = api.post(
+            f"{V}/jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}
+        ).json()["id"]
+    assert wait_for_job(org, token, "query", job)["numberRecordsProcessed"] == 3
+    org.restart()
+    with org.client(token) as api:
+        page = api.get(f"{V}/jobs/query/{job}/results")
+        assert page.status_code == 200, page.text
+    assert sorted(r["Id"] for r in csv.DictReader(io.StringIO(page.text))) == sorted(ids)
+
+
+# -- Bulk 1.0 ----------------------------------------------------------------------------------
+
+
+def xml_field(text: str, name: str) -> str:
+    """The first `<name>` of a Bulk 1.0 XML answer."""
+    return text.split(f"<{name}>", 1)[1].split(f"</{name}>", 1)[0]
+
+
+def test_bulk1_batches_run_and_results_survive_restarts(org: Restarting) -> None:
+    token = password_token(org.org)
+    base = f"{org.org.instance_url}/services/async/62.0/job"
+    headers = {"X-SFDC-Session": token, "Content-Type": "application/json"}
+    created = httpx.post(
+        base,
+        json={"operation": "insert", "object": "Account", "contentType": "CSV"},
+        headers=headers,
+        timeout=30,
+    )
+    job = xml_field(created.text, "id")
+    bulk_v1_settings(org.org.state).hold = True  # the batch stays Queued through the stop
+    added = httpx.post(
+        f"{base}/{job}/batch",
+        content="Name\nv1 a\nv1 b\n",
+        headers={**headers, "Content-Type": "text/csv"},
+        timeout=30,
+    )
+    assert added.status_code == 201, added.text
+    batch = xml_field(added.text, "id")
+    assert xml_field(added.text, "state") == "Queued"
+
+    org.restart()
+
+    def state() -> str:
+        got = httpx.get(f"{base}/{job}/batch/{batch}", headers=headers, timeout=30)
+        return xml_field(got.text, "state")
+
+    wait_until(lambda: state() == "Completed", "the batch")
+    closing = '<jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><state>Closed</state></jobInfo>'
+    closed = httpx.post(
+        f"{base}/{job}",
+        content=closing,
+        headers={**headers, "Content-Type": "application/xml"},
+        timeout=30,
+    )
+    assert closed.status_code == 200, closed.text
+    org.restart()
+    info = httpx.get(f"{base}/{job}", headers=headers, timeout=30).text
+    assert [xml_field(info, n) for n in ("state", "numberRecordsProcessed")] == ["Closed", "2"]
+    assert xml_field(info, "numberBatchesCompleted") == "1"
+    result = httpx.get(f"{base}/{job}/batch/{batch}/result", headers=headers, timeout=30)
+    rows = list(csv.DictReader(io.StringIO(result.text)))
+    assert [(r["Success"], r["Created"]) for r in rows] == [("true", "true")] * 2
+    request = httpx.get(f"{base}/{job}/batch/{batch}/request", headers=headers, timeout=30)
+    assert request.text == "Name\nv1 a\nv1 b\n"
+
+
+# -- streaming ---------------------------------------------------------------------------------
+
+
+def replay_all(org: FakeOrg) -> list[dict[str, Any]]:
+    """Every retained event on /data/AccountChangeEvent (a raw CometD session, replay -2)."""
+    with httpx.Client(base_url=f"{org.instance_url}/cometd/62.0", timeout=30) as cometd:
+        cometd.headers["Authorization"] = f"Bearer {password_token(org)}"
+        shake = cometd.post(
+            "",
+            json=[
+                {
+                    "channel": "/meta/handshake",
+                    "version": "1.0",
+                    "supportedConnectionTypes": ["long-polling"],
+                    "ext": {"replay": True},
+                }
+            ],
+        ).json()[0]
+        client_id = shake["clientId"]
+        subscribed = cometd.post(
+            "",
+            json=[
+                {
+                    "channel": "/meta/subscribe",
+                    "clientId": client_id,
+                    "subscription": "/data/AccountChangeEvent",
+                    "ext": {"replay": {"/data/AccountChangeEvent": -2}},
+                }
+            ],
+        ).json()
+        assert subscribed[0]["successful"], subscribed
+        got = cometd.post(
+            "",
+            json=[
+                {
+                    "channel": "/meta/connect",
+                    "clientId": client_id,
+                    "connectionType": "long-polling",
+                }
+            ],
+        ).json()
+    return [m["data"] for m in got if m["channel"] == "/data/AccountChangeEvent"]
+
+
+def test_writes_before_any_cometd_connect_are_replayable(org: Restarting) -> None:
+    token = password_token(org.org)
+    with org.client(token) as api:
+        early = [create(api, f"early {i}") for i in range(3)]
+    org.restart()
+    with org.client(token) as api:
+        late = create(api, "late")
+    events = replay_all(org.org)
+    record_ids = [e["payload"]["ChangeEventHeader"]["recordIds"][0] for e in events]
+    assert record_ids == [*early, late]
+    replays = [e["event"]["replayId"] for e in events]
+    assert replays == sorted(set(replays))  # the stream went on above the old replay ids
+
+
+def test_a_listener_carries_on_across_a_restart(org: Restarting) -> None:
+    got: list[str] = []
+    replays: list[int] = []
+    errors: list[Exception] = []
+
+    def created(event: ChangeDataEvent) -> None:
+        got.extend(event.record_ids)
+        replays.append(event.replay_id)
+
+    made: list[str] = []
+    creds = org.org.credentials()
+    grant = RefreshTokenGrant(
+        client_id=creds["client_id"],
+        client_secret=creds["client_secret"],
+        refresh_token=creds["refresh_token"],
+        token_url=creds["token_url"],
+    )
+    with Salesforce(auth=grant) as sf:
+        listener = sf.listener(on_error=errors.append, backoff=Backoff(base=0.02, cap=0.2))
+        assert isinstance(listener, Listener)
+        listener.channel("/data/AccountChangeEvent", replay=EARLIEST, on_create=created)
+        listener.start()
+        try:
+            wait_until(lambda: listener.listener.subscribed, "the subscription")
+            made += [sf.create(std.Account(Name=f"before {i}")).id for i in range(3)]
+            wait_until(lambda: len(got) == 3, "the events before the restart")
+            # written just before the stop: the listener may or may not have them yet
+            made += [sf.create(std.Account(Name=f"during {i}")).id for i in range(2)]
+            org.restart()
+            made += [sf.create(std.Account(Name=f"after {i}")).id for i in range(3)]
+            wait_until(lambda: len(got) >= len(made), "every event")
+        finally:
+            listener.close()
+    assert got == made  # every event, in order, none twice
+    assert replays == sorted(set(replays))  # replay ids went on above the old ones
+    # the restart shows as lost connections only: no replay fallback, the checkpoint taken
+    # before the restart was still valid after it
+    assert errors and all(isinstance(e, ConnectionLostError) for e in errors)
+    assert listener.error is None
