@@ -169,12 +169,17 @@ def parse_fault(data: bytes, *, status_code: int, url: str = "") -> SoapFaultErr
 @cache
 def operation_classes(operation: str) -> tuple[type[Any], type[Any], str, str]:
     """(Input class, Output class, Body field for the call, Body field for the response)."""
-    stem = operation[0].upper() + operation[1:]
-    input_cls: type[Any] = getattr(wsdl, f"Soap{stem}Input")
-    output_cls: type[Any] = getattr(wsdl, f"Soap{stem}Output")
+    # By lower-cased name: xsdata spells `describeSObject` as `SoapDescribeSobjectInput`.
+    input_cls: type[Any] = _wsdl_classes()[f"soap{operation.lower()}input"]
+    output_cls: type[Any] = _wsdl_classes()[f"soap{operation.lower()}output"]
     request_field = _field_for(input_cls.Body, operation)
     response_field = _field_for(output_cls.Body, f"{operation}Response")
     return input_cls, output_cls, request_field, response_field
+
+
+@cache
+def _wsdl_classes() -> dict[str, type[Any]]:
+    return {name.lower(): getattr(wsdl, name) for name in wsdl.__all__}
 
 
 def _field_for(body: type[Any], element: str) -> str:

@@ -283,6 +283,7 @@ def test_merge_and_recycle_bin(soap: tuple[Any, dict[str, Any]]) -> None:
         ("bad_field", "INVALID_FIELD"),
         ("bad_type", "INVALID_TYPE"),
         ("bad_locator", "INVALID_QUERY_LOCATOR"),
+        ("bad_describe", "INVALID_TYPE"),
     ],
 )
 def test_faults(soap: tuple[Any, dict[str, Any]], fake_org: FakeOrg, call: str, code: str) -> None:
@@ -299,8 +300,43 @@ def test_faults(soap: tuple[Any, dict[str, Any]], fake_org: FakeOrg, call: str, 
         ),
         "bad_type": lambda: service.query(queryString="SELECT Id FROM Nope", _soapheaders=header),
         "bad_locator": lambda: service.queryMore(queryLocator="01gXX-2000", _soapheaders=header),
+        "bad_describe": lambda: service.describeSObject(sObjectType="Nope", _soapheaders=header),
     }
     with pytest.raises(zeep.exceptions.Fault) as caught:
         calls[call]()
     assert caught.value.code == f"sf:{code}"
     assert caught.value.detail is not None
+
+
+def test_describes(soap: tuple[Any, dict[str, Any]], fake_org: FakeOrg) -> None:
+    service, header = soap
+    described = service.describeGlobal(_soapheaders=header).body.result
+    names = [s.name for s in described.sobjects]
+    assert names == fake_org.state.schema.names() and described.maxBatchSize == 200
+    account = service.describeSObject(sObjectType="account", _soapheaders=header).body.result
+    rest = fake_org.state.schema.describe("Account")
+    assert rest is not None and account.name == "Account"
+    assert [f.name for f in account.fields] == [f["name"] for f in rest["fields"]]
+    billing = next(f for f in account.fields if f.name == "BillingAddress")
+    assert billing.soapType == "tns:address" and billing.type == "address"
+    every = service.describeSObjects(
+        sObjectType=fake_org.state.schema.names(), _soapheaders=header
+    ).body.result
+    assert [d.name for d in every] == fake_org.state.schema.names()
+
+
+def test_search(soap: tuple[Any, dict[str, Any]]) -> None:
+    service, header = soap
+    created = service.create(
+        sObjects=[_sobject(service, "Account", Name="Searchable Widgets")], _soapheaders=header
+    ).body.result
+    found = service.search(
+        searchString="FIND {Widgets} IN NAME FIELDS RETURNING Account(Id, Name)",
+        _soapheaders=header,
+    ).body.result
+    (hit,) = found.searchRecords
+    assert hit.record.type == "Account" and hit.record.Id == created[0].id
+    assert _fields(hit.record)["Name"].text == "Searchable Widgets" and found.queryId
+    with pytest.raises(zeep.exceptions.Fault) as caught:
+        service.search(searchString="FIND Widgets", _soapheaders=header)
+    assert caught.value.code == "sf:MALFORMED_SEARCH"

@@ -38,7 +38,7 @@ from salesforce_typed.testing.org.http import Request, Response, Router, SfError
 from salesforce_typed.testing.org.records import Outcome, Writer, key_field, rolled_back
 from salesforce_typed.testing.org.state import MIN_API_VERSION, OrgState, Session
 from salesforce_typed.testing.org.store import store
-from salesforce_typed.testing.soap import convert
+from salesforce_typed.testing.soap import convert, describe
 from salesforce_typed.testing.soap.wire import (
     SoapFaultError,
     answer,
@@ -53,13 +53,20 @@ from salesforce_typed.testing.soap.wire import (
     text,
     typed,
 )
-from salesforce_typed.testing.soql import SoqlError, execute_query, id18, normalize_id
+from salesforce_typed.testing.soql import (
+    SoqlError,
+    execute_query,
+    execute_search,
+    id18,
+    normalize_id,
+)
 
 MAX_SOAP_VERSION = 66.0  # the newest partner WSDL we serve
 DEFAULT_BATCH_SIZE = 500  # QueryOptions default (wire reference §9)
 ILLEGAL_SESSION = "Invalid Session ID found in SessionHeader: Illegal Session"
 BAD_LOGIN = "Invalid username, password, security token; or user locked out."
 MAX_RECORDS = 200
+MAX_DESCRIBES = 100  # sObject types per describeSObjects call
 _FIELD_PATH = re.compile(r"^[A-Za-z]\w*(\.[A-Za-z]\w*)*$")  # retrieve fieldList entries
 
 
@@ -472,6 +479,54 @@ def _retrieve(call: Call) -> wsdl.RetrieveResponse:
     return wsdl.RetrieveResponse(result=rendered)
 
 
+# -- describes and search ---------------------------------------------------------------------
+
+
+def _describe_global(call: Call) -> wsdl.DescribeGlobalResponse:
+    return wsdl.DescribeGlobalResponse(result=describe.describe_global(call.state))
+
+
+def _describe_doc(call: Call, raw: str) -> wsdl.DescribeSobjectResult:
+    doc = call.state.schema.describe(_check_type(call.state, raw.strip()))
+    assert doc is not None
+    urls = {k: str(v).replace("{version}", call.version) for k, v in doc["urls"].items()}
+    return describe.describe_sobject({**doc, "urls": urls})
+
+
+def _describe_sobject(call: Call) -> wsdl.DescribeSobjectResponse:
+    return wsdl.DescribeSobjectResponse(
+        result=_describe_doc(call, text(call.body, "sObjectType") or "")
+    )
+
+
+def _describe_sobjects(call: Call) -> wsdl.DescribeSobjectsResponse:
+    names = [text(e) or "" for e in children(call.body, "sObjectType")]
+    if len(names) > MAX_DESCRIBES:
+        raise SoapFaultError(
+            "EXCEEDED_MAX_TYPES_LIMIT",
+            f"describeSObjects takes at most {MAX_DESCRIBES} sObject types, got {len(names)}",
+        )
+    return wsdl.DescribeSobjectsResponse(result=[_describe_doc(call, n) for n in names])
+
+
+def _search(call: Call) -> wsdl.SearchResponse:
+    """SOSL through the engine REST's /search uses; its errors become query-type faults."""
+    state, records = call.state, store(call.state)
+    now = dt.datetime.fromtimestamp(state.clock(), dt.UTC)
+    with records.lock:
+        try:
+            found = execute_search(
+                records.conn,
+                state.schema.soql_schema(),
+                text(call.body, "searchString") or "",
+                now=now,
+                api_version=call.version,
+            )
+        except SoqlError as exc:
+            raise _soql_fault(exc) from None
+    return wsdl.SearchResponse(result=describe.search_result(found))
+
+
 HANDLERS: dict[str, Callable[[Call], Any]] = {
     "login": _login,
     "logout": _logout,
@@ -489,6 +544,10 @@ HANDLERS: dict[str, Callable[[Call], Any]] = {
     "queryMore": _query_more,
     "convertLead": _convert_lead,
     "merge": _merge,
+    "describeGlobal": _describe_global,
+    "describeSObject": _describe_sobject,
+    "describeSObjects": _describe_sobjects,
+    "search": _search,
 }
 
 

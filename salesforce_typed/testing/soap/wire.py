@@ -45,10 +45,13 @@ FAULT_TYPES = {
     "INVALID_FIELD": "InvalidFieldFault",
     "INVALID_TYPE": "InvalidSObjectFault",
     "MALFORMED_QUERY": "MalformedQueryFault",
+    "MALFORMED_SEARCH": "MalformedSearchFault",
     "INVALID_QUERY_LOCATOR": "InvalidQueryLocatorFault",
     "INVALID_ID_FIELD": "InvalidIdFault",
 }
-_QUERY_FAULTS = frozenset({"InvalidFieldFault", "InvalidSObjectFault", "MalformedQueryFault"})
+_QUERY_FAULTS = frozenset(
+    {"InvalidFieldFault", "InvalidSObjectFault", "MalformedQueryFault", "MalformedSearchFault"}
+)
 
 
 class SoapFaultError(Exception):
