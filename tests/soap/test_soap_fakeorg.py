@@ -448,9 +448,9 @@ def test_raw_faults_are_http_500_in_salesforce_shape(fake_org: FakeOrg) -> None:
         assert refused.status_code == 500 and b"soapenv:Client" in refused.content
         assert b"root:" not in refused.content
         unknown = client.post(
-            url, content=_envelope("<p:describeGlobal/>"), headers={"SOAPAction": '""'}
+            url, content=_envelope("<p:describeLayout/>"), headers={"SOAPAction": '""'}
         )
-        assert unknown.status_code == 500 and b"describeGlobal" in unknown.content
+        assert unknown.status_code == 500 and b"describeLayout" in unknown.content
 
 
 def test_soap_writes_publish_change_events_with_soap_origin(
