@@ -27,23 +27,11 @@ import pytest
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.server import FakeOrg
 from tests.fidelity.conftest import password_token
+from tests.fidelity.test_change_events import COMETD_HEADER
 
 JS = Path(__file__).resolve().parent / "js"
 V = "/services/data/v62.0"
 BOUND_S = 60.0  # turns a hang into a failure; nothing asserts on time
-# What a CometD client gets in ChangeEventHeader ("Change Event Message Structure").
-COMETD_HEADER = {
-    "entityName",
-    "recordIds",
-    "changeType",
-    "changeOrigin",
-    "transactionKey",
-    "sequenceNumber",
-    "commitTimestamp",
-    "commitNumber",
-    "commitUser",
-    "changedFields",
-}
 
 
 def node() -> str:
