@@ -75,6 +75,20 @@ class FieldDef:
     picklist_values: tuple[PicklistValue, ...] = ()
     restricted_picklist: bool = False
     compound_field_name: str | None = None
+    # Facts only a describe carries; None means "as the type says" (FieldInfo's rule).
+    filterable: bool | None = None
+    sortable: bool | None = None
+    groupable: bool | None = None
+    aggregatable: bool | None = None
+    permissionable: bool | None = None
+    byte_length: int | None = None
+    default_value: str | bool | int | float | None = None
+    auto_number: bool = False
+    extra_type_info: str | None = None
+    html_formatted: bool = False
+    case_sensitive: bool = False
+    search_prefilterable: bool = False
+    query_by_distance: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +113,14 @@ class SObjectDef:
     searchable: bool = True
     triggerable: bool = True
     cdc: bool = False  # generate the <Name>ChangeEvent type too
+    mergeable: bool = False
+    feed_enabled: bool = False
+    mru_enabled: bool = True
+    undeletable: bool = True
+    compact_layoutable: bool = True
+    search_layoutable: bool = True
+    deep_cloneable: bool = False
+    record_types: bool = False
     fields: tuple[FieldDef, ...] = ()
     child_relationships: tuple[ChildRelationship, ...] = ()
 

@@ -28,6 +28,15 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _flag(f: dict[str, Any], key: str) -> bool | None:
+    value = f.get(key)
+    return value if isinstance(value, bool) else None
+
+
+def _scalar(value: Any) -> str | bool | int | float | None:
+    return value if isinstance(value, str | bool | int | float) else None
+
+
 def field_from_describe(raw: Any, source: str, path: str) -> FieldDef:
     f = want_dict(raw, source, path)
     name = f.get("name")
@@ -68,6 +77,19 @@ def field_from_describe(raw: Any, source: str, path: str) -> FieldDef:
         picklist_values=tuple(picks),
         restricted_picklist=bool(f.get("restrictedPicklist", False)),
         compound_field_name=f.get("compoundFieldName") or None,
+        filterable=_flag(f, "filterable"),
+        sortable=_flag(f, "sortable"),
+        groupable=_flag(f, "groupable"),
+        aggregatable=_flag(f, "aggregatable"),
+        permissionable=_flag(f, "permissionable"),
+        byte_length=f["byteLength"] if isinstance(f.get("byteLength"), int) else None,
+        default_value=_scalar(f.get("defaultValue")),
+        auto_number=bool(f.get("autoNumber", False)),
+        extra_type_info=f.get("extraTypeInfo") or None,
+        html_formatted=bool(f.get("htmlFormatted", False)),
+        case_sensitive=bool(f.get("caseSensitive", False)),
+        search_prefilterable=bool(f.get("searchPrefilterable", False)),
+        query_by_distance=bool(f.get("queryByDistance", False)),
     )
 
 
@@ -105,6 +127,14 @@ def sobject_from_describe(raw: Any, source: str, *, cdc: bool = True) -> SObject
         queryable=bool(d.get("queryable", True)),
         searchable=bool(d.get("searchable", True)),
         triggerable=bool(d.get("triggerable", True)),
+        mergeable=bool(d.get("mergeable", False)),
+        feed_enabled=bool(d.get("feedEnabled", False)),
+        mru_enabled=bool(d.get("mruEnabled", True)),
+        undeletable=bool(d.get("undeletable", True)),
+        compact_layoutable=bool(d.get("compactLayoutable", True)),
+        search_layoutable=bool(d.get("searchLayoutable", True)),
+        deep_cloneable=bool(d.get("deepCloneable", False)),
+        record_types=bool(d.get("recordTypeInfos")),
         cdc=cdc,
         fields=fields,
         child_relationships=tuple(children),

@@ -45,7 +45,22 @@ _DEFAULT_FIELD_INFO: dict[str, Any] = {
     "relationship_name": None,
     "restricted_picklist": False,
     "compound_field_name": None,
+    "auto_number": False,
+    "extra_type_info": None,
+    "html_formatted": False,
+    "case_sensitive": False,
+    "search_prefilterable": False,
+    "query_by_distance": False,
 }
+# FieldInfo derives these from the type when not given: rendered only where a fact differs.
+_DERIVED = (
+    "filterable",
+    "sortable",
+    "groupable",
+    "aggregatable",
+    "permissionable",
+    "byte_length",
+)
 _DEFAULT_OBJECT_INFO: dict[str, Any] = {
     "label": "",
     "label_plural": "",
@@ -57,6 +72,14 @@ _DEFAULT_OBJECT_INFO: dict[str, Any] = {
     "queryable": True,
     "searchable": True,
     "triggerable": True,
+    "mergeable": False,
+    "feed_enabled": False,
+    "mru_enabled": True,
+    "undeletable": True,
+    "compact_layoutable": True,
+    "search_layoutable": True,
+    "deep_cloneable": False,
+    "record_types": False,
 }
 
 
@@ -169,15 +192,53 @@ def _field_info(f: FieldDef, attr: str, enum_cls: str | None) -> str:
         relationship_name=f.relationship_name,
         restricted_picklist=f.restricted_picklist,
         compound_field_name=f.compound_field_name,
+        auto_number=f.auto_number,
+        extra_type_info=f.extra_type_info,
+        html_formatted=f.html_formatted,
+        case_sensitive=f.case_sensitive,
+        search_prefilterable=f.search_prefilterable,
+        query_by_distance=f.query_by_distance,
     )
     text = _kwargs(values, _DEFAULT_FIELD_INFO)
+    default = next((p.value for p in f.picklist_values if p.default), None)
     if f.picklist_values:
         text += ", picklist_values=" + pyval(tuple(p.value for p in f.picklist_values))
-        default = next((p.value for p in f.picklist_values if p.default), None)
         if default is not None:
             text += f", default_picklist_value={pystr(default)}"
+        labels = tuple(p.label or p.value for p in f.picklist_values)
+        if labels != tuple(p.value for p in f.picklist_values):
+            text += ", picklist_labels=" + pyval(labels)
+        inactive = tuple(p.value for p in f.picklist_values if not p.active)
+        if inactive:
+            text += ", inactive_picklist_values=" + pyval(inactive)
+    text += _derived_kwargs(f, default)
     if enum_cls is not None:
         text += f", enum={enum_cls}"
+    return text
+
+
+def _derived_kwargs(f: FieldDef, default_picklist: str | None) -> str:
+    """The describe facts that differ from what FieldInfo would derive from the type."""
+    from salesforce_typed.core.fields import FieldInfo
+
+    rule = FieldInfo(
+        name=f.name,
+        type=f.type,
+        length=f.length,
+        nillable=f.nillable,
+        createable=f.createable,
+        updateable=f.updateable,
+        calculated=f.calculated,
+        defaulted_on_create=f.defaulted_on_create,
+        default_picklist_value=default_picklist,
+    )
+    text = ""
+    for key in _DERIVED:
+        fact = getattr(f, key)
+        if fact is not None and fact != getattr(rule, key):
+            text += f", {key}={fact!r}"
+    if f.default_value is not None and f.default_value != rule.default_value:
+        text += f", default_value={pyval(f.default_value)}"
     return text
 
 
@@ -329,6 +390,14 @@ class _Module:
                 "queryable": obj.queryable,
                 "searchable": obj.searchable,
                 "triggerable": obj.triggerable,
+                "mergeable": obj.mergeable,
+                "feed_enabled": obj.feed_enabled,
+                "mru_enabled": obj.mru_enabled,
+                "undeletable": obj.undeletable,
+                "compact_layoutable": obj.compact_layoutable,
+                "search_layoutable": obj.search_layoutable,
+                "deep_cloneable": obj.deep_cloneable,
+                "record_types": obj.record_types,
             },
             _DEFAULT_OBJECT_INFO,
         )

@@ -21,7 +21,7 @@ DEFAULT_WSDL = ROOT.parent / "shared" / "realdata" / "wsdl" / "partner-v66.0.wsd
 LOCK = ROOT / "codegen" / "inputs.lock"
 
 
-def lock_text(schema_sha: str, wsdl: Path | None) -> str:
+def lock_text(schema_sha: str, wsdl: Path | None, describes: dict[str, str] | None = None) -> str:
     """What `codegen/inputs.lock` pins: every input's sha256 and the generator versions."""
     import hashlib
     import json
@@ -35,6 +35,7 @@ def lock_text(schema_sha: str, wsdl: Path | None) -> str:
         "templates_sha256": template_hash(),
         "catalog_sha256": schema_sha,
         "partner_wsdl_sha256": hashlib.sha256(wsdl.read_bytes()).hexdigest() if wsdl else None,
+        "describes_sha256": describes or {},
         "jinja2": version("jinja2"),
         "xsdata": version("xsdata"),
         "ruff": version("ruff"),
@@ -44,7 +45,10 @@ def lock_text(schema_sha: str, wsdl: Path | None) -> str:
 
 def generate_all(out: Path, wsdl: Path | None, lock: Path | None = LOCK) -> str:
     """Regenerate every committed package into `out`; returns the lock text it implies."""
-    schema = load_inputs(catalog=ROOT / "specs" / "standard")
+    from .facts import load_facts, with_facts
+
+    facts, describe_shas = load_facts()
+    schema = with_facts(load_inputs(catalog=ROOT / "specs" / "standard"), facts)
     files = build(schema, out=out, package=STANDARD_PACKAGE)
     print(f"{STANDARD_PACKAGE}: {len(files)} files")
     if wsdl is not None:
@@ -52,7 +56,7 @@ def generate_all(out: Path, wsdl: Path | None, lock: Path | None = LOCK) -> str:
 
         soap_files = generate_soap(wsdl, out)
         print(f"{SOAP_PACKAGE}: {len(soap_files)} files")
-    text = lock_text(schema.source_sha256, wsdl)
+    text = lock_text(schema.source_sha256, wsdl, describe_shas)
     if lock is not None:
         lock.write_text(text, encoding="utf-8")
     return text

@@ -14,6 +14,7 @@ if _t.TYPE_CHECKING:
     from salesforce_typed_std.account import AccountAccountSourcePicklist as AccountAccountSourcePicklist
     from salesforce_typed_std.account import AccountBillingGeocodeAccuracyPicklist as AccountBillingGeocodeAccuracyPicklist
     from salesforce_typed_std.account_change_event import AccountChangeEvent as AccountChangeEvent
+    from salesforce_typed_std.account import AccountCleanStatusPicklist as AccountCleanStatusPicklist
     from salesforce_typed_std.account import AccountIndustryPicklist as AccountIndustryPicklist
     from salesforce_typed_std.account import AccountOwnershipPicklist as AccountOwnershipPicklist
     from salesforce_typed_std.account import AccountRatingPicklist as AccountRatingPicklist
@@ -41,6 +42,7 @@ if _t.TYPE_CHECKING:
     from salesforce_typed_std.case import CaseTypePicklist as CaseTypePicklist
     from salesforce_typed_std.contact import Contact as Contact
     from salesforce_typed_std.contact_change_event import ContactChangeEvent as ContactChangeEvent
+    from salesforce_typed_std.contact import ContactCleanStatusPicklist as ContactCleanStatusPicklist
     from salesforce_typed_std.contact import ContactLeadSourcePicklist as ContactLeadSourcePicklist
     from salesforce_typed_std.contact import ContactMailingGeocodeAccuracyPicklist as ContactMailingGeocodeAccuracyPicklist
     from salesforce_typed_std.contact import ContactOtherGeocodeAccuracyPicklist as ContactOtherGeocodeAccuracyPicklist
@@ -70,6 +72,7 @@ if _t.TYPE_CHECKING:
     from salesforce_typed_std.event import EventShowAsPicklist as EventShowAsPicklist
     from salesforce_typed_std.lead import Lead as Lead
     from salesforce_typed_std.lead_change_event import LeadChangeEvent as LeadChangeEvent
+    from salesforce_typed_std.lead import LeadCleanStatusPicklist as LeadCleanStatusPicklist
     from salesforce_typed_std.lead import LeadGeocodeAccuracyPicklist as LeadGeocodeAccuracyPicklist
     from salesforce_typed_std.lead import LeadIndustryPicklist as LeadIndustryPicklist
     from salesforce_typed_std.lead import LeadLeadSourcePicklist as LeadLeadSourcePicklist
@@ -78,6 +81,8 @@ if _t.TYPE_CHECKING:
     from salesforce_typed_std.lead import LeadStatusPicklist as LeadStatusPicklist
     from salesforce_typed_std.opportunity import Opportunity as Opportunity
     from salesforce_typed_std.opportunity_change_event import OpportunityChangeEvent as OpportunityChangeEvent
+    from salesforce_typed_std.opportunity_contact_role import OpportunityContactRole as OpportunityContactRole
+    from salesforce_typed_std.opportunity_contact_role import OpportunityContactRoleRolePicklist as OpportunityContactRoleRolePicklist
     from salesforce_typed_std.opportunity import OpportunityForecastCategoryNamePicklist as OpportunityForecastCategoryNamePicklist
     from salesforce_typed_std.opportunity import OpportunityForecastCategoryPicklist as OpportunityForecastCategoryPicklist
     from salesforce_typed_std.opportunity import OpportunityLeadSourcePicklist as OpportunityLeadSourcePicklist
@@ -145,6 +150,7 @@ _MODULES: dict[str, str] = {
     "AccountAccountSourcePicklist": "account",
     "AccountBillingGeocodeAccuracyPicklist": "account",
     "AccountChangeEvent": "account_change_event",
+    "AccountCleanStatusPicklist": "account",
     "AccountIndustryPicklist": "account",
     "AccountOwnershipPicklist": "account",
     "AccountRatingPicklist": "account",
@@ -172,6 +178,7 @@ _MODULES: dict[str, str] = {
     "CaseTypePicklist": "case",
     "Contact": "contact",
     "ContactChangeEvent": "contact_change_event",
+    "ContactCleanStatusPicklist": "contact",
     "ContactLeadSourcePicklist": "contact",
     "ContactMailingGeocodeAccuracyPicklist": "contact",
     "ContactOtherGeocodeAccuracyPicklist": "contact",
@@ -201,6 +208,7 @@ _MODULES: dict[str, str] = {
     "EventShowAsPicklist": "event",
     "Lead": "lead",
     "LeadChangeEvent": "lead_change_event",
+    "LeadCleanStatusPicklist": "lead",
     "LeadGeocodeAccuracyPicklist": "lead",
     "LeadIndustryPicklist": "lead",
     "LeadLeadSourcePicklist": "lead",
@@ -209,6 +217,8 @@ _MODULES: dict[str, str] = {
     "LeadStatusPicklist": "lead",
     "Opportunity": "opportunity",
     "OpportunityChangeEvent": "opportunity_change_event",
+    "OpportunityContactRole": "opportunity_contact_role",
+    "OpportunityContactRoleRolePicklist": "opportunity_contact_role",
     "OpportunityForecastCategoryNamePicklist": "opportunity",
     "OpportunityForecastCategoryPicklist": "opportunity",
     "OpportunityLeadSourcePicklist": "opportunity",
@@ -294,6 +304,7 @@ SOBJECTS: tuple[str, ...] = (
     "LeadChangeEvent",
     "Opportunity",
     "OpportunityChangeEvent",
+    "OpportunityContactRole",
     "OpportunityLineItem",
     "Order",
     "OrderChangeEvent",
@@ -317,6 +328,7 @@ __all__ = [
     "AccountAccountSourcePicklist",
     "AccountBillingGeocodeAccuracyPicklist",
     "AccountChangeEvent",
+    "AccountCleanStatusPicklist",
     "AccountIndustryPicklist",
     "AccountOwnershipPicklist",
     "AccountRatingPicklist",
@@ -344,6 +356,7 @@ __all__ = [
     "CaseTypePicklist",
     "Contact",
     "ContactChangeEvent",
+    "ContactCleanStatusPicklist",
     "ContactLeadSourcePicklist",
     "ContactMailingGeocodeAccuracyPicklist",
     "ContactOtherGeocodeAccuracyPicklist",
@@ -373,6 +386,7 @@ __all__ = [
     "EventShowAsPicklist",
     "Lead",
     "LeadChangeEvent",
+    "LeadCleanStatusPicklist",
     "LeadGeocodeAccuracyPicklist",
     "LeadIndustryPicklist",
     "LeadLeadSourcePicklist",
@@ -381,6 +395,8 @@ __all__ = [
     "LeadStatusPicklist",
     "Opportunity",
     "OpportunityChangeEvent",
+    "OpportunityContactRole",
+    "OpportunityContactRoleRolePicklist",
     "OpportunityForecastCategoryNamePicklist",
     "OpportunityForecastCategoryPicklist",
     "OpportunityLeadSourcePicklist",

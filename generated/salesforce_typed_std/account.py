@@ -33,22 +33,14 @@ class Account(_sf.SObject):
     """Account ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Account, read-only."""
     Name: str | None | _sf.UnsetType = _sf.UNSET
     """Account Name. string(255), required."""
     Type: AccountTypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Account Type. picklist(40)."""
+    RecordTypeId: str | None | _sf.UnsetType = _sf.UNSET
+    """Record Type ID. reference, -> RecordType."""
     ParentId: str | None | _sf.UnsetType = _sf.UNSET
     """Parent Account ID. reference, -> Account."""
     BillingStreet: str | None | _sf.UnsetType = _sf.UNSET
@@ -117,54 +109,94 @@ class Account(_sf.SObject):
     """Account Site. string(80)."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> User, required."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastViewedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Viewed Date. datetime, read-only."""
     LastReferencedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Referenced Date. datetime, read-only."""
+    IsPartner: bool | None | _sf.UnsetType = _sf.UNSET
+    """Partner Account. boolean, update-only."""
+    IsCustomerPortal: bool | None | _sf.UnsetType = _sf.UNSET
+    """Customer Portal Account. boolean, update-only."""
+    ChannelProgramName: str | None | _sf.UnsetType = _sf.UNSET
+    """Channel Program Name. string(255), read-only."""
+    ChannelProgramLevelName: str | None | _sf.UnsetType = _sf.UNSET
+    """Channel Program Level Name. string(255), read-only."""
     Jigsaw: str | None | _sf.UnsetType = _sf.UNSET
     """Data.com Key. string(20)."""
     JigsawCompanyId: str | None | _sf.UnsetType = _sf.UNSET
     """Jigsaw Company ID. string(20), read-only."""
+    CleanStatus: AccountCleanStatusPicklist | str | None | _sf.UnsetType = _sf.UNSET
+    """Clean Status. picklist(40)."""
     AccountSource: AccountAccountSourcePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Account Source. picklist(40)."""
+    DunsNumber: str | None | _sf.UnsetType = _sf.UNSET
+    """D-U-N-S Number. string(9)."""
+    Tradestyle: str | None | _sf.UnsetType = _sf.UNSET
+    """string(255)."""
+    NaicsCode: str | None | _sf.UnsetType = _sf.UNSET
+    """NAICS Code. string(8)."""
+    NaicsDesc: str | None | _sf.UnsetType = _sf.UNSET
+    """NAICS Description. string(120)."""
+    YearStarted: str | None | _sf.UnsetType = _sf.UNSET
+    """Year Started. string(4)."""
     SicDesc: str | None | _sf.UnsetType = _sf.UNSET
     """SIC Description. string(80)."""
-    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via CreatedById (User)."""
-    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via LastModifiedById (User)."""
+    DandbCompanyId: str | None | _sf.UnsetType = _sf.UNSET
+    """D&B Company ID. reference, -> DandBCompany."""
+    OperatingHoursId: str | None | _sf.UnsetType = _sf.UNSET
+    """Operating Hour ID. reference, -> OperatingHours."""
     MasterRecord: _m_account.Account | None | _sf.UnsetType = _sf.UNSET
     """Parent via MasterRecordId (Account)."""
+    RecordType: _sf.Record | None | _sf.UnsetType = _sf.UNSET
+    """Parent via RecordTypeId (RecordType)."""
     Parent: _m_account.Account | None | _sf.UnsetType = _sf.UNSET
     """Parent via ParentId (Account)."""
     Owner: _m_user.User | None | _sf.UnsetType = _sf.UNSET
     """Parent via OwnerId (User)."""
+    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via CreatedById (User)."""
+    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via LastModifiedById (User)."""
+    DandbCompany: _sf.Record | None | _sf.UnsetType = _sf.UNSET
+    """Parent via DandbCompanyId (DandBCompany)."""
+    OperatingHours: _sf.Record | None | _sf.UnsetType = _sf.UNSET
+    """Parent via OperatingHoursId (OperatingHours)."""
     ChildAccounts: _sf.RelatedList[_m_account.Account] | None | _sf.UnsetType = _sf.UNSET
     """Child Account records via ParentId."""
-    Contacts: _sf.RelatedList[_m_contact.Contact] | None | _sf.UnsetType = _sf.UNSET
-    """Child Contact records via AccountId."""
-    Opportunities: _sf.RelatedList[_m_opportunity.Opportunity] | None | _sf.UnsetType = _sf.UNSET
-    """Child Opportunity records via AccountId."""
-    Cases: _sf.RelatedList[_m_case.Case] | None | _sf.UnsetType = _sf.UNSET
-    """Child Case records via AccountId."""
-    Contracts: _sf.RelatedList[_m_contract.Contract] | None | _sf.UnsetType = _sf.UNSET
-    """Child Contract records via AccountId."""
-    Orders: _sf.RelatedList[_m_order.Order] | None | _sf.UnsetType = _sf.UNSET
-    """Child Order records via AccountId."""
     Assets: _sf.RelatedList[_m_asset.Asset] | None | _sf.UnsetType = _sf.UNSET
     """Child Asset records via AccountId."""
     ProvidedAssets: _sf.RelatedList[_m_asset.Asset] | None | _sf.UnsetType = _sf.UNSET
     """Child Asset records via AssetProvidedById."""
     ServicedAssets: _sf.RelatedList[_m_asset.Asset] | None | _sf.UnsetType = _sf.UNSET
     """Child Asset records via AssetServicedById."""
-    Users: _sf.RelatedList[_m_user.User] | None | _sf.UnsetType = _sf.UNSET
-    """Child User records via AccountId."""
-    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
-    """Child Task records via WhatId."""
+    Cases: _sf.RelatedList[_m_case.Case] | None | _sf.UnsetType = _sf.UNSET
+    """Child Case records via AccountId."""
+    Contacts: _sf.RelatedList[_m_contact.Contact] | None | _sf.UnsetType = _sf.UNSET
+    """Child Contact records via AccountId."""
+    Contracts: _sf.RelatedList[_m_contract.Contract] | None | _sf.UnsetType = _sf.UNSET
+    """Child Contract records via AccountId."""
     Events: _sf.RelatedList[_m_event.Event] | None | _sf.UnsetType = _sf.UNSET
     """Child Event records via WhatId."""
+    Opportunities: _sf.RelatedList[_m_opportunity.Opportunity] | None | _sf.UnsetType = _sf.UNSET
+    """Child Opportunity records via AccountId."""
+    Orders: _sf.RelatedList[_m_order.Order] | None | _sf.UnsetType = _sf.UNSET
+    """Child Order records via AccountId."""
+    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
+    """Child Task records via WhatId."""
+    Users: _sf.RelatedList[_m_user.User] | None | _sf.UnsetType = _sf.UNSET
+    """Child User records via AccountId."""
 
 
 class AccountTypePicklist(_sf.PicklistEnum):
@@ -253,6 +285,19 @@ class AccountRatingPicklist(_sf.PicklistEnum):
     COLD = "Cold"
 
 
+class AccountCleanStatusPicklist(_sf.PicklistEnum):
+    """Picklist values (restricted) of Account.CleanStatus."""
+
+    MATCHED = "Matched"
+    DIFFERENT = "Different"
+    ACKNOWLEDGED = "Acknowledged"
+    NOTFOUND = "NotFound"
+    INACTIVE = "Inactive"
+    PENDING = "Pending"
+    SELECTMATCH = "SelectMatch"
+    SKIPPED = "Skipped"
+
+
 class AccountAccountSourcePicklist(_sf.PicklistEnum):
     """Picklist values of Account.AccountSource."""
 
@@ -265,20 +310,16 @@ class AccountAccountSourcePicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Account.field_info() use it.
-Account.__sf_object__ = _sf.ObjectInfo(name="Account", label="Account", label_plural="Accounts", key_prefix="001")
+Account.__sf_object__ = _sf.ObjectInfo(name="Account", label="Account", label_plural="Accounts", key_prefix="001", mergeable=True, feed_enabled=True, record_types=True)
 Account.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Account ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
-    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
-    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Account",), relationship_name="MasterRecord"),
-    _sf.FieldInfo(name="Name", type="string", label="Account Name", nillable=False, length=255, name_field=True),
+    _sf.FieldInfo(name="Name", type="string", label="Account Name", nillable=False, length=255, name_field=True, compound_field_name="Name", extra_type_info="switchablepersonname"),
     _sf.FieldInfo(name="Type", type="picklist", label="Account Type", length=40, picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner", "Technology Partner", "Other"), enum=AccountTypePicklist),
-    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Account ID", length=18, reference_to=("Account",), relationship_name="Parent"),
-    _sf.FieldInfo(name="BillingStreet", type="textarea", label="Billing Street", length=255, compound_field_name="BillingAddress"),
+    _sf.FieldInfo(name="RecordTypeId", type="reference", label="Record Type ID", length=18, reference_to=("RecordType",), relationship_name="RecordType", permissionable=False),
+    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Account ID", length=18, reference_to=("Account",), relationship_name="Parent", search_prefilterable=True),
+    _sf.FieldInfo(name="BillingStreet", type="textarea", label="Billing Street", length=255, compound_field_name="BillingAddress", extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="BillingCity", type="string", label="Billing City", length=40, compound_field_name="BillingAddress"),
     _sf.FieldInfo(name="BillingState", type="string", label="Billing State/Province", length=80, compound_field_name="BillingAddress"),
     _sf.FieldInfo(name="BillingPostalCode", type="string", label="Billing Zip/Postal Code", length=20, compound_field_name="BillingAddress"),
@@ -286,8 +327,8 @@ Account.__sf_fields__ = (
     _sf.FieldInfo(name="BillingLatitude", type="double", label="Billing Latitude", precision=18, scale=15, compound_field_name="BillingAddress"),
     _sf.FieldInfo(name="BillingLongitude", type="double", label="Billing Longitude", precision=18, scale=15, compound_field_name="BillingAddress"),
     _sf.FieldInfo(name="BillingGeocodeAccuracy", type="picklist", label="Billing Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="BillingAddress", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=AccountBillingGeocodeAccuracyPicklist),
-    _sf.FieldInfo(name="BillingAddress", type="address", label="Billing Address", createable=False, updateable=False),
-    _sf.FieldInfo(name="ShippingStreet", type="textarea", label="Shipping Street", length=255, compound_field_name="ShippingAddress"),
+    _sf.FieldInfo(name="BillingAddress", type="address", label="Billing Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
+    _sf.FieldInfo(name="ShippingStreet", type="textarea", label="Shipping Street", length=255, compound_field_name="ShippingAddress", extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="ShippingCity", type="string", label="Shipping City", length=40, compound_field_name="ShippingAddress"),
     _sf.FieldInfo(name="ShippingState", type="string", label="Shipping State/Province", length=80, compound_field_name="ShippingAddress"),
     _sf.FieldInfo(name="ShippingPostalCode", type="string", label="Shipping Zip/Postal Code", length=20, compound_field_name="ShippingAddress"),
@@ -295,48 +336,68 @@ Account.__sf_fields__ = (
     _sf.FieldInfo(name="ShippingLatitude", type="double", label="Shipping Latitude", precision=18, scale=15, compound_field_name="ShippingAddress"),
     _sf.FieldInfo(name="ShippingLongitude", type="double", label="Shipping Longitude", precision=18, scale=15, compound_field_name="ShippingAddress"),
     _sf.FieldInfo(name="ShippingGeocodeAccuracy", type="picklist", label="Shipping Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="ShippingAddress", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=AccountBillingGeocodeAccuracyPicklist),
-    _sf.FieldInfo(name="ShippingAddress", type="address", label="Shipping Address", createable=False, updateable=False),
+    _sf.FieldInfo(name="ShippingAddress", type="address", label="Shipping Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
     _sf.FieldInfo(name="Phone", type="phone", label="Account Phone", length=40),
     _sf.FieldInfo(name="Fax", type="phone", label="Account Fax", length=40),
     _sf.FieldInfo(name="AccountNumber", type="string", label="Account Number", length=40),
     _sf.FieldInfo(name="Website", type="url", label="Website", length=255),
-    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255),
+    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255, extra_type_info="imageurl"),
     _sf.FieldInfo(name="Sic", type="string", label="SIC Code", length=20),
     _sf.FieldInfo(name="Industry", type="picklist", label="Industry", length=40, picklist_values=("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"), enum=AccountIndustryPicklist),
     _sf.FieldInfo(name="AnnualRevenue", type="currency", label="Annual Revenue", precision=18),
     _sf.FieldInfo(name="NumberOfEmployees", type="int", label="Employees", precision=8),
     _sf.FieldInfo(name="Ownership", type="picklist", label="Ownership", length=40, picklist_values=("Public", "Private", "Subsidiary", "Other"), enum=AccountOwnershipPicklist),
     _sf.FieldInfo(name="TickerSymbol", type="string", label="Ticker Symbol", length=20),
-    _sf.FieldInfo(name="Description", type="textarea", label="Account Description", length=32000),
+    _sf.FieldInfo(name="Description", type="textarea", label="Account Description", length=32000, extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="Rating", type="picklist", label="Account Rating", length=40, picklist_values=("Hot", "Warm", "Cold"), enum=AccountRatingPicklist),
     _sf.FieldInfo(name="Site", type="string", label="Account Site", length=80),
     _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="Owner"),
+    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
+    _sf.FieldInfo(name="IsPartner", type="boolean", label="Partner Account", createable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="IsCustomerPortal", type="boolean", label="Customer Portal Account", createable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="ChannelProgramName", type="string", label="Channel Program Name", createable=False, updateable=False, length=255, filterable=False, sortable=False),
+    _sf.FieldInfo(name="ChannelProgramLevelName", type="string", label="Channel Program Level Name", createable=False, updateable=False, length=255, filterable=False, sortable=False),
     _sf.FieldInfo(name="Jigsaw", type="string", label="Data.com Key", length=20),
-    _sf.FieldInfo(name="JigsawCompanyId", type="string", label="Jigsaw Company ID", createable=False, updateable=False, length=20),
+    _sf.FieldInfo(name="JigsawCompanyId", type="string", label="Jigsaw Company ID", createable=False, updateable=False, length=20, relationship_name="JigsawCompany"),
+    _sf.FieldInfo(name="CleanStatus", type="picklist", label="Clean Status", length=40, restricted_picklist=True, picklist_values=("Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch", "Skipped"), picklist_labels=("In Sync", "Different", "Reviewed", "Not Found", "Inactive", "Not Compared", "Select Match", "Skipped"), enum=AccountCleanStatusPicklist),
     _sf.FieldInfo(name="AccountSource", type="picklist", label="Account Source", length=40, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=AccountAccountSourcePicklist),
+    _sf.FieldInfo(name="DunsNumber", type="string", label="D-U-N-S Number", length=9),
+    _sf.FieldInfo(name="Tradestyle", type="string", label="Tradestyle", length=255),
+    _sf.FieldInfo(name="NaicsCode", type="string", label="NAICS Code", length=8),
+    _sf.FieldInfo(name="NaicsDesc", type="string", label="NAICS Description", length=120),
+    _sf.FieldInfo(name="YearStarted", type="string", label="Year Started", length=4),
     _sf.FieldInfo(name="SicDesc", type="string", label="SIC Description", length=80),
+    _sf.FieldInfo(name="DandbCompanyId", type="reference", label="D&B Company ID", length=18, reference_to=("DandBCompany",), relationship_name="DandbCompany", search_prefilterable=True),
+    _sf.FieldInfo(name="OperatingHoursId", type="reference", label="Operating Hour ID", length=18, reference_to=("OperatingHours",), relationship_name="OperatingHours", search_prefilterable=True),
 )
 Account.__sf_parents__ = (
-    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
-    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="MasterRecord", field="MasterRecordId", reference_to=("Account",)),
+    _sf.ParentInfo(name="RecordType", field="RecordTypeId", reference_to=("RecordType",)),
     _sf.ParentInfo(name="Parent", field="ParentId", reference_to=("Account",)),
     _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("User",)),
+    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
+    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
+    _sf.ParentInfo(name="DandbCompany", field="DandbCompanyId", reference_to=("DandBCompany",)),
+    _sf.ParentInfo(name="OperatingHours", field="OperatingHoursId", reference_to=("OperatingHours",)),
 )
 Account.__sf_children__ = (
     _sf.ChildInfo(name="ChildAccounts", child_sobject="Account", field="ParentId"),
-    _sf.ChildInfo(name="Contacts", child_sobject="Contact", field="AccountId", cascade_delete=True),
-    _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="AccountId", cascade_delete=True),
-    _sf.ChildInfo(name="Cases", child_sobject="Case", field="AccountId"),
-    _sf.ChildInfo(name="Contracts", child_sobject="Contract", field="AccountId", cascade_delete=True),
-    _sf.ChildInfo(name="Orders", child_sobject="Order", field="AccountId", cascade_delete=True),
     _sf.ChildInfo(name="Assets", child_sobject="Asset", field="AccountId", cascade_delete=True),
     _sf.ChildInfo(name="ProvidedAssets", child_sobject="Asset", field="AssetProvidedById"),
     _sf.ChildInfo(name="ServicedAssets", child_sobject="Asset", field="AssetServicedById"),
-    _sf.ChildInfo(name="Users", child_sobject="User", field="AccountId"),
-    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhatId", cascade_delete=True),
+    _sf.ChildInfo(name="Cases", child_sobject="Case", field="AccountId"),
+    _sf.ChildInfo(name="Contacts", child_sobject="Contact", field="AccountId", cascade_delete=True),
+    _sf.ChildInfo(name="Contracts", child_sobject="Contract", field="AccountId", cascade_delete=True),
     _sf.ChildInfo(name="Events", child_sobject="Event", field="WhatId", cascade_delete=True),
+    _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="AccountId", cascade_delete=True),
+    _sf.ChildInfo(name="Orders", child_sobject="Order", field="AccountId", cascade_delete=True),
+    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhatId", cascade_delete=True),
+    _sf.ChildInfo(name="Users", child_sobject="User", field="AccountId"),
 )

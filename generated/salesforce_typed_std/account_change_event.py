@@ -8,6 +8,7 @@ import typing
 
 import salesforce_typed.core.genapi as _sf
 from salesforce_typed_std.account import AccountAccountSourcePicklist
+from salesforce_typed_std.account import AccountCleanStatusPicklist
 from salesforce_typed_std.account import AccountIndustryPicklist
 from salesforce_typed_std.account import AccountOwnershipPicklist
 from salesforce_typed_std.account import AccountRatingPicklist
@@ -30,22 +31,12 @@ class AccountChangeEvent(_sf.ChangeEvent):
     """Account ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Account, read-only."""
-    Name: str | None | _sf.UnsetType = _sf.UNSET
-    """Account Name. string(255), never null, read-only."""
     Type: AccountTypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Account Type. picklist(40), read-only."""
+    RecordTypeId: str | None | _sf.UnsetType = _sf.UNSET
+    """Record Type ID. reference, -> RecordType, read-only."""
     ParentId: str | None | _sf.UnsetType = _sf.UNSET
     """Parent Account ID. reference, -> Account, read-only."""
     BillingAddress: _sf.Address | None | _sf.UnsetType = _sf.UNSET
@@ -82,20 +73,54 @@ class AccountChangeEvent(_sf.ChangeEvent):
     """Account Site. string(80), read-only."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> User, never null, read-only."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastViewedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Viewed Date. datetime, read-only."""
     LastReferencedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Referenced Date. datetime, read-only."""
+    IsPartner: bool | None | _sf.UnsetType = _sf.UNSET
+    """Partner Account. boolean, read-only."""
+    IsCustomerPortal: bool | None | _sf.UnsetType = _sf.UNSET
+    """Customer Portal Account. boolean, read-only."""
+    ChannelProgramName: str | None | _sf.UnsetType = _sf.UNSET
+    """Channel Program Name. string(255), read-only."""
+    ChannelProgramLevelName: str | None | _sf.UnsetType = _sf.UNSET
+    """Channel Program Level Name. string(255), read-only."""
     Jigsaw: str | None | _sf.UnsetType = _sf.UNSET
     """Data.com Key. string(20), read-only."""
     JigsawCompanyId: str | None | _sf.UnsetType = _sf.UNSET
     """Jigsaw Company ID. string(20), read-only."""
+    CleanStatus: AccountCleanStatusPicklist | str | None | _sf.UnsetType = _sf.UNSET
+    """Clean Status. picklist(40), read-only."""
     AccountSource: AccountAccountSourcePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Account Source. picklist(40), read-only."""
+    DunsNumber: str | None | _sf.UnsetType = _sf.UNSET
+    """D-U-N-S Number. string(9), read-only."""
+    Tradestyle: str | None | _sf.UnsetType = _sf.UNSET
+    """string(255), read-only."""
+    NaicsCode: str | None | _sf.UnsetType = _sf.UNSET
+    """NAICS Code. string(8), read-only."""
+    NaicsDesc: str | None | _sf.UnsetType = _sf.UNSET
+    """NAICS Description. string(120), read-only."""
+    YearStarted: str | None | _sf.UnsetType = _sf.UNSET
+    """Year Started. string(4), read-only."""
     SicDesc: str | None | _sf.UnsetType = _sf.UNSET
     """SIC Description. string(80), read-only."""
+    DandbCompanyId: str | None | _sf.UnsetType = _sf.UNSET
+    """D&B Company ID. reference, -> DandBCompany, read-only."""
+    OperatingHoursId: str | None | _sf.UnsetType = _sf.UNSET
+    """Operating Hour ID. reference, -> OperatingHours, read-only."""
 
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
@@ -106,37 +131,49 @@ AccountChangeEvent.__sf_fields__ = (
     _sf.FieldInfo(name="ChangeEventHeader", type="changeEventHeader", label="Header"),
     _sf.FieldInfo(name="Id", type="id", label="Account ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
+    _sf.FieldInfo(name="Type", type="picklist", label="Account Type", createable=False, updateable=False, length=40, picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner", "Technology Partner", "Other"), permissionable=True, enum=AccountTypePicklist),
+    _sf.FieldInfo(name="RecordTypeId", type="reference", label="Record Type ID", createable=False, updateable=False, length=18, reference_to=("RecordType",)),
+    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="BillingAddress", type="address", label="Billing Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
+    _sf.FieldInfo(name="ShippingAddress", type="address", label="Shipping Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
+    _sf.FieldInfo(name="Phone", type="phone", label="Account Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="Fax", type="phone", label="Account Fax", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="AccountNumber", type="string", label="Account Number", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="Website", type="url", label="Website", createable=False, updateable=False, length=255, permissionable=True),
+    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255, extra_type_info="imageurl"),
+    _sf.FieldInfo(name="Sic", type="string", label="SIC Code", createable=False, updateable=False, length=20, permissionable=True),
+    _sf.FieldInfo(name="Industry", type="picklist", label="Industry", createable=False, updateable=False, length=40, picklist_values=("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"), permissionable=True, enum=AccountIndustryPicklist),
+    _sf.FieldInfo(name="AnnualRevenue", type="currency", label="Annual Revenue", createable=False, updateable=False, precision=18, permissionable=True),
+    _sf.FieldInfo(name="NumberOfEmployees", type="int", label="Employees", createable=False, updateable=False, precision=8, permissionable=True),
+    _sf.FieldInfo(name="Ownership", type="picklist", label="Ownership", createable=False, updateable=False, length=40, picklist_values=("Public", "Private", "Subsidiary", "Other"), permissionable=True, enum=AccountOwnershipPicklist),
+    _sf.FieldInfo(name="TickerSymbol", type="string", label="Ticker Symbol", createable=False, updateable=False, length=20, permissionable=True),
+    _sf.FieldInfo(name="Description", type="textarea", label="Account Description", createable=False, updateable=False, length=32000, extra_type_info="plaintextarea", permissionable=True),
+    _sf.FieldInfo(name="Rating", type="picklist", label="Account Rating", createable=False, updateable=False, length=40, picklist_values=("Hot", "Warm", "Cold"), permissionable=True, enum=AccountRatingPicklist),
+    _sf.FieldInfo(name="Site", type="string", label="Account Site", createable=False, updateable=False, length=80, permissionable=True),
+    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
-    _sf.FieldInfo(name="Name", type="string", label="Account Name", createable=False, updateable=False, nillable=False, length=255, name_field=True),
-    _sf.FieldInfo(name="Type", type="picklist", label="Account Type", createable=False, updateable=False, length=40, picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner", "Technology Partner", "Other"), enum=AccountTypePicklist),
-    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Account ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
-    _sf.FieldInfo(name="BillingAddress", type="address", label="Billing Address", createable=False, updateable=False),
-    _sf.FieldInfo(name="ShippingAddress", type="address", label="Shipping Address", createable=False, updateable=False),
-    _sf.FieldInfo(name="Phone", type="phone", label="Account Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="Fax", type="phone", label="Account Fax", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="AccountNumber", type="string", label="Account Number", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="Website", type="url", label="Website", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="Sic", type="string", label="SIC Code", createable=False, updateable=False, length=20),
-    _sf.FieldInfo(name="Industry", type="picklist", label="Industry", createable=False, updateable=False, length=40, picklist_values=("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"), enum=AccountIndustryPicklist),
-    _sf.FieldInfo(name="AnnualRevenue", type="currency", label="Annual Revenue", createable=False, updateable=False, precision=18),
-    _sf.FieldInfo(name="NumberOfEmployees", type="int", label="Employees", createable=False, updateable=False, precision=8),
-    _sf.FieldInfo(name="Ownership", type="picklist", label="Ownership", createable=False, updateable=False, length=40, picklist_values=("Public", "Private", "Subsidiary", "Other"), enum=AccountOwnershipPicklist),
-    _sf.FieldInfo(name="TickerSymbol", type="string", label="Ticker Symbol", createable=False, updateable=False, length=20),
-    _sf.FieldInfo(name="Description", type="textarea", label="Account Description", createable=False, updateable=False, length=32000),
-    _sf.FieldInfo(name="Rating", type="picklist", label="Account Rating", createable=False, updateable=False, length=40, picklist_values=("Hot", "Warm", "Cold"), enum=AccountRatingPicklist),
-    _sf.FieldInfo(name="Site", type="string", label="Account Site", createable=False, updateable=False, length=80),
-    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="Jigsaw", type="string", label="Data.com Key", createable=False, updateable=False, length=20),
+    _sf.FieldInfo(name="IsPartner", type="boolean", label="Partner Account", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="IsCustomerPortal", type="boolean", label="Customer Portal Account", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="ChannelProgramName", type="string", label="Channel Program Name", createable=False, updateable=False, length=255, filterable=False, sortable=False),
+    _sf.FieldInfo(name="ChannelProgramLevelName", type="string", label="Channel Program Level Name", createable=False, updateable=False, length=255, filterable=False, sortable=False),
+    _sf.FieldInfo(name="Jigsaw", type="string", label="Data.com Key", createable=False, updateable=False, length=20, permissionable=True),
     _sf.FieldInfo(name="JigsawCompanyId", type="string", label="Jigsaw Company ID", createable=False, updateable=False, length=20),
-    _sf.FieldInfo(name="AccountSource", type="picklist", label="Account Source", createable=False, updateable=False, length=40, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=AccountAccountSourcePicklist),
-    _sf.FieldInfo(name="SicDesc", type="string", label="SIC Description", createable=False, updateable=False, length=80),
+    _sf.FieldInfo(name="CleanStatus", type="picklist", label="Clean Status", createable=False, updateable=False, length=40, restricted_picklist=True, picklist_values=("Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch", "Skipped"), picklist_labels=("In Sync", "Different", "Reviewed", "Not Found", "Inactive", "Not Compared", "Select Match", "Skipped"), permissionable=True, enum=AccountCleanStatusPicklist),
+    _sf.FieldInfo(name="AccountSource", type="picklist", label="Account Source", createable=False, updateable=False, length=40, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), permissionable=True, enum=AccountAccountSourcePicklist),
+    _sf.FieldInfo(name="DunsNumber", type="string", label="D-U-N-S Number", createable=False, updateable=False, length=9, permissionable=True),
+    _sf.FieldInfo(name="Tradestyle", type="string", label="Tradestyle", createable=False, updateable=False, length=255, permissionable=True),
+    _sf.FieldInfo(name="NaicsCode", type="string", label="NAICS Code", createable=False, updateable=False, length=8, permissionable=True),
+    _sf.FieldInfo(name="NaicsDesc", type="string", label="NAICS Description", createable=False, updateable=False, length=120, permissionable=True),
+    _sf.FieldInfo(name="YearStarted", type="string", label="Year Started", createable=False, updateable=False, length=4, permissionable=True),
+    _sf.FieldInfo(name="SicDesc", type="string", label="SIC Description", createable=False, updateable=False, length=80, permissionable=True),
+    _sf.FieldInfo(name="DandbCompanyId", type="reference", label="D&B Company ID", createable=False, updateable=False, length=18, reference_to=("DandBCompany",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="OperatingHoursId", type="reference", label="Operating Hour ID", createable=False, updateable=False, length=18, reference_to=("OperatingHours",), search_prefilterable=True, permissionable=True),
 )

@@ -30,16 +30,6 @@ class Case(_sf.SObject):
     """Case ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Case, read-only."""
     CaseNumber: str | None | _sf.UnsetType = _sf.UNSET
@@ -82,6 +72,16 @@ class Case(_sf.SObject):
     """Escalated. boolean."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> Group|User, required."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     ContactPhone: str | None | _sf.UnsetType = _sf.UNSET
     """Contact Phone. phone(40), read-only."""
     ContactMobile: str | None | _sf.UnsetType = _sf.UNSET
@@ -96,10 +96,6 @@ class Case(_sf.SObject):
     """Last Viewed Date. datetime, read-only."""
     LastReferencedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Referenced Date. datetime, read-only."""
-    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via CreatedById (User)."""
-    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via LastModifiedById (User)."""
     MasterRecord: _m_case.Case | None | _sf.UnsetType = _sf.UNSET
     """Parent via MasterRecordId (Case)."""
     Contact: _m_contact.Contact | None | _sf.UnsetType = _sf.UNSET
@@ -112,12 +108,16 @@ class Case(_sf.SObject):
     """Parent via ParentId (Case)."""
     Owner: _m_user.User | _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via OwnerId (Group|User)."""
+    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via CreatedById (User)."""
+    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via LastModifiedById (User)."""
     Cases: _sf.RelatedList[_m_case.Case] | None | _sf.UnsetType = _sf.UNSET
     """Child Case records via ParentId."""
-    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
-    """Child Task records via WhatId."""
     Events: _sf.RelatedList[_m_event.Event] | None | _sf.UnsetType = _sf.UNSET
     """Child Event records via WhatId."""
+    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
+    """Child Task records via WhatId."""
 
 
 class CaseTypePicklist(_sf.PicklistEnum):
@@ -169,56 +169,56 @@ class CasePriorityPicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Case.field_info() use it.
-Case.__sf_object__ = _sf.ObjectInfo(name="Case", label="Case", label_plural="Cases", key_prefix="500")
+Case.__sf_object__ = _sf.ObjectInfo(name="Case", label="Case", label_plural="Cases", key_prefix="500", feed_enabled=True, record_types=True)
 Case.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Case ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
-    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
-    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Case",), relationship_name="MasterRecord"),
-    _sf.FieldInfo(name="CaseNumber", type="string", label="Case Number", createable=False, updateable=False, nillable=False, length=30, id_lookup=True, name_field=True, defaulted_on_create=True),
-    _sf.FieldInfo(name="ContactId", type="reference", label="Contact ID", length=18, reference_to=("Contact",), relationship_name="Contact"),
-    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", length=18, reference_to=("Account",), relationship_name="Account"),
-    _sf.FieldInfo(name="AssetId", type="reference", label="Asset ID", length=18, reference_to=("Asset",), relationship_name="Asset"),
-    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Case ID", length=18, reference_to=("Case",), relationship_name="Parent"),
+    _sf.FieldInfo(name="CaseNumber", type="string", label="Case Number", createable=False, updateable=False, nillable=False, length=30, id_lookup=True, name_field=True, defaulted_on_create=True, auto_number=True, groupable=False),
+    _sf.FieldInfo(name="ContactId", type="reference", label="Contact ID", length=18, reference_to=("Contact",), relationship_name="Contact", search_prefilterable=True),
+    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", length=18, reference_to=("Account",), relationship_name="Account", search_prefilterable=True),
+    _sf.FieldInfo(name="AssetId", type="reference", label="Asset ID", length=18, reference_to=("Asset",), relationship_name="Asset", search_prefilterable=True),
+    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Case ID", length=18, reference_to=("Case",), relationship_name="Parent", search_prefilterable=True),
     _sf.FieldInfo(name="SuppliedName", type="string", label="Name", length=80),
     _sf.FieldInfo(name="SuppliedEmail", type="email", label="Email Address", length=80),
     _sf.FieldInfo(name="SuppliedPhone", type="string", label="Phone", length=40),
     _sf.FieldInfo(name="SuppliedCompany", type="string", label="Company", length=80),
     _sf.FieldInfo(name="Type", type="picklist", label="Case Type", length=40, picklist_values=("Mechanical", "Electrical", "Electronic", "Structural", "Other"), enum=CaseTypePicklist),
-    _sf.FieldInfo(name="Status", type="picklist", label="Status", length=40, defaulted_on_create=True, picklist_values=("New", "Working", "Escalated", "Closed"), default_picklist_value="New", enum=CaseStatusPicklist),
+    _sf.FieldInfo(name="Status", type="picklist", label="Status", length=40, defaulted_on_create=True, picklist_values=("New", "Working", "Escalated", "Closed"), default_picklist_value="New", permissionable=False, enum=CaseStatusPicklist),
     _sf.FieldInfo(name="Reason", type="picklist", label="Case Reason", length=40, picklist_values=("Installation", "Equipment Complexity", "Performance", "Breakdown", "Equipment Design", "Feedback", "Other"), enum=CaseReasonPicklist),
     _sf.FieldInfo(name="Origin", type="picklist", label="Case Origin", length=40, picklist_values=("Phone", "Email", "Web"), enum=CaseOriginPicklist),
     _sf.FieldInfo(name="Subject", type="string", label="Subject", length=255),
     _sf.FieldInfo(name="Priority", type="picklist", label="Priority", length=40, defaulted_on_create=True, picklist_values=("High", "Medium", "Low"), default_picklist_value="Medium", enum=CasePriorityPicklist),
-    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
+    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000, extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="IsClosed", type="boolean", label="Closed", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="ClosedDate", type="datetime", label="Closed Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="IsEscalated", type="boolean", label="Escalated", nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="ClosedDate", type="datetime", label="Closed Date", createable=False, updateable=False, permissionable=True),
+    _sf.FieldInfo(name="IsEscalated", type="boolean", label="Escalated", nillable=False, defaulted_on_create=True, permissionable=True),
     _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("Group", "User"), relationship_name="Owner"),
+    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="ContactPhone", type="phone", label="Contact Phone", createable=False, updateable=False, length=40),
     _sf.FieldInfo(name="ContactMobile", type="phone", label="Contact Mobile", createable=False, updateable=False, length=40),
     _sf.FieldInfo(name="ContactEmail", type="email", label="Contact Email", createable=False, updateable=False, length=80),
     _sf.FieldInfo(name="ContactFax", type="phone", label="Contact Fax", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="Comments", type="textarea", label="Internal Comments", length=4000),
+    _sf.FieldInfo(name="Comments", type="textarea", label="Internal Comments", length=4000, extra_type_info="plaintextarea", sortable=True, aggregatable=True, permissionable=False, byte_length=4000),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
 )
 Case.__sf_parents__ = (
-    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
-    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="MasterRecord", field="MasterRecordId", reference_to=("Case",)),
     _sf.ParentInfo(name="Contact", field="ContactId", reference_to=("Contact",)),
     _sf.ParentInfo(name="Account", field="AccountId", reference_to=("Account",)),
     _sf.ParentInfo(name="Asset", field="AssetId", reference_to=("Asset",)),
     _sf.ParentInfo(name="Parent", field="ParentId", reference_to=("Case",)),
     _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("Group", "User")),
+    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
+    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
 )
 Case.__sf_children__ = (
     _sf.ChildInfo(name="Cases", child_sobject="Case", field="ParentId"),
-    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhatId", cascade_delete=True),
     _sf.ChildInfo(name="Events", child_sobject="Event", field="WhatId", cascade_delete=True),
+    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhatId", cascade_delete=True),
 )

@@ -30,16 +30,6 @@ class CaseChangeEvent(_sf.ChangeEvent):
     """Case ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Case, read-only."""
     CaseNumber: str | None | _sf.UnsetType = _sf.UNSET
@@ -82,6 +72,16 @@ class CaseChangeEvent(_sf.ChangeEvent):
     """Escalated. boolean, read-only."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> Group|User, never null, read-only."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     ContactPhone: str | None | _sf.UnsetType = _sf.UNSET
     """Contact Phone. phone(40), read-only."""
     ContactMobile: str | None | _sf.UnsetType = _sf.UNSET
@@ -106,37 +106,37 @@ CaseChangeEvent.__sf_fields__ = (
     _sf.FieldInfo(name="ChangeEventHeader", type="changeEventHeader", label="Header"),
     _sf.FieldInfo(name="Id", type="id", label="Case ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Case",)),
+    _sf.FieldInfo(name="CaseNumber", type="string", label="Case Number", createable=False, updateable=False, nillable=False, length=30, id_lookup=True, name_field=True, defaulted_on_create=True, auto_number=True, groupable=False),
+    _sf.FieldInfo(name="ContactId", type="reference", label="Contact ID", createable=False, updateable=False, length=18, reference_to=("Contact",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="AssetId", type="reference", label="Asset ID", createable=False, updateable=False, length=18, reference_to=("Asset",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Case ID", createable=False, updateable=False, length=18, reference_to=("Case",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="SuppliedName", type="string", label="Name", createable=False, updateable=False, length=80, permissionable=True),
+    _sf.FieldInfo(name="SuppliedEmail", type="email", label="Email Address", createable=False, updateable=False, length=80, permissionable=True),
+    _sf.FieldInfo(name="SuppliedPhone", type="string", label="Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="SuppliedCompany", type="string", label="Company", createable=False, updateable=False, length=80, permissionable=True),
+    _sf.FieldInfo(name="Type", type="picklist", label="Case Type", createable=False, updateable=False, length=40, picklist_values=("Mechanical", "Electrical", "Electronic", "Structural", "Other"), permissionable=True, enum=CaseTypePicklist),
+    _sf.FieldInfo(name="Status", type="picklist", label="Status", createable=False, updateable=False, length=40, defaulted_on_create=True, picklist_values=("New", "Working", "Escalated", "Closed"), default_picklist_value="New", enum=CaseStatusPicklist),
+    _sf.FieldInfo(name="Reason", type="picklist", label="Case Reason", createable=False, updateable=False, length=40, picklist_values=("Installation", "Equipment Complexity", "Performance", "Breakdown", "Equipment Design", "Feedback", "Other"), permissionable=True, enum=CaseReasonPicklist),
+    _sf.FieldInfo(name="Origin", type="picklist", label="Case Origin", createable=False, updateable=False, length=40, picklist_values=("Phone", "Email", "Web"), permissionable=True, enum=CaseOriginPicklist),
+    _sf.FieldInfo(name="Subject", type="string", label="Subject", createable=False, updateable=False, length=255, permissionable=True),
+    _sf.FieldInfo(name="Priority", type="picklist", label="Priority", createable=False, updateable=False, length=40, defaulted_on_create=True, picklist_values=("High", "Medium", "Low"), default_picklist_value="Medium", permissionable=True, enum=CasePriorityPicklist),
+    _sf.FieldInfo(name="Description", type="textarea", label="Description", createable=False, updateable=False, length=32000, extra_type_info="plaintextarea", permissionable=True),
+    _sf.FieldInfo(name="IsClosed", type="boolean", label="Closed", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="ClosedDate", type="datetime", label="Closed Date", createable=False, updateable=False, permissionable=True),
+    _sf.FieldInfo(name="IsEscalated", type="boolean", label="Escalated", createable=False, updateable=False, nillable=False, defaulted_on_create=True, permissionable=True),
+    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("Group", "User")),
     _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Case",)),
-    _sf.FieldInfo(name="CaseNumber", type="string", label="Case Number", createable=False, updateable=False, nillable=False, length=30, id_lookup=True, name_field=True, defaulted_on_create=True),
-    _sf.FieldInfo(name="ContactId", type="reference", label="Contact ID", createable=False, updateable=False, length=18, reference_to=("Contact",)),
-    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
-    _sf.FieldInfo(name="AssetId", type="reference", label="Asset ID", createable=False, updateable=False, length=18, reference_to=("Asset",)),
-    _sf.FieldInfo(name="ParentId", type="reference", label="Parent Case ID", createable=False, updateable=False, length=18, reference_to=("Case",)),
-    _sf.FieldInfo(name="SuppliedName", type="string", label="Name", createable=False, updateable=False, length=80),
-    _sf.FieldInfo(name="SuppliedEmail", type="email", label="Email Address", createable=False, updateable=False, length=80),
-    _sf.FieldInfo(name="SuppliedPhone", type="string", label="Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="SuppliedCompany", type="string", label="Company", createable=False, updateable=False, length=80),
-    _sf.FieldInfo(name="Type", type="picklist", label="Case Type", createable=False, updateable=False, length=40, picklist_values=("Mechanical", "Electrical", "Electronic", "Structural", "Other"), enum=CaseTypePicklist),
-    _sf.FieldInfo(name="Status", type="picklist", label="Status", createable=False, updateable=False, length=40, defaulted_on_create=True, picklist_values=("New", "Working", "Escalated", "Closed"), default_picklist_value="New", enum=CaseStatusPicklist),
-    _sf.FieldInfo(name="Reason", type="picklist", label="Case Reason", createable=False, updateable=False, length=40, picklist_values=("Installation", "Equipment Complexity", "Performance", "Breakdown", "Equipment Design", "Feedback", "Other"), enum=CaseReasonPicklist),
-    _sf.FieldInfo(name="Origin", type="picklist", label="Case Origin", createable=False, updateable=False, length=40, picklist_values=("Phone", "Email", "Web"), enum=CaseOriginPicklist),
-    _sf.FieldInfo(name="Subject", type="string", label="Subject", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="Priority", type="picklist", label="Priority", createable=False, updateable=False, length=40, defaulted_on_create=True, picklist_values=("High", "Medium", "Low"), default_picklist_value="Medium", enum=CasePriorityPicklist),
-    _sf.FieldInfo(name="Description", type="textarea", label="Description", createable=False, updateable=False, length=32000),
-    _sf.FieldInfo(name="IsClosed", type="boolean", label="Closed", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="ClosedDate", type="datetime", label="Closed Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="IsEscalated", type="boolean", label="Escalated", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("Group", "User")),
     _sf.FieldInfo(name="ContactPhone", type="phone", label="Contact Phone", createable=False, updateable=False, length=40),
     _sf.FieldInfo(name="ContactMobile", type="phone", label="Contact Mobile", createable=False, updateable=False, length=40),
     _sf.FieldInfo(name="ContactEmail", type="email", label="Contact Email", createable=False, updateable=False, length=80),
     _sf.FieldInfo(name="ContactFax", type="phone", label="Contact Fax", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="Comments", type="textarea", label="Internal Comments", createable=False, updateable=False, length=4000),
+    _sf.FieldInfo(name="Comments", type="textarea", label="Internal Comments", createable=False, updateable=False, length=4000, extra_type_info="plaintextarea", sortable=True, aggregatable=True, byte_length=4000),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
 )

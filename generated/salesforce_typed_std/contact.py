@@ -18,6 +18,7 @@ if typing.TYPE_CHECKING:
     from salesforce_typed_std import contract as _m_contract
     from salesforce_typed_std import event as _m_event
     from salesforce_typed_std import opportunity as _m_opportunity
+    from salesforce_typed_std import opportunity_contact_role as _m_opportunity_contact_role
     from salesforce_typed_std import task as _m_task
     from salesforce_typed_std import user as _m_user
 
@@ -33,16 +34,6 @@ class Contact(_sf.SObject):
     """Contact ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Contact, read-only."""
     AccountId: str | None | _sf.UnsetType = _sf.UNSET
@@ -53,10 +44,6 @@ class Contact(_sf.SObject):
     """First Name. string(40)."""
     Salutation: ContactSalutationPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """picklist(40)."""
-    MiddleName: str | None | _sf.UnsetType = _sf.UNSET
-    """Middle Name. string(40)."""
-    Suffix: str | None | _sf.UnsetType = _sf.UNSET
-    """string(40)."""
     Name: str | None | _sf.UnsetType = _sf.UNSET
     """Full Name. string(121), never null, read-only."""
     OtherStreet: str | None | _sf.UnsetType = _sf.UNSET
@@ -125,12 +112,16 @@ class Contact(_sf.SObject):
     """Contact Description. textarea(32000)."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> User, required."""
-    HasOptedOutOfEmail: bool | None | _sf.UnsetType = _sf.UNSET
-    """Email Opt Out. boolean."""
-    HasOptedOutOfFax: bool | None | _sf.UnsetType = _sf.UNSET
-    """Fax Opt Out. boolean."""
-    DoNotCall: bool | None | _sf.UnsetType = _sf.UNSET
-    """Do Not Call. boolean."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastCURequestDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
@@ -149,12 +140,14 @@ class Contact(_sf.SObject):
     """Is Email Bounced. boolean, read-only."""
     PhotoUrl: str | None | _sf.UnsetType = _sf.UNSET
     """Photo URL. url(255), read-only."""
+    Jigsaw: str | None | _sf.UnsetType = _sf.UNSET
+    """Data.com Key. string(20)."""
+    JigsawContactId: str | None | _sf.UnsetType = _sf.UNSET
+    """Jigsaw Contact ID. string(20), read-only."""
+    CleanStatus: ContactCleanStatusPicklist | str | None | _sf.UnsetType = _sf.UNSET
+    """Clean Status. picklist(40)."""
     IndividualId: str | None | _sf.UnsetType = _sf.UNSET
     """Individual ID. reference, -> Individual."""
-    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via CreatedById (User)."""
-    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via LastModifiedById (User)."""
     MasterRecord: _m_contact.Contact | None | _sf.UnsetType = _sf.UNSET
     """Parent via MasterRecordId (Contact)."""
     Account: _m_account.Account | None | _sf.UnsetType = _sf.UNSET
@@ -163,24 +156,30 @@ class Contact(_sf.SObject):
     """Parent via ReportsToId (Contact)."""
     Owner: _m_user.User | None | _sf.UnsetType = _sf.UNSET
     """Parent via OwnerId (User)."""
+    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via CreatedById (User)."""
+    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via LastModifiedById (User)."""
     Individual: _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via IndividualId (Individual)."""
-    Cases: _sf.RelatedList[_m_case.Case] | None | _sf.UnsetType = _sf.UNSET
-    """Child Case records via ContactId."""
-    Opportunities: _sf.RelatedList[_m_opportunity.Opportunity] | None | _sf.UnsetType = _sf.UNSET
-    """Child Opportunity records via ContactId."""
     Assets: _sf.RelatedList[_m_asset.Asset] | None | _sf.UnsetType = _sf.UNSET
     """Child Asset records via ContactId."""
     CampaignMembers: _sf.RelatedList[_m_campaign_member.CampaignMember] | None | _sf.UnsetType = _sf.UNSET
     """Child CampaignMember records via ContactId."""
+    Cases: _sf.RelatedList[_m_case.Case] | None | _sf.UnsetType = _sf.UNSET
+    """Child Case records via ContactId."""
     ContractsSigned: _sf.RelatedList[_m_contract.Contract] | None | _sf.UnsetType = _sf.UNSET
     """Child Contract records via CustomerSignedId."""
-    Users: _sf.RelatedList[_m_user.User] | None | _sf.UnsetType = _sf.UNSET
-    """Child User records via ContactId."""
-    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
-    """Child Task records via WhoId."""
     Events: _sf.RelatedList[_m_event.Event] | None | _sf.UnsetType = _sf.UNSET
     """Child Event records via WhoId."""
+    Opportunities: _sf.RelatedList[_m_opportunity.Opportunity] | None | _sf.UnsetType = _sf.UNSET
+    """Child Opportunity records via ContactId."""
+    OpportunityContactRoles: _sf.RelatedList[_m_opportunity_contact_role.OpportunityContactRole] | None | _sf.UnsetType = _sf.UNSET
+    """Child OpportunityContactRole records via ContactId."""
+    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
+    """Child Task records via WhoId."""
+    Users: _sf.RelatedList[_m_user.User] | None | _sf.UnsetType = _sf.UNSET
+    """Child User records via ContactId."""
 
 
 class ContactSalutationPicklist(_sf.PicklistEnum):
@@ -191,7 +190,6 @@ class ContactSalutationPicklist(_sf.PicklistEnum):
     MRS = "Mrs."
     DR = "Dr."
     PROF = "Prof."
-    MX = "Mx."
 
 
 class ContactOtherGeocodeAccuracyPicklist(_sf.PicklistEnum):
@@ -224,26 +222,32 @@ class ContactLeadSourcePicklist(_sf.PicklistEnum):
     OTHER = "Other"
 
 
+class ContactCleanStatusPicklist(_sf.PicklistEnum):
+    """Picklist values (restricted) of Contact.CleanStatus."""
+
+    MATCHED = "Matched"
+    DIFFERENT = "Different"
+    ACKNOWLEDGED = "Acknowledged"
+    NOTFOUND = "NotFound"
+    INACTIVE = "Inactive"
+    PENDING = "Pending"
+    SELECTMATCH = "SelectMatch"
+    SKIPPED = "Skipped"
+
+
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Contact.field_info() use it.
-Contact.__sf_object__ = _sf.ObjectInfo(name="Contact", label="Contact", label_plural="Contacts", key_prefix="003")
+Contact.__sf_object__ = _sf.ObjectInfo(name="Contact", label="Contact", label_plural="Contacts", key_prefix="003", mergeable=True, feed_enabled=True, record_types=True)
 Contact.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Contact ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
-    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
-    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Contact",), relationship_name="MasterRecord"),
-    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", length=18, reference_to=("Account",), relationship_name="Account"),
-    _sf.FieldInfo(name="LastName", type="string", label="Last Name", nillable=False, length=80),
-    _sf.FieldInfo(name="FirstName", type="string", label="First Name", length=40),
-    _sf.FieldInfo(name="Salutation", type="picklist", label="Salutation", length=40, picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."), enum=ContactSalutationPicklist),
-    _sf.FieldInfo(name="MiddleName", type="string", label="Middle Name", length=40),
-    _sf.FieldInfo(name="Suffix", type="string", label="Suffix", length=40),
-    _sf.FieldInfo(name="Name", type="string", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True),
-    _sf.FieldInfo(name="OtherStreet", type="textarea", label="Other Street", length=255, compound_field_name="OtherAddress"),
+    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", length=18, reference_to=("Account",), relationship_name="Account", search_prefilterable=True),
+    _sf.FieldInfo(name="LastName", type="string", label="Last Name", nillable=False, length=80, compound_field_name="Name", extra_type_info="personname"),
+    _sf.FieldInfo(name="FirstName", type="string", label="First Name", length=40, compound_field_name="Name", extra_type_info="personname", permissionable=False),
+    _sf.FieldInfo(name="Salutation", type="picklist", label="Salutation", length=40, compound_field_name="Name", extra_type_info="personname", picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof."), permissionable=False, enum=ContactSalutationPicklist),
+    _sf.FieldInfo(name="Name", type="string", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True, extra_type_info="personname"),
+    _sf.FieldInfo(name="OtherStreet", type="textarea", label="Other Street", length=255, compound_field_name="OtherAddress", extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="OtherCity", type="string", label="Other City", length=40, compound_field_name="OtherAddress"),
     _sf.FieldInfo(name="OtherState", type="string", label="Other State/Province", length=80, compound_field_name="OtherAddress"),
     _sf.FieldInfo(name="OtherPostalCode", type="string", label="Other Zip/Postal Code", length=20, compound_field_name="OtherAddress"),
@@ -251,8 +255,8 @@ Contact.__sf_fields__ = (
     _sf.FieldInfo(name="OtherLatitude", type="double", label="Other Latitude", precision=18, scale=15, compound_field_name="OtherAddress"),
     _sf.FieldInfo(name="OtherLongitude", type="double", label="Other Longitude", precision=18, scale=15, compound_field_name="OtherAddress"),
     _sf.FieldInfo(name="OtherGeocodeAccuracy", type="picklist", label="Other Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="OtherAddress", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=ContactOtherGeocodeAccuracyPicklist),
-    _sf.FieldInfo(name="OtherAddress", type="address", label="Other Address", createable=False, updateable=False),
-    _sf.FieldInfo(name="MailingStreet", type="textarea", label="Mailing Street", length=255, compound_field_name="MailingAddress"),
+    _sf.FieldInfo(name="OtherAddress", type="address", label="Other Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
+    _sf.FieldInfo(name="MailingStreet", type="textarea", label="Mailing Street", length=255, compound_field_name="MailingAddress", extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="MailingCity", type="string", label="Mailing City", length=40, compound_field_name="MailingAddress"),
     _sf.FieldInfo(name="MailingState", type="string", label="Mailing State/Province", length=80, compound_field_name="MailingAddress"),
     _sf.FieldInfo(name="MailingPostalCode", type="string", label="Mailing Zip/Postal Code", length=20, compound_field_name="MailingAddress"),
@@ -260,52 +264,58 @@ Contact.__sf_fields__ = (
     _sf.FieldInfo(name="MailingLatitude", type="double", label="Mailing Latitude", precision=18, scale=15, compound_field_name="MailingAddress"),
     _sf.FieldInfo(name="MailingLongitude", type="double", label="Mailing Longitude", precision=18, scale=15, compound_field_name="MailingAddress"),
     _sf.FieldInfo(name="MailingGeocodeAccuracy", type="picklist", label="Mailing Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="MailingAddress", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=ContactOtherGeocodeAccuracyPicklist),
-    _sf.FieldInfo(name="MailingAddress", type="address", label="Mailing Address", createable=False, updateable=False),
+    _sf.FieldInfo(name="MailingAddress", type="address", label="Mailing Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
     _sf.FieldInfo(name="Phone", type="phone", label="Business Phone", length=40),
     _sf.FieldInfo(name="Fax", type="phone", label="Business Fax", length=40),
     _sf.FieldInfo(name="MobilePhone", type="phone", label="Mobile Phone", length=40),
     _sf.FieldInfo(name="HomePhone", type="phone", label="Home Phone", length=40),
     _sf.FieldInfo(name="OtherPhone", type="phone", label="Other Phone", length=40),
     _sf.FieldInfo(name="AssistantPhone", type="phone", label="Asst. Phone", length=40),
-    _sf.FieldInfo(name="ReportsToId", type="reference", label="Reports To ID", length=18, reference_to=("Contact",), relationship_name="ReportsTo"),
+    _sf.FieldInfo(name="ReportsToId", type="reference", label="Reports To ID", length=18, reference_to=("Contact",), relationship_name="ReportsTo", search_prefilterable=True),
     _sf.FieldInfo(name="Email", type="email", label="Email", length=80, id_lookup=True),
     _sf.FieldInfo(name="Title", type="string", label="Title", length=128),
     _sf.FieldInfo(name="Department", type="string", label="Department", length=80),
     _sf.FieldInfo(name="AssistantName", type="string", label="Assistant's Name", length=40),
     _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=ContactLeadSourcePicklist),
     _sf.FieldInfo(name="Birthdate", type="date", label="Birthdate"),
-    _sf.FieldInfo(name="Description", type="textarea", label="Contact Description", length=32000),
+    _sf.FieldInfo(name="Description", type="textarea", label="Contact Description", length=32000, extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="Owner"),
-    _sf.FieldInfo(name="HasOptedOutOfEmail", type="boolean", label="Email Opt Out", nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="HasOptedOutOfFax", type="boolean", label="Fax Opt Out", nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="DoNotCall", type="boolean", label="Do Not Call", nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastCURequestDate", type="datetime", label="Last Stay-in-Touch Request Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastCUUpdateDate", type="datetime", label="Last Stay-in-Touch Save Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="EmailBouncedReason", type="string", label="Email Bounced Reason", length=255),
-    _sf.FieldInfo(name="EmailBouncedDate", type="datetime", label="Email Bounced Date"),
+    _sf.FieldInfo(name="EmailBouncedReason", type="string", label="Email Bounced Reason", length=255, permissionable=False),
+    _sf.FieldInfo(name="EmailBouncedDate", type="datetime", label="Email Bounced Date", permissionable=False),
     _sf.FieldInfo(name="IsEmailBounced", type="boolean", label="Is Email Bounced", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", length=18, reference_to=("Individual",), relationship_name="Individual"),
+    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255, extra_type_info="imageurl"),
+    _sf.FieldInfo(name="Jigsaw", type="string", label="Data.com Key", length=20),
+    _sf.FieldInfo(name="JigsawContactId", type="string", label="Jigsaw Contact ID", createable=False, updateable=False, length=20, relationship_name="JigsawContact"),
+    _sf.FieldInfo(name="CleanStatus", type="picklist", label="Clean Status", length=40, restricted_picklist=True, picklist_values=("Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch", "Skipped"), picklist_labels=("In Sync", "Different", "Reviewed", "Not Found", "Inactive", "Not Compared", "Select Match", "Skipped"), enum=ContactCleanStatusPicklist),
+    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", length=18, reference_to=("Individual",), relationship_name="Individual", search_prefilterable=True, permissionable=False),
 )
 Contact.__sf_parents__ = (
-    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
-    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="MasterRecord", field="MasterRecordId", reference_to=("Contact",)),
     _sf.ParentInfo(name="Account", field="AccountId", reference_to=("Account",)),
     _sf.ParentInfo(name="ReportsTo", field="ReportsToId", reference_to=("Contact",)),
     _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("User",)),
+    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
+    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="Individual", field="IndividualId", reference_to=("Individual",)),
 )
 Contact.__sf_children__ = (
-    _sf.ChildInfo(name="Cases", child_sobject="Case", field="ContactId"),
-    _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="ContactId"),
     _sf.ChildInfo(name="Assets", child_sobject="Asset", field="ContactId", cascade_delete=True),
     _sf.ChildInfo(name="CampaignMembers", child_sobject="CampaignMember", field="ContactId", cascade_delete=True),
+    _sf.ChildInfo(name="Cases", child_sobject="Case", field="ContactId"),
     _sf.ChildInfo(name="ContractsSigned", child_sobject="Contract", field="CustomerSignedId"),
-    _sf.ChildInfo(name="Users", child_sobject="User", field="ContactId"),
-    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhoId", cascade_delete=True),
     _sf.ChildInfo(name="Events", child_sobject="Event", field="WhoId", cascade_delete=True),
+    _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="ContactId"),
+    _sf.ChildInfo(name="OpportunityContactRoles", child_sobject="OpportunityContactRole", field="ContactId", cascade_delete=True),
+    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhoId", cascade_delete=True),
+    _sf.ChildInfo(name="Users", child_sobject="User", field="ContactId"),
 )

@@ -7,6 +7,7 @@ import datetime as _dt
 import typing
 
 import salesforce_typed.core.genapi as _sf
+from salesforce_typed_std.contact import ContactCleanStatusPicklist
 from salesforce_typed_std.contact import ContactLeadSourcePicklist
 
 
@@ -26,16 +27,6 @@ class ContactChangeEvent(_sf.ChangeEvent):
     """Contact ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Contact, read-only."""
     AccountId: str | None | _sf.UnsetType = _sf.UNSET
@@ -76,12 +67,16 @@ class ContactChangeEvent(_sf.ChangeEvent):
     """Contact Description. textarea(32000), read-only."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> User, never null, read-only."""
-    HasOptedOutOfEmail: bool | None | _sf.UnsetType = _sf.UNSET
-    """Email Opt Out. boolean, read-only."""
-    HasOptedOutOfFax: bool | None | _sf.UnsetType = _sf.UNSET
-    """Fax Opt Out. boolean, read-only."""
-    DoNotCall: bool | None | _sf.UnsetType = _sf.UNSET
-    """Do Not Call. boolean, read-only."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastCURequestDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
@@ -100,6 +95,12 @@ class ContactChangeEvent(_sf.ChangeEvent):
     """Is Email Bounced. boolean, read-only."""
     PhotoUrl: str | None | _sf.UnsetType = _sf.UNSET
     """Photo URL. url(255), read-only."""
+    Jigsaw: str | None | _sf.UnsetType = _sf.UNSET
+    """Data.com Key. string(20), read-only."""
+    JigsawContactId: str | None | _sf.UnsetType = _sf.UNSET
+    """Jigsaw Contact ID. string(20), read-only."""
+    CleanStatus: ContactCleanStatusPicklist | str | None | _sf.UnsetType = _sf.UNSET
+    """Clean Status. picklist(40), read-only."""
     IndividualId: str | None | _sf.UnsetType = _sf.UNSET
     """Individual ID. reference, -> Individual, read-only."""
 
@@ -112,34 +113,31 @@ ContactChangeEvent.__sf_fields__ = (
     _sf.FieldInfo(name="ChangeEventHeader", type="changeEventHeader", label="Header"),
     _sf.FieldInfo(name="Id", type="id", label="Contact ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Contact",)),
+    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="Name", type="personName", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True, extra_type_info="personname", byte_length=363),
+    _sf.FieldInfo(name="OtherAddress", type="address", label="Other Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
+    _sf.FieldInfo(name="MailingAddress", type="address", label="Mailing Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
+    _sf.FieldInfo(name="Phone", type="phone", label="Business Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="Fax", type="phone", label="Business Fax", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="MobilePhone", type="phone", label="Mobile Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="HomePhone", type="phone", label="Home Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="OtherPhone", type="phone", label="Other Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="AssistantPhone", type="phone", label="Asst. Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="ReportsToId", type="reference", label="Reports To ID", createable=False, updateable=False, length=18, reference_to=("Contact",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="Email", type="email", label="Email", createable=False, updateable=False, length=80, id_lookup=True, permissionable=True),
+    _sf.FieldInfo(name="Title", type="string", label="Title", createable=False, updateable=False, length=128, permissionable=True),
+    _sf.FieldInfo(name="Department", type="string", label="Department", createable=False, updateable=False, length=80, permissionable=True),
+    _sf.FieldInfo(name="AssistantName", type="string", label="Assistant's Name", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", createable=False, updateable=False, length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), permissionable=True, enum=ContactLeadSourcePicklist),
+    _sf.FieldInfo(name="Birthdate", type="date", label="Birthdate", createable=False, updateable=False, permissionable=True),
+    _sf.FieldInfo(name="Description", type="textarea", label="Contact Description", createable=False, updateable=False, length=32000, extra_type_info="plaintextarea", permissionable=True),
+    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Contact",)),
-    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
-    _sf.FieldInfo(name="Name", type="personName", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True),
-    _sf.FieldInfo(name="OtherAddress", type="address", label="Other Address", createable=False, updateable=False),
-    _sf.FieldInfo(name="MailingAddress", type="address", label="Mailing Address", createable=False, updateable=False),
-    _sf.FieldInfo(name="Phone", type="phone", label="Business Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="Fax", type="phone", label="Business Fax", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="MobilePhone", type="phone", label="Mobile Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="HomePhone", type="phone", label="Home Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="OtherPhone", type="phone", label="Other Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="AssistantPhone", type="phone", label="Asst. Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="ReportsToId", type="reference", label="Reports To ID", createable=False, updateable=False, length=18, reference_to=("Contact",)),
-    _sf.FieldInfo(name="Email", type="email", label="Email", createable=False, updateable=False, length=80, id_lookup=True),
-    _sf.FieldInfo(name="Title", type="string", label="Title", createable=False, updateable=False, length=128),
-    _sf.FieldInfo(name="Department", type="string", label="Department", createable=False, updateable=False, length=80),
-    _sf.FieldInfo(name="AssistantName", type="string", label="Assistant's Name", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", createable=False, updateable=False, length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=ContactLeadSourcePicklist),
-    _sf.FieldInfo(name="Birthdate", type="date", label="Birthdate", createable=False, updateable=False),
-    _sf.FieldInfo(name="Description", type="textarea", label="Contact Description", createable=False, updateable=False, length=32000),
-    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
-    _sf.FieldInfo(name="HasOptedOutOfEmail", type="boolean", label="Email Opt Out", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="HasOptedOutOfFax", type="boolean", label="Fax Opt Out", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="DoNotCall", type="boolean", label="Do Not Call", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastCURequestDate", type="datetime", label="Last Stay-in-Touch Request Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastCUUpdateDate", type="datetime", label="Last Stay-in-Touch Save Date", createable=False, updateable=False),
@@ -148,6 +146,9 @@ ContactChangeEvent.__sf_fields__ = (
     _sf.FieldInfo(name="EmailBouncedReason", type="string", label="Email Bounced Reason", createable=False, updateable=False, length=255),
     _sf.FieldInfo(name="EmailBouncedDate", type="datetime", label="Email Bounced Date", createable=False, updateable=False),
     _sf.FieldInfo(name="IsEmailBounced", type="boolean", label="Is Email Bounced", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", createable=False, updateable=False, length=18, reference_to=("Individual",)),
+    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255, extra_type_info="imageurl"),
+    _sf.FieldInfo(name="Jigsaw", type="string", label="Data.com Key", createable=False, updateable=False, length=20, permissionable=True),
+    _sf.FieldInfo(name="JigsawContactId", type="string", label="Jigsaw Contact ID", createable=False, updateable=False, length=20),
+    _sf.FieldInfo(name="CleanStatus", type="picklist", label="Clean Status", createable=False, updateable=False, length=40, restricted_picklist=True, picklist_values=("Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch", "Skipped"), picklist_labels=("In Sync", "Different", "Reviewed", "Not Found", "Inactive", "Not Compared", "Select Match", "Skipped"), permissionable=True, enum=ContactCleanStatusPicklist),
+    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", createable=False, updateable=False, length=18, reference_to=("Individual",), search_prefilterable=True),
 )

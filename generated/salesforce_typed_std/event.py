@@ -32,23 +32,11 @@ class Event(_sf.SObject):
     __sf_package__: typing.ClassVar[str] = "salesforce_typed_std"
 
     Id: str | None | _sf.UnsetType = _sf.UNSET
-    """Event ID. id, never null, read-only."""
-    IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
-    """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
+    """Activity ID. id, never null, read-only."""
     WhoId: str | None | _sf.UnsetType = _sf.UNSET
     """Name ID. reference, -> Contact|Lead."""
     WhatId: str | None | _sf.UnsetType = _sf.UNSET
-    """Related To ID. reference, -> Account|Opportunity|Case|Campaign|Contract|Order|Asset|Product2."""
+    """Related To ID. reference, -> Account|ApptBundleAggrDurDnscale|ApptBundleAggrPolicy|ApptBundleConfig|ApptBundlePolicy|ApptBundlePolicySvcTerr|ApptBundlePropagatePolicy|ApptBundleRestrictPolicy|ApptBundleSortPolicy|Asset|AssetRelationship|As…"""
     Subject: str | None | _sf.UnsetType = _sf.UNSET
     """combobox(255)."""
     Location: str | None | _sf.UnsetType = _sf.UNSET
@@ -77,12 +65,24 @@ class Event(_sf.SObject):
     """Private. boolean."""
     ShowAs: EventShowAsPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Show Time As. picklist(40)."""
+    IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
+    """Deleted. boolean, read-only."""
     IsChild: bool | None | _sf.UnsetType = _sf.UNSET
     """Is Child. boolean, read-only."""
     IsGroupEvent: bool | None | _sf.UnsetType = _sf.UNSET
     """Is Group Event. boolean, read-only."""
     GroupEventType: EventGroupEventTypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Group Event Type. picklist(40), read-only."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     IsArchived: bool | None | _sf.UnsetType = _sf.UNSET
     """Archived. boolean, read-only."""
     RecurrenceActivityId: str | None | _sf.UnsetType = _sf.UNSET
@@ -127,18 +127,18 @@ class Event(_sf.SObject):
     """Recurrence Pattern Start Date. datetime, read-only."""
     Recurrence2PatternTimeZone: str | None | _sf.UnsetType = _sf.UNSET
     """Recurrence Pattern Time Zone Reference. string(255), read-only."""
-    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via CreatedById (User)."""
-    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via LastModifiedById (User)."""
     Who: _m_contact.Contact | _m_lead.Lead | None | _sf.UnsetType = _sf.UNSET
     """Parent via WhoId (Contact|Lead)."""
-    What: _m_account.Account | _m_asset.Asset | _m_campaign.Campaign | _m_case.Case | _m_contract.Contract | _m_opportunity.Opportunity | _m_order.Order | _m_product2.Product2 | None | _sf.UnsetType = _sf.UNSET
-    """Parent via WhatId (Account|Opportunity|Case|Campaign|Contract|Order|Asset|Product2)."""
+    What: _m_account.Account | _m_asset.Asset | _m_campaign.Campaign | _m_case.Case | _m_contract.Contract | _m_opportunity.Opportunity | _m_order.Order | _m_product2.Product2 | _sf.Record | None | _sf.UnsetType = _sf.UNSET
+    """Parent via WhatId (Account|ApptBundleAggrDurDnscale|ApptBundleAggrPolicy|ApptBundleConfig|ApptBundlePolicy|ApptBundlePolicySvcTerr|ApptBundlePropagatePolicy|ApptBundleRestrictPolicy|ApptBundleSortPolicy|Asset|AssetRelationship|AssetWarrant…"""
     Account: _m_account.Account | None | _sf.UnsetType = _sf.UNSET
     """Parent via AccountId (Account)."""
     Owner: _m_user.User | _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via OwnerId (Calendar|User)."""
+    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via CreatedById (User)."""
+    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via LastModifiedById (User)."""
     RecurringEvents: _sf.RelatedList[_m_event.Event] | None | _sf.UnsetType = _sf.UNSET
     """Child Event records via RecurrenceActivityId."""
 
@@ -161,73 +161,430 @@ class EventGroupEventTypePicklist(_sf.PicklistEnum):
 
 
 class EventRecurrenceTimeZoneSidKeyPicklist(_sf.PicklistEnum):
-    """Picklist values of Event.RecurrenceTimeZoneSidKey."""
+    """Picklist values (restricted) of Event.RecurrenceTimeZoneSidKey."""
 
     PACIFIC_KIRITIMATI = "Pacific/Kiritimati"
+    PACIFIC_CHATHAM = "Pacific/Chatham"
+    ANTARCTICA_MCMURDO = "Antarctica/McMurdo"
+    PACIFIC_APIA = "Pacific/Apia"
     PACIFIC_AUCKLAND = "Pacific/Auckland"
+    PACIFIC_ENDERBURY = "Pacific/Enderbury"
+    PACIFIC_FAKAOFO = "Pacific/Fakaofo"
+    PACIFIC_TONGATAPU = "Pacific/Tongatapu"
+    ASIA_ANADYR = "Asia/Anadyr"
+    ASIA_KAMCHATKA = "Asia/Kamchatka"
+    PACIFIC_FIJI = "Pacific/Fiji"
+    PACIFIC_FUNAFUTI = "Pacific/Funafuti"
+    PACIFIC_KWAJALEIN = "Pacific/Kwajalein"
+    PACIFIC_MAJURO = "Pacific/Majuro"
+    PACIFIC_NAURU = "Pacific/Nauru"
+    PACIFIC_NORFOLK = "Pacific/Norfolk"
+    PACIFIC_TARAWA = "Pacific/Tarawa"
+    PACIFIC_WAKE = "Pacific/Wake"
+    PACIFIC_WALLIS = "Pacific/Wallis"
+    ANTARCTICA_CASEY = "Antarctica/Casey"
+    ANTARCTICA_MACQUARIE = "Antarctica/Macquarie"
+    ASIA_MAGADAN = "Asia/Magadan"
+    ASIA_SAKHALIN = "Asia/Sakhalin"
+    ASIA_SREDNEKOLYMSK = "Asia/Srednekolymsk"
+    AUSTRALIA_CURRIE = "Australia/Currie"
+    AUSTRALIA_HOBART = "Australia/Hobart"
+    AUSTRALIA_LORD_HOWE = "Australia/Lord_Howe"
+    AUSTRALIA_MELBOURNE = "Australia/Melbourne"
     AUSTRALIA_SYDNEY = "Australia/Sydney"
+    PACIFIC_BOUGAINVILLE = "Pacific/Bougainville"
+    PACIFIC_EFATE = "Pacific/Efate"
+    PACIFIC_GUADALCANAL = "Pacific/Guadalcanal"
+    PACIFIC_KOSRAE = "Pacific/Kosrae"
+    PACIFIC_NOUMEA = "Pacific/Noumea"
+    PACIFIC_PONAPE = "Pacific/Ponape"
     AUSTRALIA_ADELAIDE = "Australia/Adelaide"
+    AUSTRALIA_BROKEN_HILL = "Australia/Broken_Hill"
+    ANTARCTICA_DUMONTDURVILLE = "Antarctica/DumontDUrville"
+    ASIA_UST_NERA = "Asia/Ust-Nera"
+    ASIA_VLADIVOSTOK = "Asia/Vladivostok"
     AUSTRALIA_BRISBANE = "Australia/Brisbane"
+    AUSTRALIA_LINDEMAN = "Australia/Lindeman"
+    PACIFIC_GUAM = "Pacific/Guam"
+    PACIFIC_PORT_MORESBY = "Pacific/Port_Moresby"
+    PACIFIC_SAIPAN = "Pacific/Saipan"
+    PACIFIC_TRUK = "Pacific/Truk"
+    AUSTRALIA_DARWIN = "Australia/Darwin"
+    ASIA_CHITA = "Asia/Chita"
+    ASIA_DILI = "Asia/Dili"
+    ASIA_JAYAPURA = "Asia/Jayapura"
+    ASIA_KHANDYGA = "Asia/Khandyga"
     ASIA_SEOUL = "Asia/Seoul"
     ASIA_TOKYO = "Asia/Tokyo"
+    ASIA_YAKUTSK = "Asia/Yakutsk"
+    PACIFIC_PALAU = "Pacific/Palau"
+    AUSTRALIA_EUCLA = "Australia/Eucla"
+    ASIA_BRUNEI = "Asia/Brunei"
+    ASIA_CHOIBALSAN = "Asia/Choibalsan"
     ASIA_HONG_KONG = "Asia/Hong_Kong"
+    ASIA_IRKUTSK = "Asia/Irkutsk"
+    ASIA_KUALA_LUMPUR = "Asia/Kuala_Lumpur"
+    ASIA_KUCHING = "Asia/Kuching"
+    ASIA_MACAU = "Asia/Macau"
+    ASIA_MAKASSAR = "Asia/Makassar"
     ASIA_MANILA = "Asia/Manila"
     ASIA_SHANGHAI = "Asia/Shanghai"
     ASIA_SINGAPORE = "Asia/Singapore"
     ASIA_TAIPEI = "Asia/Taipei"
+    ASIA_ULAANBAATAR = "Asia/Ulaanbaatar"
     AUSTRALIA_PERTH = "Australia/Perth"
+    ANTARCTICA_DAVIS = "Antarctica/Davis"
     ASIA_BANGKOK = "Asia/Bangkok"
+    ASIA_BARNAUL = "Asia/Barnaul"
+    ASIA_HO_CHI_MINH = "Asia/Ho_Chi_Minh"
+    ASIA_HOVD = "Asia/Hovd"
     ASIA_JAKARTA = "Asia/Jakarta"
+    ASIA_KRASNOYARSK = "Asia/Krasnoyarsk"
+    ASIA_NOVOKUZNETSK = "Asia/Novokuznetsk"
+    ASIA_NOVOSIBIRSK = "Asia/Novosibirsk"
+    ASIA_PHNOM_PENH = "Asia/Phnom_Penh"
+    ASIA_PONTIANAK = "Asia/Pontianak"
+    ASIA_TOMSK = "Asia/Tomsk"
+    ASIA_VIENTIANE = "Asia/Vientiane"
+    INDIAN_CHRISTMAS = "Indian/Christmas"
+    ASIA_RANGOON = "Asia/Rangoon"
+    INDIAN_COCOS = "Indian/Cocos"
+    ANTARCTICA_VOSTOK = "Antarctica/Vostok"
+    ASIA_ALMATY = "Asia/Almaty"
+    ASIA_BISHKEK = "Asia/Bishkek"
+    ASIA_DHAKA = "Asia/Dhaka"
+    ASIA_OMSK = "Asia/Omsk"
+    ASIA_QOSTANAY = "Asia/Qostanay"
+    ASIA_THIMPHU = "Asia/Thimphu"
+    ASIA_URUMQI = "Asia/Urumqi"
+    INDIAN_CHAGOS = "Indian/Chagos"
+    ASIA_KATHMANDU = "Asia/Kathmandu"
+    ASIA_COLOMBO = "Asia/Colombo"
     ASIA_KOLKATA = "Asia/Kolkata"
+    ANTARCTICA_MAWSON = "Antarctica/Mawson"
+    ASIA_AQTAU = "Asia/Aqtau"
+    ASIA_AQTOBE = "Asia/Aqtobe"
+    ASIA_ASHGABAT = "Asia/Ashgabat"
+    ASIA_ATYRAU = "Asia/Atyrau"
+    ASIA_DUSHANBE = "Asia/Dushanbe"
     ASIA_KARACHI = "Asia/Karachi"
+    ASIA_ORAL = "Asia/Oral"
+    ASIA_QYZYLORDA = "Asia/Qyzylorda"
+    ASIA_SAMARKAND = "Asia/Samarkand"
+    ASIA_TASHKENT = "Asia/Tashkent"
+    ASIA_YEKATERINBURG = "Asia/Yekaterinburg"
+    INDIAN_KERGUELEN = "Indian/Kerguelen"
+    INDIAN_MALDIVES = "Indian/Maldives"
+    ASIA_KABUL = "Asia/Kabul"
+    ASIA_BAKU = "Asia/Baku"
     ASIA_DUBAI = "Asia/Dubai"
+    ASIA_MUSCAT = "Asia/Muscat"
+    ASIA_TBILISI = "Asia/Tbilisi"
+    ASIA_YEREVAN = "Asia/Yerevan"
+    EUROPE_ASTRAKHAN = "Europe/Astrakhan"
+    EUROPE_SAMARA = "Europe/Samara"
+    EUROPE_SARATOV = "Europe/Saratov"
+    EUROPE_ULYANOVSK = "Europe/Ulyanovsk"
+    INDIAN_MAHE = "Indian/Mahe"
+    INDIAN_MAURITIUS = "Indian/Mauritius"
+    INDIAN_REUNION = "Indian/Reunion"
+    AFRICA_ADDIS_ABABA = "Africa/Addis_Ababa"
+    AFRICA_ASMERA = "Africa/Asmera"
+    AFRICA_DAR_ES_SALAAM = "Africa/Dar_es_Salaam"
+    AFRICA_DJIBOUTI = "Africa/Djibouti"
+    AFRICA_KAMPALA = "Africa/Kampala"
+    AFRICA_MOGADISHU = "Africa/Mogadishu"
     AFRICA_NAIROBI = "Africa/Nairobi"
+    ANTARCTICA_SYOWA = "Antarctica/Syowa"
+    ASIA_ADEN = "Asia/Aden"
+    ASIA_AMMAN = "Asia/Amman"
+    ASIA_BAGHDAD = "Asia/Baghdad"
+    ASIA_BAHRAIN = "Asia/Bahrain"
+    ASIA_KUWAIT = "Asia/Kuwait"
+    ASIA_QATAR = "Asia/Qatar"
     ASIA_RIYADH = "Asia/Riyadh"
     EUROPE_ISTANBUL = "Europe/Istanbul"
+    EUROPE_KIROV = "Europe/Kirov"
+    EUROPE_MINSK = "Europe/Minsk"
     EUROPE_MOSCOW = "Europe/Moscow"
+    EUROPE_VOLGOGRAD = "Europe/Volgograd"
+    INDIAN_ANTANANARIVO = "Indian/Antananarivo"
+    INDIAN_COMORO = "Indian/Comoro"
+    INDIAN_MAYOTTE = "Indian/Mayotte"
+    AFRICA_BLANTYRE = "Africa/Blantyre"
+    AFRICA_BUJUMBURA = "Africa/Bujumbura"
     AFRICA_CAIRO = "Africa/Cairo"
+    AFRICA_GABORONE = "Africa/Gaborone"
+    AFRICA_HARARE = "Africa/Harare"
     AFRICA_JOHANNESBURG = "Africa/Johannesburg"
+    AFRICA_JUBA = "Africa/Juba"
+    AFRICA_KIGALI = "Africa/Kigali"
+    AFRICA_LUBUMBASHI = "Africa/Lubumbashi"
+    AFRICA_LUSAKA = "Africa/Lusaka"
+    AFRICA_MAPUTO = "Africa/Maputo"
+    AFRICA_MASERU = "Africa/Maseru"
+    AFRICA_MBABANE = "Africa/Mbabane"
+    AFRICA_TRIPOLI = "Africa/Tripoli"
+    AFRICA_WINDHOEK = "Africa/Windhoek"
+    ASIA_BEIRUT = "Asia/Beirut"
+    ASIA_FAMAGUSTA = "Asia/Famagusta"
+    ASIA_GAZA = "Asia/Gaza"
+    ASIA_HEBRON = "Asia/Hebron"
     ASIA_JERUSALEM = "Asia/Jerusalem"
+    ASIA_NICOSIA = "Asia/Nicosia"
     EUROPE_ATHENS = "Europe/Athens"
+    EUROPE_BUCHAREST = "Europe/Bucharest"
+    EUROPE_CHISINAU = "Europe/Chisinau"
     EUROPE_HELSINKI = "Europe/Helsinki"
+    EUROPE_KALININGRAD = "Europe/Kaliningrad"
     EUROPE_KIEV = "Europe/Kiev"
+    EUROPE_MARIEHAMN = "Europe/Mariehamn"
+    EUROPE_RIGA = "Europe/Riga"
+    EUROPE_SOFIA = "Europe/Sofia"
+    EUROPE_TALLINN = "Europe/Tallinn"
+    EUROPE_UZHGOROD = "Europe/Uzhgorod"
+    EUROPE_VILNIUS = "Europe/Vilnius"
+    EUROPE_ZAPOROZHYE = "Europe/Zaporozhye"
+    AFRICA_ALGIERS = "Africa/Algiers"
+    AFRICA_BANGUI = "Africa/Bangui"
+    AFRICA_BRAZZAVILLE = "Africa/Brazzaville"
+    AFRICA_CASABLANCA = "Africa/Casablanca"
+    AFRICA_CEUTA = "Africa/Ceuta"
+    AFRICA_DOUALA = "Africa/Douala"
+    AFRICA_EL_AAIUN = "Africa/El_Aaiun"
+    AFRICA_KINSHASA = "Africa/Kinshasa"
     AFRICA_LAGOS = "Africa/Lagos"
+    AFRICA_LIBREVILLE = "Africa/Libreville"
+    AFRICA_LUANDA = "Africa/Luanda"
+    AFRICA_MALABO = "Africa/Malabo"
+    AFRICA_NDJAMENA = "Africa/Ndjamena"
+    AFRICA_NIAMEY = "Africa/Niamey"
+    AFRICA_PORTO_NOVO = "Africa/Porto-Novo"
+    AFRICA_TUNIS = "Africa/Tunis"
+    ARCTIC_LONGYEARBYEN = "Arctic/Longyearbyen"
     EUROPE_AMSTERDAM = "Europe/Amsterdam"
+    EUROPE_ANDORRA = "Europe/Andorra"
+    EUROPE_BELGRADE = "Europe/Belgrade"
     EUROPE_BERLIN = "Europe/Berlin"
+    EUROPE_BRATISLAVA = "Europe/Bratislava"
     EUROPE_BRUSSELS = "Europe/Brussels"
+    EUROPE_BUDAPEST = "Europe/Budapest"
+    EUROPE_BUSINGEN = "Europe/Busingen"
+    EUROPE_COPENHAGEN = "Europe/Copenhagen"
+    EUROPE_GIBRALTAR = "Europe/Gibraltar"
+    EUROPE_LJUBLJANA = "Europe/Ljubljana"
+    EUROPE_LUXEMBOURG = "Europe/Luxembourg"
     EUROPE_MADRID = "Europe/Madrid"
+    EUROPE_MALTA = "Europe/Malta"
+    EUROPE_MONACO = "Europe/Monaco"
+    EUROPE_OSLO = "Europe/Oslo"
     EUROPE_PARIS = "Europe/Paris"
+    EUROPE_PODGORICA = "Europe/Podgorica"
+    EUROPE_PRAGUE = "Europe/Prague"
     EUROPE_ROME = "Europe/Rome"
+    EUROPE_SAN_MARINO = "Europe/San_Marino"
+    EUROPE_SARAJEVO = "Europe/Sarajevo"
+    EUROPE_SKOPJE = "Europe/Skopje"
     EUROPE_STOCKHOLM = "Europe/Stockholm"
+    EUROPE_TIRANE = "Europe/Tirane"
+    EUROPE_VADUZ = "Europe/Vaduz"
+    EUROPE_VATICAN = "Europe/Vatican"
+    EUROPE_VIENNA = "Europe/Vienna"
     EUROPE_WARSAW = "Europe/Warsaw"
+    EUROPE_ZAGREB = "Europe/Zagreb"
     EUROPE_ZURICH = "Europe/Zurich"
+    AFRICA_ABIDJAN = "Africa/Abidjan"
+    AFRICA_ACCRA = "Africa/Accra"
+    AFRICA_BAMAKO = "Africa/Bamako"
+    AFRICA_BANJUL = "Africa/Banjul"
+    AFRICA_BISSAU = "Africa/Bissau"
+    AFRICA_CONAKRY = "Africa/Conakry"
+    AFRICA_DAKAR = "Africa/Dakar"
+    AFRICA_FREETOWN = "Africa/Freetown"
+    AFRICA_LOME = "Africa/Lome"
+    AFRICA_MONROVIA = "Africa/Monrovia"
+    AFRICA_NOUAKCHOTT = "Africa/Nouakchott"
+    AFRICA_OUAGADOUGOU = "Africa/Ouagadougou"
+    AFRICA_SAO_TOME = "Africa/Sao_Tome"
+    AMERICA_DANMARKSHAVN = "America/Danmarkshavn"
+    ANTARCTICA_TROLL = "Antarctica/Troll"
+    ATLANTIC_CANARY = "Atlantic/Canary"
+    ATLANTIC_FAEROE = "Atlantic/Faeroe"
+    ATLANTIC_MADEIRA = "Atlantic/Madeira"
     ATLANTIC_REYKJAVIK = "Atlantic/Reykjavik"
+    ATLANTIC_ST_HELENA = "Atlantic/St_Helena"
     EUROPE_DUBLIN = "Europe/Dublin"
+    EUROPE_GUERNSEY = "Europe/Guernsey"
+    EUROPE_ISLE_OF_MAN = "Europe/Isle_of_Man"
+    EUROPE_JERSEY = "Europe/Jersey"
     EUROPE_LISBON = "Europe/Lisbon"
     EUROPE_LONDON = "Europe/London"
     GMT = "GMT"
+    AMERICA_SCORESBYSUND = "America/Scoresbysund"
     ATLANTIC_AZORES = "Atlantic/Azores"
+    ATLANTIC_CAPE_VERDE = "Atlantic/Cape_Verde"
+    AMERICA_GODTHAB = "America/Godthab"
+    AMERICA_NORONHA = "America/Noronha"
+    ATLANTIC_SOUTH_GEORGIA = "Atlantic/South_Georgia"
+    AMERICA_ARAGUAINA = "America/Araguaina"
     AMERICA_ARGENTINA_BUENOS_AIRES = "America/Argentina/Buenos_Aires"
+    AMERICA_ARGENTINA_LA_RIOJA = "America/Argentina/La_Rioja"
+    AMERICA_ARGENTINA_RIO_GALLEGOS = "America/Argentina/Rio_Gallegos"
+    AMERICA_ARGENTINA_SALTA = "America/Argentina/Salta"
+    AMERICA_ARGENTINA_SAN_JUAN = "America/Argentina/San_Juan"
+    AMERICA_ARGENTINA_SAN_LUIS = "America/Argentina/San_Luis"
+    AMERICA_ARGENTINA_TUCUMAN = "America/Argentina/Tucuman"
+    AMERICA_ARGENTINA_USHUAIA = "America/Argentina/Ushuaia"
+    AMERICA_ASUNCION = "America/Asuncion"
+    AMERICA_BAHIA = "America/Bahia"
+    AMERICA_BELEM = "America/Belem"
+    AMERICA_CATAMARCA = "America/Catamarca"
+    AMERICA_CAYENNE = "America/Cayenne"
+    AMERICA_CORDOBA = "America/Cordoba"
+    AMERICA_FORTALEZA = "America/Fortaleza"
+    AMERICA_JUJUY = "America/Jujuy"
+    AMERICA_MACEIO = "America/Maceio"
+    AMERICA_MENDOZA = "America/Mendoza"
+    AMERICA_MIQUELON = "America/Miquelon"
+    AMERICA_MONTEVIDEO = "America/Montevideo"
+    AMERICA_PARAMARIBO = "America/Paramaribo"
+    AMERICA_PUNTA_ARENAS = "America/Punta_Arenas"
+    AMERICA_RECIFE = "America/Recife"
+    AMERICA_SANTAREM = "America/Santarem"
     AMERICA_SANTIAGO = "America/Santiago"
     AMERICA_SAO_PAULO = "America/Sao_Paulo"
+    ANTARCTICA_PALMER = "Antarctica/Palmer"
+    ANTARCTICA_ROTHERA = "Antarctica/Rothera"
+    ATLANTIC_STANLEY = "Atlantic/Stanley"
     AMERICA_ST_JOHNS = "America/St_Johns"
+    AMERICA_ANGUILLA = "America/Anguilla"
+    AMERICA_ANTIGUA = "America/Antigua"
+    AMERICA_ARUBA = "America/Aruba"
+    AMERICA_BARBADOS = "America/Barbados"
+    AMERICA_BLANC_SABLON = "America/Blanc-Sablon"
+    AMERICA_BOA_VISTA = "America/Boa_Vista"
+    AMERICA_CAMPO_GRANDE = "America/Campo_Grande"
+    AMERICA_CARACAS = "America/Caracas"
+    AMERICA_CUIABA = "America/Cuiaba"
+    AMERICA_CURACAO = "America/Curacao"
+    AMERICA_DOMINICA = "America/Dominica"
+    AMERICA_GLACE_BAY = "America/Glace_Bay"
+    AMERICA_GOOSE_BAY = "America/Goose_Bay"
+    AMERICA_GRENADA = "America/Grenada"
+    AMERICA_GUADELOUPE = "America/Guadeloupe"
+    AMERICA_GUYANA = "America/Guyana"
     AMERICA_HALIFAX = "America/Halifax"
+    AMERICA_KRALENDIJK = "America/Kralendijk"
+    AMERICA_LA_PAZ = "America/La_Paz"
+    AMERICA_LOWER_PRINCES = "America/Lower_Princes"
+    AMERICA_MANAUS = "America/Manaus"
+    AMERICA_MARIGOT = "America/Marigot"
+    AMERICA_MARTINIQUE = "America/Martinique"
+    AMERICA_MONCTON = "America/Moncton"
+    AMERICA_MONTSERRAT = "America/Montserrat"
+    AMERICA_PORT_OF_SPAIN = "America/Port_of_Spain"
+    AMERICA_PORTO_VELHO = "America/Porto_Velho"
     AMERICA_PUERTO_RICO = "America/Puerto_Rico"
+    AMERICA_SANTO_DOMINGO = "America/Santo_Domingo"
+    AMERICA_ST_BARTHELEMY = "America/St_Barthelemy"
+    AMERICA_ST_KITTS = "America/St_Kitts"
+    AMERICA_ST_LUCIA = "America/St_Lucia"
+    AMERICA_ST_THOMAS = "America/St_Thomas"
+    AMERICA_ST_VINCENT = "America/St_Vincent"
+    AMERICA_THULE = "America/Thule"
+    AMERICA_TORTOLA = "America/Tortola"
+    ATLANTIC_BERMUDA = "Atlantic/Bermuda"
     AMERICA_BOGOTA = "America/Bogota"
+    AMERICA_CANCUN = "America/Cancun"
+    AMERICA_CAYMAN = "America/Cayman"
+    AMERICA_CORAL_HARBOUR = "America/Coral_Harbour"
+    AMERICA_DETROIT = "America/Detroit"
+    AMERICA_EIRUNEPE = "America/Eirunepe"
+    AMERICA_GRAND_TURK = "America/Grand_Turk"
+    AMERICA_GUAYAQUIL = "America/Guayaquil"
+    AMERICA_INDIANA_INDIANAPOLIS = "America/Indiana/Indianapolis"
+    AMERICA_INDIANA_MARENGO = "America/Indiana/Marengo"
+    AMERICA_INDIANA_PETERSBURG = "America/Indiana/Petersburg"
+    AMERICA_INDIANA_VEVAY = "America/Indiana/Vevay"
+    AMERICA_INDIANA_VINCENNES = "America/Indiana/Vincennes"
+    AMERICA_INDIANA_WINAMAC = "America/Indiana/Winamac"
+    AMERICA_IQALUIT = "America/Iqaluit"
+    AMERICA_JAMAICA = "America/Jamaica"
+    AMERICA_KENTUCKY_MONTICELLO = "America/Kentucky/Monticello"
     AMERICA_LIMA = "America/Lima"
+    AMERICA_LOUISVILLE = "America/Louisville"
+    AMERICA_MONTREAL = "America/Montreal"
+    AMERICA_NASSAU = "America/Nassau"
     AMERICA_NEW_YORK = "America/New_York"
+    AMERICA_NIPIGON = "America/Nipigon"
+    AMERICA_PANAMA = "America/Panama"
+    AMERICA_PANGNIRTUNG = "America/Pangnirtung"
+    AMERICA_PORT_AU_PRINCE = "America/Port-au-Prince"
+    AMERICA_RIO_BRANCO = "America/Rio_Branco"
+    AMERICA_THUNDER_BAY = "America/Thunder_Bay"
     AMERICA_TORONTO = "America/Toronto"
+    PACIFIC_EASTER = "Pacific/Easter"
+    AMERICA_BAHIA_BANDERAS = "America/Bahia_Banderas"
+    AMERICA_BELIZE = "America/Belize"
     AMERICA_CHICAGO = "America/Chicago"
+    AMERICA_CHIHUAHUA = "America/Chihuahua"
+    AMERICA_COSTA_RICA = "America/Costa_Rica"
+    AMERICA_EL_SALVADOR = "America/El_Salvador"
+    AMERICA_GUATEMALA = "America/Guatemala"
+    AMERICA_INDIANA_KNOX = "America/Indiana/Knox"
+    AMERICA_INDIANA_TELL_CITY = "America/Indiana/Tell_City"
+    AMERICA_MANAGUA = "America/Managua"
+    AMERICA_MATAMOROS = "America/Matamoros"
+    AMERICA_MENOMINEE = "America/Menominee"
+    AMERICA_MERIDA = "America/Merida"
     AMERICA_MEXICO_CITY = "America/Mexico_City"
+    AMERICA_MONTERREY = "America/Monterrey"
+    AMERICA_NORTH_DAKOTA_BEULAH = "America/North_Dakota/Beulah"
+    AMERICA_NORTH_DAKOTA_CENTER = "America/North_Dakota/Center"
+    AMERICA_NORTH_DAKOTA_NEW_SALEM = "America/North_Dakota/New_Salem"
+    AMERICA_OJINAGA = "America/Ojinaga"
+    AMERICA_RAINY_RIVER = "America/Rainy_River"
+    AMERICA_RANKIN_INLET = "America/Rankin_Inlet"
+    AMERICA_REGINA = "America/Regina"
+    AMERICA_RESOLUTE = "America/Resolute"
+    AMERICA_SWIFT_CURRENT = "America/Swift_Current"
+    AMERICA_TEGUCIGALPA = "America/Tegucigalpa"
     AMERICA_WINNIPEG = "America/Winnipeg"
+    PACIFIC_GALAPAGOS = "Pacific/Galapagos"
+    AMERICA_BOISE = "America/Boise"
+    AMERICA_CAMBRIDGE_BAY = "America/Cambridge_Bay"
+    AMERICA_CRESTON = "America/Creston"
+    AMERICA_DAWSON = "America/Dawson"
+    AMERICA_DAWSON_CREEK = "America/Dawson_Creek"
     AMERICA_DENVER = "America/Denver"
     AMERICA_EDMONTON = "America/Edmonton"
+    AMERICA_FORT_NELSON = "America/Fort_Nelson"
+    AMERICA_HERMOSILLO = "America/Hermosillo"
+    AMERICA_INUVIK = "America/Inuvik"
+    AMERICA_MAZATLAN = "America/Mazatlan"
     AMERICA_PHOENIX = "America/Phoenix"
+    AMERICA_WHITEHORSE = "America/Whitehorse"
+    AMERICA_YELLOWKNIFE = "America/Yellowknife"
     AMERICA_LOS_ANGELES = "America/Los_Angeles"
+    AMERICA_SANTA_ISABEL = "America/Santa_Isabel"
     AMERICA_TIJUANA = "America/Tijuana"
     AMERICA_VANCOUVER = "America/Vancouver"
+    PACIFIC_PITCAIRN = "Pacific/Pitcairn"
     AMERICA_ANCHORAGE = "America/Anchorage"
+    AMERICA_JUNEAU = "America/Juneau"
+    AMERICA_METLAKATLA = "America/Metlakatla"
+    AMERICA_NOME = "America/Nome"
+    AMERICA_SITKA = "America/Sitka"
+    AMERICA_YAKUTAT = "America/Yakutat"
+    PACIFIC_GAMBIER = "Pacific/Gambier"
+    PACIFIC_MARQUESAS = "Pacific/Marquesas"
+    AMERICA_ADAK = "America/Adak"
     PACIFIC_HONOLULU = "Pacific/Honolulu"
+    PACIFIC_JOHNSTON = "Pacific/Johnston"
+    PACIFIC_RAROTONGA = "Pacific/Rarotonga"
+    PACIFIC_TAHITI = "Pacific/Tahiti"
+    PACIFIC_MIDWAY = "Pacific/Midway"
+    PACIFIC_NIUE = "Pacific/Niue"
     PACIFIC_PAGO_PAGO = "Pacific/Pago_Pago"
 
 
@@ -285,64 +642,64 @@ class EventRecurrence2PatternVersionPicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Event.field_info() use it.
-Event.__sf_object__ = _sf.ObjectInfo(name="Event", label="Event", label_plural="Events", key_prefix="00U")
+Event.__sf_object__ = _sf.ObjectInfo(name="Event", label="Event", label_plural="Events", key_prefix="00U", record_types=True)
 Event.__sf_fields__ = (
-    _sf.FieldInfo(name="Id", type="id", label="Event ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+    _sf.FieldInfo(name="Id", type="id", label="Activity ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
+    _sf.FieldInfo(name="WhoId", type="reference", label="Name ID", length=18, reference_to=("Contact", "Lead"), relationship_name="Who", search_prefilterable=True),
+    _sf.FieldInfo(name="WhatId", type="reference", label="Related To ID", length=18, reference_to=("Account", "ApptBundleAggrDurDnscale", "ApptBundleAggrPolicy", "ApptBundleConfig", "ApptBundlePolicy", "ApptBundlePolicySvcTerr", "ApptBundlePropagatePolicy", "ApptBundleRestrictPolicy", "ApptBundleSortPolicy", "Asset", "AssetRelationship", "AssetWarranty", "AssignedResource", "AttributeDefinition", "AttributePicklist", "AttributePicklistValue", "Campaign", "Case", "ChannelProgram", "ChannelProgramLevel", "CommSubscriptionConsent", "ContactRequest", "Contract", "ContractLineItem", "CreditMemo", "DelegatedAccount", "Entitlement", "Expense", "ExpenseReport", "ExpenseReportEntry", "Image", "Invoice", "LegalEntity", "ListEmail", "Location", "MaintenanceAsset", "MaintenancePlan", "OperatingHoursHoliday", "Opportunity", "Order", "PartnerFundAllocation", "PartnerFundClaim", "PartnerFundRequest", "PartnerMarketingBudget", "PartyConsent", "ProcessException", "Product2", "ProductConsumed", "ProductItem", "ProductRequest", "ProductRequestLineItem", "ProductServiceCampaign", "ProductServiceCampaignItem", "ProductTransfer", "ResourceAbsence", "ReturnOrder", "ReturnOrderLineItem", "ServiceAppointment", "ServiceContract", "ServiceCrew", "ServiceCrewMember", "ServiceResource", "Shift", "ShiftPattern", "ShiftPatternEntry", "Shipment", "ShipmentItem", "Solution", "TimeSheet", "TimeSheetEntry", "TravelMode", "WarrantyTerm", "WorkOrder", "WorkOrderLineItem", "WorkPlan", "WorkPlanSelectionRule", "WorkPlanTemplate", "WorkPlanTemplateEntry", "WorkStep", "WorkStepTemplate"), relationship_name="What", search_prefilterable=True),
+    _sf.FieldInfo(name="Subject", type="combobox", label="Subject", length=255, name_field=True, picklist_values=("Call", "Email", "Meeting", "Send Letter/Quote", "Other"), permissionable=False),
+    _sf.FieldInfo(name="Location", type="string", label="Location", length=255),
+    _sf.FieldInfo(name="IsAllDayEvent", type="boolean", label="All-Day Event", nillable=False, defaulted_on_create=True, permissionable=True),
+    _sf.FieldInfo(name="ActivityDateTime", type="datetime", label="Due Date Time", permissionable=False),
+    _sf.FieldInfo(name="ActivityDate", type="date", label="Due Date Only", aggregatable=False, permissionable=False),
+    _sf.FieldInfo(name="DurationInMinutes", type="int", label="Duration", precision=8, permissionable=False),
+    _sf.FieldInfo(name="StartDateTime", type="datetime", label="Start Date Time", permissionable=False),
+    _sf.FieldInfo(name="EndDateTime", type="datetime", label="End Date Time", permissionable=False),
+    _sf.FieldInfo(name="EndDate", type="date", label="End Date", createable=False, updateable=False),
+    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000, extra_type_info="plaintextarea"),
+    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), relationship_name="Account", search_prefilterable=True),
+    _sf.FieldInfo(name="OwnerId", type="reference", label="Assigned To ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("Calendar", "User"), relationship_name="Owner"),
+    _sf.FieldInfo(name="IsPrivate", type="boolean", label="Private", nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="ShowAs", type="picklist", label="Show Time As", length=40, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Busy", "OutOfOffice", "Free"), default_picklist_value="Busy", picklist_labels=("Busy", "Out of Office", "Free"), permissionable=False, enum=EventShowAsPicklist),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="IsChild", type="boolean", label="Is Child", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="IsGroupEvent", type="boolean", label="Is Group Event", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="GroupEventType", type="picklist", label="Group Event Type", createable=False, updateable=False, length=40, defaulted_on_create=True, restricted_picklist=True, picklist_values=("0", "1", "2", "3"), default_picklist_value="0", picklist_labels=("Non-group Event", "Group Event", "Proposed Event", "IsRecurrence2 Series Pattern"), enum=EventGroupEventTypePicklist),
     _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
     _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
     _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="WhoId", type="reference", label="Name ID", length=18, reference_to=("Contact", "Lead"), relationship_name="Who"),
-    _sf.FieldInfo(name="WhatId", type="reference", label="Related To ID", length=18, reference_to=("Account", "Opportunity", "Case", "Campaign", "Contract", "Order", "Asset", "Product2"), relationship_name="What"),
-    _sf.FieldInfo(name="Subject", type="combobox", label="Subject", length=255, name_field=True, picklist_values=("Call", "Email", "Meeting", "Send Letter/Quote", "Other")),
-    _sf.FieldInfo(name="Location", type="string", label="Location", length=255),
-    _sf.FieldInfo(name="IsAllDayEvent", type="boolean", label="All-Day Event", nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="ActivityDateTime", type="datetime", label="Due Date Time"),
-    _sf.FieldInfo(name="ActivityDate", type="date", label="Due Date Only"),
-    _sf.FieldInfo(name="DurationInMinutes", type="int", label="Duration", precision=8),
-    _sf.FieldInfo(name="StartDateTime", type="datetime", label="Start Date Time"),
-    _sf.FieldInfo(name="EndDateTime", type="datetime", label="End Date Time"),
-    _sf.FieldInfo(name="EndDate", type="date", label="End Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
-    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), relationship_name="Account"),
-    _sf.FieldInfo(name="OwnerId", type="reference", label="Assigned To ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("Calendar", "User"), relationship_name="Owner"),
-    _sf.FieldInfo(name="IsPrivate", type="boolean", label="Private", nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="ShowAs", type="picklist", label="Show Time As", length=40, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Busy", "OutOfOffice", "Free"), default_picklist_value="Busy", enum=EventShowAsPicklist),
-    _sf.FieldInfo(name="IsChild", type="boolean", label="Is Child", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="IsGroupEvent", type="boolean", label="Is Group Event", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="GroupEventType", type="picklist", label="Group Event Type", createable=False, updateable=False, length=40, defaulted_on_create=True, restricted_picklist=True, picklist_values=("0", "1", "2", "3"), default_picklist_value="0", enum=EventGroupEventTypePicklist),
     _sf.FieldInfo(name="IsArchived", type="boolean", label="Archived", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="RecurrenceActivityId", type="reference", label="Recurrence Activity ID", createable=False, updateable=False, length=18, reference_to=("Event",)),
     _sf.FieldInfo(name="IsRecurrence", type="boolean", label="Create Recurring Series of Events", updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="RecurrenceStartDateTime", type="datetime", label="Recurrence Start"),
-    _sf.FieldInfo(name="RecurrenceEndDateOnly", type="date", label="Recurrence End"),
-    _sf.FieldInfo(name="RecurrenceTimeZoneSidKey", type="picklist", label="Recurrence Time Zone", length=40, picklist_values=("Pacific/Kiritimati", "Pacific/Auckland", "Australia/Sydney", "Australia/Adelaide", "Australia/Brisbane", "Asia/Seoul", "Asia/Tokyo", "Asia/Hong_Kong", "Asia/Manila", "Asia/Shanghai", "Asia/Singapore", "Asia/Taipei", "Australia/Perth", "Asia/Bangkok", "Asia/Jakarta", "Asia/Kolkata", "Asia/Karachi", "Asia/Dubai", "Africa/Nairobi", "Asia/Riyadh", "Europe/Istanbul", "Europe/Moscow", "Africa/Cairo", "Africa/Johannesburg", "Asia/Jerusalem", "Europe/Athens", "Europe/Helsinki", "Europe/Kiev", "Africa/Lagos", "Europe/Amsterdam", "Europe/Berlin", "Europe/Brussels", "Europe/Madrid", "Europe/Paris", "Europe/Rome", "Europe/Stockholm", "Europe/Warsaw", "Europe/Zurich", "Atlantic/Reykjavik", "Europe/Dublin", "Europe/Lisbon", "Europe/London", "GMT", "Atlantic/Azores", "America/Argentina/Buenos_Aires", "America/Santiago", "America/Sao_Paulo", "America/St_Johns", "America/Halifax", "America/Puerto_Rico", "America/Bogota", "America/Lima", "America/New_York", "America/Toronto", "America/Chicago", "America/Mexico_City", "America/Winnipeg", "America/Denver", "America/Edmonton", "America/Phoenix", "America/Los_Angeles", "America/Tijuana", "America/Vancouver", "America/Anchorage", "Pacific/Honolulu", "Pacific/Pago_Pago"), enum=EventRecurrenceTimeZoneSidKeyPicklist),
-    _sf.FieldInfo(name="RecurrenceType", type="picklist", label="Recurrence Type", length=40, restricted_picklist=True, picklist_values=("RecursDaily", "RecursEveryWeekday", "RecursMonthly", "RecursMonthlyNth", "RecursWeekly", "RecursYearly", "RecursYearlyNth"), enum=EventRecurrenceTypePicklist),
-    _sf.FieldInfo(name="RecurrenceInterval", type="int", label="Recurrence Interval", precision=9),
-    _sf.FieldInfo(name="RecurrenceDayOfWeekMask", type="int", label="Recurrence Day of Week Mask", precision=9),
-    _sf.FieldInfo(name="RecurrenceDayOfMonth", type="int", label="Recurrence Day of Month", precision=9),
-    _sf.FieldInfo(name="RecurrenceInstance", type="picklist", label="Recurrence Instance", length=40, restricted_picklist=True, picklist_values=("First", "Second", "Third", "Fourth", "Last"), enum=EventRecurrenceInstancePicklist),
-    _sf.FieldInfo(name="RecurrenceMonthOfYear", type="picklist", label="Recurrence Month of Year", length=40, restricted_picklist=True, picklist_values=("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"), enum=EventRecurrenceMonthOfYearPicklist),
-    _sf.FieldInfo(name="ReminderDateTime", type="datetime", label="Reminder Date/Time"),
+    _sf.FieldInfo(name="RecurrenceStartDateTime", type="datetime", label="Recurrence Start", permissionable=False),
+    _sf.FieldInfo(name="RecurrenceEndDateOnly", type="date", label="Recurrence End", permissionable=False),
+    _sf.FieldInfo(name="RecurrenceTimeZoneSidKey", type="picklist", label="Recurrence Time Zone", length=40, restricted_picklist=True, picklist_values=("Pacific/Kiritimati", "Pacific/Chatham", "Antarctica/McMurdo", "Pacific/Apia", "Pacific/Auckland", "Pacific/Enderbury", "Pacific/Fakaofo", "Pacific/Tongatapu", "Asia/Anadyr", "Asia/Kamchatka", "Pacific/Fiji", "Pacific/Funafuti", "Pacific/Kwajalein", "Pacific/Majuro", "Pacific/Nauru", "Pacific/Norfolk", "Pacific/Tarawa", "Pacific/Wake", "Pacific/Wallis", "Antarctica/Casey", "Antarctica/Macquarie", "Asia/Magadan", "Asia/Sakhalin", "Asia/Srednekolymsk", "Australia/Currie", "Australia/Hobart", "Australia/Lord_Howe", "Australia/Melbourne", "Australia/Sydney", "Pacific/Bougainville", "Pacific/Efate", "Pacific/Guadalcanal", "Pacific/Kosrae", "Pacific/Noumea", "Pacific/Ponape", "Australia/Adelaide", "Australia/Broken_Hill", "Antarctica/DumontDUrville", "Asia/Ust-Nera", "Asia/Vladivostok", "Australia/Brisbane", "Australia/Lindeman", "Pacific/Guam", "Pacific/Port_Moresby", "Pacific/Saipan", "Pacific/Truk", "Australia/Darwin", "Asia/Chita", "Asia/Dili", "Asia/Jayapura", "Asia/Khandyga", "Asia/Seoul", "Asia/Tokyo", "Asia/Yakutsk", "Pacific/Palau", "Australia/Eucla", "Asia/Brunei", "Asia/Choibalsan", "Asia/Hong_Kong", "Asia/Irkutsk", "Asia/Kuala_Lumpur", "Asia/Kuching", "Asia/Macau", "Asia/Makassar", "Asia/Manila", "Asia/Shanghai", "Asia/Singapore", "Asia/Taipei", "Asia/Ulaanbaatar", "Australia/Perth", "Antarctica/Davis", "Asia/Bangkok", "Asia/Barnaul", "Asia/Ho_Chi_Minh", "Asia/Hovd", "Asia/Jakarta", "Asia/Krasnoyarsk", "Asia/Novokuznetsk", "Asia/Novosibirsk", "Asia/Phnom_Penh", "Asia/Pontianak", "Asia/Tomsk", "Asia/Vientiane", "Indian/Christmas", "Asia/Rangoon", "Indian/Cocos", "Antarctica/Vostok", "Asia/Almaty", "Asia/Bishkek", "Asia/Dhaka", "Asia/Omsk", "Asia/Qostanay", "Asia/Thimphu", "Asia/Urumqi", "Indian/Chagos", "Asia/Kathmandu", "Asia/Colombo", "Asia/Kolkata", "Antarctica/Mawson", "Asia/Aqtau", "Asia/Aqtobe", "Asia/Ashgabat", "Asia/Atyrau", "Asia/Dushanbe", "Asia/Karachi", "Asia/Oral", "Asia/Qyzylorda", "Asia/Samarkand", "Asia/Tashkent", "Asia/Yekaterinburg", "Indian/Kerguelen", "Indian/Maldives", "Asia/Kabul", "Asia/Baku", "Asia/Dubai", "Asia/Muscat", "Asia/Tbilisi", "Asia/Yerevan", "Europe/Astrakhan", "Europe/Samara", "Europe/Saratov", "Europe/Ulyanovsk", "Indian/Mahe", "Indian/Mauritius", "Indian/Reunion", "Africa/Addis_Ababa", "Africa/Asmera", "Africa/Dar_es_Salaam", "Africa/Djibouti", "Africa/Kampala", "Africa/Mogadishu", "Africa/Nairobi", "Antarctica/Syowa", "Asia/Aden", "Asia/Amman", "Asia/Baghdad", "Asia/Bahrain", "Asia/Kuwait", "Asia/Qatar", "Asia/Riyadh", "Europe/Istanbul", "Europe/Kirov", "Europe/Minsk", "Europe/Moscow", "Europe/Volgograd", "Indian/Antananarivo", "Indian/Comoro", "Indian/Mayotte", "Africa/Blantyre", "Africa/Bujumbura", "Africa/Cairo", "Africa/Gaborone", "Africa/Harare", "Africa/Johannesburg", "Africa/Juba", "Africa/Kigali", "Africa/Lubumbashi", "Africa/Lusaka", "Africa/Maputo", "Africa/Maseru", "Africa/Mbabane", "Africa/Tripoli", "Africa/Windhoek", "Asia/Beirut", "Asia/Famagusta", "Asia/Gaza", "Asia/Hebron", "Asia/Jerusalem", "Asia/Nicosia", "Europe/Athens", "Europe/Bucharest", "Europe/Chisinau", "Europe/Helsinki", "Europe/Kaliningrad", "Europe/Kiev", "Europe/Mariehamn", "Europe/Riga", "Europe/Sofia", "Europe/Tallinn", "Europe/Uzhgorod", "Europe/Vilnius", "Europe/Zaporozhye", "Africa/Algiers", "Africa/Bangui", "Africa/Brazzaville", "Africa/Casablanca", "Africa/Ceuta", "Africa/Douala", "Africa/El_Aaiun", "Africa/Kinshasa", "Africa/Lagos", "Africa/Libreville", "Africa/Luanda", "Africa/Malabo", "Africa/Ndjamena", "Africa/Niamey", "Africa/Porto-Novo", "Africa/Tunis", "Arctic/Longyearbyen", "Europe/Amsterdam", "Europe/Andorra", "Europe/Belgrade", "Europe/Berlin", "Europe/Bratislava", "Europe/Brussels", "Europe/Budapest", "Europe/Busingen", "Europe/Copenhagen", "Europe/Gibraltar", "Europe/Ljubljana", "Europe/Luxembourg", "Europe/Madrid", "Europe/Malta", "Europe/Monaco", "Europe/Oslo", "Europe/Paris", "Europe/Podgorica", "Europe/Prague", "Europe/Rome", "Europe/San_Marino", "Europe/Sarajevo", "Europe/Skopje", "Europe/Stockholm", "Europe/Tirane", "Europe/Vaduz", "Europe/Vatican", "Europe/Vienna", "Europe/Warsaw", "Europe/Zagreb", "Europe/Zurich", "Africa/Abidjan", "Africa/Accra", "Africa/Bamako", "Africa/Banjul", "Africa/Bissau", "Africa/Conakry", "Africa/Dakar", "Africa/Freetown", "Africa/Lome", "Africa/Monrovia", "Africa/Nouakchott", "Africa/Ouagadougou", "Africa/Sao_Tome", "America/Danmarkshavn", "Antarctica/Troll", "Atlantic/Canary", "Atlantic/Faeroe", "Atlantic/Madeira", "Atlantic/Reykjavik", "Atlantic/St_Helena", "Europe/Dublin", "Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey", "Europe/Lisbon", "Europe/London", "GMT", "America/Scoresbysund", "Atlantic/Azores", "Atlantic/Cape_Verde", "America/Godthab", "America/Noronha", "Atlantic/South_Georgia", "America/Araguaina", "America/Argentina/Buenos_Aires", "America/Argentina/La_Rioja", "America/Argentina/Rio_Gallegos", "America/Argentina/Salta", "America/Argentina/San_Juan", "America/Argentina/San_Luis", "America/Argentina/Tucuman", "America/Argentina/Ushuaia", "America/Asuncion", "America/Bahia", "America/Belem", "America/Catamarca", "America/Cayenne", "America/Cordoba", "America/Fortaleza", "America/Jujuy", "America/Maceio", "America/Mendoza", "America/Miquelon", "America/Montevideo", "America/Paramaribo", "America/Punta_Arenas", "America/Recife", "America/Santarem", "America/Santiago", "America/Sao_Paulo", "Antarctica/Palmer", "Antarctica/Rothera", "Atlantic/Stanley", "America/St_Johns", "America/Anguilla", "America/Antigua", "America/Aruba", "America/Barbados", "America/Blanc-Sablon", "America/Boa_Vista", "America/Campo_Grande", "America/Caracas", "America/Cuiaba", "America/Curacao", "America/Dominica", "America/Glace_Bay", "America/Goose_Bay", "America/Grenada", "America/Guadeloupe", "America/Guyana", "America/Halifax", "America/Kralendijk", "America/La_Paz", "America/Lower_Princes", "America/Manaus", "America/Marigot", "America/Martinique", "America/Moncton", "America/Montserrat", "America/Port_of_Spain", "America/Porto_Velho", "America/Puerto_Rico", "America/Santo_Domingo", "America/St_Barthelemy", "America/St_Kitts", "America/St_Lucia", "America/St_Thomas", "America/St_Vincent", "America/Thule", "America/Tortola", "Atlantic/Bermuda", "America/Bogota", "America/Cancun", "America/Cayman", "America/Coral_Harbour", "America/Detroit", "America/Eirunepe", "America/Grand_Turk", "America/Guayaquil", "America/Indiana/Indianapolis", "America/Indiana/Marengo", "America/Indiana/Petersburg", "America/Indiana/Vevay", "America/Indiana/Vincennes", "America/Indiana/Winamac", "America/Iqaluit", "America/Jamaica", "America/Kentucky/Monticello", "America/Lima", "America/Louisville", "America/Montreal", "America/Nassau", "America/New_York", "America/Nipigon", "America/Panama", "America/Pangnirtung", "America/Port-au-Prince", "America/Rio_Branco", "America/Thunder_Bay", "America/Toronto", "Pacific/Easter", "America/Bahia_Banderas", "America/Belize", "America/Chicago", "America/Chihuahua", "America/Costa_Rica", "America/El_Salvador", "America/Guatemala", "America/Indiana/Knox", "America/Indiana/Tell_City", "America/Managua", "America/Matamoros", "America/Menominee", "America/Merida", "America/Mexico_City", "America/Monterrey", "America/North_Dakota/Beulah", "America/North_Dakota/Center", "America/North_Dakota/New_Salem", "America/Ojinaga", "America/Rainy_River", "America/Rankin_Inlet", "America/Regina", "America/Resolute", "America/Swift_Current", "America/Tegucigalpa", "America/Winnipeg", "Pacific/Galapagos", "America/Boise", "America/Cambridge_Bay", "America/Creston", "America/Dawson", "America/Dawson_Creek", "America/Denver", "America/Edmonton", "America/Fort_Nelson", "America/Hermosillo", "America/Inuvik", "America/Mazatlan", "America/Phoenix", "America/Whitehorse", "America/Yellowknife", "America/Los_Angeles", "America/Santa_Isabel", "America/Tijuana", "America/Vancouver", "Pacific/Pitcairn", "America/Anchorage", "America/Juneau", "America/Metlakatla", "America/Nome", "America/Sitka", "America/Yakutat", "Pacific/Gambier", "Pacific/Marquesas", "America/Adak", "Pacific/Honolulu", "Pacific/Johnston", "Pacific/Rarotonga", "Pacific/Tahiti", "Pacific/Midway", "Pacific/Niue", "Pacific/Pago_Pago"), picklist_labels=("(GMT+14:00) Line Islands Time (Pacific/Kiritimati)", "(GMT+13:45) Chatham Daylight Time (Pacific/Chatham)", "(GMT+13:00) New Zealand Daylight Time (Antarctica/McMurdo)", "(GMT+13:00) Apia Standard Time (Pacific/Apia)", "(GMT+13:00) New Zealand Daylight Time (Pacific/Auckland)", "(GMT+13:00) Phoenix Islands Time (Pacific/Enderbury)", "(GMT+13:00) Tokelau Time (Pacific/Fakaofo)", "(GMT+13:00) Tonga Standard Time (Pacific/Tongatapu)", "(GMT+12:00) Anadyr Standard Time (Asia/Anadyr)", "(GMT+12:00) Petropavlovsk-Kamchatski Standard Time (Asia/Kamchatka)", "(GMT+12:00) Fiji Standard Time (Pacific/Fiji)", "(GMT+12:00) Tuvalu Time (Pacific/Funafuti)", "(GMT+12:00) Marshall Islands Time (Pacific/Kwajalein)", "(GMT+12:00) Marshall Islands Time (Pacific/Majuro)", "(GMT+12:00) Nauru Time (Pacific/Nauru)", "(GMT+12:00) Norfolk Island Daylight Time (Pacific/Norfolk)", "(GMT+12:00) Gilbert Islands Time (Pacific/Tarawa)", "(GMT+12:00) Wake Island Time (Pacific/Wake)", "(GMT+12:00) Wallis & Futuna Time (Pacific/Wallis)", "(GMT+11:00) Casey Time (Antarctica/Casey)", "(GMT+11:00) Australian Eastern Daylight Time (Antarctica/Macquarie)", "(GMT+11:00) Magadan Standard Time (Asia/Magadan)", "(GMT+11:00) Sakhalin Standard Time (Asia/Sakhalin)", "(GMT+11:00) Magadan Standard Time (Asia/Srednekolymsk)", "(GMT+11:00) Australian Eastern Daylight Time (Australia/Currie)", "(GMT+11:00) Australian Eastern Daylight Time (Australia/Hobart)", "(GMT+11:00) Lord Howe Daylight Time (Australia/Lord_Howe)", "(GMT+11:00) Australian Eastern Daylight Time (Australia/Melbourne)", "(GMT+11:00) Australian Eastern Daylight Time (Australia/Sydney)", "(GMT+11:00) Bougainville Standard Time (Pacific/Bougainville)", "(GMT+11:00) Vanuatu Standard Time (Pacific/Efate)", "(GMT+11:00) Solomon Islands Time (Pacific/Guadalcanal)", "(GMT+11:00) Kosrae Time (Pacific/Kosrae)", "(GMT+11:00) New Caledonia Standard Time (Pacific/Noumea)", "(GMT+11:00) Ponape Time (Pacific/Ponape)", "(GMT+10:30) Australian Central Daylight Time (Australia/Adelaide)", "(GMT+10:30) Australian Central Daylight Time (Australia/Broken_Hill)", "(GMT+10:00) Dumont-d’Urville Time (Antarctica/DumontDUrville)", "(GMT+10:00) Vladivostok Standard Time (Asia/Ust-Nera)", "(GMT+10:00) Vladivostok Standard Time (Asia/Vladivostok)", "(GMT+10:00) Australian Eastern Standard Time (Australia/Brisbane)", "(GMT+10:00) Australian Eastern Standard Time (Australia/Lindeman)", "(GMT+10:00) Chamorro Standard Time (Pacific/Guam)", "(GMT+10:00) Papua New Guinea Time (Pacific/Port_Moresby)", "(GMT+10:00) Chamorro Standard Time (Pacific/Saipan)", "(GMT+10:00) Chuuk Time (Pacific/Truk)", "(GMT+09:30) Australian Central Standard Time (Australia/Darwin)", "(GMT+09:00) Yakutsk Standard Time (Asia/Chita)", "(GMT+09:00) East Timor Time (Asia/Dili)", "(GMT+09:00) Eastern Indonesia Time (Asia/Jayapura)", "(GMT+09:00) Yakutsk Standard Time (Asia/Khandyga)", "(GMT+09:00) Korean Standard Time (Asia/Seoul)", "(GMT+09:00) Japan Standard Time (Asia/Tokyo)", "(GMT+09:00) Yakutsk Standard Time (Asia/Yakutsk)", "(GMT+09:00) Palau Time (Pacific/Palau)", "(GMT+08:45) Australian Central Western Standard Time (Australia/Eucla)", "(GMT+08:00) Brunei Darussalam Time (Asia/Brunei)", "(GMT+08:00) Ulaanbaatar Standard Time (Asia/Choibalsan)", "(GMT+08:00) Hong Kong Standard Time (Asia/Hong_Kong)", "(GMT+08:00) Irkutsk Standard Time (Asia/Irkutsk)", "(GMT+08:00) Malaysia Time (Asia/Kuala_Lumpur)", "(GMT+08:00) Malaysia Time (Asia/Kuching)", "(GMT+08:00) China Standard Time (Asia/Macau)", "(GMT+08:00) Central Indonesia Time (Asia/Makassar)", "(GMT+08:00) Philippine Standard Time (Asia/Manila)", "(GMT+08:00) China Standard Time (Asia/Shanghai)", "(GMT+08:00) Singapore Standard Time (Asia/Singapore)", "(GMT+08:00) Taipei Standard Time (Asia/Taipei)", "(GMT+08:00) Ulaanbaatar Standard Time (Asia/Ulaanbaatar)", "(GMT+08:00) Australian Western Standard Time (Australia/Perth)", "(GMT+07:00) Davis Time (Antarctica/Davis)", "(GMT+07:00) Indochina Time (Asia/Bangkok)", "(GMT+07:00) Moscow Standard Time + 4 (Asia/Barnaul)", "(GMT+07:00) Indochina Time (Asia/Ho_Chi_Minh)", "(GMT+07:00) Hovd Standard Time (Asia/Hovd)", "(GMT+07:00) Western Indonesia Time (Asia/Jakarta)", "(GMT+07:00) Krasnoyarsk Standard Time (Asia/Krasnoyarsk)", "(GMT+07:00) Krasnoyarsk Standard Time (Asia/Novokuznetsk)", "(GMT+07:00) Novosibirsk Standard Time (Asia/Novosibirsk)", "(GMT+07:00) Indochina Time (Asia/Phnom_Penh)", "(GMT+07:00) Western Indonesia Time (Asia/Pontianak)", "(GMT+07:00) Moscow Standard Time + 4 (Asia/Tomsk)", "(GMT+07:00) Indochina Time (Asia/Vientiane)", "(GMT+07:00) Christmas Island Time (Indian/Christmas)", "(GMT+06:30) Myanmar Time (Asia/Rangoon)", "(GMT+06:30) Cocos Islands Time (Indian/Cocos)", "(GMT+06:00) Vostok Time (Antarctica/Vostok)", "(GMT+06:00) East Kazakhstan Time (Asia/Almaty)", "(GMT+06:00) Kyrgyzstan Time (Asia/Bishkek)", "(GMT+06:00) Bangladesh Standard Time (Asia/Dhaka)", "(GMT+06:00) Omsk Standard Time (Asia/Omsk)", "(GMT+06:00) East Kazakhstan Time (Asia/Qostanay)", "(GMT+06:00) Bhutan Time (Asia/Thimphu)", "(GMT+06:00) China Standard Time (Asia/Urumqi)", "(GMT+06:00) Indian Ocean Time (Indian/Chagos)", "(GMT+05:45) Nepal Time (Asia/Kathmandu)", "(GMT+05:30) India Standard Time (Asia/Colombo)", "(GMT+05:30) India Standard Time (Asia/Kolkata)", "(GMT+05:00) Mawson Time (Antarctica/Mawson)", "(GMT+05:00) West Kazakhstan Time (Asia/Aqtau)", "(GMT+05:00) West Kazakhstan Time (Asia/Aqtobe)", "(GMT+05:00) Turkmenistan Standard Time (Asia/Ashgabat)", "(GMT+05:00) West Kazakhstan Time (Asia/Atyrau)", "(GMT+05:00) Tajikistan Time (Asia/Dushanbe)", "(GMT+05:00) Pakistan Standard Time (Asia/Karachi)", "(GMT+05:00) West Kazakhstan Time (Asia/Oral)", "(GMT+05:00) West Kazakhstan Time (Asia/Qyzylorda)", "(GMT+05:00) Uzbekistan Standard Time (Asia/Samarkand)", "(GMT+05:00) Uzbekistan Standard Time (Asia/Tashkent)", "(GMT+05:00) Yekaterinburg Standard Time (Asia/Yekaterinburg)", "(GMT+05:00) French Southern & Antarctic Time (Indian/Kerguelen)", "(GMT+05:00) Maldives Time (Indian/Maldives)", "(GMT+04:30) Afghanistan Time (Asia/Kabul)", "(GMT+04:00) Azerbaijan Standard Time (Asia/Baku)", "(GMT+04:00) Gulf Standard Time (Asia/Dubai)", "(GMT+04:00) Gulf Standard Time (Asia/Muscat)", "(GMT+04:00) Georgia Standard Time (Asia/Tbilisi)", "(GMT+04:00) Armenia Standard Time (Asia/Yerevan)", "(GMT+04:00) Samara Standard Time (Europe/Astrakhan)", "(GMT+04:00) Samara Standard Time (Europe/Samara)", "(GMT+04:00) Moscow Standard Time + 1 (Europe/Saratov)", "(GMT+04:00) Moscow Standard Time + 1 (Europe/Ulyanovsk)", "(GMT+04:00) Seychelles Time (Indian/Mahe)", "(GMT+04:00) Mauritius Standard Time (Indian/Mauritius)", "(GMT+04:00) Réunion Time (Indian/Reunion)", "(GMT+03:00) East Africa Time (Africa/Addis_Ababa)", "(GMT+03:00) East Africa Time (Africa/Asmera)", "(GMT+03:00) East Africa Time (Africa/Dar_es_Salaam)", "(GMT+03:00) East Africa Time (Africa/Djibouti)", "(GMT+03:00) East Africa Time (Africa/Kampala)", "(GMT+03:00) East Africa Time (Africa/Mogadishu)", "(GMT+03:00) East Africa Time (Africa/Nairobi)", "(GMT+03:00) Syowa Time (Antarctica/Syowa)", "(GMT+03:00) Arabian Standard Time (Asia/Aden)", "(GMT+03:00) Eastern European Standard Time (Asia/Amman)", "(GMT+03:00) Arabian Standard Time (Asia/Baghdad)", "(GMT+03:00) Arabian Standard Time (Asia/Bahrain)", "(GMT+03:00) Arabian Standard Time (Asia/Kuwait)", "(GMT+03:00) Arabian Standard Time (Asia/Qatar)", "(GMT+03:00) Arabian Standard Time (Asia/Riyadh)", "(GMT+03:00) Eastern European Standard Time (Europe/Istanbul)", "(GMT+03:00) Moscow Standard Time (Europe/Kirov)", "(GMT+03:00) Moscow Standard Time (Europe/Minsk)", "(GMT+03:00) Moscow Standard Time (Europe/Moscow)", "(GMT+03:00) Volgograd Standard Time (Europe/Volgograd)", "(GMT+03:00) East Africa Time (Indian/Antananarivo)", "(GMT+03:00) East Africa Time (Indian/Comoro)", "(GMT+03:00) East Africa Time (Indian/Mayotte)", "(GMT+02:00) Central Africa Time (Africa/Blantyre)", "(GMT+02:00) Central Africa Time (Africa/Bujumbura)", "(GMT+02:00) Eastern European Standard Time (Africa/Cairo)", "(GMT+02:00) Central Africa Time (Africa/Gaborone)", "(GMT+02:00) Central Africa Time (Africa/Harare)", "(GMT+02:00) South Africa Standard Time (Africa/Johannesburg)", "(GMT+02:00) Central Africa Time (Africa/Juba)", "(GMT+02:00) Central Africa Time (Africa/Kigali)", "(GMT+02:00) Central Africa Time (Africa/Lubumbashi)", "(GMT+02:00) Central Africa Time (Africa/Lusaka)", "(GMT+02:00) Central Africa Time (Africa/Maputo)", "(GMT+02:00) South Africa Standard Time (Africa/Maseru)", "(GMT+02:00) South Africa Standard Time (Africa/Mbabane)", "(GMT+02:00) Eastern European Standard Time (Africa/Tripoli)", "(GMT+02:00) Central Africa Time (Africa/Windhoek)", "(GMT+02:00) Eastern European Standard Time (Asia/Beirut)", "(GMT+02:00) Eastern European Standard Time (Asia/Famagusta)", "(GMT+02:00) Eastern European Standard Time (Asia/Gaza)", "(GMT+02:00) Eastern European Standard Time (Asia/Hebron)", "(GMT+02:00) Israel Standard Time (Asia/Jerusalem)", "(GMT+02:00) Eastern European Standard Time (Asia/Nicosia)", "(GMT+02:00) Eastern European Standard Time (Europe/Athens)", "(GMT+02:00) Eastern European Standard Time (Europe/Bucharest)", "(GMT+02:00) Eastern European Standard Time (Europe/Chisinau)", "(GMT+02:00) Eastern European Standard Time (Europe/Helsinki)", "(GMT+02:00) Eastern European Standard Time (Europe/Kaliningrad)", "(GMT+02:00) Eastern European Standard Time (Europe/Kyiv)", "(GMT+02:00) Eastern European Standard Time (Europe/Mariehamn)", "(GMT+02:00) Eastern European Standard Time (Europe/Riga)", "(GMT+02:00) Eastern European Standard Time (Europe/Sofia)", "(GMT+02:00) Eastern European Standard Time (Europe/Tallinn)", "(GMT+02:00) Eastern European Standard Time (Europe/Uzhgorod)", "(GMT+02:00) Eastern European Standard Time (Europe/Vilnius)", "(GMT+02:00) Eastern European Standard Time (Europe/Zaporozhye)", "(GMT+01:00) Central European Standard Time (Africa/Algiers)", "(GMT+01:00) West Africa Standard Time (Africa/Bangui)", "(GMT+01:00) West Africa Standard Time (Africa/Brazzaville)", "(GMT+01:00) Western European Summer Time (Africa/Casablanca)", "(GMT+01:00) Central European Standard Time (Africa/Ceuta)", "(GMT+01:00) West Africa Standard Time (Africa/Douala)", "(GMT+01:00) Western European Summer Time (Africa/El_Aaiun)", "(GMT+01:00) West Africa Standard Time (Africa/Kinshasa)", "(GMT+01:00) West Africa Standard Time (Africa/Lagos)", "(GMT+01:00) West Africa Standard Time (Africa/Libreville)", "(GMT+01:00) West Africa Standard Time (Africa/Luanda)", "(GMT+01:00) West Africa Standard Time (Africa/Malabo)", "(GMT+01:00) West Africa Standard Time (Africa/Ndjamena)", "(GMT+01:00) West Africa Standard Time (Africa/Niamey)", "(GMT+01:00) West Africa Standard Time (Africa/Porto-Novo)", "(GMT+01:00) Central European Standard Time (Africa/Tunis)", "(GMT+01:00) Central European Standard Time (Arctic/Longyearbyen)", "(GMT+01:00) Central European Standard Time (Europe/Amsterdam)", "(GMT+01:00) Central European Standard Time (Europe/Andorra)", "(GMT+01:00) Central European Standard Time (Europe/Belgrade)", "(GMT+01:00) Central European Standard Time (Europe/Berlin)", "(GMT+01:00) Central European Standard Time (Europe/Bratislava)", "(GMT+01:00) Central European Standard Time (Europe/Brussels)", "(GMT+01:00) Central European Standard Time (Europe/Budapest)", "(GMT+01:00) Central European Standard Time (Europe/Busingen)", "(GMT+01:00) Central European Standard Time (Europe/Copenhagen)", "(GMT+01:00) Central European Standard Time (Europe/Gibraltar)", "(GMT+01:00) Central European Standard Time (Europe/Ljubljana)", "(GMT+01:00) Central European Standard Time (Europe/Luxembourg)", "(GMT+01:00) Central European Standard Time (Europe/Madrid)", "(GMT+01:00) Central European Standard Time (Europe/Malta)", "(GMT+01:00) Central European Standard Time (Europe/Monaco)", "(GMT+01:00) Central European Standard Time (Europe/Oslo)", "(GMT+01:00) Central European Standard Time (Europe/Paris)", "(GMT+01:00) Central European Standard Time (Europe/Podgorica)", "(GMT+01:00) Central European Standard Time (Europe/Prague)", "(GMT+01:00) Central European Standard Time (Europe/Rome)", "(GMT+01:00) Central European Standard Time (Europe/San_Marino)", "(GMT+01:00) Central European Standard Time (Europe/Sarajevo)", "(GMT+01:00) Central European Standard Time (Europe/Skopje)", "(GMT+01:00) Central European Standard Time (Europe/Stockholm)", "(GMT+01:00) Central European Standard Time (Europe/Tirane)", "(GMT+01:00) Central European Standard Time (Europe/Vaduz)", "(GMT+01:00) Central European Standard Time (Europe/Vatican)", "(GMT+01:00) Central European Standard Time (Europe/Vienna)", "(GMT+01:00) Central European Standard Time (Europe/Warsaw)", "(GMT+01:00) Central European Standard Time (Europe/Zagreb)", "(GMT+01:00) Central European Standard Time (Europe/Zurich)", "(GMT+00:00) Greenwich Mean Time (Africa/Abidjan)", "(GMT+00:00) Greenwich Mean Time (Africa/Accra)", "(GMT+00:00) Greenwich Mean Time (Africa/Bamako)", "(GMT+00:00) Greenwich Mean Time (Africa/Banjul)", "(GMT+00:00) Greenwich Mean Time (Africa/Bissau)", "(GMT+00:00) Greenwich Mean Time (Africa/Conakry)", "(GMT+00:00) Greenwich Mean Time (Africa/Dakar)", "(GMT+00:00) Greenwich Mean Time (Africa/Freetown)", "(GMT+00:00) Greenwich Mean Time (Africa/Lome)", "(GMT+00:00) Greenwich Mean Time (Africa/Monrovia)", "(GMT+00:00) Greenwich Mean Time (Africa/Nouakchott)", "(GMT+00:00) Greenwich Mean Time (Africa/Ouagadougou)", "(GMT+00:00) Greenwich Mean Time (Africa/Sao_Tome)", "(GMT+00:00) Greenwich Mean Time (America/Danmarkshavn)", "(GMT+00:00) Greenwich Mean Time (Antarctica/Troll)", "(GMT+00:00) Western European Standard Time (Atlantic/Canary)", "(GMT+00:00) Western European Standard Time (Atlantic/Faeroe)", "(GMT+00:00) Western European Standard Time (Atlantic/Madeira)", "(GMT+00:00) Greenwich Mean Time (Atlantic/Reykjavik)", "(GMT+00:00) Greenwich Mean Time (Atlantic/St_Helena)", "(GMT+00:00) Greenwich Mean Time (Europe/Dublin)", "(GMT+00:00) Greenwich Mean Time (Europe/Guernsey)", "(GMT+00:00) Greenwich Mean Time (Europe/Isle_of_Man)", "(GMT+00:00) Greenwich Mean Time (Europe/Jersey)", "(GMT+00:00) Western European Standard Time (Europe/Lisbon)", "(GMT+00:00) Greenwich Mean Time (Europe/London)", "(GMT+00:00) Greenwich Mean Time (GMT)", "(GMT-01:00) East Greenland Standard Time (America/Scoresbysund)", "(GMT-01:00) Azores Standard Time (Atlantic/Azores)", "(GMT-01:00) Cape Verde Standard Time (Atlantic/Cape_Verde)", "(GMT-02:00) West Greenland Standard Time (America/Godthab)", "(GMT-02:00) Fernando de Noronha Standard Time (America/Noronha)", "(GMT-02:00) South Georgia Time (Atlantic/South_Georgia)", "(GMT-03:00) Brasilia Standard Time (America/Araguaina)", "(GMT-03:00) Argentina Standard Time (America/Argentina/Buenos_Aires)", "(GMT-03:00) Argentina Standard Time (America/Argentina/La_Rioja)", "(GMT-03:00) Argentina Standard Time (America/Argentina/Rio_Gallegos)", "(GMT-03:00) Argentina Standard Time (America/Argentina/Salta)", "(GMT-03:00) Argentina Standard Time (America/Argentina/San_Juan)", "(GMT-03:00) Argentina Standard Time (America/Argentina/San_Luis)", "(GMT-03:00) Argentina Standard Time (America/Argentina/Tucuman)", "(GMT-03:00) Argentina Standard Time (America/Argentina/Ushuaia)", "(GMT-03:00) Paraguay Summer Time (America/Asuncion)", "(GMT-03:00) Brasilia Standard Time (America/Bahia)", "(GMT-03:00) Brasilia Standard Time (America/Belem)", "(GMT-03:00) Argentina Standard Time (America/Catamarca)", "(GMT-03:00) French Guiana Time (America/Cayenne)", "(GMT-03:00) Argentina Standard Time (America/Cordoba)", "(GMT-03:00) Brasilia Standard Time (America/Fortaleza)", "(GMT-03:00) Argentina Standard Time (America/Jujuy)", "(GMT-03:00) Brasilia Standard Time (America/Maceio)", "(GMT-03:00) Argentina Standard Time (America/Mendoza)", "(GMT-03:00) St Pierre & Miquelon Standard Time (America/Miquelon)", "(GMT-03:00) Uruguay Standard Time (America/Montevideo)", "(GMT-03:00) Suriname Time (America/Paramaribo)", "(GMT-03:00) Chile Standard Time (America/Punta_Arenas)", "(GMT-03:00) Brasilia Standard Time (America/Recife)", "(GMT-03:00) Brasilia Standard Time (America/Santarem)", "(GMT-03:00) Chile Summer Time (America/Santiago)", "(GMT-03:00) Brasilia Standard Time (America/Sao_Paulo)", "(GMT-03:00) Chile Standard Time (Antarctica/Palmer)", "(GMT-03:00) Rothera Time (Antarctica/Rothera)", "(GMT-03:00) Falkland Islands Standard Time (Atlantic/Stanley)", "(GMT-03:30) Newfoundland Standard Time (America/St_Johns)", "(GMT-04:00) Atlantic Standard Time (America/Anguilla)", "(GMT-04:00) Atlantic Standard Time (America/Antigua)", "(GMT-04:00) Atlantic Standard Time (America/Aruba)", "(GMT-04:00) Atlantic Standard Time (America/Barbados)", "(GMT-04:00) Atlantic Standard Time (America/Blanc-Sablon)", "(GMT-04:00) Amazon Standard Time (America/Boa_Vista)", "(GMT-04:00) Amazon Standard Time (America/Campo_Grande)", "(GMT-04:00) Venezuela Time (America/Caracas)", "(GMT-04:00) Amazon Standard Time (America/Cuiaba)", "(GMT-04:00) Atlantic Standard Time (America/Curacao)", "(GMT-04:00) Atlantic Standard Time (America/Dominica)", "(GMT-04:00) Atlantic Standard Time (America/Glace_Bay)", "(GMT-04:00) Atlantic Standard Time (America/Goose_Bay)", "(GMT-04:00) Atlantic Standard Time (America/Grenada)", "(GMT-04:00) Atlantic Standard Time (America/Guadeloupe)", "(GMT-04:00) Guyana Time (America/Guyana)", "(GMT-04:00) Atlantic Standard Time (America/Halifax)", "(GMT-04:00) Atlantic Standard Time (America/Kralendijk)", "(GMT-04:00) Bolivia Time (America/La_Paz)", "(GMT-04:00) Atlantic Standard Time (America/Lower_Princes)", "(GMT-04:00) Amazon Standard Time (America/Manaus)", "(GMT-04:00) Atlantic Standard Time (America/Marigot)", "(GMT-04:00) Atlantic Standard Time (America/Martinique)", "(GMT-04:00) Atlantic Standard Time (America/Moncton)", "(GMT-04:00) Atlantic Standard Time (America/Montserrat)", "(GMT-04:00) Atlantic Standard Time (America/Port_of_Spain)", "(GMT-04:00) Amazon Standard Time (America/Porto_Velho)", "(GMT-04:00) Atlantic Standard Time (America/Puerto_Rico)", "(GMT-04:00) Atlantic Standard Time (America/Santo_Domingo)", "(GMT-04:00) Atlantic Standard Time (America/St_Barthelemy)", "(GMT-04:00) Atlantic Standard Time (America/St_Kitts)", "(GMT-04:00) Atlantic Standard Time (America/St_Lucia)", "(GMT-04:00) Atlantic Standard Time (America/St_Thomas)", "(GMT-04:00) Atlantic Standard Time (America/St_Vincent)", "(GMT-04:00) Atlantic Standard Time (America/Thule)", "(GMT-04:00) Atlantic Standard Time (America/Tortola)", "(GMT-04:00) Atlantic Standard Time (Atlantic/Bermuda)", "(GMT-05:00) Colombia Standard Time (America/Bogota)", "(GMT-05:00) Eastern Standard Time (America/Cancun)", "(GMT-05:00) Eastern Standard Time (America/Cayman)", "(GMT-05:00) Eastern Standard Time (America/Coral_Harbour)", "(GMT-05:00) Eastern Standard Time (America/Detroit)", "(GMT-05:00) Acre Standard Time (America/Eirunepe)", "(GMT-05:00) Eastern Standard Time (America/Grand_Turk)", "(GMT-05:00) Ecuador Time (America/Guayaquil)", "(GMT-05:00) Eastern Standard Time (America/Indiana/Indianapolis)", "(GMT-05:00) Eastern Standard Time (America/Indiana/Marengo)", "(GMT-05:00) Eastern Standard Time (America/Indiana/Petersburg)", "(GMT-05:00) Eastern Standard Time (America/Indiana/Vevay)", "(GMT-05:00) Eastern Standard Time (America/Indiana/Vincennes)", "(GMT-05:00) Eastern Standard Time (America/Indiana/Winamac)", "(GMT-05:00) Eastern Standard Time (America/Iqaluit)", "(GMT-05:00) Eastern Standard Time (America/Jamaica)", "(GMT-05:00) Eastern Standard Time (America/Kentucky/Monticello)", "(GMT-05:00) Peru Standard Time (America/Lima)", "(GMT-05:00) Eastern Standard Time (America/Louisville)", "(GMT-05:00) Eastern Standard Time (America/Montreal)", "(GMT-05:00) Eastern Standard Time (America/Nassau)", "(GMT-05:00) Eastern Standard Time (America/New_York)", "(GMT-05:00) Eastern Standard Time (America/Nipigon)", "(GMT-05:00) Eastern Standard Time (America/Panama)", "(GMT-05:00) Eastern Standard Time (America/Pangnirtung)", "(GMT-05:00) Eastern Standard Time (America/Port-au-Prince)", "(GMT-05:00) Acre Standard Time (America/Rio_Branco)", "(GMT-05:00) Eastern Standard Time (America/Thunder_Bay)", "(GMT-05:00) Eastern Standard Time (America/Toronto)", "(GMT-05:00) Easter Island Summer Time (Pacific/Easter)", "(GMT-06:00) Central Standard Time (America/Bahia_Banderas)", "(GMT-06:00) Central Standard Time (America/Belize)", "(GMT-06:00) Central Standard Time (America/Chicago)", "(GMT-06:00) Mexican Pacific Standard Time (America/Chihuahua)", "(GMT-06:00) Central Standard Time (America/Costa_Rica)", "(GMT-06:00) Central Standard Time (America/El_Salvador)", "(GMT-06:00) Central Standard Time (America/Guatemala)", "(GMT-06:00) Central Standard Time (America/Indiana/Knox)", "(GMT-06:00) Central Standard Time (America/Indiana/Tell_City)", "(GMT-06:00) Central Standard Time (America/Managua)", "(GMT-06:00) Central Standard Time (America/Matamoros)", "(GMT-06:00) Central Standard Time (America/Menominee)", "(GMT-06:00) Central Standard Time (America/Merida)", "(GMT-06:00) Central Standard Time (America/Mexico_City)", "(GMT-06:00) Central Standard Time (America/Monterrey)", "(GMT-06:00) Central Standard Time (America/North_Dakota/Beulah)", "(GMT-06:00) Central Standard Time (America/North_Dakota/Center)", "(GMT-06:00) Central Standard Time (America/North_Dakota/New_Salem)", "(GMT-06:00) Mountain Standard Time (America/Ojinaga)", "(GMT-06:00) Central Standard Time (America/Rainy_River)", "(GMT-06:00) Central Standard Time (America/Rankin_Inlet)", "(GMT-06:00) Central Standard Time (America/Regina)", "(GMT-06:00) Central Standard Time (America/Resolute)", "(GMT-06:00) Central Standard Time (America/Swift_Current)", "(GMT-06:00) Central Standard Time (America/Tegucigalpa)", "(GMT-06:00) Central Standard Time (America/Winnipeg)", "(GMT-06:00) Galapagos Time (Pacific/Galapagos)", "(GMT-07:00) Mountain Standard Time (America/Boise)", "(GMT-07:00) Mountain Standard Time (America/Cambridge_Bay)", "(GMT-07:00) Mountain Standard Time (America/Creston)", "(GMT-07:00) Yukon Time (America/Dawson)", "(GMT-07:00) Mountain Standard Time (America/Dawson_Creek)", "(GMT-07:00) Mountain Standard Time (America/Denver)", "(GMT-07:00) Mountain Standard Time (America/Edmonton)", "(GMT-07:00) Mountain Standard Time (America/Fort_Nelson)", "(GMT-07:00) Mexican Pacific Standard Time (America/Hermosillo)", "(GMT-07:00) Mountain Standard Time (America/Inuvik)", "(GMT-07:00) Mexican Pacific Standard Time (America/Mazatlan)", "(GMT-07:00) Mountain Standard Time (America/Phoenix)", "(GMT-07:00) Yukon Time (America/Whitehorse)", "(GMT-07:00) Mountain Standard Time (America/Yellowknife)", "(GMT-08:00) Pacific Standard Time (America/Los_Angeles)", "(GMT-08:00) Northwest Mexico Standard Time (America/Santa_Isabel)", "(GMT-08:00) Pacific Standard Time (America/Tijuana)", "(GMT-08:00) Pacific Standard Time (America/Vancouver)", "(GMT-08:00) Pitcairn Time (Pacific/Pitcairn)", "(GMT-09:00) Alaska Standard Time (America/Anchorage)", "(GMT-09:00) Alaska Standard Time (America/Juneau)", "(GMT-09:00) Alaska Standard Time (America/Metlakatla)", "(GMT-09:00) Alaska Standard Time (America/Nome)", "(GMT-09:00) Alaska Standard Time (America/Sitka)", "(GMT-09:00) Alaska Standard Time (America/Yakutat)", "(GMT-09:00) Gambier Time (Pacific/Gambier)", "(GMT-09:30) Marquesas Time (Pacific/Marquesas)", "(GMT-10:00) Hawaii-Aleutian Standard Time (America/Adak)", "(GMT-10:00) Hawaii-Aleutian Standard Time (Pacific/Honolulu)", "(GMT-10:00) Hawaii-Aleutian Standard Time (Pacific/Johnston)", "(GMT-10:00) Cook Islands Standard Time (Pacific/Rarotonga)", "(GMT-10:00) Tahiti Time (Pacific/Tahiti)", "(GMT-11:00) Samoa Standard Time (Pacific/Midway)", "(GMT-11:00) Niue Time (Pacific/Niue)", "(GMT-11:00) Samoa Standard Time (Pacific/Pago_Pago)"), permissionable=False, enum=EventRecurrenceTimeZoneSidKeyPicklist),
+    _sf.FieldInfo(name="RecurrenceType", type="picklist", label="Recurrence Type", length=40, restricted_picklist=True, picklist_values=("RecursDaily", "RecursEveryWeekday", "RecursMonthly", "RecursMonthlyNth", "RecursWeekly", "RecursYearly", "RecursYearlyNth"), picklist_labels=("Recurs Daily", "Recurs Every Weekday", "Recurs Monthly", "Recurs Monthly Nth", "Recurs Weekly", "Recurs Yearly", "Recurs Yearly Nth"), permissionable=False, enum=EventRecurrenceTypePicklist),
+    _sf.FieldInfo(name="RecurrenceInterval", type="int", label="Recurrence Interval", precision=9, permissionable=False),
+    _sf.FieldInfo(name="RecurrenceDayOfWeekMask", type="int", label="Recurrence Day of Week Mask", precision=9, permissionable=False),
+    _sf.FieldInfo(name="RecurrenceDayOfMonth", type="int", label="Recurrence Day of Month", precision=9, permissionable=False),
+    _sf.FieldInfo(name="RecurrenceInstance", type="picklist", label="Recurrence Instance", length=40, restricted_picklist=True, picklist_values=("First", "Second", "Third", "Fourth", "Last"), picklist_labels=("1st", "2nd", "3rd", "4th", "last"), permissionable=False, enum=EventRecurrenceInstancePicklist),
+    _sf.FieldInfo(name="RecurrenceMonthOfYear", type="picklist", label="Recurrence Month of Year", length=40, restricted_picklist=True, picklist_values=("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"), permissionable=False, enum=EventRecurrenceMonthOfYearPicklist),
+    _sf.FieldInfo(name="ReminderDateTime", type="datetime", label="Reminder Date/Time", permissionable=False),
     _sf.FieldInfo(name="IsReminderSet", type="boolean", label="Reminder Set", nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="EventSubtype", type="picklist", label="Event Subtype", updateable=False, length=40, restricted_picklist=True, picklist_values=("Event",), enum=EventEventSubtypePicklist),
+    _sf.FieldInfo(name="EventSubtype", type="picklist", label="Event Subtype", updateable=False, length=40, restricted_picklist=True, picklist_values=("Event",), permissionable=False, enum=EventEventSubtypePicklist),
     _sf.FieldInfo(name="IsRecurrence2Exclusion", type="boolean", label="Historical Event, Not Following Recurrence", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="Recurrence2PatternText", type="textarea", label="Recurrence Pattern", updateable=False, length=512),
-    _sf.FieldInfo(name="Recurrence2PatternVersion", type="picklist", label="Pattern Version", createable=False, updateable=False, length=40, restricted_picklist=True, picklist_values=("1", "2"), enum=EventRecurrence2PatternVersionPicklist),
+    _sf.FieldInfo(name="Recurrence2PatternText", type="textarea", label="Recurrence Pattern", updateable=False, length=512, extra_type_info="plaintextarea", permissionable=False),
+    _sf.FieldInfo(name="Recurrence2PatternVersion", type="picklist", label="Pattern Version", createable=False, updateable=False, length=40, restricted_picklist=True, picklist_values=("1", "2"), picklist_labels=("RFC 5545 v4 RRULE", "RFC 5545 v4_2 RRULE"), enum=EventRecurrence2PatternVersionPicklist),
     _sf.FieldInfo(name="IsRecurrence2", type="boolean", label="Repeat", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="IsRecurrence2Exception", type="boolean", label="Is Exception", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="Recurrence2PatternStartDate", type="datetime", label="Recurrence Pattern Start Date", createable=False, updateable=False),
     _sf.FieldInfo(name="Recurrence2PatternTimeZone", type="string", label="Recurrence Pattern Time Zone Reference", createable=False, updateable=False, length=255),
 )
 Event.__sf_parents__ = (
-    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
-    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="Who", field="WhoId", reference_to=("Contact", "Lead")),
-    _sf.ParentInfo(name="What", field="WhatId", reference_to=("Account", "Opportunity", "Case", "Campaign", "Contract", "Order", "Asset", "Product2")),
+    _sf.ParentInfo(name="What", field="WhatId", reference_to=("Account", "ApptBundleAggrDurDnscale", "ApptBundleAggrPolicy", "ApptBundleConfig", "ApptBundlePolicy", "ApptBundlePolicySvcTerr", "ApptBundlePropagatePolicy", "ApptBundleRestrictPolicy", "ApptBundleSortPolicy", "Asset", "AssetRelationship", "AssetWarranty", "AssignedResource", "AttributeDefinition", "AttributePicklist", "AttributePicklistValue", "Campaign", "Case", "ChannelProgram", "ChannelProgramLevel", "CommSubscriptionConsent", "ContactRequest", "Contract", "ContractLineItem", "CreditMemo", "DelegatedAccount", "Entitlement", "Expense", "ExpenseReport", "ExpenseReportEntry", "Image", "Invoice", "LegalEntity", "ListEmail", "Location", "MaintenanceAsset", "MaintenancePlan", "OperatingHoursHoliday", "Opportunity", "Order", "PartnerFundAllocation", "PartnerFundClaim", "PartnerFundRequest", "PartnerMarketingBudget", "PartyConsent", "ProcessException", "Product2", "ProductConsumed", "ProductItem", "ProductRequest", "ProductRequestLineItem", "ProductServiceCampaign", "ProductServiceCampaignItem", "ProductTransfer", "ResourceAbsence", "ReturnOrder", "ReturnOrderLineItem", "ServiceAppointment", "ServiceContract", "ServiceCrew", "ServiceCrewMember", "ServiceResource", "Shift", "ShiftPattern", "ShiftPatternEntry", "Shipment", "ShipmentItem", "Solution", "TimeSheet", "TimeSheetEntry", "TravelMode", "WarrantyTerm", "WorkOrder", "WorkOrderLineItem", "WorkPlan", "WorkPlanSelectionRule", "WorkPlanTemplate", "WorkPlanTemplateEntry", "WorkStep", "WorkStepTemplate")),
     _sf.ParentInfo(name="Account", field="AccountId", reference_to=("Account",)),
     _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("Calendar", "User")),
+    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
+    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
 )
 Event.__sf_children__ = (
     _sf.ChildInfo(name="RecurringEvents", child_sobject="Event", field="RecurrenceActivityId"),

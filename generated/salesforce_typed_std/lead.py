@@ -31,16 +31,6 @@ class Lead(_sf.SObject):
     """Lead ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Lead, read-only."""
     LastName: str | None | _sf.UnsetType = _sf.UNSET
@@ -49,10 +39,6 @@ class Lead(_sf.SObject):
     """First Name. string(40)."""
     Salutation: LeadSalutationPicklist | str | None | _sf.UnsetType = _sf.UNSET
     """picklist(40)."""
-    MiddleName: str | None | _sf.UnsetType = _sf.UNSET
-    """Middle Name. string(40)."""
-    Suffix: str | None | _sf.UnsetType = _sf.UNSET
-    """string(40)."""
     Name: str | None | _sf.UnsetType = _sf.UNSET
     """Full Name. string(121), never null, read-only."""
     Title: str | None | _sf.UnsetType = _sf.UNSET
@@ -105,12 +91,6 @@ class Lead(_sf.SObject):
     """Employees. int."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> Group|User, required."""
-    HasOptedOutOfEmail: bool | None | _sf.UnsetType = _sf.UNSET
-    """Email Opt Out. boolean."""
-    HasOptedOutOfFax: bool | None | _sf.UnsetType = _sf.UNSET
-    """Fax Opt Out. boolean."""
-    DoNotCall: bool | None | _sf.UnsetType = _sf.UNSET
-    """Do Not Call. boolean."""
     IsConverted: bool | None | _sf.UnsetType = _sf.UNSET
     """Converted. boolean, create-only."""
     ConvertedDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
@@ -123,22 +103,38 @@ class Lead(_sf.SObject):
     """Converted Opportunity ID. reference, -> Opportunity, read-only."""
     IsUnreadByOwner: bool | None | _sf.UnsetType = _sf.UNSET
     """Unread By Owner. boolean."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastViewedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Viewed Date. datetime, read-only."""
     LastReferencedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Referenced Date. datetime, read-only."""
+    Jigsaw: str | None | _sf.UnsetType = _sf.UNSET
+    """Data.com Key. string(20)."""
+    JigsawContactId: str | None | _sf.UnsetType = _sf.UNSET
+    """Jigsaw Contact ID. string(20), read-only."""
+    CleanStatus: LeadCleanStatusPicklist | str | None | _sf.UnsetType = _sf.UNSET
+    """Clean Status. picklist(40)."""
+    CompanyDunsNumber: str | None | _sf.UnsetType = _sf.UNSET
+    """Company D-U-N-S Number. string(9)."""
+    DandbCompanyId: str | None | _sf.UnsetType = _sf.UNSET
+    """D&B Company ID. reference, -> DandBCompany."""
     EmailBouncedReason: str | None | _sf.UnsetType = _sf.UNSET
-    """Email Bounced Reason. string(255)."""
+    """Email Bounced Reason. string(255), update-only."""
     EmailBouncedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Email Bounced Date. datetime."""
+    """Email Bounced Date. datetime, update-only."""
     IndividualId: str | None | _sf.UnsetType = _sf.UNSET
     """Individual ID. reference, -> Individual."""
-    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via CreatedById (User)."""
-    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via LastModifiedById (User)."""
     MasterRecord: _m_lead.Lead | None | _sf.UnsetType = _sf.UNSET
     """Parent via MasterRecordId (Lead)."""
     Owner: _m_user.User | _sf.Record | None | _sf.UnsetType = _sf.UNSET
@@ -149,14 +145,20 @@ class Lead(_sf.SObject):
     """Parent via ConvertedContactId (Contact)."""
     ConvertedOpportunity: _m_opportunity.Opportunity | None | _sf.UnsetType = _sf.UNSET
     """Parent via ConvertedOpportunityId (Opportunity)."""
+    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via CreatedById (User)."""
+    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via LastModifiedById (User)."""
+    DandbCompany: _sf.Record | None | _sf.UnsetType = _sf.UNSET
+    """Parent via DandbCompanyId (DandBCompany)."""
     Individual: _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via IndividualId (Individual)."""
     CampaignMembers: _sf.RelatedList[_m_campaign_member.CampaignMember] | None | _sf.UnsetType = _sf.UNSET
     """Child CampaignMember records via LeadId."""
-    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
-    """Child Task records via WhoId."""
     Events: _sf.RelatedList[_m_event.Event] | None | _sf.UnsetType = _sf.UNSET
     """Child Event records via WhoId."""
+    Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
+    """Child Task records via WhoId."""
 
 
 class LeadSalutationPicklist(_sf.PicklistEnum):
@@ -250,27 +252,33 @@ class LeadRatingPicklist(_sf.PicklistEnum):
     COLD = "Cold"
 
 
+class LeadCleanStatusPicklist(_sf.PicklistEnum):
+    """Picklist values (restricted) of Lead.CleanStatus."""
+
+    MATCHED = "Matched"
+    DIFFERENT = "Different"
+    ACKNOWLEDGED = "Acknowledged"
+    NOTFOUND = "NotFound"
+    INACTIVE = "Inactive"
+    PENDING = "Pending"
+    SELECTMATCH = "SelectMatch"
+    SKIPPED = "Skipped"
+
+
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Lead.field_info() use it.
-Lead.__sf_object__ = _sf.ObjectInfo(name="Lead", label="Lead", label_plural="Leads", key_prefix="00Q")
+Lead.__sf_object__ = _sf.ObjectInfo(name="Lead", label="Lead", label_plural="Leads", key_prefix="00Q", mergeable=True, feed_enabled=True, record_types=True)
 Lead.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Lead ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
-    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
-    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Lead",), relationship_name="MasterRecord"),
-    _sf.FieldInfo(name="LastName", type="string", label="Last Name", nillable=False, length=80),
-    _sf.FieldInfo(name="FirstName", type="string", label="First Name", length=40),
-    _sf.FieldInfo(name="Salutation", type="picklist", label="Salutation", length=40, picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."), enum=LeadSalutationPicklist),
-    _sf.FieldInfo(name="MiddleName", type="string", label="Middle Name", length=40),
-    _sf.FieldInfo(name="Suffix", type="string", label="Suffix", length=40),
-    _sf.FieldInfo(name="Name", type="string", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True),
+    _sf.FieldInfo(name="LastName", type="string", label="Last Name", nillable=False, length=80, compound_field_name="Name", extra_type_info="personname"),
+    _sf.FieldInfo(name="FirstName", type="string", label="First Name", length=40, compound_field_name="Name", extra_type_info="personname", permissionable=False),
+    _sf.FieldInfo(name="Salutation", type="picklist", label="Salutation", length=40, compound_field_name="Name", extra_type_info="personname", picklist_values=("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."), permissionable=False, enum=LeadSalutationPicklist),
+    _sf.FieldInfo(name="Name", type="string", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True, extra_type_info="personname"),
     _sf.FieldInfo(name="Title", type="string", label="Title", length=128),
     _sf.FieldInfo(name="Company", type="string", label="Company", nillable=False, length=255),
-    _sf.FieldInfo(name="Street", type="textarea", label="Street", length=255, compound_field_name="Address"),
+    _sf.FieldInfo(name="Street", type="textarea", label="Street", length=255, compound_field_name="Address", extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="City", type="string", label="City", length=40, compound_field_name="Address"),
     _sf.FieldInfo(name="State", type="string", label="State/Province", length=80, compound_field_name="Address"),
     _sf.FieldInfo(name="PostalCode", type="string", label="Zip/Postal Code", length=20, compound_field_name="Address"),
@@ -278,14 +286,14 @@ Lead.__sf_fields__ = (
     _sf.FieldInfo(name="Latitude", type="double", label="Latitude", precision=18, scale=15, compound_field_name="Address"),
     _sf.FieldInfo(name="Longitude", type="double", label="Longitude", precision=18, scale=15, compound_field_name="Address"),
     _sf.FieldInfo(name="GeocodeAccuracy", type="picklist", label="Geocode Accuracy", length=40, restricted_picklist=True, compound_field_name="Address", picklist_values=("Address", "NearAddress", "Block", "Street", "ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"), enum=LeadGeocodeAccuracyPicklist),
-    _sf.FieldInfo(name="Address", type="address", label="Address", createable=False, updateable=False),
+    _sf.FieldInfo(name="Address", type="address", label="Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
     _sf.FieldInfo(name="Phone", type="phone", label="Phone", length=40),
     _sf.FieldInfo(name="MobilePhone", type="phone", label="Mobile Phone", length=40),
     _sf.FieldInfo(name="Fax", type="phone", label="Fax", length=40),
     _sf.FieldInfo(name="Email", type="email", label="Email", length=80, id_lookup=True),
     _sf.FieldInfo(name="Website", type="url", label="Website", length=255),
-    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
+    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255, extra_type_info="imageurl"),
+    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000, extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=LeadLeadSourcePicklist),
     _sf.FieldInfo(name="Status", type="picklist", label="Status", nillable=False, length=255, defaulted_on_create=True, picklist_values=("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"), default_picklist_value="Open - Not Contacted", enum=LeadStatusPicklist),
     _sf.FieldInfo(name="Industry", type="picklist", label="Industry", length=255, picklist_values=("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"), enum=LeadIndustryPicklist),
@@ -293,34 +301,42 @@ Lead.__sf_fields__ = (
     _sf.FieldInfo(name="AnnualRevenue", type="currency", label="Annual Revenue", precision=18),
     _sf.FieldInfo(name="NumberOfEmployees", type="int", label="Employees", precision=8),
     _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("Group", "User"), relationship_name="Owner"),
-    _sf.FieldInfo(name="HasOptedOutOfEmail", type="boolean", label="Email Opt Out", nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="HasOptedOutOfFax", type="boolean", label="Fax Opt Out", nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="DoNotCall", type="boolean", label="Do Not Call", nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="IsConverted", type="boolean", label="Converted", updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="ConvertedDate", type="date", label="Converted Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="ConvertedAccountId", type="reference", label="Converted Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), relationship_name="ConvertedAccount"),
-    _sf.FieldInfo(name="ConvertedContactId", type="reference", label="Converted Contact ID", createable=False, updateable=False, length=18, reference_to=("Contact",), relationship_name="ConvertedContact"),
-    _sf.FieldInfo(name="ConvertedOpportunityId", type="reference", label="Converted Opportunity ID", createable=False, updateable=False, length=18, reference_to=("Opportunity",), relationship_name="ConvertedOpportunity"),
+    _sf.FieldInfo(name="ConvertedAccountId", type="reference", label="Converted Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), relationship_name="ConvertedAccount", search_prefilterable=True),
+    _sf.FieldInfo(name="ConvertedContactId", type="reference", label="Converted Contact ID", createable=False, updateable=False, length=18, reference_to=("Contact",), relationship_name="ConvertedContact", search_prefilterable=True),
+    _sf.FieldInfo(name="ConvertedOpportunityId", type="reference", label="Converted Opportunity ID", createable=False, updateable=False, length=18, reference_to=("Opportunity",), relationship_name="ConvertedOpportunity", search_prefilterable=True),
     _sf.FieldInfo(name="IsUnreadByOwner", type="boolean", label="Unread By Owner", nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="EmailBouncedReason", type="string", label="Email Bounced Reason", length=255),
-    _sf.FieldInfo(name="EmailBouncedDate", type="datetime", label="Email Bounced Date"),
-    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", length=18, reference_to=("Individual",), relationship_name="Individual"),
+    _sf.FieldInfo(name="Jigsaw", type="string", label="Data.com Key", length=20),
+    _sf.FieldInfo(name="JigsawContactId", type="string", label="Jigsaw Contact ID", createable=False, updateable=False, length=20, relationship_name="JigsawContact"),
+    _sf.FieldInfo(name="CleanStatus", type="picklist", label="Clean Status", length=40, restricted_picklist=True, picklist_values=("Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch", "Skipped"), picklist_labels=("In Sync", "Different", "Reviewed", "Not Found", "Inactive", "Not Compared", "Select Match", "Skipped"), enum=LeadCleanStatusPicklist),
+    _sf.FieldInfo(name="CompanyDunsNumber", type="string", label="Company D-U-N-S Number", length=9),
+    _sf.FieldInfo(name="DandbCompanyId", type="reference", label="D&B Company ID", length=18, reference_to=("DandBCompany",), relationship_name="DandbCompany", search_prefilterable=True),
+    _sf.FieldInfo(name="EmailBouncedReason", type="string", label="Email Bounced Reason", createable=False, length=255, permissionable=False),
+    _sf.FieldInfo(name="EmailBouncedDate", type="datetime", label="Email Bounced Date", createable=False, permissionable=False),
+    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", length=18, reference_to=("Individual",), relationship_name="Individual", search_prefilterable=True, permissionable=False),
 )
 Lead.__sf_parents__ = (
-    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
-    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="MasterRecord", field="MasterRecordId", reference_to=("Lead",)),
     _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("Group", "User")),
     _sf.ParentInfo(name="ConvertedAccount", field="ConvertedAccountId", reference_to=("Account",)),
     _sf.ParentInfo(name="ConvertedContact", field="ConvertedContactId", reference_to=("Contact",)),
     _sf.ParentInfo(name="ConvertedOpportunity", field="ConvertedOpportunityId", reference_to=("Opportunity",)),
+    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
+    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
+    _sf.ParentInfo(name="DandbCompany", field="DandbCompanyId", reference_to=("DandBCompany",)),
     _sf.ParentInfo(name="Individual", field="IndividualId", reference_to=("Individual",)),
 )
 Lead.__sf_children__ = (
     _sf.ChildInfo(name="CampaignMembers", child_sobject="CampaignMember", field="LeadId", cascade_delete=True),
-    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhoId", cascade_delete=True),
     _sf.ChildInfo(name="Events", child_sobject="Event", field="WhoId", cascade_delete=True),
+    _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhoId", cascade_delete=True),
 )

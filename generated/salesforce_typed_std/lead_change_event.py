@@ -7,6 +7,7 @@ import datetime as _dt
 import typing
 
 import salesforce_typed.core.genapi as _sf
+from salesforce_typed_std.lead import LeadCleanStatusPicklist
 from salesforce_typed_std.lead import LeadIndustryPicklist
 from salesforce_typed_std.lead import LeadLeadSourcePicklist
 from salesforce_typed_std.lead import LeadRatingPicklist
@@ -29,16 +30,6 @@ class LeadChangeEvent(_sf.ChangeEvent):
     """Lead ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Lead, read-only."""
     Name: _sf.PersonName | None | _sf.UnsetType = _sf.UNSET
@@ -77,12 +68,6 @@ class LeadChangeEvent(_sf.ChangeEvent):
     """Employees. int, read-only."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> Group|User, never null, read-only."""
-    HasOptedOutOfEmail: bool | None | _sf.UnsetType = _sf.UNSET
-    """Email Opt Out. boolean, read-only."""
-    HasOptedOutOfFax: bool | None | _sf.UnsetType = _sf.UNSET
-    """Fax Opt Out. boolean, read-only."""
-    DoNotCall: bool | None | _sf.UnsetType = _sf.UNSET
-    """Do Not Call. boolean, read-only."""
     IsConverted: bool | None | _sf.UnsetType = _sf.UNSET
     """Converted. boolean, read-only."""
     ConvertedDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
@@ -95,12 +80,32 @@ class LeadChangeEvent(_sf.ChangeEvent):
     """Converted Opportunity ID. reference, -> Opportunity, read-only."""
     IsUnreadByOwner: bool | None | _sf.UnsetType = _sf.UNSET
     """Unread By Owner. boolean, read-only."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastViewedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Viewed Date. datetime, read-only."""
     LastReferencedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Referenced Date. datetime, read-only."""
+    Jigsaw: str | None | _sf.UnsetType = _sf.UNSET
+    """Data.com Key. string(20), read-only."""
+    JigsawContactId: str | None | _sf.UnsetType = _sf.UNSET
+    """Jigsaw Contact ID. string(20), read-only."""
+    CleanStatus: LeadCleanStatusPicklist | str | None | _sf.UnsetType = _sf.UNSET
+    """Clean Status. picklist(40), read-only."""
+    CompanyDunsNumber: str | None | _sf.UnsetType = _sf.UNSET
+    """Company D-U-N-S Number. string(9), read-only."""
+    DandbCompanyId: str | None | _sf.UnsetType = _sf.UNSET
+    """D&B Company ID. reference, -> DandBCompany, read-only."""
     EmailBouncedReason: str | None | _sf.UnsetType = _sf.UNSET
     """Email Bounced Reason. string(255), read-only."""
     EmailBouncedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
@@ -117,43 +122,45 @@ LeadChangeEvent.__sf_fields__ = (
     _sf.FieldInfo(name="ChangeEventHeader", type="changeEventHeader", label="Header"),
     _sf.FieldInfo(name="Id", type="id", label="Lead ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Lead",)),
+    _sf.FieldInfo(name="Name", type="personName", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True, extra_type_info="personname", byte_length=363),
+    _sf.FieldInfo(name="Title", type="string", label="Title", createable=False, updateable=False, length=128, permissionable=True),
+    _sf.FieldInfo(name="Company", type="string", label="Company", createable=False, updateable=False, nillable=False, length=255),
+    _sf.FieldInfo(name="Address", type="address", label="Address", createable=False, updateable=False, query_by_distance=True, permissionable=True),
+    _sf.FieldInfo(name="Phone", type="phone", label="Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="MobilePhone", type="phone", label="Mobile Phone", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="Fax", type="phone", label="Fax", createable=False, updateable=False, length=40, permissionable=True),
+    _sf.FieldInfo(name="Email", type="email", label="Email", createable=False, updateable=False, length=80, id_lookup=True, permissionable=True),
+    _sf.FieldInfo(name="Website", type="url", label="Website", createable=False, updateable=False, length=255, permissionable=True),
+    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255, extra_type_info="imageurl"),
+    _sf.FieldInfo(name="Description", type="textarea", label="Description", createable=False, updateable=False, length=32000, extra_type_info="plaintextarea", permissionable=True),
+    _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", createable=False, updateable=False, length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), permissionable=True, enum=LeadLeadSourcePicklist),
+    _sf.FieldInfo(name="Status", type="picklist", label="Status", createable=False, updateable=False, nillable=False, length=255, defaulted_on_create=True, picklist_values=("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"), default_picklist_value="Open - Not Contacted", enum=LeadStatusPicklist),
+    _sf.FieldInfo(name="Industry", type="picklist", label="Industry", createable=False, updateable=False, length=255, picklist_values=("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"), permissionable=True, enum=LeadIndustryPicklist),
+    _sf.FieldInfo(name="Rating", type="picklist", label="Rating", createable=False, updateable=False, length=255, picklist_values=("Hot", "Warm", "Cold"), permissionable=True, enum=LeadRatingPicklist),
+    _sf.FieldInfo(name="AnnualRevenue", type="currency", label="Annual Revenue", createable=False, updateable=False, precision=18, permissionable=True),
+    _sf.FieldInfo(name="NumberOfEmployees", type="int", label="Employees", createable=False, updateable=False, precision=8, permissionable=True),
+    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("Group", "User")),
+    _sf.FieldInfo(name="IsConverted", type="boolean", label="Converted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="ConvertedDate", type="date", label="Converted Date", createable=False, updateable=False),
+    _sf.FieldInfo(name="ConvertedAccountId", type="reference", label="Converted Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), search_prefilterable=True),
+    _sf.FieldInfo(name="ConvertedContactId", type="reference", label="Converted Contact ID", createable=False, updateable=False, length=18, reference_to=("Contact",), search_prefilterable=True),
+    _sf.FieldInfo(name="ConvertedOpportunityId", type="reference", label="Converted Opportunity ID", createable=False, updateable=False, length=18, reference_to=("Opportunity",), search_prefilterable=True),
+    _sf.FieldInfo(name="IsUnreadByOwner", type="boolean", label="Unread By Owner", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Lead",)),
-    _sf.FieldInfo(name="Name", type="personName", label="Full Name", createable=False, updateable=False, nillable=False, length=121, name_field=True),
-    _sf.FieldInfo(name="Title", type="string", label="Title", createable=False, updateable=False, length=128),
-    _sf.FieldInfo(name="Company", type="string", label="Company", createable=False, updateable=False, nillable=False, length=255),
-    _sf.FieldInfo(name="Address", type="address", label="Address", createable=False, updateable=False),
-    _sf.FieldInfo(name="Phone", type="phone", label="Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="MobilePhone", type="phone", label="Mobile Phone", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="Fax", type="phone", label="Fax", createable=False, updateable=False, length=40),
-    _sf.FieldInfo(name="Email", type="email", label="Email", createable=False, updateable=False, length=80, id_lookup=True),
-    _sf.FieldInfo(name="Website", type="url", label="Website", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="PhotoUrl", type="url", label="Photo URL", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="Description", type="textarea", label="Description", createable=False, updateable=False, length=32000),
-    _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", createable=False, updateable=False, length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=LeadLeadSourcePicklist),
-    _sf.FieldInfo(name="Status", type="picklist", label="Status", createable=False, updateable=False, nillable=False, length=255, defaulted_on_create=True, picklist_values=("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"), default_picklist_value="Open - Not Contacted", enum=LeadStatusPicklist),
-    _sf.FieldInfo(name="Industry", type="picklist", label="Industry", createable=False, updateable=False, length=255, picklist_values=("Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction", "Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance", "Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media", "Not For Profit", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities", "Other"), enum=LeadIndustryPicklist),
-    _sf.FieldInfo(name="Rating", type="picklist", label="Rating", createable=False, updateable=False, length=255, picklist_values=("Hot", "Warm", "Cold"), enum=LeadRatingPicklist),
-    _sf.FieldInfo(name="AnnualRevenue", type="currency", label="Annual Revenue", createable=False, updateable=False, precision=18),
-    _sf.FieldInfo(name="NumberOfEmployees", type="int", label="Employees", createable=False, updateable=False, precision=8),
-    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("Group", "User")),
-    _sf.FieldInfo(name="HasOptedOutOfEmail", type="boolean", label="Email Opt Out", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="HasOptedOutOfFax", type="boolean", label="Fax Opt Out", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="DoNotCall", type="boolean", label="Do Not Call", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="IsConverted", type="boolean", label="Converted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="ConvertedDate", type="date", label="Converted Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="ConvertedAccountId", type="reference", label="Converted Account ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
-    _sf.FieldInfo(name="ConvertedContactId", type="reference", label="Converted Contact ID", createable=False, updateable=False, length=18, reference_to=("Contact",)),
-    _sf.FieldInfo(name="ConvertedOpportunityId", type="reference", label="Converted Opportunity ID", createable=False, updateable=False, length=18, reference_to=("Opportunity",)),
-    _sf.FieldInfo(name="IsUnreadByOwner", type="boolean", label="Unread By Owner", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
+    _sf.FieldInfo(name="Jigsaw", type="string", label="Data.com Key", createable=False, updateable=False, length=20, permissionable=True),
+    _sf.FieldInfo(name="JigsawContactId", type="string", label="Jigsaw Contact ID", createable=False, updateable=False, length=20),
+    _sf.FieldInfo(name="CleanStatus", type="picklist", label="Clean Status", createable=False, updateable=False, length=40, restricted_picklist=True, picklist_values=("Matched", "Different", "Acknowledged", "NotFound", "Inactive", "Pending", "SelectMatch", "Skipped"), picklist_labels=("In Sync", "Different", "Reviewed", "Not Found", "Inactive", "Not Compared", "Select Match", "Skipped"), permissionable=True, enum=LeadCleanStatusPicklist),
+    _sf.FieldInfo(name="CompanyDunsNumber", type="string", label="Company D-U-N-S Number", createable=False, updateable=False, length=9, permissionable=True),
+    _sf.FieldInfo(name="DandbCompanyId", type="reference", label="D&B Company ID", createable=False, updateable=False, length=18, reference_to=("DandBCompany",), search_prefilterable=True, permissionable=True),
     _sf.FieldInfo(name="EmailBouncedReason", type="string", label="Email Bounced Reason", createable=False, updateable=False, length=255),
     _sf.FieldInfo(name="EmailBouncedDate", type="datetime", label="Email Bounced Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", createable=False, updateable=False, length=18, reference_to=("Individual",)),
+    _sf.FieldInfo(name="IndividualId", type="reference", label="Individual ID", createable=False, updateable=False, length=18, reference_to=("Individual",), search_prefilterable=True),
 )

@@ -13,6 +13,7 @@ if typing.TYPE_CHECKING:
     from salesforce_typed_std import account as _m_account
     from salesforce_typed_std import campaign as _m_campaign
     from salesforce_typed_std import event as _m_event
+    from salesforce_typed_std import opportunity_contact_role as _m_opportunity_contact_role
     from salesforce_typed_std import opportunity_line_item as _m_opportunity_line_item
     from salesforce_typed_std import pricebook2 as _m_pricebook2
     from salesforce_typed_std import task as _m_task
@@ -30,16 +31,6 @@ class Opportunity(_sf.SObject):
     """Opportunity ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     AccountId: str | None | _sf.UnsetType = _sf.UNSET
     """Account ID. reference, -> Account."""
     IsPrivate: bool | None | _sf.UnsetType = _sf.UNSET
@@ -82,6 +73,16 @@ class Opportunity(_sf.SObject):
     """Price Book ID. reference, -> Pricebook2."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> User, required."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastStageChangeDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
@@ -106,10 +107,6 @@ class Opportunity(_sf.SObject):
     """Opportunity History ID. reference, -> OpportunityHistory, read-only."""
     LastCloseDateChangedHistoryId: str | None | _sf.UnsetType = _sf.UNSET
     """Opportunity History ID. reference, -> OpportunityHistory, read-only."""
-    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via CreatedById (User)."""
-    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
-    """Parent via LastModifiedById (User)."""
     Account: _m_account.Account | None | _sf.UnsetType = _sf.UNSET
     """Parent via AccountId (Account)."""
     Campaign: _m_campaign.Campaign | None | _sf.UnsetType = _sf.UNSET
@@ -118,16 +115,22 @@ class Opportunity(_sf.SObject):
     """Parent via Pricebook2Id (Pricebook2)."""
     Owner: _m_user.User | None | _sf.UnsetType = _sf.UNSET
     """Parent via OwnerId (User)."""
+    CreatedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via CreatedById (User)."""
+    LastModifiedBy: _m_user.User | None | _sf.UnsetType = _sf.UNSET
+    """Parent via LastModifiedById (User)."""
     LastAmountChangedHistory: _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via LastAmountChangedHistoryId (OpportunityHistory)."""
     LastCloseDateChangedHistory: _sf.Record | None | _sf.UnsetType = _sf.UNSET
     """Parent via LastCloseDateChangedHistoryId (OpportunityHistory)."""
+    Events: _sf.RelatedList[_m_event.Event] | None | _sf.UnsetType = _sf.UNSET
+    """Child Event records via WhatId."""
+    OpportunityContactRoles: _sf.RelatedList[_m_opportunity_contact_role.OpportunityContactRole] | None | _sf.UnsetType = _sf.UNSET
+    """Child OpportunityContactRole records via OpportunityId."""
     OpportunityLineItems: _sf.RelatedList[_m_opportunity_line_item.OpportunityLineItem] | None | _sf.UnsetType = _sf.UNSET
     """Child OpportunityLineItem records via OpportunityId."""
     Tasks: _sf.RelatedList[_m_task.Task] | None | _sf.UnsetType = _sf.UNSET
     """Child Task records via WhatId."""
-    Events: _sf.RelatedList[_m_event.Event] | None | _sf.UnsetType = _sf.UNSET
-    """Child Event records via WhatId."""
 
 
 class OpportunityStageNamePicklist(_sf.PicklistEnum):
@@ -187,23 +190,18 @@ class OpportunityForecastCategoryNamePicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Opportunity.field_info() use it.
-Opportunity.__sf_object__ = _sf.ObjectInfo(name="Opportunity", label="Opportunity", label_plural="Opportunities", key_prefix="006")
+Opportunity.__sf_object__ = _sf.ObjectInfo(name="Opportunity", label="Opportunity", label_plural="Opportunities", key_prefix="006", feed_enabled=True, deep_cloneable=True, record_types=True)
 Opportunity.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Opportunity ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
-    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
-    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", length=18, reference_to=("Account",), relationship_name="Account"),
-    _sf.FieldInfo(name="IsPrivate", type="boolean", label="Private", nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", length=18, reference_to=("Account",), relationship_name="Account", search_prefilterable=True),
+    _sf.FieldInfo(name="IsPrivate", type="boolean", label="Private", nillable=False, defaulted_on_create=True, permissionable=True),
     _sf.FieldInfo(name="Name", type="string", label="Name", nillable=False, length=120, id_lookup=True, name_field=True),
-    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000),
+    _sf.FieldInfo(name="Description", type="textarea", label="Description", length=32000, extra_type_info="plaintextarea"),
     _sf.FieldInfo(name="StageName", type="picklist", label="Stage", nillable=False, length=255, picklist_values=("Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"), enum=OpportunityStageNamePicklist),
     _sf.FieldInfo(name="Amount", type="currency", label="Amount", precision=18, scale=2),
     _sf.FieldInfo(name="Probability", type="percent", label="Probability (%)", precision=3, defaulted_on_create=True),
-    _sf.FieldInfo(name="ExpectedRevenue", type="currency", label="Expected Amount", createable=False, updateable=False, precision=18, scale=2),
+    _sf.FieldInfo(name="ExpectedRevenue", type="currency", label="Expected Amount", createable=False, updateable=False, precision=18, scale=2, permissionable=True),
     _sf.FieldInfo(name="TotalOpportunityQuantity", type="double", label="Quantity", precision=18, scale=2),
     _sf.FieldInfo(name="CloseDate", type="date", label="Close Date", nillable=False),
     _sf.FieldInfo(name="Type", type="picklist", label="Opportunity Type", length=255, picklist_values=("Existing Customer - Upgrade", "Existing Customer - Replacement", "Existing Customer - Downgrade", "New Customer"), enum=OpportunityTypePicklist),
@@ -211,37 +209,43 @@ Opportunity.__sf_fields__ = (
     _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=OpportunityLeadSourcePicklist),
     _sf.FieldInfo(name="IsClosed", type="boolean", label="Closed", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="IsWon", type="boolean", label="Won", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="ForecastCategory", type="picklist", label="Forecast Category", createable=False, updateable=False, nillable=False, length=40, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "BestCase", "MostLikely", "Forecast", "Closed"), enum=OpportunityForecastCategoryPicklist),
-    _sf.FieldInfo(name="ForecastCategoryName", type="picklist", label="Forecast Category", length=255, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"), enum=OpportunityForecastCategoryNamePicklist),
-    _sf.FieldInfo(name="CampaignId", type="reference", label="Campaign ID", length=18, reference_to=("Campaign",), relationship_name="Campaign"),
+    _sf.FieldInfo(name="ForecastCategory", type="picklist", label="Forecast Category", createable=False, updateable=False, nillable=False, length=40, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "BestCase", "MostLikely", "Forecast", "Closed"), picklist_labels=("Omitted", "Pipeline", "Best Case", "Most Likely", "Commit", "Closed"), enum=OpportunityForecastCategoryPicklist),
+    _sf.FieldInfo(name="ForecastCategoryName", type="picklist", label="Forecast Category", length=255, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"), permissionable=False, enum=OpportunityForecastCategoryNamePicklist),
+    _sf.FieldInfo(name="CampaignId", type="reference", label="Campaign ID", length=18, reference_to=("Campaign",), relationship_name="Campaign", search_prefilterable=True),
     _sf.FieldInfo(name="HasOpportunityLineItem", type="boolean", label="Has Line Item", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="Pricebook2Id", type="reference", label="Price Book ID", length=18, defaulted_on_create=True, reference_to=("Pricebook2",), relationship_name="Pricebook2"),
+    _sf.FieldInfo(name="Pricebook2Id", type="reference", label="Price Book ID", length=18, defaulted_on_create=True, reference_to=("Pricebook2",), relationship_name="Pricebook2", search_prefilterable=True, permissionable=False),
     _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="Owner"),
+    _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="CreatedBy"),
+    _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",), relationship_name="LastModifiedBy"),
+    _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastStageChangeDate", type="datetime", label="Last Stage Change Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="FiscalQuarter", type="int", label="Fiscal Quarter", createable=False, updateable=False, precision=8),
-    _sf.FieldInfo(name="FiscalYear", type="int", label="Fiscal Year", createable=False, updateable=False, precision=8),
-    _sf.FieldInfo(name="Fiscal", type="string", label="Fiscal Period", createable=False, updateable=False, length=6),
-    _sf.FieldInfo(name="ContactId", type="reference", label="Contact ID", updateable=False, length=18, reference_to=("Contact",)),
+    _sf.FieldInfo(name="FiscalQuarter", type="int", label="Fiscal Quarter", createable=False, updateable=False, precision=8, compound_field_name="Fiscal"),
+    _sf.FieldInfo(name="FiscalYear", type="int", label="Fiscal Year", createable=False, updateable=False, precision=8, compound_field_name="Fiscal"),
+    _sf.FieldInfo(name="Fiscal", type="string", label="Fiscal Period", createable=False, updateable=False, length=6, byte_length=6),
+    _sf.FieldInfo(name="ContactId", type="reference", label="Contact ID", updateable=False, length=18, reference_to=("Contact",), permissionable=False),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="HasOpenActivity", type="boolean", label="Has Open Activity", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="HasOverdueTask", type="boolean", label="Has Overdue Task", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="LastAmountChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",), relationship_name="LastAmountChangedHistory"),
-    _sf.FieldInfo(name="LastCloseDateChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",), relationship_name="LastCloseDateChangedHistory"),
+    _sf.FieldInfo(name="HasOpenActivity", type="boolean", label="Has Open Activity", createable=False, updateable=False, nillable=False, defaulted_on_create=True, filterable=False, sortable=False),
+    _sf.FieldInfo(name="HasOverdueTask", type="boolean", label="Has Overdue Task", createable=False, updateable=False, nillable=False, defaulted_on_create=True, filterable=False, sortable=False),
+    _sf.FieldInfo(name="LastAmountChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",), relationship_name="LastAmountChangedHistory", search_prefilterable=True),
+    _sf.FieldInfo(name="LastCloseDateChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",), relationship_name="LastCloseDateChangedHistory", search_prefilterable=True),
 )
 Opportunity.__sf_parents__ = (
-    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
-    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="Account", field="AccountId", reference_to=("Account",)),
     _sf.ParentInfo(name="Campaign", field="CampaignId", reference_to=("Campaign",)),
     _sf.ParentInfo(name="Pricebook2", field="Pricebook2Id", reference_to=("Pricebook2",)),
     _sf.ParentInfo(name="Owner", field="OwnerId", reference_to=("User",)),
+    _sf.ParentInfo(name="CreatedBy", field="CreatedById", reference_to=("User",)),
+    _sf.ParentInfo(name="LastModifiedBy", field="LastModifiedById", reference_to=("User",)),
     _sf.ParentInfo(name="LastAmountChangedHistory", field="LastAmountChangedHistoryId", reference_to=("OpportunityHistory",)),
     _sf.ParentInfo(name="LastCloseDateChangedHistory", field="LastCloseDateChangedHistoryId", reference_to=("OpportunityHistory",)),
 )
 Opportunity.__sf_children__ = (
+    _sf.ChildInfo(name="Events", child_sobject="Event", field="WhatId", cascade_delete=True),
+    _sf.ChildInfo(name="OpportunityContactRoles", child_sobject="OpportunityContactRole", field="OpportunityId", cascade_delete=True),
     _sf.ChildInfo(name="OpportunityLineItems", child_sobject="OpportunityLineItem", field="OpportunityId", cascade_delete=True),
     _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhatId", cascade_delete=True),
-    _sf.ChildInfo(name="Events", child_sobject="Event", field="WhatId", cascade_delete=True),
 )

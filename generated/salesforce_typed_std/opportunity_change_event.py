@@ -30,16 +30,6 @@ class OpportunityChangeEvent(_sf.ChangeEvent):
     """Opportunity ID. id, never null, read-only."""
     IsDeleted: bool | None | _sf.UnsetType = _sf.UNSET
     """Deleted. boolean, read-only."""
-    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Created Date. datetime, never null, read-only."""
-    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Created By ID. reference, -> User, never null, read-only."""
-    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified Date. datetime, never null, read-only."""
-    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
-    """Last Modified By ID. reference, -> User, never null, read-only."""
-    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
-    """System Modstamp. datetime, never null, read-only."""
     AccountId: str | None | _sf.UnsetType = _sf.UNSET
     """Account ID. reference, -> Account, read-only."""
     IsPrivate: bool | None | _sf.UnsetType = _sf.UNSET
@@ -82,14 +72,20 @@ class OpportunityChangeEvent(_sf.ChangeEvent):
     """Price Book ID. reference, -> Pricebook2, read-only."""
     OwnerId: str | None | _sf.UnsetType = _sf.UNSET
     """Owner ID. reference, -> User, never null, read-only."""
+    CreatedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Created Date. datetime, never null, read-only."""
+    CreatedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Created By ID. reference, -> User, never null, read-only."""
+    LastModifiedDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified Date. datetime, never null, read-only."""
+    LastModifiedById: str | None | _sf.UnsetType = _sf.UNSET
+    """Last Modified By ID. reference, -> User, never null, read-only."""
+    SystemModstamp: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
+    """System Modstamp. datetime, never null, read-only."""
     LastActivityDate: _dt.date | None | _sf.UnsetType = _sf.UNSET
     """Last Activity. date, read-only."""
     LastStageChangeDate: _dt.datetime | None | _sf.UnsetType = _sf.UNSET
     """Last Stage Change Date. datetime, read-only."""
-    FiscalQuarter: int | None | _sf.UnsetType = _sf.UNSET
-    """Fiscal Quarter. int, read-only."""
-    FiscalYear: int | None | _sf.UnsetType = _sf.UNSET
-    """Fiscal Year. int, read-only."""
     Fiscal: str | None | _sf.UnsetType = _sf.UNSET
     """Fiscal Period. string(6), read-only."""
     ContactId: str | None | _sf.UnsetType = _sf.UNSET
@@ -116,42 +112,40 @@ OpportunityChangeEvent.__sf_fields__ = (
     _sf.FieldInfo(name="ChangeEventHeader", type="changeEventHeader", label="Header"),
     _sf.FieldInfo(name="Id", type="id", label="Opportunity ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="IsPrivate", type="boolean", label="Private", createable=False, updateable=False, nillable=False, defaulted_on_create=True, permissionable=True),
+    _sf.FieldInfo(name="Name", type="string", label="Name", createable=False, updateable=False, nillable=False, length=120, id_lookup=True, name_field=True),
+    _sf.FieldInfo(name="Description", type="textarea", label="Description", createable=False, updateable=False, length=32000, extra_type_info="plaintextarea", permissionable=True),
+    _sf.FieldInfo(name="StageName", type="picklist", label="Stage", createable=False, updateable=False, nillable=False, length=255, picklist_values=("Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"), enum=OpportunityStageNamePicklist),
+    _sf.FieldInfo(name="Amount", type="currency", label="Amount", createable=False, updateable=False, precision=18, scale=2, permissionable=True),
+    _sf.FieldInfo(name="Probability", type="percent", label="Probability (%)", createable=False, updateable=False, precision=3, defaulted_on_create=True, permissionable=True),
+    _sf.FieldInfo(name="ExpectedRevenue", type="currency", label="Expected Amount", createable=False, updateable=False, precision=18, scale=2, permissionable=True),
+    _sf.FieldInfo(name="TotalOpportunityQuantity", type="double", label="Quantity", createable=False, updateable=False, precision=18, scale=2, permissionable=True),
+    _sf.FieldInfo(name="CloseDate", type="date", label="Close Date", createable=False, updateable=False, nillable=False),
+    _sf.FieldInfo(name="Type", type="picklist", label="Opportunity Type", createable=False, updateable=False, length=255, picklist_values=("Existing Customer - Upgrade", "Existing Customer - Replacement", "Existing Customer - Downgrade", "New Customer"), permissionable=True, enum=OpportunityTypePicklist),
+    _sf.FieldInfo(name="NextStep", type="string", label="Next Step", createable=False, updateable=False, length=255, permissionable=True),
+    _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", createable=False, updateable=False, length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), permissionable=True, enum=OpportunityLeadSourcePicklist),
+    _sf.FieldInfo(name="IsClosed", type="boolean", label="Closed", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="IsWon", type="boolean", label="Won", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="ForecastCategory", type="picklist", label="Forecast Category", createable=False, updateable=False, nillable=False, length=40, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "BestCase", "MostLikely", "Forecast", "Closed"), picklist_labels=("Omitted", "Pipeline", "Best Case", "Most Likely", "Commit", "Closed"), enum=OpportunityForecastCategoryPicklist),
+    _sf.FieldInfo(name="ForecastCategoryName", type="picklist", label="Forecast Category", createable=False, updateable=False, length=255, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"), enum=OpportunityForecastCategoryNamePicklist),
+    _sf.FieldInfo(name="CampaignId", type="reference", label="Campaign ID", createable=False, updateable=False, length=18, reference_to=("Campaign",), search_prefilterable=True, permissionable=True),
+    _sf.FieldInfo(name="HasOpportunityLineItem", type="boolean", label="Has Line Item", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
+    _sf.FieldInfo(name="Pricebook2Id", type="reference", label="Price Book ID", createable=False, updateable=False, length=18, defaulted_on_create=True, reference_to=("Pricebook2",), search_prefilterable=True),
+    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="CreatedDate", type="datetime", label="Created Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="CreatedById", type="reference", label="Created By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="LastModifiedDate", type="datetime", label="Last Modified Date", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="LastModifiedById", type="reference", label="Last Modified By ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="SystemModstamp", type="datetime", label="System Modstamp", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="AccountId", type="reference", label="Account ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
-    _sf.FieldInfo(name="IsPrivate", type="boolean", label="Private", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="Name", type="string", label="Name", createable=False, updateable=False, nillable=False, length=120, id_lookup=True, name_field=True),
-    _sf.FieldInfo(name="Description", type="textarea", label="Description", createable=False, updateable=False, length=32000),
-    _sf.FieldInfo(name="StageName", type="picklist", label="Stage", createable=False, updateable=False, nillable=False, length=255, picklist_values=("Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers", "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"), enum=OpportunityStageNamePicklist),
-    _sf.FieldInfo(name="Amount", type="currency", label="Amount", createable=False, updateable=False, precision=18, scale=2),
-    _sf.FieldInfo(name="Probability", type="percent", label="Probability (%)", createable=False, updateable=False, precision=3, defaulted_on_create=True),
-    _sf.FieldInfo(name="ExpectedRevenue", type="currency", label="Expected Amount", createable=False, updateable=False, precision=18, scale=2),
-    _sf.FieldInfo(name="TotalOpportunityQuantity", type="double", label="Quantity", createable=False, updateable=False, precision=18, scale=2),
-    _sf.FieldInfo(name="CloseDate", type="date", label="Close Date", createable=False, updateable=False, nillable=False),
-    _sf.FieldInfo(name="Type", type="picklist", label="Opportunity Type", createable=False, updateable=False, length=255, picklist_values=("Existing Customer - Upgrade", "Existing Customer - Replacement", "Existing Customer - Downgrade", "New Customer"), enum=OpportunityTypePicklist),
-    _sf.FieldInfo(name="NextStep", type="string", label="Next Step", createable=False, updateable=False, length=255),
-    _sf.FieldInfo(name="LeadSource", type="picklist", label="Lead Source", createable=False, updateable=False, length=255, picklist_values=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"), enum=OpportunityLeadSourcePicklist),
-    _sf.FieldInfo(name="IsClosed", type="boolean", label="Closed", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="IsWon", type="boolean", label="Won", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="ForecastCategory", type="picklist", label="Forecast Category", createable=False, updateable=False, nillable=False, length=40, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "BestCase", "MostLikely", "Forecast", "Closed"), enum=OpportunityForecastCategoryPicklist),
-    _sf.FieldInfo(name="ForecastCategoryName", type="picklist", label="Forecast Category", createable=False, updateable=False, length=255, defaulted_on_create=True, restricted_picklist=True, picklist_values=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"), enum=OpportunityForecastCategoryNamePicklist),
-    _sf.FieldInfo(name="CampaignId", type="reference", label="Campaign ID", createable=False, updateable=False, length=18, reference_to=("Campaign",)),
-    _sf.FieldInfo(name="HasOpportunityLineItem", type="boolean", label="Has Line Item", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="Pricebook2Id", type="reference", label="Price Book ID", createable=False, updateable=False, length=18, defaulted_on_create=True, reference_to=("Pricebook2",)),
-    _sf.FieldInfo(name="OwnerId", type="reference", label="Owner ID", createable=False, updateable=False, nillable=False, length=18, defaulted_on_create=True, reference_to=("User",)),
     _sf.FieldInfo(name="LastActivityDate", type="date", label="Last Activity", createable=False, updateable=False),
     _sf.FieldInfo(name="LastStageChangeDate", type="datetime", label="Last Stage Change Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="FiscalQuarter", type="int", label="Fiscal Quarter", createable=False, updateable=False, precision=8),
-    _sf.FieldInfo(name="FiscalYear", type="int", label="Fiscal Year", createable=False, updateable=False, precision=8),
-    _sf.FieldInfo(name="Fiscal", type="string", label="Fiscal Period", createable=False, updateable=False, length=6),
+    _sf.FieldInfo(name="Fiscal", type="string", label="Fiscal Period", createable=False, updateable=False, length=6, byte_length=6),
     _sf.FieldInfo(name="ContactId", type="reference", label="Contact ID", createable=False, updateable=False, length=18, reference_to=("Contact",)),
     _sf.FieldInfo(name="LastViewedDate", type="datetime", label="Last Viewed Date", createable=False, updateable=False),
     _sf.FieldInfo(name="LastReferencedDate", type="datetime", label="Last Referenced Date", createable=False, updateable=False),
-    _sf.FieldInfo(name="HasOpenActivity", type="boolean", label="Has Open Activity", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="HasOverdueTask", type="boolean", label="Has Overdue Task", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
-    _sf.FieldInfo(name="LastAmountChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",)),
-    _sf.FieldInfo(name="LastCloseDateChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",)),
+    _sf.FieldInfo(name="HasOpenActivity", type="boolean", label="Has Open Activity", createable=False, updateable=False, nillable=False, defaulted_on_create=True, filterable=False, sortable=False),
+    _sf.FieldInfo(name="HasOverdueTask", type="boolean", label="Has Overdue Task", createable=False, updateable=False, nillable=False, defaulted_on_create=True, filterable=False, sortable=False),
+    _sf.FieldInfo(name="LastAmountChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",), search_prefilterable=True),
+    _sf.FieldInfo(name="LastCloseDateChangedHistoryId", type="reference", label="Opportunity History ID", createable=False, updateable=False, length=18, reference_to=("OpportunityHistory",), search_prefilterable=True),
 )

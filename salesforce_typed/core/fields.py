@@ -8,8 +8,61 @@ from __future__ import annotations
 
 import builtins
 import enum
+from typing import Any
 
 import attrs
+
+# Query flags by type, read off real describes (Account, Contact, Case, Event, Lead,
+# Opportunity, OpportunityContactRole): what a field of that type answers when describe
+# says nothing else. Long text areas (over 255) are flagged like `base64`.
+_UNQUERYABLE = frozenset({"base64", "encryptedstring", "anyType", "json", "complexvalue"})
+_UNSORTABLE = frozenset({"multipicklist", "address", "location"})
+_UNGROUPABLE = frozenset(
+    {"double", "currency", "percent", "datetime", "time", "combobox", *_UNSORTABLE}
+)
+_UNAGGREGATABLE = frozenset({"boolean", *_UNSORTABLE})
+_TEXT = frozenset(
+    {"string", "textarea", "email", "phone", "url", "picklist", "combobox", "encryptedstring"}
+)
+
+
+def _opaque(f: FieldInfo) -> bool:
+    return f.type in _UNQUERYABLE or (f.type == "textarea" and f.length > 255)
+
+
+def _filterable(f: FieldInfo) -> bool:
+    return not _opaque(f)
+
+
+def _sortable(f: FieldInfo) -> bool:
+    return not _opaque(f) and f.type not in _UNSORTABLE
+
+
+def _groupable(f: FieldInfo) -> bool:
+    return not _opaque(f) and f.type not in _UNGROUPABLE
+
+
+def _aggregatable(f: FieldInfo) -> bool:
+    return not _opaque(f) and f.type not in _UNAGGREGATABLE
+
+
+def _permissionable(f: FieldInfo) -> bool:
+    """Field-level security applies to optional, writable, stored fields."""
+    return f.nillable and (f.createable or f.updateable) and not f.calculated
+
+
+def _byte_length(f: FieldInfo) -> int:
+    """Text is stored as up to 3 bytes a character; ids and multipicklists as one."""
+    if f.type in ("id", "reference", "multipicklist"):
+        return f.length
+    return f.length * 3 if f.type in _TEXT else 0
+
+
+def _default_value(f: FieldInfo) -> Any:
+    """A defaulted checkbox starts false; a picklist starts at its default value."""
+    if f.type == "boolean" and f.defaulted_on_create:
+        return False
+    return f.default_picklist_value
 
 
 class PicklistEnum(str, enum.Enum):
@@ -50,10 +103,32 @@ class FieldInfo:
     restricted_picklist: bool = False
     compound_field_name: str | None = None
     enum: builtins.type[PicklistEnum] | None = None
+    # Labels parallel to picklist_values (empty: each label is its value); inactive values.
+    picklist_labels: tuple[str, ...] = ()
+    inactive_picklist_values: tuple[str, ...] = ()
+    auto_number: bool = False
+    extra_type_info: str | None = None
+    html_formatted: bool = False
+    case_sensitive: bool = False
+    search_prefilterable: bool = False
+    query_by_distance: bool = False
+    # Unless given, these follow the type (see the tables above), as Salesforce's do.
+    filterable: bool = attrs.field(default=attrs.Factory(_filterable, takes_self=True))
+    sortable: bool = attrs.field(default=attrs.Factory(_sortable, takes_self=True))
+    groupable: bool = attrs.field(default=attrs.Factory(_groupable, takes_self=True))
+    aggregatable: bool = attrs.field(default=attrs.Factory(_aggregatable, takes_self=True))
+    permissionable: bool = attrs.field(default=attrs.Factory(_permissionable, takes_self=True))
+    default_value: Any = attrs.field(default=attrs.Factory(_default_value, takes_self=True))
+    byte_length: int = attrs.field(default=attrs.Factory(_byte_length, takes_self=True))
 
     @property
     def attr_name(self) -> str:
         return self.attr or self.name
+
+    def picklist_label(self, value: str) -> str:
+        if self.picklist_labels:
+            return self.picklist_labels[self.picklist_values.index(value)]
+        return value
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -90,3 +165,11 @@ class ObjectInfo:
     queryable: bool = True
     searchable: bool = True
     triggerable: bool = True
+    mergeable: bool = False
+    feed_enabled: bool = False
+    mru_enabled: bool = True
+    undeletable: bool = True
+    compact_layoutable: bool = True
+    search_layoutable: bool = True
+    deep_cloneable: bool = False
+    record_types: bool = False  # has record types, so describe lists the Master one

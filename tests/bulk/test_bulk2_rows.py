@@ -170,7 +170,9 @@ def test_query_rows_decode_into_typed_models() -> None:
     assert isinstance(acc.Owner, std.User) and acc.Owner.Name == "Ada"
     empty = decoder.decode(["001y", "B", "", "", "", ""])
     assert empty.NumberOfEmployees is None and empty.Owner is None
-    contact = RowDecoder(std.Contact, ["DoNotCall", "Birthdate"]).decode(["true", "2000-02-29"])
-    assert contact.DoNotCall is True and contact.Birthdate == dt.date(2000, 2, 29)
+    contact = RowDecoder(std.Contact, ["IsEmailBounced", "Birthdate"]).decode(
+        ["true", "2000-02-29"]
+    )
+    assert contact.IsEmailBounced is True and contact.Birthdate == dt.date(2000, 2, 29)
     loose = RowDecoder(Record, ["Id", "Custom__c"]).decode(["a01x", "v"])
     assert loose["Custom__c"] == "v"

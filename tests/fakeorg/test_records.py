@@ -277,7 +277,9 @@ def test_required_fields_on_insert_and_nulls_on_update(api: httpx.Client) -> Non
     r = api.patch(f"{V}/sobjects/Contact/{contact}", json={"LastName": None})
     assert error(r, 400)["errorCode"] == "REQUIRED_FIELD_MISSING"
     record = api.get(f"{V}/sobjects/Contact/{contact}").json()
-    assert record["DoNotCall"] is False and record["Name"] == "Ng"  # defaults, derived Name
+    assert record["Name"] == "Ng"  # derived Name
+    case = api.get(f"{V}/sobjects/Case/{create(api, 'Case', Subject='s')}").json()
+    assert case["IsEscalated"] is False and case["Status"] == "New"  # defaults
 
 
 def test_length_picklists_and_numeric_range(widgets: FakeOrg, api: httpx.Client) -> None:

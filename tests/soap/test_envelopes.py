@@ -210,7 +210,7 @@ def _requests() -> dict[str, SoapCall[Any]]:
         LastName="Ng",
         Email=None,
         Birthdate=dt.date(1990, 5, 1),
-        HasOptedOutOfEmail=True,
+        Department="R&D",
         Account=std.Account(AccountNumber="A-1"),
     )
     encoded_create = encode_sobject(contact, "create", id_field=False)

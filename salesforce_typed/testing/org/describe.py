@@ -45,23 +45,22 @@ _TEXT = {
 
 def field_describe(f: FieldInfo) -> dict[str, Any]:
     """One field with the ~55 keys Salesforce always sends (unused ones null/false/0/[])."""
-    text = f.type in _TEXT
-    length = f.length if text else 0
-    compound = f.type in ("address", "location")
+    length = f.length if f.type in _TEXT else 0
+    inactive = set(f.inactive_picklist_values)
     return {
-        "aggregatable": not compound and f.type not in ("textarea", "base64"),
+        "aggregatable": f.aggregatable,
         "aiPredictionField": False,
-        "autoNumber": False,
-        "byteLength": length * 3 if f.type not in ("id", "reference") else length,
+        "autoNumber": f.auto_number,
+        "byteLength": f.byte_length,
         "calculated": f.calculated,
         "calculatedFormula": None,
         "cascadeDelete": False,
-        "caseSensitive": False,
+        "caseSensitive": f.case_sensitive,
         "compoundFieldName": f.compound_field_name,
         "controllerName": None,
         "createable": f.createable,
         "custom": f.custom,
-        "defaultValue": False if f.type == "boolean" and f.defaulted_on_create else None,
+        "defaultValue": f.default_value,
         "defaultValueFormula": None,
         "defaultedOnCreate": f.defaulted_on_create,
         "dependentPicklist": False,
@@ -70,13 +69,13 @@ def field_describe(f: FieldInfo) -> dict[str, Any]:
         "displayLocationInDecimal": False,
         "encrypted": False,
         "externalId": f.external_id,
-        "extraTypeInfo": None,
-        "filterable": not compound and f.type not in ("textarea", "base64"),
+        "extraTypeInfo": f.extra_type_info,
+        "filterable": f.filterable,
         "filteredLookupInfo": None,
         "formulaTreatNullNumberAsZero": False,
-        "groupable": f.type in _TEXT or f.type in ("boolean", "date", "int"),
+        "groupable": f.groupable,
         "highScaleNumber": False,
-        "htmlFormatted": False,
+        "htmlFormatted": f.html_formatted,
         "idLookup": f.id_lookup,
         "inlineHelpText": None,
         "label": f.label or f.name,
@@ -87,12 +86,12 @@ def field_describe(f: FieldInfo) -> dict[str, Any]:
         "nameField": f.name_field,
         "namePointing": len(f.reference_to) > 1,
         "nillable": f.nillable,
-        "permissionable": f.nillable and not f.calculated and f.createable,
+        "permissionable": f.permissionable,
         "picklistValues": [
             {
-                "active": True,
+                "active": v not in inactive,
                 "defaultValue": v == f.default_picklist_value,
-                "label": v,
+                "label": f.picklist_label(v),
                 "validFor": None,
                 "value": v,
             }
@@ -100,7 +99,7 @@ def field_describe(f: FieldInfo) -> dict[str, Any]:
         ],
         "polymorphicForeignKey": len(f.reference_to) > 1,
         "precision": f.precision if f.type in ("double", "currency", "percent") else 0,
-        "queryByDistance": False,
+        "queryByDistance": f.query_by_distance,
         "referenceTargetField": None,
         "referenceTo": list(f.reference_to),
         "relationshipName": f.relationship_name,
@@ -108,13 +107,59 @@ def field_describe(f: FieldInfo) -> dict[str, Any]:
         "restrictedDelete": False,
         "restrictedPicklist": f.restricted_picklist,
         "scale": f.scale,
-        "searchPrefilterable": False,
+        "searchPrefilterable": f.search_prefilterable,
         "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),
-        "sortable": not compound and f.type not in ("textarea", "base64", "multipicklist"),
+        "sortable": f.sortable,
         "type": f.type,
         "unique": f.unique,
         "updateable": f.updateable,
         "writeRequiresMasterRead": False,
+    }
+
+
+MASTER_RECORD_TYPE_ID = "012000000000000AAA"
+
+
+def master_record_type(name: str, only: bool = True) -> dict[str, Any]:
+    """The Master record type every object with record types lists (last, by name)."""
+    return {
+        "active": True,
+        "available": True,
+        "defaultRecordTypeMapping": only,
+        "developerName": "Master",
+        "master": True,
+        "name": "Master",
+        "recordTypeId": MASTER_RECORD_TYPE_ID,
+        "urls": {
+            "layout": f"/services/data/v{{version}}/sobjects/{name}/describe/layouts/"
+            + MASTER_RECORD_TYPE_ID
+        },
+    }
+
+
+def _scopes(plural: str, owned: bool) -> list[dict[str, str]]:
+    """List view scopes: every object has `everything`; owned ones `mine` and `team` too."""
+    scopes = [{"label": f"All {plural}", "name": "everything"}]
+    if owned:
+        scopes += [
+            {"label": f"My {plural}", "name": "mine"},
+            {"label": f"My team's {plural}", "name": "team"},
+        ]
+    return scopes
+
+
+def _urls(name: str) -> dict[str, str]:
+    base = f"/services/data/v{{version}}/sobjects/{name}"
+    return {
+        "compactLayouts": f"{base}/describe/compactLayouts",
+        "rowTemplate": f"{base}/{{ID}}",
+        "approvalLayouts": f"{base}/describe/approvalLayouts",
+        "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+        "listviews": f"{base}/listviews",
+        "describe": f"{base}/describe",
+        "quickActions": f"{base}/quickActions",
+        "layouts": f"{base}/describe/layouts",
+        "sobject": base,
     }
 
 
@@ -123,14 +168,13 @@ def sobject_describe(model: type[SObject]) -> dict[str, Any]:
     name = model.__sobject_type__
     if info is None:
         raise ValueError(f"{model.__name__} carries no object metadata")
-    urls = {
-        "sobject": f"/services/data/v{{version}}/sobjects/{name}",
-        "describe": f"/services/data/v{{version}}/sobjects/{name}/describe",
-        "rowTemplate": f"/services/data/v{{version}}/sobjects/{name}/{{ID}}",
-    }
+    plural = info.label_plural or name
+    owned = any(f.name == "OwnerId" for f in model.__sf_fields__)
     return {
         "actionOverrides": [],
         "activateable": False,
+        "associateEntityType": None,
+        "associateParentEntity": None,
         "childRelationships": [
             {
                 "cascadeDelete": c.cascade_delete,
@@ -144,28 +188,44 @@ def sobject_describe(model: type[SObject]) -> dict[str, Any]:
             }
             for c in model.__sf_children__
         ],
-        "compactLayoutable": True,
+        "compactLayoutable": info.compact_layoutable,
         "createable": info.createable,
         "custom": info.custom,
         "customSetting": False,
+        "deepCloneable": info.deep_cloneable,
+        "defaultImplementation": None,
         "deletable": info.deletable,
         "deprecatedAndHidden": False,
-        "feedEnabled": False,
+        "extendedBy": None,
+        "extendsInterfaces": None,
+        "feedEnabled": info.feed_enabled,
         "fields": [field_describe(f) for f in model.__sf_fields__],
+        "hasSubtypes": False,
+        "implementedBy": None,
+        "implementsInterfaces": None,
+        "isInterface": False,
+        "isSubtype": False,
         "keyPrefix": info.key_prefix,
         "label": info.label or name,
-        "labelPlural": info.label_plural or name,
+        "labelPlural": plural,
         "layoutable": True,
-        "mergeable": name in ("Account", "Contact", "Lead", "Case"),
-        "mruEnabled": True,
+        "listviewable": None,
+        "lookupLayoutable": None,
+        "mergeable": info.mergeable,
+        "mruEnabled": info.mru_enabled,
         "name": name,
+        "namedLayoutInfos": [],
+        "networkScopeFieldName": None,
         "queryable": info.queryable,
-        "recordTypeInfos": [],
+        "recordTypeInfos": [master_record_type(name)] if info.record_types else [],
         "replicateable": True,
         "retrieveable": True,
+        "searchLayoutable": info.search_layoutable,
         "searchable": info.searchable,
+        "sobjectDescribeOption": "FULL",
+        "supportedScopes": _scopes(plural.lower(), owned),
         "triggerable": info.triggerable,
-        "undeletable": info.deletable,
+        "undeletable": info.undeletable and info.deletable,
         "updateable": info.updateable,
-        "urls": urls,
+        "urls": _urls(name),
     }

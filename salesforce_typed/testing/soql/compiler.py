@@ -346,7 +346,7 @@ def _group_sql(scope: Scope, query: ast.Query) -> str:
         field = resolved.field
         if field.is_compound or not field.groupable:
             detail = f"field '{field.name}' can not be grouped in a query call"
-            raise scope.state.error(MALFORMED_QUERY, detail, path.pos)
+            raise scope.state.error(INVALID_FIELD, detail, path.pos)
         grouped.add((resolved.table, field.name))
         exprs.append(f"{resolved.expr} COLLATE NOCASE" if resolved.is_text else resolved.expr)
     scope.grouped = grouped

@@ -61,6 +61,7 @@ class FieldDef:
     filterable: bool = True
     sortable: bool = True
     groupable: bool = True
+    aggregatable: bool = True
     name_field: bool = False
     compound_field_name: str | None = None
 
@@ -142,6 +143,7 @@ class ObjectDef:
                     filterable=bool(raw.get("filterable", True)),
                     sortable=bool(raw.get("sortable", True)),
                     groupable=bool(raw.get("groupable", True)),
+                    aggregatable=bool(raw.get("aggregatable", True)),
                     name_field=bool(raw.get("nameField", False)),
                     compound_field_name=raw.get("compoundFieldName"),
                 )

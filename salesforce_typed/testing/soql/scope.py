@@ -24,7 +24,7 @@ from .plan import Params
 from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef, Schema
 from .storage import SqlValue, quote_ident
 
-_NOT_AGGREGATABLE: Final = frozenset({"boolean", "multipicklist", "textarea", "base64"})
+_NOT_AGGREGATABLE: Final = frozenset({"boolean", "multipicklist", "base64"})
 
 
 def _sql_text(text: str) -> str:
@@ -249,7 +249,7 @@ class Scope:
         func = node.func
         numeric_only = func in ("SUM", "AVG") and field.type not in NUMBER_TYPES
         unordered = func in ("MIN", "MAX") and field.type in _NOT_AGGREGATABLE
-        bad = field.is_compound or numeric_only or unordered
+        bad = field.is_compound or not field.aggregatable or numeric_only or unordered
         if bad:
             raise self.state.error(
                 MALFORMED_QUERY,
