@@ -45,10 +45,12 @@ from salesforce_typed.core.errors import (
     AuthenticationError,
     InvalidGrantError,
     RequestNotSentError,
+    SalesforceError,
     TokenStoreError,
 )
 from salesforce_typed.core.exchange import rest_error, rest_rejected
 from salesforce_typed.core.retry import describe_request
+from salesforce_typed.core.transport import certificate_error
 from salesforce_typed.stores.memory import MemoryTokenStore
 
 __all__ = ["SalesforceAuth"]
@@ -719,7 +721,10 @@ class SalesforceAuth(httpx.Auth):
             await driver.aclose()
 
 
-def _not_sent(request: httpx.Request, exc: Exception) -> RequestNotSentError:
+def _not_sent(request: httpx.Request, exc: Exception) -> SalesforceError:
+    untrusted = certificate_error(exc, request.url.host)  # terminal, never retried
+    if untrusted is not None:
+        return untrusted
     return RequestNotSentError(
         f"token request failed ({type(exc).__name__} on {describe_request(request)}): {exc}"
     )

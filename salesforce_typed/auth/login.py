@@ -54,6 +54,7 @@ from salesforce_typed.core.errors import (
     RequestNotSentError,
     UsageError,
 )
+from salesforce_typed.core.transport import certificate_error
 
 __all__ = [
     "DEFAULT_CALLBACK_PATH",
@@ -370,6 +371,9 @@ def _send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
     try:
         return client.send(request)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+        untrusted = certificate_error(exc, request.url.host)  # terminal, never retried
+        if untrusted is not None:
+            raise untrusted from None
         raise RequestNotSentError(
             f"could not reach {request.url.host} ({type(exc).__name__})"
         ) from None

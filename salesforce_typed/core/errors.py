@@ -8,6 +8,7 @@ drawing: each class appears once, under one of its bases.
     SalesforceError                   base of every error the SDK raises
     ├── RequestNotSentError           nothing reached Salesforce (connect failed): safe to retry
     ├── OutcomeUnknownError           sent, no complete answer (timeout, drop): it may have happened
+    ├── CertificateVerifyError        the server's TLS certificate did not verify: terminal
     ├── OAuthError                    the token endpoint said no: error, description, status_code
     │   └── InvalidGrantError         invalid_grant: terminal, the refresh token is revoked/expired
     ├── TokenStoreError               the token store refused a fenced write or its lock timed out
@@ -150,6 +151,14 @@ class OutcomeUnknownError(SalesforceError):
     """The request was sent but no complete answer came: it may have been applied.
 
     Reconcile (e.g. query by external id) before re-sending a non-idempotent request.
+    """
+
+
+class CertificateVerifyError(SalesforceError):
+    """The server's TLS certificate did not verify against the CAs the client trusts.
+
+    Nothing was sent, and nothing will be until the client is given the right CA bundle
+    (`verify=`) or the host is corrected: terminal, never retried. Names the host, no secret.
     """
 
 

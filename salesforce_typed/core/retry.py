@@ -27,12 +27,14 @@ import httpx
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.errors import (
     APIStatusError,
+    CertificateVerifyError,
     OutcomeUnknownError,
     RequestNotSentError,
     SalesforceError,
     UsageError,
     error_from_response,
 )
+from salesforce_typed.core.transport import certificate_error
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -136,6 +138,9 @@ def classify_transport_error(exc: httpx.TransportError) -> SalesforceError | Non
     not sent, whatever the transport says.
     """
     where = _describe(exc)
+    untrusted = certificate_error(exc, _host(exc))
+    if untrusted is not None:
+        return untrusted
     if where.endswith(_TOKEN_PATH) and not isinstance(
         exc, httpx.LocalProtocolError | httpx.UnsupportedProtocol
     ):
@@ -159,6 +164,13 @@ def classify_transport_error(exc: httpx.TransportError) -> SalesforceError | Non
             f"{type(exc).__name__} on {where}: the request may have been applied"
         )
     return None
+
+
+def _host(exc: httpx.TransportError) -> str:
+    try:
+        return exc.request.url.host
+    except RuntimeError:  # httpx raises when the request was never attached
+        return "(unknown host)"
 
 
 def _describe(exc: httpx.TransportError) -> str:
@@ -306,6 +318,8 @@ class RetryPolicy:
             if mapped is None:
                 return False, f"{type(error).__name__} is not retryable"
             error = mapped
+        if isinstance(error, CertificateVerifyError):
+            return False, "TLS certificate did not verify"
         if isinstance(error, RequestNotSentError):
             return True, "not sent"
         if isinstance(error, OutcomeUnknownError):

@@ -14,6 +14,7 @@ from salesforce_typed.auth.flow import SalesforceAuth
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.connection import Connection
 from salesforce_typed.core.errors import (
+    CertificateVerifyError,
     OutcomeUnknownError,
     RequestNotSentError,
 )
@@ -132,6 +133,9 @@ class Sender:
                     raise RequestNotSentError(
                         f"{type(exc).__name__} on {describe_request(request)}: {exc}"
                     ) from exc
+                if isinstance(error, CertificateVerifyError):  # terminal: never re-sent
+                    logger.info("%s %s %s: %s", rid, *_what(exchange), "certificate not trusted")
+                    raise error from exc
                 assert isinstance(error, RequestNotSentError | OutcomeUnknownError)
                 decision = policy.decide(
                     attempt, method=exchange.method, idempotent=exchange.idempotent, error=error
