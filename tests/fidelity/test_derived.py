@@ -145,6 +145,13 @@ def test_collections_number_each_record_and_other_objects_count_on_their_own(
     assert get(api, "Contract", contract)["EndDate"] == "2016-12-31"
     update(api, "Contract", contract, {"StartDate": "2025-03-01", "ContractTerm": 5})
     assert get(api, "Contract", contract)["EndDate"] == "2025-07-31"
+    # ContractTerm has 4 digits: a term past year 9999 is refused, not a crash
+    refused = api.patch(f"{V}/sobjects/Contract/{contract}", json={"ContractTerm": 99999999})
+    assert refused.status_code == 400
+    assert refused.json()[0]["errorCode"] == "NUMBER_OUTSIDE_VALID_RANGE"
+    assert refused.json()[0]["message"] == (
+        "Contract Term: value outside of valid range on numeric field: 99999999"
+    )
 
 
 def _ticket_field(name: str, ftype: str, **over: Any) -> dict[str, Any]:

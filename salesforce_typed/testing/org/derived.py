@@ -176,9 +176,11 @@ def contract_end(start: str | None, months: int | None) -> str | None:
     if not start or months is None:
         return None
     day = dt.date.fromisoformat(start[:10])
-    total = day.year * 12 + day.month - 1 + int(months)
-    year, month = divmod(total, 12)
-    month += 1
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    last = (following - dt.timedelta(days=1)).day
-    return (dt.date(year, month, min(day.day, last)) - dt.timedelta(days=1)).isoformat()
+    year, month = divmod(day.year * 12 + day.month - 1 + int(months), 12)
+    try:
+        following = dt.date(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)
+        last = (following - dt.timedelta(days=1)).day
+        end = dt.date(year, month + 1, min(day.day, last)) - dt.timedelta(days=1)
+    except (ValueError, OverflowError):  # a term past year 9999: no date to store
+        return None
+    return end.isoformat()

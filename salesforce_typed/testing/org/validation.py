@@ -422,16 +422,19 @@ def _check_value(
                     (name,),
                 )
             ]
+    digits = None
     if ftype in NUMBER_TYPES and f.get("precision"):
         digits = int(f["precision"]) - int(f.get("scale") or 0)
-        if abs(value) >= 10**digits:
-            return [
-                FieldError(
-                    "NUMBER_OUTSIDE_VALID_RANGE",
-                    f"{label}: value outside of valid range on numeric field: {value}",
-                    (name,),
-                )
-            ]
+    elif ftype in ("int", "long") and f.get("digits"):
+        digits = int(f["digits"])  # Employees (8 digits) refuses 1431655766 alike
+    if digits is not None and abs(value) >= 10**digits:
+        return [
+            FieldError(
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"{label}: value outside of valid range on numeric field: {value}",
+                (name,),
+            )
+        ]
     if ftype == "reference":
         return _check_reference(f, label, name, value, values, lookups)
     return []
