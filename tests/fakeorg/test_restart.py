@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fidelity.test_restart import create, password_grant, replay_all, wait_until
 
 import salesforce_typed_std as std
 from salesforce_typed import RefreshTokenGrant, Salesforce
@@ -30,16 +30,6 @@ from salesforce_typed.testing.bulk2 import jobs as bulk2_jobs
 from salesforce_typed.testing.server import FakeOrg
 
 V = "/services/data/v62.0"
-BOUND_S = 60.0  # turns a hang into a failure; nothing asserts on time
-
-
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    tick = threading.Event()
-    for _ in range(int(BOUND_S / 0.01)):
-        if predicate():
-            return
-        tick.wait(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Restarting:
@@ -84,24 +74,6 @@ def token_call(org: FakeOrg, **form: str) -> httpx.Response:
     return httpx.post(creds["token_url"], data=data, timeout=30)
 
 
-def password_token(org: FakeOrg) -> str:
-    creds = org.credentials()
-    answer = token_call(
-        org,
-        grant_type="password",
-        username=creds["username"],
-        password=creds["password"] + creds["security_token"],
-    )
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["access_token"])
-
-
-def create(api: httpx.Client, name: str) -> str:
-    answer = api.post(f"{V}/sobjects/Account", json={"Name": name})
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
-
-
 # -- credentials, refresh tokens, sessions -----------------------------------------------------
 
 
@@ -119,7 +91,9 @@ def test_credentials_refresh_tokens_and_sessions_survive(org: Restarting) -> Non
     assert after["refresh_token"] != before["refresh_token"]
     with org.client(access) as api:  # an access token minted before the restart
         assert api.get(f"{V}/limits").status_code == 200
-    assert password_token(org.org)  # username, password and security token still match
+    assert password_grant(
+        org.org.credentials()
+    )  # username, password and security token still match
 
     again = token_call(org.org, grant_type="refresh_token", refresh_token=rotated)
     assert again.status_code == 200, again.text
@@ -158,7 +132,7 @@ def test_printed_refresh_token_is_the_same_while_it_lives(tmp_path: Path) -> Non
 
 
 def test_expired_sessions_stay_expired(org: Restarting) -> None:
-    token = password_token(org.org)
+    token = password_grant(org.org.credentials())
     answer = httpx.post(f"{org.org.instance_url}/_admin/expire-sessions", timeout=30)
     assert answer.status_code == 200
     org.restart()
@@ -170,7 +144,7 @@ def test_expired_sessions_stay_expired(org: Restarting) -> None:
 
 
 def test_ids_never_repeat_across_restarts(org: Restarting) -> None:
-    token = password_token(org.org)
+    token = password_grant(org.org.credentials())
     seen: list[str] = []
     for round_ in range(3):
         with org.client(token) as api:
@@ -187,7 +161,7 @@ def test_ids_never_repeat_across_restarts(org: Restarting) -> None:
 
 
 def test_one_organization_row_after_three_restarts(org: Restarting) -> None:
-    token = password_token(org.org)
+    token = password_grant(org.org.credentials())
     for _ in range(3):
         org.restart()
     with org.client(token) as api:
@@ -216,7 +190,7 @@ def wait_for_job(org: Restarting, token: str, kind: str, job_id: str) -> dict[st
 
 
 def test_bulk2_ingest_jobs_complete_after_a_restart(org: Restarting) -> None:
-    token = password_token(org.org)
+    token = password_grant(org.org.credentials())
     names = [f"bulk {i}" for i in range(5)]
     data = "Name\n" + "".join(f"{n}\n" for n in names)
     with org.client(token) as api:
@@ -265,7 +239,7 @@ def test_bulk2_ingest_jobs_complete_after_a_restart(org: Restarting) -> None:
 
 
 def test_bulk2_query_results_survive_a_restart(org: Restarting) -> None:
-    token = password_token(org.org)
+    token = password_grant(org.org.credentials())
     with org.client(token) as api:
         ids = [create(api, f"q{i}") for i in range(3)]
         job = api.post(
@@ -288,7 +262,7 @@ def xml_field(text: str, name: str) -> str:
 
 
 def test_bulk1_batches_run_and_results_survive_restarts(org: Restarting) -> None:
-    token = password_token(org.org)
+    token = password_grant(org.org.credentials())
     base = f"{org.org.instance_url}/services/async/62.0/job"
     headers = {"X-SFDC-Session": token, "Content-Type": "application/json"}
     created = httpx.post(
@@ -338,55 +312,14 @@ def test_bulk1_batches_run_and_results_survive_restarts(org: Restarting) -> None
 # -- streaming ---------------------------------------------------------------------------------
 
 
-def replay_all(org: FakeOrg) -> list[dict[str, Any]]:
-    """Every retained event on /data/AccountChangeEvent (a raw CometD session, replay -2)."""
-    with httpx.Client(base_url=f"{org.instance_url}/cometd/62.0", timeout=30) as cometd:
-        cometd.headers["Authorization"] = f"Bearer {password_token(org)}"
-        shake = cometd.post(
-            "",
-            json=[
-                {
-                    "channel": "/meta/handshake",
-                    "version": "1.0",
-                    "supportedConnectionTypes": ["long-polling"],
-                    "ext": {"replay": True},
-                }
-            ],
-        ).json()[0]
-        client_id = shake["clientId"]
-        subscribed = cometd.post(
-            "",
-            json=[
-                {
-                    "channel": "/meta/subscribe",
-                    "clientId": client_id,
-                    "subscription": "/data/AccountChangeEvent",
-                    "ext": {"replay": {"/data/AccountChangeEvent": -2}},
-                }
-            ],
-        ).json()
-        assert subscribed[0]["successful"], subscribed
-        got = cometd.post(
-            "",
-            json=[
-                {
-                    "channel": "/meta/connect",
-                    "clientId": client_id,
-                    "connectionType": "long-polling",
-                }
-            ],
-        ).json()
-    return [m["data"] for m in got if m["channel"] == "/data/AccountChangeEvent"]
-
-
 def test_writes_before_any_cometd_connect_are_replayable(org: Restarting) -> None:
-    token = password_token(org.org)
+    token = password_grant(org.org.credentials())
     with org.client(token) as api:
         early = [create(api, f"early {i}") for i in range(3)]
     org.restart()
     with org.client(token) as api:
         late = create(api, "late")
-    events = replay_all(org.org)
+    events = replay_all(org.org.instance_url, password_grant(org.org.credentials()))
     record_ids = [e["payload"]["ChangeEventHeader"]["recordIds"][0] for e in events]
     assert record_ids == [*early, late]
     replays = [e["event"]["replayId"] for e in events]
