@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import salesforce_typed_soap as wsdl
+from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
 from salesforce_typed.core.errors import UsageError
 from salesforce_typed.soap.envelope import SoapCall
+from salesforce_typed.soap.json_shape import to_json
 from salesforce_typed.soap.models import LeadConvert, MergeRequest
 
 __all__ = [
@@ -23,6 +25,9 @@ __all__ = [
     "build_convert_lead",
     "build_create",
     "build_delete",
+    "build_describe_global",
+    "build_describe_sobject",
+    "build_describe_sobjects",
     "build_empty_recycle_bin",
     "build_get_server_timestamp",
     "build_get_user_info",
@@ -32,6 +37,7 @@ __all__ = [
     "build_query",
     "build_query_more",
     "build_retrieve",
+    "build_search",
     "build_undelete",
     "build_update",
     "build_upsert",
@@ -39,6 +45,12 @@ __all__ = [
 
 MAX_RECORDS = 200  # records, ids or lead converts per DML call
 MAX_MERGE_REQUESTS = 200
+MAX_DESCRIBES = 100  # sObject types per describeSObjects call
+_UI_URLS = (
+    ("urlDetail", "uiDetailTemplate"),
+    ("urlEdit", "uiEditTemplate"),
+    ("urlNew", "uiNewRecord"),
+)
 
 
 def _all_or_none(value: bool) -> dict[str, Any]:
@@ -227,3 +239,60 @@ def build_merge(requests: Sequence[MergeRequest]) -> SoapCall[list[wsdl.MergeRes
         extract=_results,
         idempotent=False,
     )
+
+
+# -- describes and search: the same typed results as the REST client's ------------------------
+
+
+def _global(response: wsdl.DescribeGlobalResponse) -> DescribeGlobalResult:
+    return DescribeGlobalResult.from_dict(to_json(response.result))
+
+
+def build_describe_global() -> SoapCall[DescribeGlobalResult]:
+    return SoapCall(operation="describeGlobal", body=wsdl.DescribeGlobal(), extract=_global)
+
+
+def _describe(result: wsdl.DescribeSobjectResult) -> DescribeSObjectResult:
+    """A partner describe as the REST model; urlDetail/urlEdit/urlNew go back into `urls`."""
+    data = to_json(result)
+    urls = {rest: data.pop(soap) for soap, rest in _UI_URLS}
+    data["urls"] = {k: v for k, v in urls.items() if v is not None}
+    return DescribeSObjectResult.from_dict(data)
+
+
+def _one_describe(response: wsdl.DescribeSobjectResponse) -> DescribeSObjectResult:
+    if response.result is None:
+        raise UsageError("describeSObject answered no result")
+    return _describe(response.result)
+
+
+def build_describe_sobject(sobject_type: str) -> SoapCall[DescribeSObjectResult]:
+    return SoapCall(
+        operation="describeSObject",
+        body=wsdl.DescribeSobject(s_object_type=sobject_type),
+        extract=_one_describe,
+    )
+
+
+def _many_describes(response: wsdl.DescribeSobjectsResponse) -> list[DescribeSObjectResult]:
+    return [_describe(r) for r in response.result]
+
+
+def build_describe_sobjects(
+    sobject_types: Sequence[str],
+) -> SoapCall[list[DescribeSObjectResult]]:
+    """At most 100 types per call (Salesforce's cap); results in the order asked."""
+    return SoapCall(
+        operation="describeSObjects",
+        body=wsdl.DescribeSobjects(s_object_type=_cap(sobject_types, "types", MAX_DESCRIBES)),
+        extract=_many_describes,
+    )
+
+
+def _hits(response: wsdl.SearchResponse) -> list[wsdl.SObject]:
+    return [r.record for r in response.result.search_records]
+
+
+def build_search(sosl: str) -> SoapCall[list[wsdl.SObject]]:
+    """SOSL; the hits as partner sObjects, in the order Salesforce ranks them."""
+    return SoapCall(operation="search", body=wsdl.Search(search_string=sosl), extract=_hits)

@@ -495,3 +495,40 @@ def test_transport_level_errors_go_through_the_retry_policy(
     assert err.value.status_code == 503 and sleeps == [0.5, 1.0]
     assert soap.get_user_info().user_id == fake_org.state.config.user_id
     assert not isinstance(err.value, SoapFaultError)
+
+
+def test_describes_match_the_rest_client(sf: Salesforce, soap: SoapClient) -> None:
+    """Through SOAP, describes come back as the REST client's models, with the same facts."""
+    rest_global = sf.describe_global()
+    soap_global = soap.describe_global()
+    assert soap_global.maxBatchSize == 200 and soap_global.encoding == "UTF-8"
+    assert [s.name for s in soap_global.sobjects or ()] == [
+        s.name for s in rest_global.sobjects or ()
+    ]
+    rest = sf.describe(std.Account)
+    got = soap.describe_sobject(std.Account)
+    flags = ("type", "length", "nillable", "createable", "updateable", "filterable", "sortable")
+    assert [(f.name, *(getattr(f, k) for k in flags)) for f in got.fields or ()] == [
+        (f.name, *(getattr(f, k) for k in flags)) for f in rest.fields or ()
+    ]
+    billing = next(f for f in got.fields or () if f.name == "BillingAddress")
+    assert billing.soapType == "urn:address"  # the REST spelling, as sf.describe gives it
+    many = soap.describe_sobjects(["Contact", std.Lead, "account"])
+    assert [d.name for d in many] == ["Contact", "Lead", "Account"]
+    with pytest.raises(InvalidTypeError):
+        soap.describe_sobject("Nope__c")
+
+
+def test_search_decodes_hits_as_models(soap: SoapClient) -> None:
+    soap.create([std.Account(Name="Findable Gadgets"), std.Contact(LastName="Gadgets")])
+    hits = soap.search(
+        "FIND {Gadgets} IN NAME FIELDS "
+        "RETURNING Account(Id, Name WHERE Name = :name), Contact(Id, LastName)",
+        {"name": "Findable Gadgets"},
+    )
+    assert sorted(type(h).__name__ for h in hits) == ["Account", "Contact"]
+    account = next(h for h in hits if isinstance(h, std.Account))
+    assert account.Name == "Findable Gadgets" and account.Id
+    with pytest.raises(SoapFaultError) as caught:
+        soap.search("FIND Gadgets")
+    assert caught.value.error_code == "MALFORMED_SEARCH"

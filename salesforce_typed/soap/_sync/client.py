@@ -21,12 +21,13 @@ from salesforce_typed.core._sync.send import Sender
 from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.clock import Clock
 from salesforce_typed.core.connection import Connection
+from salesforce_typed.core.describe import DescribeGlobalResult, DescribeSObjectResult
 from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
-from salesforce_typed.rest.soql import query_arguments
+from salesforce_typed.rest.soql import bind, query_arguments
 from salesforce_typed.soap import calls
 from salesforce_typed.soap.envelope import DEFAULT_LOGIN_VERSION, SoapCall, server_url
 from salesforce_typed.soap.models import LeadConvert, LoginResult, MergeRequest
@@ -46,6 +47,13 @@ LOGIN_URL = "https://login.salesforce.com"
 
 def _chunks(items: Sequence[Any], size: int = calls.MAX_RECORDS) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _type_name(model: type[SObject] | str) -> str:
+    name = model if isinstance(model, str) else model.sobject_type()
+    if not name:
+        raise UsageError(f"{model!r} names no sObject type")
+    return name
 
 
 class SoapQuery(Pager[T]):
@@ -370,6 +378,29 @@ class SoapClient(SenderFace):
         """One further page of a cursor, for callers that page by hand."""
         raw = self.call(calls.build_query_more(locator, batch_size=page_size))
         return self.decode_page(raw, model)
+
+    def search(self, sosl: str, params: Mapping[str, object] | None = None) -> list[SObject]:
+        """SOSL (`params` bound as REST's `search` binds them); each hit as its type's model."""
+        hits = self.call(calls.build_search(bind(sosl, params)))
+        return decode_records(hits, None, self.package)
+
+    # -- describes: the same typed results as the REST client's ------------------------------
+
+    def describe_global(self) -> DescribeGlobalResult:
+        return self.call(calls.build_describe_global())
+
+    def describe_sobject(self, model: type[SObject] | str) -> DescribeSObjectResult:
+        return self.call(calls.build_describe_sobject(_type_name(model)))
+
+    def describe_sobjects(
+        self, models: Sequence[type[SObject] | str]
+    ) -> list[DescribeSObjectResult]:
+        """Many describes, 100 types per call, in the order asked."""
+        out: list[DescribeSObjectResult] = []
+        for chunk in _chunks([_type_name(m) for m in models], calls.MAX_DESCRIBES):
+            batch = self.call(calls.build_describe_sobjects(chunk))
+            out += batch
+        return out
 
     def decode_page(self, result: wsdl.QueryResult, model: type[T] | None) -> Page[T]:
         return Page(
