@@ -23,6 +23,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+# `state.extensions` key: how many requests ended in the last-resort 500 (a bug each).
+UNEXPECTED = "unexpected_errors"
 MAX_BODY = 160 * 1024 * 1024  # above Bulk 2.0's 150 MB upload limit
 _WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
@@ -103,6 +105,9 @@ class FakeOrgApp:
             response, drop = await self.handle(req)
         except Exception:  # a bug in a handler: answer like Salesforce's 500, log it
             log.exception("fake org handler failed for %s %s", req.method, req.path)
+            # Counted, so that tests (the fuzz test) can show no input ever gets here.
+            extensions = self.state.extensions
+            extensions[UNEXPECTED] = extensions.get(UNEXPECTED, 0) + 1
             response = SfError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.").response()
         if "gzip" in req.headers.get("accept-encoding", "") and len(response.body) >= _GZIP_MIN:
             response = _gzipped(response)

@@ -204,7 +204,8 @@ def _delete(
 async def run_dml(
     state: OrgState, job: Job, batch: Batch, settings: BulkV1Settings
 ) -> list[RowOutcome]:
-    header, rows = _rows(job, batch, settings)
+    # Off the event loop: a 10 MB body must not hold up every other request while it parses.
+    header, rows = await asyncio.to_thread(_rows, job, batch, settings)
     index = field_index(state, job.sobject)
     if index is None:
         raise BatchFailedError(f"InvalidBatch : Unable to find object: {job.sobject}")

@@ -62,25 +62,45 @@ class Node:
     children: list[Node] = attrs.field(factory=list)
 
 
+# Records nest sObjects/sObject/Field/sObject/Field at most; anything deeper is hostile.
+MAX_XML_DEPTH: Final = 32
+# "A record can contain a maximum of 5,000 fields"; a batch 10,000 records.
+MAX_CHILDREN: Final = 10_000
+
+
 def parse_xml(data: bytes) -> Node:
-    """Expat with DOCTYPE and entity declarations refused; InvalidXML on anything wrong."""
+    """Expat with DOCTYPE and entity declarations refused; InvalidXML on anything wrong.
+
+    Linear in the body: text arrives in pieces (one per character reference) and is joined
+    once per element, and nesting and fan-out are bounded while parsing, so a hostile body
+    is refused before a tree of it is built.
+    """
     parser = expat.ParserCreate(namespace_separator=" ")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    stack: list[Node] = [Node(tag="")]
+    parser.buffer_text = True
+    root = Node(tag="")
+    stack: list[Node] = [root]
+    texts: list[list[str]] = [[]]
 
     def refuse(*_: Any) -> None:
         raise BulkError("InvalidXML", "DOCTYPE is not allowed in the request body")
 
     def start(name: str, attributes: dict[str, str]) -> None:
+        parent = stack[-1]
+        if len(stack) > MAX_XML_DEPTH:
+            raise BulkError("InvalidXML", f"Elements nest deeper than {MAX_XML_DEPTH} levels")
+        if len(parent.children) >= MAX_CHILDREN:
+            raise BulkError("InvalidXML", f"An element has more than {MAX_CHILDREN} children")
         node = Node(tag=name.rpartition(" ")[2], nil=attributes.get(f"{XSI} nil") == "true")
-        stack[-1].children.append(node)
+        parent.children.append(node)
         stack.append(node)
+        texts.append([])
 
     def end(_name: str) -> None:
-        stack.pop()
+        stack.pop().text = "".join(texts.pop())
 
     def text(data: str) -> None:
-        stack[-1].text += data
+        texts[-1].append(data)
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
@@ -91,9 +111,9 @@ def parse_xml(data: bytes) -> Node:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise BulkError("InvalidXML", f"Unable to parse XML: {exc}") from None
-    if not stack[0].children:
+    if not root.children:
         raise BulkError("InvalidXML", "The request body is empty")
-    return stack[0].children[0]
+    return root.children[0]
 
 
 def _xml_value(node: Node) -> Any:
@@ -111,7 +131,7 @@ def job_request(body: bytes, *, is_json: bool) -> dict[str, str]:
     if is_json:
         try:
             data = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise BulkError("InvalidJob", "Unable to parse Job") from None
         if not isinstance(data, dict):
             raise BulkError("InvalidJob", "Unable to parse Job")
@@ -155,7 +175,7 @@ def csv_rows(text: str) -> tuple[list[str], list[dict[str, Any]]]:
 def json_rows(body: bytes) -> list[dict[str, Any]]:
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BatchFailedError(f"InvalidBatch : Failed to parse JSON: {exc}") from None
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise BatchFailedError("InvalidBatch : JSON batch must be an array of records")

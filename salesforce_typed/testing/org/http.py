@@ -47,7 +47,9 @@ class Request:
             raise SfError(400, "JSON_PARSER_ERROR", "The request body is empty.")
         try:
             return json.loads(self.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        # ValueError: bad JSON or UTF-8, or an integer past Python's digit limit;
+        # RecursionError: nesting deeper than the parser goes. Both are the client's input.
+        except (ValueError, RecursionError) as exc:
             raise SfError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from exc
 
     def form(self) -> dict[str, str]:
