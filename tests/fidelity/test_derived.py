@@ -88,6 +88,17 @@ def test_the_users_name_is_composed_and_owner_name_reads_it(
     account = create(api, "Account", {"Name": "Acme"})
     [row] = query(api, f"SELECT Owner.Name, CreatedBy.Name FROM Account WHERE Id = '{account}'")
     assert row["Owner"]["Name"] == row["CreatedBy"]["Name"] == "Org Admin"
+    person = {"FirstName": "Grace", "LastName": "Hopper", "Alias": "ghop"}
+    person |= {"Username": "grace@example.com", "Email": "grace@example.com"}
+    person |= {"TimeZoneSidKey": "America/New_York", "LocaleSidKey": "en_US"}
+    person |= {"EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US"}
+    grace = create(api, "User", person | {"ProfileId": "00e000000000001AAA"})
+    update(api, "Account", account, {"OwnerId": grace})
+    [row] = query(api, f"SELECT Owner.Name FROM Account WHERE Id = '{account}'")
+    assert row["Owner"]["Name"] == "Grace Hopper"
+    update(api, "User", grace, {"LastName": "Murray Hopper"})
+    [row] = query(api, "SELECT Owner.Name FROM Account WHERE Owner.Name LIKE 'Grace%'")
+    assert row["Owner"]["Name"] == "Grace Murray Hopper"
 
 
 def test_person_names_leave_the_salutation_out_and_follow_updates(api: httpx.Client) -> None:
