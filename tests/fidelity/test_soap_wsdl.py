@@ -340,3 +340,29 @@ def test_search(soap: tuple[Any, dict[str, Any]]) -> None:
     with pytest.raises(zeep.exceptions.Fault) as caught:
         service.search(searchString="FIND Widgets", _soapheaders=header)
     assert caught.value.code == "sf:MALFORMED_SEARCH"
+
+
+def test_convert_lead_aggregate_and_logout(soap: tuple[Any, dict[str, Any]]) -> None:
+    service, header = soap
+    (lead,) = service.create(
+        sObjects=[_sobject(service, "Lead", LastName="Lee", Company="Lee Ltd")],
+        _soapheaders=header,
+    ).body.result
+    convert = {
+        "leadId": lead.id,
+        "convertedStatus": "Closed - Converted",
+        "doNotCreateOpportunity": False,
+        "overwriteLeadSource": False,
+        "sendNotificationEmail": False,
+    }
+    (converted,) = service.convertLead(leadConverts=[convert], _soapheaders=header).body.result
+    assert converted.success and converted.accountId and converted.opportunityId
+    counted = service.query(
+        queryString="SELECT Name, COUNT(Id) n FROM Account GROUP BY Name", _soapheaders=header
+    ).body.result
+    (row,) = counted.records
+    assert row.type == "AggregateResult" and _fields(row)["n"].text == "1"
+    service.logout(_soapheaders=header)
+    with pytest.raises(zeep.exceptions.Fault) as caught:
+        service.getUserInfo(_soapheaders=header)
+    assert caught.value.code == "sf:INVALID_SESSION_ID"
