@@ -48,7 +48,9 @@ def change_event_of(obj: SObjectDef) -> SObjectDef:
         FieldDef(name="ChangeEventHeader", type="changeEventHeader", label="Header"),
     ]
     for f in obj.fields:
-        if f.compound_field_name is not None or (person and f.name in _PERSON_PARTS):
+        # a field naming itself as its compound (Account.Name in real describes) is no part
+        part = f.compound_field_name not in (None, f.name)
+        if part or (person and f.name in _PERSON_PARTS):
             continue
         ftype = "personName" if person and f.name == "Name" else f.type
         fields.append(

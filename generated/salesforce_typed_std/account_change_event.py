@@ -33,6 +33,8 @@ class AccountChangeEvent(_sf.ChangeEvent):
     """Deleted. boolean, read-only."""
     MasterRecordId: str | None | _sf.UnsetType = _sf.UNSET
     """Master Record ID. reference, -> Account, read-only."""
+    Name: str | None | _sf.UnsetType = _sf.UNSET
+    """Account Name. string(255), never null, read-only."""
     Type: AccountTypePicklist | str | None | _sf.UnsetType = _sf.UNSET
     """Account Type. picklist(40), read-only."""
     RecordTypeId: str | None | _sf.UnsetType = _sf.UNSET
@@ -132,6 +134,7 @@ AccountChangeEvent.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Account ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),
     _sf.FieldInfo(name="MasterRecordId", type="reference", label="Master Record ID", createable=False, updateable=False, length=18, reference_to=("Account",)),
+    _sf.FieldInfo(name="Name", type="string", label="Account Name", createable=False, updateable=False, nillable=False, length=255, name_field=True, compound_field_name="Name", extra_type_info="switchablepersonname"),
     _sf.FieldInfo(name="Type", type="picklist", label="Account Type", createable=False, updateable=False, length=40, picklist_values=("Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner", "Technology Partner", "Other"), permissionable=True, enum=AccountTypePicklist),
     _sf.FieldInfo(name="RecordTypeId", type="reference", label="Record Type ID", createable=False, updateable=False, length=18, reference_to=("RecordType",)),
     _sf.FieldInfo(name="ParentId", type="reference", label="Parent Account ID", createable=False, updateable=False, length=18, reference_to=("Account",), search_prefilterable=True, permissionable=True),

@@ -106,8 +106,7 @@ def cdc_compounds(index: FieldIndex) -> dict[str, tuple[str, str]]:
     `compoundFieldName` ones (addresses, geolocations), plus the person name of an object
     whose full `Name` is computed from its parts (Contact, Lead, User), should the catalog's
     describe not mark them."""
-    # a field naming itself (Account.Name in a person-account describe) is no component
-    out = {k: v for k, v in index.compounds.items() if k != v[0]}
+    out = {k: v for k, v in index.compounds.items() if _nested(index, k, v[0])}
     if "Name" in computed_fields(index):
         for part in PERSON_NAME:
             if part in index.fields:
@@ -115,12 +114,25 @@ def cdc_compounds(index: FieldIndex) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _nested(index: FieldIndex, component: str, compound: str) -> bool:
+    """Whether CDC nests `component` under `compound` ("Get Compound Fields in Change
+    Events": name, address and geolocation). Not a field naming itself (Account.Name's
+    describe says compoundFieldName Name), nor the fiscal period's parts."""
+    if component == compound:
+        return False
+    kind = (index.fields.get(compound) or {}).get("type")
+    return kind in ("address", "location") or compound == "Name"
+
+
 def _flat_skips(index: FieldIndex, compounds: Mapping[str, tuple[str, str]]) -> frozenset[str]:
-    """Fields never sent flat: the fixed set, formula fields, and a compound's own value
-    (the computed full Name, an address field) since its components travel nested."""
+    """Fields never sent flat: the fixed set, formula fields, a compound's own value (the
+    computed full Name, an address field) since its components travel nested."""
     nested = {compound for compound, _ in compounds.values()}
     formulas = {n for n, f in index.fields.items() if f.get("calculated")}
-    return _SKIPPED | nested | formulas
+    # parts of compounds CDC does not nest (FiscalYear, FiscalQuarter of Opportunity's
+    # Fiscal): derived from other fields, and absent from the ChangeEvent schema
+    unnested = {k for k, (c, _) in index.compounds.items() if k != c and k not in compounds}
+    return _SKIPPED | nested | formulas | unnested
 
 
 def nest_fields(
