@@ -23,6 +23,7 @@ from salesforce_typed import Record, RefreshTokenGrant, Salesforce
 from salesforce_typed.bulk import Bulk2
 from salesforce_typed.core.clock import FakeClock
 from salesforce_typed.soap import SoapClient
+from salesforce_typed.testing.org import derived
 from salesforce_typed.testing.server import FakeOrg
 
 V = "/services/data/v62.0"
@@ -269,6 +270,32 @@ def test_fiscal_period_follows_the_close_date(api: httpx.Client) -> None:
     assert (row["FiscalYear"], row["FiscalQuarter"], row["Fiscal"]) == (2025, 4, "2025 4")
     rows = query(api, "SELECT Id FROM Opportunity WHERE FiscalYear = 2025 AND FiscalQuarter = 4")
     assert [r["Id"] for r in rows] == [record]
+
+
+@pytest.mark.parametrize(
+    ("close_date", "quarter"),
+    [("2024-01-01", 1), ("2024-03-31", 1), ("2024-04-01", 2), ("2024-09-30", 3), ("2024-12-31", 4)],
+)
+def test_quarter_boundaries(close_date: str, quarter: int) -> None:
+    assert derived.fiscal_period(close_date) == {
+        "FiscalYear": 2024,
+        "FiscalQuarter": quarter,
+        "Fiscal": f"2024 {quarter}",
+    }
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "end"),
+    [
+        ("2024-01-31", 1, "2024-02-28"),  # clamped to February's length, less a day
+        ("2024-11-15", 14, "2026-01-14"),
+        ("2024-12-15", 0, "2024-12-14"),
+        ("9999-06-01", 12, None),  # past year 9999: nothing to store
+        ("2024-01-01", None, None),
+    ],
+)
+def test_contract_end_dates(start: str, months: int | None, end: str | None) -> None:
+    assert derived.contract_end(start, months) == end
 
 
 # -- defaults and Case/Task status -----------------------------------------------------------
