@@ -177,13 +177,15 @@ def test_a_custom_autonumber_name_and_the_corporate_currency(
     api: httpx.Client, fake_org: FakeOrg
 ) -> None:
     """A custom object whose describe marks Name `autoNumber` (its display format is not in
-    any describe: 8 digits from 1 here) and carries CurrencyIsoCode (a multi-currency org)."""
+    any describe: 8 digits from 1 here), carries CurrencyIsoCode (a multi-currency org) and a
+    picklist whose default is the field's `defaultValue`."""
     system = {"createable": False, "updateable": False, "nillable": False}
     fields = [
         _ticket_field("Id", "id", idLookup=True, defaultedOnCreate=True, **system),
         _ticket_field("IsDeleted", "boolean", defaultedOnCreate=True, **system),
         _ticket_field("Name", "string", autoNumber=True, defaultedOnCreate=True, **system),
         _ticket_field("CurrencyIsoCode", "picklist", defaultedOnCreate=True),
+        _ticket_field("Kind__c", "picklist", defaultValue="Bug", defaultedOnCreate=True),
         _ticket_field("CreatedDate", "datetime", defaultedOnCreate=True, **system),
     ]
     fake_org.state.schema.add_describe(
@@ -192,7 +194,7 @@ def test_a_custom_autonumber_name_and_the_corporate_currency(
     )
     first = get(api, "Ticket__c", create(api, "Ticket__c", {}))
     second = get(api, "Ticket__c", create(api, "Ticket__c", {"CurrencyIsoCode": "EUR"}))
-    assert (first["Name"], first["CurrencyIsoCode"]) == ("00000001", "USD")
+    assert (first["Name"], first["CurrencyIsoCode"], first["Kind__c"]) == ("00000001", "USD", "Bug")
     assert (second["Name"], second["CurrencyIsoCode"]) == ("00000002", "EUR")
     refused = api.post(f"{V}/sobjects/Ticket__c", json={"Name": "T-1"})
     assert refused.json()[0]["message"] == READ_ONLY.format("Name")
