@@ -207,16 +207,32 @@ def test_serve_restarted_three_times_is_the_same_org(served: Served) -> None:
     print(f"restarts=3 records={len(records)} events={len(events)} bulk2_jobs=1")
 
 
-def test_a_killed_org_keeps_sessions_ids_and_events(served: Served) -> None:
+def test_a_killed_org_keeps_sessions_ids_events_and_finished_jobs(served: Served) -> None:
     token = password_grant(served.credentials)
     with served.api(token) as api:
-        before = [create(api, f"before kill #{i}") for i in range(3)]
+        before = [create(api, f"before kill #{i}") for i in range(2)]
+        job_id = api.post(
+            f"{V}/jobs/ingest", json={"object": "Account", "operation": "insert"}
+        ).json()["id"]
+        api.put(
+            f"{V}/jobs/ingest/{job_id}/batches",
+            content="Name\nkilled bulk\n",
+            headers={"Content-Type": "text/csv"},
+        )
+        api.patch(f"{V}/jobs/ingest/{job_id}", json={"state": "UploadComplete"})
+        wait_until(
+            lambda: api.get(f"{V}/jobs/ingest/{job_id}").json()["state"] == "JobComplete",
+            "the Bulk 2.0 job",
+        )
     served.restart(signal.SIGKILL)  # no shutdown hook runs: only what was written through
     with served.api(token) as api:
+        results = api.get(f"{V}/jobs/ingest/{job_id}/successfulResults/")
+        assert results.status_code == 200, results.text
+        before += [row["sf__Id"] for row in csv.DictReader(io.StringIO(results.text))]
         after = create(api, "after kill")
     events = replay_all(served.credentials["instance_url"], token)
     changed = [e["payload"]["ChangeEventHeader"]["recordIds"][0] for e in events]
     replays = [e["event"]["replayId"] for e in events]
     assert after not in before
     assert changed == [*before, after] and replays == sorted(set(replays))
-    print(f"killed=1 records={len(before) + 1} events={len(events)}")
+    print(f"killed=1 records={len(before) + 1} events={len(events)} bulk2_jobs=1")

@@ -14,9 +14,9 @@ What must stay true:
   run them as they come.
 - Aborting stops only batches still Queued; one InProgress finishes.
 - Job counters are computed from the batches, so they always reconcile.
-- With a data dir, jobs, batches and results survive a restart (saved at stop, restored at
-  start): Queued batches run after it; a batch interrupted InProgress fails (its records may
-  be half written), as one hit by an outage would.
+- With a data dir, jobs, batches and results survive a restart (written at each batch
+  change and at stop, read back at start): Queued batches run after it; a batch interrupted
+  InProgress fails (its records may be half written), as one hit by an outage would.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ class BulkV1:
         self.jobs: dict[str, Job] = {}
         self.batches: dict[str, Batch] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        book = persist.journal(state)
+        self._journal = book = persist.journal(state)
         if book is not None:
             _restore(self, book)
             state.extensions.setdefault("savers", []).append(lambda: _save(self, book))
@@ -185,6 +185,11 @@ class BulkV1:
     def job(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
+    def keep(self, job: Job) -> None:
+        """With a data dir: write the job and its batches through."""
+        if self._journal is not None:
+            self._journal.put("bulk1_job", job.id, _job_row(self._journal, job))
+
     def abort(self, job: Job) -> None:
         now = self.state.clock()
         job.state, job.modstamp = "Aborted", now
@@ -192,6 +197,7 @@ class BulkV1:
             if batch.state == "Queued":
                 batch.state, batch.modstamp = "NotProcessed", now
                 batch.finished.set()
+        self.keep(job)
 
     def start(self, job: Job, batch: Batch) -> None:
         """Run `batch` in the background on the running (server) loop."""
@@ -249,6 +255,9 @@ class BulkV1:
     def _move(self, batch: Batch, state: str) -> None:
         log.debug("bulk batch %s: %s -> %s", batch.id, batch.state, state)
         batch.state, batch.modstamp = state, self.state.clock()
+        job = self.jobs.get(batch.job_id)
+        if job is not None:
+            self.keep(job)
 
 
 def new_batch(
@@ -272,6 +281,7 @@ def new_batch(
     job.batches.append(batch)
     job.modstamp = now
     bulk.batches[batch.id] = batch
+    bulk.keep(job)
     return batch
 
 
@@ -309,8 +319,9 @@ def _save_batch(book: persist.Journal, batch: Batch) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "body").exists():  # a batch's request never changes
         persist.write_file(folder / "body", batch.body)
-    outcomes = [[o.id, o.success, o.created, o.errors] for o in batch.outcomes]
-    persist.write_file(folder / "outcomes.json", json.dumps(outcomes).encode())
+    if batch.outcomes and not (folder / "outcomes.json").exists():  # set once, when done
+        outcomes = [[o.id, o.success, o.created, o.errors] for o in batch.outcomes]
+        persist.write_file(folder / "outcomes.json", json.dumps(outcomes).encode())
     for result_id, body in batch.result_files.items():
         if not (folder / result_id).exists():
             persist.write_file(folder / result_id, body)
@@ -330,7 +341,7 @@ def _load_batch(book: persist.Journal, row: dict[str, Any]) -> Batch:
         RowOutcome(
             id=i, success=ok, created=made, errors=tuple((c, m, tuple(f)) for c, m, f in errors)
         )
-        for i, ok, made, errors in json.loads((folder / "outcomes.json").read_bytes())
+        for i, ok, made, errors in _outcome_rows(folder / "outcomes.json")
     ]
     batch.result_files = {rid: (folder / rid).read_bytes() for rid in row["results"]}
     if batch.state not in ("Queued", "InProgress"):
@@ -338,13 +349,19 @@ def _load_batch(book: persist.Journal, row: dict[str, Any]) -> Batch:
     return batch
 
 
+def _outcome_rows(path: Path) -> list[Any]:
+    return list(json.loads(path.read_bytes())) if path.exists() else []
+
+
+def _job_row(book: persist.Journal, job: Job) -> dict[str, Any]:
+    row = {name: getattr(job, name) for name in _JOB_FIELDS}
+    row["origin"] = attrs.asdict(job.origin)
+    row["batches"] = [_save_batch(book, batch) for batch in job.batches]
+    return row
+
+
 def _save(bulk: BulkV1, book: persist.Journal) -> None:
-    rows = []
-    for job in bulk.jobs.values():
-        row = {name: getattr(job, name) for name in _JOB_FIELDS}
-        row["origin"] = attrs.asdict(job.origin)
-        row["batches"] = [_save_batch(book, batch) for batch in job.batches]
-        rows.append((job.id, row))
+    rows = [(job.id, _job_row(book, job)) for job in bulk.jobs.values()]
     book.delete("bulk1_job")
     book.put_many("bulk1_job", rows)
 

@@ -12,9 +12,10 @@ What must stay true:
   rows: a million-row job costs the org disk, not RAM.
 - Settings (processing delay, pause, page sizes, upload limit, forced failure) change at run
   time through `/_admin/bulk-v2` or `settings(state)`; the defaults match Salesforce.
-- With a data dir, every job and its data survive a restart (`_save` at stop, `_restore` at
-  start): a queued job runs after it, a query interrupted mid-run runs again; an ingest job
-  interrupted mid-run fails (its rows may be half written), as a job hit by an outage would.
+- With a data dir, every job and its data survive a restart (written at each state change
+  and at stop, read back at start): a queued job runs after it, a query interrupted mid-run
+  runs again; an ingest job interrupted mid-run fails (its rows may be half written), as a
+  job hit by an outage would.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ class JobTable:
         self.by_kind: dict[Kind, dict[str, BulkJob]] = {"ingest": {}, "query": {}}
         self._wake: asyncio.Event | None = None  # created on the server loop by `gate`
         self._loop: asyncio.AbstractEventLoop | None = None
-        book = persist.journal(state)
+        self._journal = book = persist.journal(state)
         if book is not None:
             _restore(self, book)
             state.extensions.setdefault("savers", []).append(lambda: _save(self, book))
@@ -223,7 +224,13 @@ class JobTable:
 
     def add(self, job: BulkJob) -> BulkJob:
         self.by_kind[job.kind][job.id] = job
+        self._keep(job)
         return job
+
+    def _keep(self, job: BulkJob) -> None:
+        """With a data dir: write the job through (its state now, its data so far)."""
+        if self._journal is not None:
+            self._journal.put("bulk2_job", job.id, _save_job(self._journal, job))
 
     def get(self, kind: Kind, job_id: str) -> BulkJob:
         job = self.by_kind[kind].get(job_id)
@@ -240,6 +247,9 @@ class JobTable:
     def remove(self, job: BulkJob) -> None:
         self.by_kind[job.kind].pop(job.id, None)
         job.close()
+        if self._journal is not None:
+            self._journal.delete("bulk2_job", job.id)
+            shutil.rmtree(_folder(self._journal, job.id), ignore_errors=True)
 
     def transition(self, job: BulkJob, to: str, *, error: str | None = None) -> None:
         """Move a job; INVALIDJOBSTATE (409) when the state machine forbids it."""
@@ -260,6 +270,7 @@ class JobTable:
         job.system_modstamp = self.now()
         if error is not None:
             job.error_message = error
+        self._keep(job)
 
     def start(self, job: BulkJob, run: Callable[[], Any]) -> None:
         """Run `run()` (a coroutine) as the job's task on the server loop."""
@@ -320,9 +331,11 @@ def _save_job(book: persist.Journal, job: BulkJob) -> dict[str, Any]:
         if handle is None:
             path.unlink(missing_ok=True)
             continue
+        position = handle.tell()  # a reader may be part way through it
         size = handle.seek(0, 2)
         if not path.exists() or path.stat().st_size != size:  # spools only grow
             persist.write_file(path, handle)
+        handle.seek(position)
     persist.write_file(folder / "offsets", job.offsets.tobytes())
     row = {name: getattr(job, name) for name in _SCALARS}
     row["origin"] = attrs.asdict(job.origin)
@@ -360,7 +373,8 @@ def _save(table: JobTable, book: persist.Journal) -> None:
 
 def _restore(table: JobTable, book: persist.Journal) -> None:
     for _, row in book.entries("bulk2_job"):
-        job = table.add(_load_job(book, row))
+        job = _load_job(book, row)
+        table.by_kind[job.kind][job.id] = job
         if job.state != IN_PROGRESS:
             continue
         if job.kind == "query":  # nothing written: run it again from the start
