@@ -4,7 +4,9 @@ One route for every call; the body element names the operation (any `SOAPAction`
 accepted, as Salesforce does). The calls work on the same data as REST: writes go through
 `org.records.Writer` (same validation, same CDC events, origin `com/salesforce/api/soap/NN.0`),
 queries through the SOQL engine and the REST locator table (`org.query_locators`), so a
-record written by either API reads the same through the other.
+record written by either API reads the same through the other. describeGlobal,
+describeSObject(s) and search answer the REST describes and the SOSL engine's results,
+converted in `describe.py`.
 
 What must stay true (wire reference §9, §13):
 - Whole-call failures are HTTP 500 faults (`sf:CODE` + ApiFault detail), never REST JSON:
@@ -16,6 +18,8 @@ What must stay true (wire reference §9, §13):
   WSDL we know (66.0) whatever the org's REST version, because login needs 64.0.
 - Request XML with a DOCTYPE/ENTITY is refused before parsing (the client's `check_safe`).
 - Per-record failures are `errors` in results, in input order, never faults.
+- Every answer validates against the real v66 partner WSDL and parses in strict zeep
+  (tests/fidelity/test_soap_wsdl.py; the facts are in docs/fidelity/soap.md).
 """
 
 from __future__ import annotations
@@ -489,7 +493,9 @@ def _describe_global(call: Call) -> wsdl.DescribeGlobalResponse:
 def _describe_doc(call: Call, raw: str) -> wsdl.DescribeSobjectResult:
     doc = call.state.schema.describe(_check_type(call.state, raw.strip()))
     assert doc is not None
-    urls = {k: str(v).replace("{version}", call.version) for k, v in doc["urls"].items()}
+    urls = {
+        k: str(v).replace("{version}", call.version) for k, v in (doc.get("urls") or {}).items()
+    }
     return describe.describe_sobject({**doc, "urls": urls})
 
 
