@@ -366,3 +366,49 @@ def test_convert_lead_aggregate_and_logout(soap: tuple[Any, dict[str, Any]]) -> 
     with pytest.raises(zeep.exceptions.Fault) as caught:
         service.getUserInfo(_soapheaders=header)
     assert caught.value.code == "sf:INVALID_SESSION_ID"
+
+
+def test_per_record_failures(soap: tuple[Any, dict[str, Any]]) -> None:
+    """Failed rows carry `errors` (statusCode, message, fields) in every result type."""
+    service, header = soap
+    (account,) = service.create(
+        sObjects=[_sobject(service, "Account", Name="Only")], _soapheaders=header
+    ).body.result
+    missing = "001" + "0" * 12
+    results = {
+        "update": service.update(
+            sObjects=[_sobject(service, "Account", Id=missing, Name="x")], _soapheaders=header
+        ),
+        "upsert": service.upsert(
+            externalIDFieldName="Id",
+            sObjects=[_sobject(service, "Contact", FirstName="No Last Name")],
+            _soapheaders=header,
+        ),
+        "delete": service.delete(ids=[missing], _soapheaders=header),
+        "undelete": service.undelete(ids=[account.id], _soapheaders=header),
+        "emptyRecycleBin": service.emptyRecycleBin(ids=[account.id], _soapheaders=header),
+        "merge": service.merge(
+            request=[
+                {
+                    "masterRecord": _sobject(service, "Account", Id=account.id),
+                    "recordToMergeIds": [account.id],
+                }
+            ],
+            _soapheaders=header,
+        ),
+        "convertLead": service.convertLead(
+            leadConverts=[
+                {
+                    "leadId": "00Q" + "0" * 12,
+                    "convertedStatus": "Closed - Converted",
+                    "doNotCreateOpportunity": True,
+                    "overwriteLeadSource": False,
+                    "sendNotificationEmail": False,
+                }
+            ],
+            _soapheaders=header,
+        ),
+    }
+    for call, answer in results.items():
+        (result,) = answer.body.result
+        assert result.success is False and result.errors[0].statusCode, call
