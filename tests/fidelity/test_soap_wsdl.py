@@ -412,3 +412,23 @@ def test_per_record_failures(soap: tuple[Any, dict[str, Any]]) -> None:
     for call, answer in results.items():
         (result,) = answer.body.result
         assert result.success is False and result.errors[0].statusCode, call
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        '<sf:BillingAddress xsi:type="address"><city>P</city></sf:BillingAddress>',
+        '<sf:Owner xsi:type="sf:sObject"><sf:Name>x</sf:Name></sf:Owner>',
+        "<Name>partner namespace, not the sObject one</Name>",
+    ],
+)
+def test_the_schema_rejects_the_old_mistakes(checked: Checked, fields: str) -> None:
+    """The validator is not lax about what the wildcard holds: an address out of schema
+    order, a nested sObject without `type`/`Id`, a field outside the sObject namespace."""
+    row = (
+        '<queryResponse xmlns="urn:partner.soap.sforce.com" xmlns:sf="urn:sobject.partner.soap.'
+        f'sforce.com" xmlns:xsi="{XSI}"><result xsi:type="QueryResult"><done>true</done>'
+        '<queryLocator xsi:nil="true"/><records xsi:type="sf:sObject"><sf:type>Account</sf:type>'
+        f'<sf:Id xsi:nil="true"/>{fields}</records><size>1</size></result></queryResponse>'
+    )
+    assert not checked.schema.validate(etree.ElementTree(etree.fromstring(row.encode())))
