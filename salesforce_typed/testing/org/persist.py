@@ -119,17 +119,30 @@ class Journal:
 
     # -- the retained event log --------------------------------------------------------------
 
-    def append_events(self, events: list[tuple[int, str, int, float, bytes]]) -> None:
-        """(seq, channel, replay id, at, body) rows, committed together."""
-        if events:
-            self._write_many('INSERT OR REPLACE INTO "events" VALUES (?,?,?,?,?)', list(events))
-
-    def drop_events(self, channel: str, through: int) -> None:
-        """Forget `channel`'s events up to replay id `through` (purged)."""
+    def save_events(
+        self,
+        events: list[tuple[int, str, int, float, bytes]],
+        streams: list[tuple[str, Any]],
+        floors: list[tuple[str, int]],
+    ) -> None:
+        """In one transaction: new (seq, channel, replay id, at, body) rows, the streams'
+        last ids, and moved floors (each channel's events up to its floor are forgotten)."""
+        if not (events or streams or floors):
+            return
+        entries = [("stream", key, json.dumps(row)) for key, row in streams]
+        entries += [("floor", channel, json.dumps(floor)) for channel, floor in floors]
         with self.lock:
-            self.conn.execute(
-                'DELETE FROM "events" WHERE "channel" = ? AND "replay_id" <= ?', [channel, through]
-            )
+            self.conn.execute("BEGIN")
+            try:
+                self.conn.executemany('INSERT OR REPLACE INTO "events" VALUES (?,?,?,?,?)', events)
+                self.conn.executemany('INSERT OR REPLACE INTO "entries" VALUES (?,?,?)', entries)
+                self.conn.executemany(
+                    'DELETE FROM "events" WHERE "channel" = ? AND "replay_id" <= ?', floors
+                )
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def events(self) -> Iterator[tuple[int, str, int, float, bytes]]:
         """Every retained event, in publication order."""

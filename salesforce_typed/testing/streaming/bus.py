@@ -574,8 +574,4 @@ class EventBus:
                 if self._saved_floors.get(name, log.stream.base) != log.floor
             ]
             self._saved_floors.update(floors)
-        book.put_many("stream", stream_rows)
-        book.append_events(events)
-        book.put_many("floor", floors)
-        for name, floor in floors:
-            book.drop_events(name, floor)
+        book.save_events(events, stream_rows, floors)
