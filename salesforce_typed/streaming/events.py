@@ -11,6 +11,9 @@ What must stay true:
   type, a bad value) falls back to the generic model and is logged, so one odd event cannot
   stop a stream. The raw Bayeux `data` is always kept on the event.
 - `header.recordIds` holds every id of the transaction, never only the first.
+- A long text Salesforce sent as a diff (`"Description": {"diff": "--- \n+++ <sha256>..."}`,
+  CDC guide "Data Differences in Event Fields") is kept in `diffs`, out of the typed record
+  (whose field is a string), and named in `header.diffFields`, which CometD does not send.
 - `(channel, replay_id)` identifies an event for dedupe; CDC also carries
   `(transactionKey, sequenceNumber)` and platform events `EventUuid`.
 """
@@ -87,6 +90,8 @@ class ChangeDataEvent(StreamEvent):
 
     header: ChangeEventHeader
     record: ChangeEvent
+    diffs: dict[str, str] = attrs.field(factory=dict)
+    """Long text fields sent as a unified diff of their previous value, by field name."""
 
     @property
     def change_type(self) -> ChangeType | str:
@@ -217,6 +222,10 @@ class EventDecoder:
         self, channel: str, replay_id: int | None, data: dict[str, Any], payload: dict[str, Any]
     ) -> ChangeDataEvent:
         header = ChangeEventHeader.from_dict(payload["ChangeEventHeader"])
+        diffs = {k: v["diff"] for k, v in payload.items() if _is_diff(v)}
+        if diffs:
+            payload = {k: v for k, v in payload.items() if k not in diffs}
+            header.diffFields = header.diffFields or list(diffs)
         model = self.model_for(header.entityName)
         try:
             # The generic model declares no fields: it is loose by design, even in strict mode.
@@ -235,5 +244,14 @@ class EventDecoder:
             )
             record = GenericChangeEvent.from_dict(payload)
         return ChangeDataEvent(
-            channel=channel, replay_id=replay_id, data=data, header=header, record=record
+            channel=channel,
+            replay_id=replay_id,
+            data=data,
+            header=header,
+            record=record,
+            diffs=diffs,
         )
+
+
+def _is_diff(value: Any) -> bool:
+    return isinstance(value, dict) and value.keys() == {"diff"} and isinstance(value["diff"], str)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import importlib
 import logging
 import pkgutil
@@ -466,3 +467,54 @@ async def test_typed_compounds_carry_what_changed(world: World) -> None:
     assert isinstance(account.ShippingAddress, Address)
     assert account.ShippingAddress.street == "1 Main St"
     assert account.Phone is None and "Phone" in account.set_fields()
+
+
+def apply_diff(old: str, diff: str) -> tuple[str, str]:
+    """A unified diff (zero context, `\\n`-split lines) applied to `old`; and its SHA-256."""
+    head, _, body = diff.partition("\n@@")
+    assert head.startswith("--- \n+++ "), head
+    digest = head.removeprefix("--- \n+++ ")
+    lines, out, at = old.split("\n"), [], 0
+    for hunk in ("@@" + body).split("\n@@"):
+        header, *changes = hunk.removeprefix("@@").split("\n")
+        match = re.fullmatch(r" -(\d+),(\d+) \+(\d+),(\d+) @@", header)
+        assert match, header
+        start, count = int(match[1]), int(match[2])
+        begin = start - 1 if count else start
+        out += lines[at:begin]
+        assert [c[1:] for c in changes if c.startswith("-")] == lines[begin : begin + count]
+        out += [c[1:] for c in changes if c.startswith("+")]
+        at = begin + count
+    return "\n".join(out + lines[at:]), digest
+
+
+async def test_long_text_changes_travel_as_a_diff(org: FakeOrg, api: httpx.Client) -> None:
+    paragraphs = [
+        f"Paragraph {i}: " + "cloud computing moves business apps " * 3 for i in range(12)
+    ]
+    text = "\n".join(paragraphs)
+    assert len(text) >= 1000  # "Sending Data Differences": never under 1,000 characters
+    made = api.post(f"{V}/sobjects/Account", json={"Name": "Long", "Description": text})
+    account = made.json()["id"]
+    url = f"{V}/sobjects/Account/{account}"
+    edited = paragraphs.copy()
+    edited[2] = "Paragraph 2: business apps are moving to the cloud"
+    edited.insert(7, "A new paragraph in the middle.")
+    new_text = "\n".join(edited)
+    assert api.patch(url, json={"Description": new_text}).status_code == 204
+    rewritten = "\n".join(f"Rewritten {i}" + "x" * 90 for i in range(12))  # every line
+    assert api.patch(url, json={"Description": rewritten}).status_code == 204
+    assert api.patch(url, json={"Description": "short"}).status_code == 204
+    events = await replay_all(org, 4)
+    _, diffed, whole, short = events
+    raw = diffed.data["payload"]
+    assert set(raw["Description"]) == {"diff"} and "diffFields" not in raw["ChangeEventHeader"]
+    assert raw["ChangeEventHeader"]["changedFields"] == ["Description", "LastModifiedDate"]
+    assert diffed.header.diffFields == ["Description"]  # filled by the decoder
+    assert "Description" not in diffed.record.set_fields()
+    rebuilt, digest = apply_diff(text, diffed.diffs["Description"])
+    assert rebuilt == new_text
+    assert digest == hashlib.sha256(new_text.encode()).hexdigest()
+    # over 25% of the lines changed, and a value under 1,000 characters: the whole value
+    assert whole.data["payload"]["Description"] == rewritten and not whole.diffs
+    assert short.data["payload"]["Description"] == "short" and not short.diffs

@@ -27,6 +27,8 @@ never travels flat.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import itertools
 import logging
 import re
@@ -158,6 +160,51 @@ def _field_name(name: str, compounds: Mapping[str, tuple[str, str]]) -> str:
     return name if parent is None else f"{parent[0]}.{parent[1]}"
 
 
+# "Sending Data Differences for Fields of Updated Records": a long text's update may travel
+# as a unified diff; never for a value under 1,000 characters, a length change over 50%, over
+# 25% of the old and new lines changed, or a diff longer than the new value.
+DIFF_MIN_LENGTH = 1000
+
+
+def diffable(index: FieldIndex) -> frozenset[str]:
+    """The object's long text fields (textarea longer than 255: long and rich text areas,
+    Description): the only ones CDC may send as a diff."""
+    return frozenset(
+        n
+        for n, f in index.fields.items()
+        if f.get("type") == "textarea" and int(f.get("length") or 0) > 255
+    )
+
+
+def text_diff(old: Any, new: Any) -> str | None:
+    """The diff CDC sends for `old` -> `new`, or None where the guide says the whole value
+    goes: `--- \n+++ <SHA-256 of new>\n` then zero-context hunks over `\n`-split lines."""
+    if not isinstance(old, str) or not isinstance(new, str) or old == new:
+        return None
+    if len(new) < DIFF_MIN_LENGTH or abs(len(new) - len(old)) > len(old) / 2:
+        return None
+    a, b = old.split("\n"), new.split("\n")
+    hunks: list[str] = []
+    changed = 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        changed += (i2 - i1) + (j2 - j1)
+        hunks.append(f"@@ -{_hunk_range(i1, i2)} +{_hunk_range(j1, j2)} @@")
+        hunks += ["-" + line for line in a[i1:i2]] + ["+" + line for line in b[j1:j2]]
+    if changed > (len(a) + len(b)) / 4:
+        return None
+    digest = hashlib.sha256(new.encode()).hexdigest()
+    diff = "\n".join([f"--- \n+++ {digest}", *hunks])
+    return diff if len(diff) <= len(new) else None
+
+
+def _hunk_range(start: int, end: int) -> str:
+    """Unified diff `start,count`, 1-based; an empty range names the line before it."""
+    count = end - start
+    return f"{start if count == 0 else start + 1},{count}"
+
+
 def cometd_event(event: Mapping[str, Any]) -> dict[str, Any]:
     """The event as Streaming API (CometD) delivers it: the header without the keys only
     Pub/Sub API and Apex receive; the body is already CometD's (no unchanged, no empty)."""
@@ -190,12 +237,14 @@ def publish(
     origin: Origin | None = None,
     compounds: Mapping[str, tuple[str, str]] | None = None,
     skip: frozenset[str] = _SKIPPED,
+    diffs: Mapping[str, str] | None = None,
 ) -> None:
     """Queue one CDC event; delivered to listeners when the store transaction commits.
 
     `values` are the REST JSON values to carry (already cut to what CDC sends: the written
     fields, nulls included, or every non-empty field on CREATE/UNDELETE); `changed_fields` /
-    `nulled_fields` are field names, mapped to `Compound.Key` form for components.
+    `nulled_fields` are field names, mapped to `Compound.Key` form for components; `diffs`
+    holds the long text values sent as a diff (`{"diff": ...}`, named in diffFields).
     """
     if not state.change_listeners:
         return
@@ -204,6 +253,8 @@ def publish(
     origin = origin or Origin(version=state.config.api_version, user_id=state.config.user_id)
     compounds = compounds or {}
     payload = nest_fields({k: v for k, v in values.items() if k not in skip}, compounds)
+    diffs = diffs or {}
+    payload.update({name: {"diff": diff} for name, diff in diffs.items()})
     header: dict[str, Any] = {
         "entityName": entity,
         "recordIds": list(record_ids),
@@ -216,7 +267,7 @@ def publish(
         "commitUser": origin.user_id or state.config.user_id,
         "changedFields": list(dict.fromkeys(_field_name(f, compounds) for f in changed_fields)),
         "nulledFields": list(dict.fromkeys(_field_name(f, compounds) for f in nulled_fields)),
-        "diffFields": [],
+        "diffFields": list(diffs),
     }
     event = {"ChangeEventHeader": header, **payload}
     st = store(state)
@@ -279,22 +330,33 @@ def publish_updates(
     updates: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
     *,
     origin: Origin,
+    before: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """UPDATE: per (stored row, written values), the written fields (those set to null with a
     null value) plus LastModifiedDate; records changed alike in one transaction share one
-    event ("Change Event Header Fields": recordIds)."""
+    event ("Change Event Header Fields": recordIds). `before` (rows by id, as they were)
+    lets a long text's change travel as a diff."""
     compounds = cdc_compounds(index)
     skipped = _flat_skips(index, compounds)
-    groups: dict[str, tuple[list[str], dict[str, Any], list[str], list[str]]] = {}
+    long_text = diffable(index) if before else frozenset()
+    groups: dict[str, tuple[list[str], dict[str, Any], list[str], list[str], dict[str, str]]]
+    groups = {}
     for row, written in updates:
         fields = [k for k in written if k not in skipped and k in index.fields]
-        sent = {k: row.get(k) for k in fields}
+        old = (before or {}).get(str(row["Id"])) or {}
+        diffs = {
+            k: d
+            for k in sorted(long_text & set(fields))
+            if (d := text_diff(old.get(k), row.get(k)))
+        }
+        sent = {k: row.get(k) for k in fields if k not in diffs}
         sent["LastModifiedDate"] = row.get("LastModifiedDate")
         changed = [*fields, "LastModifiedDate"]
         nulled = [k for k in fields if row.get(k) is None]
-        key = repr((sorted(sent.items()), changed))
-        groups.setdefault(key, ([], sent, changed, nulled))[0].append(str(row["Id"]))
-    for ids, sent, changed, nulled in groups.values():
+        key = repr((sorted(sent.items()), changed, sorted(diffs.items())))
+        group = groups.setdefault(key, ([], sent, changed, nulled, diffs))
+        group[0].append(str(row["Id"]))
+    for ids, sent, changed, nulled, diffs in groups.values():
         publish(
             state,
             index.sobject,
@@ -306,4 +368,5 @@ def publish_updates(
             origin=origin,
             compounds=compounds,
             skip=skipped,
+            diffs=diffs,
         )

@@ -365,16 +365,21 @@ class Writer:
         for (i, _), new_id in zip(valid, new_ids, strict=True):
             outcomes[i].id = new_id
         written = [(i, r, v) for i, r, v in updates if outcomes[i].success]
+        listening = changes.listening(self.state)
+        # CDC may send a long text's change as a diff of the value before (changes.text_diff)
+        diffable = changes.diffable(index) if listening else frozenset()
+        touched = [r for _, r, v in written if diffable & v.keys()]
+        before = self.store.get_many(sobject, touched) if touched else {}
         for i, record_id, values in written:
             self.store.update(sobject, record_id, values)
             outcomes[i].id = record_id
-        if changes.listening(self.state):
+        if listening:
             rows = self.store.get_many(sobject, [*new_ids, *(r for _, r, _ in written)])
             origin, skip = self.origin, computed_fields(index)
             created = [rows[i] for i in new_ids]
             changes.publish_rows(self.state, index, "CREATE", created, origin=origin, skip=skip)
             pairs = [(rows[r], v) for _, r, v in written]
-            changes.publish_updates(self.state, index, pairs, origin=origin)
+            changes.publish_updates(self.state, index, pairs, origin=origin, before=before)
         return outcomes
 
 
