@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 from fidelity.test_restart import create, password_grant, replay_all, wait_until
@@ -27,6 +28,8 @@ from salesforce_typed.streaming.policy import Backoff
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.bulk1.routes import bulk_v1_settings
 from salesforce_typed.testing.bulk2 import jobs as bulk2_jobs
+from salesforce_typed.testing.org import persist
+from salesforce_typed.testing.org.state import OrgConfig
 from salesforce_typed.testing.server import FakeOrg
 
 V = "/services/data/v62.0"
@@ -35,14 +38,16 @@ V = "/services/data/v62.0"
 class Restarting:
     """One org on one data dir and port, stopped and started again at will."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, config: OrgConfig | None = None) -> None:
         self.data_dir = data_dir
+        self.config = config
         self.port = 0
         self.starts = 0
         self.org = self._start()
 
     def _start(self) -> FakeOrg:
-        org = FakeOrg(data_dir=self.data_dir, port=self.port).start()
+        config = attrs.evolve(self.config) if self.config is not None else None
+        org = FakeOrg(data_dir=self.data_dir, port=self.port, config=config).start()
         self.port = org.port
         self.starts += 1
         streaming.configure(org.state, timeout_ms=500)  # quick idle polls, quick stops
@@ -112,16 +117,8 @@ def test_credentials_refresh_tokens_and_sessions_survive(org: Restarting) -> Non
 
 
 def test_printed_refresh_token_is_the_same_while_it_lives(tmp_path: Path) -> None:
-    running = Restarting(tmp_path / "org")
+    running = Restarting(tmp_path / "org", OrgConfig(refresh_token_rotation=False))
     try:
-        from salesforce_typed.testing.org.state import OrgConfig
-
-        running.org.stop()
-        running.org = FakeOrg(
-            data_dir=running.data_dir,
-            port=running.port,
-            config=OrgConfig(refresh_token_rotation=False),
-        ).start()
         printed = running.org.credentials()["refresh_token"]
         assert token_call(running.org, grant_type="refresh_token", refresh_token=printed).is_success
         running.restart()
@@ -365,3 +362,15 @@ def test_a_listener_carries_on_across_a_restart(org: Restarting) -> None:
     # before the restart was still valid after it
     assert errors and all(isinstance(e, ConnectionLostError) for e in errors)
     assert listener.error is None
+
+
+def test_without_a_data_dir_each_org_is_new_and_in_memory() -> None:
+    with FakeOrg() as first, FakeOrg() as second:
+        assert persist.journal(first.state) is None
+        assert "streaming" not in first.state.extensions  # capture starts with streaming use
+        a, b = first.credentials(), second.credentials()
+        assert a["client_secret"] != b["client_secret"] and a["password"] != b["password"]
+        token = password_grant(a)
+        with httpx.Client(base_url=first.instance_url, timeout=30) as api:
+            api.headers["Authorization"] = f"Bearer {token}"
+            assert create(api, "in memory") == "0015g0000000001AAA"  # numbering starts anew
