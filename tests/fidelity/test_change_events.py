@@ -32,6 +32,7 @@ from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.streaming import EARLIEST, AsyncListener, ChangeDataEvent, EventDecoder
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.org import records
+from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.server import FakeOrg
 
 V = "/services/data/v62.0"
@@ -518,3 +519,80 @@ async def test_long_text_changes_travel_as_a_diff(org: FakeOrg, api: httpx.Clien
     # over 25% of the lines changed, and a value under 1,000 characters: the whole value
     assert whole.data["payload"]["Description"] == rewritten and not whole.diffs
     assert short.data["payload"]["Description"] == "short" and not short.diffs
+
+
+def field(name: str, ftype: str = "string", **over: Any) -> dict[str, Any]:
+    """A custom field describe: createable, updateable and nillable unless told."""
+    return {
+        "name": name,
+        "label": name.removesuffix("__c"),
+        "type": ftype,
+        "length": 80 if ftype == "string" else 0,
+        "createable": True,
+        "updateable": True,
+        "nillable": True,
+        "defaultedOnCreate": False,
+        "externalId": False,
+        "idLookup": False,
+        "unique": False,
+        "picklistValues": [],
+        "referenceTo": [],
+        "relationshipName": None,
+        "compoundFieldName": None,
+        "precision": 0,
+        "scale": 0,
+        "defaultValue": None,
+        **over,
+    }
+
+
+def site_describe() -> dict[str, Any]:
+    """A custom object with a geolocation field: `Loc__c` and its `__s` components."""
+    audit = {"createable": False, "updateable": False, "nillable": False}
+    audit["defaultedOnCreate"] = True
+    location = {"createable": False, "updateable": False}
+    return {
+        "name": "Site__c",
+        "label": "Site",
+        "labelPlural": "Sites",
+        "keyPrefix": "a0S",
+        "custom": True,
+        "createable": True,
+        "updateable": True,
+        "deletable": True,
+        "queryable": True,
+        "urls": {},
+        "childRelationships": [],
+        "fields": [
+            field("Id", "id", length=18, idLookup=True, **audit),
+            field("IsDeleted", "boolean", **audit),
+            field("Name", nillable=False),
+            field("Loc__c", "location", **location),
+            field("Loc__Latitude__s", "double", precision=9, scale=6, compoundFieldName="Loc__c"),
+            field("Loc__Longitude__s", "double", precision=9, scale=6, compoundFieldName="Loc__c"),
+            field("CreatedDate", "datetime", **audit),
+            field("LastModifiedDate", "datetime", **audit),
+            field("SystemModstamp", "datetime", **audit),
+            field("OwnerId", "reference", referenceTo=["User"], **audit),
+        ],
+    }
+
+
+async def test_geolocation_compounds_nest_like_addresses(org: FakeOrg, api: httpx.Client) -> None:
+    org.state.schema.add_describe(site_describe())
+    store(org.state).ensure_tables()
+    body = {"Name": "HQ", "Loc__Latitude__s": 37.79, "Loc__Longitude__s": -122.39}
+    made = api.post(f"{V}/sobjects/Site__c", json=body)
+    assert made.status_code == 201, made.text
+    patch = {"Loc__Longitude__s": -122.4, "Loc__Latitude__s": None}
+    url = f"{V}/sobjects/Site__c/{made.json()['id']}"
+    assert api.patch(url, json=patch).status_code == 204
+    created, updated = (e.data["payload"] for e in await replay_all(org, 2))
+    assert created["Loc__c"] == {"Latitude": 37.79, "Longitude": -122.39}
+    assert not {"Loc__Latitude__s", "Loc__Longitude__s"} & set(created)
+    assert updated["Loc__c"] == {"Longitude": -122.4, "Latitude": None}
+    assert set(updated["ChangeEventHeader"]["changedFields"]) == {
+        "Loc__c.Longitude",
+        "Loc__c.Latitude",
+        "LastModifiedDate",
+    }
