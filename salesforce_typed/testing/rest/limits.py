@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from salesforce_typed.testing.org.http import Request, Response, Router
+from salesforce_typed.testing.org.http import Request, Response, Router, SfError
 from salesforce_typed.testing.org.state import OrgState
 from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.soql.storage import quote_ident
@@ -35,7 +35,12 @@ def record_counts(state: OrgState, names: list[str] | None) -> list[dict[str, An
     return out
 
 
+MIN_VERSION: Final = 40.0
+
+
 async def record_count(req: Request) -> Response:
+    if float(req.api_version) < MIN_VERSION:
+        raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
     raw = req.arg("sObjects")
     names = [n.strip() for n in raw.split(",") if n.strip()] if raw is not None else None
     return Response.json({"sObjects": record_counts(req.org, names)})

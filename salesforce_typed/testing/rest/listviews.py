@@ -22,6 +22,7 @@ from salesforce_typed.testing.rest.recent import viewed
 from salesforce_typed.testing.soql import SoqlError, execute_query
 
 PREFIX: Final = "00B"
+MIN_VERSION: Final = 32.0
 MAX_LIMIT: Final = 2000
 # The visible columns of the standard views Salesforce ships for these objects.
 _VISIBLE: Final = {
@@ -79,8 +80,14 @@ def views(state: OrgState, index: FieldIndex) -> list[View]:
     return found
 
 
+def _index(req: Request) -> FieldIndex:
+    if float(req.api_version) < MIN_VERSION:
+        raise SfError(404, "NOT_FOUND", NOT_FOUND)
+    return require_index(req.org, req.params["sobject"])
+
+
 def _view(req: Request) -> tuple[FieldIndex, View]:
-    index = require_index(req.org, req.params["sobject"])
+    index = _index(req)
     wanted = req.params["id"]
     for view in views(req.org, index):
         if wanted in (view.id, view.id[:15]):
@@ -214,7 +221,7 @@ def _int_arg(req: Request, name: str, default: int) -> int:
 
 
 async def list_views(req: Request) -> Response:
-    index = require_index(req.org, req.params["sobject"])
+    index = _index(req)
     entries = [_entry(req.api_version, index.sobject, v) for v in views(req.org, index)]
     return Response.json(
         {
