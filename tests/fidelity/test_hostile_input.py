@@ -8,13 +8,21 @@ expression depth) and a large Bulk 1.0 XML batch that blocked every other reques
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
+from salesforce_typed.testing.bulk1 import process
+from salesforce_typed.testing.server import FakeOrg
 from salesforce_typed.testing.soql import date_literals
 from salesforce_typed.testing.soql.errors import SoqlError
 from salesforce_typed.testing.soql.parser import MAX_NESTING, parse_query
+
+from .conftest import password_token
 
 QUERY = "/services/data/v60.0/query"
 SEARCH = "/services/data/v60.0/search"
@@ -122,3 +130,119 @@ def test_sosl_term_over_10000_characters_returns_no_rows(module_api: httpx.Clien
 def test_sosl_term_of_900_words_runs(module_api: httpx.Client) -> None:
     response = module_api.get(SEARCH, params={"q": "FIND {x" + " AND NOT y" * 900 + "}"})
     assert response.status_code == 200, response.text[:300]
+
+
+def test_json_past_the_parsers_depth_is_a_json_parser_error(module_api: httpx.Client) -> None:
+    for body in ("[" * 100_000, '{"Name": ' + "1" * 5000 + "}"):
+        response = module_api.post(
+            "/services/data/v60.0/sobjects/Account",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        assert _error(response)["errorCode"] == "JSON_PARSER_ERROR"
+
+
+# -- Bulk 1.0 ---------------------------------------------------------------------------------
+
+NS = "http://www.force.com/2009/06/asyncapi/dataload"
+BOUND_S = 60.0  # turns a hang into a failure; nothing asserts on time
+
+
+@pytest.fixture
+def bulk(fake_org: FakeOrg) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fake_org.instance_url, timeout=BOUND_S) as client:
+        client.headers["X-SFDC-Session"] = password_token(fake_org, client)
+        yield client
+
+
+def _job(bulk: httpx.Client) -> str:
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="{NS}"><operation>insert'
+        "</operation><object>Account</object><contentType>XML</contentType></jobInfo>"
+    )
+    created = bulk.post(
+        "/services/async/60.0/job", content=body, headers={"content-type": "application/xml"}
+    )
+    assert created.status_code == 201, created.text
+    return f"/services/async/60.0/job/{ET.fromstring(created.content).findtext(f'{{{NS}}}id')}"
+
+
+def _batch(bulk: httpx.Client, job: str, body: bytes) -> str:
+    added = bulk.post(f"{job}/batch", content=body, headers={"content-type": "application/xml"})
+    assert added.status_code == 201, added.text[:300]
+    return f"{job}/batch/{ET.fromstring(added.content).findtext(f'{{{NS}}}id')}"
+
+
+def _info(bulk: httpx.Client, batch: str) -> dict[str, str]:
+    root = ET.fromstring(bulk.get(batch).content)
+    return {child.tag.rpartition("}")[2]: child.text or "" for child in root}
+
+
+def _finished(bulk: httpx.Client, batch: str) -> dict[str, str]:
+    done = threading.Event()
+    for _ in range(int(BOUND_S / 0.02)):
+        info = _info(bulk, batch)
+        if info["state"] in ("Completed", "Failed"):
+            return info
+        done.wait(0.02)
+    raise AssertionError(f"batch {batch} never finished")
+
+
+def _records(names: list[str]) -> bytes:
+    rows = "".join(f"<sObject><Name>{name}</Name></sObject>" for name in names)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><sObjects xmlns="{NS}">{rows}</sObjects>'.encode()
+    )
+
+
+def test_4mb_batch_of_800k_character_references_is_processed(bulk: httpx.Client) -> None:
+    """Once 7 s of quadratic text joining on the server's loop; now each reference is one
+    piece of a list joined once, and the record fails on its field, as in Salesforce."""
+    body = _records(["&amp;" * 800_000, "Acme"])
+    assert len(body) > 4_000_000
+    info = _finished(bulk, _batch(bulk, _job(bulk), body))
+    assert info["state"] == "Completed", info
+    assert (info["numberRecordsProcessed"], info["numberRecordsFailed"]) == ("2", "1")
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"<a>" * 100_000 + b"</a>" * 100_000, "nest deeper"),
+        (f'<sObjects xmlns="{NS}"><sObject>'.encode() + b"<a/>" * 800_000, "more than"),
+        (b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><sObjects>&a;&a;</sObjects>', "DOCTYPE"),
+    ],
+)
+def test_hostile_xml_batch_fails_as_invalid(bulk: httpx.Client, body: bytes, why: str) -> None:
+    info = _finished(bulk, _batch(bulk, _job(bulk), body))
+    assert info["state"] == "Failed" and info["stateMessage"].startswith("InvalidBatch : ")
+    assert why in info["stateMessage"], info
+
+
+def test_a_batch_being_parsed_does_not_block_other_requests(
+    bulk: httpx.Client, fake_org: FakeOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse is held open on purpose until a query has been answered: were it on the
+    server's event loop, the query could not be answered and the test would hit its bound."""
+    parsing = threading.Event()
+    release = threading.Event()
+    real_rows = process._rows
+
+    def held_rows(*args: Any) -> Any:
+        parsing.set()
+        assert release.wait(BOUND_S), "never released"
+        return real_rows(*args)
+
+    monkeypatch.setattr(process, "_rows", held_rows)
+    batch = _batch(bulk, _job(bulk), _records([f"Acme {n}" for n in range(10_000)]))
+    assert parsing.wait(BOUND_S)
+    try:
+        with httpx.Client(base_url=fake_org.instance_url, timeout=BOUND_S) as api:
+            api.headers["Authorization"] = f"Bearer {password_token(fake_org, api)}"
+            answered = api.get(QUERY, params={"q": "SELECT COUNT() FROM Account"})
+        assert answered.status_code == 200, answered.text
+        assert _info(bulk, batch)["state"] == "InProgress"  # answered mid-parse
+    finally:
+        release.set()
+    info = _finished(bulk, batch)
+    assert (info["state"], info["numberRecordsProcessed"]) == ("Completed", "10000"), info
