@@ -97,6 +97,7 @@ class ChildRelationship:
     child_sobject: str
     field: str
     cascade_delete: bool = False
+    restricted_delete: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -116,6 +117,7 @@ class SObjectDef:
     mergeable: bool = False
     feed_enabled: bool = False
     mru_enabled: bool = True
+    layoutable: bool = True
     undeletable: bool = True
     compact_layoutable: bool = True
     search_layoutable: bool = True

@@ -113,6 +113,7 @@ def sobject_from_describe(raw: Any, source: str, *, cdc: bool = True) -> SObject
                 child_sobject=_str(c.get("childSObject")),
                 field=_str(c.get("field")),
                 cascade_delete=bool(c.get("cascadeDelete", False)),
+                restricted_delete=bool(c.get("restrictedDelete", False)),
             )
         )
     return SObjectDef(
@@ -130,6 +131,7 @@ def sobject_from_describe(raw: Any, source: str, *, cdc: bool = True) -> SObject
         mergeable=bool(d.get("mergeable", False)),
         feed_enabled=bool(d.get("feedEnabled", False)),
         mru_enabled=bool(d.get("mruEnabled", True)),
+        layoutable=bool(d.get("layoutable", True)),
         undeletable=bool(d.get("undeletable", True)),
         compact_layoutable=bool(d.get("compactLayoutable", True)),
         search_layoutable=bool(d.get("searchLayoutable", True)),

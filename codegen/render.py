@@ -75,6 +75,7 @@ _DEFAULT_OBJECT_INFO: dict[str, Any] = {
     "mergeable": False,
     "feed_enabled": False,
     "mru_enabled": True,
+    "layoutable": True,
     "undeletable": True,
     "compact_layoutable": True,
     "search_layoutable": True,
@@ -370,6 +371,7 @@ class _Module:
                 }
             )
             cascade = ", cascade_delete=True" if c.cascade_delete else ""
+            cascade += ", restricted_delete=True" if c.restricted_delete else ""
             self.child_infos.append(
                 f"name={pystr(c.name)}, child_sobject={pystr(c.child_sobject)}, "
                 f"field={pystr(c.field)}{cascade}"
@@ -393,6 +395,7 @@ class _Module:
                 "mergeable": obj.mergeable,
                 "feed_enabled": obj.feed_enabled,
                 "mru_enabled": obj.mru_enabled,
+                "layoutable": obj.layoutable,
                 "undeletable": obj.undeletable,
                 "compact_layoutable": obj.compact_layoutable,
                 "search_layoutable": obj.search_layoutable,

@@ -47,7 +47,7 @@ def generate_all(out: Path, wsdl: Path | None, lock: Path | None = LOCK) -> str:
     """Regenerate every committed package into `out`; returns the lock text it implies."""
     from .facts import load_facts, with_facts
 
-    facts, describe_shas = load_facts()
+    facts = load_facts()
     schema = with_facts(load_inputs(catalog=ROOT / "specs" / "standard"), facts)
     files = build(schema, out=out, package=STANDARD_PACKAGE)
     print(f"{STANDARD_PACKAGE}: {len(files)} files")
@@ -56,7 +56,7 @@ def generate_all(out: Path, wsdl: Path | None, lock: Path | None = LOCK) -> str:
 
         soap_files = generate_soap(wsdl, out)
         print(f"{SOAP_PACKAGE}: {len(soap_files)} files")
-    text = lock_text(schema.source_sha256, wsdl, describe_shas)
+    text = lock_text(schema.source_sha256, wsdl, facts.sha256)
     if lock is not None:
         lock.write_text(text, encoding="utf-8")
     return text

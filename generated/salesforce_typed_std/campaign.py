@@ -141,7 +141,7 @@ class CampaignStatusPicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Campaign.field_info() use it.
-Campaign.__sf_object__ = _sf.ObjectInfo(name="Campaign", label="Campaign", label_plural="Campaigns", key_prefix="701")
+Campaign.__sf_object__ = _sf.ObjectInfo(name="Campaign", label="Campaign", label_plural="Campaigns", key_prefix="701", deep_cloneable=True)
 Campaign.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Campaign ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),

@@ -137,7 +137,7 @@ class CampaignMemberLeadSourcePicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # CampaignMember.field_info() use it.
-CampaignMember.__sf_object__ = _sf.ObjectInfo(name="CampaignMember", label="Campaign Member", label_plural="Campaign Members", key_prefix="00v", searchable=False)
+CampaignMember.__sf_object__ = _sf.ObjectInfo(name="CampaignMember", label="Campaign Member", label_plural="Campaign Members", key_prefix="00v", searchable=False, mru_enabled=False, undeletable=False)
 CampaignMember.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Campaign Member ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="IsDeleted", type="boolean", label="Deleted", createable=False, updateable=False, nillable=False, defaulted_on_create=True),

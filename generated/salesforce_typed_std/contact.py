@@ -311,11 +311,11 @@ Contact.__sf_parents__ = (
 Contact.__sf_children__ = (
     _sf.ChildInfo(name="Assets", child_sobject="Asset", field="ContactId", cascade_delete=True),
     _sf.ChildInfo(name="CampaignMembers", child_sobject="CampaignMember", field="ContactId", cascade_delete=True),
-    _sf.ChildInfo(name="Cases", child_sobject="Case", field="ContactId"),
-    _sf.ChildInfo(name="ContractsSigned", child_sobject="Contract", field="CustomerSignedId"),
+    _sf.ChildInfo(name="Cases", child_sobject="Case", field="ContactId", restricted_delete=True),
+    _sf.ChildInfo(name="ContractsSigned", child_sobject="Contract", field="CustomerSignedId", restricted_delete=True),
     _sf.ChildInfo(name="Events", child_sobject="Event", field="WhoId", cascade_delete=True),
     _sf.ChildInfo(name="Opportunities", child_sobject="Opportunity", field="ContactId"),
     _sf.ChildInfo(name="OpportunityContactRoles", child_sobject="OpportunityContactRole", field="ContactId", cascade_delete=True),
     _sf.ChildInfo(name="Tasks", child_sobject="Task", field="WhoId", cascade_delete=True),
-    _sf.ChildInfo(name="Users", child_sobject="User", field="ContactId"),
+    _sf.ChildInfo(name="Users", child_sobject="User", field="ContactId", restricted_delete=True),
 )

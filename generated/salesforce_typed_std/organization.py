@@ -381,7 +381,7 @@ class OrganizationOrganizationTypePicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # Organization.field_info() use it.
-Organization.__sf_object__ = _sf.ObjectInfo(name="Organization", label="Organization", label_plural="Organizations", key_prefix="00D", createable=False, deletable=False, searchable=False, triggerable=False)
+Organization.__sf_object__ = _sf.ObjectInfo(name="Organization", label="Organization", label_plural="Organizations", key_prefix="00D", createable=False, deletable=False, searchable=False, triggerable=False, mru_enabled=False, layoutable=False, undeletable=False)
 Organization.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="Organization ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="Name", type="string", label="Name", createable=False, updateable=False, nillable=False, length=80, name_field=True),

@@ -470,7 +470,7 @@ class UserDefaultGroupNotificationFrequencyPicklist(_sf.PicklistEnum):
 
 # Describe metadata, after the class so the fields read first: decoding, payloads and
 # User.field_info() use it.
-User.__sf_object__ = _sf.ObjectInfo(name="User", label="User", label_plural="Users", key_prefix="005", deletable=False)
+User.__sf_object__ = _sf.ObjectInfo(name="User", label="User", label_plural="Users", key_prefix="005", deletable=False, feed_enabled=True, undeletable=False)
 User.__sf_fields__ = (
     _sf.FieldInfo(name="Id", type="id", label="User ID", createable=False, updateable=False, nillable=False, length=18, id_lookup=True, defaulted_on_create=True),
     _sf.FieldInfo(name="Username", type="string", label="Username", nillable=False, length=80, id_lookup=True, unique=True),

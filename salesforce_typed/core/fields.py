@@ -148,6 +148,7 @@ class ChildInfo:
     child_sobject: str
     field: str
     cascade_delete: bool = False
+    restricted_delete: bool = False
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -168,6 +169,7 @@ class ObjectInfo:
     mergeable: bool = False
     feed_enabled: bool = False
     mru_enabled: bool = True
+    layoutable: bool = True
     undeletable: bool = True
     compact_layoutable: bool = True
     search_layoutable: bool = True

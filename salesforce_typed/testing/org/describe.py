@@ -138,13 +138,11 @@ def master_record_type(name: str, only: bool = True) -> dict[str, Any]:
 
 
 def _scopes(plural: str, owned: bool) -> list[dict[str, str]]:
-    """List view scopes: every object has `everything`; owned ones `mine` and `team` too."""
+    """List view scopes: `everything`, and `mine` where records have an owner (the fake org
+    models no teams, queues or scoping rules)."""
     scopes = [{"label": f"All {plural}", "name": "everything"}]
     if owned:
-        scopes += [
-            {"label": f"My {plural}", "name": "mine"},
-            {"label": f"My team's {plural}", "name": "team"},
-        ]
+        scopes.append({"label": f"My {plural}", "name": "mine"})
     return scopes
 
 
@@ -184,7 +182,7 @@ def sobject_describe(model: type[SObject]) -> dict[str, Any]:
                 "junctionIdListNames": [],
                 "junctionReferenceTo": [],
                 "relationshipName": c.name,
-                "restrictedDelete": False,
+                "restrictedDelete": c.restricted_delete,
             }
             for c in model.__sf_children__
         ],
@@ -208,7 +206,7 @@ def sobject_describe(model: type[SObject]) -> dict[str, Any]:
         "keyPrefix": info.key_prefix,
         "label": info.label or name,
         "labelPlural": plural,
-        "layoutable": True,
+        "layoutable": info.layoutable,
         "listviewable": None,
         "lookupLayoutable": None,
         "mergeable": info.mergeable,

@@ -20,6 +20,40 @@ from salesforce_typed.testing.org.describe import sobject_describe
 from salesforce_typed.testing.soql import ObjectDef, Schema
 
 STANDARD_PACKAGE = "salesforce_typed_std"
+# Every key of a real describeGlobal entry but `urls` (describeGlobal.json, API 52.0).
+_GLOBAL_KEYS = (
+    "activateable",
+    "associateEntityType",
+    "associateParentEntity",
+    "createable",
+    "custom",
+    "customSetting",
+    "deepCloneable",
+    "deletable",
+    "deprecatedAndHidden",
+    "feedEnabled",
+    "hasSubtypes",
+    "isInterface",
+    "isSubtype",
+    "keyPrefix",
+    "label",
+    "labelPlural",
+    "layoutable",
+    "mergeable",
+    "mruEnabled",
+    "name",
+    "queryable",
+    "replicateable",
+    "retrieveable",
+    "searchable",
+    "triggerable",
+    "undeletable",
+    "updateable",
+)
+# The describe urls describeGlobal repeats (not defaultValues or the ui* pages).
+_GLOBAL_URLS = frozenset(
+    {"compactLayouts", "approvalLayouts", "listviews", "quickActions", "layouts"}
+)
 
 
 class OrgSchema:
@@ -107,36 +141,16 @@ class OrgSchema:
         return self._soql
 
     def global_entry(self, doc: dict[str, Any], version: str) -> dict[str, Any]:
-        keys = (
-            "activateable",
-            "createable",
-            "custom",
-            "customSetting",
-            "deletable",
-            "deprecatedAndHidden",
-            "feedEnabled",
-            "keyPrefix",
-            "label",
-            "labelPlural",
-            "layoutable",
-            "mergeable",
-            "mruEnabled",
-            "name",
-            "queryable",
-            "replicateable",
-            "retrieveable",
-            "searchable",
-            "triggerable",
-            "undeletable",
-            "updateable",
-        )
-        entry = {k: doc.get(k) for k in keys}
+        """The object's describeGlobal entry: describe's object flags, its list-level urls."""
+        entry = {k: doc.get(k) for k in _GLOBAL_KEYS}
         name = doc["name"]
-        entry["urls"] = {
-            "sobject": f"/services/data/v{version}/sobjects/{name}",
-            "describe": f"/services/data/v{version}/sobjects/{name}/describe",
-            "rowTemplate": f"/services/data/v{version}/sobjects/{name}/{{ID}}",
-        }
+        base = f"/services/data/v{version}/sobjects/{name}"
+        urls = {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}
+        own = doc.get("urls")
+        own = own if isinstance(own, dict) else {}
+        for key in _GLOBAL_URLS & set(own):
+            urls[key] = str(own[key]).replace("{version}", version)
+        entry["urls"] = urls
         return entry
 
 

@@ -148,6 +148,10 @@ async def describe(req: Request) -> Response:
         return Response.empty(304)
     doc = dict(_doc(req))
     doc["urls"] = _urls(doc, req.api_version)
+    doc["recordTypeInfos"] = [  # each record type's layout url names the version too
+        {**rt, "urls": _urls(rt, req.api_version)} if isinstance(rt.get("urls"), dict) else rt
+        for rt in doc.get("recordTypeInfos") or ()
+    ]
     return Response.json(doc)
 
 
