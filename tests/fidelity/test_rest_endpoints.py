@@ -216,3 +216,22 @@ def test_list_view_describe_and_bad_arguments(api: httpx.Client) -> None:
     assert bad.status_code == 400
     assert api.get(V + "/recent?limit=-1").status_code == 400
     assert api.get(V + "/sobjects/Nope__c/listviews").status_code == 404
+
+
+def test_for_view_and_for_reference_queries_join_recent(api: httpx.Client) -> None:
+    ids = [api.post(V + "/sobjects/Account", json={"Name": n}).json()["id"] for n in "ABC"]
+    quoted = api.get(V + "/query", params={"q": "SELECT Id FROM Account WHERE Name = 'FOR VIEW'"})
+    assert quoted.status_code == 200 and api.get(V + "/recent").json() == []
+    viewed = f"SELECT Id, Name FROM Account WHERE Id = '{ids[0]}' FOR VIEW"
+    assert api.get(V + "/query", params={"q": viewed}).status_code == 200
+    referenced = (
+        f"SELECT Id FROM Account WHERE Id IN ('{ids[1]}', '{ids[2]}') ORDER BY Name FOR REFERENCE"
+    )
+    assert api.get(V + "/query", params={"q": referenced}).status_code == 200
+    recent = api.get(V + "/recent").json()
+    assert [r["Id"] for r in recent] == [ids[1], ids[2], ids[0]]
+    assert recent[2] == {
+        "attributes": {"type": "Account", "url": f"{V}/sobjects/Account/{ids[0]}"},
+        "Id": ids[0],
+        "Name": "A",
+    }

@@ -6,15 +6,20 @@ The locator table and its rules live in `org.query_locators`, shared with SOAP `
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from typing import Final
 
 from salesforce_typed.testing.org.http import Request, Response, Router, SfError
 from salesforce_typed.testing.org.query_locators import DEFAULT_BATCH_SIZE, batch_size, cursors
 from salesforce_typed.testing.org.state import OrgState
 from salesforce_typed.testing.org.store import store
+from salesforce_typed.testing.rest.recent import mark_viewed
 from salesforce_typed.testing.soql import SoqlError, execute_query
 
 _NO_QUERY: Final = "A query string has to be specified"
+_FOR_VIEW: Final = re.compile(r"\bFOR\s+(VIEW|REFERENCE)\b", re.IGNORECASE)
+_STRING: Final = re.compile(r"'(?:[^'\\]|\\.)*'")
 _JSON_TYPE: Final = ("content-type", "application/json;charset=UTF-8")
 
 
@@ -55,7 +60,19 @@ def run_query(req: Request, *, include_deleted: bool) -> Response:
             version=req.api_version,
             size=size,
         )
+    if _FOR_VIEW.search(_STRING.sub("''", soql)):
+        _mark_viewed(req, body)
     return _respond(body)
+
+
+def _mark_viewed(req: Request, page: bytes) -> None:
+    """`FOR VIEW` / `FOR REFERENCE`: the rows returned join the user's recently viewed."""
+    records = json.loads(page).get("records") or []
+    for record in reversed(records):  # the first row ends up most recent
+        attributes = record.get("attributes") or {}
+        record_id = str(attributes.get("url") or "").rsplit("/", 1)[-1]
+        if attributes.get("type") and record_id:
+            mark_viewed(req.org, _owner(req), str(attributes["type"]), record_id)
 
 
 async def query(req: Request) -> Response:
