@@ -206,13 +206,27 @@ xml_bodies = st.one_of(
     ]),
 )  # fmt: skip
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-soap_bodies = st.one_of(
-    _xml_tree().map(
-        lambda inner: f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns="urn:partner.soap.sforce.com">'
-        f"<soapenv:Body>{inner}</soapenv:Body></soapenv:Envelope>"
-    ),
-    xml_bodies,
+SOAP_CALLS = ["create", "update", "upsert", "query", "retrieve", "delete", "search", "login",
+              "describeSObject", "getUserInfo", "nope"]  # fmt: skip
+# A call element around random content: the envelope (with a valid session) is added by the
+# test, so examples get past authentication into the operations' readers.
+soap_calls = st.one_of(
+    st.builds(lambda call, inner: f"<{call}>{inner}</{call}>", st.sampled_from(SOAP_CALLS),
+              _xml_tree().map(lambda inner: inner.replace("<sObject>", "<sObjects>")
+                              .replace("</sObject>", "</sObjects>"))),
+    st.builds(lambda call, depth: f"<{call}>" + "<sObjects>" * depth + "</sObjects>" * depth
+              + f"</{call}>", st.sampled_from(["create", "update"]), st.integers(1, 3000)),
+    st.sampled_from(["", "<create/>", "<query><queryString>SELECT</queryString></query>"]),
 )  # fmt: skip
+
+
+def _envelope(session: str, call: str) -> str:
+    return (
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns="urn:partner.soap.sforce.com">'
+        f"<soapenv:Header><SessionHeader><sessionId>{session}</sessionId></SessionHeader>"
+        f"</soapenv:Header><soapenv:Body>{call}</soapenv:Body></soapenv:Envelope>"
+    )
+
 
 # -- checks ---------------------------------------------------------------------------------
 
@@ -382,7 +396,9 @@ def test_bulk1_batches_never_failed_unexpectedly(
 
 
 @FUZZ
-@given(soap_bodies)
-def test_soap_endpoint(api: httpx.Client, body: str) -> None:
+@given(st.one_of(soap_calls, xml_bodies.map(lambda body: "raw:" + body)))
+def test_soap_endpoint(api: httpx.Client, call: str) -> None:
+    session = str(api.headers["Authorization"]).split()[1]
+    body = call.removeprefix("raw:") if call.startswith("raw:") else _envelope(session, call)
     headers = {"content-type": "text/xml; charset=UTF-8", "SOAPAction": '""'}
     soap_shaped(api.post("/services/Soap/u/60.0", content=body.encode(), headers=headers))

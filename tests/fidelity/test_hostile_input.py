@@ -142,6 +142,25 @@ def test_json_past_the_parsers_depth_is_a_json_parser_error(module_api: httpx.Cl
         assert _error(response)["errorCode"] == "JSON_PARSER_ERROR"
 
 
+def test_soap_sobjects_nested_past_the_bound_are_a_client_fault(module_api: httpx.Client) -> None:
+    session = str(module_api.headers["Authorization"]).split()[1]
+    nested = "<sObjects>" * 100_000 + "</sObjects>" * 100_000
+    body = (
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns="urn:partner.soap.sforce.com"><soapenv:Header><SessionHeader><sessionId>'
+        f"{session}</sessionId></SessionHeader></soapenv:Header><soapenv:Body><create>"
+        f"{nested}</create></soapenv:Body></soapenv:Envelope>"
+    )
+    response = module_api.post(
+        "/services/Soap/u/60.0",
+        content=body.encode(),
+        headers={"content-type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
+    )
+    assert response.status_code == 500  # SOAP's fault status, not the last-resort handler
+    assert "<faultcode>soapenv:Client</faultcode>" in response.text
+    assert "nest deeper than" in response.text
+
+
 # -- Bulk 1.0 ---------------------------------------------------------------------------------
 
 NS = "http://www.force.com/2009/06/asyncapi/dataload"

@@ -133,9 +133,17 @@ def header(root: ET.Element, name: str) -> ET.Element | None:
     return None if head is None else next(iter(children(head, name)), None)
 
 
-def read_sobject(element: ET.Element) -> tuple[str, str | None, dict[str, Any]]:
+# Parents by external id nest a few levels at most; deeper is hostile (a recursion bomb).
+MAX_SOBJECT_NESTING = 10
+
+
+def read_sobject(element: ET.Element, depth: int = 0) -> tuple[str, str | None, dict[str, Any]]:
     """(type, Id, REST-shaped body) of a partner sObject; `fieldsToNull` become nulls and a
     nested sObject (a parent by external id) becomes `{"attributes": {"type": ...}, ...}`."""
+    if depth > MAX_SOBJECT_NESTING:
+        raise SoapFaultError(
+            "INVALID_XML", f"sObjects nest deeper than {MAX_SOBJECT_NESTING} levels", client=True
+        )
     sobject_type = ""
     record_id: str | None = None
     body: dict[str, Any] = {}
@@ -149,7 +157,7 @@ def read_sobject(element: ET.Element) -> tuple[str, str | None, dict[str, Any]]:
         elif name == "Id":
             record_id = text(child) or record_id
         elif len(child):
-            nested_type, nested_id, nested = read_sobject(child)
+            nested_type, nested_id, nested = read_sobject(child, depth + 1)
             if nested_id:
                 nested["Id"] = nested_id
             body[name] = {"attributes": {"type": nested_type}, **nested}
