@@ -235,3 +235,43 @@ def test_for_view_and_for_reference_queries_join_recent(api: httpx.Client) -> No
         "Id": ids[0],
         "Name": "A",
     }
+
+
+_TREE_BODIES = (
+    b"null",
+    b"1",
+    b"{}",
+    b'{"records": [null]}',
+    b'{"records": [{"attributes": []}]}',
+    b'{"records": [{"attributes": {"type": "Account", "referenceId": 1}}]}',
+    b'{"records": [{"attributes": {"type": "Account", "referenceId": "r"}, "Contacts": [1]}]}',
+    b'{"records": [{"attributes": {"type": "Account", "referenceId": "r"}, "Name": [1, 2]}]}',
+    b'{"records": [{"attributes": {"type": "Account", "referenceId": "r"},'
+    b' "Contacts": {"records": [{"attributes": {"type": "Contact", "referenceId": "c"},'
+    b' "LastName": {"a": 1}}]}}]}',
+)
+_GRAPH_BODIES = (
+    b"null",
+    b'{"graphs": null}',
+    b'{"graphs": [null]}',
+    b'{"graphs": [{"graphId": 1, "compositeRequest": []}]}',
+    b'{"graphs": [{"graphId": "g", "compositeRequest": [null]}]}',
+    b'{"graphs": [{"graphId": "g", "compositeRequest": [{"method": "GET", "url": "/x"}]}]}',
+)
+
+
+def test_hostile_input_gets_salesforce_errors_not_500(api: httpx.Client) -> None:
+    answers = [api.post(V + "/composite/tree/Account", content=b) for b in _TREE_BODIES]
+    answers += [api.post(V + "/composite/graph", content=b) for b in _GRAPH_BODIES]
+    views = api.get(V + "/sobjects/Account/listviews").json()["listviews"]
+    huge = "9" * 5000
+    answers += [
+        api.get(V + "/recent", params={"limit": huge}),
+        api.get(views[0]["resultsUrl"], params={"offset": huge, "limit": huge}),
+        api.get(V + "/limits/recordCount", params={"sObjects": ",,\x00"}),
+        api.post("/services/data/v41.0/composite/tree/Account", json={}),
+        api.post("/services/data/v49.0/composite/graph", json={}),
+    ]
+    assert [a.status_code for a in answers if a.status_code >= 500] == []
+    assert all(isinstance(a.json(), list | dict) for a in answers)
+    assert answers[-1].status_code == 404 and answers[-2].status_code == 404

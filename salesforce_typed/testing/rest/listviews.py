@@ -18,7 +18,7 @@ from salesforce_typed.testing.org.records import NOT_FOUND, field_index, require
 from salesforce_typed.testing.org.state import OrgState
 from salesforce_typed.testing.org.store import store
 from salesforce_typed.testing.org.validation import FieldIndex
-from salesforce_typed.testing.rest.recent import viewed
+from salesforce_typed.testing.rest.recent import int_param, viewed
 from salesforce_typed.testing.soql import SoqlError, execute_query
 
 PREFIX: Final = "00B"
@@ -211,15 +211,6 @@ def _entry(version: str, sobject: str, view: View) -> dict[str, Any]:
     }
 
 
-def _int_arg(req: Request, name: str, default: int) -> int:
-    raw = req.arg(name)
-    if raw is None:
-        return default
-    if not raw.isdigit():
-        raise SfError(400, "INVALID_QUERY_PARAMETER_VALUE", f"Invalid value for {name}: {raw}")
-    return int(raw)
-
-
 async def list_views(req: Request) -> Response:
     index = _index(req)
     entries = [_entry(req.api_version, index.sobject, v) for v in views(req.org, index)]
@@ -246,8 +237,8 @@ async def describe(req: Request) -> Response:
 
 async def results(req: Request) -> Response:
     index, view = _view(req)
-    limit = min(_int_arg(req, "limit", 25), MAX_LIMIT)
-    offset = _int_arg(req, "offset", 0)
+    limit = min(int_param(req, "limit", 25), MAX_LIMIT)
+    offset = int_param(req, "offset", 0)
     cols = columns(req.org, index)
     user = req.session.user_id if req.session is not None else req.org.config.user_id
     ids = [i for _, i in viewed(req.org, user, index.sobject)]

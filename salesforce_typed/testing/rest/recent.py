@@ -71,13 +71,19 @@ def recent_items(req: Request, sobject: str | None, limit: int) -> list[dict[str
     return [summary(req.org, req.api_version, t, i) for t, i in found]
 
 
+def int_param(req: Request, name: str, default: int) -> int:
+    """A non-negative integer query parameter; anything else is a 400. Values past a billion
+    are clamped there (they only ever mean "all" or "past the end")."""
+    raw = req.arg(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not raw.isascii():
+        raise SfError(400, "INVALID_QUERY_PARAMETER_VALUE", f"Invalid value for {name}: {raw[:40]}")
+    return int(raw) if len(raw) <= 9 else 10**9
+
+
 async def recent(req: Request) -> Response:
-    raw = req.arg("limit")
-    limit = MAX_RECENT
-    if raw is not None:
-        if not raw.isdigit():
-            raise SfError(400, "INVALID_QUERY_PARAMETER_VALUE", f"Invalid limit: {raw}")
-        limit = min(int(raw), MAX_RECENT)
+    limit = min(int_param(req, "limit", MAX_RECENT), MAX_RECENT)
     return Response.json(recent_items(req, None, limit))
 
 
