@@ -275,3 +275,20 @@ def test_hostile_input_gets_salesforce_errors_not_500(api: httpx.Client) -> None
     assert [a.status_code for a in answers if a.status_code >= 500] == []
     assert all(isinstance(a.json(), list | dict) for a in answers)
     assert answers[-1].status_code == 404 and answers[-2].status_code == 404
+
+
+def test_graph_refuses_more_than_fifteen_different_nodes(api: httpx.Client) -> None:
+    names = [s["name"] for s in api.get(V + "/sobjects").json()["sobjects"]][:16]
+    assert len(names) == 16
+
+    def node(i: int, name: str) -> dict[str, str]:
+        return {"method": "GET", "url": f"{V}/sobjects/{name}/describe", "referenceId": f"n{i}"}
+
+    def graph(count: int) -> dict[str, object]:
+        nodes = [node(i, n) for i, n in enumerate(names[:count])]
+        return {"graphs": [{"graphId": "g", "compositeRequest": nodes}]}
+
+    refused = api.post(V + "/composite/graph", json=graph(16))
+    assert refused.status_code == 400 and refused.json()[0]["errorCode"] == "LIMIT_EXCEEDED"
+    accepted = api.post(V + "/composite/graph", json=graph(15))
+    assert accepted.status_code == 200 and accepted.json()["graphs"][0]["isSuccessful"] is True

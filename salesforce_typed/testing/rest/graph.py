@@ -21,6 +21,10 @@ MAX_GRAPHS: Final = 75
 MAX_NODES: Final = 500
 MAX_DEPTH: Final = 15
 MAX_FAILURES: Final = 14
+MAX_DIFFERENT: Final = 15  # distinct (API version, method, object) nodes in one payload
+_RESOURCE: Final = re.compile(
+    r"^/services/data/v([\d.]+)/((?:composite/)?sobjects(?:/([^/?]+))?|[^/?]+)", re.IGNORECASE
+)
 MIN_VERSION: Final = 50.0
 _USE: Final = re.compile(r"@\{([A-Za-z0-9_]+)")
 
@@ -39,6 +43,15 @@ def _depth(items: list[dict[str, Any]]) -> int:
     return max(depth.values(), default=0)
 
 
+def _kind(item: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two nodes "different" for the limit: version, method, resource and object."""
+    found = _RESOURCE.match(str(item["url"]))
+    if found is None:
+        return (str(item["method"]).upper(), str(item["url"]))
+    version, resource, sobject = found.groups()
+    return (version, str(item["method"]).upper(), resource.lower(), (sobject or "").lower())
+
+
 def validate(body: Any) -> list[tuple[str, list[dict[str, Any]]]]:
     """(graphId, nodes) of each graph; an envelope error fails the whole request."""
     graphs = body.get("graphs") if isinstance(body, dict) else None
@@ -48,6 +61,7 @@ def validate(body: Any) -> list[tuple[str, list[dict[str, Any]]]]:
         raise _bad(f"A request can hold at most {MAX_GRAPHS} graphs", "LIMIT_EXCEEDED")
     out: list[tuple[str, list[dict[str, Any]]]] = []
     seen: set[str] = set()
+    kinds: set[tuple[str, ...]] = set()
     total = 0
     for graph in graphs:
         if not isinstance(graph, dict):
@@ -65,6 +79,13 @@ def validate(body: Any) -> list[tuple[str, list[dict[str, Any]]]]:
         if len(items) > MAX_NODES or total > MAX_NODES:
             raise _bad(f"A graph request can hold at most {MAX_NODES} nodes", "LIMIT_EXCEEDED")
         check_items(items)
+        kinds.update(_kind(item) for item in items)
+        if len(kinds) > MAX_DIFFERENT:
+            raise _bad(
+                f"A graph request can use at most {MAX_DIFFERENT} different nodes (API "
+                "version, HTTP method and object)",
+                "LIMIT_EXCEEDED",
+            )
         if _depth(items) > MAX_DEPTH:
             raise _bad(f"Graph {graph_id} is deeper than {MAX_DEPTH} levels", "LIMIT_EXCEEDED")
         out.append((graph_id, items))
