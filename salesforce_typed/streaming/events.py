@@ -161,7 +161,8 @@ class GenericEvent(StreamEvent):
     payload: str
 
 
-def _replay_id(data: dict[str, Any]) -> int | None:
+def replay_id_of(data: dict[str, Any]) -> int | None:
+    """The `data.event.replayId` of a raw Bayeux event, or None."""
     event = data.get("event")
     value = event.get("replayId") if isinstance(event, dict) else None
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -197,7 +198,7 @@ class EventDecoder:
         channel = str(message.get("channel", ""))
         raw = message.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {"payload": raw}
-        replay_id = _replay_id(data)
+        replay_id = replay_id_of(data)
         payload = data.get("payload")
         if isinstance(payload, dict) and isinstance(payload.get("ChangeEventHeader"), dict):
             return self._change_event(channel, replay_id, data, payload)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from salesforce_typed.streaming.events import StreamEvent
 from salesforce_typed.streaming.policy import EARLIEST, TIP
 
 __all__ = ["CLOCK_SKEW_S", "TipStart", "event_time"]
@@ -78,12 +77,13 @@ class TipStart:
         self._subscribed.add(channel)
         return TIP
 
-    def predates(self, event: StreamEvent) -> bool:
-        """Whether `event` was committed before its tip channel started (drop it)."""
-        since = self.since.get(event.channel)
+    def predates(self, channel: str, data: dict[str, Any]) -> bool:
+        """Whether the event `data` on `channel` was committed before the channel started at
+        the tip (drop it); read from the raw message, so old events are never decoded."""
+        since = self.since.get(channel)
         if since is None:
             return False
-        committed = event_time(event.data)
+        committed = event_time(data)
         return committed is not None and committed < since - CLOCK_SKEW_S
 
     def delivered(self, channel: str) -> None:

@@ -174,6 +174,19 @@ json_values = st.recursive(
     ),
     max_leaves=15,
 )  # fmt: skip
+scalars = st.one_of(
+    st.none(), st.booleans(), st.floats(), st.text(max_size=20),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.sampled_from(["2024-01-31", "2024-02-30T25:00:00Z", "001000000000000AAA", "#N/A", "1e999",
+                     "x" * 300, "Hot", "", " "]),
+)  # fmt: skip
+ACCOUNT_FIELDS = ["Name", "NumberOfEmployees", "AnnualRevenue", "Rating", "Industry", "Phone",
+                  "Website", "BillingStreet", "BillingLatitude", "BillingAddress", "ParentId",
+                  "OwnerId", "Id", "CreatedDate", "IsDeleted", "Description", "Nope__c"]  # fmt: skip
+# Records with real field names and any values: they reach type coercion and the store.
+records = st.dictionaries(
+    st.sampled_from(ACCOUNT_FIELDS), st.one_of(scalars, st.lists(scalars, max_size=2)), max_size=6
+).map(lambda r: {"Name": "fuzz", **r})
 csv_cells = st.one_of(
     st.text(max_size=10), st.sampled_from(['"', '""', '"a""b"', "\r\n", "#N/A", "Owner.Name"])
 )
@@ -330,9 +343,19 @@ def test_search_endpoint(api: httpx.Client, sosl: str) -> None:
 
 
 @FUZZ
-@given(json_values)
+@given(st.one_of(records, records, json_values))
 def test_sobject_create(api: httpx.Client, body: Any) -> None:
     rest_shaped(api.post(f"/services/data/{V}/sobjects/Account", content=json.dumps(body)))
+
+
+@FUZZ
+@given(st.lists(records, max_size=4), st.booleans())
+def test_sobject_collection_create(api: httpx.Client, rows: list[Any], all_or_none: bool) -> None:
+    body = {
+        "allOrNone": all_or_none,
+        "records": [{"attributes": {"type": "Account"}, **r} for r in rows],
+    }
+    rest_shaped(api.post(f"/services/data/{V}/composite/sobjects", content=json.dumps(body)))
 
 
 @FUZZ

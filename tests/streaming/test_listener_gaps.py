@@ -17,8 +17,7 @@ import httpx
 from fake_org_grant import grant
 
 from salesforce_typed import AsyncSalesforce, MemoryTokenStore
-from salesforce_typed.streaming import AsyncListener, Backoff, ChangeDataEvent, StreamEvent
-from salesforce_typed.streaming.events import EventDecoder
+from salesforce_typed.streaming import AsyncListener, Backoff, ChangeDataEvent
 from salesforce_typed.streaming.tip import CLOCK_SKEW_S, TipStart, event_time
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.server import FakeOrg
@@ -108,10 +107,6 @@ async def test_rehandshake_before_the_first_event_loses_nothing(fake_org: FakeOr
     assert listener.duplicates == 0
 
 
-def _decoded(data: dict[str, Any], channel: str) -> StreamEvent:
-    return EventDecoder().decode({"channel": channel, "data": data})
-
-
 def test_event_time_reads_every_kind_of_event() -> None:
     cdc = {"payload": {"ChangeEventHeader": {"commitTimestamp": 1_700_000_000_123}}}
     platform = {"payload": {"CreatedDate": "2023-11-14T22:13:20.000Z"}, "event": {}}
@@ -131,13 +126,14 @@ def test_tip_start_replays_from_earliest_only_after_the_first_subscribe() -> Non
     assert tip.replay_for("/u/x", 42) == 42  # a known position always wins
     assert tip.replay_for("/u/other", -1) == -1  # not a tip start: untouched
 
-    def at(seconds: float) -> StreamEvent:
+    def at(seconds: float) -> dict[str, Any]:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(seconds))
-        return _decoded({"event": {"createdDate": stamp, "replayId": 1}, "payload": "p"}, "/u/x")
+        return {"event": {"createdDate": stamp, "replayId": 1}, "payload": "p"}
 
-    assert tip.predates(at(1_700_000_000 - CLOCK_SKEW_S - 1))
-    assert not tip.predates(at(1_700_000_000 - CLOCK_SKEW_S + 1))  # within the skew: kept
-    undated = _decoded({"event": {"replayId": 2}, "payload": "p"}, "/u/x")
-    assert not tip.predates(undated)  # no timestamp: delivered, never dropped silently
+    assert tip.predates("/u/x", at(1_700_000_000 - CLOCK_SKEW_S - 1))
+    assert not tip.predates("/u/x", at(1_700_000_000 - CLOCK_SKEW_S + 1))  # within the skew
+    assert not tip.predates("/u/other", at(0))  # not a tip channel: nothing is dropped
+    undated = {"event": {"replayId": 2}, "payload": "p"}
+    assert not tip.predates("/u/x", undated)  # no timestamp: delivered, never dropped silently
     tip.delivered("/u/x")
-    assert not tip.predates(at(0))  # once an event was handled, its replay id rules
+    assert not tip.predates("/u/x", at(0))  # once an event was handled, its replay id rules

@@ -65,6 +65,7 @@ from salesforce_typed.streaming.events import (
     ChangeDataEvent,
     EventDecoder,
     StreamEvent,
+    replay_id_of,
 )
 from salesforce_typed.streaming.leader import CheckpointStore, MemoryCheckpoints
 from salesforce_typed.streaming.options import (
@@ -428,7 +429,7 @@ class AsyncListener:
                 api_version=self.api_version,
                 channels=list(self.services),
                 replay_from=self._replay_from,
-                reset_replay=self._positions.__setitem__,
+                reset_replay=self._reset_replay,
                 deliver=lambda batch: self._deliver(batch, checkpoints),
                 report=self._report,
                 stop_requested=lambda: self._stopping,
@@ -448,6 +449,12 @@ class AsyncListener:
 
     def _replay_from(self, channel: str) -> int:
         return self._tip.replay_for(channel, self._positions[channel])
+
+    def _reset_replay(self, channel: str, replay: int) -> None:
+        """A fallback Salesforce forced; falling back to the tip starts a tip window too."""
+        self._positions[channel] = replay
+        if replay == TIP:
+            self._tip.start(channel, self.clock.now())
 
     async def _instance_url(self, http: httpx.AsyncClient) -> str:
         """The instance URL (from the first token); a token endpoint that is down is waited
@@ -471,16 +478,18 @@ class AsyncListener:
                 if service is None:
                     logger.warning("event on unknown channel %s dropped", message.get("channel"))
                     continue
+                data = message.get("data")
+                if isinstance(data, dict) and self._tip.predates(service.channel, data):
+                    self.predating += 1
+                    replay_id = replay_id_of(data)
+                    if replay_id is not None:  # resume after it, never replay it
+                        self._positions[service.channel] = replay_id
+                        dirty[service.channel] = replay_id
+                    continue
                 event = self.decoder.decode(message)
                 window = self._windows[service.channel]
                 if event.replay_id is not None and window.seen(event.replay_id):
                     self.duplicates += 1
-                    continue
-                if self._tip.predates(event):
-                    self.predating += 1
-                    if event.replay_id is not None:  # resume after it, never replay it
-                        self._positions[service.channel] = event.replay_id
-                        dirty[service.channel] = event.replay_id
                     continue
                 await self._handle(service, event)
                 self.delivered += 1
