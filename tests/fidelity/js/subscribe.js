@@ -59,6 +59,16 @@ cometd.registerExtension("replay", new ReplayExtension({ [channel]: replay }));
 
 const timer = setTimeout(() => fail("timed out"), Number(process.env.SF_TIMEOUT_MS || "60000"));
 let received = 0;
+let subscribed = false;
+
+// Done once the events arrived and the subscribe reply too: with a replay the held connect
+// may deliver retained events before the subscribe reply comes back on its own request.
+const finishIfDone = () => {
+  if (received >= wanted && subscribed) {
+    clearTimeout(timer);
+    cometd.disconnect(() => process.exit(0));
+  }
+};
 
 cometd.handshake((reply) => {
   if (!reply.successful) {
@@ -70,17 +80,16 @@ cometd.handshake((reply) => {
     (message) => {
       out({ message });
       received += 1;
-      if (received >= wanted) {
-        clearTimeout(timer);
-        cometd.disconnect(() => process.exit(0));
-      }
+      finishIfDone();
     },
-    (subscribed) => {
-      if (!subscribed.successful) {
-        fail({ subscribe: subscribed });
+    (reply) => {
+      if (!reply.successful) {
+        fail({ subscribe: reply });
         return;
       }
-      out({ subscribed: subscribed.subscription, clientId: cometd.getClientId() });
+      out({ subscribed: reply.subscription, clientId: cometd.getClientId() });
+      subscribed = true;
+      finishIfDone();
     },
   );
 });
