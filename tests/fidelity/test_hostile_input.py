@@ -8,6 +8,7 @@ expression depth) and a large Bulk 1.0 XML batch that blocked every other reques
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -236,6 +237,23 @@ def test_hostile_xml_batch_fails_as_invalid(bulk: httpx.Client, body: bytes, why
     info = _finished(bulk, _batch(bulk, _job(bulk), body))
     assert info["state"] == "Failed" and info["stateMessage"].startswith("InvalidBatch : ")
     assert why in info["stateMessage"], info
+
+
+def test_gzip_bomb_batch_is_refused_at_the_size_limit(bulk: httpx.Client) -> None:
+    bomb = gzip.compress(b"x" * 200_000_000)  # 200 MB in about 200 kB
+    assert len(bomb) < 1_000_000
+    job = _job(bulk)
+    headers = {"content-type": "application/xml", "content-encoding": "gzip"}
+    refused = bulk.post(f"{job}/batch", content=bomb, headers=headers)
+    assert refused.status_code == 400, refused.text[:300]
+    error = ET.fromstring(refused.content)
+    assert error.findtext(f"{{{NS}}}exceptionCode") == "InvalidBatch"
+    assert error.findtext(f"{{{NS}}}exceptionMessage") == "Exceeded max size limit of 10000000"
+    truncated = gzip.compress(_records(["Acme"]))[:-20]
+    broken = bulk.post(f"{job}/batch", content=truncated, headers=headers)
+    assert "Unable to decompress" in broken.text
+    fine = bulk.post(f"{job}/batch", content=gzip.compress(_records(["Acme"])), headers=headers)
+    assert fine.status_code == 201, fine.text[:300]
 
 
 def test_a_batch_being_parsed_does_not_block_other_requests(

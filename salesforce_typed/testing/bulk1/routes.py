@@ -17,7 +17,7 @@ What must stay true:
 
 from __future__ import annotations
 
-import gzip
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -223,6 +223,19 @@ def _set_state(req: Request, bulk: BulkV1, job: Job) -> None:
         raise BulkError("InvalidJobState", f"Invalid job state: {wanted}")
 
 
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """The body inflated to at most `limit` + 1 bytes: a gzip bomb stops at the size limit
+    instead of filling memory (the size check that follows then refuses it)."""
+    inflater = zlib.decompressobj(wbits=31)  # gzip framing
+    try:
+        out = inflater.decompress(body, limit + 1)
+        if not inflater.eof and len(out) <= limit:
+            raise zlib.error("truncated")
+    except zlib.error:
+        raise BulkError("InvalidBatch", "Unable to decompress the gzip body") from None
+    return out
+
+
 def _add_batch(req: Request, bulk: BulkV1, job: Job) -> Batch:
     if job.state != "Open":
         raise BulkError(
@@ -234,10 +247,7 @@ def _add_batch(req: Request, bulk: BulkV1, job: Job) -> Batch:
         )
     body = req.body
     if req.headers.get("content-encoding", "").lower() == "gzip":
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError):
-            raise BulkError("InvalidBatch", "Unable to decompress the gzip body") from None
+        body = _gunzip(body, bulk.settings.max_bytes)
     if not body.strip():
         raise BulkError("InvalidBatch", "A batch must contain some content")
     if len(body) > bulk.settings.max_bytes:
