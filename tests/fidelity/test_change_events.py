@@ -29,7 +29,13 @@ from salesforce_typed import AsyncSalesforce, RefreshTokenGrant
 from salesforce_typed.core.change_events import ChangeEvent
 from salesforce_typed.core.compound import Address, PersonName
 from salesforce_typed.stores.memory import MemoryTokenStore
-from salesforce_typed.streaming import EARLIEST, AsyncListener, ChangeDataEvent, EventDecoder
+from salesforce_typed.streaming import (
+    EARLIEST,
+    AsyncListener,
+    ChangeDataEvent,
+    EventDecoder,
+    PushTopicEvent,
+)
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.org import records
 from salesforce_typed.testing.org.store import store
@@ -333,12 +339,19 @@ def grant(org: FakeOrg) -> RefreshTokenGrant:
 
 async def replay_all(org: FakeOrg, count: int) -> list[ChangeDataEvent]:
     """Every retained change event through the project's listener, decoded strictly."""
+    kinds = ("on_create", "on_update", "on_delete", "on_undelete")
+    events: list[ChangeDataEvent] = await replay(org, count, "/data/ChangeEvents", kinds)
+    return events
+
+
+async def replay(org: FakeOrg, count: int, channel: str, handlers: tuple[str, ...]) -> list[Any]:
+    """The first `count` events of `channel` from the earliest, given to `handlers`."""
     errors: list[Exception] = []
-    events: list[ChangeDataEvent] = []
+    events: list[Any] = []
     async with AsyncSalesforce(auth=grant(org), token_store=MemoryTokenStore()) as sf:
         listener = AsyncListener.from_client(sf, strict_decoding=True, on_error=errors.append)
-        service = listener.channel("/data/ChangeEvents", replay=EARLIEST)
-        for handler in ("on_create", "on_update", "on_delete", "on_undelete"):
+        service = listener.channel(channel, replay=EARLIEST)
+        for handler in handlers:
             service.set_handler(handler, events.append)
         task = asyncio.create_task(listener.run())
         try:
@@ -596,3 +609,13 @@ async def test_geolocation_compounds_nest_like_addresses(org: FakeOrg, api: http
         "Loc__c.Latitude",
         "LastModifiedDate",
     }
+
+
+async def test_push_topics_name_compound_parts_as_fields(org: FakeOrg, api: httpx.Client) -> None:
+    topic = {"entity": "Contact", "fields": ["FirstName", "LastName", "MailingCity"]}
+    streaming.enable(org.state).bus.define_topic("/topic/ContactNames", **topic)
+    body = {"FirstName": "Ada", "LastName": "Lovelace", "MailingCity": "London"}
+    contact = api.post(f"{V}/sobjects/Contact", json=body).json()["id"]
+    (event,) = await replay(org, 1, "/topic/ContactNames", ("on_message",))
+    assert isinstance(event, PushTopicEvent) and event.event_type == "created"
+    assert event.sobject == {"Id": contact, **body}

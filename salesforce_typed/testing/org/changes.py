@@ -155,6 +155,25 @@ def nest_fields(
     return out
 
 
+def flat_values(state: OrgState, entity: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's body with each compound spread back into its fields (`Name.FirstName` ->
+    FirstName, `BillingAddress.City` -> BillingCity), as PushTopic notifications name them."""
+    from salesforce_typed.testing.org.records import field_index
+
+    index = field_index(state, entity)
+    parts = {v: k for k, v in cdc_compounds(index).items()} if index else {}
+    out: dict[str, Any] = {}
+    for name, value in event.items():
+        if not isinstance(value, dict):
+            out[name] = value
+            continue
+        for key, inner in value.items():
+            component = parts.get((name, key))
+            if component is not None:
+                out[component] = inner
+    return out
+
+
 def _field_name(name: str, compounds: Mapping[str, tuple[str, str]]) -> str:
     parent = compounds.get(name)
     return name if parent is None else f"{parent[0]}.{parent[1]}"

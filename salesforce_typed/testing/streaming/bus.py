@@ -39,7 +39,7 @@ from typing import Any
 import attrs
 
 from salesforce_typed.testing.org import persist
-from salesforce_typed.testing.org.changes import cometd_event
+from salesforce_typed.testing.org.changes import cometd_event, flat_values
 from salesforce_typed.testing.org.state import OrgState
 
 ALL_CHANGE_EVENTS = "/data/ChangeEvents"
@@ -474,9 +474,10 @@ class EventBus:
             if topic.entity != entity or kind is None:
                 continue
             log = self._log(name)
+            flat = flat_values(self._state, entity, event)  # FirstName, not Name.FirstName
             for record_id in header.get("recordIds") or ():
                 sobject = {"Id": record_id}
-                sobject |= {f: event[f] for f in topic.fields if f in event and f != "Id"}
+                sobject |= {f: flat[f] for f in topic.fields if f in flat and f != "Id"}
                 replay_id = log.stream.next()
                 info = {"createdDate": iso_z(now), "replayId": replay_id, "type": kind}
                 body = _dumps({"event": info, "sobject": sobject})
