@@ -33,6 +33,16 @@ def build_router(state: OrgState) -> Router:
     return router
 
 
+def _unwind(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what still runs once the server is done (Bulk jobs, between two steps) and let
+    it unwind here, while its files are open: not at garbage collection, after they closed."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=5))
+
+
 class FakeOrg:
     def __init__(
         self,
@@ -112,6 +122,7 @@ class FakeOrg:
             task = loop.create_task(server.serve(sockets=[sock]))
             loop.call_soon(ready.set)
             loop.run_until_complete(task)
+            _unwind(loop)
             loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-org", daemon=True)

@@ -235,6 +235,40 @@ def test_bulk2_ingest_jobs_complete_after_a_restart(org: Restarting) -> None:
     assert all(r["sf__Created"] == "true" for r in rows)
 
 
+def test_a_bulk2_ingest_stopped_mid_run_goes_on_after_the_restart(org: Restarting) -> None:
+    token = password_grant(org.org.credentials())
+    rows = 6000
+    bulk2_jobs.settings(org.org.state).slice_rows = 1  # a stop lands between two slices
+    with org.client(token) as api:
+        job = api.post(
+            f"{V}/jobs/ingest", json={"object": "Account", "operation": "insert"}
+        ).json()["id"]
+        data = "Name\n" + "".join(f"mid {i:05d}\n" for i in range(rows))
+        api.put(
+            f"{V}/jobs/ingest/{job}/batches", content=data, headers={"Content-Type": "text/csv"}
+        )
+        api.patch(f"{V}/jobs/ingest/{job}", json={"state": "UploadComplete"})
+        wait_until(lambda: job_info(api, "ingest", job)["numberRecordsProcessed"] > 0, "a start")
+    org.org.stop()
+    at_stop = bulk2_jobs.jobs(org.org.state).get("ingest", job)
+    assert at_stop.state == "InProgress" and 0 < at_stop.processed < rows  # really mid-run
+    org.org = org._start()
+    info = wait_for_job(org, token, "ingest", job)
+    assert (info["state"], info["numberRecordsProcessed"], info["numberRecordsFailed"]) == (
+        "JobComplete",
+        rows,
+        0,
+    )
+    with org.client(token) as api:
+        results = api.get(f"{V}/jobs/ingest/{job}/successfulResults/").text
+        count = api.get(
+            f"{V}/query", params={"q": "SELECT COUNT() FROM Account WHERE Name LIKE 'mid %'"}
+        ).json()["totalSize"]
+    done = list(csv.DictReader(io.StringIO(results)))
+    assert [r["Name"] for r in done] == [f"mid {i:05d}" for i in range(rows)]  # each row once
+    assert len({r["sf__Id"] for r in done}) == count == rows  # no row written twice
+
+
 def test_bulk2_query_results_survive_a_restart(org: Restarting) -> None:
     token = password_grant(org.org.credentials())
     with org.client(token) as api:

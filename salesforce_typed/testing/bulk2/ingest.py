@@ -245,13 +245,15 @@ def _check_line_ending(job: BulkJob) -> None:
         )
 
 
-async def run_ingest(table: JobTable, job: BulkJob) -> None:
-    """The job's task: wait for the gate, then process slice by slice until done."""
-    if not await table.gate(job):
-        return
-    table.transition(job, IN_PROGRESS)
+async def run_ingest(table: JobTable, job: BulkJob, *, resume: bool = False) -> None:
+    """The job's task: wait for the gate, then process slice by slice until done. `resume`:
+    a job restored mid-run (a restarted org) goes on after its `processed` rows."""
+    if not resume:
+        if not await table.gate(job):
+            return
+        table.transition(job, IN_PROGRESS)
+        job.successful, job.failures = spool(), spool()
     started = time.monotonic()
-    job.successful, job.failures = spool(), spool()
     try:
         if job.upload is None or job.upload_bytes == 0:
             raise JobFailedError("InvalidBatch : No data was uploaded for this job")
@@ -261,10 +263,15 @@ async def run_ingest(table: JobTable, job: BulkJob) -> None:
         if header is None:
             raise JobFailedError("InvalidBatch : No header row")
         plan = _Plan(require_index(table.state, job.object), header)
-        for which, handle in (("successful", job.successful), ("failed", job.failures)):
-            text, writer = _writer(handle, job)
-            writer.writerow(result_header(job, header, which))
-            text.detach()
+        if resume:  # the results so far, headers included, were kept
+            for _ in range(job.processed):
+                next(rows, None)
+        else:
+            assert job.successful is not None and job.failures is not None
+            for which, handle in (("successful", job.successful), ("failed", job.failures)):
+                text, writer = _writer(handle, job)
+                writer.writerow(result_header(job, header, which))
+                text.detach()
         await _process(table, job, _Slice(table, job, plan), rows)
     except JobFailedError as exc:
         if job.state == IN_PROGRESS:

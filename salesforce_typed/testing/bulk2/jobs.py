@@ -14,8 +14,9 @@ What must stay true:
   time through `/_admin/bulk-v2` or `settings(state)`; the defaults match Salesforce.
 - With a data dir, every job and its data survive a restart (written at each state change
   and at stop, read back at start): a queued job runs after it, a query interrupted mid-run
-  runs again; an ingest job interrupted mid-run fails (its rows may be half written), as a
-  job hit by an outage would.
+  runs again, and an ingest job stopped mid-run goes on from its first unprocessed row (at
+  stop the loop is between slices: rows, results and `processed` agree). An ingest job
+  whose process was killed mid-run fails instead: which of its rows were written is unknown.
 """
 
 from __future__ import annotations
@@ -135,12 +136,15 @@ class BulkJob:
         return "\r\n" if self.line_ending == "CRLF" else "\n"
 
     def close(self) -> None:
+        task, self.task = self.task, None
+        if task is not None and not task.done() and not task.get_loop().is_closed():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        # a task cancelled at shutdown keeps its frames (and the CSV reader in them) until
+        # dropped: drop it before the files that reader would detach from are closed
+        del task
         for handle in (self.upload, self.successful, self.failures, self.rows):
             if handle is not None:
                 handle.close()
-        task = self.task
-        if task is not None and not task.done() and not task.get_loop().is_closed():
-            task.get_loop().call_soon_threadsafe(task.cancel)
 
     def info(self, *, full: bool = True) -> dict[str, Any]:
         """JobInfo in Salesforce's key order; `full` adds the counters GET returns."""
@@ -321,7 +325,7 @@ def _folder(book: persist.Journal, job_id: str) -> Path:
     return book.folder / "bulk2" / job_id
 
 
-def _save_job(book: persist.Journal, job: BulkJob) -> dict[str, Any]:
+def _save_job(book: persist.Journal, job: BulkJob, *, stopped: bool = False) -> dict[str, Any]:
     """Write a job's spools and offsets beside the journal; its metadata row."""
     folder = _folder(book, job.id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -341,11 +345,12 @@ def _save_job(book: persist.Journal, job: BulkJob) -> dict[str, Any]:
     row["origin"] = attrs.asdict(job.origin)
     row["header_line"] = job.header_line.decode("latin-1")
     row["spools"] = [name for name in _SPOOLS if getattr(job, name) is not None]
+    row["stopped"] = stopped
     return row
 
 
 def _load_job(book: persist.Journal, row: dict[str, Any]) -> BulkJob:
-    job = BulkJob(**{name: row[name] for name in _SCALARS})
+    job = BulkJob(**{name: row[name] for name in _SCALARS if name in row})
     job.origin = changes.Origin(**row["origin"])
     job.header_line = str(row["header_line"]).encode("latin-1")
     folder = _folder(book, job.id)
@@ -360,7 +365,9 @@ def _load_job(book: persist.Journal, row: dict[str, Any]) -> BulkJob:
 
 def _save(table: JobTable, book: persist.Journal) -> None:
     rows = [
-        (job.id, _save_job(book, job)) for by_id in table.by_kind.values() for job in by_id.values()
+        (job.id, _save_job(book, job, stopped=True))
+        for by_id in table.by_kind.values()
+        for job in by_id.values()
     ]
     book.delete("bulk2_job")
     book.put_many("bulk2_job", rows)
@@ -379,8 +386,10 @@ def _restore(table: JobTable, book: persist.Journal) -> None:
             continue
         if job.kind == "query":  # nothing written: run it again from the start
             job.state, job.processed, job.rows, job.offsets = UPLOAD_COMPLETE, 0, None, array("Q")
-        else:
+        elif not row.get("stopped") or job.successful is None or job.failures is None:
             job.state, job.error_message = FAILED, _INTERRUPTED
+        else:  # resumed: until the next clean stop, a kill leaves it unknown again
+            book.put("bulk2_job", job.id, _save_job(book, job))
 
 
 def _resume(table: JobTable) -> None:
@@ -393,3 +402,5 @@ def _resume(table: JobTable) -> None:
             if job.state == UPLOAD_COMPLETE:
                 run = run_ingest if kind == "ingest" else run_query
                 table.start(job, functools.partial(run, table, job))
+            elif job.state == IN_PROGRESS and kind == "ingest":
+                table.start(job, functools.partial(run_ingest, table, job, resume=True))
