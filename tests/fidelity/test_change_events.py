@@ -475,6 +475,11 @@ async def test_typed_compounds_carry_what_changed(world: World) -> None:
     assert contact.Name.FirstName is None  # unchanged parts are not sent
     assert isinstance(contact.OtherAddress, Address) and contact.OtherAddress.city == "Ockham"
     assert contact.Title is None and "Title" in contact.set_fields()  # set to null
+    contact = typed[("Contact", world.ids["Contact"], "UNDELETE")]  # the record as it is
+    assert isinstance(contact.Name, PersonName)
+    assert (contact.Name.FirstName, contact.Name.LastName) == ("Ada", "King")
+    assert isinstance(contact.OtherAddress, Address) and contact.OtherAddress.city == "Ockham"
+    assert "Title" not in contact.set_fields()  # empty fields are left out
     lead = typed[("Lead", world.ids["Lead"], "UPDATE")]
     assert isinstance(lead.Name, PersonName) and lead.Name.FirstName == "Amazing"
     assert isinstance(lead.Address, Address) and lead.Address.city == "New York"
@@ -623,3 +628,18 @@ async def test_push_topics_name_compound_parts_as_fields(org: FakeOrg, api: http
     (event,) = await replay(org, 1, "/topic/ContactNames", ("on_message",))
     assert isinstance(event, PushTopicEvent) and event.event_type == "created"
     assert event.sobject == {"Id": contact, **body}
+
+
+async def test_one_change_to_many_records_is_one_event(org: FakeOrg, api: httpx.Client) -> None:
+    names = ("Babbage", "Menabrea")
+    ids = [api.post(f"{V}/sobjects/Contact", json={"LastName": n}).json()["id"] for n in names]
+    records_ = [{"attributes": {"type": "Contact"}, "id": i, "Title": "Analyst"} for i in ids]
+    response = api.patch(f"{V}/composite/sobjects", json={"records": records_})
+    assert response.status_code == 200 and all(r["success"] for r in response.json())
+    *_, update = await replay_all(org, 3)
+    assert update.change_type == "UPDATE" and update.record_ids == ids  # every id, in order
+    assert update.data["payload"]["ChangeEventHeader"]["changedFields"] == [
+        "Title",
+        "LastModifiedDate",
+    ]
+    assert update.record.Title == "Analyst"

@@ -372,7 +372,10 @@ def publish_updates(
         sent["LastModifiedDate"] = row.get("LastModifiedDate")
         changed = [*fields, "LastModifiedDate"]
         nulled = [k for k in fields if row.get(k) is None]
-        key = repr((sorted(sent.items()), changed, sorted(diffs.items())))
+        # alike = the same written values; LastModifiedDate is the transaction's (the first
+        # row's), as the store may stamp the rows of one transaction a millisecond apart
+        alike = sorted((k, v) for k, v in sent.items() if k != "LastModifiedDate")
+        key = repr((alike, changed, sorted(diffs.items())))
         group = groups.setdefault(key, ([], sent, changed, nulled, diffs))
         group[0].append(str(row["Id"]))
     for ids, sent, changed, nulled, diffs in groups.values():
