@@ -128,6 +128,14 @@ def test_sosl_term_over_10000_characters_returns_no_rows(module_api: httpx.Clien
     assert response.json() == {"searchRecords": []}
 
 
+def test_sosl_term_of_4999_words_answers(module_api: httpx.Client) -> None:
+    """Compiled to SQL (a LIKE per word and column) this took a minute on the server's loop;
+    the matcher runs once per row. The timeout is a bound on that, not a measurement."""
+    term = " ".join(["acme"] * 2500 + [f"w{n}" for n in range(2499)])[:10_000]
+    response = module_api.get(SEARCH, params={"q": "FIND {" + term + "}"}, timeout=20)
+    assert response.status_code == 200, response.text[:300]
+
+
 def test_sosl_term_of_900_words_runs(module_api: httpx.Client) -> None:
     response = module_api.get(SEARCH, params={"q": "FIND {x" + " AND NOT y" * 900 + "}"})
     assert response.status_code == 200, response.text[:300]

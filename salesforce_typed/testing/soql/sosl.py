@@ -12,15 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 
 import attrs
 
-from . import ast
+from . import ast, sosl_match
 from .compiler import compile_query
 from .errors import MALFORMED_SEARCH, SoqlError
 from .parser import MAX_NESTING, MAX_STATEMENT_CHARS, Parser
-from .predicates import balanced
 from .results import JsonValue, QueryResult
 from .schema import ObjectDef, Schema
 from .scope import Scope
@@ -279,23 +278,16 @@ def _search_fields(obj: ObjectDef, group: SearchGroup) -> list[str]:
     return [f.name for f in stored if f.type in _ALL_FIELD_TYPES]
 
 
-def _pattern(word: Word) -> str:
-    escaped = word.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    if not word.phrase:
-        escaped = escaped.replace("*", "%").replace("?", "_")
-    return f"%{escaped}%"
+def _term_node(term: Term) -> list[Any]:
+    if isinstance(term, Word):
+        return ["w", term.text, term.phrase]
+    return [term.op, *(_term_node(operand) for operand in term.operands)]
 
 
 def _term_sql(scope: Scope, term: Term, columns: list[str]) -> str:
-    if isinstance(term, Word):
-        if not columns:
-            return "0"
-        param = scope.bind(_pattern(term))
-        return "(" + " OR ".join(f"{c} LIKE {param} ESCAPE '\\'" for c in columns) + ")"
-    parts = [_term_sql(scope, t, columns) for t in term.operands]
-    if term.op == "NOT":
-        return f"NOT COALESCE({parts[0]}, 0)"
-    return balanced(term.op, parts)
+    """One call of the Python matcher per row (`sosl_match`): linear in the term's size."""
+    args = ", ".join([scope.bind(sosl_match.term_key(_term_node(term))), *columns])
+    return f"{sosl_match.FUNCTION}({args})"
 
 
 def execute_search(
@@ -314,6 +306,7 @@ def execute_search(
     found: list[JsonValue] = []
     if search.term_chars > MAX_TERM_CHARS:
         return {"searchRecords": found}
+    sosl_match.register(conn)
 
     def term_filter(scope: Scope) -> str:
         fields = _search_fields(scope.obj, search.group)
