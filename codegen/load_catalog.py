@@ -7,7 +7,8 @@ address components) instead of repeating them in each file. The format:
     name = "Account"             label = "Account"      label_plural = "Accounts"
     key_prefix = "001"           # object flags createable/updateable/deletable/queryable/
     system_fields = true         # searchable/triggerable default to true; cdc = true makes
-    cdc = true                   # the <Name>ChangeEvent type too
+    cdc = true                   # the <Name>ChangeEvent type too; record_types = true
+                                 # when the object takes record types (describe lists Master)
     fields = [ { name = "Name", type = "string", length = 255, required = true }, ... ]
     children = [ { name = "Contacts", object = "Contact", field = "AccountId" }, ... ]
 
@@ -82,6 +83,7 @@ _OBJECT_KEYS = frozenset(
         "triggerable",
         "system_fields",
         "cdc",
+        "record_types",
         "fields",
         "children",
     }
@@ -340,6 +342,7 @@ def load_catalog_file(path: Path) -> SObjectDef:
         searchable=bool(raw.get("searchable", True)),
         triggerable=bool(raw.get("triggerable", True)),
         cdc=bool(raw.get("cdc", True)),
+        record_types=bool(raw.get("record_types", False)),
         fields=tuple(fields),
         child_relationships=tuple(children),
     )

@@ -47,7 +47,10 @@ def _aggregatable(f: FieldInfo) -> bool:
 
 
 def _permissionable(f: FieldInfo) -> bool:
-    """Field-level security applies to optional, writable, stored fields."""
+    """Field-level security applies to optional writable stored fields, and to an address
+    as a whole."""
+    if f.type == "address":
+        return True
     return f.nillable and (f.createable or f.updateable) and not f.calculated
 
 
