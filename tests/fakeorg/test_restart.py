@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from fidelity.test_restart import create, password_grant, replay_all, wait_until
+from fidelity.test_restart import create, password_grant, replay_all, wait_until, xml_field
 
 import salesforce_typed_std as std
 from salesforce_typed import RefreshTokenGrant, Salesforce
@@ -285,11 +285,6 @@ def test_bulk2_query_results_survive_a_restart(org: Restarting) -> None:
 
 
 # -- Bulk 1.0 ----------------------------------------------------------------------------------
-
-
-def xml_field(text: str, name: str) -> str:
-    """The first `<name>` of a Bulk 1.0 XML answer."""
-    return text.split(f"<{name}>", 1)[1].split(f"</{name}>", 1)[0]
 
 
 def test_bulk1_batches_run_and_results_survive_restarts(org: Restarting) -> None:

@@ -131,6 +131,41 @@ def create(api: httpx.Client, name: str) -> str:
     return str(answer.json()["id"])
 
 
+def xml_field(text: str, name: str) -> str:
+    """The first `<name>` of a Bulk 1.0 XML answer."""
+    return text.split(f"<{name}>", 1)[1].split(f"</{name}>", 1)[0]
+
+
+def bulk1_job_done_and_closed(instance_url: str, token: str, rows: list[str]) -> tuple[str, str]:
+    """A Bulk 1.0 insert job of one CSV batch of Account `rows`, run and closed: its ids."""
+    base = f"{instance_url}/services/async/62.0/job"
+    headers = {"X-SFDC-Session": token, "Content-Type": "application/xml"}
+    xmlns = 'xmlns="http://www.force.com/2009/06/asyncapi/dataload"'
+    create = f"<jobInfo {xmlns}><operation>insert</operation><object>Account</object>"
+    create += "<contentType>CSV</contentType></jobInfo>"
+    with httpx.Client(headers=headers, timeout=60) as bulk:
+        job = xml_field(bulk.post(base, content=create).text, "id")
+        body = "Name\n" + "".join(f"{row}\n" for row in rows)
+        added = bulk.post(f"{base}/{job}/batch", content=body, headers={"Content-Type": "text/csv"})
+        batch = xml_field(added.text, "id")
+        wait_until(
+            lambda: xml_field(bulk.get(f"{base}/{job}/batch/{batch}").text, "state") == "Completed",
+            "the Bulk 1.0 batch",
+        )
+        close = f"<jobInfo {xmlns}><state>Closed</state></jobInfo>"
+        assert bulk.post(f"{base}/{job}", content=close).status_code == 200
+    return job, batch
+
+
+def bulk1_results(instance_url: str, token: str, job: str, batch: str) -> tuple[str, list[str]]:
+    """A Bulk 1.0 job's state and the ids its batch created."""
+    base = f"{instance_url}/services/async/62.0/job"
+    with httpx.Client(headers={"X-SFDC-Session": token}, timeout=60) as bulk:
+        state = xml_field(bulk.get(f"{base}/{job}").text, "state")
+        result = bulk.get(f"{base}/{job}/batch/{batch}/result").text
+    return state, [row["Id"] for row in csv.DictReader(io.StringIO(result))]
+
+
 def replay_all(instance_url: str, token: str) -> list[dict[str, Any]]:
     """Every retained /data/AccountChangeEvent event: a raw CometD session with replay -2."""
     channel = "/data/AccountChangeEvent"
@@ -224,15 +259,20 @@ def test_a_killed_org_keeps_sessions_ids_events_and_finished_jobs(served: Served
             lambda: api.get(f"{V}/jobs/ingest/{job_id}").json()["state"] == "JobComplete",
             "the Bulk 2.0 job",
         )
+    url = served.credentials["instance_url"]
+    v1_job, v1_batch = bulk1_job_done_and_closed(url, token, ["killed v1 a", "killed v1 b"])
     served.restart(signal.SIGKILL)  # no shutdown hook runs: only what was written through
+    v1_state, v1_ids = bulk1_results(url, token, v1_job, v1_batch)
+    assert v1_state == "Closed" and len(v1_ids) == 2
     with served.api(token) as api:
         results = api.get(f"{V}/jobs/ingest/{job_id}/successfulResults/")
         assert results.status_code == 200, results.text
         before += [row["sf__Id"] for row in csv.DictReader(io.StringIO(results.text))]
+        before += v1_ids  # in the order they were written
         after = create(api, "after kill")
     events = replay_all(served.credentials["instance_url"], token)
     changed = [e["payload"]["ChangeEventHeader"]["recordIds"][0] for e in events]
     replays = [e["event"]["replayId"] for e in events]
     assert after not in before
     assert changed == [*before, after] and replays == sorted(set(replays))
-    print(f"killed=1 records={len(before) + 1} events={len(events)} bulk2_jobs=1")
+    print(f"killed=1 records={len(before) + 1} events={len(events)} bulk2_jobs=1 bulk1_jobs=1")

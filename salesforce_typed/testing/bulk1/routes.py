@@ -205,6 +205,7 @@ def _create(req: Request, bulk: BulkV1) -> Job:
         ),
     )
     bulk.jobs[job.id] = job
+    bulk.keep(job)
     return job
 
 
@@ -215,6 +216,7 @@ def _set_state(req: Request, bulk: BulkV1, job: Job) -> None:
         if job.state not in ("Open", "Closed"):
             raise BulkError("InvalidJobState", f"Cannot close job {job.id}: it is {job.state}")
         job.state, job.modstamp = "Closed", req.org.clock()
+        bulk.keep(job)
     elif wanted == "Aborted":
         if job.state not in ("Open", "Closed", "Aborted"):
             raise BulkError("InvalidJobState", f"Cannot abort job {job.id}: it is {job.state}")
