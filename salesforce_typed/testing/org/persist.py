@@ -4,8 +4,10 @@ One SQLite file, `org-state.sqlite3`, beside the record store: config and creden
 sessions, OAuth families, id reservations, Bulk job metadata and the retained events.
 A file of its own because the record store's savepoints must not roll back a session or an
 id reservation, and a second connection to the record file would contend for its write
-lock. Every write commits at once (autocommit, WAL): a killed process loses at most the
-write in flight. Bulk data files are written beside it, atomically (`write_file`).
+lock. Sessions, OAuth families, ids and events are written through as they change, each
+write committed at once (WAL), so a killed process loses at most the write in flight; Bulk
+jobs are written at each state change and at a clean stop (`bulk1.jobs`, `bulk2.jobs`), their
+data files beside this one, atomically (`write_file`).
 
 What must stay true:
 - Without a data dir nothing here runs: `journal(state)` is None and the org is in memory.
