@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +46,20 @@ class Restarting:
         self.starts = 0
         self.org = self._start()
 
-    def _start(self) -> FakeOrg:
+    def _start(self, clock: Callable[[], float] | None = None) -> FakeOrg:
         config = attrs.evolve(self.config) if self.config is not None else None
-        org = FakeOrg(data_dir=self.data_dir, port=self.port, config=config).start()
+        org = FakeOrg(data_dir=self.data_dir, port=self.port, config=config)
+        if clock is not None:
+            org.state.clock = clock
+        org.start()
         self.port = org.port
         self.starts += 1
         streaming.configure(org.state, timeout_ms=500)  # quick idle polls, quick stops
         return org
 
-    def restart(self) -> FakeOrg:
+    def restart(self, clock: Callable[[], float] | None = None) -> FakeOrg:
         self.org.stop()
-        self.org = self._start()
+        self.org = self._start(clock)
         return self.org
 
     def client(self, token: str) -> httpx.Client:
@@ -350,6 +354,23 @@ def test_writes_before_any_cometd_connect_are_replayable(org: Restarting) -> Non
     assert record_ids == [*early, late]
     replays = [e["event"]["replayId"] for e in events]
     assert replays == sorted(set(replays))  # the stream went on above the old replay ids
+
+
+def test_retention_counts_from_publication_not_from_the_restart(org: Restarting) -> None:
+    token = password_grant(org.org.credentials())
+    with org.client(token) as api:
+        made = [create(api, f"kept {i}") for i in range(2)]
+    channel = "/data/AccountChangeEvent"
+    last = streaming.stats(org.org.state)["channels"][channel]["lastReplayId"]
+    hour = 3600.0
+    org.restart(clock=lambda: time.time() + 71 * hour)  # within CDC's 72 h
+    kept = streaming.stats(org.org.state)["channels"][channel]
+    assert (kept["retained"], kept["lastReplayId"]) == (len(made), last)
+    org.restart(clock=lambda: time.time() + 73 * hour)  # past it: purged, floor at the last
+    gone = streaming.stats(org.org.state)["channels"][channel]
+    assert (gone["retained"], gone["floor"], gone["lastReplayId"]) == (0, last, last)
+    org.restart()  # the purge itself was kept
+    assert streaming.stats(org.org.state)["channels"][channel]["retained"] == 0
 
 
 def test_a_listener_carries_on_across_a_restart(org: Restarting) -> None:

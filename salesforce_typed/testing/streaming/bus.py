@@ -215,6 +215,8 @@ class EventBus:
         self._saved_floors: dict[str, int] = {}
         if self._journal is not None:
             self._restore(self._journal)
+            # purges seen by reads only (no publish since) reach the journal at stop
+            state.extensions.setdefault("savers", []).append(self._save)
 
     # -- channel definitions ----------------------------------------------------------------
 
