@@ -13,7 +13,14 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from salesforce_typed.testing.org.http import OAuthError, Request, Response, Router, SfError
+from salesforce_typed.testing.org.http import (
+    OAuthError,
+    Request,
+    Response,
+    Router,
+    SfError,
+    parse_json_body,
+)
 from salesforce_typed.testing.org.state import OrgState
 
 log = logging.getLogger("salesforce_typed.testing")
@@ -25,7 +32,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 # `state.extensions` key: how many requests ended in the last-resort 500 (a bug each).
 UNEXPECTED = "unexpected_errors"
-MAX_BODY = 160 * 1024 * 1024  # above Bulk 2.0's 150 MB upload limit
+MAX_BODY = 160 * 1024 * 1024
+# JSON bodies from this size on are parsed in a worker thread, not on the server's loop.
+LARGE_JSON = 256 * 1024  # above Bulk 2.0's 150 MB upload limit
 _WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
@@ -100,6 +109,8 @@ class FakeOrgApp:
             body=bytes(body),
             org=self.state,
         )
+        if len(req.body) >= LARGE_JSON and "json" in headers.get("content-type", ""):
+            req.parsed = await asyncio.to_thread(parse_json_body, req.body)
         drop = False
         try:
             response, drop = await self.handle(req)

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from salesforce_typed.testing import app
 from salesforce_typed.testing.bulk1 import process
 from salesforce_typed.testing.server import FakeOrg
 from salesforce_typed.testing.soql import date_literals
@@ -168,6 +169,46 @@ def test_soap_sobjects_nested_past_the_bound_are_a_client_fault(module_api: http
     assert response.status_code == 500  # SOAP's fault status, not the last-resort handler
     assert "<faultcode>soapenv:Client</faultcode>" in response.text
     assert "nest deeper than" in response.text
+
+
+def test_a_large_json_body_is_parsed_off_the_event_loop(
+    fake_org: FakeOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parse is held open until a query has been answered: on the server's loop the
+    query could not be answered and the test would hit its bound."""
+    parsing = threading.Event()
+    release = threading.Event()
+    real_parse = app.parse_json_body
+
+    def held_parse(body: bytes) -> Any:
+        parsing.set()
+        assert release.wait(BOUND_S), "never released"
+        return real_parse(body)
+
+    monkeypatch.setattr(app, "parse_json_body", held_parse)
+    body = {"Name": "big", "Description": "x" * 31_000, "Padding__c": ["y" * 1000] * 300}
+    with (
+        httpx.Client(base_url=fake_org.instance_url, timeout=BOUND_S) as writer,
+        httpx.Client(base_url=fake_org.instance_url, timeout=BOUND_S) as reader,
+    ):
+        writer.headers["Authorization"] = f"Bearer {password_token(fake_org, writer)}"
+        reader.headers["Authorization"] = writer.headers["Authorization"]
+        outcome: list[httpx.Response] = []
+        thread = threading.Thread(
+            target=lambda: outcome.append(
+                writer.post("/services/data/v60.0/sobjects/Account", json=body)
+            )
+        )
+        thread.start()
+        try:
+            assert parsing.wait(BOUND_S)
+            answered = reader.get(QUERY, params={"q": "SELECT COUNT() FROM Account"})
+            assert answered.status_code == 200, answered.text
+            assert not outcome  # the big request is still being parsed
+        finally:
+            release.set()
+            thread.join(BOUND_S)
+    assert _error(outcome[0])["errorCode"] == "INVALID_FIELD"  # parsed, then judged
 
 
 # -- Bulk 1.0 ---------------------------------------------------------------------------------

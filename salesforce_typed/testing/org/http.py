@@ -29,6 +29,8 @@ class Request:
     params: dict[str, str] = attrs.field(factory=dict)  # from the route pattern
     org: OrgState = attrs.field(default=None, repr=False)
     session: Session | None = None  # the authenticated session, set for auth routes
+    # `parse_json_body()`'s outcome for a large body, read off the event loop by the app.
+    parsed: tuple[Any, SfError | None] | None = attrs.field(default=None, repr=False)
 
     @property
     def query(self) -> dict[str, list[str]]:
@@ -43,20 +45,31 @@ class Request:
         return self.params.get("version", "")
 
     def json(self) -> Any:
-        if not self.body:
-            raise SfError(400, "JSON_PARSER_ERROR", "The request body is empty.")
-        try:
-            return json.loads(self.body)
-        # ValueError: bad JSON or UTF-8, or an integer past Python's digit limit;
-        # RecursionError: nesting deeper than the parser goes. Both are the client's input.
-        except (ValueError, RecursionError) as exc:
-            raise SfError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from exc
+        if self.parsed is None:
+            self.parsed = parse_json_body(self.body)
+        value, error = self.parsed
+        if error is not None:
+            raise error
+        return value
 
     def form(self) -> dict[str, str]:
         parsed = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
         merged = parse_qs(self.query_string, keep_blank_values=True)
         merged.update(parsed)
         return {k: v[0] for k, v in merged.items()}
+
+
+def parse_json_body(body: bytes) -> tuple[Any, SfError | None]:
+    """(value, None) or (None, the JSON_PARSER_ERROR to raise); pure, so the app may run it
+    in a worker thread for a large body."""
+    if not body:
+        return None, SfError(400, "JSON_PARSER_ERROR", "The request body is empty.")
+    try:
+        return json.loads(body), None
+    # ValueError: bad JSON or UTF-8, or an integer past Python's digit limit;
+    # RecursionError: nesting deeper than the parser goes. Both are the client's input.
+    except (ValueError, RecursionError) as exc:
+        return None, SfError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}")
 
 
 @attrs.define(kw_only=True, slots=True)
