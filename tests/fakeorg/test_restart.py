@@ -373,7 +373,10 @@ def test_retention_counts_from_publication_not_from_the_restart(org: Restarting)
     assert streaming.stats(org.org.state)["channels"][channel]["retained"] == 0
 
 
-def test_a_listener_carries_on_across_a_restart(org: Restarting) -> None:
+RESTARTS = 3
+
+
+def test_a_listener_carries_on_across_restarts(org: Restarting) -> None:
     got: list[str] = []
     replays: list[int] = []
     errors: list[Exception] = []
@@ -397,15 +400,17 @@ def test_a_listener_carries_on_across_a_restart(org: Restarting) -> None:
         listener.start()
         try:
             wait_until(lambda: listener.listener.subscribed, "the subscription")
-            made += [sf.create(std.Account(Name=f"before {i}")).id for i in range(3)]
-            wait_until(lambda: len(got) == 3, "the events before the restart")
-            # written just before the stop: the listener may or may not have them yet
-            made += [sf.create(std.Account(Name=f"during {i}")).id for i in range(2)]
-            org.restart()
-            made += [sf.create(std.Account(Name=f"after {i}")).id for i in range(3)]
+            for run in range(RESTARTS):
+                made.extend(sf.create(std.Account(Name=f"run {run} #{i}")).id for i in range(10))
+                wait_until(lambda: len(got) == len(made), "the events before the stop")
+                # written just before the stop: the listener may or may not have them yet
+                made.extend(sf.create(std.Account(Name=f"stop {run} #{i}")).id for i in range(5))
+                org.restart()
+            made.extend(sf.create(std.Account(Name=f"after #{i}")).id for i in range(10))
             wait_until(lambda: len(got) >= len(made), "every event")
         finally:
             listener.close()
+    assert len(made) == RESTARTS * 15 + 10
     assert got == made  # every event, in order, none twice
     assert replays == sorted(set(replays))  # replay ids went on above the old ones
     # the restart shows as lost connections only: no replay fallback, the checkpoint taken
