@@ -17,6 +17,7 @@ from .errors import (
     INVALID_TYPE,
     MALFORMED_QUERY,
     NUMBER_OUTSIDE_VALID_RANGE,
+    flag_refusal,
     unknown_child_relationship,
     unsupported_sobject,
 )
@@ -345,8 +346,7 @@ def _group_sql(scope: Scope, query: ast.Query) -> str:
         resolved = scope.resolve(path)
         field = resolved.field
         if field.is_compound or not field.groupable:
-            detail = f"field '{field.name}' can not be grouped in a query call"
-            raise scope.state.error(INVALID_FIELD, detail, path.pos)
+            raise scope.state.error(INVALID_FIELD, flag_refusal(field.name, "grouped"), path.pos)
         grouped.add((resolved.table, field.name))
         exprs.append(f"{resolved.expr} COLLATE NOCASE" if resolved.is_text else resolved.expr)
     scope.grouped = grouped

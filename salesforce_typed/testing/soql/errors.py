@@ -27,6 +27,21 @@ def no_such_column(field: str, entity: str) -> str:
     )
 
 
+# How each clause names its use of a field, as Salesforce words the refusal ("in query call"
+# without the article for filtering, with it for the others).
+_FLAG_USES: Final = {
+    "filtered": "filtered in query call",
+    "sorted": "sorted in a query call",
+    "grouped": "grouped in a query call",
+}
+
+
+def flag_refusal(field: str, use: str) -> str:
+    """INVALID_FIELD text for a field its describe does not let `use` (filtered/sorted/grouped):
+    the filterable, sortable and groupable flags."""
+    return f"field '{field}' can not be {_FLAG_USES[use]}"
+
+
 def unknown_relationship(name: str) -> str:
     """INVALID_FIELD text for an unknown parent relationship in a field path."""
     return (

@@ -17,6 +17,7 @@ from .errors import (
     INVALID_FIELD,
     MALFORMED_QUERY,
     SoqlError,
+    flag_refusal,
     no_such_column,
     unknown_relationship,
 )
@@ -231,10 +232,7 @@ class Scope:
         field = resolved.field
         allowed = field.filterable if purpose == "filtered" else field.sortable
         if field.is_compound or not allowed:
-            verb = "filtered in query call" if purpose == "filtered" else "sorted in a query call"
-            raise self.state.error(
-                INVALID_FIELD, f"field '{field.name}' can not be {verb}", node.pos
-            )
+            raise self.state.error(INVALID_FIELD, flag_refusal(field.name, purpose), node.pos)
         self.require_grouped(resolved)
         return Operand(resolved.expr, field.type, field.name)
 
