@@ -370,6 +370,41 @@ def test_composite_and_collections(api: httpx.Client, body: Any) -> None:
         rest_shaped(api.post(f"/services/data/{V}/{path}", content=content, headers=headers))
 
 
+BAYEUX = ["/meta/handshake", "/meta/subscribe", "/meta/connect", "/meta/unsubscribe",
+          "/meta/disconnect", "/data/AccountChangeEvent", "/meta/nope"]  # fmt: skip
+bayeux_messages = st.lists(
+    st.fixed_dictionaries(
+        {"channel": st.sampled_from(BAYEUX)},
+        optional={
+            "clientId": st.one_of(st.text(max_size=8), json_values),
+            "id": json_values,
+            "subscription": st.one_of(st.sampled_from(BAYEUX), json_values),
+            "ext": st.one_of(json_values, st.fixed_dictionaries(
+                {"replay": st.dictionaries(st.sampled_from(BAYEUX), json_values, max_size=2)})),
+            "version": json_values,
+            "supportedConnectionTypes": json_values,
+        },
+    ),
+    max_size=3,
+)  # fmt: skip
+
+
+@FUZZ
+@given(
+    st.one_of(bayeux_messages, json_values, st.sampled_from(["[" * 5000, "[1" + "0" * 5000 + "]"]))
+)
+def test_cometd_endpoint(api: httpx.Client, body: Any) -> None:
+    """Bayeux answers `[{"successful": false, "error": "4xx::..."}]`, never the last resort."""
+    content = body if isinstance(body, str) else json.dumps(body)
+    headers = {"content-type": "application/json"}
+    response = api.post("/cometd/60.0", content=content, headers=headers)
+    assert response.status_code < 500, (response.status_code, response.text[:300])
+    replies = response.json()
+    assert isinstance(replies, list), replies
+    for reply in replies:
+        assert (isinstance(reply, dict) and "successful" in reply) or "data" in reply, reply
+
+
 @FEWER
 @given(csv_bodies)
 def test_bulk2_ingest_csv(api: httpx.Client, body: str) -> None:

@@ -123,7 +123,7 @@ class BayeuxServer:
         arrays only), an array of replies out, in message order."""
         try:
             messages = json.loads(req.body) if req.body else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON or UTF-8, digit or depth limits
             messages = None
         if not isinstance(messages, list) or not messages:
             return _response(400, [_dumps({"successful": False, "error": BAD_MESSAGE})])
