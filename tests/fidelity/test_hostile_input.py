@@ -7,6 +7,7 @@ expression depth) and a large Bulk 1.0 XML batch that blocked every other reques
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gzip
 import threading
@@ -211,6 +212,23 @@ def test_a_large_json_body_is_parsed_off_the_event_loop(
     assert _error(outcome[0])["errorCode"] == "INVALID_FIELD"  # parsed, then judged
 
 
+def test_jwt_assertion_with_hostile_json_is_invalid_grant(module_org: FakeOrg) -> None:
+    def segment(raw: str) -> str:
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    for header in ("[" * 100_000, '{"alg": ' + "1" * 5000 + "}"):
+        assertion = f"{segment(header)}.{segment('{}')}.{segment('sig')}"
+        response = httpx.post(
+            module_org.credentials()["token_url"],
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": assertion,
+            },
+        )
+        assert response.status_code == 400, response.text[:300]
+        assert response.json()["error"] == "invalid_grant"
+
+
 # -- Bulk 1.0 ---------------------------------------------------------------------------------
 
 NS = "http://www.force.com/2009/06/asyncapi/dataload"
@@ -286,6 +304,15 @@ def test_hostile_xml_batch_fails_as_invalid(bulk: httpx.Client, body: bytes, why
     info = _finished(bulk, _batch(bulk, _job(bulk), body))
     assert info["state"] == "Failed" and info["stateMessage"].startswith("InvalidBatch : ")
     assert why in info["stateMessage"], info
+
+
+def test_json_job_past_the_digit_limit_is_invalid_job(bulk: httpx.Client) -> None:
+    body = '{"operation": "insert", "object": "Account", "x": ' + "1" * 5000 + "}"
+    refused = bulk.post(
+        "/services/async/60.0/job", content=body, headers={"content-type": "application/json"}
+    )
+    assert refused.status_code == 400, refused.text[:300]
+    assert refused.json()["exceptionCode"] == "InvalidJob"
 
 
 def test_gzip_bomb_batch_is_refused_at_the_size_limit(bulk: httpx.Client) -> None:

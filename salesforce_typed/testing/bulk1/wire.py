@@ -131,7 +131,7 @@ def job_request(body: bytes, *, is_json: bool) -> dict[str, str]:
     if is_json:
         try:
             data = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # bad JSON or UTF-8, digit or depth limits
             raise BulkError("InvalidJob", "Unable to parse Job") from None
         if not isinstance(data, dict):
             raise BulkError("InvalidJob", "Unable to parse Job")
@@ -175,7 +175,7 @@ def csv_rows(text: str) -> tuple[list[str], list[dict[str, Any]]]:
 def json_rows(body: bytes) -> list[dict[str, Any]]:
     try:
         data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON or UTF-8, digit or depth limits
         raise BatchFailedError(f"InvalidBatch : Failed to parse JSON: {exc}") from None
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise BatchFailedError("InvalidBatch : JSON batch must be an array of records")

@@ -84,7 +84,7 @@ class Assertion:
 def _json_object(segment: str) -> dict[str, Any]:
     try:
         value = json.loads(b64url_decode(segment))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise _invalid_assertion() from exc
     if not isinstance(value, dict):
         raise _invalid_assertion()

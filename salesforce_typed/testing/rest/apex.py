@@ -82,7 +82,7 @@ def _json_body(req: Request) -> Any:
         return None
     try:
         return json.loads(req.body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # not JSON (or past its digit or depth limits)
         return req.body.decode("utf-8", "replace")
 
 
