@@ -255,6 +255,12 @@ def api(module_api: httpx.Client) -> httpx.Client:
     return module_api
 
 
+@pytest.fixture(scope="module")
+def anonymous(module_org: FakeOrg) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=module_org.instance_url, timeout=60) as client:
+        yield client
+
+
 @pytest.fixture(autouse=True)
 def nothing_unexpected(module_org: FakeOrg) -> Iterator[None]:
     """The last-resort 500 (a bug each time) was reached by no example of the test."""
@@ -403,6 +409,33 @@ def test_cometd_endpoint(api: httpx.Client, body: Any) -> None:
     assert isinstance(replies, list), replies
     for reply in replies:
         assert (isinstance(reply, dict) and "successful" in reply) or "data" in reply, reply
+
+
+GRANTS = ["password", "refresh_token", "client_credentials", "authorization_code",
+          "urn:ietf:params:oauth:grant-type:jwt-bearer", "nope"]  # fmt: skip
+form_values = st.one_of(st.text(max_size=30), st.sampled_from(["", "a.b.c", "%00", "=" * 10]))
+oauth_forms = st.fixed_dictionaries(
+    {"grant_type": st.one_of(st.sampled_from(GRANTS), form_values)},
+    optional={key: form_values for key in ("client_id", "client_secret", "username", "password",
+              "refresh_token", "code", "redirect_uri", "assertion", "code_verifier", "token",
+              "format")},
+)  # fmt: skip
+
+
+@FUZZ
+@given(oauth_forms, st.sampled_from(["token", "revoke", "introspect", "userinfo"]))
+def test_oauth_endpoints(
+    anonymous: httpx.Client, org: FakeOrg, form: dict[str, str], endpoint: str
+) -> None:
+    """OAuth answers `{"error", "error_description"}` (or its success shape), never a 500."""
+    url = org.credentials()["token_url"].removesuffix("token") + endpoint
+    response = anonymous.post(url, data=form)
+    assert response.status_code < 500, (response.status_code, response.text[:300])
+    if response.status_code >= 400 and response.headers.get("content-type", "").startswith(
+        "application/json"
+    ):
+        body = response.json()
+        assert "error" in body or "errorCode" in str(body), body
 
 
 @FEWER
