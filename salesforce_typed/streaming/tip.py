@@ -70,6 +70,12 @@ class TipStart:
         the session, e.g. a new leadership term)."""
         self.since.setdefault(channel, now)
 
+    def fell_back(self, channel: str, now: float) -> None:
+        """Salesforce refused the stored position and the fallback is the tip: subscribe at
+        -1 once more (not -2: the user chose a gap over the retention), then as a tip start."""
+        self.start(channel, now)
+        self._subscribed.discard(channel)
+
     def replay_for(self, channel: str, position: int) -> int:
         """The replay id to subscribe `channel` from, given its position."""
         if position != TIP or channel not in self.since:

@@ -137,3 +137,14 @@ def test_tip_start_replays_from_earliest_only_after_the_first_subscribe() -> Non
     assert not tip.predates("/u/x", undated)  # no timestamp: delivered, never dropped silently
     tip.delivered("/u/x")
     assert not tip.predates("/u/x", at(0))  # once an event was handled, its replay id rules
+
+
+def test_a_fallback_to_the_tip_subscribes_at_the_tip_first() -> None:
+    tip = TipStart()
+    tip.start("/u/x", 1_700_000_000.0)
+    assert (tip.replay_for("/u/x", -1), tip.replay_for("/u/x", -1)) == (-1, -2)
+    tip.fell_back("/u/x", 1_700_000_100.0)  # -2 refused, fallback TIP: no loop back to -2
+    assert (tip.replay_for("/u/x", -1), tip.replay_for("/u/x", -1)) == (-1, -2)
+    assert tip.since["/u/x"] == 1_700_000_000.0  # the earliest start still bounds the drop
+    tip.fell_back("/u/y", 1_700_000_100.0)  # a checkpointed channel whose id expired
+    assert (tip.replay_for("/u/y", -1), tip.replay_for("/u/y", -1)) == (-1, -2)

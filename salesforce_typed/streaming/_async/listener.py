@@ -454,7 +454,7 @@ class AsyncListener:
         """A fallback Salesforce forced; falling back to the tip starts a tip window too."""
         self._positions[channel] = replay
         if replay == TIP:
-            self._tip.start(channel, self.clock.now())
+            self._tip.fell_back(channel, self.clock.now())
 
     async def _instance_url(self, http: httpx.AsyncClient) -> str:
         """The instance URL (from the first token); a token endpoint that is down is waited
