@@ -376,6 +376,41 @@ def test_composite_and_collections(api: httpx.Client, body: Any) -> None:
         rest_shaped(api.post(f"/services/data/{V}/{path}", content=content, headers=headers))
 
 
+SEGMENTS = ["sobjects", "Account", "Contact", "describe", "001000000000000AAA", "001", "query",
+            "queryAll", "search", "limits", "composite", "tree", "graph", "batch", "jobs", "ingest",
+            "query", "batches", "results", "failedResults", "recent", "listviews", "updated",
+            "deleted", "parameterizedSearch", "tooling", "ui-api", "Name", "Id", "..", "%00",
+            "01g0000000000000000-2000", "v59.0", "recordCount", "Nope__c"]  # fmt: skip
+paths = st.lists(
+    st.one_of(st.sampled_from(SEGMENTS), st.text(alphabet="abcAZ09_-.%~", max_size=6)),
+    min_size=1, max_size=5,
+).map("/".join)  # fmt: skip
+queries = st.dictionaries(
+    st.sampled_from(["q", "start", "end", "fields", "sobjects", "batchSize", "locator", "maxRecords"]),
+    st.one_of(st.text(max_size=12), numbers),
+    max_size=3,
+)  # fmt: skip
+
+
+@FUZZ
+@given(
+    st.sampled_from(["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD"]), paths, queries, json_values
+)
+def test_any_rest_path(
+    api: httpx.Client, method: str, path: str, query: dict[str, str], body: Any
+) -> None:
+    """Any method on any path under the REST API, with a random query and JSON body."""
+    content = None if method in ("GET", "HEAD", "DELETE") else json.dumps(body)
+    response = api.request(
+        method, f"/services/data/{V}/{path}", params=query, content=content,
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    if method == "HEAD":  # no body to judge
+        assert response.status_code < 500, response.status_code
+    else:
+        rest_shaped(response)
+
+
 BAYEUX = ["/meta/handshake", "/meta/subscribe", "/meta/connect", "/meta/unsubscribe",
           "/meta/disconnect", "/data/AccountChangeEvent", "/meta/nope"]  # fmt: skip
 bayeux_messages = st.lists(
