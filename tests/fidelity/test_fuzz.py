@@ -9,6 +9,7 @@ and the file stays within about a minute on the project's 2-core machine.
 from __future__ import annotations
 
 import json
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
@@ -485,7 +486,18 @@ def test_bulk2_ingest_csv(api: httpx.Client, body: str) -> None:
     upload = api.put(f"{url}/batches", content=body.encode(), headers={"content-type": "text/csv"})
     rest_shaped(upload)
     rest_shaped(api.patch(url, json={"state": "UploadComplete"}))
-    rest_shaped(api.get(url))
+    if upload.status_code >= 400:
+        return
+    waiting = threading.Event()
+    for _ in range(1000):  # a bound on a hang; processing a few rows takes milliseconds
+        info = api.get(url)
+        rest_shaped(info)
+        if info.json()["state"] in ("JobComplete", "Failed", "Aborted"):
+            break
+        waiting.wait(0.01)
+    else:
+        raise AssertionError(f"job never finished: {info.json()}")  # its task died
+    assert "InternalServerError" not in str(info.json().get("errorMessage")), info.json()
 
 
 @pytest.fixture(scope="module")
