@@ -531,7 +531,14 @@ def test_bulk1_batches_never_failed_unexpectedly(
 ) -> None:
     """Run after the XML fuzz: no batch it queued ended in the emulator's own failure."""
     client, job = bulk1
-    infos = ET.fromstring(client.get(f"{job}/batch").content)
+    waiting = threading.Event()
+    for _ in range(1000):  # a bound on a hang
+        infos = ET.fromstring(client.get(f"{job}/batch").content)
+        states = {b.findtext(f"{{{BULK_NS}}}state") for b in infos}
+        if not states & {"Queued", "InProgress"}:
+            break
+        waiting.wait(0.01)
+    assert states <= {"Completed", "Failed"}, states
     messages = [b.findtext(f"{{{BULK_NS}}}stateMessage") or "" for b in infos]
     assert not [m for m in messages if "InternalServerError" in m or "unexpected" in m]
 
