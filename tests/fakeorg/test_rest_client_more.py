@@ -147,7 +147,8 @@ def test_token_endpoint_failures_are_in_the_error_tree(face: Face, tmp_path: Pat
 
 
 def test_a_certificate_the_client_does_not_trust_is_not_sent(face: Face) -> None:
-    from salesforce_typed import RequestNotSentError
+    # Nothing is sent, and it is terminal: not a RequestNotSentError any retry loop would take.
+    from salesforce_typed import CertificateVerifyError
 
     with FakeOrg(tls=True) as org:  # its CA is not in the default trust store
         c = org.credentials()
@@ -157,7 +158,7 @@ def test_a_certificate_the_client_does_not_trust_is_not_sent(face: Face) -> None
             refresh_token=c["refresh_token"],
             token_url=c["token_url"],
         )
-        with face.salesforce(auth=auth, verify=True) as sf, pytest.raises(RequestNotSentError):
+        with face.salesforce(auth=auth, verify=True) as sf, pytest.raises(CertificateVerifyError):
             sf.limits()
 
 
