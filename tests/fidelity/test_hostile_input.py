@@ -138,6 +138,23 @@ def test_sosl_term_of_4999_words_answers(module_api: httpx.Client) -> None:
     assert response.status_code == 200, response.text[:300]
 
 
+def test_sosl_term_over_4000_characters_drops_its_operators(api: httpx.Client) -> None:
+    for name in ("Alphaqz", "Betaqz"):
+        created = api.post("/services/data/v60.0/sobjects/Account", json={"Name": name})
+        assert created.status_code == 201, created.text
+
+    def names(term: str) -> set[str]:
+        sosl = "FIND {" + term + "} RETURNING Account(Name)"
+        response = api.get(SEARCH, params={"q": sosl})
+        assert response.status_code == 200, response.text[:300]
+        return {r["Name"] for r in response.json()["searchRecords"]}
+
+    short = "Alphaqz AND Betaqz" + " AND zzq" * 400  # 3,218 characters: AND holds
+    long = "Alphaqz AND Betaqz" + " AND zzq" * 600  # 4,818: the ANDs become ORs
+    assert names(short) == set()
+    assert names(long) == {"Alphaqz", "Betaqz"}
+
+
 def test_sosl_term_of_900_words_runs(module_api: httpx.Client) -> None:
     response = module_api.get(SEARCH, params={"q": "FIND {x" + " AND NOT y" * 900 + "}"})
     assert response.status_code == 200, response.text[:300]

@@ -29,6 +29,9 @@ SearchGroup = Literal["ALL", "NAME", "EMAIL", "PHONE", "SIDEBAR"]
 DEFAULT_SEARCH_LIMIT: Final = 2000
 # "If the SearchQuery string is longer than 10,000 characters, no result rows are returned."
 MAX_TERM_CHARS: Final = 10_000
+# "If SearchQuery is longer than 4,000 characters, any logical operators are removed" (the
+# words are then ORed: "the AND operator ... will default to the OR operator").
+MAX_OPERATOR_TERM_CHARS: Final = 4_000
 _NO_TERM: Final = "No search term found. The search term must be enclosed in braces."
 _ALL_FIELD_TYPES: Final = frozenset({"string", "textarea", "email", "phone", "url", "combobox"})
 _TERM_TOKEN_RE: Final = re.compile(
@@ -149,6 +152,19 @@ class _TermParser:
         return Word(_unescape(text), phrase=kind == "phrase")
 
 
+def _without_operators(term: Term) -> Term:
+    """Every word of `term`, in order, ORed: AND, OR, AND NOT and grouping dropped."""
+    words: list[Term] = []
+    pending: list[Term] = [term]
+    while pending:  # depth-first, left to right, without recursion
+        node = pending.pop()
+        if isinstance(node, Word):
+            words.append(node)
+        else:
+            pending.extend(reversed(node.operands))
+    return words[0] if len(words) == 1 else TermOp("OR", tuple(words))
+
+
 def _extract_term(sosl: str) -> tuple[str, int, int]:
     """The raw term, the offset just after it and its own offset.
 
@@ -234,6 +250,8 @@ def parse_search(schema: Schema, sosl: str) -> SearchQuery:
     if not raw_term.strip():
         raise SoqlError(MALFORMED_SEARCH, _NO_TERM)
     term = _TermParser(raw_term, bad_term).parse()
+    if len(raw_term) > MAX_OPERATOR_TERM_CHARS:
+        term = _without_operators(term)
     parser = Parser(sosl, rest, error_code=MALFORMED_SEARCH)
     group: SearchGroup = "ALL"
     if parser.accept_word("IN"):
