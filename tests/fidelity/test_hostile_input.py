@@ -349,6 +349,12 @@ def test_gzip_bomb_batch_is_refused_at_the_size_limit(bulk: httpx.Client) -> Non
     assert fine.status_code == 201, fine.text[:300]
 
 
+def test_10001_records_fail_with_salesforces_record_count_text(bulk: httpx.Client) -> None:
+    info = _finished(bulk, _batch(bulk, _job(bulk), _records(["r"] * 10_001)))
+    assert info["state"] == "Failed"
+    assert info["stateMessage"].startswith("InvalidBatch : Exceeded number of records: 10001.")
+
+
 def test_a_batch_being_parsed_does_not_block_other_requests(
     bulk: httpx.Client, fake_org: FakeOrg, monkeypatch: pytest.MonkeyPatch
 ) -> None:

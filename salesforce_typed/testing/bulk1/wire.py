@@ -64,8 +64,10 @@ class Node:
 
 # Records nest sObjects/sObject/Field/sObject/Field at most; anything deeper is hostile.
 MAX_XML_DEPTH: Final = 32
-# "A record can contain a maximum of 5,000 fields"; a batch 10,000 records.
-MAX_CHILDREN: Final = 10_000
+# "A record can contain a maximum of 5,000 fields". The records themselves (the root's
+# children) are not bounded here: the byte limit bounds them, and the batch then fails with
+# Salesforce's own "Exceeded number of records" text.
+MAX_FIELDS: Final = 5_000
 
 
 def parse_xml(data: bytes) -> Node:
@@ -89,8 +91,8 @@ def parse_xml(data: bytes) -> Node:
         parent = stack[-1]
         if len(stack) > MAX_XML_DEPTH:
             raise BulkError("InvalidXML", f"Elements nest deeper than {MAX_XML_DEPTH} levels")
-        if len(parent.children) >= MAX_CHILDREN:
-            raise BulkError("InvalidXML", f"An element has more than {MAX_CHILDREN} children")
+        if len(stack) > 2 and len(parent.children) >= MAX_FIELDS:
+            raise BulkError("InvalidXML", f"An element has more than {MAX_FIELDS} children")
         node = Node(tag=name.rpartition(" ")[2], nil=attributes.get(f"{XSI} nil") == "true")
         parent.children.append(node)
         stack.append(node)
