@@ -136,7 +136,14 @@ class FakeOrgApp:
             route, params = matched
             req.params = params
             if "version" in params:
-                state.check_version(params["version"])
+                try:
+                    state.check_version(params["version"])
+                except SfError as exc:  # Bulk 1.0 says it its own way
+                    if exc.status != 410 or not req.path.startswith("/services/async/"):
+                        raise
+                    from salesforce_typed.testing.bulk1.routes import retired_version
+
+                    return retired_version(req), False
             if route.auth:
                 req.session = state.authenticate(req.headers.get("authorization"))
             if api:

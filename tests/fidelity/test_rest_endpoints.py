@@ -138,6 +138,23 @@ def test_retired_version_is_410_and_not_listed(api: httpx.Client) -> None:
     assert min(listed) == 31.0 and 30.0 not in listed
 
 
+def test_retired_version_on_bulk_and_soap_answers_their_own_way(api: httpx.Client) -> None:
+    """Salesforce's retirement notes: REST 410 GONE, SOAP 500 UNSUPPORTED_API_VERSION, Bulk
+    400 InvalidVersion."""
+    bulk = api.post(
+        "/services/async/30.0/job", content=b"<x/>", headers={"Content-Type": "application/xml"}
+    )
+    assert bulk.status_code == 400, bulk.text
+    assert "<exceptionCode>InvalidVersion</exceptionCode>" in bulk.text
+    soap = api.post(
+        "/services/Soap/u/30.0",
+        content=b"<x/>",
+        headers={"Content-Type": "text/xml", "SOAPAction": "login"},
+    )
+    assert soap.status_code == 500, soap.text
+    assert "<faultcode>sf:UNSUPPORTED_API_VERSION</faultcode>" in soap.text
+
+
 def test_tree_limits_and_malformed_bodies(api: httpx.Client) -> None:
     def account(i: int) -> dict[str, object]:
         return {"attributes": {"type": "Account", "referenceId": f"r{i}"}, "Name": f"N{i}"}

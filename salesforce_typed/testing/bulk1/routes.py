@@ -85,6 +85,14 @@ def _wants_json(req: Request) -> bool:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def retired_version(req: Request) -> Response:
+    """A retired version on Bulk 1.0: 400 InvalidVersion, where REST answers 410 GONE."""
+    as_json = _wants_json(req)
+    message = f"Invalid Api version specified on URL: {req.params.get('version', '')}"
+    body = error_body("InvalidVersion", message, as_json=as_json)
+    return _answer(body, as_json=as_json, status=400)
+
+
 def _bulk_route(handler: Handler) -> Handler:
     """Own auth (X-SFDC-Session) and Bulk-shaped errors around a handler."""
 
