@@ -325,6 +325,19 @@ def test_defaults_on_create_come_from_the_describe(api: httpx.Client, fake_org: 
     assert [p["value"] for p in status["picklistValues"] if p["defaultValue"]] == ["New"]
 
 
+def test_a_read_only_checkbox_is_false_never_null(api: httpx.Client) -> None:
+    """Checkboxes are never null in Salesforce, read-only ones included."""
+    contact = get(api, "Contact", create(api, "Contact", {"LastName": "Box"}))
+    described = api.get(f"{V}/sobjects/Contact/describe").json()
+    bounced = next(f for f in described["fields"] if f["name"] == "IsEmailBounced")
+    assert (bounced["createable"], bounced["type"]) == (False, "boolean")
+    assert contact["IsEmailBounced"] is False
+    for name, value in contact.items():
+        field = next((f for f in described["fields"] if f["name"] == name), None)
+        if field is not None and field["type"] == "boolean":
+            assert value is not None, name
+
+
 def test_closing_a_case_sets_is_closed_and_closed_date(api: httpx.Client) -> None:
     record = create(api, "Case", {"Subject": "to close", "Status": "Working"})
     assert get(api, "Case", record)["IsClosed"] is False

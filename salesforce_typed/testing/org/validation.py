@@ -285,11 +285,12 @@ def _derived(index: FieldIndex, key: str, build: Callable[[FieldIndex], Any]) ->
 def _insert_defaults(index: FieldIndex) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, f in index.fields.items():
-        if not f.get("createable"):
-            continue
         default = f.get("defaultValue")
-        if f.get("type") == "boolean":
+        if f.get("type") == "boolean" and not f.get("calculated"):
+            # a checkbox is never null, read-only ones (Contact.IsEmailBounced) included
             out[name] = default if isinstance(default, bool) else False
+            continue
+        if not f.get("createable"):
             continue
         if f.get("type") == "picklist":
             for entry in f.get("picklistValues") or ():
