@@ -19,6 +19,7 @@ SECTIONS = (
     "6. Bulk API 2.0",
     "7. SOAP convertLead",
     "8. Change Data Capture",
+    "9. a faithful fake org",
 )
 
 
@@ -155,3 +156,24 @@ def test_cdc_events_arrive_typed(out: str) -> None:
     assert kinds.count("DELETE") == 1
     assert "changedFields ['Website', 'Rating', 'LastModifiedDate']" in out
     assert "listener stopped cleanly" in out
+
+
+def test_the_fake_org_behaves_like_salesforce(out: str) -> None:
+    section = out[out.find("9. a faithful fake org") : out.find("the org after the tour")]
+    assert re.search(r"composite tree: Account 001\w{15} and 2 Contacts in one call", section)
+    assert "the Contact's Name is composed as Salesforce does: 'Ada Lovelace'" in section
+    assert re.search(r"a new Case: CaseNumber \d{8}, Status 'New', Priority 'Medium'", section), (
+        section
+    )
+    assert (
+        "Probability 90%, Pipeline, IsClosed False, fiscal 2031 Q2, Owner.Name 'Org Admin'"
+        in section
+    ), section
+    assert (
+        "GROUP BY Description → INVALID_FIELD: field 'Description' can not be grouped in a "
+        "query call" in section
+    ), section
+    restarted = re.search(
+        r"same credentials, 2 Accounts, ids (001\w{15}) then (001\w{15})", section
+    )
+    assert restarted and restarted.group(1) != restarted.group(2), section

@@ -24,6 +24,7 @@ SECTIONS = (
     "Bulk API 2.0: ingest 20,000 Accounts, reconcile, extract typed and to CSV",
     "SOAP convertLead, the new records read back typed over REST",
     "Change Data Capture: typed events at a listener while REST writes happen",
+    "a faithful fake org: tree insert, derived values, real query rules, a restart",
 )
 
 
@@ -37,6 +38,7 @@ def _timed(console: Console, n: int, title: str, run: Callable[[], None]) -> Non
 def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLContext) -> None:
     from salesforce_typed.demo.bulk import bulk_tour
     from salesforce_typed.demo.cdc import cdc_tour
+    from salesforce_typed.demo.fidelity import fidelity_tour
     from salesforce_typed.demo.rest import rest_tour
     from salesforce_typed.demo.soap import soap_tour
 
@@ -46,6 +48,7 @@ def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLCon
         lambda: bulk_tour(console, sf, m, folder),
         lambda: soap_tour(console, sf, m),
         lambda: cdc_tour(console, sf, m),
+        lambda: fidelity_tour(console, sf, m),
     )
     for n, (title, run) in enumerate(zip(SECTIONS, runs, strict=True), start=5):
         _timed(console, n, title, run)
