@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from codegen.standard import DEFAULT_WSDL, LOCK, generate_all  # noqa: E402
+from codegen.standard import DEFAULT_PROTO, DEFAULT_WSDL, LOCK, generate_all  # noqa: E402
 
 
 def _diff(a: Path, b: Path, rel: str = "") -> list[str]:
@@ -30,7 +30,7 @@ def _diff(a: Path, b: Path, rel: str = "") -> list[str]:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="regen-") as tmp:
         fresh = Path(tmp)
-        lock = generate_all(fresh, DEFAULT_WSDL, lock=None)
+        lock = generate_all(fresh, DEFAULT_WSDL, lock=None, proto=DEFAULT_PROTO)
         problems = []
         if not LOCK.is_file() or LOCK.read_text(encoding="utf-8") != lock:
             problems.append(
