@@ -10,7 +10,7 @@ from pathlib import Path
 from .derive import change_event_name, overlay, with_change_events
 from .errors import CodegenError
 from .ir import SchemaDef
-from .render import MAKE_GENERATE, generate_package, header
+from .render import MAKE_GENERATE, generate_package, header, schema_module
 
 PYPROJECT = """\
 {header}
@@ -91,7 +91,14 @@ def build(
     check_package_name(package)
     schema = with_change_events(select(schema, objects))
     how = MAKE_GENERATE if regen is None else f"regenerate with: {regen}"
-    written = generate_package(schema, package, out / package, regen=how)
+    selection = tuple(objects)
+    written = generate_package(
+        schema,
+        package,
+        out / package,
+        extra=lambda: {"_schema.py": schema_module(schema, package, selection, how)},
+        regen=how,
+    )
     if standalone:
         text = PYPROJECT.format(
             header=header(schema, how), dist=package.replace("_", "-"), package=package

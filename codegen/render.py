@@ -489,3 +489,20 @@ def generate_package(
         files.update(extra())
     write_tree(files, dest)
     return sorted(files)
+
+
+def schema_module(schema: SchemaDef, package: str, selection: tuple[str, ...], regen: str) -> str:
+    """`_schema.py`: the API version, selection and fingerprint schema diff starts from."""
+    from salesforce_typed.schemadiff.snapshot import fingerprint, objects_from_ir
+
+    return tidy(
+        _env()
+        .get_template("schema.py.j2")
+        .render(
+            header=header(schema, regen),
+            package=package,
+            api_version=schema.api_version,
+            fingerprint=fingerprint(objects_from_ir(schema.sobjects).values()),
+            selection=pyval(selection),
+        )
+    )
