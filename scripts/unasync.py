@@ -19,6 +19,10 @@ PAIRS = [
     (ROOT / "salesforce_typed" / "bulk1" / "_async", ROOT / "salesforce_typed" / "bulk1" / "_sync"),
     (ROOT / "salesforce_typed" / "bulk2" / "_async", ROOT / "salesforce_typed" / "bulk2" / "_sync"),
     (ROOT / "salesforce_typed" / "soap" / "_async", ROOT / "salesforce_typed" / "soap" / "_sync"),
+    (
+        ROOT / "salesforce_typed" / "columnar" / "_async",
+        ROOT / "salesforce_typed" / "columnar" / "_sync",
+    ),
 ]
 HEADER = "# DO NOT EDIT: generated from {src} by scripts/unasync.py; edit the _async original.\n"
 

@@ -22,6 +22,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import attrs
 
+from salesforce_typed.core.fields import FieldInfo
 from salesforce_typed.core.models import Record, SObject, resolve_sobject
 from salesforce_typed.jobs.row_errors import RowError
 
@@ -178,6 +179,12 @@ _CONVERTERS: Final[dict[str, _Convert]] = {
 def _converter(model: type[SObject] | None, path: Sequence[str]) -> _Convert | None:
     """How to read the cell at `path` (`Account.Owner.Name` split), from the models' field
     types; text (and unknown fields) stays a string for `from_dict` to decode."""
+    info = field_at(model, path)
+    return None if info is None else _CONVERTERS.get(info.type)
+
+
+def field_at(model: type[SObject] | None, path: Sequence[str]) -> FieldInfo | None:
+    """The field behind a query column (`Owner.Name` split), following parents' models."""
     current = model
     for step in path[:-1]:
         if current is None:
@@ -189,8 +196,7 @@ def _converter(model: type[SObject] | None, path: Sequence[str]) -> _Convert | N
         current = None if target is Record else target
     if current is None:
         return None
-    info = next((f for f in current.__sf_fields__ if f.name == path[-1]), None)
-    return None if info is None else _CONVERTERS.get(info.type)
+    return next((f for f in current.__sf_fields__ if f.name == path[-1]), None)
 
 
 class RowDecoder(Generic[T]):

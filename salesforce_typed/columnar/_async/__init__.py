@@ -1,0 +1,1 @@
+"""Columnar reads written async-first; `columnar/_sync/` is generated from it."""

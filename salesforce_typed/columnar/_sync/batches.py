@@ -1,0 +1,113 @@
+# DO NOT EDIT: generated from salesforce_typed/columnar/_async/batches.py by scripts/unasync.py; edit the _async original.
+"""The sync twin of `salesforce_typed/columnar/_async/batches.py`: its docstring there says what must stay true."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from salesforce_typed.bulk2._sync.query import Bulk2Query
+from salesforce_typed.bulk2._sync.transport import ResponseMeta
+from salesforce_typed.bulk2.wire import build_query_results, parse_locator
+from salesforce_typed.columnar.csv_pages import page_batch, schema_for_page
+from salesforce_typed.columnar.files import BatchSink, Written, open_sink
+from salesforce_typed.columnar.json_rows import rows_batch, rows_schema
+from salesforce_typed.columnar.schema import FieldSource
+from salesforce_typed.core.models import Record
+from salesforce_typed.rest._sync.client import Query
+
+__all__ = [
+    "arrow_batches",
+    "bulk2_batches",
+    "rest_batches",
+    "write_arrow",
+    "write_jsonl",
+    "write_parquet",
+]
+
+
+def arrow_batches(
+    query: Bulk2Query[Any] | Query[Any], fields: FieldSource | None = None
+) -> Iterator[pa.RecordBatch]:
+    """One record batch per page of `query` (Bulk 2.0 or REST), typed by `fields` (a model
+    or `fields_from_describe(...)`; default: the pager's model; unknown columns are text)."""
+    if isinstance(query, Bulk2Query):
+        return bulk2_batches(query, fields)
+    return rest_batches(query, fields)
+
+
+def bulk2_batches(
+    query: Bulk2Query[Any], fields: FieldSource | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Each remaining Bulk 2.0 result page as a batch (read by locator)."""
+    source = query.model if fields is None else fields
+    job = query.start()
+    schema: pa.Schema | None = None
+    transport = query._bulk.transport
+    while not query.done:
+        meta = ResponseMeta()
+        spec = build_query_results(job.id, locator=query.locator, page_size=query.page_size)
+        data = bytearray()
+        for chunk in transport.raw(spec, meta):
+            data += chunk
+        page = bytes(data)
+        del data
+        if schema is None and page.strip():
+            schema = schema_for_page(source, page, job.dialect)
+        batch = None if schema is None else page_batch(page, schema, job.dialect)
+        query.records_read += 0 if batch is None else batch.num_rows
+        query.locator = parse_locator(meta.headers or {})
+        query.done = query.locator is None
+        query._report(job)
+        if batch is not None:
+            yield batch
+
+
+def rest_batches(
+    query: Query[Any], fields: FieldSource | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Each REST query page as a batch; columns from the first row (parents dotted)."""
+    # `query(Account, soql)` decodes with Account.from_dict: its class types the columns.
+    source = fields or getattr(query._decode, "__self__", None) or Record
+    schema: pa.Schema | None = None
+    for page in query._raw_pages():
+        if not page.records:
+            continue
+        if schema is None:
+            schema = rows_schema(source, page.records[0])
+        yield rows_batch(page.records, schema)
+
+
+def _drain(batches: Iterable[pa.RecordBatch], sink: BatchSink) -> Written:
+    """Every batch into `sink`, then renamed into place (a crash leaves only `.part`)."""
+    try:
+        for batch in batches:
+            sink.write(batch)
+    except BaseException:
+        sink.abandon()
+        raise
+    return sink.finish()
+
+
+def write_parquet(
+    batches: Iterable[pa.RecordBatch], path: str | os.PathLike[str]
+) -> Written:
+    """A Parquet file with one row group per batch (page); zstd-compressed."""
+    return _drain(batches, open_sink("parquet", path))
+
+
+def write_arrow(
+    batches: Iterable[pa.RecordBatch], path: str | os.PathLike[str]
+) -> Written:
+    """An Arrow IPC stream file (`pyarrow.ipc.open_stream` reads it)."""
+    return _drain(batches, open_sink("arrow", path))
+
+
+def write_jsonl(
+    batches: Iterable[pa.RecordBatch], path: str | os.PathLike[str]
+) -> Written:
+    """One JSON object a row; decimals as their exact text, datetimes as ISO 8601."""
+    return _drain(batches, open_sink("jsonl", path))
