@@ -83,6 +83,20 @@ def fake_org_serve(
             "loads the cost until streaming is first used."
         ),
     ] = True,
+    latency_ms: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Realistic latency: every API request waits this many ms (overlapping)."
+        ),
+    ] = 0.0,
+    bulk_rows_per_s: Annotated[
+        float,
+        typer.Option(min=0, help="Realistic latency: Bulk server work, rows per second (0: none)."),
+    ] = 0.0,
+    bulk_concurrent_jobs: Annotated[
+        int,
+        typer.Option(min=0, help="Realistic latency: Bulk jobs processed at once; others queue."),
+    ] = 0,
 ) -> None:
     """Start a fake org; print ONE JSON line with everything a client needs, then serve."""
     require_extra("fake-org")
@@ -115,6 +129,16 @@ def fake_org_serve(
             capture_changes=cdc,  # capture on before the first request can write
         ),
     )
+    from salesforce_typed.testing.admin.latency import configure
+
+    mode = configure(
+        org.state,
+        {
+            "rtt_ms": latency_ms,
+            "bulk_rows_per_s": bulk_rows_per_s,
+            "bulk_concurrent_jobs": bulk_concurrent_jobs,
+        },
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -125,6 +149,8 @@ def fake_org_serve(
             _write_atomically(env_file, written)
         try:
             print(json.dumps(credentials), flush=True)
+            if latency_ms or bulk_rows_per_s or bulk_concurrent_jobs:  # stated, on stderr
+                typer.echo(f"realistic latency: {json.dumps(mode.to_dict())}", err=True)
             stop.wait()
         finally:
             # Only our own file: the next `until [ -s PATH ]` must not read dead credentials.

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from salesforce_typed.testing.admin.latency import latency
 from salesforce_typed.testing.org.http import (
     OAuthError,
     Request,
@@ -150,6 +151,7 @@ class FakeOrgApp:
                 faults = state.faults
                 if faults.latency_ms:
                     await asyncio.sleep(faults.latency_ms / 1000)
+                await latency(state).round_trip()  # realistic-latency mode (admin/latency.py)
                 if not req.path.startswith("/cometd/"):  # streaming has its own allocations
                     state.count_api_call()
                 if faults.roll(faults.server_error_rate):

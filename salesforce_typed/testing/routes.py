@@ -13,6 +13,7 @@ _PACKAGE = "salesforce_typed.testing"
 MODULES = (
     "oauth.endpoints",
     "admin.faults",
+    "admin.latency",
     "rest.core",
     "rest.limits",
     "rest.recent",

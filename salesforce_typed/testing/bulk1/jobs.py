@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import attrs
 
+from salesforce_typed.testing.admin.latency import latency
 from salesforce_typed.testing.bulk1 import process
 from salesforce_typed.testing.bulk1.wire import BatchFailedError, RowOutcome
 from salesforce_typed.testing.org import persist
@@ -217,17 +218,8 @@ class BulkV1:
                 await asyncio.sleep(self.settings.processing_delay)
             if previous is not None:
                 await previous.finished.wait()
-            if batch.state != "Queued":  # NotProcessed: the job was aborted meanwhile
-                return
-            self._move(batch, "InProgress")
-            batch.started = self.state.clock()
-            if job.is_query:
-                await self._query(job, batch)
-            else:
-                batch.outcomes = await process.run_dml(self.state, job, batch, self.settings)
-                batch.processed = len(batch.outcomes)
-                batch.failed = sum(not o.success for o in batch.outcomes)
-                self._move(batch, "Completed")
+            async with latency(self.state).slot(batch.id):  # realistic-latency mode's queue
+                await self._process(job, batch)
         except BatchFailedError as exc:
             batch.state_message = str(exc)
             self._move(batch, "Failed")
@@ -238,6 +230,19 @@ class BulkV1:
         finally:
             batch.ended = self.state.clock()
             batch.finished.set()
+
+    async def _process(self, job: Job, batch: Batch) -> None:
+        if batch.state != "Queued":  # NotProcessed: the job was aborted meanwhile
+            return
+        self._move(batch, "InProgress")
+        batch.started = self.state.clock()
+        if job.is_query:
+            await self._query(job, batch)
+        else:
+            batch.outcomes = await process.run_dml(self.state, job, batch, self.settings)
+            batch.processed = len(batch.outcomes)
+            batch.failed = sum(not o.success for o in batch.outcomes)
+            self._move(batch, "Completed")
 
     async def _query(self, job: Job, batch: Batch) -> None:
         if job.pk_chunk_size and batch.id_range is None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from salesforce_typed.testing.admin.latency import latency
 from salesforce_typed.testing.bulk1.wire import (
     BatchFailedError,
     RowOutcome,
@@ -216,6 +217,7 @@ async def run_dml(
         batch.processed = len(results)
         batch.failed = sum(not r.success for r in results)
         await asyncio.sleep(0)  # let the server answer polls between chunks
+        await latency(state).work(min(max(settings.dml_chunk, 1), len(rows) - start))
     return results
 
 
@@ -350,4 +352,5 @@ async def run_query(
         else:
             files.append(query_csv(columns, piece))
         await asyncio.sleep(0)
+        await latency(state).work(len(piece))  # realistic-latency mode: server time
     return files, len(rows)

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, Final
 
+from salesforce_typed.testing.admin.latency import latency
 from salesforce_typed.testing.bulk2.jobs import (
     ABORTED,
     FAILED,
@@ -246,8 +247,14 @@ def _check_line_ending(job: BulkJob) -> None:
 
 
 async def run_ingest(table: JobTable, job: BulkJob, *, resume: bool = False) -> None:
-    """The job's task: wait for the gate, then process slice by slice until done. `resume`:
-    a job restored mid-run (a restarted org) goes on after its `processed` rows."""
+    """The job's task: wait for a processing slot and the gate, then process slice by slice
+    until done. `resume`: a job restored mid-run (a restarted org) goes on after its
+    `processed` rows."""
+    async with latency(table.state).slot(job.id):
+        await _run_ingest(table, job, resume=resume)
+
+
+async def _run_ingest(table: JobTable, job: BulkJob, *, resume: bool) -> None:
     if not resume:
         if not await table.gate(job):
             return
@@ -307,6 +314,7 @@ async def _slice(table: JobTable, job: BulkJob, work: _Slice, batch: list[list[s
     work.run(batch)
     job.retries = 0
     await asyncio.sleep(0)  # let polls and other requests in between slices
+    await latency(table.state).work(len(batch))  # realistic-latency mode: server time
     return job.state != ABORTED
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from salesforce_typed.testing.admin.latency import latency
 from salesforce_typed.testing.bulk2.jobs import (
     ABORTED,
     FAILED,
@@ -133,7 +134,13 @@ class _Lines:
 
 
 async def run_query(table: JobTable, job: BulkJob) -> None:
-    """The job's task: run the query and write every row once, a fetch at a time."""
+    """The job's task: wait for a processing slot, run the query and write every row once,
+    a fetch at a time."""
+    async with latency(table.state).slot(job.id):
+        await _run_query(table, job)
+
+
+async def _run_query(table: JobTable, job: BulkJob) -> None:
     if not await table.gate(job):
         return
     table.transition(job, IN_PROGRESS)
@@ -177,6 +184,7 @@ async def run_query(table: JobTable, job: BulkJob) -> None:
                 sink.lines.clear()
                 job.processed += len(records)
                 await asyncio.sleep(0)  # polls and other requests run between fetches
+                await latency(state).work(len(records))  # realistic-latency mode
         finally:
             with st.lock:
                 result.close()
