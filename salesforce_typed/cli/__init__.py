@@ -4,7 +4,7 @@
 module, which registers itself on `app` when imported here.
 """
 
-from salesforce_typed.cli import bulk, fake_org, generate, listen, login
+from salesforce_typed.cli import bulk, check_soql, fake_org, generate, listen, login, schema
 from salesforce_typed.cli.app import app
 
 
@@ -12,4 +12,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "bulk", "fake_org", "generate", "listen", "login", "main"]
+__all__ = ["app", "bulk", "check_soql", "fake_org", "generate", "listen", "login", "main", "schema"]

@@ -1,0 +1,145 @@
+"""Check files and folders: Python sources, and the ```python blocks of Markdown files."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import attrs
+
+from .finder import Site, find_sites
+from .problems import Finding, Problem
+from .schema import PackageSchema
+from .validate import QueryCheck
+
+DEFAULT_PACKAGE = "salesforce_typed_std"
+_SKIP_DIRS = frozenset({".git", ".venv", "venv", "__pycache__", "node_modules", ".tox"})
+_FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@attrs.frozen
+class Report:
+    """Every problem found, and how much was looked at (for the summary)."""
+
+    problems: tuple[Problem, ...]
+    files: int
+    queries: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _site_findings(site: Site, schema: PackageSchema) -> list[Finding]:
+    check = QueryCheck(schema, site.soql)
+    findings = list(check.findings)
+    names = check.bound.names
+    if not site.params_given:
+        for name, (line, column) in zip(names, check.bound.firsts, strict=True):
+            message = f"placeholder :{name} has no value (no params given)"
+            findings.append(Finding("SOQL010", message, line, column))
+    elif site.params is not None:
+        for name, (line, column) in zip(names, check.bound.firsts, strict=True):
+            if name not in site.params:
+                findings.append(
+                    Finding("SOQL010", f"placeholder :{name} not in params", line, column)
+                )
+        for key in site.params:
+            if key not in names:
+                findings.append(Finding("SOQL011", f"params key '{key}' has no placeholder :{key}"))
+    if site.model and check.from_object:
+        model_object = schema.model_object(site.model)
+        if model_object and model_object.lower() != check.from_object.lower():
+            message = f"model {site.model} ({model_object}) does not match FROM {check.from_object}"
+            findings.append(Finding("SOQL009", message))
+    return findings
+
+
+def check_source(
+    source: str,
+    path: str,
+    schema: PackageSchema,
+    *,
+    all_literals: bool = False,
+    first_line: int = 1,
+) -> tuple[list[Problem], int]:
+    """(problems, number of queries) for one Python source; `first_line` offsets a block."""
+    problems: list[Problem] = []
+    count = 0
+    for site in find_sites(source, all_literals=all_literals):
+        count += 1
+        for finding in _site_findings(site, schema):
+            line, column = site.position(finding.line, finding.column)
+            problems.append(
+                Problem(path, line + first_line - 1, column, finding.code, finding.message)
+            )
+    return problems, count
+
+
+def _markdown(
+    text: str, path: str, schema: PackageSchema, all_literals: bool
+) -> tuple[list[Problem], int]:
+    problems: list[Problem] = []
+    count = 0
+    for block in _FENCE.finditer(text):
+        first_line = text.count("\n", 0, block.start(1)) + 1
+        found, n = check_source(
+            block.group(1), path, schema, all_literals=all_literals, first_line=first_line
+        )
+        problems += found
+        count += n
+    return problems, count
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """The .py and .md files under `paths`, sorted, skipping virtualenvs and caches."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            yield path
+            continue
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or directory: {path}")
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+            for name in sorted(files):
+                if name.endswith((".py", ".md")):
+                    yield Path(root) / name
+
+
+def check_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    package: str = DEFAULT_PACKAGE,
+    *,
+    all_literals: bool = False,
+) -> Report:
+    """Check every SOQL site under `paths` against `package` (a module name or folder)."""
+    schema = PackageSchema(package)
+    problems: list[Problem] = []
+    files = queries = 0
+    for file in iter_files(paths):
+        text = file.read_text(encoding="utf-8")
+        files += 1
+        if file.suffix == ".md":
+            found, n = _markdown(text, str(file), schema, all_literals)
+        else:
+            try:
+                found, n = check_source(text, str(file), schema, all_literals=all_literals)
+            except SyntaxError as exc:
+                found, n = (
+                    [
+                        Problem(
+                            str(file),
+                            exc.lineno or 1,
+                            exc.offset or 1,
+                            "SOQL000",
+                            f"Python syntax error: {exc.msg}",
+                        )
+                    ],
+                    0,
+                )
+        problems += found
+        queries += n
+    return Report(tuple(sorted(problems)), files, queries)

@@ -1,0 +1,94 @@
+"""The checker on the fixture codebase: exactly the expected problems, none on correct SOQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from salesforce_typed.soqlcheck import CODES, check_paths
+from salesforce_typed.testing.check_soql import assert_soql_ok, check_soql
+
+from .codebase import BAD, BAD_PROBLEMS, GOOD
+
+
+def expected(path: Path) -> list[tuple[str, int, int, str, str]]:
+    lines = BAD.splitlines()
+    return [
+        (str(path), line, lines[line - 1].index(marker) + 1, code, message)
+        for line, marker, code, message in BAD_PROBLEMS
+    ]
+
+
+def test_correct_queries_of_every_kind_give_no_problem(codebase: Path) -> None:
+    report = check_paths([codebase / "good.py"])
+    assert report.problems == ()
+    # every call in GOOD but make_soql() (unresolvable) and another library's query()
+    assert report.queries == GOOD.count("query") - GOOD.count("query_to_csv") - 2 == 19
+
+
+def test_every_mistake_is_found_where_it_is(codebase: Path) -> None:
+    report = check_paths([codebase / "bad.py"])
+    got = [(p.path, p.line, p.column, p.code, p.message) for p in report.problems]
+    assert got == expected(codebase / "bad.py")
+    assert {p.code for p in report.problems} == set(CODES)  # every code has a case
+
+
+def test_a_folder_is_walked_and_the_pytest_helper_returns_the_same(codebase: Path) -> None:
+    problems = check_soql(codebase)
+    assert [str(p) for p in problems] == [
+        f"{path}:{line}:{col}: {code} {message}"
+        for path, line, col, code, message in expected(codebase / "bad.py")
+    ]
+    with pytest.raises(AssertionError, match=r"18 SOQL problem\(s\):\n.*bad.py:7:35: SOQL002"):
+        assert_soql_ok([codebase])
+    assert_soql_ok(codebase / "good.py")
+
+
+def test_all_literals_adds_bare_select_strings_but_not_prose(tmp_path: Path) -> None:
+    source = tmp_path / "consts.py"
+    source.write_text(
+        '"""Select the accounts from the org."""\n'
+        'SOQL = "SELECT Id, Nmae FROM Account"\n'
+        "def f(name):\n"
+        '    return f"SELECT Id FROM {name}"\n',
+        encoding="utf-8",
+    )
+    assert check_soql(source) == []
+    problems = check_soql(source, all_literals=True)
+    assert [(p.line, p.column, p.code) for p in problems] == [(2, 20, "SOQL002")]
+
+
+def test_a_name_bound_more_than_once_is_not_guessed(tmp_path: Path) -> None:
+    source = tmp_path / "rebound.py"
+    source.write_text(
+        'SOQL = "SELECT Nmae FROM Account"\n'
+        "for SOQL in ():\n"
+        "    pass\n"
+        "def f(sf):\n"
+        "    sf.query(SOQL)\n",
+        encoding="utf-8",
+    )
+    assert check_paths([source]).queries == 0
+
+
+def test_a_multiline_literal_maps_columns_onto_its_own_lines(tmp_path: Path) -> None:
+    source = tmp_path / "multi.py"
+    source.write_text(
+        "def f(sf):\n"
+        '    sf.query("""SELECT Id,\n'
+        "                       Nmae\n"
+        '                FROM Account""")\n',
+        encoding="utf-8",
+    )
+    assert [(p.line, p.column) for p in check_soql(source)] == [(3, 24)]
+
+
+def test_markdown_python_blocks_are_checked_at_their_lines(tmp_path: Path) -> None:
+    doc = tmp_path / "guide.md"
+    doc.write_text(
+        '# Guide\n\n```python\nsf.query("SELECT Id FROM Acount")\n```\n\n'
+        '```bash\nsf.query("SELECT Id FROM Nope")\n```\n',
+        encoding="utf-8",
+    )
+    assert [(p.line, p.column, p.code) for p in check_soql(doc)] == [(4, 26, "SOQL001")]
