@@ -21,6 +21,9 @@ What must stay true:
   the FROM object checked against the model, untyped rows decoded as the FROM object's model.
 - After jobs exist, a failure raises `BulkIngestInterruptedError` carrying their ids; the jobs
   keep running and `resume_ingest` collects them, from this process or a new one.
+- With `journal=` (a file load), every step is written to the local job journal before it
+  is taken (`jobs/journal.py`); a re-run of the same load, or `resume_ingest(id,
+  journal=...)`, picks its jobs up (`_pick_up`): no row is uploaded twice, none is lost.
 - Session expiry needs nothing here: the client's auth flow refreshes on INVALID_SESSION_ID
   and replays, and every request body here is replayable.
 """
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
 from salesforce_typed.bulk2._async.jobs import AsyncBulk2Jobs
@@ -39,6 +42,7 @@ from salesforce_typed.bulk2._async.transport import Spool, file_input, record_in
 from salesforce_typed.bulk2.rows import DEFAULT_MATCH_WINDOW
 from salesforce_typed.bulk2.states import JobState
 from salesforce_typed.bulk2.wire import (
+    Bulk2Job,
     BulkIngestInterruptedError,
     BulkProgress,
     BulkTimeoutError,
@@ -48,7 +52,7 @@ from salesforce_typed.bulk2.wire import (
     build_ingest_results,
     build_upload,
 )
-from salesforce_typed.core.errors import OutcomeUnknownError, UsageError
+from salesforce_typed.core.errors import NotFoundError, OutcomeUnknownError, UsageError
 from salesforce_typed.core.models import Record, SObject
 from salesforce_typed.jobs.csv_chunks import (
     MAX_UPLOAD_BYTES,
@@ -59,6 +63,17 @@ from salesforce_typed.jobs.csv_chunks import (
     LineEnding,
     Operation,
     split_uploads,
+)
+from salesforce_typed.jobs.journal import (
+    CLOSED,
+    NEW,
+    OPEN,
+    UPLOADED,
+    Journal,
+    JournalEntry,
+    JournalPart,
+    PartTracker,
+    fingerprint,
 )
 from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.jobs.query_model import model_for_query
@@ -80,6 +95,12 @@ def _check_ingest(
         raise UsageError(f"operation must be one of {', '.join(OPERATIONS)}")
     if operation == "upsert" and not external_id_field:
         raise UsageError("upsert needs external_id_field")
+
+
+def _journal(journal: Journal | bool | None) -> Journal | None:
+    if journal is True:
+        return Journal()
+    return journal or None
 
 
 class AsyncBulk2(AsyncBulk2Jobs):
@@ -110,6 +131,8 @@ class AsyncBulk2(AsyncBulk2Jobs):
         poll: PollPolicy | None = None,
         max_upload_bytes: int = MAX_UPLOAD_BYTES,
         match_window: int = DEFAULT_MATCH_WINDOW,
+        journal: Journal | bool | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> AsyncIngestResult:
         """Load `records` (models or mappings) or a CSV file, wait, and report.
 
@@ -118,10 +141,47 @@ class AsyncBulk2(AsyncBulk2Jobs):
         cell) leaves a field alone, None (`#N/A`) nulls it. Returns when every job is
         JobComplete, Failed or Aborted; close the result (or use `async with`) to drop the
         input kept for matching.
+
+        `journal=True` (or a `Journal(path)`), for a CSV file: every step is journaled, and
+        the same load found in the journal (same org, object, operation, file content) is
+        picked up where it stopped instead of loaded again; `notify` hears what was done.
         """
         _check_ingest(records, csv_path, operation, external_id_field)
         dialect = CsvDialect(column_delimiter=column_delimiter, line_ending=line_ending)
         catalog = await self._catalog(sobject)
+        book = _journal(journal)
+        if book is not None:
+            if csv_path is None:
+                raise UsageError("journal= needs csv_path: the journal fingerprints a file")
+            source = fingerprint(csv_path)
+            instance = await self.client.connection.aget_instance_url(self.client.http)
+            entry = book.find(instance, catalog.sobject, operation, external_id_field, source)
+            if entry is None:
+                entry = book.new(
+                    instance_url=instance,
+                    sobject=catalog.sobject,
+                    operation=operation,
+                    external_id_field=external_id_field,
+                    column_delimiter=column_delimiter,
+                    line_ending=line_ending,
+                    max_upload_bytes=max_upload_bytes,
+                    input=source,
+                )
+            elif notify is not None:
+                notify(
+                    f"found {entry.id} in the journal ({entry.state}, jobs "
+                    f"{', '.join(entry.job_ids) or 'none yet'}): picking it up, not loading again"
+                    + (
+                        " (to load the file again: `salesforce-typed bulk jobs --forget "
+                        f"{entry.id}`)"
+                        if entry.state == "ended"
+                        else ""
+                    )
+                )
+            return await self._journaled(
+                book, entry, catalog, assignment_rule_id=assignment_rule_id, progress=progress,
+                poll=poll, match_window=match_window, notify=notify,
+            )  # fmt: skip
         if csv_path is not None:
             header, rows = file_input(csv_path, catalog, operation, external_id_field, dialect)
         else:
@@ -176,6 +236,205 @@ class AsyncBulk2(AsyncBulk2Jobs):
             match_window=match_window,
         )
 
+    async def _journaled(
+        self,
+        book: Journal,
+        entry: JournalEntry,
+        catalog: FieldCatalog,
+        *,
+        assignment_rule_id: str | None = None,
+        progress: ProgressCallback | None = None,
+        poll: PollPolicy | None = None,
+        match_window: int = DEFAULT_MATCH_WINDOW,
+        notify: Callable[[str], None] | None = None,
+        send: bool = True,
+    ) -> AsyncIngestResult:
+        """Finish a journaled load: pick up its jobs, send the parts that have none (`send`),
+        wait, write the ending states. The file is re-read to match results to input rows,
+        unless its content changed (then rows carry no `input_index`)."""
+        try:
+            unchanged = fingerprint(entry.input.path).same_content(entry.input)
+        except OSError:
+            unchanged = False
+        if not unchanged and send and any(p.state in (NEW, OPEN) for p in entry.parts):
+            raise UsageError(
+                f"{entry.input.path} changed or is gone since {entry.id} started: its rows not "
+                "yet uploaded cannot be sent"
+            )
+        dialect = CsvDialect(
+            column_delimiter=entry.column_delimiter,  # type: ignore[arg-type]
+            line_ending=entry.line_ending,  # type: ignore[arg-type]
+        )
+        spools = self._encode_file(entry, catalog, dialect) if unchanged else []
+        bounds = [(s.start, s.rows) for s in spools]
+        if spools and not entry.parts:
+            entry.parts = [JournalPart(start=start, rows=rows) for start, rows in bounds]
+            book.save(entry)
+        elif spools and [(p.start, p.rows) for p in entry.parts] != bounds:
+            self._drop({}, spools)
+            raise UsageError(f"{entry.id}: the file no longer cuts into the recorded uploads")
+        inputs: dict[str, Spool] = {}
+        waiting: list[str] = []
+        try:
+            for number, part in enumerate(entry.parts):
+                spool = spools[number] if spools else None
+                job_id = await self._pick_up(book, entry, part, notify, send=send)
+                if job_id is None and send and spool is not None:
+                    await self._send_upload(
+                        spool, entry.sobject, entry.operation, dialect,  # type: ignore[arg-type]
+                        entry.external_id_field, assignment_rule_id, inputs, progress,
+                        PartTracker(book, entry, part, notify),
+                    )  # fmt: skip
+                    job_id = part.job_id
+                elif job_id is not None and spool is not None:
+                    inputs[job_id] = spool
+                if job_id is not None:
+                    waiting.append(job_id)
+            finished = await self.wait(waiting, "ingest", poll=poll, progress=progress)
+        except Exception as exc:
+            self._drop(inputs, spools)
+            if waiting and not isinstance(exc, BulkTimeoutError):
+                raise BulkIngestInterruptedError(
+                    f"ingest stopped ({exc}); its jobs keep running and the journal "
+                    f"{entry.id} knows them: run the same load again, or resume_ingest",
+                    job_ids=entry.job_ids,
+                ) from exc
+            raise
+        except BaseException:
+            self._drop(inputs, spools)
+            raise
+        for spool in spools:
+            if spool not in inputs.values():
+                spool.close()
+        parts = {p.job_id: p for p in entry.parts}
+        unprocessed = {}
+        for job in finished:
+            part = parts[job.id]
+            part.state = str(job.state)
+            part.processed = job.number_records_processed
+            part.failed = job.number_records_failed
+            unprocessed[job.id] = max(part.rows - job.number_records_processed, 0)
+        book.save(entry)
+        return AsyncIngestResult(
+            self,
+            finished,
+            unprocessed=unprocessed,
+            inputs=inputs,
+            uploaded=sum(parts[job.id].rows for job in finished),
+            match_window=match_window,
+            entry=entry,
+        )
+
+    @staticmethod
+    def _encode_file(
+        entry: JournalEntry, catalog: FieldCatalog, dialect: CsvDialect
+    ) -> list[Spool]:
+        """The journaled file encoded again into its uploads (the same cut every time)."""
+        header, rows = file_input(
+            entry.input.path, catalog, entry.operation, entry.external_id_field, dialect
+        )
+        spools: list[Spool] = []
+        uploaded = 0
+        try:
+            for piece in split_uploads(
+                header, rows, dialect=dialect, max_upload_bytes=entry.max_upload_bytes
+            ):
+                if not spools or piece.job != spools[-1].number:
+                    spools.append(Spool(piece.job, uploaded))
+                spools[-1].write(piece.data, piece.rows)
+                uploaded += piece.rows
+        except BaseException:
+            AsyncBulk2._drop({}, spools)
+            raise
+        return spools
+
+    async def _pick_up(
+        self,
+        book: Journal,
+        entry: JournalEntry,
+        part: JournalPart,
+        notify: Callable[[str], None] | None,
+        *,
+        send: bool,
+    ) -> str | None:
+        """The job to wait for on this part, or None when its rows need a (new) job.
+
+        Open on Salesforce: closed if its upload had answered, else aborted (a half upload
+        must not run). Aborted before it ran: its rows go to a new job. Anything else runs
+        or ran: waited for, never sent again.
+        """
+        say = notify or (lambda message: None)
+        job_id = part.job_id
+        if job_id is None:
+            return None
+        try:
+            job = await self.job_info(job_id, "ingest")
+        except NotFoundError:
+            if part.state in (NEW, OPEN):
+                part.reset()
+                book.save(entry)
+                say(f"job {job_id}: gone from Salesforce before it ran; its rows go to a new job")
+                return None
+            raise UsageError(
+                f"job {job_id} of {entry.id} is gone from Salesforce after its upload: what it "
+                "loaded is unknown (forget the entry with `salesforce-typed bulk jobs --forget "
+                f"{entry.id}`)"
+            ) from None
+        if job.state == JobState.OPEN:
+            if not send:
+                say(f"job {job_id}: still Open, its upload unfinished (`bulk resume` sends it)")
+                return None
+            if part.state == UPLOADED:
+                await self.close_job(job_id)
+                part.state = CLOSED
+                book.save(entry)
+                say(f"job {job_id}: its upload had landed; closed it now, nothing sent again")
+                return job_id
+            await self.abort(job_id, "ingest")
+            part.reset()
+            book.save(entry)
+            say(f"job {job_id}: left Open by an interrupted upload; aborted, rows go to a new job")
+            return None
+        before_run = part.state in (NEW, OPEN, UPLOADED) and job.number_records_processed == 0
+        if job.state == JobState.ABORTED and before_run:
+            part.reset()
+            book.save(entry)
+            say(f"job {job_id}: aborted before it ran; its rows go to a new job")
+            return None
+        ended = str(job.state) in ("JobComplete", "Failed", "Aborted")
+        say(
+            f"job {job_id}: {job.state} from an earlier run; "
+            f"{'reporting it' if ended else 'waiting for it'}, no row sent again"
+        )
+        return job_id
+
+    async def stop_load(self, entry: JournalEntry, journal: Journal) -> tuple[list[str], list[str]]:
+        """After an interrupt: abort the load's jobs still Open (a half upload never runs) and
+        say which keep running. Returns (aborted, running) job ids."""
+        aborted: list[str] = []
+        running: list[str] = []
+        for part in entry.parts:
+            if part.job_id is None or part.ended:
+                continue
+            if part.state in (OPEN, UPLOADED):
+                job = await self.abort(part.job_id, "ingest")
+                if job.state == JobState.ABORTED:
+                    aborted.append(part.job_id)
+                    part.reset()
+                    journal.save(entry)
+                    continue
+            running.append(part.job_id)
+        return aborted, running
+
+    async def job_status(
+        self, job_id: str, *, journal: Journal | bool | None = None
+    ) -> list[Bulk2Job]:
+        """The JobInfo of a job, or, with a journal, of every job of the load holding it."""
+        book = _journal(journal)
+        entry = book.entry_for(job_id) if book is not None else None
+        ids = entry.job_ids if entry is not None and entry.job_ids else [job_id]
+        return [await self.job_info(one) for one in ids]
+
     @staticmethod
     def _drop(spools: Mapping[str, Spool], pending: Sequence[Spool]) -> None:
         for spool in [*spools.values(), *pending]:
@@ -215,9 +474,11 @@ class AsyncBulk2(AsyncBulk2Jobs):
         assignment_rule_id: str | None,
         spools: dict[str, Spool],
         progress: ProgressCallback | None,
+        tracker: PartTracker | None = None,
     ) -> None:
         """Create a job, upload one spool, close the job. An upload that may have landed is
-        not re-sent into the same job: the job is aborted and the rows go to a new one."""
+        not re-sent into the same job: the job is aborted and the rows go to a new one.
+        A `tracker` journals each step before the next request."""
         attempt = 0
         while True:
             attempt += 1
@@ -228,10 +489,14 @@ class AsyncBulk2(AsyncBulk2Jobs):
                 external_id_field=external_id_field,
                 assignment_rule_id=assignment_rule_id,
             )
+            if tracker is not None:
+                tracker.created(job.id)
             try:
                 await self.transport.upload(build_upload(job.id), spool)
             except OutcomeUnknownError:
                 await self._abort_quietly(job.id)
+                if tracker is not None:
+                    tracker.aborted()
                 if attempt >= self.client.retry.max_attempts:
                     raise
                 log.warning("bulk job %s: upload outcome unknown; aborted, using a new job", job.id)
@@ -239,7 +504,11 @@ class AsyncBulk2(AsyncBulk2Jobs):
             except Exception:
                 await self._abort_quietly(job.id)
                 raise
+            if tracker is not None:
+                tracker.uploaded()
             await self.close_job(job.id)
+            if tracker is not None:
+                tracker.closed()
             spools[job.id] = spool
             if progress is not None:
                 progress(
@@ -382,13 +651,25 @@ class AsyncBulk2(AsyncBulk2Jobs):
         *,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        journal: Journal | bool | None = None,
+        notify: Callable[[str], None] | None = None,
+        upload: bool = True,
     ) -> AsyncIngestResult:
         """Wait for ingest jobs created earlier (by any process) and report them.
 
-        Without the input, result rows carry no `input_index`; unprocessed rows of Failed
-        or Aborted jobs are counted from their result set.
+        With a `journal` holding the load: its parts not yet uploaded are sent (unless
+        `upload=False`), jobs left Open are closed or aborted, and result rows carry the
+        `input_index` of their row in the file. Without, result rows carry no `input_index`;
+        unprocessed rows of Failed or Aborted jobs are counted from their result set.
         """
         ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
+        book = _journal(journal)
+        entry = book.entry_for(ids[0]) if book is not None and ids else None
+        if book is not None and entry is not None:
+            catalog = await self._catalog(entry.sobject)
+            return await self._journaled(
+                book, entry, catalog, progress=progress, poll=poll, notify=notify, send=upload
+            )
         jobs = await self.wait(ids, "ingest", poll=poll, progress=progress)
         unprocessed: dict[str, int] = {}
         for job in jobs:
@@ -450,9 +731,14 @@ class AsyncBulk2(AsyncBulk2Jobs):
         *,
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
+        journal: Journal | bool | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> AsyncIngestResult | AsyncBulk2Query[Record]:
-        """Either kind of job by id: an ingest result, or the query's rows as Records."""
+        """Either kind of job by id: an ingest result (finished from the `journal` when it
+        holds the load), or the query's rows as Records."""
         job = await self.job_info(job_id)
         if job.kind == "ingest":
-            return await self.resume_ingest([job.id], poll=poll, progress=progress)
+            return await self.resume_ingest(
+                [job.id], poll=poll, progress=progress, journal=journal, notify=notify
+            )
         return self.resume_query(job.id, poll=poll, progress=progress)

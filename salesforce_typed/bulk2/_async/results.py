@@ -6,7 +6,7 @@ What must stay true:
   order, bounded window; see `bulk2/rows.py`), so memory never grows with the job.
 - The uploaded CSV is kept (spooled: memory, then a temp file) until `close()` or the end of
   a `with` block, only to match results; after a resume there is no input and
-  `input_index` is None.
+  `input_index` is None, unless the load was journaled (its file is encoded again).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from salesforce_typed.bulk2.rows import (
 )
 from salesforce_typed.bulk2.states import JobState
 from salesforce_typed.bulk2.wire import Bulk2Job, ResultSet, build_ingest_results
+from salesforce_typed.jobs.journal import JournalEntry
 from salesforce_typed.jobs.row_errors import parse_sf_error
 
 if TYPE_CHECKING:
@@ -100,8 +101,10 @@ class AsyncIngestResult:
         inputs: Mapping[str, Spool] | None = None,
         uploaded: int | None = None,
         match_window: int = DEFAULT_MATCH_WINDOW,
+        entry: JournalEntry | None = None,
     ) -> None:
         self._bulk = bulk
+        self.entry = entry  # the journal entry of a journaled load
         self.jobs = list(jobs)
         self._inputs = dict(inputs or {})
         self._unprocessed = dict(unprocessed)

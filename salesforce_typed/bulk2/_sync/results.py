@@ -19,6 +19,7 @@ from salesforce_typed.bulk2.rows import (
 )
 from salesforce_typed.bulk2.states import JobState
 from salesforce_typed.bulk2.wire import Bulk2Job, ResultSet, build_ingest_results
+from salesforce_typed.jobs.journal import JournalEntry
 from salesforce_typed.jobs.row_errors import parse_sf_error
 
 if TYPE_CHECKING:
@@ -92,8 +93,10 @@ class IngestResult:
         inputs: Mapping[str, Spool] | None = None,
         uploaded: int | None = None,
         match_window: int = DEFAULT_MATCH_WINDOW,
+        entry: JournalEntry | None = None,
     ) -> None:
         self._bulk = bulk
+        self.entry = entry  # the journal entry of a journaled load
         self.jobs = list(jobs)
         self._inputs = dict(inputs or {})
         self._unprocessed = dict(unprocessed)
