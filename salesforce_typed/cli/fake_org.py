@@ -123,6 +123,7 @@ def fake_org_serve(
         tls=tls,
         data_dir=data_dir,
         schema=schema,
+        pubsub=True,  # the Pub/Sub API's gRPC target is in the JSON line as pubsub_url
         config=OrgConfig(
             api_version=api_version.removeprefix("v"),
             refresh_token_rotation=rotation,

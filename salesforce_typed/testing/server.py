@@ -4,6 +4,8 @@
         org.instance_url, org.credentials()["refresh_token"]
 
 Port 0 picks a free port; `tls=True` serves https with a CA written to `ca_file`.
+`pubsub=True` also serves the Pub/Sub API over gRPC (started on first use of `pubsub_url`
+otherwise), over TLS with the same CA when `tls=True`.
 """
 
 from __future__ import annotations
@@ -53,8 +55,11 @@ class FakeOrg:
         data_dir: Path | None = None,
         config: OrgConfig | None = None,
         schema: OrgSchema | None = None,
+        pubsub: bool = False,
     ) -> None:
         self.host = host
+        self.pubsub = pubsub
+        self._pubsub: Any = None  # testing.pubsub.PubSubServer once started
         self.port = port
         self.tls = tls
         self.data_dir = data_dir
@@ -132,9 +137,34 @@ class FakeOrg:
             if server.started:
                 break
             threading.Event().wait(0.01)
+        if self.pubsub:
+            self.start_pubsub()
         return self
 
+    def start_pubsub(self) -> str:
+        """Serve the Pub/Sub API (once); returns its `host:port` gRPC target."""
+        if self._pubsub is None:
+            from salesforce_typed.testing.pubsub import PubSubServer
+
+            files = self.tls_files
+            self._pubsub = PubSubServer(
+                self.state,
+                host=self.host,
+                cert_file=files.cert_file if files else None,
+                key_file=files.key_file if files else None,
+            ).start()
+        target: str = self._pubsub.target
+        return target
+
+    @property
+    def pubsub_url(self) -> str:
+        """The Pub/Sub API's gRPC target (`127.0.0.1:PORT`), started on first use."""
+        return self.start_pubsub()
+
     def stop(self) -> None:
+        if self._pubsub is not None:
+            self._pubsub.stop()
+            self._pubsub = None
         for stopper in self.state.extensions.get("stoppers", []):
             stopper()  # release held long-polls so the server can exit at once
         if self._server is not None:
@@ -221,4 +251,6 @@ class FakeOrg:
         }
         if self.tls_files is not None:
             creds["ca_file"] = str(self.tls_files.ca_file)
+        if self._pubsub is not None:
+            creds["pubsub_url"] = self._pubsub.target
         return creds

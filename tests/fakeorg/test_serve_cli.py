@@ -124,6 +124,7 @@ def test_env_file_is_complete_sources_in_bash_and_is_removed_at_exit(serve: Serv
         "password",
         "security_token",
         "ca_file",
+        "pubsub_url",
     }
     assert stat.S_IMODE(served.env_file.stat().st_mode) == 0o600  # it holds secrets
     # written to a temp file and renamed: no temp file is left beside it

@@ -1,0 +1,261 @@
+"""Avro schemas the fake org serves over Pub/Sub, derived from the describe, and the encoding
+of a bus event (CometD's JSON shape) into a datum of that schema.
+
+docs/pubsub.md has the guide's facts this follows. In short:
+- A change event schema is `<Entity>ChangeEvent` with `ChangeEventHeader` first, then the
+  entity's fields in describe order, the ones CDC carries (not Id, formulas, IsDeleted...).
+  Compound fields (person name, addresses, geolocation) are nested records at the compound's
+  position, named after the compound; every field is a union with null, default null.
+- Datetimes are longs (epoch milliseconds), dates ints (days since the epoch); each field's
+  `doc` names its Salesforce type, so a reader can turn them back into CometD's strings.
+- The schema id is a hash of the schema JSON: one id per schema version, a describe change
+  (a new field) gives a new id while events already sent keep theirs.
+- Pub/Sub carries every field: unchanged ones are null. `changedFields`, `nulledFields` and
+  `diffFields` travel as bitmaps of field positions ("Event Deserialization Considerations").
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from salesforce_typed.testing.org.changes import PERSON_NAME, _flat_skips, cdc_compounds
+from salesforce_typed.testing.org.records import field_index
+from salesforce_typed.testing.org.state import OrgState
+
+NAMESPACE = "com.sforce.eventbus"
+CHANGE_TYPES = (
+    "CREATE",
+    "UPDATE",
+    "DELETE",
+    "UNDELETE",
+    "GAP_CREATE",
+    "GAP_UPDATE",
+    "GAP_DELETE",
+    "GAP_UNDELETE",
+    "GAP_OVERFLOW",
+)
+_AVRO_TYPES = {
+    "boolean": "boolean",
+    "int": "int",
+    "long": "long",
+    "double": "double",
+    "currency": "double",
+    "percent": "double",
+    "date": "int",
+    "datetime": "long",
+}
+# Describe types by the name the schema's `doc` gives them (what a reader converts back).
+_DOC_TYPES = {"date": "Date", "datetime": "DateTime"}
+_PLATFORM_SKIPPED = frozenset({"ReplayId", "EventUuid", "CreatedDate", "CreatedById"})
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _strings(name: str) -> dict[str, Any]:
+    return {"name": name, "type": {"type": "array", "items": "string"}}
+
+
+HEADER_SCHEMA: dict[str, Any] = {
+    "type": "record",
+    "name": "ChangeEventHeader",
+    "namespace": "com.salesforce.eventbus",
+    "fields": [
+        {"name": "entityName", "type": "string"},
+        {"name": "recordIds", "type": {"type": "array", "items": "string"}},
+        {
+            "name": "changeType",
+            "type": {"type": "enum", "name": "ChangeType", "symbols": list(CHANGE_TYPES)},
+        },
+        {"name": "changeOrigin", "type": "string"},
+        {"name": "transactionKey", "type": "string"},
+        {"name": "sequenceNumber", "type": "int"},
+        {"name": "commitTimestamp", "type": "long"},
+        {"name": "commitNumber", "type": "long"},
+        {"name": "commitUser", "type": "string"},
+        _strings("nulledFields"),
+        _strings("diffFields"),
+        _strings("changedFields"),
+    ],
+}
+
+
+def schema_id_of(schema: Mapping[str, Any]) -> str:
+    """A 22-character id (Salesforce's look) that changes whenever the schema does."""
+    text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode()).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _field(name: str, sf_type: str) -> dict[str, Any]:
+    avro = _AVRO_TYPES.get(sf_type, "string")
+    doc = f"Data:{_DOC_TYPES.get(sf_type, sf_type)}"
+    return {"name": name, "type": ["null", avro], "doc": doc, "default": None}
+
+
+def change_event_schema(state: OrgState, entity: str) -> dict[str, Any] | None:
+    """The `<Entity>ChangeEvent` schema, or None for an entity the org does not have."""
+    index = field_index(state, entity)
+    if index is None:
+        return None
+    compounds = cdc_compounds(index)
+    skipped = _flat_skips(index, compounds)
+    parents: dict[str, list[tuple[str, str]]] = {}
+    for component, (compound, key) in compounds.items():
+        parents.setdefault(compound, []).append((component, key))
+    fields: list[dict[str, Any]] = [{"name": "ChangeEventHeader", "type": HEADER_SCHEMA}]
+    placed: set[str] = set()
+    names = list(index.fields)
+    for name in [*names, *(p for p in parents if p not in index.fields)]:
+        if name in parents and name not in placed:
+            placed.add(name)
+            nested = [
+                _field(key, str(index.fields[component].get("type")))
+                for component, key in sorted(parents[name], key=_component_order(names))
+            ]
+            record = {"type": "record", "name": name, "fields": nested}
+            fields.append({"name": name, "type": ["null", record], "default": None})
+        elif name not in skipped and name not in compounds and name in index.fields:
+            fields.append(_field(name, str(index.fields[name].get("type"))))
+    stem = entity[:-1] if entity.endswith("__c") else entity
+    return {
+        "type": "record",
+        "name": f"{stem}ChangeEvent",
+        "namespace": NAMESPACE,
+        "fields": fields,
+    }
+
+
+def _component_order(names: list[str]) -> Callable[[tuple[str, str]], int]:
+    """Person name components in the order CDC schemas list them; others in describe order."""
+
+    def order(pair: tuple[str, str]) -> int:
+        component, key = pair
+        if key in PERSON_NAME:
+            return PERSON_NAME.index(key)
+        return names.index(component)
+
+    return order
+
+
+def platform_event_schema(state: OrgState, name: str) -> dict[str, Any] | None:
+    """The `<Name>__e` schema: CreatedDate and CreatedById, then the custom fields."""
+    describe = state.schema.describe(name)
+    if describe is None or not name.endswith("__e"):
+        return None
+    fields: list[dict[str, Any]] = [
+        {"name": "CreatedDate", "type": "long", "doc": "CreatedDate:DateTime"},
+        {"name": "CreatedById", "type": "string", "doc": "CreatedBy:EntityId"},
+    ]
+    for field in describe.get("fields") or ():
+        if field["name"] not in _PLATFORM_SKIPPED:
+            fields.append(_field(str(field["name"]), str(field.get("type"))))
+    return {"type": "record", "name": name, "namespace": NAMESPACE, "fields": fields}
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def avro_value(field: Mapping[str, Any], value: Any) -> Any:
+    """A CometD JSON value as the field's Avro type: ISO datetimes as epoch ms, dates as
+    epoch days, a diff (`{"diff": ...}`) as its text."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and set(value) == {"diff"}:
+        return str(value["diff"])
+    kind = str(field.get("doc", "")).rpartition(":")[2]
+    if kind == "DateTime" and isinstance(value, str):
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return int(moment.timestamp() * 1000)
+    if kind == "Date" and isinstance(value, str):
+        return (dt.date.fromisoformat(value) - _EPOCH).days
+    return value
+
+
+def _record_fields(field_type: Any) -> list[dict[str, Any]] | None:
+    """The fields of a nested record (a `["null", record]` union), else None."""
+    if isinstance(field_type, list):
+        for branch in field_type:
+            if isinstance(branch, dict) and branch.get("type") == "record":
+                fields: list[dict[str, Any]] = branch["fields"]
+                return fields
+    return None
+
+
+def bitmap(schema: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """Field names (`Phone`, `Name.LastName`) as the guide's bitmap strings: first the
+    top-level bitmap (`0x...`, bit i = the schema's field i), then one `<i>-0x...` per
+    compound field i whose nested fields are named, bit j = its nested field j."""
+    fields = schema["fields"]
+    top = {f["name"]: i for i, f in enumerate(fields)}
+    bits = 0
+    nested: dict[int, int] = {}
+    for name in names:
+        parent, _, child = name.partition(".")
+        position = top.get(parent)
+        if position is None:
+            continue
+        inner = _record_fields(fields[position]["type"]) if child else None
+        if inner is None:
+            bits |= 1 << position
+            continue
+        for j, f in enumerate(inner):
+            if f["name"] == child:
+                nested[position] = nested.get(position, 0) | 1 << j
+    out = [_hex(bits)] if bits or not nested else []
+    out += [f"{i}-{_hex(b)}" for i, b in sorted(nested.items())]
+    return out if names else []
+
+
+def _hex(bits: int) -> str:
+    digits = max(2, (bits.bit_length() + 7) // 8 * 2)
+    return f"0x{bits:0{digits}X}"
+
+
+def change_datum(schema: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A bus CDC payload (CometD's shape) as a datum of `schema`: every field, unchanged ones
+    null; `nulledFields` and `diffFields` (which CometD does not carry) derived from the
+    payload: a named field whose value is null, a value sent as `{"diff": ...}`."""
+    header = dict(payload["ChangeEventHeader"])
+    changed = list(header.get("changedFields") or ())
+    datum: dict[str, Any] = {}
+    nulled: list[str] = []
+    diffs: list[str] = []
+    for field in schema["fields"][1:]:
+        name = field["name"]
+        value = payload.get(name)
+        inner = _record_fields(field["type"])
+        if inner is not None and isinstance(value, dict):
+            datum[name] = {f["name"]: avro_value(f, value.get(f["name"])) for f in inner}
+            nulled += [f"{name}.{k}" for k, v in value.items() if v is None]
+            continue
+        if isinstance(value, dict) and set(value) == {"diff"}:
+            diffs.append(name)
+        elif value is None and name in payload:
+            nulled.append(name)
+        datum[name] = None if inner is not None else avro_value(field, value)
+    if header.get("changeType") != "UPDATE":
+        nulled = []
+    header["changedFields"] = bitmap(schema, changed)
+    header["nulledFields"] = bitmap(schema, [n for n in nulled if n in changed])
+    header["diffFields"] = bitmap(schema, diffs)
+    return {"ChangeEventHeader": header, **datum}
+
+
+def platform_datum(schema: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A bus platform event payload as a datum of its schema."""
+    return {f["name"]: avro_value(f, payload.get(f["name"])) for f in schema["fields"]}
+
+
+def json_value(field: Mapping[str, Any], value: Any) -> Any:
+    """An Avro value back in CometD's JSON form (a published event goes on the bus so)."""
+    kind = str(field.get("doc", "")).rpartition(":")[2]
+    if kind == "DateTime" and isinstance(value, int):
+        moment = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if kind == "Date" and isinstance(value, int):
+        return (_EPOCH + dt.timedelta(days=value)).isoformat()
+    return value

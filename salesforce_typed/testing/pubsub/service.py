@@ -1,0 +1,419 @@
+"""The fake org's `eventbus.v1.PubSub` service: GetTopic, GetSchema, Subscribe, Publish.
+
+Events come from the same event bus as CometD (`testing.streaming.bus`): a REST write's CDC
+event, or a platform event published here or over REST, reaches both APIs with one replay id.
+docs/pubsub.md lists the guide's facts followed here, by section.
+
+What must stay true:
+- Every RPC checks the `accesstoken`, `instanceurl` and `tenantid` metadata against the org's
+  sessions first: UNAUTHENTICATED with the `error-code` trailer otherwise.
+- No input makes the service fail with INTERNAL: a bad topic, replay id, num_requested or
+  payload gets the status and `error-code` trailer Salesforce documents.
+- Subscribe never sends more events than the client has requested and not yet received;
+  an idle stream gets an empty FetchResponse with `latest_replay_id` every keepalive interval.
+- Replay ids are the bus's, as 8 big-endian bytes (what Salesforce's look like on the wire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import attrs
+import fastavro
+import grpc
+
+from salesforce_typed.testing.org.http import SfError
+from salesforce_typed.testing.org.state import OrgState, Session
+from salesforce_typed.testing.pubsub import schemas
+from salesforce_typed.testing.streaming.bus import ALL_CHANGE_EVENTS, EventBus, channel_entity
+from salesforce_typed_pubsub import pubsub_api_pb2 as pb
+from salesforce_typed_pubsub import pubsub_api_pb2_grpc as pb_grpc
+
+AUTH_ERROR = "sfdc.platform.eventbus.grpc.service.auth.error"
+REPLAY_CORRUPTED = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+REPLAY_INVALID = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.validation.failed"
+TOPIC_NOT_FOUND = "sfdc.platform.eventbus.grpc.topic.notfound"
+SCHEMA_NOT_FOUND = "sfdc.platform.eventbus.grpc.schema.notfound"
+REQUESTED_INVALID = "sfdc.platform.eventbus.grpc.subscription.fetch.requested.events.invalid"
+MAX_REQUESTED = 100  # "Pub/Sub API Allocations": at most 100 events per FetchRequest
+
+
+@attrs.define(kw_only=True)
+class PubSubConfig:
+    """Pub/Sub knobs, Salesforce's values by default."""
+
+    keepalive_s: float = 270.0  # an empty FetchResponse at least this often when idle
+
+
+def replay_bytes(replay_id: int) -> bytes:
+    return replay_id.to_bytes(8, "big")
+
+
+def replay_int(raw: bytes) -> int | None:
+    return int.from_bytes(raw, "big") if len(raw) == 8 else None
+
+
+@attrs.define(eq=False)
+class _Schema:
+    schema: dict[str, Any]
+    parsed: Any
+    schema_id: str
+
+
+class _AbortError(Exception):
+    def __init__(self, code: grpc.StatusCode, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.error_code = error_code
+        self.message = message
+
+
+class PubSubService(pb_grpc.PubSubServicer):
+    """One org's Pub/Sub API; `loop` is the gRPC server's, woken from any thread."""
+
+    def __init__(self, state: OrgState, bus: EventBus, config: PubSubConfig) -> None:
+        self.state = state
+        self.bus = bus
+        self.config = config
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._schemas: dict[str, _Schema] = {}  # schema id -> schema (every version served)
+        self._by_source: dict[tuple[str, int], tuple[object, _Schema]] = {}
+        self._waiters: dict[asyncio.Event, str] = {}
+        previous = bus.on_publish
+
+        def notify(channels: Sequence[str]) -> None:
+            if previous is not None:
+                previous(channels)
+            self.wake(channels)
+
+        bus.on_publish = notify
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def wake(self, channels: Sequence[str]) -> None:
+        """`EventBus.on_publish`, from any thread: wake the subscribers of `channels`."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        touched = set(channels)
+        with self._lock:
+            waiters = [e for e, c in self._waiters.items() if c in touched]
+        for waiter in waiters:
+            loop.call_soon_threadsafe(waiter.set)
+
+    def _rpc_id(self) -> str:
+        return str(uuid.uuid4())
+
+    async def _fail(self, context: grpc.aio.ServicerContext[Any, Any], exc: _AbortError) -> None:
+        rpc_id = self._rpc_id()
+        trailers = (("error-code", exc.error_code), ("rpc-id", rpc_id))
+        await context.abort(exc.code, f"{exc.message} rpcId: {rpc_id}", trailing_metadata=trailers)
+
+    def _session(self, context: grpc.aio.ServicerContext[Any, Any]) -> Session:
+        metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ())}
+        token = str(metadata.get("accesstoken", ""))
+        instance = str(metadata.get("instanceurl", "")).rstrip("/")
+        tenant = str(metadata.get("tenantid", ""))
+        error = _AbortError(
+            grpc.StatusCode.UNAUTHENTICATED,
+            AUTH_ERROR,
+            "An authentication exception occurred. Provide valid authentication via metadata "
+            "headers.",
+        )
+        if tenant != self.state.config.org_id or instance != self.state.instance_url.rstrip("/"):
+            raise error
+        try:
+            return self.state.session_for_token(token)
+        except SfError:
+            raise error from None
+
+    # -- schemas -------------------------------------------------------------------------
+
+    def _remember(self, key: tuple[str, int], source: object, schema: dict[str, Any]) -> _Schema:
+        with self._lock:
+            found = self._by_source.get(key)
+            if found is not None and found[0] is source:
+                return found[1]
+        sid = schemas.schema_id_of(schema)
+        entry = _Schema(schema, fastavro.parse_schema(schema), sid)
+        with self._lock:
+            entry = self._schemas.setdefault(sid, entry)
+            self._by_source[key] = (source, entry)
+        return entry
+
+    def change_schema(self, entity: str) -> _Schema | None:
+        source = self.state.schema.describe(entity)
+        if source is None:
+            return None
+        found = self._by_source.get((entity, 0))
+        if found is not None and found[0] is source:
+            return found[1]
+        schema = schemas.change_event_schema(self.state, entity)
+        return None if schema is None else self._remember((entity, 0), source, schema)
+
+    def event_schema(self, name: str) -> _Schema | None:
+        source = self.state.schema.describe(name)
+        schema = schemas.platform_event_schema(self.state, name) if source else None
+        return None if schema is None else self._remember((name, 1), source, schema)
+
+    def topic(self, name: str) -> tuple[bool, _Schema | None]:
+        """(can_publish, schema) of a topic; `_AbortError` NOT_FOUND for one the org lacks."""
+        if name == ALL_CHANGE_EVENTS:
+            return False, None
+        entity = channel_entity(name)
+        if entity is not None and self.bus.exists(name):
+            found = self.change_schema(entity)
+            if found is not None:
+                return False, found
+        if name.startswith("/event/") and self.bus.exists(name):
+            event = self.event_schema(name[len("/event/") :])
+            if event is not None:
+                return True, event
+        raise _AbortError(
+            grpc.StatusCode.NOT_FOUND,
+            TOPIC_NOT_FOUND,
+            f"The topic information for org {self.state.config.org_id} and topic {name} not "
+            "found. Ensure the topic name is correct and that the topic exists.",
+        )
+
+    # -- RPCs ----------------------------------------------------------------------------
+
+    async def GetTopic(  # noqa: N802 (the proto's method names)
+        self, request: pb.TopicRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.TopicInfo:
+        try:
+            self._session(context)
+            can_publish, found = self.topic(request.topic_name)
+        except _AbortError as exc:
+            await self._fail(context, exc)
+            raise AssertionError("unreachable") from exc
+        return pb.TopicInfo(
+            topic_name=request.topic_name,
+            tenant_guid=self.state.config.org_id,
+            can_publish=can_publish,
+            can_subscribe=True,
+            schema_id=found.schema_id if found else "",
+            rpc_id=self._rpc_id(),
+        )
+
+    async def GetSchema(  # noqa: N802 (the proto's method names)
+        self, request: pb.SchemaRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.SchemaInfo:
+        try:
+            self._session(context)
+            with self._lock:
+                found = self._schemas.get(request.schema_id)
+            if found is None:
+                raise _AbortError(
+                    grpc.StatusCode.NOT_FOUND,
+                    SCHEMA_NOT_FOUND,
+                    f"The schema {request.schema_id} was not found.",
+                )
+        except _AbortError as exc:
+            await self._fail(context, exc)
+            raise AssertionError("unreachable") from exc
+        return pb.SchemaInfo(
+            schema_json=json.dumps(found.schema),
+            schema_id=found.schema_id,
+            rpc_id=self._rpc_id(),
+        )
+
+    async def Publish(  # noqa: N802 (the proto's method names)
+        self, request: pb.PublishRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.PublishResponse:
+        return await self._publish(request, context)
+
+    async def PublishStream(  # noqa: N802 (the proto's method names)
+        self,
+        request_iterator: AsyncIterator[pb.PublishRequest],
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[pb.PublishResponse]:
+        async for request in request_iterator:
+            yield await self._publish(request, context)
+
+    async def ManagedSubscribe(  # noqa: N802 (the proto's method names)
+        self,
+        request_iterator: AsyncIterator[pb.ManagedFetchRequest],
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[pb.ManagedFetchResponse]:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ManagedSubscribe is not served yet.")
+        yield pb.ManagedFetchResponse()  # unreachable: makes this an async generator
+
+    async def _publish(
+        self, request: pb.PublishRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.PublishResponse:
+        try:
+            session = self._session(context)
+            can_publish, found = self.topic(request.topic_name)
+            if not can_publish or found is None:
+                raise _AbortError(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    "sfdc.platform.eventbus.grpc.publish.denied",
+                    f"Publishing to {request.topic_name} is not allowed.",
+                )
+        except _AbortError as exc:
+            await self._fail(context, exc)
+            raise AssertionError("unreachable") from exc
+        name = request.topic_name[len("/event/") :]
+        results = [self._publish_one(name, found, event, session) for event in request.events]
+        return pb.PublishResponse(results=results, schema_id=found.schema_id, rpc_id=self._rpc_id())
+
+    def _publish_one(
+        self, name: str, found: _Schema, event: pb.ProducerEvent, session: Session
+    ) -> pb.PublishResult:
+        def failed(msg: str) -> pb.PublishResult:
+            error = pb.Error(code=pb.ErrorCode.PUBLISH, msg=msg)
+            return pb.PublishResult(error=error, correlation_key=event.id)
+
+        if event.schema_id != found.schema_id:
+            return failed(f"The schema ID {event.schema_id} does not match the topic's schema.")
+        try:
+            datum = fastavro.schemaless_reader(io.BytesIO(event.payload), found.parsed, None)
+        except Exception:  # any malformed payload is the publisher's error, per event
+            return failed("The event payload could not be deserialized with the schema.")
+        if not isinstance(datum, dict):
+            return failed("The event payload is not a record.")
+        fields = {
+            f["name"]: schemas.json_value(f, datum.get(f["name"]))
+            for f in found.schema["fields"][2:]
+            if datum.get(f["name"]) is not None
+        }
+        replay_id, _ = self.bus.publish_platform_event(name, fields, session.user_id)
+        return pb.PublishResult(replay_id=replay_bytes(replay_id), correlation_key=event.id)
+
+    async def Subscribe(  # noqa: N802 (the proto's method names)
+        self,
+        request_iterator: AsyncIterator[pb.FetchRequest],
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[pb.FetchResponse]:
+        try:
+            self._session(context)
+            first = await anext(request_iterator, None)
+            if first is None:
+                return
+            channel = first.topic_name
+            self.topic(channel)
+            cursor = self._start(channel, first)
+            pending = self._requested(first)
+        except _AbortError as exc:
+            await self._fail(context, exc)
+            return
+        wake = asyncio.Event()
+        credit: list[int] = [pending]
+        failure: list[_AbortError] = []
+
+        async def read_requests() -> None:
+            async for more in request_iterator:
+                try:
+                    credit[0] += self._requested(more)
+                except _AbortError as exc:
+                    failure.append(exc)
+                wake.set()
+
+        with self._lock:
+            self._waiters[wake] = channel
+        reader = asyncio.ensure_future(read_requests())
+        try:
+            async for response in self._deliver(channel, cursor, credit, wake, failure):
+                yield response
+            if failure:
+                await self._fail(context, failure[0])
+        finally:
+            reader.cancel()
+            with self._lock:
+                self._waiters.pop(wake, None)
+
+    async def _deliver(
+        self,
+        channel: str,
+        cursor: int,
+        credit: list[int],
+        wake: asyncio.Event,
+        failure: list[_AbortError],
+    ) -> AsyncIterator[pb.FetchResponse]:
+        while not failure:
+            wake.clear()
+            batch = self.bus.read(channel, cursor, credit[0]) if credit[0] > 0 else []
+            if batch:
+                events = [self._consumer_event(r.replay_id, r.body) for r in batch]
+                cursor = batch[-1].replay_id
+                credit[0] -= len(batch)
+                yield pb.FetchResponse(
+                    events=[e for e in events if e is not None],
+                    latest_replay_id=replay_bytes(cursor),
+                    rpc_id=self._rpc_id(),
+                    pending_num_requested=credit[0],
+                )
+                continue
+            try:
+                await asyncio.wait_for(wake.wait(), self.config.keepalive_s)
+            except TimeoutError:
+                yield pb.FetchResponse(
+                    latest_replay_id=replay_bytes(cursor),
+                    rpc_id=self._rpc_id(),
+                    pending_num_requested=credit[0],
+                )
+
+    def _start(self, channel: str, first: pb.FetchRequest) -> int:
+        preset = first.replay_preset
+        if preset == pb.ReplayPreset.CUSTOM:
+            if not first.replay_id:
+                raise _AbortError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    REPLAY_INVALID,
+                    "The replay_preset field in FetchRequest is set to ReplayPreset.CUSTOM, "
+                    "but no Replay ID value is set.",
+                )
+            wanted = replay_int(first.replay_id)
+        else:
+            wanted = -2 if preset == pb.ReplayPreset.EARLIEST else -1
+        start = None if wanted is None else self.bus.replay_start(channel, wanted)
+        if start is None:
+            raise _AbortError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                REPLAY_CORRUPTED,
+                "The Replay ID validation failed. Ensure that the replay_id field value in "
+                "FetchRequest is valid and refers to an event that is within the retention "
+                "window.",
+            )
+        return start
+
+    @staticmethod
+    def _requested(request: pb.FetchRequest) -> int:
+        if request.num_requested < 0:
+            raise _AbortError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                REQUESTED_INVALID,
+                "The number of requested events in FetchRequest must not be negative.",
+            )
+        return min(request.num_requested, MAX_REQUESTED)
+
+    def _consumer_event(self, replay_id: int, body: bytes) -> pb.ConsumerEvent | None:
+        data = json.loads(body).get("data") or {}
+        payload = data.get("payload")
+        event = data.get("event") or {}
+        if not isinstance(payload, dict):
+            return None
+        encode: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+        header = payload.get("ChangeEventHeader")
+        if isinstance(header, dict):
+            found = self.change_schema(str(header.get("entityName")))
+            encode = schemas.change_datum
+        else:
+            channel = json.loads(body).get("channel", "")
+            found = self.event_schema(str(channel)[len("/event/") :])
+            encode = schemas.platform_datum
+        if found is None:
+            return None
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, found.parsed, encode(found.schema, payload))
+        event_id = str(event.get("EventUuid") or uuid.uuid5(uuid.NAMESPACE_OID, str(replay_id)))
+        producer = pb.ProducerEvent(id=event_id, schema_id=found.schema_id, payload=out.getvalue())
+        return pb.ConsumerEvent(event=producer, replay_id=replay_bytes(replay_id))
