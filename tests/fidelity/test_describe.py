@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from fidelity.deviations import accepted
 from salesforce_typed.testing.server import FakeOrg
-from tests.fidelity.deviations import accepted
 
 DESCRIBES = (
     Path(__file__).resolve().parents[2].parent

@@ -30,9 +30,9 @@ import httpx
 import pytest
 import yaml
 
+from fidelity.conftest import password_token
+from fidelity.deviations import accepted
 from salesforce_typed.testing.server import FakeOrg
-from tests.fidelity.conftest import password_token
-from tests.fidelity.deviations import accepted
 
 REST = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "fixtures" / "rest"
 RESTFORCE = REST / "restforce"
