@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import attrs
 import typer
 
 if TYPE_CHECKING:
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
 
     from codegen.ir import SchemaDef
 from salesforce_typed.cli.app import app, codegen_module
+from salesforce_typed.cli.schema import (
+    FailOn,
+    FailOnOption,
+    Format,
+    FormatOption,
+    emit,
+    usage_error,
+)
 
 
 def _shown(path: Path, absolute_as: str | None = None) -> str:
@@ -69,6 +78,15 @@ def generate(
         list[str] | None, typer.Option(help="Glob of sObjects to include (repeatable).")
     ] = None,
     api_version: Annotated[str, typer.Option(help="API version for --from-org.")] = "62.0",
+    check: Annotated[
+        bool,
+        typer.Option(
+            help="Write nothing: compare the inputs with the package already in --out and "
+            "exit 1 on drift, as `schema diff` does."
+        ),
+    ] = False,
+    fail_on: FailOnOption = FailOn.critical,
+    fmt: FormatOption = Format.text,
 ) -> None:
     """Generate a pip-installable package of typed models for an org."""
     from rich.console import Console
@@ -83,11 +101,15 @@ def generate(
         pipeline.check_package_name(package)  # before any input is read or output written
         if from_org:
             schema = _describe_org(api_version, patterns, console)
+            schema = attrs.evolve(schema, api_version=api_version)  # for schema diff
             if from_spec is not None or from_describe is not None:
                 base = pipeline.load_inputs(spec=from_spec, describe=from_describe)
                 schema = codegen_module("derive").overlay(base, schema)
         else:
             schema = pipeline.load_inputs(spec=from_spec, describe=from_describe)
+        if check:
+            _check(out / package, pipeline.select(schema, patterns), fail_on, fmt)
+            return
         written = pipeline.build(
             schema, out=out, package=package, objects=patterns, standalone=True, regen=regen
         )
@@ -96,6 +118,25 @@ def generate(
         raise typer.Exit(2) from None
     modules = sum(1 for w in written if w.endswith(".py"))
     console.print(f"wrote {package}: {modules} modules to", escape(str(out)), highlight=False)
+
+
+def _check(folder: Path, schema: SchemaDef, fail_on: FailOn, fmt: Format) -> None:
+    """`--check`: the package in `folder` against the inputs, through schema diff's engine."""
+    from salesforce_typed.core.errors import UsageError
+    from salesforce_typed.schemadiff import compare, import_package, objects_from_ir
+    from salesforce_typed.schemadiff import package_snapshot as snapshot_of
+
+    try:
+        mine = snapshot_of(import_package(str(folder)))
+    except UsageError as exc:
+        raise usage_error(str(exc)) from None
+    theirs = objects_from_ir(schema.sobjects)
+    source = schema.source or "the inputs"
+    emit(
+        compare(folder.name, mine, theirs, source=source, api_version=schema.api_version),
+        fmt,
+        fail_on,
+    )
 
 
 def _describe_org(api_version: str, patterns: list[str], console: Console) -> SchemaDef:

@@ -14,6 +14,7 @@ MODULES = (
     "oauth.endpoints",
     "admin.faults",
     "admin.latency",
+    "admin.schema",
     "rest.core",
     "rest.limits",
     "rest.recent",

@@ -79,6 +79,22 @@ class RecordStore:
             self.state.ids.seen(str(prefix), self._highest(obj, str(prefix)))
         self._tables.add(obj.name)
 
+    def follow_schema(self, sobject: str, dropped: Iterable[str] = ()) -> None:
+        """After a run-time schema change: drop the `dropped` columns (and their index), then
+        add the describe's new columns, so queries and writes follow the describe."""
+        with self.lock:
+            obj = self.state.schema.soql_schema().object(sobject)
+            if obj is None:
+                return
+            table = quote_ident(obj.name)
+            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            for name in dropped:
+                if name in have:
+                    index = quote_ident(f"ix_{obj.name}_{name}")
+                    self.conn.execute(f"DROP INDEX IF EXISTS {index}")
+                    self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {quote_ident(name)}")
+            self._ensure(obj)
+
     def _highest(self, obj: ObjectDef, prefix: str) -> int:
         """The counter of the highest id `IdFactory` could have made for `prefix` here,
         deleted rows included: numbering goes on above it, never reusing an id."""
