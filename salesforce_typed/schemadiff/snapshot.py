@@ -81,8 +81,21 @@ def fingerprint(objects: Iterable[ObjectSnap]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _picklist(type_: str, values: Iterable[tuple[str, bool]]) -> tuple[tuple[str, bool], ...]:
-    return tuple(values) if type_ in ("picklist", "multipicklist") else ()
+def _field(f: Any, values: Iterable[tuple[str, bool]]) -> FieldSnap:
+    """A FieldDef or a FieldInfo (the same attribute names) with its (value, active) pairs."""
+    return FieldSnap(
+        name=f.name,
+        type=f.type,
+        length=f.length,
+        precision=f.precision,
+        scale=f.scale,
+        nillable=f.nillable,
+        createable=f.createable,
+        updateable=f.updateable,
+        defaulted_on_create=f.defaulted_on_create,
+        restricted=f.restricted_picklist,
+        picklist=tuple(values) if f.type in ("picklist", "multipicklist") else (),
+    )
 
 
 def objects_from_ir(sobjects: Iterable[Any]) -> dict[str, ObjectSnap]:
@@ -95,19 +108,7 @@ def objects_from_ir(sobjects: Iterable[Any]) -> dict[str, ObjectSnap]:
         fields = {}
         for f in obj.fields:
             values = ((p.value, p.active) for p in f.picklist_values)
-            fields[f.name] = FieldSnap(
-                name=f.name,
-                type=f.type,
-                length=f.length,
-                precision=f.precision,
-                scale=f.scale,
-                nillable=f.nillable,
-                createable=f.createable,
-                updateable=f.updateable,
-                defaulted_on_create=f.defaulted_on_create,
-                restricted=f.restricted_picklist,
-                picklist=_picklist(f.type, values),
-            )
+            fields[f.name] = _field(f, values)
         found[obj.name] = ObjectSnap(name=obj.name, fields=fields)
     return found
 
@@ -123,18 +124,6 @@ def objects_from_models(models: Iterable[Any]) -> dict[str, ObjectSnap]:
         for f in model.__sf_fields__:
             inactive = set(f.inactive_picklist_values)
             values = ((v, v not in inactive) for v in f.picklist_values)
-            fields[f.name] = FieldSnap(
-                name=f.name,
-                type=f.type,
-                length=f.length,
-                precision=f.precision,
-                scale=f.scale,
-                nillable=f.nillable,
-                createable=f.createable,
-                updateable=f.updateable,
-                defaulted_on_create=f.defaulted_on_create,
-                restricted=f.restricted_picklist,
-                picklist=_picklist(f.type, values),
-            )
+            fields[f.name] = _field(f, values)
         found[name] = ObjectSnap(name=name, fields=fields)
     return found
