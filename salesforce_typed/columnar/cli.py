@@ -10,8 +10,10 @@ left alone), as an empty CSV cell would be.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -23,8 +25,16 @@ from salesforce_typed.columnar._sync.batches import bulk2_batches
 from salesforce_typed.columnar.files import FORMATS, Format, Written, open_sink
 from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.unset import UNSET
+from salesforce_typed.jobs.csv_chunks import format_value
 
-__all__ = ["extract", "extract_command", "is_parquet", "parquet_columns", "parquet_rows"]
+__all__ = [
+    "extract",
+    "extract_command",
+    "is_parquet",
+    "parquet_as_csv",
+    "parquet_columns",
+    "parquet_rows",
+]
 
 
 def extract(
@@ -104,3 +114,23 @@ def extract_command(
         progress=progress,
     )
     print(f"job {job_id}: {written.rows} rows, {written.bytes} bytes to {written.path} ({kind})")
+
+
+def parquet_as_csv(path: str | os.PathLike[str]) -> Path:
+    """The Parquet file as a Bulk CSV beside it (`<name>.csv`), written row group by row
+    group, for `bulk load`: the load (and its job journal) then reads a plain CSV file. A
+    CSV newer than the Parquet file is reused, so a re-run after a crash loads the same
+    bytes. Null cells are left empty (the field is left alone)."""
+    source = Path(path)
+    target = source.with_name(source.name + ".csv")
+    if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    columns = parquet_columns(source)
+    part = target.with_name(target.name + ".part")
+    with part.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in parquet_rows(source):
+            writer.writerow([format_value(row[c]) for c in columns])
+    os.replace(part, target)
+    return target

@@ -16,7 +16,7 @@ from salesforce_typed.columnar.csv_pages import page_batch, schema_for_page
 from salesforce_typed.columnar.files import BatchSink, Written, open_sink
 from salesforce_typed.columnar.json_rows import rows_batch, rows_schema
 from salesforce_typed.columnar.schema import FieldSource
-from salesforce_typed.core.models import Record
+from salesforce_typed.core.models import Record, resolve_sobject
 from salesforce_typed.rest._sync.client import Query
 
 __all__ = [
@@ -70,13 +70,15 @@ def rest_batches(
     query: Query[Any], fields: FieldSource | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Each REST query page as a batch; columns from the first row (parents dotted)."""
-    # `query(Account, soql)` decodes with Account.from_dict: its class types the columns.
-    source = fields or getattr(query._decode, "__self__", None) or Record
     schema: pa.Schema | None = None
     for page in query._raw_pages():
         if not page.records:
             continue
         if schema is None:
+            # Each row names its sObject: that model of the client's package types it.
+            kind = str((page.records[0].get("attributes") or {}).get("type", ""))
+            package = query._client.package
+            source = fields or (resolve_sobject(package, kind) if package else Record)
             schema = rows_schema(source, page.records[0])
         yield rows_batch(page.records, schema)
 
