@@ -175,9 +175,9 @@ def bulk_load(
             # columnar: a .parquet file goes in row group by row group (columnar/cli.py).
             source: dict[str, Any] = {"csv_path": file}
             if file.suffix.lower() == ".parquet":
-                from salesforce_typed.columnar.cli import parquet_columns, parquet_rows
+                from salesforce_typed.columnar.cli import parquet_as_csv
 
-                source = {"records": parquet_rows(file), "columns": parquet_columns(file)}
+                source = {"csv_path": parquet_as_csv(file)}
             result = Bulk2(sf).ingest(
                 sobject,
                 **source,
