@@ -62,6 +62,12 @@ class _Strings:
         self._values = {k: v[0] for k, v in assigned.items() if len(v) == 1 and bound.get(k) == 1}
         self._busy: set[str] = set()
 
+    def value(self, node: ast.expr | None) -> ast.expr | None:
+        """A name's one assigned value (a `params` dict defined above the call), else `node`."""
+        if isinstance(node, ast.Name) and node.id in self._values:
+            return self._values[node.id]
+        return node
+
     def resolve(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant):
             return node.value if isinstance(node.value, str) else None
@@ -150,7 +156,7 @@ def _call_site(call: ast.Call, strings: _Strings, source: str) -> Site | None:
             model = first  # composite: query(soql, Model)
             rest = rest[1:]
         params_node = rest[0] if rest else None
-    keys, given = _params(params_node)
+    keys, given = _params(strings.value(params_node))
     line, column, exact = _exact(source, soql_node)
     return Site(line, column, text, exact, model, keys, given)
 

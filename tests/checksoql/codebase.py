@@ -68,6 +68,8 @@ def reads(sf, composite, name):
     sf.soap.query("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact WHERE Nme = 'x')")
     sf.bulk2.query("SELECT Id FRM Account")
     composite.query("SELECT Id FROM Case", Contact)
+    params = {"nm": name}
+    sf.bulk1.query(Account, "SELECT Id FROM Account WHERE Name = :name", params)
 """
 
 BAD_PROBLEMS = [
@@ -105,4 +107,6 @@ BAD_PROBLEMS = [
     (20, "Nme", "SOQL002", "unknown field 'Nme' on Contact (did you mean 'Name'?)"),
     (21, "FRM", "SOQL000", "unexpected token: 'FRM'"),
     (22, "SELECT", "SOQL009", "model Contact (Contact) does not match FROM Case"),
+    (24, "SELECT", "SOQL011", "params key 'nm' has no placeholder :nm"),
+    (24, ":name", "SOQL010", "placeholder :name not in params"),
 ]

@@ -23,15 +23,17 @@ def run_cli() -> RunCli:
     found = str(script) if script.exists() else shutil.which("salesforce-typed")
     if found is None:
         pytest.fail("the salesforce-typed console script is not installed in this venv")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update({"NO_COLOR": "1", "TERM": "dumb"})
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("SF_")}
+    base.update({"NO_COLOR": "1", "TERM": "dumb", "NO_PROXY": "127.0.0.1,localhost"})
 
-    def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [found, *map(str, args)],
             capture_output=True,
             text=True,
-            env=env,
+            env={**base, **(env or {})},
             cwd=cwd,
             timeout=120,
             check=False,
