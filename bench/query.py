@@ -165,6 +165,7 @@ def _run_peer(creds: dict[str, str], soql: str) -> Callable[[], int]:
 
 def _run_raw(creds: dict[str, str], soql: str) -> Callable[[], int]:
     import httpx
+    import orjson
 
     ctx = ssl.create_default_context(cafile=creds["ca_file"])
     client = httpx.Client(base_url=creds["instance_url"], verify=ctx, timeout=60.0)
@@ -176,7 +177,7 @@ def _run_raw(creds: dict[str, str], soql: str) -> Callable[[], int]:
         response = client.get(f"/services/data/v{API_VERSION}/query", params={"q": soql})
         while True:
             response.raise_for_status()
-            page: dict[str, Any] = json.loads(response.content)
+            page: dict[str, Any] = orjson.loads(response.content)
             yield page
             if page["done"]:
                 return

@@ -26,6 +26,7 @@ _LOCATION_KEYS = ("latitude", "longitude")
 
 
 _LOOKUPS: dict[tuple[str, ...], dict[str, str]] = {}
+_CANONICAL: dict[tuple[str, ...], frozenset[str]] = {}
 
 
 def _split(
@@ -34,6 +35,8 @@ def _split(
     known: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     capitalized = False
+    if data.keys() <= _CANONICAL.setdefault(keys, frozenset(keys)):  # REST's usual shape
+        return dict(data), extra, keys[0][:1].isupper()
     lookup = _LOOKUPS.get(keys)
     if lookup is None:
         lookup = _LOOKUPS[keys] = {v: k for k in keys for v in (k, k[0].upper() + k[1:])}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 import attrs
 
 from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES
+from salesforce_typed.core.codecs_shapes import Compiled, Entry, Shapes, compile_shape
 from salesforce_typed.core.errors import FieldValueError, UnknownFieldError
 from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo
 from salesforce_typed.core.unset import UNSET, UnsetType
@@ -33,8 +34,8 @@ __all__ = [
 
 
 _Decode = Callable[[Any, bool], Any]
-# JSON key -> (attribute, converter, whether the converter takes `strict`).
-_Plan = dict[str, tuple[str, Callable[..., Any] | None, bool]]
+# JSON key -> (attribute, converter, whether it takes `strict`, picklist value -> member).
+_Plan = dict[str, Entry]
 
 
 _COMPOUND: dict[str, Callable[[dict[str, Any]], Any]] = {}
@@ -65,6 +66,11 @@ def _scalar_decoder(info: FieldInfo) -> Callable[[Any], Any] | None:
         lookup = info.enum._value2member_map_
         return lambda v: lookup.get(v, v)
     return DECODERS.get(info.type)
+
+
+def _members(info: FieldInfo) -> dict[Any, Any] | None:
+    """A picklist's value -> enum member map (unknown values decode as themselves)."""
+    return None if info.enum is None else info.enum._value2member_map_
 
 
 def _check_type(info: FieldInfo, value: Any) -> None:
@@ -134,6 +140,12 @@ class SObject:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, strict: bool = False) -> Self:
         """Decode a record as REST returns it. `strict` rejects unknown keys and bad types."""
+        if not strict and type(data) is dict:
+            # A key order seen before (every row of a query page) has a compiled decoder.
+            fast = _compiled(cls, tuple(data))
+            if fast is not None:
+                decoded: Self = fast(data)
+                return decoded
         plan = _plan(cls)
         # Built without running the generated __init__ (60 fields for Account): only the
         # keys Salesforce sent are stored; every other field reads as UNSET (__getattr__).
@@ -149,7 +161,7 @@ class SObject:
                 else:
                     extra[key] = value
                 continue
-            attr, decode, with_strict = entry
+            attr, decode, with_strict, _ = entry
             if value is not None and decode is not None:
                 value = decode(value, strict) if with_strict else decode(value)
             _setattr(obj, attr, value)
@@ -295,6 +307,7 @@ class RelatedList(Generic[T]):
 # -- per-class plans, built on first use ------------------------------------------------------
 
 _PLANS: dict[type, _Plan] = {}
+_SHAPES: dict[type, Shapes] = {}
 _SLOTS: dict[type, frozenset[str]] = {}
 _new = object.__new__
 _setattr = object.__setattr__
@@ -356,11 +369,13 @@ def _child_decoder(cls: type[SObject], child: ChildInfo) -> _Decode:
 def _plan(cls: type[SObject]) -> _Plan:
     plan = _PLANS.get(cls)
     if plan is None:
-        plan = {f.name: (f.attr_name, _scalar_decoder(f), False) for f in cls.__sf_fields__}
+        plan = {
+            f.name: (f.attr_name, _scalar_decoder(f), False, _members(f)) for f in cls.__sf_fields__
+        }
         for p in cls.__sf_parents__:
-            plan[p.name] = (p.name, _parent_decoder(cls, p), True)
+            plan[p.name] = (p.name, _parent_decoder(cls, p), True, None)
         for c in cls.__sf_children__:
-            plan[c.name] = (c.name, _child_decoder(cls, c), True)
+            plan[c.name] = (c.name, _child_decoder(cls, c), True, None)
         _PLANS[cls] = plan
     return plan
 
@@ -373,6 +388,39 @@ def _encoders(cls: type[SObject]) -> list[tuple[str, str, Callable[[Any], Any] |
         plan += [(c.name, c.name, None) for c in cls.__sf_children__]
         _ENCODER_PLANS[cls] = plan
     return plan
+
+
+def _compiled(cls: type[SObject], keys: tuple[str, ...]) -> Compiled | None:
+    """The compiled loose decoder for rows with exactly `keys`, once that shape recurs."""
+    shapes = _SHAPES.get(cls) or _SHAPES.setdefault(cls, Shapes())
+    fast = shapes.compiled.get(keys)
+    if fast is None and shapes.second_sighting(keys):
+        fast = shapes.compiled[keys] = compile_shape(cls, keys, _plan(cls))
+    return fast
+
+
+def row_decoder(cls: type[T]) -> Callable[[dict[str, Any]], T]:
+    """`cls.from_dict` for a stream of rows (a query's pages), which share one key order:
+    the last shape's decoder is kept at hand, so a row costs a key tuple and one call."""
+    last_keys: tuple[str, ...] = ()
+    last: Compiled | None = None
+    from_dict = cls.from_dict
+
+    def decode(row: dict[str, Any]) -> T:
+        nonlocal last_keys, last
+        if type(row) is dict:
+            keys = tuple(row)
+            if keys == last_keys and last is not None:
+                record: T = last(row)
+                return record
+            fast = _compiled(cls, keys)
+            if fast is not None:
+                last_keys, last = keys, fast
+                record = fast(row)
+                return record
+        return from_dict(row)
+
+    return decode
 
 
 def _strict_check(cls: type[SObject], data: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ models one at a time, so memory stays flat however many rows the query returns.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,7 +14,13 @@ import attrs
 
 from salesforce_typed.core.endpoints import RequestSpec
 from salesforce_typed.core.errors import UnreadableResponseError, UsageError
-from salesforce_typed.core.models import Record, RelatedList, SObject, resolve_sobject
+from salesforce_typed.core.models import (
+    Record,
+    RelatedList,
+    SObject,
+    resolve_sobject,
+    row_decoder,
+)
 
 T = TypeVar("T", bound=SObject)
 
@@ -70,7 +77,7 @@ def parse_page(data: Any) -> RawPage:
 def record_decoder(model: type[T] | None, package: str) -> Callable[[dict[str, Any]], Any]:
     """Decode with `model`; without one, each row by its `attributes.type` in `package`."""
     if model is not None:
-        return model.from_dict
+        return row_decoder(model)
 
     def decode(row: dict[str, Any]) -> SObject:
         attributes = row.get("attributes") or {}
@@ -78,6 +85,17 @@ def record_decoder(model: type[T] | None, package: str) -> Callable[[dict[str, A
         return cls.from_dict(row)
 
     return decode
+
+
+# A child subquery is a parenthesized SELECT; SOQL has no comments to hide one. A semi-join
+# (`Id IN (SELECT ...)`) or a string literal matches too: that only costs the per-row check.
+_SUBQUERY = re.compile(r"\(\s*select\b", re.IGNORECASE)
+
+
+def has_subquery(spec: RequestSpec) -> bool:
+    """Whether rows of this query may carry child records (so a row may need more pages);
+    decided once per query, so rows of a query without one skip the per-row look."""
+    return any(name == "q" and _SUBQUERY.search(value) for name, value in spec.params)
 
 
 def child_pages_left(related: RelatedList[Any]) -> str | None:

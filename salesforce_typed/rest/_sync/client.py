@@ -44,6 +44,7 @@ from salesforce_typed.rest.query import (
     build_next_page,
     build_query,
     child_pages_left,
+    has_subquery,
     parse_page,
     record_decoder,
 )
@@ -79,6 +80,7 @@ class Query(Pager[T]):
         self._client = client
         self._spec = spec
         self._decode = record_decoder(model, client.package)
+        self._children = has_subquery(spec)
         self._page_size = page_size
         self.total_size: int | None = None
 
@@ -105,7 +107,9 @@ class Query(Pager[T]):
     def _finish(self, row: dict[str, Any]) -> T:
         record: T = self._decode(row)
         # Only rows whose child subquery did not fit carry a locator to follow.
-        if any(isinstance(v, dict) and v.get("done") is False for v in row.values()):
+        if self._children and any(
+            isinstance(v, dict) and v.get("done") is False for v in row.values()
+        ):
             self._client.expand_children(record)
         return record
 

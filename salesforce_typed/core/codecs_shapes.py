@@ -1,0 +1,116 @@
+"""Record decoders compiled for one key order: how a query page decodes near the JSON limit.
+
+Salesforce sends every row of a query page with the same keys in the same order (the SELECT
+list), so a model decodes a page with one straight-line function per key tuple instead of a
+per-key loop: no plan lookup, tuple unpacking or call per field, a picklist is one dict
+lookup and a text field one slot store. A shape is compiled on its second sighting (a
+one-off record never pays for compiling) and at most `MAX_SHAPES` are kept per class, so
+memory stays flat whatever shapes arrive. Strict decoding keeps the checked loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+from collections.abc import Callable, Mapping
+from types import MemberDescriptorType
+from typing import Any
+
+from salesforce_typed.core.codecs import parse_datetime
+
+# JSON key -> (attribute, converter, whether it takes `strict`, picklist value -> member).
+Entry = tuple[str, Callable[..., Any] | None, bool, Mapping[Any, Any] | None]
+Compiled = Callable[[dict[str, Any]], Any]
+
+MAX_SHAPES = 32  # per class; past it, new shapes take the loop (never an unbounded cache)
+MAX_SEEN = 256  # shapes counted per class before the count starts over
+
+
+class Shapes:
+    """One class's compiled decoders by key tuple, and how often other tuples were seen."""
+
+    __slots__ = ("compiled", "seen")
+
+    def __init__(self) -> None:
+        self.compiled: dict[tuple[str, ...], Compiled] = {}
+        self.seen: dict[tuple[str, ...], int] = {}
+
+    def second_sighting(self, keys: tuple[str, ...]) -> bool:
+        """True when `keys` was seen before and there is room to compile it."""
+        if len(self.compiled) >= MAX_SHAPES:
+            return False
+        if keys in self.seen:
+            del self.seen[keys]
+            return True
+        if len(self.seen) >= MAX_SEEN:
+            self.seen.clear()
+        self.seen[keys] = 1
+        return False
+
+
+# parse_datetime inlined: Salesforce's own 28-character form goes straight to the C parser.
+_DATETIME = """\
+    if {v} is not None:
+        try:
+            {v} = fi({v}) if len({v}) == 28 and {v}[10] == "T" else pd({v})
+        except ValueError:
+            {v} = pd({v})"""
+
+
+def _stores_directly(cls: type, attr: str) -> bool:
+    """`o.attr = v` is the slot store itself: a plain slot and no custom __setattr__."""
+    if not attr.isidentifier() or keyword.iskeyword(attr):
+        return False
+    if getattr(cls, "__setattr__", None) is not object.__setattr__:
+        return False
+    for base in cls.__mro__:
+        if attr in base.__dict__:
+            return isinstance(base.__dict__[attr], MemberDescriptorType)
+    return False
+
+
+def compile_shape(cls: type, keys: tuple[str, ...], plan: Mapping[str, Entry]) -> Compiled:
+    """A function decoding a dict whose keys are exactly `keys`, in that order, as `cls`
+    (loose mode): what the per-key loop of `SObject.from_dict` does, unrolled."""
+    env: dict[str, Any] = {"new": object.__new__, "cls": cls, "S": object.__setattr__}
+    env["fi"] = dt.datetime.fromisoformat
+    lines = ["def decode(data):"]
+    names = [f"v{i}" for i in range(len(keys))]
+    if keys:
+        lines.append(f"    ({', '.join(names)},) = data.values()")
+    lines.append("    o = new(cls)")
+    extra: list[str] = []
+
+    def store(attr: str, expr: str) -> None:
+        if _stores_directly(cls, attr):
+            lines.append(f"    o.{attr} = {expr}")
+        else:
+            lines.append(f"    S(o, {attr!r}, {expr})")
+
+    for i, (key, v) in enumerate(zip(keys, names, strict=True)):
+        entry = plan.get(key)
+        if entry is None:
+            if key == "attributes":
+                store("attributes", v)
+            else:
+                extra.append(f"{key!r}: {v}")
+            continue
+        attr, decode, with_strict, members = entry
+        if members is not None:  # null and unknown values map to themselves
+            env[f"g{i}"] = members.get
+            store(attr, f"g{i}({v}, {v})")
+        elif decode is None:
+            store(attr, v)
+        elif decode is parse_datetime:  # its fast path, without the call
+            env["pd"] = parse_datetime
+            lines.append(_DATETIME.format(v=v))
+            store(attr, v)
+        else:
+            env[f"d{i}"] = decode
+            call = f"d{i}({v}, False)" if with_strict else f"d{i}({v})"
+            store(attr, f"None if {v} is None else {call}")
+    store("extra_fields", "{" + ", ".join(extra) + "}")
+    lines.append("    return o")
+    exec("\n".join(lines), env)  # attribute names are checked identifiers, keys repr()d
+    compiled: Compiled = env["decode"]
+    return compiled
