@@ -1,0 +1,244 @@
+"""The local job journal (`jobs/journal.py`) and the Python API over it: entries written
+atomically, corruption named with its way out, a load found again by its content, and a load
+cut into several jobs picked up part by part after the process "dies" between two requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import salesforce_typed_std as std
+from salesforce_typed import RefreshTokenGrant, Salesforce
+from salesforce_typed.bulk import Bulk2, BulkTimeoutError, PollPolicy
+from salesforce_typed.core.clock import FakeClock
+from salesforce_typed.core.errors import UsageError
+from salesforce_typed.jobs.journal import (
+    Journal,
+    JournalCorruptError,
+    JournalEntry,
+    JournalPart,
+    fingerprint,
+)
+from salesforce_typed.testing.server import FakeOrg
+
+ROWS = 1200
+BLANKS = (5, 450, 1199)  # rows without the required Name: they fail, in three different parts
+
+
+def _input(path: Path) -> list[tuple[str, str]]:
+    rows = [("" if i in BLANKS else f"j-{i}", f"N{i:05d}") for i in range(ROWS)]
+    path.write_text(
+        "Name,AccountNumber\n" + "".join(f"{n},{a}\n" for n, a in rows), encoding="utf-8"
+    )
+    return rows
+
+
+def _entry(book: Journal, source: Path, **over: object) -> JournalEntry:
+    fields: dict[str, object] = {
+        "instance_url": "https://x.my.salesforce.com",
+        "sobject": "Account",
+        "operation": "insert",
+        "external_id_field": None,
+        "column_delimiter": "COMMA",
+        "line_ending": "LF",
+        "max_upload_bytes": 1000,
+        "input": fingerprint(source),
+        "parts": [JournalPart(start=0, rows=3, job_id="750A", state="closed")],
+    }
+    return book.new(**(fields | over))
+
+
+# -- the journal on its own ---------------------------------------------------------------------
+
+
+def test_fingerprint_is_size_mtime_and_sha256(tmp_path: Path) -> None:
+    data = b"Name\n" + b"x" * (3 << 20)  # bigger than one read block
+    (tmp_path / "f.csv").write_bytes(data)
+    fp = fingerprint(tmp_path / "f.csv")
+    assert fp.sha256 == hashlib.sha256(data).hexdigest()
+    assert fp.size == len(data)
+    assert fp.mtime_ns == os.stat(tmp_path / "f.csv").st_mtime_ns
+    assert fp.path == str((tmp_path / "f.csv").resolve())
+
+
+def test_entries_are_written_whole_and_read_back(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Name\na\nb\nc\n", encoding="utf-8")
+    book = Journal(tmp_path / "j")
+    entry = _entry(book, tmp_path / "in.csv")
+    entry.parts[0].state = "JobComplete"
+    book.save(entry)
+    assert [p.name for p in (tmp_path / "j").iterdir()] == [f"{entry.id}.json"]  # no temp left
+    data = json.loads((tmp_path / "j" / f"{entry.id}.json").read_text(encoding="utf-8"))
+    assert data["version"] == 1 and data["state"] == "ended"
+    assert "token" not in json.dumps(data).lower()
+    again = book.entry_for("750A")
+    assert again == entry and again is not None and again.state == "ended"
+    assert book.entry_for(entry.id) == entry
+    assert book.entry_for("750B") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"version": 1, "id"', "not JSON"),
+        ("[]", "not a JSON object"),
+        ('{"version": 9}', "version 9, not 1"),
+        ('{"version": 1, "id": "x"}', "bad field"),
+        (b"\xff\xfe", "not UTF-8 text"),
+    ],
+)
+def test_a_corrupt_entry_names_its_file_and_the_way_out(
+    tmp_path: Path, text: str | bytes, reason: str
+) -> None:
+    (tmp_path / "in.csv").write_text("Name\na\n", encoding="utf-8")
+    book = Journal(tmp_path / "j")
+    good = _entry(book, tmp_path / "in.csv")
+    bad = tmp_path / "j" / "load-broken.json"
+    bad.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(JournalCorruptError) as err:
+        list(book.entries())
+    assert str(err.value).startswith(f"bulk job journal {bad} is unreadable ({reason}")
+    assert "`salesforce-typed bulk jobs --forget load-broken`" in str(err.value)
+    assert err.value.path == bad
+    assert book.forget("load-broken") == bad  # by id, without reading it
+    assert list(book.entries()) == [good]
+
+
+def test_an_entry_renamed_is_corrupt(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Name\na\n", encoding="utf-8")
+    book = Journal(tmp_path / "j")
+    entry = _entry(book, tmp_path / "in.csv")
+    (tmp_path / "j" / f"{entry.id}.json").rename(tmp_path / "j" / "other.json")
+    with pytest.raises(JournalCorruptError, match="is not its file name"):
+        book.entry_for("other")
+    with pytest.raises(UsageError, match="not a journal entry id"):
+        book.forget("../escape")
+
+
+def test_a_load_is_found_by_its_content_not_its_mtime(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("Name\na\n", encoding="utf-8")
+    book = Journal(tmp_path / "j")
+    entry = _entry(book, source)
+    key = ("https://x.my.salesforce.com", "account", "insert", None)
+    os.utime(source, ns=(1, 1))  # touched, same bytes: the same load
+    assert book.find(*key, fingerprint(source)) == entry
+    assert book.find("https://y.my.salesforce.com", *key[1:], fingerprint(source)) is None
+    assert book.find(key[0], "Account", "upsert", None, fingerprint(source)) is None
+    source.write_text("Name\nb\n", encoding="utf-8")  # other content: another load
+    assert book.find(*key, fingerprint(source)) is None
+    assert book.forget("750A") == tmp_path / "j" / f"{entry.id}.json"
+    assert book.forget("750A") is None
+
+
+# -- the Python API over a fake org -------------------------------------------------------------
+
+
+@pytest.fixture
+def org() -> Iterator[FakeOrg]:
+    with FakeOrg() as org:
+        yield org
+
+
+def _client(org: FakeOrg) -> Salesforce:
+    c = org.credentials()
+    grant = RefreshTokenGrant(
+        client_id=c["client_id"],
+        client_secret=c["client_secret"],
+        refresh_token=org.new_refresh_token(),
+        token_url=c["token_url"],
+    )
+    return Salesforce(auth=grant, clock=FakeClock())
+
+
+def _held(sf: Salesforce) -> Counter[tuple[str, str]]:
+    soql = "SELECT Name, AccountNumber FROM Account"
+    return Counter((a.Name or "", a.AccountNumber or "") for a in sf.query(std.Account, soql))
+
+
+class Died(BaseException):
+    """The process "dies" here (like a kill: nothing after it runs)."""
+
+
+def test_a_load_in_several_jobs_dies_between_requests_and_is_picked_up(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    rows = _input(tmp_path / "in.csv")
+    book = Journal(tmp_path / "j")
+    heard: list[str] = []
+
+    def die_at_second_job(message: str) -> None:
+        heard.append(message)
+        if "created for rows" in message and len(heard) > 2:
+            raise Died  # the second job exists, Open, nothing uploaded to it
+
+    with _client(org) as sf, pytest.raises(Died):
+        Bulk2(sf).ingest(
+            std.Account,
+            csv_path=tmp_path / "in.csv",
+            journal=book,
+            notify=die_at_second_job,
+            max_upload_bytes=8000,
+        )
+    (entry,) = book.entries()
+    assert [p.state for p in entry.parts][:2] == ["closed", "open"]
+    assert all(p.state == "new" for p in entry.parts[2:]) and len(entry.parts) >= 3
+    first, second = entry.parts[0].job_id, entry.parts[1].job_id
+    starts = [p.start for p in entry.parts]
+    assert starts[0] == 0 and all(
+        a.start + a.rows == b.start for a, b in zip(entry.parts, entry.parts[1:], strict=False)
+    )
+    assert sum(p.rows for p in entry.parts) == ROWS
+
+    heard.clear()
+    with _client(org) as sf:
+        bulk = Bulk2(sf)
+        with bulk.ingest(
+            std.Account, csv_path=tmp_path / "in.csv", journal=book, notify=heard.append
+        ) as result:
+            assert result.entry is not None and result.entry.id == entry.id
+            assert result.counts.successful == ROWS - len(BLANKS)
+            failed = list(result.failed())
+            assert [r.input_index for r in failed] == list(BLANKS)
+            assert [r.values["AccountNumber"] for r in failed] == [rows[i][1] for i in BLANKS]
+            assert sorted(r.input_index or 0 for r in result.successful()) == [
+                i for i in range(ROWS) if i not in BLANKS
+            ]
+        assert any(f"job {first}: JobComplete from an earlier run" in m for m in heard)
+        assert any(f"job {second}: left Open by an interrupted upload; aborted" in m for m in heard)
+        assert bulk.job_info(second or "").state == "Aborted"
+        assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
+        (done,) = book.entries()
+        assert done.state == "ended" and second in done.parts[1].aborted_jobs
+        assert [j.id for j in bulk.job_status(first or "", journal=book)] == done.job_ids
+
+
+def test_resume_in_a_new_process_matches_rows_from_the_journal(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    rows = _input(tmp_path / "in.csv")
+    book = Journal(tmp_path / "j")
+    httpx.post(f"{org.instance_url}/_admin/bulk-v2", json={"paused": True}).raise_for_status()
+    with _client(org) as sf, pytest.raises(BulkTimeoutError) as stopped:
+        Bulk2(sf, poll=PollPolicy(timeout=5)).ingest(
+            "Account", csv_path=tmp_path / "in.csv", journal=book
+        )
+    (job,) = stopped.value.job_ids
+    httpx.post(f"{org.instance_url}/_admin/bulk-v2", json={"paused": False}).raise_for_status()
+    with _client(org) as sf:
+        bulk = Bulk2(sf)
+        plain = bulk.resume_ingest(job)  # no journal: no input, no index
+        assert {r.input_index for r in plain.failed()} == {None}
+        with bulk.resume_ingest(job, journal=book) as result:
+            assert [r.input_index for r in result.failed()] == list(BLANKS)
+        assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
+        with pytest.raises(UsageError, match="journal= needs csv_path"):
+            bulk.ingest("Account", [{"Name": "x"}], journal=book)
