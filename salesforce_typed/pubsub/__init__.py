@@ -1,0 +1,30 @@
+"""Salesforce's Pub/Sub API (gRPC): typed subscriptions to change and platform events.
+
+`AsyncPubSub.from_client(sf)` rides on a REST client's session; events decode into the same
+typed events as the CometD listener (`salesforce_typed.streaming`). docs/pubsub.md lists the
+wire facts it relies on.
+"""
+
+from salesforce_typed.pubsub._async.client import (
+    DEFAULT_TARGET,
+    EARLIEST,
+    LATEST,
+    AsyncPubSub,
+    PublishResult,
+    PubSubMessage,
+    Replay,
+    TopicInfo,
+)
+from salesforce_typed.pubsub.errors import PubSubError
+
+__all__ = [
+    "DEFAULT_TARGET",
+    "EARLIEST",
+    "LATEST",
+    "AsyncPubSub",
+    "PubSubError",
+    "PubSubMessage",
+    "PublishResult",
+    "Replay",
+    "TopicInfo",
+]

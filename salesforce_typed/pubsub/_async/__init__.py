@@ -1,0 +1,1 @@
+"""The asyncio Pub/Sub API client."""

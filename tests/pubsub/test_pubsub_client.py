@@ -1,0 +1,176 @@
+"""Our Pub/Sub client against the fake org over TLS: typed CDC events from REST writes, replay,
+auth refresh, the documented errors, and platform events shared with CometD."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from salesforce_typed import AsyncSalesforce
+from salesforce_typed.pubsub import EARLIEST, AsyncPubSub, PubSubError, PubSubMessage, Replay
+from salesforce_typed.streaming import EARLIEST as COMETD_EARLIEST
+from salesforce_typed.streaming import ChangeDataEvent, PlatformEvent
+from salesforce_typed.testing import streaming
+from salesforce_typed.testing.server import FakeOrg
+from salesforce_typed_std import Contact, ContactChangeEvent
+
+TOPIC = "/data/ContactChangeEvent"
+
+
+async def _take(
+    pubsub: AsyncPubSub, count: int, *, replay: Replay, topic: str = TOPIC, num_requested: int = 100
+) -> list[PubSubMessage]:
+    got: list[PubSubMessage] = []
+    stream = pubsub.subscribe(topic, replay=replay, num_requested=num_requested)
+    async with asyncio.timeout(30):
+        async for message in stream:
+            got.append(message)
+            if len(got) == count:
+                break
+    await stream.aclose()  # type: ignore[attr-defined]
+    return got
+
+
+async def _create_and_rename(sf: AsyncSalesforce) -> str:
+    saved = await sf.create(Contact(FirstName="Ada", LastName="Byron", Phone="555-0100"))
+    await sf.update(Contact(Id=saved.id, LastName="Lovelace", Phone=None))
+    return saved.id
+
+
+async def test_rest_write_arrives_typed_with_compound_changed_fields(
+    sf: AsyncSalesforce, pubsub: AsyncPubSub
+) -> None:
+    record_id = await _create_and_rename(sf)
+    created, updated = await _take(pubsub, 2, replay=EARLIEST)
+
+    assert isinstance(created.event, ChangeDataEvent)
+    assert str(created.event.change_type) == "CREATE"
+    assert isinstance(created.event.record, ContactChangeEvent)
+    assert created.event.record.Name is not None
+    assert created.event.record.Name.FirstName == "Ada"  # type: ignore[union-attr]
+    assert created.event.header.changedFields == []
+
+    event = updated.event
+    assert isinstance(event, ChangeDataEvent)
+    assert isinstance(event.record, ContactChangeEvent)
+    assert event.record_ids == [record_id]
+    assert str(event.change_type) == "UPDATE"
+    # the compound child by its CDC name, decoded from the "<i>-0x.." bitmap
+    assert sorted(event.header.changedFields) == ["LastModifiedDate", "Name.LastName", "Phone"]
+    assert event.header.nulledFields == ["Phone"]  # Pub/Sub carries it, CometD does not
+    assert event.record.Name.LastName == "Lovelace"  # type: ignore[union-attr]
+    assert event.record.Phone is None
+    assert "FirstName" not in event.record.to_dict().get("Name", {})  # unchanged: left out
+    assert len(updated.replay_id) == 8 and updated.replay_id > created.replay_id
+    assert updated.schema_id == created.schema_id
+    assert (await pubsub.get_schema(updated.schema_id))["name"] == "ContactChangeEvent"
+
+
+async def test_custom_replay_resumes_after_the_given_event(
+    sf: AsyncSalesforce, pubsub: AsyncPubSub
+) -> None:
+    await _create_and_rename(sf)
+    first, second = await _take(pubsub, 2, replay=EARLIEST)
+    (resumed,) = await _take(pubsub, 1, replay=first.replay_id)
+    assert resumed.replay_id == second.replay_id
+    assert isinstance(resumed.event, ChangeDataEvent)
+    assert str(resumed.event.change_type) == "UPDATE"
+
+
+async def test_schema_is_fetched_once_per_schema_id(
+    sf: AsyncSalesforce, pubsub: AsyncPubSub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _create_and_rename(sf)
+    calls: list[str] = []
+    fetch = pubsub._stub.GetSchema
+
+    def counting(request: object, **kw: object) -> object:
+        calls.append(str(getattr(request, "schema_id", "")))
+        return fetch(request, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pubsub._stub, "GetSchema", counting)
+    await _take(pubsub, 2, replay=EARLIEST)
+    await _take(pubsub, 2, replay=EARLIEST)
+    assert len(calls) == 1
+
+
+async def test_rejected_session_is_refreshed_once_and_the_call_retried(
+    org: FakeOrg, pubsub: AsyncPubSub, sf: AsyncSalesforce
+) -> None:
+    await pubsub.get_topic(TOPIC)  # a session, and the org id, in hand
+    assert org.state.expire_sessions() >= 1
+    before = sf.sender.session_refreshes
+    info = await pubsub.get_topic(TOPIC)
+    assert info.schema_id and info.can_subscribe and not info.can_publish
+    assert sf.sender.session_refreshes == before + 1
+
+
+async def test_bad_topic_is_not_found_with_the_error_code(pubsub: AsyncPubSub) -> None:
+    with pytest.raises(PubSubError) as caught:
+        await pubsub.get_topic("/data/NoSuchThingChangeEvent")
+    assert caught.value.status == "NOT_FOUND"
+    assert caught.value.error_code == "sfdc.platform.eventbus.grpc.topic.notfound"
+    assert caught.value.rpc_id
+    with pytest.raises(PubSubError) as again:
+        await _take(pubsub, 1, replay=EARLIEST, topic="/event/Nope__e")
+    assert again.value.status == "NOT_FOUND"
+    assert again.value.error_code == "sfdc.platform.eventbus.grpc.topic.notfound"
+
+
+async def test_replay_id_outside_the_retention_window_is_corrupted(
+    org: FakeOrg, sf: AsyncSalesforce, pubsub: AsyncPubSub
+) -> None:
+    await _create_and_rename(sf)
+    (first,) = await _take(pubsub, 1, replay=EARLIEST)
+    streaming.purge(org.state)  # retention passes: the stored id now points before the log
+    with pytest.raises(PubSubError) as caught:
+        await _take(pubsub, 1, replay=first.replay_id)
+    assert caught.value.status == "INVALID_ARGUMENT"
+    assert caught.value.error_code == (
+        "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corrupted"
+    )
+    with pytest.raises(PubSubError) as garbage:
+        await _take(pubsub, 1, replay=b"\x01\x02\x03")
+    assert garbage.value.error_code.endswith("replayid.corrupted")
+
+
+async def test_published_platform_event_reaches_cometd_and_pubsub(
+    org: FakeOrg, sf: AsyncSalesforce, pubsub: AsyncPubSub
+) -> None:
+    streaming.define_platform_event(
+        org.state, "Order_Event__e", {"Order_Number__c": "string", "Amount__c": "double"}
+    )
+    topic = "/event/Order_Event__e"
+    info = await pubsub.get_topic(topic)
+    assert info.can_publish
+    (result,) = await pubsub.publish(
+        topic, [{"Order_Number__c": "A-1", "Amount__c": 12.5}], ids=["corr-1"]
+    )
+    assert result.error is None and result.correlation_key == "corr-1"
+    assert result.replay_id is not None
+
+    # Pub/Sub subscriber: typed as the CometD listener types a platform event
+    stream = pubsub.subscribe(topic, replay=EARLIEST)
+    async with asyncio.timeout(30):
+        message = await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert isinstance(message.event, PlatformEvent)
+    assert message.event.payload["Order_Number__c"] == "A-1"
+    assert message.event.payload["Amount__c"] == 12.5
+    assert message.replay_id == result.replay_id
+
+    # CometD subscriber on the same bus: the same event, the same replay id
+    received: list[PlatformEvent] = []
+    async with sf.listener() as listener:
+        channel = listener.channel(topic, replay=COMETD_EARLIEST)
+
+        @channel.on_message
+        async def got(event: PlatformEvent) -> None:
+            received.append(event)
+            listener.stop()
+
+        async with asyncio.timeout(30):
+            await listener.run()
+    assert received[0].payload["Order_Number__c"] == "A-1"
+    assert received[0].replay_id == int.from_bytes(result.replay_id, "big")
