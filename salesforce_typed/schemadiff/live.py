@@ -7,6 +7,7 @@ needs only its name to be reported. Errors name the path, never the token.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Collection
 from typing import Any
 
@@ -40,11 +41,12 @@ async def fetch(
 ) -> tuple[str, list[str], list[tuple[str, Any]]]:
     """(API version used, every object name the org lists, describes of `names` it has).
 
-    An empty `api_version` takes the org's newest.
+    An empty `api_version` takes the org's newest; a str `verify` is a CA bundle to trust.
     """
+    trust = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     async with httpx.AsyncClient(
-        base_url=instance_url.rstrip("/"), headers=headers, timeout=60.0, verify=verify
+        base_url=instance_url.rstrip("/"), headers=headers, timeout=60.0, verify=trust
     ) as client:
         if not api_version:
             versions = await _get(client, "/services/data")
