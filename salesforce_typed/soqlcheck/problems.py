@@ -23,6 +23,7 @@ CODES: Final[dict[str, str]] = {
     "SOQL010": "bind placeholder without a value in params",
     "SOQL011": "params entry without a placeholder in the query",
     "SOQL012": "TYPEOF on a relationship that is not polymorphic, or a WHEN type it cannot be",
+    "SOQL013": "with GROUP BY or an aggregate, a field neither grouped nor aggregated",
 }
 
 

@@ -100,6 +100,27 @@ class QueryCheck:
             self._condition(query.having, scope)
         for order in query.order_by:
             self._operand(order.operand, scope, _SORT)
+        self._grouping(query, scope)
+
+    def _grouping(self, query: ast.Query, scope: _Scope) -> None:
+        """With GROUP BY or an aggregate, every other field must be grouped (as Salesforce)."""
+        aggregated = any(isinstance(i, ast.AggregateItem) for i in query.select)
+        if not (aggregated or query.group_by):
+            return
+        grouped = {self._key(path, scope) for path in query.group_by}
+        paths = [i.path for i in query.select if isinstance(i, ast.FieldItem)]
+        paths += [o.operand for o in query.order_by if isinstance(o.operand, ast.Path)]
+        for path in paths:
+            if self._key(path, scope) not in grouped:
+                message = f"field '{path.text}' must be grouped or aggregated"
+                self._add("SOQL013", message, path.pos)
+
+    @staticmethod
+    def _key(path: ast.Path, scope: _Scope) -> str:
+        parts = [p.lower() for p in path.parts]
+        if len(parts) > 1 and parts[0] in scope.qualifiers:
+            parts.pop(0)
+        return ".".join(parts)
 
     def _subquery(self, sub: ast.Query, scope: _Scope) -> None:
         child = scope.obj.children.get(sub.from_name.lower())

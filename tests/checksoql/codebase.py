@@ -70,6 +70,7 @@ def reads(sf, composite, name):
     composite.query("SELECT Id FROM Case", Contact)
     params = {"nm": name}
     sf.bulk1.query(Account, "SELECT Id FROM Account WHERE Name = :name", params)
+    sf.query("SELECT Name, Industry, COUNT(Id) FROM Account GROUP BY Industry ORDER BY Name")
 """
 
 BAD_PROBLEMS = [
@@ -109,4 +110,6 @@ BAD_PROBLEMS = [
     (22, "SELECT", "SOQL009", "model Contact (Contact) does not match FROM Case"),
     (24, "SELECT", "SOQL011", "params key 'nm' has no placeholder :nm"),
     (24, ":name", "SOQL010", "placeholder :name not in params"),
+    (25, "Name", "SOQL013", "field 'Name' must be grouped or aggregated"),
+    (25, 'Name")', "SOQL013", "field 'Name' must be grouped or aggregated"),
 ]

@@ -40,7 +40,7 @@ def test_a_folder_is_walked_and_the_pytest_helper_returns_the_same(codebase: Pat
         f"{path}:{line}:{col}: {code} {message}"
         for path, line, col, code, message in expected(codebase / "bad.py")
     ]
-    with pytest.raises(AssertionError, match=r"20 SOQL problem\(s\):\n.*bad.py:7:35: SOQL002"):
+    with pytest.raises(AssertionError, match=r"22 SOQL problem\(s\):\n.*bad.py:7:35: SOQL002"):
         assert_soql_ok([codebase])
     assert_soql_ok(codebase / "good.py")
 
