@@ -23,6 +23,7 @@ from . import __version__
 from .ir import FieldDef, PicklistValue, SchemaDef, SObjectDef
 from .naming import attr_name, member_name, picklist_class, unique_modules
 from .pytypes import annotation, uses_any, uses_datetime
+from .stubs import column
 
 TEMPLATES = Path(__file__).parent / "templates"
 _DOC_LIMIT = 240
@@ -299,6 +300,7 @@ class _Module:
                 enums_seen[(obj.name, f.name)] = (module_of[obj.name], enum_cls, f.picklist_values)
             self.fields.append(
                 {"attr": attr, "annotation": annotation(f, enum_cls), "doc": _field_doc(f)}
+                | column(f, enum_cls)
             )
             self.field_infos.append(_field_info(f, attr, enum_cls))
         self.relations: list[dict[str, str]] = []
@@ -348,11 +350,19 @@ class _Module:
             taken.add(rel)
             targets = sorted({self._target(t, schema_names) for t in f.reference_to})
             union = " | ".join(targets)
+            cols = "_sf.AnyParent"
+            if len(targets) == 1 and targets[0] != "_sf.Record":
+                module, name = targets[0].split(".")
+                cols = f"{module}._{name}Cols"
             self.relations.append(
                 {
                     "attr": rel,
                     "annotation": f"{union} | None | _sf.UnsetType",
                     "doc": doc_text(f"Parent via {f.name} ({'|'.join(f.reference_to)})."),
+                    "child": "",
+                    "parent": cols,
+                    "null": "None" if f.nillable else "_N",
+                    "required": union,
                 }
             )
             self.parent_infos.append(
@@ -368,6 +378,8 @@ class _Module:
                     "attr": c.name,
                     "annotation": f"_sf.RelatedList[{target}] | None | _sf.UnsetType",
                     "doc": doc_text(f"Child {c.child_sobject} records via {c.field}."),
+                    "child": target,
+                    "required": f"_sf.RelatedList[{target}]",
                 }
             )
             cascade = ", cascade_delete=True" if c.cascade_delete else ""
@@ -434,6 +446,7 @@ def render_package(schema: SchemaDef, package: str, regen: str = MAKE_GENERATE) 
     hdr = header(schema, regen)
     modules = unique_modules(schema.names())
     sobject_tpl = env.get_template("sobject.py.j2")
+    stub_tpl = env.get_template("sobject.pyi.j2")
     files: dict[str, str] = {}
     exports: list[tuple[str, str]] = []
     enums_seen: dict[tuple[str, str], tuple[str, str, tuple[PicklistValue, ...]]] = {}
@@ -443,6 +456,7 @@ def render_package(schema: SchemaDef, package: str, regen: str = MAKE_GENERATE) 
         mod = _Module(obj, modules, package, enums_seen)
         module = modules[obj.name]
         files[f"{module}.py"] = tidy(sobject_tpl.render(mod.context(hdr)))
+        files[f"{module}.pyi"] = tidy(stub_tpl.render(mod.context(hdr)))
         exports.append((module, obj.name))
         exports.extend((module, name) for e in mod.enums for name in (e["cls"], *e["aliases"]))
     exports.sort(key=lambda e: e[1])

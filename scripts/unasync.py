@@ -19,6 +19,7 @@ PAIRS = [
     (ROOT / "salesforce_typed" / "bulk1" / "_async", ROOT / "salesforce_typed" / "bulk1" / "_sync"),
     (ROOT / "salesforce_typed" / "bulk2" / "_async", ROOT / "salesforce_typed" / "bulk2" / "_sync"),
     (ROOT / "salesforce_typed" / "soap" / "_async", ROOT / "salesforce_typed" / "soap" / "_sync"),
+    (ROOT / "salesforce_typed" / "query" / "_async", ROOT / "salesforce_typed" / "query" / "_sync"),
     (
         ROOT / "salesforce_typed" / "columnar" / "_async",
         ROOT / "salesforce_typed" / "columnar" / "_sync",

@@ -20,6 +20,7 @@ drawing: each class appears once, under one of its bases.
     │       ├── CsvFormatError        an unbalanced quote or a row of the wrong width: `line`
     │       └── CsvRowTooLargeError   one row (or the header) larger than a whole upload may be
     ├── FieldValueError               a JSON value that does not fit its field type (a ValueError)
+    ├── FieldUnavailableError         `rec.require.X`: not selected, or null (an AttributeError)
     ├── UnknownFieldError             strict decoding met an undeclared key (also a KeyError)
     ├── UnreadableResponseError       not what the API promised (HTML page, no SOAP envelope)
     │   └── UnsafeXmlError            DTD/ENTITY or not UTF-8: refused unparsed (a ValueError)
@@ -94,6 +95,7 @@ __all__ = [
     "CsvInputError",
     "CsvRowTooLargeError",
     "DuplicateValueError",
+    "FieldUnavailableError",
     "FieldValueError",
     "ForbiddenError",
     "HandlerError",
@@ -231,6 +233,16 @@ class CsvRowTooLargeError(CsvInputError):
 
 class FieldValueError(SalesforceError, ValueError):
     """A JSON value that does not fit its Salesforce field type."""
+
+
+class FieldUnavailableError(SalesforceError, AttributeError):
+    """`record.require.Name` found no value: `reason` is "not selected" or "null"."""
+
+    def __init__(self, sobject: str, field: str, reason: str) -> None:
+        super().__init__(f"{sobject}.{field} is {reason}")
+        self.sobject = sobject
+        self.field = field
+        self.reason = reason
 
 
 class UnknownFieldError(SalesforceError, KeyError):

@@ -11,27 +11,55 @@ from attrs import define as define  # by its real name: mypy's attrs plugin keys
 from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo, PicklistEnum
 from salesforce_typed.core.models import ChangeEvent, SObject
 from salesforce_typed.core.unset import UNSET, UnsetType
+from salesforce_typed.query.access import ModelMeta
+from salesforce_typed.query.columns import (
+    AnyParent,
+    Bool,
+    Children,
+    DateCol,
+    DateTimeCol,
+    MultiPicklist,
+    Number,
+    Opaque,
+    Parent,
+    Picklist,
+    Text,
+)
 
 if TYPE_CHECKING:  # only in annotations, which generated modules never evaluate
     from salesforce_typed.core.change_events import ChangeEventHeader
     from salesforce_typed.core.compound import Address, Location, PersonName
     from salesforce_typed.core.models import Record, RelatedList
+    from salesforce_typed.query.access import Required
 
 __all__ = [
     "UNSET",
     "Address",
+    "AnyParent",
+    "Bool",
     "ChangeEvent",
     "ChangeEventHeader",
     "ChildInfo",
+    "Children",
+    "DateCol",
+    "DateTimeCol",
     "FieldInfo",
     "Location",
+    "ModelMeta",
+    "MultiPicklist",
+    "Number",
     "ObjectInfo",
+    "Opaque",
+    "Parent",
     "ParentInfo",
     "PersonName",
+    "Picklist",
     "PicklistEnum",
     "Record",
     "RelatedList",
+    "Required",
     "SObject",
+    "Text",
     "UnsetType",
     "define",
 ]

@@ -153,9 +153,9 @@ def test_one_module_per_sobject(full: Path, spec_names: list[str]) -> None:
     assert len(spec_names) == SPEC_SOBJECTS
     modules = [p for p in (full / PACKAGE).glob("*.py") if p.name != "__init__.py"]
     assert len(modules) == SPEC_SOBJECTS
-    assert sorted(p.name for p in (full / PACKAGE).iterdir() if not p.name.endswith(".py")) == [
-        "py.typed"
-    ]
+    others = (p.name for p in (full / PACKAGE).iterdir() if not p.name.endswith((".py", ".pyi")))
+    assert sorted(others) == ["py.typed"]
+    assert len(list((full / PACKAGE).glob("*.pyi"))) == SPEC_SOBJECTS  # one typing stub each
 
 
 def test_every_module_compiles(full: Path) -> None:

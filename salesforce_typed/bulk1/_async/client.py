@@ -59,12 +59,15 @@ from salesforce_typed.bulk1.wire import (
     JobInfo,
     Operation,
 )
+from salesforce_typed.core._async.pagination import AsyncPager
 from salesforce_typed.core.errors import BulkTimeoutError, SalesforceError, UsageError
 from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
 from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.jobs.query_model import model_for_query
+from salesforce_typed.query._async.rows import run_select
+from salesforce_typed.query.builder import Select
 from salesforce_typed.rest._async.client import AsyncSalesforce
 from salesforce_typed.rest.soql import query_arguments, query_object
 
@@ -73,6 +76,7 @@ __all__ = ["AsyncBulk1", "AsyncBulk1Query"]
 logger = logging.getLogger("salesforce_typed.bulk")
 
 T = TypeVar("T", bound=SObject)
+RowT = TypeVar("RowT")
 Rows = Iterable[Any] | AsyncIterable[Any]
 
 
@@ -482,6 +486,10 @@ class AsyncBulk1:
 
     @overload
     def query(
+        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+    ) -> AsyncPager[RowT]: ...
+    @overload
+    def query(
         self,
         model: type[T],
         soql: str,
@@ -508,7 +516,7 @@ class AsyncBulk1:
     ) -> AsyncBulk1Query[SObject]: ...
     def query(
         self,
-        model: type[Any] | str,
+        model: type[Any] | str | Select[Any, Any],
         soql: Any = None,
         params: Any = None,
         *,
@@ -517,7 +525,7 @@ class AsyncBulk1:
         content_type: ContentType = "CSV",
         pk_chunking: int | bool | None = None,
         poll: PollPolicy | None = None,
-    ) -> AsyncBulk1Query[Any]:
+    ) -> AsyncPager[Any]:
         """A lazy query job: iterate it to run the job and stream rows as models.
 
         `query(Account, soql, params)` yields Account (the FROM object must be Account);
@@ -526,6 +534,8 @@ class AsyncBulk1:
         page). With `pk_chunking`, Salesforce splits the query into Id-range batches; the
         original batch ends NotProcessed and rows stream per result file of each chunk.
         """
+        if isinstance(model, Select):
+            return run_select(self.query, model, page_size=page_size)
         text, target = query_arguments(model, soql, params)
         sobject = target.__sobject_type__ if target else query_object(text)
         if not sobject:  # a Bulk 1.0 job is created for one object, before the query is sent

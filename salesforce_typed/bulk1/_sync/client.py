@@ -41,12 +41,15 @@ from salesforce_typed.bulk1.wire import (
     JobInfo,
     Operation,
 )
+from salesforce_typed.core._sync.pagination import Pager
 from salesforce_typed.core.errors import BulkTimeoutError, SalesforceError, UsageError
 from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
 from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.jobs.query_model import model_for_query
+from salesforce_typed.query._sync.rows import run_select
+from salesforce_typed.query.builder import Select
 from salesforce_typed.rest._sync.client import Salesforce
 from salesforce_typed.rest.soql import query_arguments, query_object
 
@@ -55,6 +58,7 @@ __all__ = ["Bulk1", "Bulk1Query"]
 logger = logging.getLogger("salesforce_typed.bulk")
 
 T = TypeVar("T", bound=SObject)
+RowT = TypeVar("RowT")
 Rows = Iterable[Any] | Iterable[Any]
 
 
@@ -464,6 +468,10 @@ class Bulk1:
 
     @overload
     def query(
+        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+    ) -> Pager[RowT]: ...
+    @overload
+    def query(
         self,
         model: type[T],
         soql: str,
@@ -490,7 +498,7 @@ class Bulk1:
     ) -> Bulk1Query[SObject]: ...
     def query(
         self,
-        model: type[Any] | str,
+        model: type[Any] | str | Select[Any, Any],
         soql: Any = None,
         params: Any = None,
         *,
@@ -499,7 +507,7 @@ class Bulk1:
         content_type: ContentType = "CSV",
         pk_chunking: int | bool | None = None,
         poll: PollPolicy | None = None,
-    ) -> Bulk1Query[Any]:
+    ) -> Pager[Any]:
         """A lazy query job: iterate it to run the job and stream rows as models.
 
         `query(Account, soql, params)` yields Account (the FROM object must be Account);
@@ -508,6 +516,8 @@ class Bulk1:
         page). With `pk_chunking`, Salesforce splits the query into Id-range batches; the
         original batch ends NotProcessed and rows stream per result file of each chunk.
         """
+        if isinstance(model, Select):
+            return run_select(self.query, model, page_size=page_size)
         text, target = query_arguments(model, soql, params)
         sobject = target.__sobject_type__ if target else query_object(text)
         if not sobject:  # a Bulk 1.0 job is created for one object, before the query is sent

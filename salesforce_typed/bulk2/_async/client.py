@@ -52,6 +52,7 @@ from salesforce_typed.bulk2.wire import (
     build_ingest_results,
     build_upload,
 )
+from salesforce_typed.core._async.pagination import AsyncPager
 from salesforce_typed.core.errors import NotFoundError, OutcomeUnknownError, UsageError
 from salesforce_typed.core.models import Record, SObject
 from salesforce_typed.jobs.csv_chunks import (
@@ -77,12 +78,15 @@ from salesforce_typed.jobs.journal import (
 )
 from salesforce_typed.jobs.polling import PollPolicy
 from salesforce_typed.jobs.query_model import model_for_query
+from salesforce_typed.query._async.rows import run_select
+from salesforce_typed.query.builder import Select
 from salesforce_typed.rest.soql import bind, query_arguments
 
 __all__ = ["AsyncBulk2"]
 
 log = logging.getLogger("salesforce_typed.bulk")
 T = TypeVar("T", bound=SObject)
+RowT = TypeVar("RowT")
 
 
 def _check_ingest(
@@ -531,6 +535,10 @@ class AsyncBulk2(AsyncBulk2Jobs):
 
     @overload
     def query(
+        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+    ) -> AsyncPager[RowT]: ...
+    @overload
+    def query(
         self,
         model: type[T],
         soql: str,
@@ -561,7 +569,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
     ) -> AsyncBulk2Query[SObject]: ...
     def query(
         self,
-        model: type[Any] | str,
+        model: type[Any] | str | Select[Any, Any],
         soql: Any = None,
         params: Any = None,
         *,
@@ -572,7 +580,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
         parallel: int | None = None,
-    ) -> AsyncBulk2Query[Any]:
+    ) -> AsyncPager[Any]:
         """A query job read lazily, page by page (`page_size` is `maxRecords`).
 
         `query(Account, soql, params)` yields Account (the FROM object must be Account);
@@ -581,6 +589,8 @@ class AsyncBulk2(AsyncBulk2Jobs):
         `parallel=N` downloads the pages `resultPages` lists (v58.0+) N at a time, rows still
         in order; without it, or where the org cannot list pages, pages are read by locator.
         """
+        if isinstance(model, Select):
+            return run_select(self.query, model, page_size=page_size)
         text, target = query_arguments(model, soql, params)
         return AsyncBulk2Query(
             self,

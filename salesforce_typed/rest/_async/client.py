@@ -33,6 +33,8 @@ from salesforce_typed.core.models import Record, RelatedList, SObject
 from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from salesforce_typed.core.unset import UNSET
+from salesforce_typed.query._async.rows import run_select
+from salesforce_typed.query.builder import Select
 from salesforce_typed.rest import collections as coll
 from salesforce_typed.rest import listviews, misc
 from salesforce_typed.rest.composite import (
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from salesforce_typed.streaming.options import ListenerOptions
 
 T = TypeVar("T", bound=SObject)
+RowT = TypeVar("RowT")
 STANDARD_PACKAGE = "salesforce_typed_std"
 
 
@@ -457,6 +460,10 @@ class AsyncSalesforce(SenderFace):
 
     @overload
     def query(
+        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+    ) -> AsyncPager[RowT]: ...
+    @overload
+    def query(
         self,
         model: type[T],
         soql: str,
@@ -477,19 +484,21 @@ class AsyncSalesforce(SenderFace):
     ) -> AsyncQuery[SObject]: ...
     def query(
         self,
-        model: type[T] | str,
+        model: type[T] | str | Select[Any, Any],
         soql: Any = None,
         params: Any = None,
         *,
         page_size: int | None = None,
         include_deleted: bool = False,
-    ) -> AsyncQuery[Any]:
+    ) -> AsyncPager[Any]:
         """A lazy typed iterator; `:name` placeholders are bound from `params`, safely.
 
         `query(Account, "SELECT Id FROM Account WHERE Name = :n", {"n": name})` yields
         Account; `query("SELECT ...", params)` yields each row as its package model (or
         Record). The same arguments, in the same order, as `bulk1`, `bulk2` and `soap` take.
         """
+        if isinstance(model, Select):
+            return run_select(self.query, model, page_size=page_size)
         text, target = query_arguments(model, soql, params)
         spec = build_query(text, include_deleted=include_deleted, page_size=page_size)
         return AsyncQuery(self, spec, target, page_size)

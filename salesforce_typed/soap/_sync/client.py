@@ -27,6 +27,8 @@ from salesforce_typed.core.face import SenderFace
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.pagination import Page
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT, RetryPolicy
+from salesforce_typed.query._sync.rows import run_select
+from salesforce_typed.query.builder import Select
 from salesforce_typed.rest.soql import bind, query_arguments
 from salesforce_typed.soap import calls
 from salesforce_typed.soap.envelope import DEFAULT_LOGIN_VERSION, SoapCall, server_url
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["SoapClient", "SoapQuery"]
 
 T = TypeVar("T", bound=SObject)
+RowT = TypeVar("RowT")
 R = TypeVar("R")
 STANDARD_PACKAGE = "salesforce_typed_std"
 LOGIN_URL = "https://login.salesforce.com"
@@ -325,6 +328,10 @@ class SoapClient(SenderFace):
 
     @overload
     def query(
+        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+    ) -> Pager[RowT]: ...
+    @overload
+    def query(
         self,
         model: type[T],
         soql: str,
@@ -345,18 +352,20 @@ class SoapClient(SenderFace):
     ) -> SoapQuery[SObject]: ...
     def query(
         self,
-        model: type[T] | str,
+        model: type[T] | str | Select[Any, Any],
         soql: Any = None,
         params: Any = None,
         *,
         page_size: int | None = None,
         include_deleted: bool = False,
-    ) -> SoapQuery[Any]:
+    ) -> Pager[Any]:
         """`query(Account, soql, params)` yields Account; `query(soql, params)` each row as
         its model. The same arguments, in the same order, as REST and Bulk take.
 
         `page_size` (200..2000) goes in the QueryOptions header; Salesforce may send fewer.
         """
+        if isinstance(model, Select):
+            return run_select(self.query, model, page_size=page_size)
         text, target = query_arguments(model, soql, params)
         call = calls.build_query(text, include_deleted=include_deleted, batch_size=page_size)
         return SoapQuery(self, call, target, page_size)

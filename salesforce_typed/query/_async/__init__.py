@@ -1,0 +1,1 @@
+"""Async-first orchestration of the query builder; `_sync` is generated from it."""
