@@ -3,7 +3,7 @@ its refresh-token grant (the Pub/Sub client rides on that client's session)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -15,7 +15,7 @@ from salesforce_typed.testing.pubsub import PubSubConfig
 from salesforce_typed.testing.server import FakeOrg
 
 
-def grant(org: FakeOrg) -> RefreshTokenGrant:
+def _grant(org: FakeOrg) -> RefreshTokenGrant:
     c = org.credentials()
     return RefreshTokenGrant(
         client_id=c["client_id"],
@@ -23,6 +23,12 @@ def grant(org: FakeOrg) -> RefreshTokenGrant:
         refresh_token=c["refresh_token"],
         token_url=c["token_url"],
     )
+
+
+@pytest.fixture
+def grant() -> Callable[[FakeOrg], RefreshTokenGrant]:
+    """The refresh-token grant of a fake org, as a user's connected app gives it."""
+    return _grant
 
 
 @pytest.fixture
@@ -42,7 +48,7 @@ def pubsub_config(org: FakeOrg) -> PubSubConfig:
 @pytest.fixture
 async def sf(org: FakeOrg) -> AsyncIterator[AsyncSalesforce]:
     ca = org.credentials()["ca_file"]
-    async with AsyncSalesforce(auth=grant(org), verify=ca, token_store=MemoryTokenStore()) as c:
+    async with AsyncSalesforce(auth=_grant(org), verify=ca, token_store=MemoryTokenStore()) as c:
         yield c
 
 
