@@ -9,7 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from salesforce_typed.cli import app
+from salesforce_typed.testing.server import FakeOrg
 from tests.schemadrift.conftest import DESCRIBE_DIR, Cli
 
 # The real describes of a CumulusCI org (Account has a person-accounts variant: left out).
@@ -116,3 +119,27 @@ def test_a_hand_edited_package_is_flagged(cli: Cli, package: Path) -> None:
     done = cli("schema", "diff", "--package", package)
     assert done.exit_code == 0, done.output
     assert "no longer match its recorded fingerprint" in done.stdout
+
+
+def test_an_alias_reaches_the_org(
+    cli: Cli, package: Path, fake_org: FakeOrg, admin: httpx.Client, tmp_path: Path
+) -> None:
+    """`--alias` takes the grant and token store `salesforce-typed auth ...` recorded."""
+    creds = fake_org.credentials()
+    env = {"SALESFORCE_TYPED_HOME": str(tmp_path / "home"), "SF_ACCESS_TOKEN": ""}
+    runner = CliRunner()
+    login = [
+        "auth", "client-credentials", "--alias", "drift", "--client-id", creds["client_id"],
+        "--client-secret", creds["client_secret"], "--login-url", creds["instance_url"],
+    ]  # fmt: skip
+    made = runner.invoke(app, login, env=env)
+    assert made.exit_code == 0, made.output
+    assert admin.delete("/fields/Contact/Department").status_code == 200
+    args = ["schema", "diff", "--package", str(package), "--alias", "drift", "--format", "json"]
+    done = runner.invoke(app, args, env=env)
+    assert done.exit_code == 1, done.output
+    kinds = [(c["kind"], c["field"]) for c in json.loads(done.stdout)["changes"]]
+    assert kinds == [("field-removed", "Department")]
+    unknown = runner.invoke(app, [*args[:5], "nobody"], env=env)
+    assert unknown.exit_code == 2
+    assert "nobody" in unknown.output
