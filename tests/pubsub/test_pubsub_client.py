@@ -13,7 +13,7 @@ from salesforce_typed.streaming import EARLIEST as COMETD_EARLIEST
 from salesforce_typed.streaming import ChangeDataEvent, PlatformEvent
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed_std import Contact, ContactChangeEvent
+from salesforce_typed_std import Account, AccountChangeEvent, Contact, ContactChangeEvent
 
 TOPIC = "/data/ContactChangeEvent"
 
@@ -174,3 +174,24 @@ async def test_published_platform_event_reaches_cometd_and_pubsub(
             await listener.run()
     assert received[0].payload["Order_Number__c"] == "A-1"
     assert received[0].replay_id == int.from_bytes(result.replay_id, "big")
+
+
+async def test_rest_published_platform_event_and_all_change_events_reach_pubsub(
+    org: FakeOrg, sf: AsyncSalesforce, pubsub: AsyncPubSub
+) -> None:
+    streaming.define_platform_event(org.state, "Order_Event__e", {"Order_Number__c": "string"})
+    await sf.request("POST", "/sobjects/Order_Event__e/", json={"Order_Number__c": "R-7"})
+    (published,) = await _take(pubsub, 1, replay=EARLIEST, topic="/event/Order_Event__e")
+    assert isinstance(published.event, PlatformEvent)
+    assert published.event.payload["Order_Number__c"] == "R-7"
+    assert published.event.event_uuid  # ProducerEvent.id, as CometD's data.event.EventUuid
+
+    record_id = await _create_and_rename(sf)
+    await sf.create(Account(Name="Acme"))
+    events = await _take(pubsub, 3, replay=EARLIEST, topic="/data/ChangeEvents")
+    entities = [m.event.entity_name for m in events if isinstance(m.event, ChangeDataEvent)]
+    assert entities == ["Contact", "Contact", "Account"]
+    assert events[0].schema_id != events[2].schema_id  # one topic, one schema per entity
+    assert isinstance(events[2].event, ChangeDataEvent)
+    assert isinstance(events[2].event.record, AccountChangeEvent)
+    assert events[1].event.record_ids == [record_id]  # type: ignore[attr-defined]
