@@ -37,11 +37,17 @@ def _hint(name: str, known: list[str]) -> str:
 
 
 class _Scope:
-    """The object one SELECT reads and the names its paths may start with (FROM, alias)."""
+    """The object one SELECT reads and the names its paths may start with (FROM, alias).
+
+    A first part that is also a parent relationship's name is read as the relationship.
+    """
 
     def __init__(self, obj: ObjectSchema, *qualifiers: str | None) -> None:
         self.obj = obj
-        self.qualifiers = {q.lower() for q in qualifiers if q}
+        self.qualifiers = {q.lower() for q in qualifiers if q} - set(obj.parents)
+
+    def qualified(self, parts: tuple[str, ...]) -> bool:
+        return len(parts) > 1 and parts[0].lower() in self.qualifiers
 
 
 class QueryCheck:
@@ -118,9 +124,7 @@ class QueryCheck:
     @staticmethod
     def _key(path: ast.Path, scope: _Scope) -> str:
         parts = [p.lower() for p in path.parts]
-        if len(parts) > 1 and parts[0] in scope.qualifiers:
-            parts.pop(0)
-        return ".".join(parts)
+        return ".".join(parts[1:] if scope.qualified(path.parts) else parts)
 
     def _subquery(self, sub: ast.Query, scope: _Scope) -> None:
         child = scope.obj.children.get(sub.from_name.lower())
@@ -181,7 +185,7 @@ class QueryCheck:
         """The field `path` names (problems reported), or None where it cannot be known."""
         parts = list(path.parts)
         shift = 0
-        if len(parts) > 1 and parts[0].lower() in scope.qualifiers:
+        if scope.qualified(path.parts):
             shift = len(parts.pop(0)) + 1
         obj = scope.obj
         for index, rel in enumerate(parts[:-1]):

@@ -92,3 +92,18 @@ def test_markdown_python_blocks_are_checked_at_their_lines(tmp_path: Path) -> No
         encoding="utf-8",
     )
     assert [(p.line, p.column, p.code) for p in check_soql(doc)] == [(4, 26, "SOQL001")]
+
+
+def test_the_object_name_may_qualify_a_path_unless_it_is_a_relationship(tmp_path: Path) -> None:
+    source = tmp_path / "qualified.py"
+    source.write_text(
+        "def f(sf):\n"
+        '    sf.query("SELECT Contact.FirstName, Contact.Account.Name FROM Contact")\n'
+        '    sf.query("SELECT Account.Name FROM Contact")\n'
+        '    sf.query("SELECT Contact.Nmae FROM Contact")\n',
+        encoding="utf-8",
+    )
+    problems = check_soql(source)
+    assert [(p.line, p.column, p.code, p.message) for p in problems] == [
+        (4, 30, "SOQL002", "unknown field 'Nmae' on Contact (did you mean 'Name'?)")
+    ]
