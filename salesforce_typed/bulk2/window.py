@@ -19,13 +19,20 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeAlias, TypeVar
 
 from salesforce_typed.core.errors import UsageError
 
-__all__ = ["AsyncPageWindow", "PageWindow"]
+__all__ = ["DEFAULT_PARALLEL", "AsyncFetch", "AsyncPageWindow", "Fetch", "PageWindow"]
 
 T = TypeVar("T")
+# Pages under way when a caller does not say: a listing names up to five, and four hide a
+# round trip and the server's reading time behind the page being handled.
+DEFAULT_PARALLEL: Final = 4
+
+# A page fetcher in each flavour, so that one async source unasyncs to the thread one.
+AsyncFetch: TypeAlias = Callable[..., Awaitable[T]]
+Fetch: TypeAlias = Callable[..., T]
 
 
 class AsyncPageWindow(Generic[T]):

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from salesforce_typed.core.models import SObject
 
 __all__ = [
+    "CONCURRENT_UPLOADS",
     "DELIMITERS",
     "LINE_ENDINGS",
     "MAX_UPLOAD_BYTES",
@@ -89,6 +90,8 @@ LINE_ENDINGS: Final[dict[str, str]] = {"LF": "\n", "CRLF": "\r\n"}
 NULL_VALUE: Final = "#N/A"
 # Salesforce's limit per upload, counted after base64 (about 112 MB of raw CSV).
 MAX_UPLOAD_BYTES: Final = 150_000_000
+# Parts (jobs) of one input uploaded at once: under latency an upload is mostly waiting.
+CONCURRENT_UPLOADS: Final = 4
 _PIECE_ROWS: Final = 2000
 
 

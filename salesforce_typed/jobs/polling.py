@@ -4,13 +4,19 @@ Bulk 1.0 (batch lists) and Bulk 2.0 (job info) poll with the same policy, so one
 tunes both. What must stay true: the interval grows geometrically from `initial` to
 `maximum` and never overflows however long a job runs; the policy only computes delays, the
 clients sleep them on their injected clock (so tests never wait and a cancel ends at once).
+
+A backoff alone notices a finished job late: at a 30 s cap, up to 30 s late. When the job's
+progress gives an estimate of the time left (`remaining_s`: rows processed so far against
+rows sent, at the rate seen since polling began), the wait is cut to that estimate and never
+below `near`: the poll lands about when the job should end, then every `near` seconds, so a
+job is noticed within `near` of finishing however long it ran.
 """
 
 from __future__ import annotations
 
 import attrs
 
-__all__ = ["PollPolicy"]
+__all__ = ["PollPolicy", "ProgressRate", "remaining_s"]
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -19,6 +25,7 @@ class PollPolicy:
 
     The interval starts at `initial` seconds and grows by `factor` up to `maximum`: small jobs
     finish in a second or two, big ones run for an hour and should not cost a call a second.
+    Near the expected end (see the module docstring) it shrinks to at least `near` seconds.
     `timeout` (seconds on the client's clock) ends the wait with `BulkTimeoutError`; None
     waits as long as the job runs (cancel the task, or interrupt, to stop).
     """
@@ -27,8 +34,40 @@ class PollPolicy:
     factor: float = attrs.field(default=1.5, validator=attrs.validators.ge(1))
     maximum: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
     timeout: float | None = None
+    near: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
 
-    def interval(self, polls: int) -> float:
-        """Seconds to wait after the `polls`-th state request (1 = the first)."""
+    def interval(self, polls: int, eta: float | None = None) -> float:
+        """Seconds to wait after the `polls`-th state request (1 = the first); `eta`: the
+        estimated seconds until the job ends, when its progress tells."""
         steps = min(max(polls - 1, 0), 200)  # the maximum is reached long before: no overflow
-        return min(self.maximum, self.initial * self.factor**steps)
+        backoff = min(self.maximum, self.initial * self.factor**steps)
+        if eta is None:
+            return backoff
+        return min(backoff, max(eta, self.near))
+
+
+def remaining_s(*, processed: int, total: int | None, elapsed_s: float) -> float | None:
+    """Seconds left for `total - processed` rows at the rate `processed` rows took in
+    `elapsed_s`; None when there is no rate yet or no total."""
+    if total is None or processed <= 0 or elapsed_s <= 0:
+        return None
+    return max(total - processed, 0) * elapsed_s / processed
+
+
+@attrs.define(slots=True)
+class ProgressRate:
+    """One job's progress as polled: the first reading is the origin of the rate."""
+
+    total: int
+    since: float | None = None  # clock time of the first reading
+    base: int = 0  # rows processed at that reading
+
+    def eta(self, now: float, processed: int) -> float | None:
+        if self.since is None:
+            self.since, self.base = now, processed
+            return None
+        return remaining_s(
+            processed=processed - self.base,
+            total=self.total - self.base,
+            elapsed_s=now - self.since,
+        )

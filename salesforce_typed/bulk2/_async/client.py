@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar, overload
 
 from salesforce_typed.bulk2._async.jobs import AsyncBulk2Jobs
@@ -41,6 +42,7 @@ from salesforce_typed.bulk2._async.results import AsyncIngestResult
 from salesforce_typed.bulk2._async.transport import Spool, file_input, record_input
 from salesforce_typed.bulk2.rows import DEFAULT_MATCH_WINDOW
 from salesforce_typed.bulk2.states import JobState
+from salesforce_typed.bulk2.window import AsyncPageWindow
 from salesforce_typed.bulk2.wire import (
     Bulk2Job,
     BulkIngestInterruptedError,
@@ -56,6 +58,7 @@ from salesforce_typed.core._async.pagination import AsyncPager
 from salesforce_typed.core.errors import NotFoundError, OutcomeUnknownError, UsageError
 from salesforce_typed.core.models import Record, SObject
 from salesforce_typed.jobs.csv_chunks import (
+    CONCURRENT_UPLOADS,
     MAX_UPLOAD_BYTES,
     OPERATIONS,
     ColumnDelimiter,
@@ -215,7 +218,10 @@ class AsyncBulk2(AsyncBulk2Jobs):
                 pending, catalog.sobject, operation, dialect, external_id_field,
                 assignment_rule_id, spools, progress,
             )  # fmt: skip
-            finished = await self.wait(list(spools), "ingest", poll=poll, progress=progress)
+            totals = {job_id: spool.rows for job_id, spool in spools.items()}
+            finished = await self.wait(
+                list(spools), "ingest", poll=poll, progress=progress, totals=totals
+            )
         except Exception as exc:
             self._drop(spools, pending)
             if spools and not isinstance(exc, BulkTimeoutError):
@@ -455,13 +461,39 @@ class AsyncBulk2(AsyncBulk2Jobs):
         spools: dict[str, Spool],
         progress: ProgressCallback | None,
     ) -> None:
-        """Send every pending spool, oldest first; each leaves `pending` once its job exists."""
-        while pending:
-            await self._send_upload(
-                pending[0], sobject, operation, dialect, external_id_field,
-                assignment_rule_id, spools, progress,
-            )  # fmt: skip
-            pending.pop(0)
+        """Send every pending spool, `CONCURRENT_UPLOADS` at a time; each leaves `pending`
+        once its job exists, `spools` keeps input order. After a failure the uploads under
+        way finish (none is left half sent) and the first error is raised."""
+        errors: list[Exception] = []
+        try:
+            async with AsyncPageWindow[None](CONCURRENT_UPLOADS) as window:
+                for spool in pending:
+                    if window.full:
+                        await self._settle(window, errors)
+                    if errors:
+                        break
+                    upload = partial(
+                        self._send_upload, spool, sobject, operation, dialect,
+                        external_id_field, assignment_rule_id, spools, progress,
+                    )  # fmt: skip
+                    window.start(upload)
+                while len(window):
+                    await self._settle(window, errors)
+        finally:
+            ordered = sorted(spools.items(), key=lambda item: item[1].start)
+            spools.clear()
+            spools.update(ordered)
+            sent = set(map(id, spools.values()))
+            pending[:] = [spool for spool in pending if id(spool) not in sent]
+        if errors:
+            raise errors[0]
+
+    @staticmethod
+    async def _settle(window: AsyncPageWindow[None], errors: list[Exception]) -> None:
+        try:
+            await window.next()
+        except Exception as exc:  # kept: the other uploads under way finish first
+            errors.append(exc)
 
     async def _catalog(self, sobject: type[SObject] | str) -> FieldCatalog:
         if isinstance(sobject, str):

@@ -47,7 +47,7 @@ from salesforce_typed.core.errors import (
     ServerError,
 )
 from salesforce_typed.jobs.csv_chunks import CsvDialect, Operation
-from salesforce_typed.jobs.polling import PollPolicy
+from salesforce_typed.jobs.polling import PollPolicy, ProgressRate
 
 if TYPE_CHECKING:
     from salesforce_typed.rest._async.client import AsyncSalesforce
@@ -144,11 +144,14 @@ class AsyncBulk2Jobs:
         poll: PollPolicy | None = None,
         progress: ProgressCallback | None = None,
         required: bool = False,
+        totals: Mapping[str, int] | None = None,
     ) -> list[Bulk2Job]:
         """Poll until every job is JobComplete, Failed or Aborted; their final JobInfos.
 
         `required` (query jobs): Failed and Aborted raise instead of returning. A job still
         Open raises `BulkJobError`; the policy's timeout raises `BulkTimeoutError`.
+        `totals` (rows sent per ingest job) lets the wait end near each job's expected end
+        (`PollPolicy.interval`'s `eta`), so completion is noticed within `policy.near`.
         """
         policy = poll or self.poll
         clock = self.client.clock
@@ -157,8 +160,10 @@ class AsyncBulk2Jobs:
         pending = list(wanted)
         latest: dict[str, Bulk2Job] = {}
         polls = 0
+        rates = {job_id: ProgressRate(total) for job_id, total in (totals or {}).items()}
         while pending:
             polls += 1
+            etas: list[float] = []
             for job_id in list(pending):
                 job = await self._poll_once(job_id, kind)
                 if job is None:
@@ -167,6 +172,11 @@ class AsyncBulk2Jobs:
                 decision = job.decision
                 log.debug("bulk job %s: %s (%s)", job_id, decision.action.value, decision.reason)
                 if decision.action is PollAction.WAIT:
+                    rate = rates.get(job_id)
+                    if rate is not None and job.state == JobState.IN_PROGRESS.value:
+                        eta = rate.eta(clock.monotonic(), job.number_records_processed)
+                        if eta is not None:
+                            etas.append(eta)
                     continue
                 pending.remove(job_id)
                 self._check_end(job, decision.action, required)
@@ -174,7 +184,7 @@ class AsyncBulk2Jobs:
                 progress(self._poll_report(wanted, latest, len(wanted) - len(pending)))
             if not pending:
                 break
-            delay = policy.interval(polls)
+            delay = policy.interval(polls, min(etas) if etas else None)
             if policy.timeout is not None:
                 left = policy.timeout - (clock.monotonic() - started)
                 if left <= 0:

@@ -16,12 +16,17 @@ What must stay true:
   Salesforce choose.
 - A file is written to `<path>.part` and renamed when complete: a crash never leaves a file
   that looks finished. Only the first page's header is written.
-- `parallel=N` (iteration only): pages listed by `resultPages` (v58.0+) are downloaded N at a
-  time (`bulk2/window.py`) and yielded in result order. Each page is read whole before its
-  rows are handed out, so a page re-requested after a 5xx or a dropped connection never
-  repeats a row; memory holds at most N pages being downloaded plus the one being yielded.
-  Before 58.0, on a 404 (an org without the resource) or a listing of unknown shape, and when
-  resuming from a saved locator, it reads by locator as without `parallel`.
+- `parallel=N`: pages listed by `resultPages` (v58.0+) are downloaded N at a time
+  (`bulk2/window.py`) and handed out in result order, by iteration, `pages()` and
+  `to_csv()`; the next pages download while the caller handles (or the file takes) the
+  current one. `to_csv()` does so by default (`DEFAULT_PARALLEL`) unless a `page_size` asks
+  for pages of a given size: against Salesforce a page costs a round trip and the server's
+  reading time, which only overlap hides. Each page is read whole before it is handed out,
+  so a page re-requested after a 5xx or a dropped connection never repeats a row; memory
+  holds at most N pages being downloaded plus the one being handled. Before 58.0, on a 404
+  (an org without the resource) or a listing of unknown shape, and when resuming from a
+  saved locator, it reads by locator as without `parallel`; pages read in parallel carry
+  no locator to resume from.
 """
 
 from __future__ import annotations
@@ -31,11 +36,11 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from salesforce_typed.bulk2._async.transport import ResponseMeta
 from salesforce_typed.bulk2.rows import RowDecoder
-from salesforce_typed.bulk2.window import AsyncPageWindow
+from salesforce_typed.bulk2.window import DEFAULT_PARALLEL, AsyncFetch, AsyncPageWindow
 from salesforce_typed.bulk2.wire import (
     MIN_RESULT_PAGES_VERSION,
     Bulk2Job,
@@ -69,6 +74,7 @@ __all__ = ["AsyncBulk2Query"]
 log = logging.getLogger("salesforce_typed.bulk")
 
 T = TypeVar("T", bound=SObject)
+X = TypeVar("X")
 
 
 class AsyncBulk2Query(AsyncPager[T]):
@@ -156,6 +162,16 @@ class AsyncBulk2Query(AsyncPager[T]):
     async def pages(self) -> AsyncIterator[Page[T]]:
         """Each locator's page (at most `page_size` models in memory); `locator` is the next's."""
         job = await self.start()
+        listing = await self._listing_for(job, self.parallel)
+        if listing is not None and self.parallel is not None:
+            held: list[T] | None = None  # one page behind, to mark the last one done
+            async for records in self._listed(job, listing, self.parallel, self._download):
+                if held is not None:
+                    yield Page(records=held, done=False, locator=None)
+                held = self._hand_out(job, records)
+            self.done = True
+            yield Page(records=held or [], done=True, locator=None)
+            return
         while not self.done:
             records = [record async for record in self._page(job)]
             yield Page(records=records, done=self.done, locator=self.locator)
@@ -163,18 +179,24 @@ class AsyncBulk2Query(AsyncPager[T]):
     async def __aiter__(self) -> AsyncGenerator[T, None]:
         # Rows are decoded as the bytes arrive: no page of models is built to iterate.
         job = await self.start()
-        if self.parallel is not None and self.locator is None and not self.done:
-            listing = await self._first_listing(job)
-            if listing is not None:
-                async for record in self._parallel(job, listing, self.parallel):
+        listing = await self._listing_for(job, self.parallel)
+        if listing is not None and self.parallel is not None:
+            async for records in self._listed(job, listing, self.parallel, self._download):
+                for record in self._hand_out(job, records):
                     yield record
-                self.done = True
-                return
+            self.done = True
+            return
         while not self.done:
             async for record in self._page(job):
                 yield record
 
     # -- parallel results (v58.0+) -------------------------------------------------------
+
+    async def _listing_for(self, job: Bulk2Job, parallel: int | None) -> ResultListing | None:
+        """The first listing when pages are to be read in parallel from the start, else None."""
+        if parallel is None or self.locator is not None or self.done:
+            return None
+        return await self._first_listing(job)
 
     async def _first_listing(self, job: Bulk2Job) -> ResultListing | None:
         """The first `resultPages` listing, or None where the org cannot list pages."""
@@ -203,18 +225,28 @@ class AsyncBulk2Query(AsyncPager[T]):
             records.append(decoder.decode(cells))
         return records
 
-    async def _parallel(
-        self, job: Bulk2Job, listing: ResultListing, limit: int
-    ) -> AsyncIterator[T]:
-        """Every listed page, `limit` downloads under way, rows yielded in result order."""
-        async with AsyncPageWindow[list[T]](limit) as window:
+    async def _page_bytes(self, job: Bulk2Job, url: str) -> tuple[bytes, int]:
+        """One listed page's CSV bytes, whole, and its row count (`Sforce-NumberOfRecords`)."""
+        meta = ResponseMeta()
+        chunks = [chunk async for chunk in self._bulk.transport.raw(build_result_page(url), meta)]
+        return b"".join(chunks), parse_record_count(meta.headers or {}) or 0
+
+    async def _listed(
+        self,
+        job: Bulk2Job,
+        listing: ResultListing,
+        limit: int,
+        fetch: AsyncFetch[X],
+    ) -> AsyncIterator[X]:
+        """Every listed page fetched, `limit` under way, handed out in result order; the
+        following pages keep downloading while the caller handles one (prefetch)."""
+        async with AsyncPageWindow[X](limit) as window:
             while True:
                 for url in listing.page_urls:
                     ready = await window.next() if window.full else None
-                    window.start(partial(self._download, job, url))
+                    window.start(partial(fetch, job, url))
                     if ready is not None:
-                        for record in self._hand_out(job, ready):
-                            yield record
+                        yield ready
                 if listing.next_url is None:
                     break
                 data = await self._bulk.transport.call(build_result_listing(listing.next_url))
@@ -223,8 +255,7 @@ class AsyncBulk2Query(AsyncPager[T]):
                     raise UsageError(f"bulk job {job.id}: a resultPages listing of unknown shape")
                 listing = following
             while len(window):
-                for record in self._hand_out(job, await window.next()):
-                    yield record
+                yield await window.next()
 
     def _hand_out(self, job: Bulk2Job, records: list[T]) -> list[T]:
         self.records_read += len(records)
@@ -238,7 +269,14 @@ class AsyncBulk2Query(AsyncPager[T]):
         part = target.with_name(target.name + ".part")
         written = 0
         first = True  # a new file: its first page keeps the header
+        parallel = self.parallel
+        if parallel is None and self.page_size is None:
+            parallel = DEFAULT_PARALLEL
+        listing = await self._listing_for(job, parallel)
         with part.open("wb") as out:
+            if listing is not None and parallel is not None:
+                written = await self._listed_to_file(job, listing, parallel, out)
+                self.done = True
             while not self.done:
                 meta = ResponseMeta()
                 spec = build_query_results(job.id, locator=self.locator, page_size=self.page_size)
@@ -259,3 +297,19 @@ class AsyncBulk2Query(AsyncPager[T]):
                 self._report(job)
         os.replace(part, target)
         return QueryFileResult(job_id=job.id, path=target, records=self.records_read, bytes=written)
+
+    async def _listed_to_file(
+        self, job: Bulk2Job, listing: ResultListing, limit: int, out: IO[bytes]
+    ) -> int:
+        """Listed pages into `out` in order (the first keeps its header); bytes written."""
+        written = 0
+        first = True
+        async for body, count in self._listed(job, listing, limit, self._page_bytes):
+            if not first:  # later pages repeat the header: drop up to its line end
+                body = body[body.find(b"\n") + 1 :] if b"\n" in body else b""
+            first = False
+            out.write(body)
+            written += len(body)
+            self.records_read += count
+            self._report(job)
+        return written

@@ -8,11 +8,11 @@ import os
 from collections.abc import Generator, Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from salesforce_typed.bulk2._sync.transport import ResponseMeta
 from salesforce_typed.bulk2.rows import RowDecoder
-from salesforce_typed.bulk2.window import PageWindow
+from salesforce_typed.bulk2.window import DEFAULT_PARALLEL, Fetch, PageWindow
 from salesforce_typed.bulk2.wire import (
     MIN_RESULT_PAGES_VERSION,
     Bulk2Job,
@@ -46,6 +46,7 @@ __all__ = ["Bulk2Query"]
 log = logging.getLogger("salesforce_typed.bulk")
 
 T = TypeVar("T", bound=SObject)
+X = TypeVar("X")
 
 
 class Bulk2Query(Pager[T]):
@@ -133,6 +134,16 @@ class Bulk2Query(Pager[T]):
     def pages(self) -> Iterator[Page[T]]:
         """Each locator's page (at most `page_size` models in memory); `locator` is the next's."""
         job = self.start()
+        listing = self._listing_for(job, self.parallel)
+        if listing is not None and self.parallel is not None:
+            held: list[T] | None = None  # one page behind, to mark the last one done
+            for records in self._listed(job, listing, self.parallel, self._download):
+                if held is not None:
+                    yield Page(records=held, done=False, locator=None)
+                held = self._hand_out(job, records)
+            self.done = True
+            yield Page(records=held or [], done=True, locator=None)
+            return
         while not self.done:
             records = [record for record in self._page(job)]
             yield Page(records=records, done=self.done, locator=self.locator)
@@ -140,18 +151,24 @@ class Bulk2Query(Pager[T]):
     def __iter__(self) -> Generator[T, None]:
         # Rows are decoded as the bytes arrive: no page of models is built to iterate.
         job = self.start()
-        if self.parallel is not None and self.locator is None and not self.done:
-            listing = self._first_listing(job)
-            if listing is not None:
-                for record in self._parallel(job, listing, self.parallel):
+        listing = self._listing_for(job, self.parallel)
+        if listing is not None and self.parallel is not None:
+            for records in self._listed(job, listing, self.parallel, self._download):
+                for record in self._hand_out(job, records):
                     yield record
-                self.done = True
-                return
+            self.done = True
+            return
         while not self.done:
             for record in self._page(job):
                 yield record
 
     # -- parallel results (v58.0+) -------------------------------------------------------
+
+    def _listing_for(self, job: Bulk2Job, parallel: int | None) -> ResultListing | None:
+        """The first listing when pages are to be read in parallel from the start, else None."""
+        if parallel is None or self.locator is not None or self.done:
+            return None
+        return self._first_listing(job)
 
     def _first_listing(self, job: Bulk2Job) -> ResultListing | None:
         """The first `resultPages` listing, or None where the org cannot list pages."""
@@ -180,18 +197,28 @@ class Bulk2Query(Pager[T]):
             records.append(decoder.decode(cells))
         return records
 
-    def _parallel(
-        self, job: Bulk2Job, listing: ResultListing, limit: int
-    ) -> Iterator[T]:
-        """Every listed page, `limit` downloads under way, rows yielded in result order."""
-        with PageWindow[list[T]](limit) as window:
+    def _page_bytes(self, job: Bulk2Job, url: str) -> tuple[bytes, int]:
+        """One listed page's CSV bytes, whole, and its row count (`Sforce-NumberOfRecords`)."""
+        meta = ResponseMeta()
+        chunks = [chunk for chunk in self._bulk.transport.raw(build_result_page(url), meta)]
+        return b"".join(chunks), parse_record_count(meta.headers or {}) or 0
+
+    def _listed(
+        self,
+        job: Bulk2Job,
+        listing: ResultListing,
+        limit: int,
+        fetch: Fetch[X],
+    ) -> Iterator[X]:
+        """Every listed page fetched, `limit` under way, handed out in result order; the
+        following pages keep downloading while the caller handles one (prefetch)."""
+        with PageWindow[X](limit) as window:
             while True:
                 for url in listing.page_urls:
                     ready = window.next() if window.full else None
-                    window.start(partial(self._download, job, url))
+                    window.start(partial(fetch, job, url))
                     if ready is not None:
-                        for record in self._hand_out(job, ready):
-                            yield record
+                        yield ready
                 if listing.next_url is None:
                     break
                 data = self._bulk.transport.call(build_result_listing(listing.next_url))
@@ -200,8 +227,7 @@ class Bulk2Query(Pager[T]):
                     raise UsageError(f"bulk job {job.id}: a resultPages listing of unknown shape")
                 listing = following
             while len(window):
-                for record in self._hand_out(job, window.next()):
-                    yield record
+                yield window.next()
 
     def _hand_out(self, job: Bulk2Job, records: list[T]) -> list[T]:
         self.records_read += len(records)
@@ -215,7 +241,14 @@ class Bulk2Query(Pager[T]):
         part = target.with_name(target.name + ".part")
         written = 0
         first = True  # a new file: its first page keeps the header
+        parallel = self.parallel
+        if parallel is None and self.page_size is None:
+            parallel = DEFAULT_PARALLEL
+        listing = self._listing_for(job, parallel)
         with part.open("wb") as out:
+            if listing is not None and parallel is not None:
+                written = self._listed_to_file(job, listing, parallel, out)
+                self.done = True
             while not self.done:
                 meta = ResponseMeta()
                 spec = build_query_results(job.id, locator=self.locator, page_size=self.page_size)
@@ -236,3 +269,19 @@ class Bulk2Query(Pager[T]):
                 self._report(job)
         os.replace(part, target)
         return QueryFileResult(job_id=job.id, path=target, records=self.records_read, bytes=written)
+
+    def _listed_to_file(
+        self, job: Bulk2Job, listing: ResultListing, limit: int, out: IO[bytes]
+    ) -> int:
+        """Listed pages into `out` in order (the first keeps its header); bytes written."""
+        written = 0
+        first = True
+        for body, count in self._listed(job, listing, limit, self._page_bytes):
+            if not first:  # later pages repeat the header: drop up to its line end
+                body = body[body.find(b"\n") + 1 :] if b"\n" in body else b""
+            first = False
+            out.write(body)
+            written += len(body)
+            self.records_read += count
+            self._report(job)
+        return written
