@@ -18,7 +18,7 @@ def reads(sf, composite, name, ids):
     sf.query(Account, ACCOUNTS)
     sf.query(Account, BY_NAME, {"name": name})
     sf.query(Contact, f"SELECT {FIELDS} FROM Contact")
-    sf.query(Contact, "SELECT Id, " + "Account.Owner.Name FROM Contact")
+    sf.query(Contact, "SELECT Contact.Id, " + "Contact.Account.Owner.Name FROM Contact")
     sf.query("select id, NAME from ACCOUNT a where a.Name like 'A%' and a.owner.isactive = true")
     sf.query_all(Account, "SELECT Id FROM Account WHERE Id IN :ids", params={"ids": ids})
     sf.query("SELECT Id, Account.Name FROM Contact WHERE CreatedDate = LAST_N_DAYS:30")

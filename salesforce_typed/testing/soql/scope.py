@@ -157,11 +157,7 @@ class Scope:
         the schema and coalesces; deeper paths through it follow its first target only.
         """
         parts = path.parts
-        if (
-            self.query_alias is not None
-            and len(parts) > 1
-            and parts[0].lower() == self.query_alias.lower()
-        ):
+        if len(parts) > 1 and self._qualifier(parts[0]):
             parts = parts[1:]
         obj, table = self.obj, self.table
         steps: list[Step] = []
@@ -194,6 +190,14 @@ class Scope:
         columns = [self.col(alias, f.name) for alias, f in found]
         expr = columns[0] if len(columns) == 1 else f"COALESCE({', '.join(columns)})"
         return Resolved(expr, field, table, tuple(steps), path)
+
+    def _qualifier(self, name: str) -> bool:
+        """The query's alias, or the object's own name (`SELECT Contact.FirstName FROM
+        Contact`, as Salesforce's examples write it) unless a relationship has that name."""
+        lowered = name.lower()
+        if self.query_alias is not None and lowered == self.query_alias.lower():
+            return True
+        return lowered == self.obj.name.lower() and self.obj.parent_relationship(name) is None
 
     def _step(self, name: str, joined: list[tuple[ObjectDef, str]]) -> Step:
         if len(joined) == 1:
