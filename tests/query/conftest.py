@@ -24,16 +24,25 @@ def org() -> Iterator[FakeOrg]:
         yield fake
 
 
-@pytest.fixture(scope="module")
-def sf(org: FakeOrg) -> Iterator[Salesforce]:
+def grant(org: FakeOrg) -> RefreshTokenGrant:
     c = org.credentials()
-    auth = RefreshTokenGrant(
+    return RefreshTokenGrant(
         client_id=c["client_id"],
         client_secret=c["client_secret"],
         refresh_token=org.new_refresh_token(),
         token_url=c["token_url"],
     )
-    with Salesforce(auth=auth, verify=False) as client:
+
+
+@pytest.fixture
+def fresh_grant(org: FakeOrg) -> RefreshTokenGrant:
+    """Credentials for a second (for example async) client on the module's org."""
+    return grant(org)
+
+
+@pytest.fixture(scope="module")
+def sf(org: FakeOrg) -> Iterator[Salesforce]:
+    with Salesforce(auth=grant(org), verify=False) as client:
         for name, industry, revenue in ACCOUNTS:
             acc = client.create(Account(Name=name, Industry=industry, AnnualRevenue=revenue))
             for last in ("Smith", "Jones"):

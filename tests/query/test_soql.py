@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from salesforce_typed.query import (
     sum_,
 )
 from salesforce_typed.query import literals as d
+from salesforce_typed.query.columns import Cond
 from salesforce_typed.rest.soql import escape_like
 from salesforce_typed_std import (
     Account,
@@ -65,8 +67,8 @@ WHERE_CASES = [
 
 
 @pytest.mark.parametrize(("cond", "text"), WHERE_CASES, ids=[t for _, t in WHERE_CASES])
-def test_condition_text(cond: object, text: str) -> None:
-    assert getattr(cond, "text") == text
+def test_condition_text(cond: Cond[Any], text: str) -> None:
+    assert cond.text == text
 
 
 def test_quotes_and_backslashes_are_escaped() -> None:

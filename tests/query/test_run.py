@@ -1,0 +1,104 @@
+"""One query object through REST, SOAP, Bulk 2.0 and Bulk 1.0 against the fake org (real
+sockets): the same rows, typed as the builder says, sync and async."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from salesforce_typed import AsyncSalesforce, RefreshTokenGrant, Salesforce
+from salesforce_typed.query import count, literals, select, sum_
+from salesforce_typed_std import Account, AccountIndustryPicklist, Contact
+
+APIS = ["rest", "soap", "bulk2", "bulk1"]
+
+
+def _api(sf: Salesforce, name: str) -> Any:
+    return sf if name == "rest" else getattr(sf, name)
+
+
+BANKING = (
+    select(Account.Name, Account.AnnualRevenue, Account.Owner.Name, Account.Industry)
+    .where(Account.Industry == AccountIndustryPicklist.BANKING)
+    .order_by(Account.Name)
+)
+BANKING_ROWS = (
+    ("Acme", 2_000_000.0, "Org Admin", AccountIndustryPicklist.BANKING),
+    ("Globex", 500_000.0, "Org Admin", AccountIndustryPicklist.BANKING),
+)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_projection_gives_the_same_typed_rows_on_every_api(sf: Salesforce, api: str) -> None:
+    rows = _api(sf, api).query(BANKING).all()
+    assert rows == list(BANKING_ROWS)
+    for row in rows:
+        assert type(row) is tuple
+        assert [type(v) for v in row] == [str, float, str, AccountIndustryPicklist]
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_model_rows_and_escaped_values(sf: Salesforce, api: str) -> None:
+    q = select(Account).where(Account.Name == "O'Hare & Sons")
+    (acc,) = _api(sf, api).query(q).all()
+    assert isinstance(acc, Account)
+    assert acc.require.Name == "O'Hare & Sons"
+    assert acc.Industry is None and isinstance(acc.require.CreatedDate, dt.datetime)
+
+
+def test_parent_path_null_lookup_reads_none(sf: Salesforce) -> None:
+    q = select(Contact.LastName, Contact.Account.Name).where(
+        Contact.Account.Name.like("O%") | Contact.LastName.in_(["Nobody"])
+    )
+    assert sorted(sf.query(q).all()) == [
+        ("Jones of O'Hare & Sons", "O'Hare & Sons"),
+        ("Smith of O'Hare & Sons", "O'Hare & Sons"),
+    ]
+    orphan = sf.create(Contact(LastName="Orphan"))
+    q2 = select(Contact.LastName, Contact.Account.Name).where(Contact.Id == orphan.id)
+    assert sf.query(q2).all() == [("Orphan", None)]
+
+
+def test_child_subquery_rows(sf: Salesforce) -> None:
+    q = select(
+        Account,
+        Account.Contacts.select(Contact.LastName).order_by(Contact.LastName).limit(1),
+    ).where(
+        Account.AnnualRevenue > 1_000_000,
+        Account.CreatedDate == literals.LAST_N_DAYS(1),  # within the range (`>`: after it)
+    )
+    got = {a.require.Name: [c.LastName for c in a.require.Contacts.records] for a in sf.query(q)}
+    assert got == {"Acme": ["Jones of Acme"], "Initech": ["Jones of Initech"]}
+
+
+def test_aggregate_rows(sf: Salesforce) -> None:
+    q = (
+        select(Account.Industry, count(Account.Id), sum_(Account.AnnualRevenue))
+        .where(Account.Name.in_(["Acme", "Globex", "Initech", "O'Hare & Sons"]))
+        .group_by(Account.Industry)
+        .order_by(Account.Industry.asc().nulls_first())
+    )
+    assert sf.query(q).all() == [
+        (None, 1, None),
+        (AccountIndustryPicklist.BANKING, 2, 2_500_000.0),
+        (AccountIndustryPicklist.TECHNOLOGY, 1, 3_000_000.0),
+    ]
+
+
+def test_pages_and_first(sf: Salesforce) -> None:
+    pager = sf.query(BANKING)
+    pages = list(pager.pages())
+    assert [row for page in pages for row in page] == list(BANKING_ROWS)
+    assert pager.total_size == 2
+    assert sf.query(BANKING).first() == BANKING_ROWS[0]
+
+
+async def test_async_client_runs_the_same_query(
+    fresh_grant: RefreshTokenGrant, sf: Salesforce
+) -> None:
+    async with AsyncSalesforce(auth=fresh_grant, verify=False) as client:
+        assert await client.query(BANKING).all() == list(BANKING_ROWS)
+        assert await client.bulk2.query(BANKING).all() == list(BANKING_ROWS)
+        assert await client.soap.query(BANKING).first() == BANKING_ROWS[0]
