@@ -9,6 +9,14 @@ generated model (or a describe): see `schema.py`. Pages stream one at a time.
 
 from __future__ import annotations
 
+import importlib.util
+
+if importlib.util.find_spec("pyarrow") is None:
+    raise ModuleNotFoundError(
+        "salesforce_typed.columnar needs pyarrow: pip install 'salesforce-typed[columnar]'",
+        name="pyarrow",
+    )
+
 from salesforce_typed.columnar._async.batches import (
     arrow_batches as async_arrow_batches,
 )
