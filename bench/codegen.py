@@ -46,7 +46,8 @@ DECODE_SECONDS = 2.0
 # Targets from the brief, printed beside each figure.
 TARGET_RATIO = 0.1
 TARGET_IMPORT_MS = 50.0
-TARGET_RECORDS_S = 50_000.0
+TARGET_RECORDS_S = 50_000.0  # real fixtures, of every shape
+TARGET_ACCOUNT_S = 150_000.0  # a populated 68-field Account (issue 12)
 
 
 def _row(label: str, value: str, note: str = "") -> None:
@@ -293,7 +294,7 @@ def _rate(fn: Callable[[], int]) -> float:
     return done / elapsed
 
 
-def _measure(name: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+def _measure(name: str, records: list[dict[str, Any]], goal: float) -> dict[str, Any]:
     pairs = [(model_for(r), r) for r in records]
     failures: Counter[str] = Counter()
     ok: list[tuple[type[SObject], dict[str, Any]]] = []
@@ -320,7 +321,7 @@ def _measure(name: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     decode = _rate(lambda: len([cls.from_dict(r) for cls, r in ok]))
     encode = _rate(lambda: len([o.to_dict() for o in objects]))
     scope = "" if not failures else f" (only the {len(ok)} that decode)"
-    target = f"target >= {TARGET_RECORDS_S:,.0f}/s: {_verdict(decode >= TARGET_RECORDS_S)}"
+    target = f"target >= {goal:,.0f}/s: {_verdict(decode >= goal)}"
     _row(f"  decode from_dict{scope}", f"{decode:,.0f} rec/s", target)
     _row(f"  encode to_dict{scope}", f"{encode:,.0f} rec/s")
     result["decode_per_s"], result["encode_per_s"] = round(decode), round(encode)
@@ -329,10 +330,10 @@ def _measure(name: str, records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def section_records() -> dict[str, Any]:
     print(f"\n3. Records/s, each pass timed for >= {DECODE_SECONDS:g} s, one core")
-    real = _measure("real fixtures", fixture_records())
+    real = _measure("real fixtures", fixture_records(), TARGET_RECORDS_S)
     typed, extra = account_fields()
     label = f"Account, {len(typed) + len(extra)} fields ({len(extra)} extra)"
-    synthetic = _measure(label, synthetic_accounts(typed + extra))
+    synthetic = _measure(label, synthetic_accounts(typed + extra), TARGET_ACCOUNT_S)
     return {"fixtures": real, "synthetic_account": synthetic}
 
 
