@@ -16,33 +16,44 @@ from salesforce_typed.core.fields import ChildInfo, FieldInfo, ParentInfo
 from salesforce_typed.core.models import SObject
 
 # A polymorphic relationship (Task.What) reads through Salesforce's `Name` entity: outside
-# TYPEOF only these fields exist on it (the Name object's describe).
+# TYPEOF only its fields exist, and its three relationships (the `Name` sObject of the real
+# v61.0 tooling WSDL, Id from sObject).
 NAME_FIELDS = frozenset(
     f.lower()
     for f in (
         "Id",
-        "Name",
-        "Type",
+        "AddressableName",
         "Alias",
-        "FirstName",
-        "LastName",
+        "CommunityNickname",
+        "CompanyName",
+        "DeveloperName",
         "Email",
+        "FirstName",
+        "InformalName",
         "IsActive",
-        "Phone",
-        "Title",
-        "Username",
-        "UserRoleId",
-        "ProfileId",
-        "RecordTypeId",
+        "IsArchived",
+        "IsDeleted",
+        "LastName",
         "LastReferencedDate",
         "LastViewedDate",
+        "MiddleName",
+        "Name",
         "NameOrAlias",
-        "CommunityNickname",
-        "SmallPhotoUrl",
-        "MediumPhotoUrl",
-        "FullPhotoUrl",
+        "NamespacePrefix",
+        "OwnerType",
+        "Phone",
+        "ProfileId",
+        "RecordTypeId",
+        "Subtype",
+        "Suffix",
+        "TableEnumOrId",
+        "Title",
+        "Type",
+        "UserRoleId",
+        "Username",
     )
 )
+NAME_RELATIONSHIPS = {"profile": "Profile", "recordtype": "RecordType", "userrole": "UserRole"}
 
 
 @attrs.frozen

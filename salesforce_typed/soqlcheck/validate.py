@@ -18,7 +18,7 @@ from salesforce_typed.testing.soql.parser import parse_query
 
 from .binds import Bound, substitute
 from .problems import Finding
-from .schema import NAME_FIELDS, ObjectSchema, PackageSchema
+from .schema import NAME_FIELDS, NAME_RELATIONSHIPS, ObjectSchema, PackageSchema
 from .typeof import Typeof, extract
 
 _NUMERIC: Final = frozenset({"int", "long", "double", "currency", "percent"})
@@ -180,11 +180,19 @@ class QueryCheck:
             )
 
     def _path(
-        self, path: ast.Path, scope: _Scope, need: tuple[str, str, str] | None = None
+        self,
+        path: ast.Path,
+        scope: _Scope,
+        need: tuple[str, str, str] | None = None,
+        *,
+        shift_base: int = 0,
     ) -> FieldInfo | None:
-        """The field `path` names (problems reported), or None where it cannot be known."""
+        """The field `path` names (problems reported), or None where it cannot be known.
+
+        `shift_base`: columns from `path.pos` to the first part (a path continued elsewhere).
+        """
         parts = list(path.parts)
-        shift = 0
+        shift = shift_base
         if scope.qualified(path.parts):
             shift = len(parts.pop(0)) + 1
         obj = scope.obj
@@ -223,8 +231,14 @@ class QueryCheck:
         """`What.Name`: a polymorphic path reads only the Name entity's fields."""
         name = rest[0]
         if len(rest) > 1:
-            message = f"unknown relationship '{name}' on polymorphic '{rel}' (use TYPEOF)"
-            self._add("SOQL003", message, pos, shift)
+            target = NAME_RELATIONSHIPS.get(name.lower())
+            obj = self.schema.object(target) if target else None
+            if target is None:
+                message = f"unknown relationship '{name}' on polymorphic '{rel}' (use TYPEOF)"
+                self._add("SOQL003", message, pos, shift)
+            elif obj is not None:
+                path = ast.Path(tuple(rest[1:]), pos)
+                self._path(path, _Scope(obj), shift_base=shift + len(name) + 1)
         elif name.lower() not in NAME_FIELDS:
             message = f"unknown field '{name}' on polymorphic '{rel}' (Name entity; use TYPEOF)"
             self._add("SOQL002", message, pos, shift)

@@ -107,3 +107,23 @@ def test_the_object_name_may_qualify_a_path_unless_it_is_a_relationship(tmp_path
     assert [(p.line, p.column, p.code, p.message) for p in problems] == [
         (4, 30, "SOQL002", "unknown field 'Nmae' on Contact (did you mean 'Name'?)")
     ]
+
+
+def test_a_polymorphic_path_reads_the_name_entity(tmp_path: Path) -> None:
+    """Name's fields and relationships are those of the real tooling WSDL's `Name` sObject."""
+    source = tmp_path / "polymorphic.py"
+    source.write_text(
+        "def f(sf):\n"
+        '    sf.query("SELECT What.CompanyName, Who.UserRole.Name, What.Owner.Name FROM Task")\n'
+        '    sf.query("SELECT Who.SmallPhotoUrl FROM Event")\n',
+        encoding="utf-8",
+    )
+    assert [(p.line, p.column, p.code, p.message) for p in check_soql(source)] == [
+        (2, 64, "SOQL003", "unknown relationship 'Owner' on polymorphic 'What' (use TYPEOF)"),
+        (
+            3,
+            26,
+            "SOQL002",
+            "unknown field 'SmallPhotoUrl' on polymorphic 'Who' (Name entity; use TYPEOF)",
+        ),
+    ]
