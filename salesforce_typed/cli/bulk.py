@@ -1,4 +1,5 @@
-"""`salesforce-typed bulk load|extract`: Bulk API 2.0 from the shell.
+"""`salesforce-typed bulk load|extract|status|results|resume|abort|jobs`: Bulk API 2.0 from
+the shell. Loads are journaled (`jobs/journal.py`): a re-run after a crash picks the jobs up.
 
 The connection comes from the environment (SF_INSTANCE_URL + SF_ACCESS_TOKEN, or SF_CLIENT_ID /
 SF_CLIENT_SECRET / SF_REFRESH_TOKEN / SF_TOKEN_URL; SF_CA_FILE to trust a private CA). A refreshed
@@ -125,6 +126,107 @@ def _bulk_write_results(result: object, folder: Path) -> list[Path]:
     return written
 
 
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _journal_or_none(enabled: bool = True) -> object:
+    """The job journal (`config_home()/bulk-jobs`), or None when `--no-journal`."""
+    from salesforce_typed.jobs.journal import Journal
+
+    return Journal() if enabled else None
+
+
+def _say(message: str) -> None:
+    """Journal news on stdout at once: a kill right after must not lose the job id."""
+    print(message, flush=True)
+
+
+def _fail(console: Console, exc: BaseException) -> typer.Exit:
+    from rich.markup import escape
+
+    console.print("[red]error:[/red]", escape(str(exc)), highlight=False)
+    return typer.Exit(2)
+
+
+def _interrupted(sf: object, book: object) -> typer.Exit:
+    """Ctrl-C: abort the load's jobs still Open (a half upload never runs), name the ones
+    left running and how to follow them; exit 130."""
+    from salesforce_typed.bulk2._sync.client import Bulk2
+    from salesforce_typed.core.errors import SalesforceError
+    from salesforce_typed.jobs.journal import Journal
+    from salesforce_typed.rest._sync.client import Salesforce
+
+    assert isinstance(sf, Salesforce)
+    entry = book.last if isinstance(book, Journal) else None
+    if entry is None or not isinstance(book, Journal):
+        _say("interrupted: no job was created")
+        return typer.Exit(130)
+    try:
+        aborted, running = Bulk2(sf).stop_load(entry, book)
+    except (SalesforceError, OSError, KeyboardInterrupt) as exc:
+        _say(f"interrupted; aborting the Open jobs failed ({type(exc).__name__})")
+        aborted, running = [], entry.job_ids
+    for job_id in aborted:
+        _say(f"job {job_id}: aborted (it was still Open: none of its rows will load)")
+    for job_id in running:
+        _say(
+            f"job {job_id}: keeps running on Salesforce; follow it with "
+            f"`salesforce-typed bulk status {job_id}`"
+        )
+    _say(
+        f"interrupted: run the same command again, or `salesforce-typed bulk resume "
+        f"{entry.id}`, to finish {entry.id} without loading any row twice"
+    )
+    return typer.Exit(130)
+
+
+def _report(result: object, results: Path | None) -> int:
+    """Print each job and the counts, write the result CSVs; the exit status (0 or 1)."""
+    from salesforce_typed.bulk2._sync.results import IngestResult
+
+    assert isinstance(result, IngestResult)
+    with result:
+        counts = result.counts
+        for job in result.jobs:
+            print(
+                f"job {job.id}: {job.state}"
+                + (f" ({job.error_message})" if job.error_message else ""),
+                flush=True,
+            )
+        entry = result.entry
+        what = f"{entry.sobject} {entry.operation}" if entry is not None else "ingest"
+        print(
+            f"{what}: {counts.total} rows, {counts.successful} successful, "
+            f"{counts.failed} failed, {counts.unprocessed} unprocessed"
+        )
+        if results is not None:
+            for path in _bulk_write_results(result, results):
+                print(f"wrote {path}")
+    return 1 if counts.failed or counts.unprocessed else 0
+
+
+def _progress_bar(console: Console) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+def _show(bar: Any, task: Any) -> Any:
+    from salesforce_typed.bulk import BulkProgress
+
+    def show(event: BulkProgress) -> None:
+        if event.phase == "upload":
+            bar.update(task, total=event.rows_uploaded, description="uploading")
+        else:
+            bar.update(task, completed=event.processed, description=f"{event.state}")
+
+    return show
+
+
 @bulk_app.command("load")
 def bulk_load(
     sobject: Annotated[str, typer.Argument(help="The sObject, e.g. Account.")],
@@ -140,19 +242,22 @@ def bulk_load(
     ] = None,
     delimiter: Annotated[str, typer.Option(help="The file's columnDelimiter.")] = "COMMA",
     line_ending: Annotated[str, typer.Option(help="The job's lineEnding (LF or CRLF).")] = "LF",
+    journal: Annotated[
+        bool, typer.Option(help="Keep a local job journal, so a re-run after a crash resumes.")
+    ] = True,
 ) -> None:
-    """Load a CSV file with Bulk API 2.0; exit 1 if any row failed or was not processed."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    """Load a CSV file with Bulk API 2.0; exit 1 if any row failed or was not processed.
 
-    from salesforce_typed.bulk import BulkProgress
+    Each job's id is printed before its upload. Run again after a crash (same org, object,
+    operation, file content): the journaled jobs are picked up, no row is loaded twice.
+    """
     from salesforce_typed.bulk2._sync.client import Bulk2
     from salesforce_typed.core.errors import SalesforceError
     from salesforce_typed.jobs.csv_chunks import DELIMITERS, CsvInputError
+    from salesforce_typed.jobs.journal import Journal
     from salesforce_typed.rest._sync.client import Salesforce
 
-    console = Console(stderr=True, soft_wrap=True)
+    console = _console()
     if operation not in _BULK_OPERATIONS or delimiter not in DELIMITERS:
         console.print("[red]error:[/red] bad --operation or --delimiter", highlight=False)
         raise typer.Exit(2)
@@ -161,16 +266,10 @@ def bulk_load(
         raise typer.Exit(2)
     sf = _bulk_connect(console)
     assert isinstance(sf, Salesforce)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with sf, Progress(*columns, console=console, transient=True) as bar:
+    book = _journal_or_none(journal)
+    assert book is None or isinstance(book, Journal)
+    with sf, _progress_bar(console) as bar:
         task = bar.add_task("uploading", total=None)
-
-        def show(event: BulkProgress) -> None:
-            if event.phase == "upload":
-                bar.update(task, total=event.rows_uploaded, description="uploading")
-            else:
-                bar.update(task, completed=event.processed, description=f"{event.state}")
-
         try:
             # columnar: a .parquet file goes in row group by row group (columnar/cli.py).
             source: dict[str, Any] = {"csv_path": file}
@@ -185,29 +284,192 @@ def bulk_load(
                 external_id_field=external_id,
                 column_delimiter=delimiter,  # type: ignore[arg-type]
                 line_ending=line_ending,  # type: ignore[arg-type]
-                progress=show,
+                progress=_show(bar, task),
+                journal=book,
+                notify=_say,
             )
+        except KeyboardInterrupt:
+            bar.stop()
+            raise _interrupted(sf, book) from None
         except (CsvInputError, SalesforceError, OSError, ValueError) as exc:
             bar.stop()
-            console.print("[red]error:[/red]", escape(str(exc)), highlight=False)
-            raise typer.Exit(2) from None
-        with result:
-            bar.stop()
-            counts = result.counts
-            for job in result.jobs:
-                print(
-                    f"job {job.id}: {job.state}"
-                    + (f" ({job.error_message})" if job.error_message else "")
-                )
-            print(
-                f"{sobject} {operation}: {counts.total} rows, {counts.successful} successful, "
-                f"{counts.failed} failed, {counts.unprocessed} unprocessed"
+            raise _fail(console, exc) from None
+        bar.stop()
+        status = _report(result, results)
+    if status:
+        raise typer.Exit(status)
+
+
+def _entry(console: Console, book: object, job: str) -> Any:
+    """The journal entry holding `job` (None when it has none); corruption exits 2."""
+    from salesforce_typed.jobs.journal import Journal, JournalCorruptError
+
+    assert isinstance(book, Journal)
+    try:
+        return book.entry_for(job)
+    except JournalCorruptError as exc:
+        raise _fail(console, exc) from None
+
+
+def _open(job: str) -> tuple[Console, Any, Any, Any]:
+    """What `status`, `resume`, `results` and `abort` start from: the console, the journal,
+    the entry holding `job` (or None), and a connected client."""
+    from salesforce_typed.rest._sync.client import Salesforce
+
+    console = _console()
+    book = _journal_or_none()
+    entry = _entry(console, book, job)
+    sf = _bulk_connect(console)
+    assert isinstance(sf, Salesforce)
+    return console, book, entry, sf
+
+
+@bulk_app.command("status")
+def bulk_status(
+    job: Annotated[str, typer.Argument(help="A job id (or a journal entry id).")],
+) -> None:
+    """Show a load's jobs: state and counts on Salesforce, and what the journal recorded."""
+    from salesforce_typed.bulk2._sync.client import Bulk2
+    from salesforce_typed.core.errors import SalesforceError
+
+    console, book, entry, sf = _open(job)
+    if entry is not None:
+        print(
+            f"{entry.id}: {entry.sobject} {entry.operation} of {entry.input.path} "
+            f"({entry.rows} rows, {len(entry.parts)} part(s)), journal says {entry.state}"
+        )
+        for part in entry.parts:
+            print(f"  rows {part.start + 1}-{part.start + part.rows}: {part.job_id or '-'}")
+    if entry is not None and not entry.job_ids:
+        print(f"{entry.id}: no job was created yet")
+        return
+    with sf:
+        try:
+            jobs = Bulk2(sf).job_status(entry.job_ids[0] if entry else job, journal=book)
+        except (SalesforceError, OSError) as exc:
+            raise _fail(console, exc) from None
+    for info in jobs:
+        print(
+            f"job {info.id}: {info.state}, {info.number_records_processed} processed, "
+            f"{info.number_records_failed} failed"
+            + (f" ({info.error_message})" if info.error_message else "")
+        )
+
+
+def _finish(job: str, *, upload: bool, out: Path | None) -> None:
+    """`bulk resume` and `bulk results`: a journaled load finished (or only collected)."""
+    from salesforce_typed.bulk2._sync.client import Bulk2
+    from salesforce_typed.core.errors import SalesforceError
+
+    console, book, entry, sf = _open(job)
+    if entry is None:
+        _say(f"{job} is not in the journal: results carry no input row numbers")
+    with sf, _progress_bar(console) as bar:
+        task = bar.add_task("waiting", total=None)
+        try:
+            result = Bulk2(sf).resume_ingest(
+                [entry.id] if entry is not None else [job],
+                journal=book if entry is not None else None,
+                notify=_say,
+                upload=upload,
+                progress=_show(bar, task),
             )
-            if results is not None:
-                for path in _bulk_write_results(result, results):
-                    print(f"wrote {path}")
-    if counts.failed or counts.unprocessed:
-        raise typer.Exit(1)
+        except KeyboardInterrupt:
+            bar.stop()
+            raise _interrupted(sf, book) from None
+        except (SalesforceError, OSError, ValueError) as exc:
+            bar.stop()
+            raise _fail(console, exc) from None
+        bar.stop()
+        status = _report(result, out)
+    if status:
+        raise typer.Exit(status)
+
+
+@bulk_app.command("resume")
+def bulk_resume(
+    job: Annotated[str, typer.Argument(help="A job id or journal entry id.")],
+    results: Annotated[
+        Path | None, typer.Option(help="Write successful/failed/unprocessed CSVs here.")
+    ] = None,
+) -> None:
+    """Finish a journaled load: upload what was not, close or abort jobs left Open, wait."""
+    _finish(job, upload=True, out=results)
+
+
+@bulk_app.command("results")
+def bulk_results(
+    job: Annotated[str, typer.Argument(help="A job id or journal entry id.")],
+    out: Annotated[Path, typer.Option(help="The folder for the three result CSVs.")],
+) -> None:
+    """Write successful.csv, failed.csv and unprocessed.csv; `row` is the input file's row."""
+    _finish(job, upload=False, out=out)
+
+
+@bulk_app.command("abort")
+def bulk_abort(
+    job: Annotated[str, typer.Argument(help="A job id or journal entry id.")],
+) -> None:
+    """Abort a job (with a journal entry: every job of its load that has not ended)."""
+    from salesforce_typed.bulk2._sync.client import Bulk2
+    from salesforce_typed.core.errors import SalesforceError
+
+    console, book, entry, sf = _open(job)
+    parts = [p for p in entry.parts if p.job_id and not p.ended] if entry is not None else []
+    with sf:
+        try:
+            if entry is None:
+                info = Bulk2(sf).abort(job)
+                print(f"job {info.id}: {info.state}")
+                return
+            for part in parts:
+                assert part.job_id is not None
+                info = Bulk2(sf).abort(part.job_id, "ingest")
+                part.state = str(info.state)
+                part.processed = info.number_records_processed
+                book.save(entry)
+                print(f"job {info.id}: {info.state}")
+        except (SalesforceError, OSError) as exc:
+            raise _fail(console, exc) from None
+    if not parts:
+        print(f"{entry.id}: no job left to abort ({entry.state})")
+
+
+@bulk_app.command("jobs")
+def bulk_jobs(
+    forget: Annotated[
+        str | None, typer.Option(help="Drop this entry (entry id or job id) from the journal.")
+    ] = None,
+) -> None:
+    """List the job journal (loads this machine started), or forget one entry."""
+    from salesforce_typed.jobs.journal import Journal, JournalCorruptError
+
+    console = _console()
+    book = _journal_or_none()
+    assert isinstance(book, Journal)
+    if forget is not None:
+        try:
+            gone = book.forget(forget)
+        except (JournalCorruptError, ValueError, OSError) as exc:
+            raise _fail(console, exc) from None
+        if gone is None:
+            raise _fail(console, ValueError(f"{forget} is not in the journal ({book.path})"))
+        print(f"forgot {gone.stem} ({gone})")
+        return
+    broken = False
+    for path in book.files():
+        try:
+            entry = book.load(path)
+        except JournalCorruptError as exc:
+            broken = True
+            _fail(console, exc)
+            continue
+        print(
+            f"{entry.id}  {entry.created}  {entry.state:9}  {entry.sobject} {entry.operation}  "
+            f"{entry.rows} rows  jobs {','.join(entry.job_ids) or '-'}  {entry.input.path}"
+        )
+    if broken:
+        raise typer.Exit(2)
 
 
 @bulk_app.command("extract")

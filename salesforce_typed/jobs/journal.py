@@ -9,10 +9,11 @@ got. A re-run of the same load (same org, object, operation, external id, file c
 the entry and picks the jobs up instead of creating new ones.
 
 What must stay true:
-- An entry is written before the request it describes is sent: a part is `open` before its
-  upload starts, `uploaded` once the PUT answered, `closed` once UploadComplete answered. A
-  part `open` on Salesforce is either aborted (upload not known to be whole) or closed
-  (`uploaded`); never sent twice.
+- An entry is written before the request it describes is sent: a part is `creating` (with
+  the time) before its job is asked for, `open` before its upload starts, `uploaded` once
+  the PUT answered, `closed` once UploadComplete answered. A job `open` on Salesforce is
+  aborted (its upload not known to be whole) or closed (`uploaded`), never sent to twice;
+  a job whose create answer was cut off is found by its time and aborted.
 - A file that cannot be read as an entry raises `JournalCorruptError` naming it and how to
   drop it (`salesforce-typed bulk jobs --forget ID`); nothing here raises a bare traceback.
 - No secret is stored: the instance URL, never a token.
@@ -49,7 +50,7 @@ FOLDER: Final = "bulk-jobs"
 VERSION: Final = 1
 _BLOCK: Final = 1 << 20
 # part states written by the client; Salesforce's ending states are stored as they come
-NEW, OPEN, UPLOADED, CLOSED = "new", "open", "uploaded", "closed"
+NEW, CREATING, OPEN, UPLOADED, CLOSED = "new", "creating", "open", "uploaded", "closed"
 ENDED: Final = frozenset({"JobComplete", "Failed", "Aborted"})
 
 
@@ -105,6 +106,7 @@ class JournalPart:
     processed: int = 0
     failed: int = 0
     aborted_jobs: list[str] = attrs.field(factory=list)  # aborted before they ran
+    creating_at: str | None = None  # when its create request went out (UTC)
 
     @property
     def ended(self) -> bool:
@@ -116,6 +118,7 @@ class JournalPart:
             self.aborted_jobs.append(self.job_id)
         self.job_id = None
         self.state = NEW
+        self.creating_at = None
 
 
 @attrs.define(kw_only=True)
@@ -322,6 +325,12 @@ class PartTracker:
             self.part.job_id = job_id
         self.part.state = state
         self.journal.save(self.entry)
+
+    def creating(self) -> None:
+        """Before the create request: a job made by a request that never answered (killed
+        mid-way) is found again by this time (`AsyncBulk2._abort_orphans`)."""
+        self.part.creating_at = _now()
+        self._set(CREATING)
 
     def created(self, job_id: str) -> None:
         self._set(OPEN, job_id)

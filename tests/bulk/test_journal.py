@@ -242,3 +242,40 @@ def test_resume_in_a_new_process_matches_rows_from_the_journal(
         assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
         with pytest.raises(UsageError, match="journal= needs csv_path"):
             bulk.ingest("Account", [{"Name": "x"}], journal=book)
+
+
+class _DiesBeforeJournaling(Journal):
+    """The process dies after a create request answered, before its job id was written."""
+
+    def save(self, entry: JournalEntry) -> None:
+        if any(p.state == "open" for p in entry.parts):
+            raise Died
+        super().save(entry)
+
+
+def test_a_job_created_as_the_run_was_cut_off_is_found_and_aborted(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    rows = _input(tmp_path / "in.csv")
+    with _client(org) as sf, pytest.raises(Died):
+        Bulk2(sf).ingest(
+            "Account", csv_path=tmp_path / "in.csv", journal=_DiesBeforeJournaling(tmp_path / "j")
+        )
+    book = Journal(tmp_path / "j")
+    (entry,) = book.entries()
+    assert [p.state for p in entry.parts] == ["creating"] and entry.parts[0].job_id is None
+    heard: list[str] = []
+    with _client(org) as sf:
+        bulk = Bulk2(sf)
+        (orphan,) = [j for j in bulk.list_jobs() if j.state == "Open"]
+        other = bulk.create_ingest_job("Contact", "insert")  # not this load's: left alone
+        with bulk.ingest(
+            "Account", csv_path=tmp_path / "in.csv", journal=book, notify=heard.append
+        ) as result:
+            assert result.counts.successful == ROWS - len(BLANKS)
+        assert f"job {orphan.id}: created as the run was cut off, never journaled; aborted" in heard
+        assert bulk.job_info(orphan.id).state == "Aborted"
+        assert bulk.job_info(other.id).state == "Open"
+        assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
+        (done,) = book.entries()
+        assert done.parts[0].aborted_jobs == [orphan.id]

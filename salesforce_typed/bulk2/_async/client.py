@@ -30,6 +30,7 @@ What must stay true:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -70,6 +71,7 @@ from salesforce_typed.jobs.csv_chunks import (
 )
 from salesforce_typed.jobs.journal import (
     CLOSED,
+    CREATING,
     NEW,
     OPEN,
     UPLOADED,
@@ -102,6 +104,16 @@ def _check_ingest(
         raise UsageError(f"operation must be one of {', '.join(OPERATIONS)}")
     if operation == "upsert" and not external_id_field:
         raise UsageError("upsert needs external_id_field")
+
+
+def _instant(stamp: str | None) -> float | None:
+    """Seconds since the epoch of a journal or JobInfo time (`...Z`, `...+0000`), or None."""
+    if not stamp:
+        return None
+    try:
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _journal(journal: Journal | bool | None) -> Journal | None:
@@ -266,7 +278,7 @@ class AsyncBulk2(AsyncBulk2Jobs):
             unchanged = fingerprint(entry.input.path).same_content(entry.input)
         except OSError:
             unchanged = False
-        if not unchanged and send and any(p.state in (NEW, OPEN) for p in entry.parts):
+        if not unchanged and send and any(p.state in (NEW, CREATING, OPEN) for p in entry.parts):
             raise UsageError(
                 f"{entry.input.path} changed or is gone since {entry.id} started: its rows not "
                 "yet uploaded cannot be sent"
@@ -376,6 +388,8 @@ class AsyncBulk2(AsyncBulk2Jobs):
         say = notify or (lambda message: None)
         job_id = part.job_id
         if job_id is None:
+            if part.state == CREATING and send:
+                await self._abort_orphans(book, entry, part, say)
             return None
         try:
             job = await self.job_info(job_id, "ingest")
@@ -418,12 +432,51 @@ class AsyncBulk2(AsyncBulk2Jobs):
         )
         return job_id
 
+    async def _abort_orphans(
+        self, book: Journal, entry: JournalEntry, part: JournalPart, say: Callable[[str], None]
+    ) -> list[str]:
+        """Abort the job a create request made if it was cut off before its answer was
+        journaled: Open, same object, operation and dialect, created within two minutes of
+        the request (a minute of clock skew allowed), known to no journal entry, and by the
+        same user as the load's other jobs when it has any. Nothing was uploaded to it."""
+        since = _instant(part.creating_at)
+        found: list[str] = []
+        if since is None:
+            return found
+        known = {i for e in book.entries() for p in e.parts for i in [p.job_id, *p.aborted_jobs]}
+        users = {(await self.job_info(i, "ingest")).extra.get("createdById") for i in entry.job_ids}
+        users.discard(None)
+        async for job in self.list_jobs("ingest"):
+            made = _instant(job.created_date)
+            if (
+                job.state != JobState.OPEN
+                or job.id in known
+                or made is None
+                or not since - 60 <= made <= since + 120
+                or job.object.lower() != entry.sobject.lower()
+                or job.operation != entry.operation
+                or (job.external_id_field or "") != (entry.external_id_field or "")
+                or (job.column_delimiter, job.line_ending)
+                != (entry.column_delimiter, entry.line_ending)
+                or (users and job.extra.get("createdById") not in users)
+            ):
+                continue
+            await self.abort(job.id, "ingest")
+            part.aborted_jobs.append(job.id)
+            found.append(job.id)
+            say(f"job {job.id}: created as the run was cut off, never journaled; aborted")
+        part.state = NEW
+        book.save(entry)
+        return found
+
     async def stop_load(self, entry: JournalEntry, journal: Journal) -> tuple[list[str], list[str]]:
         """After an interrupt: abort the load's jobs still Open (a half upload never runs) and
         say which keep running. Returns (aborted, running) job ids."""
         aborted: list[str] = []
         running: list[str] = []
         for part in entry.parts:
+            if part.state == CREATING:
+                aborted += await self._abort_orphans(journal, entry, part, lambda message: None)
             if part.job_id is None or part.ended:
                 continue
             if part.state in (OPEN, UPLOADED):
@@ -518,6 +571,8 @@ class AsyncBulk2(AsyncBulk2Jobs):
         attempt = 0
         while True:
             attempt += 1
+            if tracker is not None:
+                tracker.creating()
             job = await self.create_ingest_job(
                 sobject,
                 operation,
