@@ -8,10 +8,18 @@ import asyncio
 import pytest
 
 from salesforce_typed import AsyncSalesforce
-from salesforce_typed.pubsub import EARLIEST, AsyncPubSub, PubSubError, PubSubMessage, Replay
+from salesforce_typed.pubsub import (
+    EARLIEST,
+    LATEST,
+    AsyncPubSub,
+    PubSubError,
+    PubSubMessage,
+    Replay,
+)
 from salesforce_typed.streaming import EARLIEST as COMETD_EARLIEST
 from salesforce_typed.streaming import ChangeDataEvent, PlatformEvent
 from salesforce_typed.testing import streaming
+from salesforce_typed.testing.pubsub import PubSubConfig
 from salesforce_typed.testing.server import FakeOrg
 from salesforce_typed_std import Account, AccountChangeEvent, Contact, ContactChangeEvent
 
@@ -195,3 +203,27 @@ async def test_rest_published_platform_event_and_all_change_events_reach_pubsub(
     assert isinstance(events[2].event, ChangeDataEvent)
     assert isinstance(events[2].event.record, AccountChangeEvent)
     assert events[1].event.record_ids == [record_id]  # type: ignore[attr-defined]
+
+
+async def test_a_silent_stream_is_reported_not_waited_on_forever(pubsub: AsyncPubSub) -> None:
+    # the fake org's keepalive is Salesforce's 270 s: nothing arrives within the idle timeout
+    stream = pubsub.subscribe(TOPIC, replay=LATEST, idle_timeout_s=0.3)
+    with pytest.raises(PubSubError) as caught:
+        async with asyncio.timeout(30):
+            await anext(stream)
+    assert caught.value.status == "DEADLINE_EXCEEDED"
+
+
+async def test_keepalives_keep_a_quiet_stream_alive(
+    pubsub: AsyncPubSub, sf: AsyncSalesforce, pubsub_config: PubSubConfig
+) -> None:
+    pubsub_config.keepalive_s = 0.05  # empty FetchResponses far more often than the timeout
+    stream = pubsub.subscribe(TOPIC, replay=LATEST, idle_timeout_s=0.6)
+    waiting = asyncio.ensure_future(anext(stream))
+    done, _ = await asyncio.wait({waiting}, timeout=1.8)
+    assert not done  # still subscribed after three idle timeouts' worth of keepalives
+    record_id = await _create_and_rename(sf)
+    async with asyncio.timeout(30):
+        message = await waiting
+    assert message.event.record_ids == [record_id]  # type: ignore[attr-defined]
+    await stream.aclose()  # type: ignore[attr-defined]

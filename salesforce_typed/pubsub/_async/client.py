@@ -17,6 +17,7 @@ What must stay true:
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import ssl
@@ -55,9 +56,11 @@ LATEST: Final = "LATEST"
 EARLIEST: Final = "EARLIEST"
 Replay = str | bytes  # LATEST, EARLIEST, or a replay id to start after (CUSTOM)
 MAX_REQUESTED: Final = 100  # "Pub/Sub API Allocations": events per FetchRequest
-# HTTP/2 pings on an idle connection, so a half-open one fails instead of hanging.
+# HTTP/2 pings on an idle connection, so a half-open one fails instead of hanging. Every
+# 5 minutes: gRPC servers by default refuse pings without data more often (GOAWAY
+# too_many_pings), and Salesforce's own keepalive FetchResponse comes every 270 s.
 _CHANNEL_OPTIONS: Final = (
-    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_time_ms", 300_000),
     ("grpc.keepalive_timeout_ms", 20_000),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 )
@@ -229,9 +232,14 @@ class AsyncPubSub:
         *,
         replay: Replay = LATEST,
         num_requested: int = MAX_REQUESTED,
+        idle_timeout_s: float = 330.0,
     ) -> AsyncIterator[PubSubMessage]:
         """Events of `topic`, typed, after `replay` (LATEST, EARLIEST or a stored replay id);
-        at most `num_requested` (1..100) are requested from the server at a time."""
+        at most `num_requested` (1..100) are requested from the server at a time.
+
+        Salesforce answers at least every 270 s (an empty keepalive when idle): a stream
+        silent for `idle_timeout_s` is half-open and ends in a `PubSubError` (status
+        `DEADLINE_EXCEEDED`), for the caller to resubscribe after its last replay id."""
         if not 1 <= num_requested <= MAX_REQUESTED:
             raise UsageError(f"num_requested must be 1..{MAX_REQUESTED}, not {num_requested}")
         last: bytes | None = None
@@ -242,7 +250,7 @@ class AsyncPubSub:
             call = self._stub.Subscribe(metadata=metadata)
             try:
                 await call.write(_first_request(topic, start, num_requested))
-                async for message in self._read(call, topic, num_requested):
+                async for message in self._read(call, topic, num_requested, idle_timeout_s):
                     last = message.replay_id
                     yield message
                 return
@@ -260,9 +268,16 @@ class AsyncPubSub:
         call: grpc.aio.StreamStreamCall[pb.FetchRequest, pb.FetchResponse],
         topic: str,
         num_requested: int,
+        idle_timeout_s: float,
     ) -> AsyncIterator[PubSubMessage]:
         while True:
-            response = await call.read()
+            try:
+                response = await asyncio.wait_for(call.read(), idle_timeout_s)
+            except TimeoutError:
+                raise PubSubError(
+                    f"no FetchResponse (not even a keepalive) in {idle_timeout_s:g} s",
+                    status="DEADLINE_EXCEEDED",
+                ) from None
             if response is grpc.aio.EOF or not isinstance(response, pb.FetchResponse):
                 return
             for consumer in response.events:
