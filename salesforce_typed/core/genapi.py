@@ -12,25 +12,25 @@ from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, Paren
 from salesforce_typed.core.models import ChangeEvent, SObject
 from salesforce_typed.core.unset import UNSET, UnsetType
 from salesforce_typed.query.access import ModelMeta
-from salesforce_typed.query.columns import (
-    AnyParent,
-    Bool,
-    Children,
-    DateCol,
-    DateTimeCol,
-    MultiPicklist,
-    Number,
-    Opaque,
-    Parent,
-    Picklist,
-    Text,
-)
 
 if TYPE_CHECKING:  # only in annotations, which generated modules never evaluate
     from salesforce_typed.core.change_events import ChangeEventHeader
     from salesforce_typed.core.compound import Address, Location, PersonName
     from salesforce_typed.core.models import Record, RelatedList
     from salesforce_typed.query.access import Required
+    from salesforce_typed.query.columns import (
+        AnyParent,
+        Bool,
+        Children,
+        DateCol,
+        DateTimeCol,
+        MultiPicklist,
+        Number,
+        Opaque,
+        Parent,
+        Picklist,
+        Text,
+    )
 
 __all__ = [
     "UNSET",

@@ -11,7 +11,6 @@ from typing import Any
 
 from salesforce_typed.core.errors import FieldUnavailableError
 from salesforce_typed.core.unset import UNSET
-from salesforce_typed.query.columns import Children, Text, column_for
 
 __all__ = ["ModelMeta", "ParentPath", "Required", "columns_of"]
 
@@ -26,6 +25,9 @@ def _resolve(model: type[Any], type_name: str) -> type[Any] | None:
 
 
 def _build(model: type[Any], root: type[Any], prefix: str) -> dict[str, Any]:
+    # Imported here, on the first class-level access: importing a model stays cheap.
+    from salesforce_typed.query.columns import Children, column_for
+
     cols: dict[str, Any] = {f.attr_name: column_for(f, root, prefix) for f in model.__sf_fields__}
     for p in model.__sf_parents__:
         target = _resolve(model, p.reference_to[0]) if len(p.reference_to) == 1 else None
@@ -61,6 +63,8 @@ class ParentPath:
         if name.startswith("_"):
             raise AttributeError(name)
         if self._target is None:  # polymorphic (Who, What, Owner): any name, as text
+            from salesforce_typed.query.columns import Text
+
             return Text(self._root, self._prefix + name, None)
         if self._cols is None:
             self._cols = _build(self._target, self._root, self._prefix)

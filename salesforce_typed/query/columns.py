@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 
 from salesforce_typed.core.fields import FieldInfo
 from salesforce_typed.query.literals import DateLiteral
-from salesforce_typed.rest.soql import LikePattern, quote
 
 if TYPE_CHECKING:
+    from decimal import Decimal
     from typing import Self
 
     from salesforce_typed.core.models import RelatedList, SObject
     from salesforce_typed.core.unset import UnsetType
     from salesforce_typed.query.builder import Subquery
+    from salesforce_typed.rest.soql import LikePattern
 
 __all__ = [
     "AnyParent",
@@ -52,7 +52,14 @@ W = TypeVar("W")
 P = TypeVar("P")
 C = TypeVar("C", bound="SObject")
 
-Number_ = int | float | Decimal
+Number_: TypeAlias = "int | float | Decimal"  # decimal is imported for typing only
+
+
+def _quote(value: object) -> str:
+    """The bind rules' literal; imported on first use, so importing a model stays cheap."""
+    from salesforce_typed.rest.soql import quote
+
+    return quote(value)
 
 
 class Cond(Generic[M]):
@@ -132,7 +139,7 @@ class Column(Selectable[M, T, N], Generic[M, T, N, W]):
         def __set__(self, obj: SObject, value: W | None | UnsetType) -> None: ...
 
     def _op(self, op: str, value: object) -> Cond[M]:
-        return Cond(f"{self.path} {op} {quote(value)}")
+        return Cond(f"{self.path} {op} {_quote(value)}")
 
     def is_(self, value: None) -> Cond[M]:
         """`Account.Industry.is_(None)`: `Industry = null`."""
@@ -154,7 +161,7 @@ class _Ordered(Column[M, T, N, W]):
     __slots__ = ()
 
     def _in(self, op: str, values: Iterable[object]) -> Cond[M]:
-        return Cond(f"{self.path} {op} {quote(list(values))}")
+        return Cond(f"{self.path} {op} {_quote(list(values))}")
 
 
 class Text(_Ordered[M, T, N, W]):
@@ -203,10 +210,10 @@ class MultiPicklist(Column[M, T, N, W]):
     __slots__ = ()
 
     def includes(self, *values: str) -> Cond[M]:
-        return Cond(f"{self.path} INCLUDES {quote(list(values))}")
+        return Cond(f"{self.path} INCLUDES {_quote(list(values))}")
 
     def excludes(self, *values: str) -> Cond[M]:
-        return Cond(f"{self.path} EXCLUDES {quote(list(values))}")
+        return Cond(f"{self.path} EXCLUDES {_quote(list(values))}")
 
 
 class Number(_Ordered[M, T, N, W]):
