@@ -30,6 +30,8 @@ class Bound:
     firsts: tuple[tuple[int, int], ...]  # 1-based (line, column) of each name's first use
     # (offset in text just past a stand-in, how much longer the text is from there on)
     shifts: tuple[tuple[int, int], ...]
+    # 1-based (line, column) in `text` of each stand-in literal: its value is not known
+    stand_ins: frozenset[tuple[int, int]] = frozenset()
 
     def original_position(self, line: int, column: int) -> tuple[int, int]:
         """1-based (line, column) in `text` -> the same place in `original`."""
@@ -58,11 +60,14 @@ def substitute(soql: str) -> Bound:
     shifts: list[tuple[int, int]] = []
     names: list[str] = []
     firsts: list[tuple[int, int]] = []
+    stand_ins: set[tuple[int, int]] = set()
     last = 0
     delta = 0
     for match in _placeholders(soql, strict=False):
         out.append(soql[last : match.start()])
         literal = stand_in(soql[: match.start()])
+        done = "".join(out) + ("(" if literal.startswith("(") else "")
+        stand_ins.add((done.count("\n") + 1, len(done) - (done.rfind("\n") + 1) + 1))
         out.append(literal)
         delta += len(literal) - len(match.group())
         shifts.append((match.start() + delta + len(match.group()), delta))
@@ -73,4 +78,5 @@ def substitute(soql: str) -> Bound:
             before = soql[: match.start()]
             firsts.append((before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1))
     out.append(soql[last:])
-    return Bound(soql, "".join(out), tuple(names), tuple(firsts), tuple(shifts))
+    text = "".join(out)
+    return Bound(soql, text, tuple(names), tuple(firsts), tuple(shifts), frozenset(stand_ins))

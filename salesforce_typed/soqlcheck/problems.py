@@ -24,6 +24,7 @@ CODES: Final[dict[str, str]] = {
     "SOQL011": "params entry without a placeholder in the query",
     "SOQL012": "TYPEOF on a relationship that is not polymorphic, or a WHEN type it cannot be",
     "SOQL013": "with GROUP BY or an aggregate, a field neither grouped nor aggregated",
+    "SOQL014": "a filter value of the wrong type for its field (or an Id that is no id)",
 }
 
 

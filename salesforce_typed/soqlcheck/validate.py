@@ -20,6 +20,7 @@ from .binds import Bound, substitute
 from .problems import Finding
 from .schema import NAME_FIELDS, NAME_RELATIONSHIPS, ObjectSchema, PackageSchema
 from .typeof import Typeof, extract
+from .values import value_problem
 
 _NUMERIC: Final = frozenset({"int", "long", "double", "currency", "percent"})
 # The flag each clause needs, its code, and the verb of the message.
@@ -147,9 +148,21 @@ class QueryCheck:
         elif isinstance(cond, ast.Not):
             self._condition(cond.operand, scope)
         else:
-            self._operand(cond.left, scope, _FILTER)
+            info = self._operand(cond.left, scope, _FILTER)
             if isinstance(cond, ast.InList) and isinstance(cond.values, ast.Query):
                 self._semi_join(cond.values)
+            elif info is not None and isinstance(cond.left, ast.Path):
+                values = (cond.value,) if isinstance(cond, ast.Comparison) else cond.values
+                assert not isinstance(values, ast.Query)
+                self._values(info, cond.left, values)
+
+    def _values(self, info: FieldInfo, path: ast.Path, values: tuple[ast.Literal_, ...]) -> None:
+        for lit in values:
+            if (lit.pos.line, lit.pos.column) in self.bound.stand_ins:
+                continue  # a bind placeholder: the client quotes its value for the field
+            problem = value_problem(info, path.text, lit)
+            if problem is not None:
+                self._add("SOQL014", problem, lit.pos)
 
     def _semi_join(self, query: ast.Query) -> None:
         obj = self.schema.object(query.from_name)
@@ -158,11 +171,13 @@ class QueryCheck:
             return
         self._query(query, _Scope(obj, query.from_name, query.alias))
 
-    def _operand(self, node: ast.Operand, scope: _Scope, need: tuple[str, str, str]) -> None:
+    def _operand(
+        self, node: ast.Operand, scope: _Scope, need: tuple[str, str, str]
+    ) -> FieldInfo | None:
         if isinstance(node, ast.Aggregate):
             self._aggregate(node, scope)
-        else:
-            self._path(node, scope, need)
+            return None
+        return self._path(node, scope, need)
 
     def _aggregate(self, node: ast.Aggregate, scope: _Scope) -> None:
         if node.path is None:

@@ -40,6 +40,11 @@ def reads(sf, composite, name, ids):
     sf.soap.query(Contact, "SELECT Id, Email FROM Contact")
     sf.bulk2.query_to_csv("SELECT Id FROM Case", "cases.csv")
     composite.query("SELECT Id FROM Opportunity", Account.__class__)
+    sf.query(
+        "SELECT Id FROM Opportunity WHERE Amount > 1000000 AND CloseDate = 2024-01-01"
+        " AND CreatedDate > 2024-01-01T00:00:00Z AND IsDeleted = false AND AccountId != null"
+        " AND Id != '0065g0000000001AAA' AND StageName IN ('Prospecting', 'Closed Won')"
+    )
     sf.query(Account, make_soql())  # not resolvable: not a site
     session.query(User).filter(User.name == "x")  # another library's query(): no SOQL
 '''
@@ -71,6 +76,7 @@ def reads(sf, composite, name):
     params = {"nm": name}
     sf.bulk1.query(Account, "SELECT Id FROM Account WHERE Name = :name", params)
     sf.query("SELECT Name, Industry, COUNT(Id) FROM Account GROUP BY Industry ORDER BY Name")
+    sf.query("SELECT Id FROM Account WHERE AnnualRevenue = '5' OR CreatedDate = 2020-01-01 OR Id = 'abc'")
 """
 
 BAD_PROBLEMS = [
@@ -112,4 +118,19 @@ BAD_PROBLEMS = [
     (24, ":name", "SOQL010", "placeholder :name not in params"),
     (25, "Name", "SOQL013", "field 'Name' must be grouped or aggregated"),
     (25, 'Name")', "SOQL013", "field 'Name' must be grouped or aggregated"),
+    (
+        26,
+        "'5'",
+        "SOQL014",
+        "value of filter criterion for field 'AnnualRevenue' must be of type double and should "
+        "not be enclosed in quotes",
+    ),
+    (
+        26,
+        "2020",
+        "SOQL014",
+        "value of filter criterion for field 'CreatedDate' must be of type dateTime and should "
+        "not be enclosed in quotes",
+    ),
+    (26, "'abc'", "SOQL014", "invalid ID field: abc"),
 ]

@@ -14,7 +14,7 @@ from .conftest import RunCli
 def test_clean_code_exits_0_with_a_summary(run_cli: RunCli, codebase: Path) -> None:
     result = run_cli("check-soql", codebase / "good.py")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "0 problems in 19 queries (1 files checked)\n"
+    assert result.stdout == "0 problems in 20 queries (1 files checked)\n"
 
 
 def test_problems_exit_1_one_line_each(run_cli: RunCli, codebase: Path) -> None:
@@ -27,14 +27,14 @@ def test_problems_exit_1_one_line_each(run_cli: RunCli, codebase: Path) -> None:
         == "src/bad.py:7:35: SOQL002 unknown field 'Nmae' on Account (did you mean 'Name'?)"
     )
     assert [line.split()[1] for line in lines[:-1]] == [code for _, _, code, _ in BAD_PROBLEMS]
-    assert lines[-1] == f"{len(BAD_PROBLEMS)} problems in 37 queries (2 files checked)"
+    assert lines[-1] == f"{len(BAD_PROBLEMS)} problems in 39 queries (2 files checked)"
 
 
 def test_json_output(run_cli: RunCli, codebase: Path) -> None:
     result = run_cli("check-soql", "--format", "json", codebase / "bad.py")
     assert result.returncode == 1
     document = json.loads(result.stdout)
-    assert document["summary"] == {"problems": len(BAD_PROBLEMS), "queries": 18, "files": 1}
+    assert document["summary"] == {"problems": len(BAD_PROBLEMS), "queries": 19, "files": 1}
     assert document["problems"][0] == {
         "path": str(codebase / "bad.py"),
         "line": 7,
