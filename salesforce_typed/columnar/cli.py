@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from salesforce_typed.bulk2._sync.client import Bulk2
+from salesforce_typed.bulk2.window import DEFAULT_PARALLEL
 from salesforce_typed.bulk2.wire import ProgressCallback
 from salesforce_typed.columnar._sync.batches import bulk2_batches
 from salesforce_typed.columnar.files import FORMATS, Format, Written, open_sink
@@ -46,10 +47,18 @@ def extract(
     include_deleted: bool = False,
     page_size: int | None = None,
     progress: ProgressCallback | None = None,
+    parallel: int | None = None,
 ) -> tuple[str, Written]:
-    """(job id, what was written): every page of `soql` into `path` as `kind`."""
+    """(job id, what was written): every page of `soql` into `path` as `kind`. As
+    `query_to_csv`, listed pages download in parallel unless a `page_size` is asked for."""
+    if parallel is None and page_size is None:
+        parallel = DEFAULT_PARALLEL
     query = bulk.query(
-        soql, page_size=page_size, include_deleted=include_deleted, progress=progress
+        soql,
+        page_size=page_size,
+        include_deleted=include_deleted,
+        progress=progress,
+        parallel=parallel,
     )
     sink = open_sink(kind, path)
     try:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import httpx
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
@@ -197,3 +198,30 @@ def test_location_struct_from_json() -> None:
         None,
     ]
     assert batch.column("At__c").to_pylist() == [dt.time(8), None]
+
+
+def test_parallel_pages_give_the_same_batches_in_order(
+    org: FakeOrg, sf: Salesforce, tmp_path: Path
+) -> None:
+    from salesforce_typed.testing.bulk2 import jobs as bulk_v2_jobs
+
+    _accounts(sf, 3_000)
+    bulk_v2_jobs.settings(org.state).default_max_records = 500  # six listed pages
+    admin = f"{org.instance_url}/_admin/bulk-v2/result-pages"
+    # the server holds each download until three are in flight together: only overlap passes
+    assert httpx.post(admin, json={"hold": 3, "hold_timeout": 10}).status_code == 200
+    soql = "SELECT Id, Name, AnnualRevenue FROM Account ORDER BY Name"
+    seen: list[int] = []
+    query = sf.bulk2.query(
+        std.Account, soql, parallel=3, progress=lambda e: seen.append(e.rows_downloaded or 0)
+    )
+    listed = write_parquet(arrow_batches(query), tmp_path / "p.parquet")
+    stats = httpx.get(admin).json()
+    assert stats["max_in_flight"] == 3 and stats["downloads"] == 6
+    by_locator = write_parquet(
+        arrow_batches(sf.bulk2.query(std.Account, soql)), tmp_path / "l.parquet"
+    )
+    assert listed.rows == by_locator.rows == 3_000 and query.done
+    assert pq.ParquetFile(tmp_path / "p.parquet").num_row_groups == 6
+    assert pq.read_table(tmp_path / "p.parquet").equals(pq.read_table(tmp_path / "l.parquet"))
+    assert seen == [500, 1000, 1500, 2000, 2500, 3000]

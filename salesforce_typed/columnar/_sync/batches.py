@@ -42,28 +42,36 @@ def arrow_batches(
 def bulk2_batches(
     query: Bulk2Query[Any], fields: FieldSource | None = None
 ) -> Iterator[pa.RecordBatch]:
-    """Each remaining Bulk 2.0 result page as a batch (read by locator)."""
+    """Each remaining Bulk 2.0 result page as a batch: with `parallel=N` on the query, the
+    pages `resultPages` lists, N downloading while one is converted; else by locator."""
     source = query.model if fields is None else fields
     job = query.start()
     schema: pa.Schema | None = None
+    listing = query._listing_for(job, query.parallel)
+    if listing is not None and query.parallel is not None:
+        for page, _ in query._listed(job, listing, query.parallel, query._page_bytes):
+            if schema is None and page.strip():
+                schema = schema_for_page(source, page, job.dialect)
+            if schema is not None:
+                batch = page_batch(page, schema, job.dialect)
+                query.records_read += batch.num_rows
+                query._report(job)
+                yield batch
+        query.done = True
     transport = query._bulk.transport
     while not query.done:
         meta = ResponseMeta()
         spec = build_query_results(job.id, locator=query.locator, page_size=query.page_size)
-        data = bytearray()
-        for chunk in transport.raw(spec, meta):
-            data += chunk
-        page = bytes(data)
-        del data
+        page = b"".join([chunk for chunk in transport.raw(spec, meta)])
         if schema is None and page.strip():
             schema = schema_for_page(source, page, job.dialect)
-        batch = None if schema is None else page_batch(page, schema, job.dialect)
-        query.records_read += 0 if batch is None else batch.num_rows
+        found = None if schema is None else page_batch(page, schema, job.dialect)
+        query.records_read += 0 if found is None else found.num_rows
         query.locator = parse_locator(meta.headers or {})
         query.done = query.locator is None
         query._report(job)
-        if batch is not None:
-            yield batch
+        if found is not None:
+            yield found
 
 
 def rest_batches(
