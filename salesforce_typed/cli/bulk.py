@@ -151,7 +151,7 @@ def _fail(console: Console, exc: BaseException) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _interrupted(sf: object, book: object) -> typer.Exit:
+def _interrupted(sf: object, book: object, entry: Any = None) -> typer.Exit:
     """Ctrl-C: abort the load's jobs still Open (a half upload never runs), name the ones
     left running and how to follow them; exit 130."""
     from salesforce_typed.bulk2._sync.client import Bulk2
@@ -160,9 +160,12 @@ def _interrupted(sf: object, book: object) -> typer.Exit:
     from salesforce_typed.rest._sync.client import Salesforce
 
     assert isinstance(sf, Salesforce)
-    entry = book.last if isinstance(book, Journal) else None
-    if entry is None or not isinstance(book, Journal):
-        _say("interrupted: no job was created")
+    if not isinstance(book, Journal):
+        _say("interrupted (--no-journal: jobs already created are not known here)")
+        return typer.Exit(130)
+    entry = entry or book.last
+    if entry is None:
+        _say("interrupted before any job was created")
         return typer.Exit(130)
     try:
         aborted, running = Bulk2(sf).stop_load(entry, book)
@@ -376,7 +379,7 @@ def _finish(job: str, *, upload: bool, out: Path | None) -> None:
             )
         except KeyboardInterrupt:
             bar.stop()
-            raise _interrupted(sf, book) from None
+            raise _interrupted(sf, book, entry) from None
         except (SalesforceError, OSError, ValueError) as exc:
             bar.stop()
             raise _fail(console, exc) from None

@@ -300,3 +300,25 @@ def test_abort_stops_a_running_load_and_a_rerun_respects_it(
     assert f"{ROWS} rows, 0 successful, 0 failed, {ROWS} unprocessed" in out
     assert "uploading" not in out
     assert sum(_in_org(sf).values()) == 0
+
+
+def test_bulk_resume_finishes_a_load_killed_at_upload(
+    org: FakeOrg, env: dict[str, str], sf: Salesforce, tmp_path: Path
+) -> None:
+    rows = _input(tmp_path / "in.csv")
+    _admin(org, "faults", {"latency_ms": 1500})
+    cli = _load(env, tmp_path / "in.csv")
+    job = _job_id(cli.until("uploading"))
+    cli.proc.kill()
+    cli.finish()
+    _admin(org, "faults", {"latency_ms": 0})
+    code, out, _ = Cli(env, "bulk", "jobs").finish()
+    assert code == 0 and f"uploading  Account insert  {ROWS} rows  jobs {job}" in out
+
+    code, out, err = Cli(env, "bulk", "resume", job).finish()
+    assert code == 0, err
+    assert f"job {job}: left Open by an interrupted upload; aborted" in out
+    assert f"{ROWS} rows, {ROWS} successful, 0 failed, 0 unprocessed" in out
+    code, out, _ = Cli(env, "bulk", "jobs").finish()
+    assert code == 0 and f"ended      Account insert  {ROWS} rows" in out
+    _exactly_once(sf, rows)
