@@ -53,6 +53,7 @@ drawing: each class appears once, under one of its bases.
     │   │   └── BulkJobAbortedError   state Aborted (by us, another client or an admin)
     │   ├── BulkTimeoutError          polling timed out (Bulk 1.0, 2.0); jobs go on (TimeoutError)
     │   └── BulkIngestInterruptedError  stopped after creating jobs: `job_ids`, cause chained
+    ├── PubSubError                   a Pub/Sub API RPC failed: gRPC `status`, `error_code` trailer
     └── StreamingError                the event listener: `error` (the Bayeux failure), `retryable`
         ├── ConnectionLostError       5xx, dropped connection, timeout: reported, then retried
         ├── ReplayIdInvalidError      a replay id past retention: the fallback is taken
@@ -113,6 +114,7 @@ __all__ = [
     "NotFoundError",
     "OAuthError",
     "OutcomeUnknownError",
+    "PubSubError",
     "QueryBindError",
     "QueryError",
     "QueryModelMismatchError",
@@ -532,6 +534,22 @@ class LeadershipLostError(StreamingError):
 
 class StreamingStoppedError(StreamingError):
     """A terminal failure: the listener stopped and will not retry on its own."""
+
+
+class PubSubError(SalesforceError):
+    """A Pub/Sub API RPC failed. `status` is the gRPC status name (UNAUTHENTICATED,
+    NOT_FOUND, ...); `error_code` Salesforce's `error-code` trailer
+    (`sfdc.platform.eventbus.grpc...`); `rpc_id` what Salesforce support asks for."""
+
+    def __init__(
+        self, message: str, *, status: str, error_code: str = "", rpc_id: str = ""
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+        self.rpc_id = rpc_id
+        code = f" {error_code}" if error_code else ""
+        super().__init__(f"{status}{code}: {message}")
 
 
 # -- mapping an error answer to its class ----------------------------------------------------
