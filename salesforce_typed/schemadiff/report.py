@@ -61,12 +61,16 @@ def text(result: DiffResult, fail_on: Severity) -> str:
         )
     if not result.changes:
         lines.append("no drift")
-    for obj, group in _by_object(result.changes):
+    new = [c.object for c in result.changes if c.kind == "object-added"]
+    rest = [c for c in result.changes if c.kind != "object-added"]
+    for obj, group in _by_object(rest):
         lines.append("")
         lines.append(obj)
         for c in group:
             where = f"{c.field}: " if c.field else ""
             lines.append(f"  {c.severity.label.upper():8} {where}{c.message}")
+    if new:  # one line: an org can have hundreds of objects the package never selected
+        lines += ["", f"new objects ({len(new)}): {', '.join(new)}"]
     verdict = "FAIL" if result.fails(fail_on) else "ok"
     lines.append("")
     lines.append(f"{verdict} (fail on {fail_on.label} and above)")

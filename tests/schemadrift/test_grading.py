@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from salesforce_typed.schemadiff import FieldSnap, ObjectSnap, Severity, Snapshot, diff
+from salesforce_typed.schemadiff import (
+    FieldSnap,
+    ObjectSnap,
+    Severity,
+    Snapshot,
+    compare,
+    diff,
+    text,
+)
 
 C, W, N = Severity.CRITICAL, Severity.WARNING, Severity.INFO
 BASE = FieldSnap(name="F__c", type="string", length=80, precision=0, scale=0)
@@ -108,3 +116,18 @@ def test_the_same_snapshot_has_no_drift_and_one_fingerprint() -> None:
         snap.computed_fingerprint()
         == _snap(*reversed(list(snap.objects["Obj__c"].fields.values()))).computed_fingerprint()
     )
+
+
+def test_new_objects_are_one_line_of_the_text_report() -> None:
+    package = _snap(BASE)
+    org = Snapshot(
+        objects={
+            **package.objects,
+            **{n: ObjectSnap(name=n, fields={}) for n in ("B__c", "A__c")},
+        }
+    )
+    result = compare("pkg", package, org.objects, source="here")
+    shown = text(result, Severity.CRITICAL).splitlines()
+    assert shown[0] == "schema diff: pkg (API ?) vs here: 0 critical, 0 warning, 2 info"
+    assert shown[-3:] == ["new objects (2): A__c, B__c", "", "ok (fail on critical and above)"]
+    assert text(result, Severity.INFO).splitlines()[-1] == "FAIL (fail on info and above)"
