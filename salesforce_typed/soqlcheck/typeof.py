@@ -27,6 +27,7 @@ class Typeof:
     pos: ast.Pos
     whens: tuple[When, ...]
     otherwise: tuple[ast.Path, ...]
+    from_pos: ast.Pos | None = None  # where its SELECT names its FROM object (or child list)
 
 
 class _Reader:
@@ -69,7 +70,7 @@ class _Reader:
         return ast.Path(tuple(parts), ast.Pos(first.line, first.column))
 
     def clause(self) -> Typeof:
-        start = self.take()  # TYPEOF
+        self.take()  # TYPEOF
         rel = self.ident()
         whens: list[When] = []
         while self.tokens[self.index].is_word("WHEN"):
@@ -87,8 +88,25 @@ class _Reader:
         if not whens or not self.tokens[self.index].is_word("END"):
             self._fail()
         self.take()
-        del start
-        return Typeof(rel.text, ast.Pos(rel.line, rel.column), tuple(whens), otherwise)
+        return Typeof(
+            rel.text, ast.Pos(rel.line, rel.column), tuple(whens), otherwise, self.from_pos()
+        )
+
+    def from_pos(self) -> ast.Pos | None:
+        """The name after this SELECT's own FROM (skipping nested parentheses)."""
+        depth = 0
+        for index in range(self.index, len(self.tokens) - 1):
+            token = self.tokens[index]
+            if token.is_punct("("):
+                depth += 1
+            elif token.is_punct(")"):
+                depth -= 1
+                if depth < 0:
+                    return None
+            elif depth == 0 and token.is_word("FROM"):
+                name = self.tokens[index + 1]
+                return ast.Pos(name.line, name.column)
+        return None
 
     def _fail(self) -> None:
         token = self.tokens[max(self.index - 1, 0)]
@@ -108,7 +126,7 @@ def _blank(text: str) -> str:
 
 
 def extract(source: str) -> tuple[str, list[Typeof]]:
-    """`source` without its TYPEOF clauses, and the clauses (top level of each SELECT list)."""
+    """`source` without its TYPEOF clauses, and the clauses (in any SELECT list)."""
     tokens = tokenize(source)
     found: list[Typeof] = []
     out: list[str] = []

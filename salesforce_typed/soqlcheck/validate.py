@@ -58,6 +58,7 @@ class QueryCheck:
         self.schema = schema
         self.findings: list[Finding] = []
         self.from_object: str | None = None
+        self._scopes: dict[ast.Pos, _Scope] = {}  # by the position of each query's FROM name
         self.bound: Bound = substitute(soql)
         try:
             text, typeofs = extract(self.bound.text)
@@ -71,10 +72,11 @@ class QueryCheck:
             self._object_unknown(query.from_name, query.from_pos)
             return
         self.from_object = obj.name
-        scope = _Scope(obj, query.from_name, query.alias)
-        self._query(query, scope)
+        self._query(query, _Scope(obj, query.from_name, query.alias))
         for clause in typeofs:
-            self._typeof(clause, scope)
+            scope = self._scopes.get(clause.from_pos) if clause.from_pos else None
+            if scope is not None:
+                self._typeof(clause, scope)
 
     # -- positions and findings ------------------------------------------------------------
 
@@ -92,6 +94,7 @@ class QueryCheck:
     # -- the walk ----------------------------------------------------------------------------
 
     def _query(self, query: ast.Query, scope: _Scope) -> None:
+        self._scopes[query.from_pos] = scope
         for item in query.select:
             if isinstance(item, ast.FieldItem):
                 self._path(item.path, scope)

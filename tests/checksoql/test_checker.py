@@ -127,3 +127,18 @@ def test_a_polymorphic_path_reads_the_name_entity(tmp_path: Path) -> None:
             "unknown field 'SmallPhotoUrl' on polymorphic 'Who' (Name entity; use TYPEOF)",
         ),
     ]
+
+
+def test_typeof_in_a_child_subquery_reads_the_child_object(tmp_path: Path) -> None:
+    source = tmp_path / "nested.py"
+    source.write_text(
+        "def f(sf):\n"
+        '    sf.query("SELECT Id, (SELECT TYPEOF What WHEN Account THEN Phone ELSE Name END'
+        ' FROM Tasks) FROM Account")\n'
+        '    sf.query("SELECT Id, (SELECT TYPEOF What WHEN Account THEN Phne END'
+        ' FROM Tasks) FROM Account")\n',
+        encoding="utf-8",
+    )
+    assert [(p.line, p.column, p.code, p.message) for p in check_soql(source)] == [
+        (3, 64, "SOQL002", "unknown field 'Phne' on Account (did you mean 'Phone'?)")
+    ]
