@@ -3,7 +3,8 @@ while its job runs and after it completed, then run again, against a fake org ov
 sockets. After the re-run the org holds every input row exactly once (count and content read
 back by SOQL). The kill lands where meant by what the CLI prints (the job id before its upload,
 "upload complete" after it) and by the fake org's switches: a per-request latency holds the
-upload in flight; Bulk processing paused holds the job after its upload. No test sleeps.
+upload in flight; Bulk processing paused holds the job at UploadComplete; the realistic-latency
+mode's server work rate (`/_admin/latency`) keeps it InProgress. No test sleeps.
 """
 
 from __future__ import annotations
@@ -321,4 +322,35 @@ def test_bulk_resume_finishes_a_load_killed_at_upload(
     assert f"{ROWS} rows, {ROWS} successful, 0 failed, 0 unprocessed" in out
     code, out, _ = Cli(env, "bulk", "jobs").finish()
     assert code == 0 and f"ended      Account insert  {ROWS} rows" in out
+    _exactly_once(sf, rows)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_killed_while_the_job_is_in_progress_then_rerun_waits_for_it(
+    org: FakeOrg, env: dict[str, str], sf: Salesforce, tmp_path: Path, sig: signal.Signals
+) -> None:
+    rows = _input(tmp_path / "in.csv")
+    _admin(org, "bulk-v2", {"slice_rows": 300})
+    _admin(org, "latency", {"bulk_rows_per_s": 1000})  # 0.3 s of server work per slice
+    cli = _load(env, tmp_path / "in.csv")
+    job = _job_id(cli.until("upload complete"))
+    bulk = Bulk2(sf)
+    for _ in range(10_000):  # until Salesforce has processed some rows, not all
+        info = bulk.job_info(job)
+        if info.number_records_processed > 0:
+            break
+    assert info.state == "InProgress" and 0 < info.number_records_processed < ROWS
+    cli.proc.send_signal(sig)
+    code, out, err = cli.finish()
+    assert "Traceback" not in err, err
+    assert code == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+    if sig == signal.SIGINT:
+        assert f"job {job}: keeps running on Salesforce; follow it with " in out
+    _admin(org, "latency", {"bulk_rows_per_s": 0})
+
+    code, out, err = _load(env, tmp_path / "in.csv").finish()
+    assert code == 0, err
+    assert f"job {job}: " in out and "from an earlier run" in out and "no row sent again" in out
+    assert "uploading" not in out
+    assert f"{ROWS} rows, {ROWS} successful, 0 failed, 0 unprocessed" in out
     _exactly_once(sf, rows)
