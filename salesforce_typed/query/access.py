@@ -88,10 +88,12 @@ class _ColumnSlot:
     def __get__(self, cls: type[Any] | None, meta: type[Any] | None = None) -> Any:
         if cls is None:
             return self
-        if "__sf_fields__" in cls.__dict__ or cls in _COLUMNS:
-            found = columns_of(cls).get(self.name)
-            if found is not None:
-                return found
+        cols = _COLUMNS.get(cls)
+        if cols is None and getattr(cls, "__sf_fields__", ()):  # not before the metadata is set
+            cols = columns_of(cls)
+        found = None if cols is None else cols.get(self.name)
+        if found is not None:
+            return found
         for klass in cls.__mro__:  # not a column here: the ordinary class attribute
             if self.name in klass.__dict__:
                 attr = klass.__dict__[self.name]

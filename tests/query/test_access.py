@@ -82,3 +82,15 @@ def test_picklists_decode_unknown_values_and_write_enums() -> None:
         Account(CleanStatus=AccountCleanStatusPicklist.MATCHED).to_dict()["CleanStatus"]
         == "Matched"
     )
+
+
+def test_a_subclass_of_a_model_has_its_own_columns() -> None:
+    import attrs
+
+    @attrs.define(kw_only=True, slots=True, repr=False)
+    class MyAccount(Account):
+        pass
+
+    col = MyAccount.Name
+    assert isinstance(col, Text) and col.root is MyAccount
+    assert MyAccount(Name="x").Name == "x"
