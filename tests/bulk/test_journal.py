@@ -279,3 +279,11 @@ def test_a_job_created_as_the_run_was_cut_off_is_found_and_aborted(
         assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
         (done,) = book.entries()
         assert done.parts[0].aborted_jobs == [orphan.id]
+
+
+def test_a_file_refused_before_any_job_leaves_no_entry(org: FakeOrg, tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text('Name,AccountNumber\n"open quote,1\n', encoding="utf-8")
+    book = Journal(tmp_path / "j")
+    with _client(org) as sf, pytest.raises(UsageError):
+        Bulk2(sf).ingest("Account", csv_path=tmp_path / "bad.csv", journal=book)
+    assert book.files() == []

@@ -197,10 +197,15 @@ class AsyncBulk2(AsyncBulk2Jobs):
                         else ""
                     )
                 )
-            return await self._journaled(
-                book, entry, catalog, assignment_rule_id=assignment_rule_id, progress=progress,
-                poll=poll, match_window=match_window, notify=notify,
-            )  # fmt: skip
+            try:
+                return await self._journaled(
+                    book, entry, catalog, assignment_rule_id=assignment_rule_id,
+                    progress=progress, poll=poll, match_window=match_window, notify=notify,
+                )  # fmt: skip
+            except Exception:
+                if all(p.state == NEW and not p.aborted_jobs for p in entry.parts):
+                    book.forget(entry.id)  # refused before any job was asked for: no trace
+                raise
         if csv_path is not None:
             header, rows = file_input(csv_path, catalog, operation, external_id_field, dialect)
         else:
