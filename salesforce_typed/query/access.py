@@ -89,7 +89,7 @@ class _ColumnSlot:
         if cls is None:
             return self
         cols = _COLUMNS.get(cls)
-        if cols is None and getattr(cls, "__sf_fields__", ()):  # not before the metadata is set
+        if cols is None and getattr(cls, "__sf_fields__", None):  # not before the metadata is set
             cols = columns_of(cls)
         found = None if cols is None else cols.get(self.name)
         if found is not None:
