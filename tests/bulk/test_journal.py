@@ -287,3 +287,37 @@ def test_a_file_refused_before_any_job_leaves_no_entry(org: FakeOrg, tmp_path: P
     with _client(org) as sf, pytest.raises(UsageError):
         Bulk2(sf).ingest("Account", csv_path=tmp_path / "bad.csv", journal=book)
     assert book.files() == []
+
+
+def test_the_async_client_journals_and_picks_up_the_same(org: FakeOrg, tmp_path: Path) -> None:
+    import asyncio
+
+    from salesforce_typed import AsyncSalesforce
+    from salesforce_typed.bulk import AsyncBulk2
+
+    rows = _input(tmp_path / "in.csv")
+    book = Journal(tmp_path / "j")
+    c = org.credentials()
+
+    async def load() -> tuple[list[int | None], list[str]]:
+        grant = RefreshTokenGrant(
+            client_id=c["client_id"],
+            client_secret=c["client_secret"],
+            refresh_token=org.new_refresh_token(),
+            token_url=c["token_url"],
+        )
+        heard: list[str] = []
+        async with AsyncSalesforce(auth=grant, clock=FakeClock()) as sf:
+            bulk = AsyncBulk2(sf)
+            async with await bulk.ingest(
+                "Account", csv_path=tmp_path / "in.csv", journal=book, notify=heard.append
+            ) as result:
+                failed = [row.input_index async for row in result.failed()]
+            return failed, heard
+
+    assert asyncio.run(load())[0] == list(BLANKS)
+    failed, heard = asyncio.run(load())  # the same load again: reported, not repeated
+    assert failed == list(BLANKS)
+    assert any("from an earlier run; reporting it" in m for m in heard)
+    with _client(org) as sf:
+        assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
