@@ -4,6 +4,7 @@ auth refresh, the documented errors, and platform events shared with CometD."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
@@ -21,7 +22,16 @@ from salesforce_typed.streaming import ChangeDataEvent, PlatformEvent
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.pubsub import PubSubConfig
 from salesforce_typed.testing.server import FakeOrg
-from salesforce_typed_std import Account, AccountChangeEvent, Contact, ContactChangeEvent
+from salesforce_typed_std import (
+    Account,
+    AccountChangeEvent,
+    Contact,
+    ContactChangeEvent,
+    Event,
+    EventChangeEvent,
+    Opportunity,
+    OpportunityChangeEvent,
+)
 
 TOPIC = "/data/ContactChangeEvent"
 
@@ -227,3 +237,32 @@ async def test_keepalives_keep_a_quiet_stream_alive(
         message = await waiting
     assert message.event.record_ids == [record_id]  # type: ignore[attr-defined]
     await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_field_types_round_trip_through_avro_into_the_typed_models(
+    sf: AsyncSalesforce, pubsub: AsyncPubSub
+) -> None:
+    await sf.create(
+        Account(
+            Name="Typed",
+            BillingCity="Paris",
+            BillingLatitude=48.85,
+            AnnualRevenue=1.5e6,
+            NumberOfEmployees=42,
+        )
+    )
+    close = dt.date(2031, 5, 14)
+    await sf.create(Opportunity(Name="Deal", StageName="Prospecting", CloseDate=close, Amount=9.5))
+    starts = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    await sf.create(Event(Subject="Call", ActivityDateTime=starts, DurationInMinutes=30))
+    events = await _take(pubsub, 3, replay=EARLIEST, topic="/data/ChangeEvents")
+    account, deal, call = (m.event.record for m in events)  # type: ignore[attr-defined]
+    assert isinstance(account, AccountChangeEvent)
+    assert account.BillingAddress.city == "Paris"  # type: ignore[union-attr]
+    assert account.BillingAddress.latitude == 48.85  # type: ignore[union-attr]
+    assert (account.AnnualRevenue, account.NumberOfEmployees) == (1.5e6, 42)
+    assert isinstance(deal, OpportunityChangeEvent)
+    assert (deal.CloseDate, deal.Amount) == (close, 9.5)
+    assert isinstance(call, EventChangeEvent)
+    assert call.ActivityDateTime == starts and call.DurationInMinutes == 30
+    assert call.IsAllDayEvent is False
