@@ -266,3 +266,20 @@ async def test_field_types_round_trip_through_avro_into_the_typed_models(
     assert isinstance(call, EventChangeEvent)
     assert call.ActivityDateTime == starts and call.DurationInMinutes == 30
     assert call.IsAllDayEvent is False
+
+
+async def test_a_long_text_sent_as_a_diff_is_kept_as_the_diff(
+    sf: AsyncSalesforce, pubsub: AsyncPubSub
+) -> None:
+    lines = [f"line {n} of a long description" for n in range(60)]
+    saved = await sf.create(Account(Name="Diffed", Description="\n".join(lines)))
+    lines[30] = "line 30, edited"
+    await sf.update(Account(Id=saved.id, Description="\n".join(lines)))
+    _, updated = await _take(pubsub, 2, replay=EARLIEST, topic="/data/AccountChangeEvent")
+    event = updated.event
+    assert isinstance(event, ChangeDataEvent)
+    assert event.header.diffFields == ["Description"]  # from the diffFields bitmap
+    assert "Description" in event.header.changedFields
+    assert event.diffs["Description"].startswith("--- \n+++ ")
+    assert "+line 30, edited" in event.diffs["Description"]
+    assert "Description" not in event.record.to_dict()  # the typed field is not the diff
