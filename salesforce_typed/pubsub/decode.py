@@ -19,7 +19,7 @@ from typing import Any
 
 from salesforce_typed.pubsub.bitmaps import field_names, nested_fields
 
-__all__ = ["bayeux_message", "cometd_payload", "json_value", "replay_int"]
+__all__ = ["SchemaPlan", "bayeux_message", "cometd_payload", "json_value", "replay_int"]
 
 _EPOCH = dt.date(1970, 1, 1)
 _BITMAPS = ("changedFields", "nulledFields", "diffFields")
@@ -32,64 +32,82 @@ def replay_int(replay_id: bytes) -> int | None:
 
 def json_value(field: Mapping[str, Any], value: Any) -> Any:
     """An Avro value as CometD's JSON carries it (ISO datetimes and dates)."""
+    return _convert(_kind(field), value)
+
+
+def _kind(field: Mapping[str, Any]) -> str:
     kind = str(field.get("doc") or "").rpartition(":")[2]
-    if isinstance(value, bool) or not isinstance(value, int):
+    return kind if kind in ("DateTime", "Date") else ""
+
+
+def _convert(kind: str, value: Any) -> Any:
+    if not kind or isinstance(value, bool) or not isinstance(value, int):
         return value
     if kind == "DateTime":
         moment = dt.datetime.fromtimestamp(value / 1000, dt.UTC)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    if kind == "Date":
-        return (_EPOCH + dt.timedelta(days=value)).isoformat()
-    return value
+    return (_EPOCH + dt.timedelta(days=value)).isoformat()
 
 
-def cometd_payload(schema: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+class SchemaPlan:
+    """What decoding needs of one schema, worked out once per schema id: which fields are
+    compounds (and their nested fields' kinds), which are datetimes or dates."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.kinds: dict[str, str] = {}
+        self.nested: dict[str, dict[str, str]] = {}  # compound -> nested name -> kind
+        for field in list(schema.get("fields") or ())[1:]:
+            name = str(field["name"])
+            inner = nested_fields(field["type"])
+            if inner is None:
+                self.kinds[name] = _kind(field)
+            else:
+                self.nested[name] = {str(f["name"]): _kind(f) for f in inner}
+
+
+def cometd_payload(plan: SchemaPlan, record: Mapping[str, Any]) -> dict[str, Any]:
     """The decoded record as CometD's `data.payload` (see the module doc)."""
-    fields: list[Mapping[str, Any]] = list(schema.get("fields") or ())
     raw_header = record.get("ChangeEventHeader")
     if not isinstance(raw_header, Mapping):
-        return {
-            str(f["name"]): json_value(f, record.get(str(f["name"])))
-            for f in fields
-            if record.get(str(f["name"])) is not None
-        }
+        kinds = {str(f["name"]): _kind(f) for f in plan.schema.get("fields") or ()}
+        return {k: _convert(kinds.get(k, ""), v) for k, v in record.items() if v is not None}
     header = dict(raw_header)
     for key in _BITMAPS:
-        header[key] = field_names(schema, list(header.get(key) or ()))
+        header[key] = field_names(plan.schema, list(header.get(key) or ()))
     changed = set(header["changedFields"])
     diffs = set(header["diffFields"])
     update = header.get("changeType") == "UPDATE"
     payload: dict[str, Any] = {"ChangeEventHeader": header}
-    for field in fields[1:]:
-        name = str(field["name"])
-        value = record.get(name)
-        inner = nested_fields(field["type"])
+    for name, value in record.items():
+        if value is None and not update:
+            continue
+        inner = plan.nested.get(name)
         if inner is not None:
             nested = _nested(name, inner, value, changed if update else None)
             if nested:
                 payload[name] = nested
         elif name in diffs and isinstance(value, str):
             payload[name] = {"diff": value}
-        elif (name in changed) if update else value is not None:
-            payload[name] = json_value(field, value)
+        elif name in plan.kinds and (name in changed if update else True):
+            payload[name] = _convert(plan.kinds[name], value)
     return payload
 
 
 def _nested(
     parent: str,
-    inner: list[Mapping[str, Any]],
+    inner: Mapping[str, str],
     value: Any,
     changed: set[str] | None,
 ) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         return {}
     out: dict[str, Any] = {}
-    for field in inner:
-        key = str(field["name"])
+    for key, kind in inner.items():
         inner_value = value.get(key)
         keep = f"{parent}.{key}" in changed if changed is not None else inner_value is not None
         if keep:
-            out[key] = json_value(field, inner_value)
+            out[key] = _convert(kind, inner_value)
     return out
 
 

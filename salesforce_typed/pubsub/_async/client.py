@@ -31,7 +31,7 @@ import grpc
 import grpc.aio
 
 from salesforce_typed.core.errors import UsageError
-from salesforce_typed.pubsub.decode import bayeux_message, cometd_payload
+from salesforce_typed.pubsub.decode import SchemaPlan, bayeux_message, cometd_payload
 from salesforce_typed.pubsub.errors import PubSubError
 from salesforce_typed.streaming.events import EventDecoder, StreamEvent
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
@@ -141,7 +141,7 @@ class AsyncPubSub:
             creds = grpc.ssl_channel_credentials(root_certificates=roots)
             self._channel = grpc.aio.secure_channel(target, creds, options=_CHANNEL_OPTIONS)
         self._stub = pb_grpc.PubSubStub(self._channel)
-        self._schemas: dict[str, tuple[dict[str, Any], Any]] = {}
+        self._schemas: dict[str, tuple[dict[str, Any], Any, SchemaPlan]] = {}
         self._tenant: str | None = None
 
     @classmethod
@@ -215,13 +215,14 @@ class AsyncPubSub:
         """The Avro schema (parsed JSON) of one schema id, fetched once and cached."""
         return (await self._schema(schema_id))[0]
 
-    async def _schema(self, schema_id: str) -> tuple[dict[str, Any], Any]:
+    async def _schema(self, schema_id: str) -> tuple[dict[str, Any], Any, SchemaPlan]:
         found = self._schemas.get(schema_id)
         if found is None:
             request = pb.SchemaRequest(schema_id=schema_id)
             info = await self._call(lambda md: self._stub.GetSchema(request, metadata=md))
             schema = json.loads(info.schema_json)
-            found = self._schemas[schema_id] = (schema, fastavro.parse_schema(schema))
+            parsed = fastavro.parse_schema(schema)
+            found = self._schemas[schema_id] = (schema, parsed, SchemaPlan(schema))
         return found
 
     # -- subscribe ---------------------------------------------------------------------------
@@ -287,9 +288,9 @@ class AsyncPubSub:
 
     async def _message(self, topic: str, consumer: pb.ConsumerEvent) -> PubSubMessage:
         event = consumer.event
-        schema, parsed = await self._schema(event.schema_id)
+        _, parsed, plan = await self._schema(event.schema_id)
         record = fastavro.schemaless_reader(io.BytesIO(event.payload), parsed, None)
-        payload = cometd_payload(schema, record if isinstance(record, Mapping) else {})
+        payload = cometd_payload(plan, record if isinstance(record, Mapping) else {})
         raw = bayeux_message(topic, event.schema_id, event.id, consumer.replay_id, payload)
         return PubSubMessage(
             topic=topic,
@@ -307,7 +308,7 @@ class AsyncPubSub:
         import uuid
 
         info = await self.get_topic(topic)
-        schema, parsed = await self._schema(info.schema_id)
+        schema, parsed, _ = await self._schema(info.schema_id)
         producer = []
         for n, fields in enumerate(events):
             datum = {
