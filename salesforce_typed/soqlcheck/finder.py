@@ -19,6 +19,9 @@ _METHODS = frozenset({"query", "query_all", "query_to_csv"})
 _SELECT = re.compile(r"\s*select\b", re.IGNORECASE)
 # A bare literal counts only with a FROM too, so prose ("Select the ...") is left alone.
 _SELECT_FROM = re.compile(r"\s*select\b.*\bfrom\b", re.IGNORECASE | re.DOTALL)
+# An unknown part of an f-string or concatenation (kept in the text, inside its literal).
+DYNAMIC = "\x00"
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'", re.DOTALL)
 _PREFIX = re.compile(r"^[rRuUbBfF]*('''|\"\"\"|'|\")")
 
 
@@ -69,27 +72,39 @@ class _Strings:
         return node
 
     def resolve(self, node: ast.expr) -> str | None:
+        """The string `node` builds, with DYNAMIC where an f-string or `+` part is unknown."""
+        return self._resolve(node)
+
+    def _resolve(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant):
             return node.value if isinstance(node.value, str) else None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.resolve(node.left), self.resolve(node.right)
-            return None if left is None or right is None else left + right
+            left, right = self._resolve(node.left), self._resolve(node.right)
+            if left is None and right is None:
+                return None
+            return (DYNAMIC if left is None else left) + (DYNAMIC if right is None else right)
         if isinstance(node, ast.JoinedStr):
             parts = []
             for value in node.values:
                 inner = value.value if isinstance(value, ast.FormattedValue) else value
-                text = self.resolve(inner)
-                if text is None:
-                    return None
-                parts.append(text)
+                text = self._resolve(inner)
+                parts.append(DYNAMIC if text is None else text)
             return "".join(parts)
         if isinstance(node, ast.Name) and node.id in self._values and node.id not in self._busy:
             self._busy.add(node.id)
             try:
-                return self.resolve(self._values[node.id])
+                return self._resolve(self._values[node.id])
             finally:
                 self._busy.discard(node.id)
         return None
+
+
+def settle(text: str) -> str | None:
+    """`text` if every DYNAMIC part sits inside a string literal (`'{name}'`: a value filled in
+    at run time, still a string), else None: the query's shape is not known."""
+    if DYNAMIC in _LITERAL.sub("", text):
+        return None
+    return text
 
 
 def _exact(source: str, node: ast.expr) -> tuple[int, int, bool]:
@@ -140,6 +155,7 @@ def _call_site(call: ast.Call, strings: _Strings, source: str) -> Site | None:
         index = found[0] if found else -1
         soql_node = args[index] if found else None
     text = strings.resolve(soql_node) if soql_node is not None else None
+    text = settle(text) if text is not None else None
     if soql_node is None or text is None or not _SELECT.match(text):
         return None
     model = None

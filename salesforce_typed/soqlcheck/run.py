@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 
-from .finder import Site, find_sites
+from .finder import DYNAMIC, Site, find_sites
 from .problems import Finding, Problem
 from .schema import PackageSchema
 from .validate import QueryCheck
@@ -35,13 +35,13 @@ class Report:
 def _site_findings(site: Site, schema: PackageSchema) -> list[Finding]:
     check = QueryCheck(schema, site.soql)
     findings = list(check.findings)
-    names = check.bound.names
+    names, firsts = check.bound.names, check.bound.firsts
     if not site.params_given:
-        for name, (line, column) in zip(names, check.bound.firsts, strict=True):
+        for name, (line, column) in zip(names, firsts, strict=True):
             message = f"placeholder :{name} has no value (no params given)"
             findings.append(Finding("SOQL010", message, line, column))
     elif site.params is not None:
-        for name, (line, column) in zip(names, check.bound.firsts, strict=True):
+        for name, (line, column) in zip(names, firsts, strict=True):
             if name not in site.params:
                 findings.append(
                     Finding("SOQL010", f"placeholder :{name} not in params", line, column)
@@ -72,9 +72,8 @@ def check_source(
         count += 1
         for finding in _site_findings(site, schema):
             line, column = site.position(finding.line, finding.column)
-            problems.append(
-                Problem(path, line + first_line - 1, column, finding.code, finding.message)
-            )
+            message = finding.message.replace(DYNAMIC, "{...}")  # a run-time part
+            problems.append(Problem(path, line + first_line - 1, column, finding.code, message))
     return problems, count
 
 

@@ -14,6 +14,8 @@ from salesforce_typed.core.fields import FieldInfo
 from salesforce_typed.testing.soql import ast
 from salesforce_typed.testing.soql.ids import normalize_id
 
+from .finder import DYNAMIC
+
 _INTEGER: Final = frozenset({"int", "long"})
 _DOUBLE: Final = frozenset({"double", "currency", "percent"})
 _TEXT: Final = frozenset(
@@ -52,6 +54,11 @@ def value_problem(info: FieldInfo, label: str, lit: ast.Literal_) -> str | None:
     kinds, wanted = rule
     if not isinstance(lit, kinds):
         return f"value of filter criterion for field '{label}' must be of type {wanted}"
-    if info.type in _IDS and isinstance(lit, ast.StringLit) and normalize_id(lit.value) is None:
+    if (
+        info.type in _IDS
+        and isinstance(lit, ast.StringLit)
+        and DYNAMIC not in lit.value  # filled in at run time (an f-string): not knowable here
+        and normalize_id(lit.value) is None
+    ):
         return f"invalid ID field: {lit.value}"
     return None

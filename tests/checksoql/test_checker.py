@@ -142,3 +142,26 @@ def test_typeof_in_a_child_subquery_reads_the_child_object(tmp_path: Path) -> No
     assert [(p.line, p.column, p.code, p.message) for p in check_soql(source)] == [
         (3, 64, "SOQL002", "unknown field 'Phne' on Account (did you mean 'Phone'?)")
     ]
+
+
+def test_run_time_values_inside_quotes_keep_the_query_checkable(tmp_path: Path) -> None:
+    """An f-string or `+` part inside a quoted literal is a value; elsewhere, the query's
+    shape is unknown and the site is left alone."""
+    source = tmp_path / "dynamic.py"
+    source.write_text(
+        "def f(sf, acc_id, name, fields, obj):\n"
+        "    sf.query(f\"SELECT Id, Nmae FROM Account WHERE Id = '{acc_id}'\")\n"
+        "    sf.query(\"SELECT Id FROM Contact WHERE LastName = '\" + name + \"' AND Emial = ''\")\n"
+        '    sf.query(f"SELECT {fields} FROM Account")\n'
+        '    sf.query(f"SELECT Id FROM {obj}")\n'
+        "    sf.query(f\"SELECT Id FROM Account WHERE AnnualRevenue = '{name}'\")\n"
+        "    sf.query(f\"SELECT Id FROM Account WHERE Id = '{acc_id}' AND Name = '{name}'\")\n",
+        encoding="utf-8",
+    )
+    report = check_paths([source])
+    assert report.queries == 4  # lines 4 and 5 are left alone
+    assert [(p.line, p.column, p.code) for p in report.problems] == [
+        (2, 14, "SOQL002"),
+        (3, 14, "SOQL002"),
+        (6, 14, "SOQL014"),
+    ]
