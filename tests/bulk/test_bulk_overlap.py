@@ -7,6 +7,7 @@ counters (`/_admin/bulk-v2/result-pages`) show the overlap, a FakeClock the poll
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -96,19 +97,71 @@ def test_backoff_is_capped_near_the_expected_completion() -> None:
 
 
 class ServerTime:
-    """The fake org's server work on the client's FakeClock: one continuous timeline from
-    the first slice, which moves only as far as the client's sleeps move the clock."""
+    """The fake org's server work on the client's clock, in lockstep: each job's work is a
+    timeline from `origin` (when the client closed the job) that advances only as the
+    client's sleeps move the clock, and every client sleep returns only once the server has
+    caught up (each of the `tasks` expected has started work, and waits for a later time or
+    has ended). So what a poll sees depends on the clock alone, never on how fast either
+    side runs."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: FakeClock, tasks: int = 1) -> None:
         self.clock = clock
-        self.until: float | None = None
+        self.tasks = tasks
+        self.origin = clock.monotonic()
+        self.until: dict[asyncio.Task[object], float] = {}
+        self.waiting: set[asyncio.Task[object]] = set()
+        self.changed = threading.Condition()
 
     async def __call__(self, seconds: float) -> None:
-        if self.until is None:
-            self.until = self.clock.monotonic()
-        self.until += seconds
-        while self.clock.monotonic() < self.until:
+        task = asyncio.current_task()
+        assert task is not None
+        with self.changed:
+            if task not in self.until:
+                task.add_done_callback(self._ended)
+            self.until[task] = self.until.get(task, self.origin) + seconds
+            self.waiting.add(task)
+            self.changed.notify_all()
+        while self.clock.monotonic() < self.until[task]:
             await asyncio.sleep(0)  # serve polls meanwhile; the client's sleeps move time
+        with self.changed:
+            self.waiting.discard(task)
+
+    def _ended(self, _: object) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    def caught_up(self) -> bool:
+        now = self.clock.monotonic()
+        return len(self.until) >= self.tasks and all(
+            task.done() or (task in self.waiting and until > now)
+            for task, until in list(self.until.items())
+        )
+
+
+class LockstepClock(FakeClock):
+    """A FakeClock whose sleeps return once `server` has caught up with the new time."""
+
+    server: ServerTime
+
+    def _settle(self) -> None:
+        with self.server.changed:
+            assert self.server.changed.wait_for(self.server.caught_up, timeout=GUARD_S)
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self._settle()
+
+    async def asleep(self, seconds: float) -> None:
+        await super().asleep(seconds)
+        self._settle()
+
+
+def _lockstep(org: FakeOrg, rows_per_s: float) -> LockstepClock:
+    clock = LockstepClock()
+    mode = latency(org.state)
+    mode.sleep = clock.server = ServerTime(clock)
+    mode.bulk_rows_per_s = rows_per_s
+    return clock
 
 
 def test_ingest_notices_completion_within_a_second(
@@ -117,10 +170,7 @@ def test_ingest_notices_completion_within_a_second(
     # 10,000 rows in slices of 2,000 at 2,000 rows/s: the job ends 5 s (client clock) after
     # it starts. The backoff alone (0.5 s doubling) would next look at 7.5 s; the estimate
     # from the job's progress looks again within a second of the end.
-    clock = FakeClock()
-    mode = latency(fake_org.state)
-    mode.sleep = ServerTime(clock)
-    mode.bulk_rows_per_s = 2000
+    clock = _lockstep(fake_org, 2000)
     source = tmp_path / "in.csv"
     source.write_text("Name\n" + "".join(f"P {i}\n" for i in range(10_000)), encoding="utf-8")
     policy = PollPolicy(initial=0.5, factor=2, maximum=60.0, near=1.0)
@@ -159,3 +209,17 @@ def test_parts_of_a_big_input_upload_concurrently(
     # jobs in input order, whatever order their uploads finished in; rows matched to input
     assert [row.input_index for row in rows] == list(range(3000))
     assert [row.values["Name"] for row in rows[::1000]] == ["U 0000", "U 1000", "U 2000"]
+
+
+def test_bulk1_load_notices_completion_within_a_second(fake_org: FakeOrg, face: Face) -> None:
+    # One 10,000-row batch, 200 rows a transaction at 2,000 rows/s: done 5 s after it
+    # starts. The backoff alone would next look at 7.5 s; the batches' progress says sooner.
+    clock = _lockstep(fake_org, 2000)
+    policy = PollPolicy(initial=0.5, factor=2, maximum=60.0, near=1.0)
+    rows = [{"Name": f"B {i}"} for i in range(10_000)]
+    with face.salesforce(auth=_grant(fake_org), clock=clock) as client:
+        started = clock.monotonic()
+        result = face.bulk1(client).insert("Account", rows, poll=policy)
+    assert 5.0 <= clock.monotonic() - started <= 6.0, clock.sleeps
+    assert [r.success for r in result.rows] == [True] * 10_000
+    assert len({r.id for r in result.rows}) == 10_000

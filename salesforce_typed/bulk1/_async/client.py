@@ -64,7 +64,7 @@ from salesforce_typed.core.errors import BulkTimeoutError, SalesforceError, Usag
 from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
-from salesforce_typed.jobs.polling import PollPolicy
+from salesforce_typed.jobs.polling import PollPolicy, ProgressRate
 from salesforce_typed.jobs.query_model import model_for_query
 from salesforce_typed.query._async.rows import run_select
 from salesforce_typed.query.builder import Select
@@ -268,13 +268,16 @@ class AsyncBulk1:
             await response.aclose()
 
     async def poll_batches(
-        self, job: JobInfo | str, *, poll: PollPolicy | None = None
+        self, job: JobInfo | str, *, poll: PollPolicy | None = None, total: int | None = None
     ) -> AsyncIterator[list[BatchInfo]]:
-        """Every poll's batch list, until no batch is Queued or InProgress."""
+        """Every poll's batch list, until no batch is Queued or InProgress. One request asks
+        for every batch; `total` (rows sent) lets the wait end near the expected end, from
+        the batches' progress (`PollPolicy.interval`'s `eta`)."""
         policy = poll or self.poll
         clock = self.client.clock
         job_id = job if isinstance(job, str) else job.id
         deadline = None if policy.timeout is None else clock.monotonic() + policy.timeout
+        rate = None if total is None else ProgressRate(total)
         polls = 0
         while True:
             batches = await self.get_batches(job_id)
@@ -283,7 +286,11 @@ class AsyncBulk1:
             if not active:
                 return
             polls += 1
-            delay = policy.interval(polls)
+            eta = None
+            if rate is not None and any(b.state == "InProgress" for b in active):
+                done = sum(b.numberRecordsProcessed for b in batches)
+                eta = rate.eta(clock.monotonic(), done)
+            delay = policy.interval(polls, eta)
             if deadline is not None and clock.monotonic() + delay > deadline:
                 raise BulkTimeoutError(
                     f"bulk job {job_id}: {len(active)} batches still queued or in progress "
@@ -298,10 +305,12 @@ class AsyncBulk1:
             )
             await clock.asleep(delay)
 
-    async def wait(self, job: JobInfo | str, *, poll: PollPolicy | None = None) -> list[BatchInfo]:
+    async def wait(
+        self, job: JobInfo | str, *, poll: PollPolicy | None = None, total: int | None = None
+    ) -> list[BatchInfo]:
         """Poll until every batch is Completed, Failed or NotProcessed; the final list."""
         batches: list[BatchInfo] = []
-        async for polled in self.poll_batches(job, poll=poll):
+        async for polled in self.poll_batches(job, poll=poll, total=total):
             batches = polled
         return batches
 
@@ -429,7 +438,8 @@ class AsyncBulk1:
             await self._abort_quietly(job)
             raise
         await self.close_job(job)
-        batches = await self.wait(job, poll=poll)
+        total = sum(encoded.count for encoded, _ in placed)
+        batches = await self.wait(job, poll=poll, total=total)
         matched = await self._match(job, placed, batches, inputs)
         final = await self.get_job(job.id)
         return BulkLoadResult(job=final, batches=tuple(batches), rows=tuple(matched))
@@ -472,15 +482,23 @@ class AsyncBulk1:
         inputs: list[Any],
     ) -> list[RowResult]:
         final = {b.id: b for b in batches}
+        ordered = sorted(placed, key=lambda pair: pair[0].first)
+        # every batch's result file at once (`upload_concurrency` in flight), in input order
+        async with AsyncTaskPool[list[ResultRow]](self.upload_concurrency) as pool:
+            for encoded, created in ordered:
+                batch = final.get(created.id, created)
+                await pool.submit(functools.partial(self._results, job, batch, encoded.count))
+            fetched = await pool.drain()
         out: list[RowResult] = []
-        for encoded, created in sorted(placed, key=lambda pair: pair[0].first):
-            batch = final.get(created.id, created)
-            if has_results(batch):
-                results = await self.get_batch_results(job, batch.id)
-            else:  # failed before processing, or NotProcessed: no result file exists
-                results = unprocessed(batch, encoded.count)
-            out += match_rows(batch.id, encoded.first, encoded.count, results, inputs)
+        for (encoded, created), results in zip(ordered, fetched, strict=True):
+            batch_id = final.get(created.id, created).id
+            out += match_rows(batch_id, encoded.first, encoded.count, results, inputs)
         return out
+
+    async def _results(self, job: JobInfo, batch: BatchInfo, count: int) -> list[ResultRow]:
+        if has_results(batch):
+            return await self.get_batch_results(job, batch.id)
+        return unprocessed(batch, count)  # failed before processing, or NotProcessed
 
     # -- queries: the one shape REST, SOAP and Bulk 2.0 share (rest.soql.query_arguments) ---
 

@@ -46,7 +46,7 @@ from salesforce_typed.core.errors import BulkTimeoutError, SalesforceError, Usag
 from salesforce_typed.core.exchange import Exchange
 from salesforce_typed.core.models import SObject
 from salesforce_typed.core.retry import classify_transport_error
-from salesforce_typed.jobs.polling import PollPolicy
+from salesforce_typed.jobs.polling import PollPolicy, ProgressRate
 from salesforce_typed.jobs.query_model import model_for_query
 from salesforce_typed.query._sync.rows import run_select
 from salesforce_typed.query.builder import Select
@@ -250,13 +250,16 @@ class Bulk1:
             response.close()
 
     def poll_batches(
-        self, job: JobInfo | str, *, poll: PollPolicy | None = None
+        self, job: JobInfo | str, *, poll: PollPolicy | None = None, total: int | None = None
     ) -> Iterator[list[BatchInfo]]:
-        """Every poll's batch list, until no batch is Queued or InProgress."""
+        """Every poll's batch list, until no batch is Queued or InProgress. One request asks
+        for every batch; `total` (rows sent) lets the wait end near the expected end, from
+        the batches' progress (`PollPolicy.interval`'s `eta`)."""
         policy = poll or self.poll
         clock = self.client.clock
         job_id = job if isinstance(job, str) else job.id
         deadline = None if policy.timeout is None else clock.monotonic() + policy.timeout
+        rate = None if total is None else ProgressRate(total)
         polls = 0
         while True:
             batches = self.get_batches(job_id)
@@ -265,7 +268,11 @@ class Bulk1:
             if not active:
                 return
             polls += 1
-            delay = policy.interval(polls)
+            eta = None
+            if rate is not None and any(b.state == "InProgress" for b in active):
+                done = sum(b.numberRecordsProcessed for b in batches)
+                eta = rate.eta(clock.monotonic(), done)
+            delay = policy.interval(polls, eta)
             if deadline is not None and clock.monotonic() + delay > deadline:
                 raise BulkTimeoutError(
                     f"bulk job {job_id}: {len(active)} batches still queued or in progress "
@@ -280,10 +287,12 @@ class Bulk1:
             )
             clock.sleep(delay)
 
-    def wait(self, job: JobInfo | str, *, poll: PollPolicy | None = None) -> list[BatchInfo]:
+    def wait(
+        self, job: JobInfo | str, *, poll: PollPolicy | None = None, total: int | None = None
+    ) -> list[BatchInfo]:
         """Poll until every batch is Completed, Failed or NotProcessed; the final list."""
         batches: list[BatchInfo] = []
-        for polled in self.poll_batches(job, poll=poll):
+        for polled in self.poll_batches(job, poll=poll, total=total):
             batches = polled
         return batches
 
@@ -411,7 +420,8 @@ class Bulk1:
             self._abort_quietly(job)
             raise
         self.close_job(job)
-        batches = self.wait(job, poll=poll)
+        total = sum(encoded.count for encoded, _ in placed)
+        batches = self.wait(job, poll=poll, total=total)
         matched = self._match(job, placed, batches, inputs)
         final = self.get_job(job.id)
         return BulkLoadResult(job=final, batches=tuple(batches), rows=tuple(matched))
@@ -454,15 +464,23 @@ class Bulk1:
         inputs: list[Any],
     ) -> list[RowResult]:
         final = {b.id: b for b in batches}
+        ordered = sorted(placed, key=lambda pair: pair[0].first)
+        # every batch's result file at once (`upload_concurrency` in flight), in input order
+        with TaskPool[list[ResultRow]](self.upload_concurrency) as pool:
+            for encoded, created in ordered:
+                batch = final.get(created.id, created)
+                pool.submit(functools.partial(self._results, job, batch, encoded.count))
+            fetched = pool.drain()
         out: list[RowResult] = []
-        for encoded, created in sorted(placed, key=lambda pair: pair[0].first):
-            batch = final.get(created.id, created)
-            if has_results(batch):
-                results = self.get_batch_results(job, batch.id)
-            else:  # failed before processing, or NotProcessed: no result file exists
-                results = unprocessed(batch, encoded.count)
-            out += match_rows(batch.id, encoded.first, encoded.count, results, inputs)
+        for (encoded, created), results in zip(ordered, fetched, strict=True):
+            batch_id = final.get(created.id, created).id
+            out += match_rows(batch_id, encoded.first, encoded.count, results, inputs)
         return out
+
+    def _results(self, job: JobInfo, batch: BatchInfo, count: int) -> list[ResultRow]:
+        if has_results(batch):
+            return self.get_batch_results(job, batch.id)
+        return unprocessed(batch, count)  # failed before processing, or NotProcessed
 
     # -- queries: the one shape REST, SOAP and Bulk 2.0 share (rest.soql.query_arguments) ---
 
