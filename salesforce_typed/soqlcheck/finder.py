@@ -2,9 +2,11 @@
 
 A site is a call `.query(`, `.query_all(`, `.query_to_csv(` or `query_to_csv(` (REST, Bulk
 1.0 and 2.0, SOAP and composite share these names) whose soql argument resolves to a string
-starting with SELECT: a literal, an f-string or `+` of resolvable parts, or a name assigned
-such a string once in the file. With `all_literals`, every literal starting with SELECT is
-a site too. The model argument and a literal `params` dict come along for their checks.
+starting with SELECT: a literal, an f-string or `+` of resolvable parts (a run-time part is
+fine inside a quoted literal, where it can only be a value), or a name assigned such a string
+once in the file. With `all_literals`, every other `SELECT ... FROM` literal is a site too
+(docstrings and f-string pieces aside). The model argument and a literal `params` dict (or a
+name assigned one) come along for their checks.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class _Strings:
                         assigned.setdefault(target.id, []).append(node.value)
         self._values = {k: v[0] for k, v in assigned.items() if len(v) == 1 and bound.get(k) == 1}
         self._busy: set[str] = set()
+        self.visited: set[int] = set()  # ids of the literals the last resolve() read
+        self.used: set[int] = set()  # ... and of every literal a call site's SOQL is made of
 
     def value(self, node: ast.expr | None) -> ast.expr | None:
         """A name's one assigned value (a `params` dict defined above the call), else `node`."""
@@ -77,6 +81,7 @@ class _Strings:
 
     def _resolve(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant):
+            self.visited.add(id(node))
             return node.value if isinstance(node.value, str) else None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left, right = self._resolve(node.left), self._resolve(node.right)
@@ -154,10 +159,12 @@ def _call_site(call: ast.Call, strings: _Strings, source: str) -> Site | None:
         found = [i for i, arg in enumerate(args[:2]) if strings.resolve(arg) is not None]
         index = found[0] if found else -1
         soql_node = args[index] if found else None
+    strings.visited.clear()
     text = strings.resolve(soql_node) if soql_node is not None else None
     text = settle(text) if text is not None else None
     if soql_node is None or text is None or not _SELECT.match(text):
         return None
+    strings.used |= strings.visited
     model = None
     if index == 1:
         model = _class_name(args[0])
@@ -196,8 +203,8 @@ def find_sites(source: str, *, all_literals: bool = False) -> Iterator[Site]:
             id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values
         }
         for node in ast.walk(tree):
-            if id(node) in docstrings:
-                continue
+            if id(node) in docstrings or id(node) in strings.used:
+                continue  # (a call site's literal is reported there, once)
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)

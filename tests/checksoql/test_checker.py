@@ -165,3 +165,12 @@ def test_run_time_values_inside_quotes_keep_the_query_checkable(tmp_path: Path) 
         (3, 14, "SOQL002"),
         (6, 14, "SOQL014"),
     ]
+
+
+def test_a_constant_passed_at_a_call_is_reported_once_with_all_literals(tmp_path: Path) -> None:
+    source = tmp_path / "once.py"
+    source.write_text(
+        'SOQL = "SELECT Nmae FROM Account"\ndef f(sf):\n    sf.query(SOQL)\n', encoding="utf-8"
+    )
+    problems = check_soql(source, all_literals=True)
+    assert [(p.line, p.column, p.code) for p in problems] == [(3, 14, "SOQL002")]
