@@ -4,15 +4,17 @@ quoted by the bind rules (`rest.soql.quote`), so no user value is ever spliced r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 
 import attrs
 
 from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.unset import UNSET
-from salesforce_typed.query.columns import Cond, Order, Selectable
+from salesforce_typed.query.columns import Cond, Order, Selectable, _quote
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from decimal import Decimal
     from typing import Self
 
 __all__ = ["Agg", "Select", "Subquery", "and_", "not_", "or_", "select"]
@@ -33,6 +35,8 @@ N4 = TypeVar("N4")
 N5 = TypeVar("N5")
 N6 = TypeVar("N6")
 
+_Value: TypeAlias = "int | float | Decimal | dt.date | None"  # what an aggregate is compared with
+
 # Never in a bulk or wide SELECT: blobs and compound fields (their parts are selected).
 _UNSELECTED = frozenset(
     {"base64", "address", "location", "anyType", "complexvalue", "json", "changeEventHeader"}
@@ -40,9 +44,32 @@ _UNSELECTED = frozenset(
 
 
 class Agg(Selectable[M, R, N1]):
-    """An aggregate (`count()`, `sum_(Account.AnnualRevenue)`): selectable, never filterable."""
+    """An aggregate (`count(Account.Id)`, `sum_(Account.AnnualRevenue)`): selectable, and
+    compared in HAVING (`having(count(Account.Id) > 1)`)."""
 
     __slots__ = ()
+    __hash__ = object.__hash__
+
+    def _op(self, op: str, value: object) -> Cond[M]:
+        return Cond(f"{self.path} {op} {_quote(value)}")
+
+    def __eq__(self, other: _Value) -> Cond[M]:  # type: ignore[override]
+        return self._op("=", other)
+
+    def __ne__(self, other: _Value) -> Cond[M]:  # type: ignore[override]
+        return self._op("!=", other)
+
+    def __lt__(self, other: _Value) -> Cond[M]:
+        return self._op("<", other)
+
+    def __le__(self, other: _Value) -> Cond[M]:
+        return self._op("<=", other)
+
+    def __gt__(self, other: _Value) -> Cond[M]:
+        return self._op(">", other)
+
+    def __ge__(self, other: _Value) -> Cond[M]:
+        return self._op(">=", other)
 
 
 def and_(*conds: Cond[M]) -> Cond[M]:

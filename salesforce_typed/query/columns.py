@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from salesforce_typed.core.models import RelatedList, SObject
     from salesforce_typed.core.unset import UnsetType
-    from salesforce_typed.query.builder import Subquery
+    from salesforce_typed.query.builder import Select, Subquery
     from salesforce_typed.rest.soql import LikePattern
 
 __all__ = [
@@ -160,7 +160,11 @@ class _Ordered(Column[M, T, N, W]):
 
     __slots__ = ()
 
-    def _in(self, op: str, values: Iterable[object]) -> Cond[M]:
+    def _in(self, op: str, values: Iterable[object] | Select[Any, Any]) -> Cond[M]:
+        from salesforce_typed.query.builder import Select
+
+        if isinstance(values, Select):  # a semi-join (anti-join with NOT IN)
+            return Cond(f"{self.path} {op} ({values.to_soql()})")
         return Cond(f"{self.path} {op} {_quote(list(values))}")
 
 
@@ -191,10 +195,11 @@ class Text(_Ordered[M, T, N, W]):
         """`%` and `_` are wildcards; wrap user text in `escape_like()` to match it literally."""
         return self._op("LIKE", pattern)
 
-    def in_(self, values: Iterable[str]) -> Cond[M]:
+    def in_(self, values: Iterable[str] | Select[Any, tuple[Any]]) -> Cond[M]:
+        """A list of values, or a one-field `select(...)` (a semi-join: `Id IN (SELECT ...)`)."""
         return self._in("IN", values)
 
-    def not_in(self, values: Iterable[str]) -> Cond[M]:
+    def not_in(self, values: Iterable[str] | Select[Any, tuple[Any]]) -> Cond[M]:
         return self._in("NOT IN", values)
 
 

@@ -102,3 +102,18 @@ async def test_async_client_runs_the_same_query(
         assert await client.query(BANKING).all() == list(BANKING_ROWS)
         assert await client.bulk2.query(BANKING).all() == list(BANKING_ROWS)
         assert await client.soap.query(BANKING).first() == BANKING_ROWS[0]
+
+
+def test_having_and_semi_join_run(sf: Salesforce) -> None:
+    seeded = ["Acme", "Globex", "Initech", "O'Hare & Sons"]
+    busy = (
+        select(Account.Industry, count(Account.Id))
+        .where(Account.Name.in_(seeded))
+        .group_by(Account.Industry)
+        .having(count(Account.Id) > 1)
+    )
+    assert sf.query(busy).all() == [(AccountIndustryPicklist.BANKING, 2)]
+    smiths = select(Contact.AccountId).where(Contact.LastName.like("Smith of G%"))
+    q = select(Account.Name).where(Account.Id.in_(smiths))
+    for api in APIS:
+        assert _api(sf, api).query(q).all() == [("Globex",)]

@@ -184,3 +184,27 @@ def test_queries_are_immutable() -> None:
     narrowed = base.where(Account.Name == "A")
     assert base.to_soql() == "SELECT Id FROM Account"
     assert narrowed.to_soql() == "SELECT Id FROM Account WHERE Name = 'A'"
+
+
+def test_having_compares_aggregates() -> None:
+    q = (
+        select(Account.Industry, count(Account.Id))
+        .group_by(Account.Industry)
+        .having(count(Account.Id) > 1, sum_(Account.AnnualRevenue) >= 2.5)
+    )
+    assert q.to_soql() == (
+        "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry "
+        "HAVING COUNT(Id) > 1 AND SUM(AnnualRevenue) >= 2.5"
+    )
+
+
+def test_semi_join_and_anti_join() -> None:
+    with_contacts = select(Contact.AccountId).where(Contact.LastName.like("S%"))
+    q = select(Account.Name).where(
+        Account.Id.in_(with_contacts), Account.OwnerId.not_in(select(User.Id))
+    )
+    assert q.to_soql() == (
+        "SELECT Name FROM Account WHERE Id IN "
+        "(SELECT AccountId FROM Contact WHERE LastName LIKE 'S%') "
+        "AND OwnerId NOT IN (SELECT Id FROM User)"
+    )

@@ -19,6 +19,9 @@ select(Account.Name, Contact.LastName)  # mypy: error [misc]
 select(Account.Name).having(Contact.LastName == "x")  # mypy: error [arg-type]
 select(Account, Account.Contacts.select(Account.Name))  # mypy: error [arg-type]
 sum_(Account.Name)  # mypy: error [arg-type]
+select(Account.Id).having(sum_(Account.AnnualRevenue) > "x")  # mypy: error [operator]
+two_fields = select(Contact.AccountId, Contact.Id)
+Account.Id.in_(two_fields)  # mypy: error [arg-type]
 Account(CleanStatus="Matchd")  # mypy: error [arg-type]
 Account(AnnualRevenue="lots")  # mypy: error [arg-type]
 rows = select(Account.Id, Account.Industry)

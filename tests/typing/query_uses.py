@@ -48,6 +48,14 @@ agg = select(Account.Industry, count(Account.Id), sum_(Account.AnnualRevenue)).g
 )
 assert_type(agg, Select[Account, tuple[AccountIndustryPicklist | str | None, int, float | None]])
 
+busy = (
+    select(Account.Industry, count(Account.Id))
+    .group_by(Account.Industry)
+    .having(count(Account.Id) > 1)
+)
+semi = select(Account.Name).where(Account.Id.in_(select(Contact.AccountId)))
+assert_type(semi, Select[Account, tuple[str]])
+
 with_children = select(
     Account, Account.Contacts.select(Contact.LastName).where(Contact.LastName != "x").limit(5)
 )
