@@ -1,6 +1,7 @@
 """Salesforce's Pub/Sub API (gRPC): typed subscriptions to change and platform events.
 
-`AsyncPubSub.from_client(sf)` rides on a REST client's session; events decode into the same
+`AsyncPubSub.from_client(sf)` rides on a REST client's session (`PubSub` is its blocking face,
+for a `Salesforce` client); events decode into the same
 typed events as the CometD listener (`salesforce_typed.streaming`). docs/pubsub.md lists the
 wire facts it relies on.
 """
@@ -16,12 +17,14 @@ from salesforce_typed.pubsub._async.client import (
     TopicInfo,
 )
 from salesforce_typed.pubsub.errors import PubSubError
+from salesforce_typed.pubsub.facade import PubSub
 
 __all__ = [
     "DEFAULT_TARGET",
     "EARLIEST",
     "LATEST",
     "AsyncPubSub",
+    "PubSub",
     "PubSubError",
     "PubSubMessage",
     "PublishResult",
