@@ -97,6 +97,10 @@ def fake_org_serve(
         int,
         typer.Option(min=0, help="Realistic latency: Bulk jobs processed at once; others queue."),
     ] = 0,
+    bulk_results_rows_per_s: Annotated[
+        float,
+        typer.Option(min=0, help="Realistic latency: rows/s serving a Bulk 2.0 results page."),
+    ] = 0.0,
 ) -> None:
     """Start a fake org; print ONE JSON line with everything a client needs, then serve."""
     require_extra("fake-org")
@@ -138,6 +142,7 @@ def fake_org_serve(
             "rtt_ms": latency_ms,
             "bulk_rows_per_s": bulk_rows_per_s,
             "bulk_concurrent_jobs": bulk_concurrent_jobs,
+            "bulk_results_rows_per_s": bulk_results_rows_per_s,
         },
     )
     stop = threading.Event()
@@ -150,7 +155,7 @@ def fake_org_serve(
             _write_atomically(env_file, written)
         try:
             print(json.dumps(credentials), flush=True)
-            if latency_ms or bulk_rows_per_s or bulk_concurrent_jobs:  # stated, on stderr
+            if mode.active:  # the mode's settings, stated on stderr
                 typer.echo(f"realistic latency: {json.dumps(mode.to_dict())}", err=True)
             stop.wait()
         finally:

@@ -120,6 +120,7 @@ def test_settings_are_stated_and_checked(admin: httpx.Client) -> None:
         "rtt_ms": 0.0,
         "bulk_rows_per_s": 0.0,
         "bulk_concurrent_jobs": 0,
+        "bulk_results_rows_per_s": 0.0,
         "running": 0,
         "queued": [],
     }
@@ -190,6 +191,15 @@ def test_bulk2_processing_time_follows_the_rate(
     info = _finished(api, QUERY, created.json()["id"])
     assert (info["state"], info["numberRecordsProcessed"]) == ("JobComplete", 5000)
     assert sum(sleeps.calls) == 5.0  # 5000 rows read at 1000 rows/s
+
+    sleeps.calls.clear()
+    assert _admin(admin, bulk_results_rows_per_s=500).status_code == 200
+    results = f"{QUERY}/{created.json()['id']}/results"
+    first = api.get(results, params={"maxRecords": 3000})
+    assert first.headers["sforce-numberofrecords"] == "3000"
+    rest = api.get(results, params={"locator": first.headers["sforce-locator"]})
+    assert rest.headers["sforce-numberofrecords"] == "2000"
+    assert sleeps.calls == [6.0, 4.0]  # each page: its rows at 500 rows/s
 
 
 def test_bulk1_batch_processing_time_follows_the_rate(

@@ -10,6 +10,9 @@ only hide by overlapping. Three knobs, all off (0) by default:
   "server work" per slice, on top of the emulator's own, so a 1M-row job takes seconds.
 - `bulk_concurrent_jobs`: at most this many Bulk jobs (Bulk 1.0: batches) process at once;
   the rest wait in a first-come queue, still UploadComplete / Queued, as Salesforce's do.
+- `bulk_results_rows_per_s`: a Bulk 2.0 query results page of N rows takes N / rate seconds
+  to serve (the server reading the stored result), per request: pages requested together
+  are served together, one after another take the sum.
 
 `fake-org serve --latency-ms --bulk-rows-per-s --bulk-concurrent-jobs` and
 `GET|POST /_admin/latency` set them. `sleep` is injectable, so tests hold and release the
@@ -33,7 +36,12 @@ from salesforce_typed.testing.org.state import OrgState
 __all__ = ["Latency", "latency"]
 
 _KEY: Final = "latency"
-_SETTINGS: Final = ("rtt_ms", "bulk_rows_per_s", "bulk_concurrent_jobs")
+_SETTINGS: Final = (
+    "rtt_ms",
+    "bulk_rows_per_s",
+    "bulk_concurrent_jobs",
+    "bulk_results_rows_per_s",
+)
 _HISTORY: Final = 1000  # slot grants remembered for `started` (tests read the order)
 
 
@@ -44,10 +52,15 @@ class Latency:
     rtt_ms: float = 0.0
     bulk_rows_per_s: float = 0.0  # 0: no simulated server work
     bulk_concurrent_jobs: int = 0  # 0: no queue
+    bulk_results_rows_per_s: float = 0.0  # 0: results pages served at once
     sleep: Callable[[float], Awaitable[Any]] = attrs.field(default=asyncio.sleep, repr=False)
     running: int = 0
     waiting: deque[tuple[str, asyncio.Future[None]]] = attrs.field(factory=deque, repr=False)
     started: deque[str] = attrs.field(factory=lambda: deque(maxlen=_HISTORY), repr=False)
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, key) for key in _SETTINGS)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {k: getattr(self, k) for k in _SETTINGS}
@@ -61,6 +74,11 @@ class Latency:
         """The server time `rows` rows take at the configured rate."""
         if self.bulk_rows_per_s > 0 and rows > 0:
             await self.sleep(rows / self.bulk_rows_per_s)
+
+    async def serve(self, rows: int) -> None:
+        """The server time one results page of `rows` rows takes to serve."""
+        if self.bulk_results_rows_per_s > 0 and rows > 0:
+            await self.sleep(rows / self.bulk_results_rows_per_s)
 
     @asynccontextmanager
     async def slot(self, name: str) -> AsyncIterator[None]:
@@ -135,6 +153,9 @@ def configure(state: OrgState, values: dict[str, object]) -> Latency:
     found = latency(state)
     found.rtt_ms = checked.get("rtt_ms", found.rtt_ms)
     found.bulk_rows_per_s = checked.get("bulk_rows_per_s", found.bulk_rows_per_s)
+    found.bulk_results_rows_per_s = checked.get(
+        "bulk_results_rows_per_s", found.bulk_results_rows_per_s
+    )
     jobs = checked.get("bulk_concurrent_jobs", found.bulk_concurrent_jobs)
     found.bulk_concurrent_jobs = int(jobs)
     found.admit()

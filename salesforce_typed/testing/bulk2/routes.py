@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import attrs
 
+from salesforce_typed.testing.admin.latency import latency
 from salesforce_typed.testing.bulk2.ingest import (
     csv_rows,
     result_header,
@@ -294,6 +295,7 @@ async def _query_results(req: Request) -> Response:
     start = decode_locator(locator) if locator else 0
     async with DownloadGate(req.org, start):
         body, locator, count = page(job, locator, size)
+    await latency(req.org).serve(count)  # realistic-latency mode: reading the result
     headers = [_CSV, ("sforce-locator", locator), ("sforce-numberofrecords", str(count))]
     return _gzip(req, Response(status=200, body=body, headers=headers), table)
 
