@@ -80,16 +80,32 @@ def check_source(
 def _markdown(
     text: str, path: str, schema: PackageSchema, all_literals: bool
 ) -> tuple[list[Problem], int]:
+    """The python blocks of a Markdown file; a block that is no valid Python (a fragment)
+    is skipped."""
     problems: list[Problem] = []
     count = 0
     for block in _FENCE.finditer(text):
         first_line = text.count("\n", 0, block.start(1)) + 1
-        found, n = check_source(
-            block.group(1), path, schema, all_literals=all_literals, first_line=first_line
-        )
+        try:
+            found, n = check_source(
+                block.group(1), path, schema, all_literals=all_literals, first_line=first_line
+            )
+        except SyntaxError:
+            continue
         problems += found
         count += n
     return problems, count
+
+
+def _check_file(file: Path, schema: PackageSchema, all_literals: bool) -> tuple[list[Problem], int]:
+    text = file.read_text(encoding="utf-8")
+    if file.suffix == ".md":
+        return _markdown(text, str(file), schema, all_literals)
+    try:
+        return check_source(text, str(file), schema, all_literals=all_literals)
+    except SyntaxError as exc:  # nothing in it can be checked: say so
+        message = f"Python syntax error, not checked: {exc.msg}"
+        return [Problem(str(file), exc.lineno or 1, exc.offset or 1, "SOQL000", message)], 0
 
 
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
@@ -119,26 +135,11 @@ def check_paths(
     problems: list[Problem] = []
     files = queries = 0
     for file in iter_files(paths):
-        text = file.read_text(encoding="utf-8")
+        try:
+            found, n = _check_file(file, schema, all_literals)
+        except UnicodeDecodeError:
+            continue  # not UTF-8 text: not source code this checker reads
         files += 1
-        if file.suffix == ".md":
-            found, n = _markdown(text, str(file), schema, all_literals)
-        else:
-            try:
-                found, n = check_source(text, str(file), schema, all_literals=all_literals)
-            except SyntaxError as exc:
-                found, n = (
-                    [
-                        Problem(
-                            str(file),
-                            exc.lineno or 1,
-                            exc.offset or 1,
-                            "SOQL000",
-                            f"Python syntax error: {exc.msg}",
-                        )
-                    ],
-                    0,
-                )
         problems += found
         queries += n
     return Report(tuple(sorted(problems)), files, queries)

@@ -174,3 +174,19 @@ def test_a_constant_passed_at_a_call_is_reported_once_with_all_literals(tmp_path
     )
     problems = check_soql(source, all_literals=True)
     assert [(p.line, p.column, p.code) for p in problems] == [(3, 14, "SOQL002")]
+
+
+def test_files_it_cannot_read_are_said_or_skipped_never_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def f(:\n", encoding="utf-8")
+    (tmp_path / "latin1.py").write_bytes(b'x = "caf\xe9"\n')
+    (tmp_path / "notes.md").write_text(
+        '```python\nsf.query(\n```\n\n```python\nsf.query("SELECT Id FROM Acount")\n```\n',
+        encoding="utf-8",
+    )
+    report = check_paths([tmp_path])
+    assert [(Path(p.path).name, p.line, p.code) for p in report.problems] == [
+        ("broken.py", 1, "SOQL000"),
+        ("notes.md", 6, "SOQL001"),
+    ]
+    assert report.problems[0].message.startswith("Python syntax error, not checked: ")
+    assert report.files == 2  # latin1.py is no UTF-8 source
