@@ -117,3 +117,25 @@ def test_having_and_semi_join_run(sf: Salesforce) -> None:
     q = select(Account.Name).where(Account.Id.in_(smiths))
     for api in APIS:
         assert _api(sf, api).query(q).all() == [("Globex",)]
+
+
+@pytest.mark.parametrize("clause", ["for_view", "for_reference", "for_update"])
+def test_for_clauses_run(sf: Salesforce, clause: str) -> None:
+    base = select(Account.Name).where(Account.Name == "Acme").limit(1)
+    q = getattr(base, clause)()
+    assert sf.query(q).all() == [("Acme",)]
+
+
+def test_offset_pages_past_the_first_rows(sf: Salesforce) -> None:
+    names = select(Account.Name).where(Account.Name.in_(["Acme", "Globex", "Initech"]))
+    q = names.order_by(Account.Name).limit(2).offset(1)
+    assert sf.query(q).all() == [("Globex",), ("Initech",)]
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_include_deleted_reads_the_recycle_bin(sf: Salesforce, api: str) -> None:
+    gone = sf.create(Account(Name="Recycled QB"))
+    sf.delete(Account, gone.id)
+    q = select(Account.Name, Account.IsDeleted).where(Account.Id == gone.id)
+    assert _api(sf, api).query(q).all() == []
+    assert _api(sf, api).query(q, include_deleted=True).all() == [("Recycled QB", True)]

@@ -504,7 +504,12 @@ class AsyncBulk1:
 
     @overload
     def query(
-        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+        self,
+        model: Select[Any, RowT],
+        /,
+        *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
     ) -> AsyncPager[RowT]: ...
     @overload
     def query(
@@ -553,7 +558,9 @@ class AsyncBulk1:
         original batch ends NotProcessed and rows stream per result file of each chunk.
         """
         if isinstance(model, Select):
-            return run_select(self.query, model, page_size=page_size)
+            return run_select(
+                self.query, model, page_size=page_size, include_deleted=include_deleted
+            )
         text, target = query_arguments(model, soql, params)
         sobject = target.__sobject_type__ if target else query_object(text)
         if not sobject:  # a Bulk 1.0 job is created for one object, before the query is sent

@@ -627,7 +627,12 @@ class AsyncBulk2(AsyncBulk2Jobs):
 
     @overload
     def query(
-        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+        self,
+        model: Select[Any, RowT],
+        /,
+        *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
     ) -> AsyncPager[RowT]: ...
     @overload
     def query(
@@ -682,7 +687,9 @@ class AsyncBulk2(AsyncBulk2Jobs):
         in order; without it, or where the org cannot list pages, pages are read by locator.
         """
         if isinstance(model, Select):
-            return run_select(self.query, model, page_size=page_size)
+            return run_select(
+                self.query, model, page_size=page_size, include_deleted=include_deleted
+            )
         text, target = query_arguments(model, soql, params)
         return AsyncBulk2Query(
             self,

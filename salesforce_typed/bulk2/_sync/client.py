@@ -600,7 +600,12 @@ class Bulk2(Bulk2Jobs):
 
     @overload
     def query(
-        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+        self,
+        model: Select[Any, RowT],
+        /,
+        *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
     ) -> Pager[RowT]: ...
     @overload
     def query(
@@ -655,7 +660,9 @@ class Bulk2(Bulk2Jobs):
         in order; without it, or where the org cannot list pages, pages are read by locator.
         """
         if isinstance(model, Select):
-            return run_select(self.query, model, page_size=page_size)
+            return run_select(
+                self.query, model, page_size=page_size, include_deleted=include_deleted
+            )
         text, target = query_arguments(model, soql, params)
         return Bulk2Query(
             self,

@@ -460,7 +460,12 @@ class AsyncSalesforce(SenderFace):
 
     @overload
     def query(
-        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+        self,
+        model: Select[Any, RowT],
+        /,
+        *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
     ) -> AsyncPager[RowT]: ...
     @overload
     def query(
@@ -498,7 +503,9 @@ class AsyncSalesforce(SenderFace):
         Record). The same arguments, in the same order, as `bulk1`, `bulk2` and `soap` take.
         """
         if isinstance(model, Select):
-            return run_select(self.query, model, page_size=page_size)
+            return run_select(
+                self.query, model, page_size=page_size, include_deleted=include_deleted
+            )
         text, target = query_arguments(model, soql, params)
         spec = build_query(text, include_deleted=include_deleted, page_size=page_size)
         return AsyncQuery(self, spec, target, page_size)

@@ -456,7 +456,12 @@ class Salesforce(SenderFace):
 
     @overload
     def query(
-        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+        self,
+        model: Select[Any, RowT],
+        /,
+        *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
     ) -> Pager[RowT]: ...
     @overload
     def query(
@@ -494,7 +499,9 @@ class Salesforce(SenderFace):
         Record). The same arguments, in the same order, as `bulk1`, `bulk2` and `soap` take.
         """
         if isinstance(model, Select):
-            return run_select(self.query, model, page_size=page_size)
+            return run_select(
+                self.query, model, page_size=page_size, include_deleted=include_deleted
+            )
         text, target = query_arguments(model, soql, params)
         spec = build_query(text, include_deleted=include_deleted, page_size=page_size)
         return Query(self, spec, target, page_size)

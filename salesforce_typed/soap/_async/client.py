@@ -341,7 +341,12 @@ class AsyncSoapClient(SenderFace):
 
     @overload
     def query(
-        self, model: Select[Any, RowT], /, *, page_size: int | None = None
+        self,
+        model: Select[Any, RowT],
+        /,
+        *,
+        page_size: int | None = None,
+        include_deleted: bool = False,
     ) -> AsyncPager[RowT]: ...
     @overload
     def query(
@@ -378,7 +383,9 @@ class AsyncSoapClient(SenderFace):
         `page_size` (200..2000) goes in the QueryOptions header; Salesforce may send fewer.
         """
         if isinstance(model, Select):
-            return run_select(self.query, model, page_size=page_size)
+            return run_select(
+                self.query, model, page_size=page_size, include_deleted=include_deleted
+            )
         text, target = query_arguments(model, soql, params)
         call = calls.build_query(text, include_deleted=include_deleted, batch_size=page_size)
         return AsyncSoapQuery(self, call, target, page_size)
