@@ -430,6 +430,8 @@ class _Module:
             "uses_any": uses_any(obj.fields),
             "enums": self.enums,
             "fields": self.fields,
+            # A field named `require` keeps its name: the record then has no require view.
+            "field_attrs": [f["attr"] for f in self.fields] + [r["attr"] for r in self.relations],
             "field_infos": self.field_infos,
             "relations": self.relations,
             "parent_infos": self.parent_infos,
