@@ -172,6 +172,7 @@ class Text(_Ordered[M, T, N, W]):
     """Text, ids, references, emails, phones, urls."""
 
     __slots__ = ()
+    __hash__ = object.__hash__  # defining __eq__ would drop it
 
     def __eq__(self, other: str | None) -> Cond[M]:  # type: ignore[override]
         return self._op("=", other)
@@ -225,6 +226,7 @@ class Number(_Ordered[M, T, N, W]):
     """int, double, currency, percent."""
 
     __slots__ = ()
+    __hash__ = object.__hash__  # defining __eq__ would drop it
 
     def __eq__(self, other: Number_ | None) -> Cond[M]:  # type: ignore[override]
         return self._op("=", other)
@@ -264,6 +266,7 @@ class DateCol(_Temporal[M, T, N, W]):
     """A date: compared with `datetime.date` or a date literal (`TODAY`, `LAST_N_DAYS(30)`)."""
 
     __slots__ = ()
+    __hash__ = object.__hash__  # defining __eq__ would drop it
 
     def __eq__(self, other: dt.date | DateLiteral | None) -> Cond[M]:  # type: ignore[override]
         return self._op("=", other)
@@ -288,6 +291,7 @@ class DateTimeCol(_Temporal[M, T, N, W]):
     """A datetime: compared with an aware (or UTC) `datetime` or a date literal."""
 
     __slots__ = ()
+    __hash__ = object.__hash__  # defining __eq__ would drop it
 
     def __eq__(self, other: dt.datetime | DateLiteral | None) -> Cond[M]:  # type: ignore[override]
         return self._op("=", other)
@@ -312,6 +316,7 @@ class Bool(Column[M, T, N, W]):
     """A checkbox: never null in Salesforce, compared with True/False."""
 
     __slots__ = ()
+    __hash__ = object.__hash__  # defining __eq__ would drop it
 
     def __eq__(self, other: bool) -> Cond[M]:  # type: ignore[override]
         return self._op("=", other)

@@ -94,3 +94,8 @@ def test_a_subclass_of_a_model_has_its_own_columns() -> None:
     col = MyAccount.Name
     assert isinstance(col, Text) and col.root is MyAccount
     assert MyAccount(Name="x").Name == "x"
+
+
+def test_columns_stay_hashable() -> None:
+    cols = {Account.Name, Account.AnnualRevenue, Account.CreatedDate, Account.IsDeleted}
+    assert Account.Name in cols and len(cols) == 4
