@@ -1,17 +1,29 @@
-"""Bulk API 2.0 benchmark: ingest N rows from a CSV file, then extract them to a CSV file,
-with our `Bulk2` and with simple-salesforce's `sf.bulk2`, against the same fake org code.
+"""Bulk API 2.0 benchmark: ingest N rows from a CSV file, then extract them to a CSV file
+and to Parquet, with our `Bulk2` and with simple-salesforce's `sf.bulk2`, against the same
+fake org code in realistic-latency mode.
 
     python bench/bulk.py                 # 1,000,000 rows (and ours at 100,000 too)
     python bench/bulk.py --rows 20000 --small 2000   # a quick run
+    python bench/bulk.py --latency-ms 0 --rows-per-s 0 --results-rows-per-s 0  # loopback
 
-Each client runs in a subprocess of its own, so its peak RSS (ru_maxrss) and CPU time are its
+On loopback both clients are bound by the emulator; against Salesforce, by round trips and
+by the server's work, which only overlap hides. So the fake org runs in realistic-latency
+mode (`testing/admin/latency.py`, settings printed): every API request waits `--latency-ms`,
+Bulk jobs spend rows / `--rows-per-s` seconds of server work (on top of the emulator's own),
+and a results page of N rows takes N / `--results-rows-per-s` to serve, per request.
+
+Each client runs in a subprocess of its own, so its peak RSS (VmHWM) and CPU time are its
 own; the fake org runs in this process, a fresh org (over TLS) per run so every client loads
-into an empty table. Both clients poll from 0.5 s: simple-salesforce (`wait=0.5`) sleeps
+into an empty table. Each client uses its defaults: simple-salesforce (`wait=0.5`) sleeps
 0.5 s before its first poll, then 0.5-0.9 s for seven polls, 1.6 s once and 3.5 s from then
-on; ours polls at once, then every 0.5 s growing by 1.5x to a 2 s cap. Like for like: each
-client loads the file and reads the jobs' counts, and neither fetches the result sets (ours
-would match them to the input only when asked). Ours at 100k and at 1M shows whether memory
-stays flat as the input grows.
+on, and reads result pages one after another by locator; ours polls at once, backs off from
+0.5 s and, from the job's progress, looks again within a second of the expected end, and
+downloads the listed result pages four at a time, the next ones while one is written. Like
+for like: each client loads the file and reads the jobs' counts, and neither fetches the
+result sets (ours would match them to the input only when asked). Parquet: ours streams each
+page into a typed Parquet file (`columnar`); simple-salesforce has no Parquet, so its CSV
+pages are converted with pyarrow after its CSV extract (its Parquet time is that extract
+plus the conversion). Ours at 100k and at 1M shows whether memory stays flat.
 
 A script, not a test (STYLE 3.16): it prints figures and ratios, then one JSON line, and
 never fails on a figure.
@@ -79,7 +91,7 @@ def child_ours(creds: dict[str, str], source: Path, out: Path) -> dict[str, Any]
     import ssl
 
     from salesforce_typed import RefreshTokenGrant, Salesforce
-    from salesforce_typed.bulk import Bulk2, PollPolicy
+    from salesforce_typed.bulk import Bulk2
 
     grant = RefreshTokenGrant(
         client_id=creds["client_id"],
@@ -88,10 +100,9 @@ def child_ours(creds: dict[str, str], source: Path, out: Path) -> dict[str, Any]
         token_url=creds["token_url"],
     )
     verify = ssl.create_default_context(cafile=creds["ca_file"])
-    poll = PollPolicy(initial=0.5, factor=1.5, maximum=2.0)
     baseline = _rss_mb()
     with Salesforce(auth=grant, verify=verify) as sf:
-        bulk = Bulk2(sf, poll=poll)
+        bulk = Bulk2(sf)
         started = time.perf_counter()
         with bulk.ingest("Account", csv_path=source) as result:
             loaded, failed, jobs = result.counts.successful, result.counts.failed, result.job_ids
@@ -99,14 +110,23 @@ def child_ours(creds: dict[str, str], source: Path, out: Path) -> dict[str, Any]
         started = time.perf_counter()
         written = bulk.query_to_csv(SOQL, out)
         extract_s = time.perf_counter() - started
+        csv_rss = _rss_mb()
+        started = time.perf_counter()
+        from salesforce_typed.columnar.cli import extract  # pyarrow: for Parquet only
+
+        _, parquet = extract(bulk, SOQL, out.with_suffix(".parquet"), "parquet")
+        parquet_s = time.perf_counter() - started
     return {
         "ingest_s": ingest_s,
         "extract_s": extract_s,
+        "parquet_s": parquet_s,
         "loaded": loaded,
         "failed": failed,
         "jobs": len(jobs),
         "extracted": written.records,
+        "parquet_rows": parquet.rows,
         "baseline_rss_mb": baseline,
+        "csv_peak_rss_mb": csv_rss,
     }
 
 
@@ -141,15 +161,43 @@ def child_simple(creds: dict[str, str], source: Path, out: Path) -> dict[str, An
     started = time.perf_counter()
     pages = accounts.download(SOQL, path=str(out), wait=PEER_WAIT)
     extract_s = time.perf_counter() - started
+    csv_rss = _rss_mb()
+    started = time.perf_counter()
+    parquet_rows = _peer_parquet([Path(p["file"]) for p in pages], out.with_suffix(".parquet"))
+    parquet_s = extract_s + time.perf_counter() - started
     return {
         "ingest_s": ingest_s,
         "extract_s": extract_s,
+        "parquet_s": parquet_s,
         "loaded": processed - failed,
         "failed": failed,
         "jobs": len(results),
         "extracted": sum(int(p["number_of_records"]) for p in pages),
+        "parquet_rows": parquet_rows,
         "baseline_rss_mb": baseline,
+        "csv_peak_rss_mb": csv_rss,
     }
+
+
+def _peer_parquet(files: list[Path], target: Path) -> int:
+    """simple-salesforce's CSV pages into one Parquet file, as a user would: pyarrow reads
+    each page (types inferred) and appends it, cast to the first page's schema."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    rows = 0
+    writer: Any = None
+    try:
+        for path in files:
+            table = pacsv.read_csv(path)
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 def child(name: str, creds_json: str, source: str, out: str) -> None:
@@ -163,12 +211,16 @@ def child(name: str, creds_json: str, source: str, out: str) -> None:
 # -- the driver --------------------------------------------------------------------------------
 
 
-def run_client(name: str, source: Path, rows: int, work: Path) -> dict[str, Any]:
+def run_client(
+    name: str, source: Path, rows: int, work: Path, latency: dict[str, float]
+) -> dict[str, Any]:
+    from salesforce_typed.testing.admin.latency import configure
     from salesforce_typed.testing.org.state import OrgConfig
     from salesforce_typed.testing.server import FakeOrg
 
     config = OrgConfig(daily_api_limit=10_000_000)
     with FakeOrg(tls=True, config=config) as org:
+        configure(org.state, dict(latency))
         creds = org.credentials()
         out = work / f"{name}-{rows}-out"
         if name == "ours":
@@ -186,6 +238,7 @@ def run_client(name: str, source: Path, rows: int, work: Path) -> dict[str, Any]
     figures.update(client=name, rows=rows, wall_s=wall)
     figures["ingest_rows_s"] = rows / figures["ingest_s"] if figures["ingest_s"] else 0.0
     figures["extract_rows_s"] = rows / figures["extract_s"] if figures["extract_s"] else 0.0
+    figures["parquet_rows_s"] = rows / figures["parquet_s"] if figures["parquet_s"] else 0.0
     return figures
 
 
@@ -197,10 +250,56 @@ def _show(r: dict[str, Any]) -> None:
     print(
         f"  {label:<30} ingest {r['ingest_s']:7.1f}s ({r['ingest_rows_s']:8,.0f} rows/s, "
         f"{r['jobs']} job(s), {r['loaded']:,} loaded)  extract {r['extract_s']:6.1f}s "
-        f"({r['extract_rows_s']:9,.0f} rows/s, {r['extracted']:,})  peak RSS "
-        f"{r['peak_rss_mb']:6.1f} MB (after imports {r['baseline_rss_mb']:.1f})  "
+        f"({r['extract_rows_s']:9,.0f} rows/s, {r['extracted']:,})  parquet "
+        f"{r['parquet_s']:6.1f}s ({r['parquet_rows']:,})  peak RSS "
+        f"{r['peak_rss_mb']:6.1f} MB (CSV phase {r['csv_peak_rss_mb']:.1f}, after imports "
+        f"{r['baseline_rss_mb']:.1f})  "
         f"CPU {r['cpu_s']:.1f}s"
     )
+
+
+def _table(ours_small: dict[str, Any], ours: dict[str, Any], peer: dict[str, Any]) -> list[str]:
+    """The report: each figure for both clients and the ratio, with its target."""
+
+    def cell(r: dict[str, Any], key: str, fmt: str) -> str:
+        return "failed" if "error" in r else format(r[key], fmt)
+
+    def ratio(value: float | None, target: str) -> str:
+        return "n/a" if value is None else f"{value:.2f}x  (target {target})"
+
+    lines = [
+        f"| figure | ours @ {ours['rows']:,} | simple-salesforce | ratio |",
+        "|---|---:|---:|---|",
+    ]
+    for label, key, fmt, value, target in (
+        ("ingest, s", "ingest_s", ".1f", _ratio(peer, ours, "ingest_s"), ">= 1.5 (speed)"),
+        ("extract to CSV, s", "extract_s", ".1f", _ratio(peer, ours, "extract_s"), ">= 3 (speed)"),
+        ("extract to Parquet, s", "parquet_s", ".1f", _ratio(peer, ours, "parquet_s"), "speed"),
+        ("client CPU, s", "cpu_s", ".1f", _ratio(ours, peer, "cpu_s"), "<= 0.7"),
+        (
+            "peak RSS to CSV, MB",
+            "csv_peak_rss_mb",
+            ".0f",
+            _ratio(ours, peer, "csv_peak_rss_mb"),
+            "<= 150 MB",
+        ),
+        (
+            "peak RSS, Parquet too, MB",
+            "peak_rss_mb",
+            ".0f",
+            _ratio(ours, peer, "peak_rss_mb"),
+            "<= 150 MB",
+        ),
+    ):
+        ours_cell, peer_cell = cell(ours, key, fmt), cell(peer, key, fmt)
+        lines.append(f"| {label} | {ours_cell} | {peer_cell} | {ratio(value, target)} |")
+    growth = _ratio(ours, ours_small, "peak_rss_mb")
+    lines.append(
+        f"| ours: peak RSS at {ours_small['rows']:,} -> {ours['rows']:,}, MB | "
+        f"{cell(ours_small, 'peak_rss_mb', '.0f')} -> {cell(ours, 'peak_rss_mb', '.0f')} | | "
+        f"{ratio(growth, 'flat')} |"
+    )
+    return lines
 
 
 def _ratio(a: dict[str, Any], b: dict[str, Any], key: str) -> float | None:
@@ -216,9 +315,22 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="round trip per request")
+    parser.add_argument("--rows-per-s", type=float, default=100_000.0, help="Bulk server work")
+    parser.add_argument(
+        "--results-rows-per-s", type=float, default=25_000.0, help="serving a results page"
+    )
+    parser.add_argument("--concurrent-jobs", type=int, default=10, help="Bulk jobs at once")
     args = parser.parse_args(argv)
+    latency = {
+        "rtt_ms": args.latency_ms,
+        "bulk_rows_per_s": args.rows_per_s,
+        "bulk_results_rows_per_s": args.results_rows_per_s,
+        "bulk_concurrent_jobs": args.concurrent_jobs,
+    }
     cpus = os.cpu_count()
     print(f"Bulk API 2.0 bench: {args.rows:,} rows (ours also at {args.small:,}), CPUs {cpus}")
+    print(f"  fake org, realistic-latency mode: {json.dumps(latency)}")
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp:
         work = Path(tmp)
         big, small = work / "big.csv", work / "small.csv"
@@ -233,22 +345,23 @@ def main(argv: list[str]) -> int:
             ("ours", big, args.rows),
             ("simple-salesforce", big, args.rows),
         ):
-            result = run_client(name, source, rows, work)
+            result = run_client(name, source, rows, work, latency)
             _show(result)
             results.append(result)
     ours_small, ours, peer = results
     summary = {
         "rows": args.rows,
-        "ingest_time_ours_over_peer": _ratio(ours, peer, "ingest_s"),
-        "extract_time_ours_over_peer": _ratio(ours, peer, "extract_s"),
+        "latency": latency,
+        "ingest_speed_ours_over_peer": _ratio(peer, ours, "ingest_s"),
+        "extract_csv_speed_ours_over_peer": _ratio(peer, ours, "extract_s"),
+        "extract_parquet_speed_ours_over_peer": _ratio(peer, ours, "parquet_s"),
         "peak_rss_ours_over_peer": _ratio(ours, peer, "peak_rss_mb"),
         "cpu_ours_over_peer": _ratio(ours, peer, "cpu_s"),
         "ours_rss_growth_small_to_big": _ratio(ours, ours_small, "peak_rss_mb"),
     }
-    print("ratios (below 1: ours is faster / smaller):")
-    for key, value in summary.items():
-        if key != "rows":
-            print(f"  {key:<32} {'n/a' if value is None else f'{value:.2f}'}")
+    print()
+    print("\n".join(_table(ours_small, ours, peer)))
+    print()
     print(json.dumps({"bench": "bulk", "summary": summary, "runs": results}))
     return 0
 
