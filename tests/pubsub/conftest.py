@@ -11,7 +11,7 @@ from salesforce_typed import AsyncSalesforce, RefreshTokenGrant
 from salesforce_typed.pubsub import AsyncPubSub
 from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.testing import streaming
-from salesforce_typed.testing.pubsub import PubSubConfig
+from salesforce_typed.testing.pubsub import PubSubConfig, service
 from salesforce_typed.testing.server import FakeOrg
 
 
@@ -41,8 +41,7 @@ def org() -> Iterator[FakeOrg]:
 @pytest.fixture
 def pubsub_config(org: FakeOrg) -> PubSubConfig:
     """The running server's knobs (keepalive interval), for tests to shorten."""
-    config: PubSubConfig = org._pubsub.service.config
-    return config
+    return service(org.state).config
 
 
 @pytest.fixture

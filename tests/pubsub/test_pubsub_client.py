@@ -21,6 +21,7 @@ from salesforce_typed.streaming import EARLIEST as COMETD_EARLIEST
 from salesforce_typed.streaming import ChangeDataEvent, PlatformEvent
 from salesforce_typed.testing import streaming
 from salesforce_typed.testing.pubsub import PubSubConfig
+from salesforce_typed.testing.pubsub import service as pubsub_service
 from salesforce_typed.testing.server import FakeOrg
 from salesforce_typed_std import (
     Account,
@@ -283,3 +284,27 @@ async def test_a_long_text_sent_as_a_diff_is_kept_as_the_diff(
     assert event.diffs["Description"].startswith("--- \n+++ ")
     assert "+line 30, edited" in event.diffs["Description"]
     assert "Description" not in event.record.to_dict()  # the typed field is not the diff
+
+
+async def test_fault_switches_unavailable_and_a_dropped_stream(
+    org: FakeOrg, sf: AsyncSalesforce, pubsub: AsyncPubSub, pubsub_config: PubSubConfig
+) -> None:
+    pubsub_config.unavailable = True
+    with pytest.raises(PubSubError) as caught:
+        await pubsub.get_topic(TOPIC)
+    assert caught.value.status == "UNAVAILABLE"
+    assert caught.value.error_code == "sfdc.platform.eventbus.grpc.service.unavailable"
+    pubsub_config.unavailable = False
+
+    await sf.create(Contact(LastName="Dropped"))
+    # more requested than there are events: no FetchRequest is in flight when the stream
+    # drops (one racing the reset may end as INTERNAL "from Core", as gRPC reports it)
+    stream = pubsub.subscribe(TOPIC, replay=EARLIEST, num_requested=5)
+    async with asyncio.timeout(30):
+        await anext(stream)  # subscribed, the one event in hand
+        assert pubsub_service(org.state).drop_streams() == 1
+        with pytest.raises(PubSubError) as dropped:
+            await anext(stream)
+    assert dropped.value.status == "UNAVAILABLE", dropped.value.message
+    assert dropped.value.error_code == ""
+    assert "RST_STREAM" in dropped.value.message

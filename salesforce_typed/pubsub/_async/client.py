@@ -18,6 +18,7 @@ What must stay true:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import ssl
@@ -284,7 +285,11 @@ class AsyncPubSub:
             for consumer in response.events:
                 yield await self._message(topic, consumer)
             if response.events and response.pending_num_requested == 0:
-                await call.write(pb.FetchRequest(topic_name=topic, num_requested=num_requested))
+                more = pb.FetchRequest(topic_name=topic, num_requested=num_requested)
+                # a write racing the server's end of the stream fails with INTERNAL ("from
+                # Core") or InvalidStateError: the next read raises the stream's real status
+                with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                    await call.write(more)
 
     async def _message(self, topic: str, consumer: pb.ConsumerEvent) -> PubSubMessage:
         event = consumer.event

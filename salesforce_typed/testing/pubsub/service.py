@@ -40,6 +40,7 @@ REPLAY_CORRUPTED = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.corr
 REPLAY_INVALID = "sfdc.platform.eventbus.grpc.subscription.fetch.replayid.validation.failed"
 TOPIC_NOT_FOUND = "sfdc.platform.eventbus.grpc.topic.notfound"
 SCHEMA_NOT_FOUND = "sfdc.platform.eventbus.grpc.schema.notfound"
+SERVICE_UNAVAILABLE = "sfdc.platform.eventbus.grpc.service.unavailable"
 REQUESTED_INVALID = "sfdc.platform.eventbus.grpc.subscription.fetch.requested.events.invalid"
 MAX_REQUESTED = 100  # "Pub/Sub API Allocations": at most 100 events per FetchRequest
 
@@ -49,6 +50,9 @@ class PubSubConfig:
     """Pub/Sub knobs, Salesforce's values by default."""
 
     keepalive_s: float = 270.0  # an empty FetchResponse at least this often when idle
+    # fault switches
+    unavailable: bool = False  # every RPC: UNAVAILABLE, sfdc.platform...service.unavailable
+    delay_s: float = 0.0  # every RPC waits this long before it is answered
 
 
 def replay_bytes(replay_id: int) -> bytes:
@@ -85,7 +89,8 @@ class PubSubService(pb_grpc.PubSubServicer):
         self._lock = threading.Lock()
         self._schemas: dict[str, _Schema] = {}  # schema id -> schema (every version served)
         self._by_source: dict[tuple[str, int], tuple[object, _Schema]] = {}
-        self._waiters: dict[asyncio.Event, str] = {}
+        self._waiters: dict[asyncio.Event, tuple[str, list[_AbortError]]] = {}
+        state.extensions["pubsub"] = self
         previous = bus.on_publish
 
         def notify(channels: Sequence[str]) -> None:
@@ -104,17 +109,45 @@ class PubSubService(pb_grpc.PubSubServicer):
             return
         touched = set(channels)
         with self._lock:
-            waiters = [e for e, c in self._waiters.items() if c in touched]
+            waiters = [e for e, (c, _) in self._waiters.items() if c in touched]
         for waiter in waiters:
             loop.call_soon_threadsafe(waiter.set)
+
+    def drop_streams(self) -> int:
+        """Fault switch, from any thread: end every open Subscribe stream as a lost connection
+        does ("UNAVAILABLE: RST_STREAM closed stream", no error-code); returns how many."""
+        dropped = _AbortError(grpc.StatusCode.UNAVAILABLE, "", "RST_STREAM closed stream.")
+        with self._lock:
+            streams = list(self._waiters.items())
+        for _, failure in (entry for _, entry in streams):
+            failure.append(dropped)
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            for waiter, _ in streams:
+                loop.call_soon_threadsafe(waiter.set)
+        return len(streams)
 
     def _rpc_id(self) -> str:
         return str(uuid.uuid4())
 
     async def _fail(self, context: grpc.aio.ServicerContext[Any, Any], exc: _AbortError) -> None:
         rpc_id = self._rpc_id()
-        trailers = (("error-code", exc.error_code), ("rpc-id", rpc_id))
+        trailers: tuple[tuple[str, str], ...] = (("rpc-id", rpc_id),)
+        if exc.error_code:
+            trailers = (("error-code", exc.error_code), *trailers)
         await context.abort(exc.code, f"{exc.message} rpcId: {rpc_id}", trailing_metadata=trailers)
+
+    async def _admit(self, context: grpc.aio.ServicerContext[Any, Any]) -> Session:
+        """The fault switches, then the session behind the auth metadata."""
+        if self.config.delay_s > 0:
+            await asyncio.sleep(self.config.delay_s)
+        if self.config.unavailable:
+            raise _AbortError(
+                grpc.StatusCode.UNAVAILABLE,
+                SERVICE_UNAVAILABLE,
+                "The service is unavailable. Try again later.",
+            )
+        return self._session(context)
 
     def _session(self, context: grpc.aio.ServicerContext[Any, Any]) -> Session:
         metadata = {k.lower(): v for k, v in (context.invocation_metadata() or ())}
@@ -189,7 +222,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         self, request: pb.TopicRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.TopicInfo:
         try:
-            self._session(context)
+            await self._admit(context)
             can_publish, found = self.topic(request.topic_name)
         except _AbortError as exc:
             await self._fail(context, exc)
@@ -207,7 +240,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         self, request: pb.SchemaRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.SchemaInfo:
         try:
-            self._session(context)
+            await self._admit(context)
             with self._lock:
                 found = self._schemas.get(request.schema_id)
             if found is None:
@@ -250,7 +283,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         self, request: pb.PublishRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.PublishResponse:
         try:
-            session = self._session(context)
+            session = await self._admit(context)
             can_publish, found = self.topic(request.topic_name)
             if not can_publish or found is None:
                 raise _AbortError(
@@ -294,7 +327,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[pb.FetchResponse]:
         try:
-            self._session(context)
+            await self._admit(context)
             first = await anext(request_iterator, None)
             if first is None:
                 return
@@ -318,7 +351,7 @@ class PubSubService(pb_grpc.PubSubServicer):
                 wake.set()
 
         with self._lock:
-            self._waiters[wake] = channel
+            self._waiters[wake] = (channel, failure)
         reader = asyncio.ensure_future(read_requests())
         try:
             async for response in self._deliver(channel, cursor, credit, wake, failure):
