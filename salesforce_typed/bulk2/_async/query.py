@@ -160,7 +160,8 @@ class AsyncBulk2Query(AsyncPager[T]):
         self._report(job)
 
     async def pages(self) -> AsyncIterator[Page[T]]:
-        """Each locator's page (at most `page_size` models in memory); `locator` is the next's."""
+        """Each locator's page (at most `page_size` models in memory); `locator` is the next's.
+        With `parallel`, each listed page, the next ones downloading meanwhile (no locator)."""
         job = await self.start()
         listing = await self._listing_for(job, self.parallel)
         if listing is not None and self.parallel is not None:

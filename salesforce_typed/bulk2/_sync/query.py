@@ -132,7 +132,8 @@ class Bulk2Query(Pager[T]):
         self._report(job)
 
     def pages(self) -> Iterator[Page[T]]:
-        """Each locator's page (at most `page_size` models in memory); `locator` is the next's."""
+        """Each locator's page (at most `page_size` models in memory); `locator` is the next's.
+        With `parallel`, each listed page, the next ones downloading meanwhile (no locator)."""
         job = self.start()
         listing = self._listing_for(job, self.parallel)
         if listing is not None and self.parallel is not None:
