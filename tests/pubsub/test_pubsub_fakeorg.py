@@ -198,3 +198,16 @@ async def test_bad_requests_get_their_codes_never_internal(
             metadata=metadata,
         )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_delay_switch_holds_every_answer(
+    stub: pb_grpc.PubSubAsyncStub, metadata: Metadata, pubsub_config: PubSubConfig
+) -> None:
+    pubsub_config.delay_s = 30.0  # far past the caller's deadline
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        request = pb.TopicRequest(topic_name="/data/ChangeEvents")
+        await stub.GetTopic(request, metadata=metadata, timeout=0.2)
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    pubsub_config.delay_s = 0.0
+    answered = await stub.GetTopic(request, metadata=metadata, timeout=10)
+    assert answered.can_subscribe
