@@ -202,8 +202,6 @@ class Select(Generic[M, R]):
         return attrs.evolve(self, offset_=_limit(n))
 
     def _locked(self, clause: str) -> Self:
-        if self.aggregate or self.groups:
-            raise UsageError(f"{clause} cannot be used with aggregate queries")
         return attrs.evolve(self, lock=clause)
 
     def for_view(self) -> Self:
@@ -215,7 +213,7 @@ class Select(Generic[M, R]):
         return self._locked("FOR REFERENCE")
 
     def for_update(self) -> Self:
-        """Locks the rows for the transaction; Salesforce refuses ORDER BY with it."""
+        """Locks the rows for the transaction; SOQL has no ORDER BY in a locking query."""
         if self.orders:
             raise UsageError("FOR UPDATE cannot be used with ORDER BY")
         return self._locked("FOR UPDATE")

@@ -162,8 +162,6 @@ def test_for_view_reference_update() -> None:
     assert base.limit(1).for_update().to_soql().endswith("LIMIT 1 FOR UPDATE")
     with pytest.raises(UsageError, match="ORDER BY"):
         base.order_by(Account.Name).for_update()
-    with pytest.raises(UsageError, match="aggregate"):
-        select(count(Account.Id)).for_view()
 
 
 def test_builder_refuses_bad_arguments() -> None:

@@ -3,7 +3,7 @@ draws exactly that error (tests/typing/test_query_builder_mypy.py)."""
 
 from __future__ import annotations
 
-from salesforce_typed.query import select, sum_
+from salesforce_typed.query import count, select, sum_
 from salesforce_typed.query.builder import Select
 from salesforce_typed_std import Account, AccountCleanStatusPicklist, Contact
 
@@ -19,6 +19,7 @@ select(Account.Name, Contact.LastName)  # mypy: error [misc]
 select(Account.Name).having(Contact.LastName == "x")  # mypy: error [arg-type]
 select(Account, Account.Contacts.select(Account.Name))  # mypy: error [arg-type]
 sum_(Account.Name)  # mypy: error [arg-type]
+count(Account.IsDeleted)  # mypy: error [arg-type]
 select(Account.Id).having(sum_(Account.AnnualRevenue) > "x")  # mypy: error [operator]
 two_fields = select(Contact.AccountId, Contact.Id)
 Account.Id.in_(two_fields)  # mypy: error [arg-type]
