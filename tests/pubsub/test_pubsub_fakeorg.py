@@ -211,3 +211,38 @@ async def test_delay_switch_holds_every_answer(
     pubsub_config.delay_s = 0.0
     answered = await stub.GetTopic(request, metadata=metadata, timeout=10)
     assert answered.can_subscribe
+
+
+async def _first_event(
+    stub: pb_grpc.PubSubAsyncStub, metadata: Metadata, topic: str
+) -> pb.ConsumerEvent:
+    call = stub.Subscribe(metadata=metadata)
+    request = pb.FetchRequest(
+        topic_name=topic, replay_preset=pb.ReplayPreset.EARLIEST, num_requested=1
+    )
+    await call.write(request)
+    async with asyncio.timeout(30):
+        while True:
+            response = await call.read()
+            assert isinstance(response, pb.FetchResponse)
+            if response.events:
+                call.cancel()
+                return response.events[0]
+
+
+async def test_a_delivered_event_keeps_its_schema_after_a_new_field(
+    org: FakeOrg, stub: pb_grpc.PubSubAsyncStub, metadata: Metadata
+) -> None:
+    streaming.define_platform_event(org.state, "Ping__e", {"Note__c": "string"})
+    streaming.publish_raw(
+        org.state,
+        "/event/Ping__e",
+        {"CreatedDate": "2024-05-01T12:00:00.000Z", "CreatedById": "005", "Note__c": "hi"},
+    )
+    before = await _first_event(stub, metadata, "/event/Ping__e")
+    streaming.define_platform_event(org.state, "Ping__e", {"Note__c": "string", "N__c": "int"})
+    again = await _first_event(stub, metadata, "/event/Ping__e")
+    assert again.event.schema_id == before.event.schema_id
+    assert again.event.payload == before.event.payload
+    topic = await stub.GetTopic(pb.TopicRequest(topic_name="/event/Ping__e"), metadata=metadata)
+    assert topic.schema_id != before.event.schema_id  # new events use the new version

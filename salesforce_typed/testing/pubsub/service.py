@@ -21,6 +21,7 @@ import io
 import json
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -42,6 +43,7 @@ TOPIC_NOT_FOUND = "sfdc.platform.eventbus.grpc.topic.notfound"
 SCHEMA_NOT_FOUND = "sfdc.platform.eventbus.grpc.schema.notfound"
 SERVICE_UNAVAILABLE = "sfdc.platform.eventbus.grpc.service.unavailable"
 REQUESTED_INVALID = "sfdc.platform.eventbus.grpc.subscription.fetch.requested.events.invalid"
+_ENCODED_KEPT = 20_000  # encoded events kept for other subscribers and replays
 MAX_REQUESTED = 100  # "Pub/Sub API Allocations": at most 100 events per FetchRequest
 
 
@@ -90,6 +92,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         self._schemas: dict[str, _Schema] = {}  # schema id -> schema (every version served)
         self._by_source: dict[tuple[str, int], tuple[object, _Schema]] = {}
         self._waiters: dict[asyncio.Event, tuple[str, list[_AbortError]]] = {}
+        self._encoded: OrderedDict[tuple[str, int], pb.ConsumerEvent] = OrderedDict()
         state.extensions["pubsub"] = self
         previous = bus.on_publish
 
@@ -429,19 +432,28 @@ class PubSubService(pb_grpc.PubSubServicer):
         return min(request.num_requested, MAX_REQUESTED)
 
     def _consumer_event(self, replay_id: int, body: bytes) -> pb.ConsumerEvent | None:
-        data = json.loads(body).get("data") or {}
+        """The retained event as Pub/Sub sends it, encoded once: the same event read again
+        (another subscriber, a replay) keeps the bytes and schema id of its first encoding,
+        as a stored event keeps the schema it was published with."""
+        message = json.loads(body)
+        channel = str(message.get("channel", ""))
+        data = message.get("data") or {}
         payload = data.get("payload")
         event = data.get("event") or {}
         if not isinstance(payload, dict):
             return None
-        encode: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
         header = payload.get("ChangeEventHeader")
+        key = ("cdc" if isinstance(header, dict) else channel, replay_id)
+        with self._lock:
+            cached = self._encoded.get(key)
+        if cached is not None:
+            return cached
+        encode: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
         if isinstance(header, dict):
             found = self.change_schema(str(header.get("entityName")))
             encode = schemas.change_datum
         else:
-            channel = json.loads(body).get("channel", "")
-            found = self.event_schema(str(channel)[len("/event/") :])
+            found = self.event_schema(channel[len("/event/") :])
             encode = schemas.platform_datum
         if found is None:
             return None
@@ -449,4 +461,9 @@ class PubSubService(pb_grpc.PubSubServicer):
         fastavro.schemaless_writer(out, found.parsed, encode(found.schema, payload))
         event_id = str(event.get("EventUuid") or uuid.uuid5(uuid.NAMESPACE_OID, str(replay_id)))
         producer = pb.ProducerEvent(id=event_id, schema_id=found.schema_id, payload=out.getvalue())
-        return pb.ConsumerEvent(event=producer, replay_id=replay_bytes(replay_id))
+        encoded = pb.ConsumerEvent(event=producer, replay_id=replay_bytes(replay_id))
+        with self._lock:
+            self._encoded[key] = encoded
+            while len(self._encoded) > _ENCODED_KEPT:
+                self._encoded.popitem(last=False)
+        return encoded
