@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.core.fields import FieldInfo
 from salesforce_typed.query.literals import DateLiteral
 
@@ -326,9 +327,23 @@ class Bool(Column[M, T, N, W]):
 
 
 class Opaque(Column[M, T, N, W]):
-    """Selectable only: addresses, locations, times, long text (SOQL cannot filter on them)."""
+    """Selectable only: addresses, locations, times, long text (SOQL cannot filter on them).
+
+    `==` is plain identity here, so `where(Account.Description == "x")` is a type error (a
+    bool is no condition) rather than a query Salesforce refuses.
+    """
 
     __slots__ = ()
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+        return self is other
+
+    def __ne__(self, other: object) -> bool:  # type: ignore[override]
+        return self is not other
+
+    def _op(self, op: str, value: object) -> Cond[M]:
+        raise UsageError(f"{self.path} cannot be filtered: SOQL has no condition on it")
 
 
 class Parent(Generic[M, P, T]):

@@ -206,3 +206,11 @@ def test_semi_join_and_anti_join() -> None:
         "(SELECT AccountId FROM Contact WHERE LastName LIKE 'S%') "
         "AND OwnerId NOT IN (SELECT Id FROM User)"
     )
+
+
+def test_unfilterable_fields_have_no_conditions() -> None:
+    assert (Account.Description == "x") is False  # identity, not a condition
+    assert Account.Description != "x"
+    with pytest.raises(UsageError, match="Description cannot be filtered"):
+        Account.Description.is_(None)
+    assert select(Account.Description).to_soql() == "SELECT Description FROM Account"

@@ -20,6 +20,7 @@ select(Account.Name).having(Contact.LastName == "x")  # mypy: error [arg-type]
 select(Account, Account.Contacts.select(Account.Name))  # mypy: error [arg-type]
 sum_(Account.Name)  # mypy: error [arg-type]
 count(Account.IsDeleted)  # mypy: error [arg-type]
+select(Account).where(Account.Description == "long text")  # mypy: error [arg-type]
 select(Account.Id).having(sum_(Account.AnnualRevenue) > "x")  # mypy: error [operator]
 two_fields = select(Contact.AccountId, Contact.Id)
 Account.Id.in_(two_fields)  # mypy: error [arg-type]
