@@ -285,13 +285,20 @@ def synthetic_accounts(infos: list[FieldInfo], n: int = 200) -> list[dict[str, A
     return out
 
 
-def _rate(fn: Callable[[], int]) -> float:
-    """Items/s over repeated passes of `fn` (which returns items done) for >= DECODE_SECONDS."""
+def _rate(fn: Callable[[], int]) -> tuple[float, float, float]:
+    """Items/s over repeated passes of `fn` (which returns items done) for >= DECODE_SECONDS:
+    per wall second, per CPU second of this process (what a shared machine's other work
+    does not take away) and in the fastest pass."""
     fn()  # warm: builds the per-class decode plans
-    done, start = 0, time.perf_counter()
+    fn()  # a key order's second sighting compiles its decoder
+    done, best = 0, 0.0
+    start, cpu = time.perf_counter(), time.process_time()
     while (elapsed := time.perf_counter() - start) < DECODE_SECONDS:
-        done += fn()
-    return done / elapsed
+        began = time.perf_counter()
+        n = fn()
+        best = max(best, n / (time.perf_counter() - began))
+        done += n
+    return done / elapsed, done / (time.process_time() - cpu), best
 
 
 def _measure(name: str, records: list[dict[str, Any]], goal: float) -> dict[str, Any]:
@@ -318,18 +325,29 @@ def _measure(name: str, records: list[dict[str, Any]], goal: float) -> dict[str,
         result["decode_per_s"] = result["encode_per_s"] = None
         return result
     objects = [cls.from_dict(r) for cls, r in ok]
-    decode = _rate(lambda: len([cls.from_dict(r) for cls, r in ok]))
-    encode = _rate(lambda: len([o.to_dict() for o in objects]))
+    wall, decode, best = _rate(lambda: len([cls.from_dict(r) for cls, r in ok]))
+    encode_wall, encode, encode_best = _rate(lambda: len([o.to_dict() for o in objects]))
     scope = "" if not failures else f" (only the {len(ok)} that decode)"
     target = f"target >= {goal:,.0f}/s: {_verdict(decode >= goal)}"
-    _row(f"  decode from_dict{scope}", f"{decode:,.0f} rec/s", target)
-    _row(f"  encode to_dict{scope}", f"{encode:,.0f} rec/s")
+    _row(f"  decode from_dict{scope}, per CPU second", f"{decode:,.0f} rec/s", target)
+    _row("    per wall second; fastest pass", f"{wall:,.0f} rec/s", f"{best:,.0f} rec/s")
+    _row(f"  encode to_dict{scope}, per CPU second", f"{encode:,.0f} rec/s")
+    _row(
+        "    per wall second; fastest pass",
+        f"{encode_wall:,.0f} rec/s",
+        f"{encode_best:,.0f} rec/s",
+    )
     result["decode_per_s"], result["encode_per_s"] = round(decode), round(encode)
+    result["decode_per_wall_s"], result["decode_best_pass_per_s"] = round(wall), round(best)
+    result["encode_per_wall_s"], result["encode_best_pass_per_s"] = (
+        round(encode_wall),
+        round(encode_best),
+    )
     return result
 
 
 def section_records() -> dict[str, Any]:
-    print(f"\n3. Records/s, each pass timed for >= {DECODE_SECONDS:g} s, one core")
+    print(f"\n3. Records/s, passes repeated for >= {DECODE_SECONDS:g} s, one core")
     real = _measure("real fixtures", fixture_records(), TARGET_RECORDS_S)
     typed, extra = account_fields()
     label = f"Account, {len(typed) + len(extra)} fields ({len(extra)} extra)"

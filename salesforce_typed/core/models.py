@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 import attrs
 
 from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES
-from salesforce_typed.core.codecs_shapes import Compiled, Entry, Shapes, compile_shape
+from salesforce_typed.core.codecs_shapes import (
+    Compiled,
+    Entry,
+    Shapes,
+    compile_shape,
+    compound_decoder,
+)
 from salesforce_typed.core.errors import FieldValueError, UnknownFieldError
 from salesforce_typed.core.fields import ChildInfo, FieldInfo, ObjectInfo, ParentInfo
 from salesforce_typed.core.unset import UNSET, UnsetType
@@ -48,7 +54,9 @@ def _compound_decoders() -> dict[str, Callable[[dict[str, Any]], Any]]:
         from salesforce_typed.core.compound import Address, Location, PersonName
 
         _COMPOUND.update(
-            address=Address.from_dict, location=Location.from_dict, personName=PersonName.from_dict
+            address=compound_decoder(Address),
+            location=compound_decoder(Location),
+            personName=compound_decoder(PersonName),
         )
     return _COMPOUND
 

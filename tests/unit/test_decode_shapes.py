@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 import salesforce_typed_std as std
-from salesforce_typed import UNSET, Record, SObject, UnknownFieldError
+from salesforce_typed import UNSET, Address, Record, SObject, UnknownFieldError
 from salesforce_typed.core import codecs_shapes, models
 from salesforce_typed.core.codecs_shapes import MAX_SHAPES, Shapes
+from salesforce_typed.core.compound import PersonName
 from salesforce_typed.core.endpoints import RequestSpec
 from salesforce_typed.core.errors import FieldValueError
 from salesforce_typed.core.models import row_decoder
@@ -183,3 +184,34 @@ def test_only_a_query_with_a_subquery_looks_for_child_pages() -> None:
         build_query("SELECT Id FROM Account WHERE Id IN (SELECT AccountId FROM Contact)")
     )
     assert not has_subquery(RequestSpec(method="GET", path="/query"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"city": "Paris", "country": "France", "latitude": 48.85, "longitude": 2.35},
+        {"street": None, "city": None, "state": None, "postalCode": None, "country": None},
+        {},
+        {"City": "Paris", "Country": "France"},  # CDC casing: from_dict's own path
+        {"city": "Paris", "planet": "Earth"},  # an unknown component: kept in extra_fields
+    ],
+)
+def test_compound_values_decode_the_same_compiled(value: dict[str, Any]) -> None:
+    decode = codecs_shapes.compound_decoder(Address)
+    expected = Address.from_dict(value)
+    for _ in range(3):
+        got = decode(dict(value))
+        assert got == expected and got.to_dict() == value
+        assert (got._present, got._capitalized) == (expected._present, expected._capitalized)
+        assert got.extra_fields == expected.extra_fields
+        assert got.extra_fields is not decode(dict(value)).extra_fields
+
+
+def test_person_names_decode_the_same_compiled_in_either_casing() -> None:
+    decode = codecs_shapes.compound_decoder(PersonName)
+    for value in ({"FirstName": "Ada", "LastName": "Lovelace"}, {"firstName": "Ada"}):
+        expected = PersonName.from_dict(value)
+        for _ in range(3):
+            name = decode(value)
+            assert name == expected and name.to_dict() == value
+            assert name._present == expected._present
