@@ -58,8 +58,8 @@ class _OpportunityChangeEventCols(typing.Generic[_R, _N]):
     ContactId: _sf.Text[_R, str, None, str]
     LastViewedDate: _sf.DateTimeCol[_R, _dt.datetime, None, _dt.datetime]
     LastReferencedDate: _sf.DateTimeCol[_R, _dt.datetime, None, _dt.datetime]
-    HasOpenActivity: _sf.Bool[_R, bool, _N, bool]
-    HasOverdueTask: _sf.Bool[_R, bool, _N, bool]
+    HasOpenActivity: _sf.Opaque[_R, bool, _N, bool]
+    HasOverdueTask: _sf.Opaque[_R, bool, _N, bool]
     LastAmountChangedHistoryId: _sf.Text[_R, str, None, str]
     LastCloseDateChangedHistoryId: _sf.Text[_R, str, None, str]
 
@@ -148,8 +148,8 @@ class OpportunityChangeEvent(_sf.ChangeEvent):
     ContactId: _sf.Text[OpportunityChangeEvent, str, None, str]
     LastViewedDate: _sf.DateTimeCol[OpportunityChangeEvent, _dt.datetime, None, _dt.datetime]
     LastReferencedDate: _sf.DateTimeCol[OpportunityChangeEvent, _dt.datetime, None, _dt.datetime]
-    HasOpenActivity: _sf.Bool[OpportunityChangeEvent, bool, typing.Never, bool]
-    HasOverdueTask: _sf.Bool[OpportunityChangeEvent, bool, typing.Never, bool]
+    HasOpenActivity: _sf.Opaque[OpportunityChangeEvent, bool, typing.Never, bool]
+    HasOverdueTask: _sf.Opaque[OpportunityChangeEvent, bool, typing.Never, bool]
     LastAmountChangedHistoryId: _sf.Text[OpportunityChangeEvent, str, None, str]
     LastCloseDateChangedHistoryId: _sf.Text[OpportunityChangeEvent, str, None, str]
 

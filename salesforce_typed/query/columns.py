@@ -327,7 +327,8 @@ class Bool(Column[M, T, N, W]):
 
 
 class Opaque(Column[M, T, N, W]):
-    """Selectable only: addresses, locations, times, long text (SOQL cannot filter on them).
+    """Selectable only: fields describe says are not filterable (long text, addresses,
+    locations), and times (the bind rules have no time literal yet).
 
     `==` is plain identity here, so `where(Account.Description == "x")` is a type error (a
     bool is no condition) rather than a query Salesforce refuses.
@@ -414,8 +415,7 @@ _KINDS: dict[str, type[Column[Any, Any, Any, Any]]] = {
 
 
 def column_for(info: FieldInfo, root: type[Any], prefix: str = "") -> Column[Any, Any, Any, Any]:
-    """The column class describe's type calls for; long text areas cannot be filtered."""
-    kind = _KINDS.get(info.type)
-    if info.type == "textarea":
-        kind = Text if info.filterable else Opaque
-    return (kind or Opaque)(root, prefix + info.name, info)
+    """The column class describe's type calls for; a field describe says is not filterable
+    (a long text area, for one) gets no conditions."""
+    kind = _KINDS.get(info.type, Text if info.type == "textarea" else Opaque)
+    return (kind if info.filterable else Opaque)(root, prefix + info.name, info)

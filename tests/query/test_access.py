@@ -99,3 +99,32 @@ def test_a_subclass_of_a_model_has_its_own_columns() -> None:
 def test_columns_stay_hashable() -> None:
     cols = {Account.Name, Account.AnnualRevenue, Account.CreatedDate, Account.IsDeleted}
     assert Account.Name in cols and len(cols) == 4
+
+
+def test_every_stub_column_kind_matches_the_run_time_column() -> None:
+    """What mypy is told (`<module>.pyi`) and what the program gets agree, field by field."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    import salesforce_typed_std
+
+    folder = Path(salesforce_typed_std.__file__).parent
+    model = re.compile(
+        r"^class (\w+)\(_sf\.(?:SObject|ChangeEvent)\):\n(.*?)\n    def __init__", re.S | re.M
+    )
+    checked, wrong = 0, []
+    for stub in sorted(folder.glob("*.pyi")):
+        module = importlib.import_module(f"salesforce_typed_std.{stub.stem}")
+        for found in model.finditer(stub.read_text(encoding="utf-8")):
+            cls = getattr(module, found[1])
+            for line in found[2].splitlines():
+                field = re.match(r"    (\w+): _sf\.(\w+)\[", line)
+                if field is None:
+                    continue
+                column = getattr(cls, field[1])
+                kind = "Parent" if type(column).__name__ == "ParentPath" else type(column).__name__
+                checked += 1
+                if kind != field[2]:
+                    wrong.append((cls.__name__, field[1], kind, field[2]))
+    assert wrong == [] and checked > 1500  # every field, parent and child of the package
