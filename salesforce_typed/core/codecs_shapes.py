@@ -6,6 +6,7 @@ per-key loop: no plan lookup, tuple unpacking or call per field, a picklist is o
 lookup and a text field one slot store. A shape is compiled on its second sighting (a
 one-off record never pays for compiling) and at most `MAX_SHAPES` are kept per class, so
 memory stays flat whatever shapes arrive. Strict decoding keeps the checked loop.
+Compound values (addresses, locations) get the same treatment per key order.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import keyword
 from collections.abc import Callable, Mapping
 from types import MemberDescriptorType
 from typing import Any
+
+import attrs
 
 from salesforce_typed.core.codecs import parse_datetime
 
@@ -69,23 +72,40 @@ def _stores_directly(cls: type, attr: str) -> bool:
     return False
 
 
-def compile_shape(cls: type, keys: tuple[str, ...], plan: Mapping[str, Entry]) -> Compiled:
-    """A function decoding a dict whose keys are exactly `keys`, in that order, as `cls`
-    (loose mode): what the per-key loop of `SObject.from_dict` does, unrolled."""
+def _store(cls: type, attr: str, expr: str) -> str:
+    if _stores_directly(cls, attr):
+        return f"    o.{attr} = {expr}"
+    return f"    S(o, {attr!r}, {expr})"
+
+
+def _start(cls: type, keys: tuple[str, ...]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """The namespace, the opening lines (values unpacked, the bare object made) and the
+    local name of each key's value."""
     env: dict[str, Any] = {"new": object.__new__, "cls": cls, "S": object.__setattr__}
-    env["fi"] = dt.datetime.fromisoformat
-    lines = ["def decode(data):"]
     names = [f"v{i}" for i in range(len(keys))]
+    lines = ["def decode(data):"]
     if keys:
         lines.append(f"    ({', '.join(names)},) = data.values()")
     lines.append("    o = new(cls)")
+    return env, lines, names
+
+
+def _define(env: dict[str, Any], lines: list[str]) -> Compiled:
+    lines.append("    return o")
+    exec("\n".join(lines), env)  # attribute names are checked identifiers, keys repr()d
+    compiled: Compiled = env["decode"]
+    return compiled
+
+
+def compile_shape(cls: type, keys: tuple[str, ...], plan: Mapping[str, Entry]) -> Compiled:
+    """A function decoding a dict whose keys are exactly `keys`, in that order, as `cls`
+    (loose mode): what the per-key loop of `SObject.from_dict` does, unrolled."""
+    env, lines, names = _start(cls, keys)
+    env["fi"] = dt.datetime.fromisoformat
     extra: list[str] = []
 
     def store(attr: str, expr: str) -> None:
-        if _stores_directly(cls, attr):
-            lines.append(f"    o.{attr} = {expr}")
-        else:
-            lines.append(f"    S(o, {attr!r}, {expr})")
+        lines.append(_store(cls, attr, expr))
 
     for i, (key, v) in enumerate(zip(keys, names, strict=True)):
         entry = plan.get(key)
@@ -110,10 +130,7 @@ def compile_shape(cls: type, keys: tuple[str, ...], plan: Mapping[str, Entry]) -
             call = f"d{i}({v}, False)" if with_strict else f"d{i}({v})"
             store(attr, f"None if {v} is None else {call}")
     store("extra_fields", "{" + ", ".join(extra) + "}")
-    lines.append("    return o")
-    exec("\n".join(lines), env)  # attribute names are checked identifiers, keys repr()d
-    compiled: Compiled = env["decode"]
-    return compiled
+    return _define(env, lines)
 
 
 _COMPOUND_BOOKKEEPING = frozenset({"extra_fields", "_present", "_capitalized"})
@@ -127,8 +144,6 @@ def compound_decoder(cls: type) -> Callable[[dict[str, Any]], Any]:
     read), the others are slot stores. Shapes with keys the class does not name stay on
     `from_dict`.
     """
-    import attrs  # the compound classes are attrs classes; imported with them, not earlier
-
     names = frozenset(a.name for a in attrs.fields(cls)) - _COMPOUND_BOOKKEEPING
     compiled: dict[tuple[str, ...], Compiled] = {}
     from_dict = cls.from_dict  # type: ignore[attr-defined]
@@ -156,21 +171,9 @@ def _compile_compound(
     absent = sorted(names.difference(keys))
     if example.extra_fields or any(getattr(example, n) is not None for n in absent):
         return None  # not the plain shape this pattern copies
-    env: dict[str, Any] = {"new": object.__new__, "cls": cls, "S": object.__setattr__}
+    env, lines, values = _start(cls, keys)
     env["P"], env["C"] = example._present, example._capitalized
-    lines = ["def decode(data):"]
-    names_v = [f"v{i}" for i in range(len(keys))]
-    if keys:
-        lines.append(f"    ({', '.join(names_v)},) = data.values()")
-    lines.append("    o = new(cls)")
-    stores = [*zip(keys, names_v, strict=True), *((n, "None") for n in absent)]
+    stores = [*zip(keys, values, strict=True), *((n, "None") for n in absent)]
     stores += [("extra_fields", "{}"), ("_present", "P"), ("_capitalized", "C")]
-    for attr, expr in stores:
-        if _stores_directly(cls, attr):
-            lines.append(f"    o.{attr} = {expr}")
-        else:
-            lines.append(f"    S(o, {attr!r}, {expr})")
-    lines.append("    return o")
-    exec("\n".join(lines), env)  # attribute names are the class's own, checked identifiers
-    compiled: Compiled = env["decode"]
-    return compiled
+    lines += [_store(cls, attr, expr) for attr, expr in stores]
+    return _define(env, lines)
