@@ -55,12 +55,13 @@ browsers:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
 	  fi
 
-# The CometD JavaScript client the fidelity suite runs against the fake org (pinned by
-# tests/fidelity/js/package-lock.json). Without node/npm it says so; the test then fails
-# naming what to install.
+# The CometD JavaScript client the fidelity suite runs against the fake org, and Salesforce's
+# Node Pub/Sub API client tests/pubsub runs (pinned by each folder's package-lock.json).
+# Without node/npm it says so; the tests then fail naming what to install.
 js:
 	@if command -v node >/dev/null && command -v npm >/dev/null; then \
-	  npm ci --prefix tests/fidelity/js --no-audit --no-fund; \
+	  npm ci --prefix tests/fidelity/js --no-audit --no-fund && \
+	  npm ci --prefix tests/pubsub/js --no-audit --no-fund; \
 	else \
 	  echo "js: node and npm not found; install Node.js 18+ for tests/fidelity/test_cometd_js.py" >&2; \
 	fi
