@@ -3,8 +3,9 @@
 Arrow's CSV reader parses decimals straight from the text (exact, no float on the way),
 ISO timestamps with their `Z`, dates, booleans and integers; an empty cell is null, as in
 Salesforce's CSV. What it cannot read directly is read as text and converted afterwards:
-multipicklists split on `;`, times (`10:00:00.000Z`), and numbers whose text must be
-rescaled. Every page gets the same schema, so pages append to one Parquet file or stream.
+multipicklists split on `;`, times (`10:00:00.000Z`), and numbers with more decimals
+than their column's scale (refused, or rounded when asked: `fit_decimal`). Every page gets
+the same schema, so pages append to one Parquet file or stream.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from salesforce_typed.columnar.schema import FieldSource, arrow_schema
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.jobs.csv_chunks import CsvDialect
 
-__all__ = ["csv_header", "page_batch", "parse_time", "schema_for_page"]
+__all__ = ["csv_header", "fit_decimal", "page_batch", "parse_time", "schema_for_page"]
 
 _Tests = tuple[Callable[[pa.DataType], bool], ...]
 _AS_TEXT: _Tests = (pa.types.is_list, pa.types.is_time)
@@ -39,12 +41,14 @@ def csv_header(data: bytes, dialect: CsvDialect) -> list[str]:
     return list(parsed.column_names)
 
 
-def schema_for_page(source: FieldSource, data: bytes, dialect: CsvDialect) -> pa.Schema:
-    """The schema of a result whose first page is `data`: its columns, typed by `model`.
+def schema_for_page(
+    source: FieldSource, data: bytes, dialect: CsvDialect, *, extra_scale: int = 0
+) -> pa.Schema:
+    """The schema of a result whose first page is `data`: its columns, typed by `source`.
 
     Bulk queries refuse compound fields, so a struct column here is text.
     """
-    schema = arrow_schema(source, csv_header(data, dialect))
+    schema = arrow_schema(source, csv_header(data, dialect), extra_scale=extra_scale)
     for i, field in enumerate(schema):
         if pa.types.is_struct(field.type):
             schema = schema.set(i, field.with_type(pa.string()))
@@ -58,12 +62,25 @@ def parse_time(text: str | None) -> dt.time | None:
     return dt.time.fromisoformat(text.removesuffix("Z"))
 
 
-def rescale(text: str | None, scale: int) -> decimal.Decimal | None:
-    """A number with more decimals than its field's scale, rounded half up as Salesforce
-    rounds a stored currency, percent or number."""
+def fit_decimal(
+    text: str | None, column: str, kind: pa.Decimal128Type, round_half_up: bool
+) -> decimal.Decimal | None:
+    """A number for a decimal column: exact, or rounded half up to its scale when asked;
+    a number the column cannot hold exactly is refused, naming the way out."""
     if text is None:
         return None
-    return decimal.Decimal(text).quantize(decimal.Decimal(1).scaleb(-scale), decimal.ROUND_HALF_UP)
+    value = decimal.Decimal(text)
+    quantum = decimal.Decimal(1).scaleb(-kind.scale)
+    fitted = value.quantize(quantum, decimal.ROUND_HALF_UP)
+    if fitted != value and not round_half_up:
+        raise UsageError(
+            f"{column} = {text} has more decimals than its column's scale ({kind}): "
+            "Salesforce keeps what the API sent beyond the field's scale. Pass "
+            "extra_scale=N to widen decimal columns, or round_decimals=True to round half up"
+        )
+    if len(fitted.as_tuple().digits) > kind.precision:
+        raise UsageError(f"{column} = {text} does not fit its column ({kind})")
+    return fitted
 
 
 def _read(data: bytes, schema: pa.Schema, dialect: CsvDialect, text: _Tests) -> pa.Table:
@@ -84,11 +101,13 @@ def _read(data: bytes, schema: pa.Schema, dialect: CsvDialect, text: _Tests) -> 
     )
 
 
-def page_batch(data: bytes, schema: pa.Schema, dialect: CsvDialect) -> pa.RecordBatch:
+def page_batch(
+    data: bytes, schema: pa.Schema, dialect: CsvDialect, *, round_decimals: bool = False
+) -> pa.RecordBatch:
     """The rows of one page (`data`: header plus rows) as a batch of `schema`.
 
-    Decimals parse exactly; only a page holding a number with more decimals than its
-    field's scale is read again with those columns as text, and rounded (`rescale`).
+    Decimals parse exactly; only a page holding a number its column cannot hold as is is
+    read again with those columns as text, then refused or rounded (`fit_decimal`).
     """
     try:
         table = _read(data, schema, dialect, _AS_TEXT)
@@ -103,8 +122,9 @@ def page_batch(data: bytes, schema: pa.Schema, dialect: CsvDialect) -> pa.Record
             column = pc.split_pattern(column, ";")
         elif pa.types.is_time(field.type):
             column = pa.array([parse_time(v) for v in column.to_pylist()], field.type)
-        elif pa.types.is_decimal(field.type) and pa.types.is_string(column.type):
-            scale = field.type.scale
-            column = pa.array([rescale(v, scale) for v in column.to_pylist()], field.type)
+        elif isinstance(field.type, pa.Decimal128Type) and pa.types.is_string(column.type):
+            kind, name = field.type, field.name
+            fitted = [fit_decimal(v, name, kind, round_decimals) for v in column.to_pylist()]
+            column = pa.array(fitted, kind)
         columns.append(column.cast(field.type))
     return pa.RecordBatch.from_arrays(columns, schema=schema)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from salesforce_typed.columnar.csv_pages import parse_time, rescale
+from salesforce_typed.columnar.csv_pages import fit_decimal, parse_time
 from salesforce_typed.columnar.schema import FieldSource, arrow_schema
 
 __all__ = ["row_columns", "rows_batch", "rows_schema"]
@@ -33,8 +33,8 @@ def row_columns(row: Mapping[str, Any], prefix: str = "") -> list[str]:
     return names
 
 
-def rows_schema(source: FieldSource, row: Mapping[str, Any]) -> pa.Schema:
-    return arrow_schema(source, row_columns(row))
+def rows_schema(source: FieldSource, row: Mapping[str, Any], *, extra_scale: int = 0) -> pa.Schema:
+    return arrow_schema(source, row_columns(row), extra_scale=extra_scale)
 
 
 def _cell(row: Mapping[str, Any], column: str) -> Any:
@@ -46,11 +46,12 @@ def _cell(row: Mapping[str, Any], column: str) -> Any:
     return value
 
 
-def _decimal(scale: int) -> Callable[[Any], Any]:
+def _decimal(column: str, kind: pa.Decimal128Type, round_half_up: bool) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if value is None:
             return None
-        return rescale(repr(value) if isinstance(value, float) else str(value), scale)
+        text = repr(value) if isinstance(value, float) else str(value)
+        return fit_decimal(text, column, kind, round_half_up)
 
     return convert
 
@@ -67,9 +68,9 @@ def _multi(value: Any) -> Any:
     return None if value is None else value.split(";")
 
 
-def _converter(kind: pa.DataType) -> Callable[[Any], Any] | None:
-    if pa.types.is_decimal(kind):
-        return _decimal(kind.scale)
+def _converter(kind: pa.DataType, column: str, rounding: bool) -> Callable[[Any], Any] | None:
+    if isinstance(kind, pa.Decimal128Type):
+        return _decimal(column, kind, rounding)
     if pa.types.is_timestamp(kind):
         return _timestamp
     if pa.types.is_date(kind):
@@ -79,7 +80,7 @@ def _converter(kind: pa.DataType) -> Callable[[Any], Any] | None:
     if pa.types.is_list(kind):
         return _multi
     if pa.types.is_struct(kind):
-        parts = [(f.name, _converter(f.type)) for f in kind]
+        parts = [(f.name, _converter(f.type, f"{column}.{f.name}", rounding)) for f in kind]
 
         def struct(value: Any) -> Any:
             if value is None:
@@ -90,12 +91,14 @@ def _converter(kind: pa.DataType) -> Callable[[Any], Any] | None:
     return None
 
 
-def rows_batch(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
+def rows_batch(
+    rows: Iterable[Mapping[str, Any]], schema: pa.Schema, *, round_decimals: bool = False
+) -> pa.RecordBatch:
     """`rows` (one page) as a batch of `schema`; missing fields are null."""
     page: Sequence[Mapping[str, Any]] = rows if isinstance(rows, Sequence) else list(rows)
     arrays = []
     for field in schema:
-        convert = _converter(field.type)
+        convert = _converter(field.type, field.name, round_decimals)
         values = [_cell(row, field.name) for row in page]
         if convert is not None:
             values = [convert(v) for v in values]

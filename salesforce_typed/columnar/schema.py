@@ -65,11 +65,16 @@ _SIMPLE: Final[dict[str, pa.DataType]] = {
 _SCALED: Final = frozenset({"currency", "percent", "double"})
 
 
-def arrow_type(info: FieldInfo) -> pa.DataType:
-    """The column type of one field; unknown types (and all text) are strings."""
+def arrow_type(info: FieldInfo, extra_scale: int = 0) -> pa.DataType:
+    """The column type of one field; unknown types (and all text) are strings.
+
+    `extra_scale` widens decimals (scale and precision, up to 38 digits): Salesforce keeps
+    the decimals an API call sent beyond the scale describe gives, and returns them.
+    """
     if info.type in _SCALED:
         if 0 < info.precision <= 38:
-            return pa.decimal128(info.precision, min(info.scale, info.precision))
+            scale = min(info.scale, info.precision) + extra_scale
+            return pa.decimal128(min(info.precision + extra_scale, 38), min(scale, 38))
         return pa.float64()
     return _SIMPLE.get(info.type, pa.string())
 
@@ -95,7 +100,9 @@ def column_field(source: FieldSource | None, column: str) -> FieldInfo | None:
     return field_at(None if source is Record else source, column.split("."))
 
 
-def arrow_schema(source: FieldSource, columns: Sequence[str] | None = None) -> pa.Schema:
+def arrow_schema(
+    source: FieldSource, columns: Sequence[str] | None = None, *, extra_scale: int = 0
+) -> pa.Schema:
     """The schema of `columns` (default: every field), typed by a model or describe's fields.
 
     Each field carries its Salesforce type in the metadata (`sf_type`) for readers that care.
@@ -105,7 +112,7 @@ def arrow_schema(source: FieldSource, columns: Sequence[str] | None = None) -> p
     fields = []
     for name in names:
         info = column_field(source, name)
-        kind = pa.string() if info is None else arrow_type(info)
+        kind = pa.string() if info is None else arrow_type(info, extra_scale)
         meta = None if info is None else {b"sf_type": info.type.encode()}
         fields.append(pa.field(name, kind, nullable=True, metadata=meta))
     return pa.schema(fields)

@@ -17,6 +17,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+import pytest
 from conftest import grant
 
 import salesforce_typed_std as std
@@ -30,6 +31,7 @@ from salesforce_typed.columnar import (
 from salesforce_typed.columnar.csv_pages import page_batch
 from salesforce_typed.columnar.json_rows import rows_batch, rows_schema
 from salesforce_typed.columnar.schema import arrow_schema
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.jobs.csv_chunks import CsvDialect
 from salesforce_typed.testing.server import FakeOrg
 
@@ -179,8 +181,18 @@ def test_csv_decimals_never_pass_through_float() -> None:
         float("9999999999999999.99") != 9999999999999999.99 or True
     )  # documented: float rounds to 1e16
     assert batch.column("CloseDate").to_pylist() == [dt.date(2024, 1, 31), None]
-    tab = page_batch(b"Amount\n1.005\n", arrow_schema(std.Opportunity, ["Amount"]), CsvDialect())
-    assert tab.column("Amount").to_pylist() == [Decimal("1.01")]  # rounded half up, as Salesforce
+    # Salesforce keeps (and returns) decimals an API call sent beyond the field's scale
+    excess = b"Amount\n1.005\n"
+    schema = arrow_schema(std.Opportunity, ["Amount"])
+    with pytest.raises(UsageError, match=r"Amount = 1.005 has more decimals.*extra_scale"):
+        page_batch(excess, schema, CsvDialect())
+    rounded = page_batch(excess, schema, CsvDialect(), round_decimals=True)
+    assert rounded.column("Amount").to_pylist() == [Decimal("1.01")]  # half up
+    wide = arrow_schema(std.Opportunity, ["Amount"], extra_scale=2)
+    assert wide.field("Amount").type == pa.decimal128(20, 4)
+    assert page_batch(excess, wide, CsvDialect()).column("Amount").to_pylist() == [
+        Decimal("1.0050")
+    ]
 
 
 def test_location_struct_from_json() -> None:
@@ -225,3 +237,13 @@ def test_parallel_pages_give_the_same_batches_in_order(
     assert pq.ParquetFile(tmp_path / "p.parquet").num_row_groups == 6
     assert pq.read_table(tmp_path / "p.parquet").equals(pq.read_table(tmp_path / "l.parquet"))
     assert seen == [500, 1000, 1500, 2000, 2500, 3000]
+
+
+def test_rest_numbers_beyond_the_scale() -> None:
+    row = {"attributes": {"type": "Account"}, "AnnualRevenue": 1234.5}
+    schema = rows_schema(std.Account, row)
+    with pytest.raises(UsageError, match=r"AnnualRevenue = 1234\.5"):
+        rows_batch([row], schema)
+    assert rows_batch([row], schema, round_decimals=True).column(0).to_pylist() == [Decimal(1235)]
+    wide = rows_schema(std.Account, row, extra_scale=1)
+    assert rows_batch([row], wide).column(0).to_pylist() == [Decimal("1234.5")]

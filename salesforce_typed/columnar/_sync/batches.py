@@ -30,17 +30,30 @@ __all__ = [
 
 
 def arrow_batches(
-    query: Bulk2Query[Any] | Query[Any], fields: FieldSource | None = None
+    query: Bulk2Query[Any] | Query[Any],
+    fields: FieldSource | None = None,
+    *,
+    extra_scale: int = 0,
+    round_decimals: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """One record batch per page of `query` (Bulk 2.0 or REST), typed by `fields` (a model
-    or `fields_from_describe(...)`; default: the pager's model; unknown columns are text)."""
+    or `fields_from_describe(...)`; default: the pager's model; unknown columns are text).
+
+    A number with more decimals than its field's scale (Salesforce keeps what the API sent)
+    raises UsageError unless `extra_scale` widens decimal columns enough to hold it, or
+    `round_decimals` rounds it half up to the scale.
+    """
     if isinstance(query, Bulk2Query):
-        return bulk2_batches(query, fields)
-    return rest_batches(query, fields)
+        return bulk2_batches(query, fields, extra_scale=extra_scale, round_decimals=round_decimals)
+    return rest_batches(query, fields, extra_scale=extra_scale, round_decimals=round_decimals)
 
 
 def bulk2_batches(
-    query: Bulk2Query[Any], fields: FieldSource | None = None
+    query: Bulk2Query[Any],
+    fields: FieldSource | None = None,
+    *,
+    extra_scale: int = 0,
+    round_decimals: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Each remaining Bulk 2.0 result page as a batch: with `parallel=N` on the query, the
     pages `resultPages` lists, N downloading while one is converted; else by locator."""
@@ -51,9 +64,9 @@ def bulk2_batches(
     if listing is not None and query.parallel is not None:
         for page, _ in query._listed(job, listing, query.parallel, query._page_bytes):
             if schema is None and page.strip():
-                schema = schema_for_page(source, page, job.dialect)
+                schema = schema_for_page(source, page, job.dialect, extra_scale=extra_scale)
             if schema is not None:
-                batch = page_batch(page, schema, job.dialect)
+                batch = page_batch(page, schema, job.dialect, round_decimals=round_decimals)
                 query.records_read += batch.num_rows
                 query._report(job)
                 yield batch
@@ -64,8 +77,10 @@ def bulk2_batches(
         spec = build_query_results(job.id, locator=query.locator, page_size=query.page_size)
         page = b"".join([chunk for chunk in transport.raw(spec, meta)])
         if schema is None and page.strip():
-            schema = schema_for_page(source, page, job.dialect)
-        found = None if schema is None else page_batch(page, schema, job.dialect)
+            schema = schema_for_page(source, page, job.dialect, extra_scale=extra_scale)
+        found = None
+        if schema is not None:
+            found = page_batch(page, schema, job.dialect, round_decimals=round_decimals)
         query.records_read += 0 if found is None else found.num_rows
         query.locator = parse_locator(meta.headers or {})
         query.done = query.locator is None
@@ -75,7 +90,11 @@ def bulk2_batches(
 
 
 def rest_batches(
-    query: Query[Any], fields: FieldSource | None = None
+    query: Query[Any],
+    fields: FieldSource | None = None,
+    *,
+    extra_scale: int = 0,
+    round_decimals: bool = False,
 ) -> Iterator[pa.RecordBatch]:
     """Each REST query page as a batch; columns from the first row (parents dotted)."""
     schema: pa.Schema | None = None
@@ -87,8 +106,8 @@ def rest_batches(
             kind = str((page.records[0].get("attributes") or {}).get("type", ""))
             package = query._client.package
             source = fields or (resolve_sobject(package, kind) if package else Record)
-            schema = rows_schema(source, page.records[0])
-        yield rows_batch(page.records, schema)
+            schema = rows_schema(source, page.records[0], extra_scale=extra_scale)
+        yield rows_batch(page.records, schema, round_decimals=round_decimals)
 
 
 def _drain(batches: Iterable[pa.RecordBatch], sink: BatchSink) -> Written:
