@@ -484,6 +484,12 @@ def bulk_extract(
     format: Annotated[  # columnar: typed output (columnar/cli.py)
         str, typer.Option(help="csv, parquet, arrow (an Arrow IPC stream) or jsonl.")
     ] = "csv",
+    extra_scale: Annotated[
+        int, typer.Option(help="Typed formats: widen decimal columns by this many places.")
+    ] = 0,
+    round_decimals: Annotated[
+        bool, typer.Option(help="Typed formats: round extra decimals half up, not refuse.")
+    ] = False,
 ) -> None:
     """Run a Bulk API 2.0 query job and stream its rows into one file (CSV by default)."""
     from rich.console import Console
@@ -513,7 +519,17 @@ def bulk_extract(
             if format != "csv":  # columnar: parquet, arrow, jsonl
                 from salesforce_typed.columnar.cli import extract_command
 
-                extract_command(Bulk2(sf), soql, out, format, include_deleted, page_size, show)
+                extract_command(
+                    Bulk2(sf),
+                    soql,
+                    out,
+                    format,
+                    include_deleted,
+                    page_size,
+                    show,
+                    extra_scale=extra_scale,
+                    round_decimals=round_decimals,
+                )
                 return
             written = Bulk2(sf).query_to_csv(
                 soql, out, include_deleted=include_deleted, page_size=page_size, progress=show

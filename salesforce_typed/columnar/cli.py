@@ -48,6 +48,8 @@ def extract(
     page_size: int | None = None,
     progress: ProgressCallback | None = None,
     parallel: int | None = None,
+    extra_scale: int = 0,
+    round_decimals: bool = False,
 ) -> tuple[str, Written]:
     """(job id, what was written): every page of `soql` into `path` as `kind`. As
     `query_to_csv`, listed pages download in parallel unless a `page_size` is asked for."""
@@ -63,7 +65,8 @@ def extract(
     )
     sink = open_sink(kind, path)
     try:
-        for batch in bulk2_batches(query):
+        batches = bulk2_batches(query, extra_scale=extra_scale, round_decimals=round_decimals)
+        for batch in batches:
             sink.write(batch)
     except BaseException:
         sink.abandon()
@@ -110,6 +113,9 @@ def extract_command(
     include_deleted: bool,
     page_size: int | None,
     progress: ProgressCallback | None,
+    *,
+    extra_scale: int = 0,
+    round_decimals: bool = False,
 ) -> None:
     """`bulk extract --format parquet|arrow|jsonl`: write, then print what was written."""
     if kind not in FORMATS:
@@ -122,6 +128,8 @@ def extract_command(
         include_deleted=include_deleted,
         page_size=page_size,
         progress=progress,
+        extra_scale=extra_scale,
+        round_decimals=round_decimals,
     )
     print(f"job {job_id}: {written.rows} rows, {written.bytes} bytes to {written.path} ({kind})")
 

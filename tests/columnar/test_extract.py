@@ -247,3 +247,26 @@ def test_rest_numbers_beyond_the_scale() -> None:
     assert rows_batch([row], schema, round_decimals=True).column(0).to_pylist() == [Decimal(1235)]
     wide = rows_schema(std.Account, row, extra_scale=1)
     assert rows_batch([row], wide).column(0).to_pylist() == [Decimal("1234.5")]
+
+
+def test_cli_refuses_extra_decimals_unless_told(
+    org: FakeOrg, sf: Salesforce, tmp_path: Path
+) -> None:
+    with sf.bulk2.ingest("Account", [{"Name": "Half", "AnnualRevenue": "1234.5"}]) as done:
+        assert done.counts.successful == 1  # Salesforce keeps decimals beyond the scale
+    soql = "SELECT Name, AnnualRevenue FROM Account"
+    out = tmp_path / "half.parquet"
+    refused = _cli(["extract", soql, "--out", str(out), "--format", "parquet"], org, tmp_path)
+    assert refused.returncode == 2 and "AnnualRevenue = 1234.5" in refused.stderr
+    assert not out.exists() and not (tmp_path / "half.parquet.part").exists()
+    for flags, value, kind in (
+        (["--extra-scale", "1"], Decimal("1234.5"), pa.decimal128(19, 1)),
+        (["--round-decimals"], Decimal("1235"), pa.decimal128(18, 0)),
+    ):
+        done = _cli(
+            ["extract", soql, "--out", str(out), "--format", "parquet", *flags], org, tmp_path
+        )
+        assert done.returncode == 0, done.stderr
+        table = pq.read_table(out)
+        assert table.column("AnnualRevenue").to_pylist() == [value]
+        assert table.schema.field("AnnualRevenue").type == kind
