@@ -49,6 +49,13 @@ def fake_org_serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 0,
+    pubsub_port: Annotated[
+        int,
+        typer.Option(
+            help="The Pub/Sub API's gRPC port; 0 picks a free one (with --data-dir, the port "
+            "of the last run when it is free)."
+        ),
+    ] = 0,
     tls: Annotated[bool, typer.Option(help="Serve https with a self-signed CA.")] = False,
     data_dir: Annotated[
         Path | None, typer.Option(help="Keep the org's data in this folder across restarts.")
@@ -128,6 +135,7 @@ def fake_org_serve(
         data_dir=data_dir,
         schema=schema,
         pubsub=True,  # the Pub/Sub API's gRPC target is in the JSON line as pubsub_url
+        pubsub_port=pubsub_port,
         config=OrgConfig(
             api_version=api_version.removeprefix("v"),
             refresh_token_rotation=rotation,

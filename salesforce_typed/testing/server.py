@@ -5,7 +5,8 @@
 
 Port 0 picks a free port; `tls=True` serves https with a CA written to `ca_file`.
 `pubsub=True` also serves the Pub/Sub API over gRPC (started on first use of `pubsub_url`
-otherwise), over TLS with the same CA when `tls=True`.
+otherwise), over TLS with the same CA when `tls=True`; on `pubsub_port`, or with a data dir on
+the port of the last run when it is free, so clients carry on across a restart.
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ class FakeOrg:
         config: OrgConfig | None = None,
         schema: OrgSchema | None = None,
         pubsub: bool = False,
+        pubsub_port: int = 0,
     ) -> None:
         self.host = host
         self.pubsub = pubsub
+        self.pubsub_port = pubsub_port
         self._pubsub: Any = None  # testing.pubsub.PubSubServer once started
         self.port = port
         self.tls = tls
@@ -147,12 +150,19 @@ class FakeOrg:
             from salesforce_typed.testing.pubsub import PubSubServer
 
             files = self.tls_files
+            remembered = self.data_dir / "pubsub.port" if self.data_dir else None
+            port = self.pubsub_port
+            if not port and remembered is not None and remembered.is_file():
+                port = int(remembered.read_text(encoding="ascii").strip() or 0)
             self._pubsub = PubSubServer(
                 self.state,
                 host=self.host,
+                port=port,
                 cert_file=files.cert_file if files else None,
                 key_file=files.key_file if files else None,
             ).start()
+            if remembered is not None:  # a restart on the data dir serves the same target
+                remembered.write_text(str(self._pubsub.port), encoding="ascii")
         target: str = self._pubsub.target
         return target
 

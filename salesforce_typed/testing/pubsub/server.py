@@ -25,6 +25,7 @@ class PubSubServer:
         state: OrgState,
         *,
         host: str = "127.0.0.1",
+        port: int = 0,
         cert_file: Path | None = None,
         key_file: Path | None = None,
         config: PubSubConfig | None = None,
@@ -32,7 +33,7 @@ class PubSubServer:
         from salesforce_typed.testing import streaming
 
         self.host = host
-        self.port = 0
+        self.port = port
         self._tls = (cert_file, key_file) if cert_file and key_file else None
         self.service = PubSubService(state, streaming.enable(state).bus, config or PubSubConfig())
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -74,13 +75,20 @@ class PubSubServer:
     async def _serve(self) -> None:
         server = grpc.aio.server()
         pb_grpc.add_PubSubServicer_to_server(self.service, server)
-        address = f"{self.host}:0" if ":" not in self.host else f"[{self.host}]:0"
-        if self._tls is not None:
-            cert, key = (p.read_bytes() for p in self._tls)
-            creds = grpc.ssl_server_credentials([(key, cert)])
-            self.port = server.add_secure_port(address, creds)
-        else:
-            self.port = server.add_insecure_port(address)
+        wanted = self.port
+        for port in (wanted, 0) if wanted else (0,):  # a remembered port may be taken now
+            address = f"{self.host}:{port}" if ":" not in self.host else f"[{self.host}]:{port}"
+            try:
+                if self._tls is not None:
+                    cert, key = (p.read_bytes() for p in self._tls)
+                    creds = grpc.ssl_server_credentials([(key, cert)])
+                    self.port = server.add_secure_port(address, creds)
+                else:
+                    self.port = server.add_insecure_port(address)
+            except RuntimeError:  # grpc refuses a port it cannot bind
+                self.port = 0
+            if self.port:
+                break
         await server.start()
         self._server = server
 
