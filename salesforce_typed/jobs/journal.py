@@ -28,6 +28,7 @@ import json
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -207,6 +208,9 @@ class Journal:
             path = config_home() / FOLDER
         self.path = Path(path)
         self.last: JournalEntry | None = None  # the entry written last (for a Ctrl-C handler)
+        # one save at a time, each a snapshot taken when its turn comes: uploads run on
+        # threads (the sync client), and an older snapshot must never land after a newer one
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -224,27 +228,28 @@ class Journal:
 
     def save(self, entry: JournalEntry) -> None:
         """Write the entry atomically: temp file, fsync, rename over, fsync the folder."""
-        entry.updated = _now()
-        self.last = entry
-        self.path.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(entry.to_json(), indent=1)
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{entry.id}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self._file(entry.id))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError):  # not every platform can open a folder
-            folder = os.open(self.path, os.O_RDONLY)
+        with self._lock:
+            entry.updated = _now()
+            self.last = entry
+            self.path.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(entry.to_json(), indent=1)
+            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{entry.id}.", suffix=".tmp")
             try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self._file(entry.id))
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            with contextlib.suppress(OSError):  # not every platform can open a folder
+                folder = os.open(self.path, os.O_RDONLY)
+                try:
+                    os.fsync(folder)
+                finally:
+                    os.close(folder)
 
     def load(self, path: Path) -> JournalEntry:
         try:

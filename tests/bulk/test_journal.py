@@ -177,8 +177,8 @@ def test_a_load_in_several_jobs_dies_between_requests_and_is_picked_up(
 
     def die_at_second_job(message: str) -> None:
         heard.append(message)
-        if "created for rows" in message and len(heard) > 2:
-            raise Died  # the second job exists, Open, nothing uploaded to it
+        if sum("created for rows" in m for m in heard) == 2:
+            raise Died  # that job exists, Open, nothing uploaded to it
 
     with _client(org) as sf, pytest.raises(Died):
         Bulk2(sf).ingest(
@@ -189,14 +189,13 @@ def test_a_load_in_several_jobs_dies_between_requests_and_is_picked_up(
             max_upload_bytes=8000,
         )
     (entry,) = book.entries()
-    assert [p.state for p in entry.parts][:2] == ["closed", "open"]
-    assert all(p.state == "new" for p in entry.parts[2:]) and len(entry.parts) >= 3
-    first, second = entry.parts[0].job_id, entry.parts[1].job_id
-    starts = [p.start for p in entry.parts]
-    assert starts[0] == 0 and all(
+    assert len(entry.parts) >= 3 and sum(p.rows for p in entry.parts) == ROWS
+    assert entry.parts[0].start == 0 and all(
         a.start + a.rows == b.start for a, b in zip(entry.parts, entry.parts[1:], strict=False)
     )
-    assert sum(p.rows for p in entry.parts) == ROWS
+    left_open = [p.job_id for p in entry.parts if p.state == "open"]
+    closed = [p.job_id for p in entry.parts if p.state == "closed"]
+    assert left_open and closed  # the dead upload, and others that finished (4 at a time)
 
     heard.clear()
     with _client(org) as sf:
@@ -212,13 +211,19 @@ def test_a_load_in_several_jobs_dies_between_requests_and_is_picked_up(
             assert sorted(r.input_index or 0 for r in result.successful()) == [
                 i for i in range(ROWS) if i not in BLANKS
             ]
-        assert any(f"job {first}: JobComplete from an earlier run" in m for m in heard)
-        assert any(f"job {second}: left Open by an interrupted upload; aborted" in m for m in heard)
-        assert bulk.job_info(second or "").state == "Aborted"
+        for job_id in closed:
+            assert any(f"job {job_id}: " in m and "from an earlier run" in m for m in heard)
+        for job_id in left_open:
+            assert (
+                f"job {job_id}: left Open by an interrupted upload; aborted, rows go to a new job"
+                in heard
+            )
+            assert bulk.job_info(job_id or "").state == "Aborted"
         assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
         (done,) = book.entries()
-        assert done.state == "ended" and second in done.parts[1].aborted_jobs
-        assert [j.id for j in bulk.job_status(first or "", journal=book)] == done.job_ids
+        assert done.state == "ended"
+        assert {j for p in done.parts for j in p.aborted_jobs} == set(left_open)
+        assert [j.id for j in bulk.job_status(closed[0] or "", journal=book)] == done.job_ids
 
 
 def test_resume_in_a_new_process_matches_rows_from_the_journal(

@@ -129,6 +129,8 @@ class AsyncBulk2(AsyncBulk2Jobs):
     (`job_info`, `abort`, `wait`, ...) are `AsyncBulk2Jobs`'s (`_async/jobs.py`).
     """
 
+    _stopping = False  # set on an interrupt: uploads finishing on other threads abort their job
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.client!r})"
 
@@ -301,26 +303,29 @@ class AsyncBulk2(AsyncBulk2Jobs):
             self._drop({}, spools)
             raise UsageError(f"{entry.id}: the file no longer cuts into the recorded uploads")
         inputs: dict[str, Spool] = {}
-        waiting: list[str] = []
+        kept: list[JournalPart] = []  # the parts with a job to wait for, in input order
+        trackers: dict[int, PartTracker] = {}  # by id() of the spool each one sends
         try:
             for number, part in enumerate(entry.parts):
                 spool = spools[number] if spools else None
                 job_id = await self._pick_up(book, entry, part, notify, send=send)
-                if job_id is None and send and spool is not None:
-                    await self._send_upload(
-                        spool, entry.sobject, entry.operation, dialect,  # type: ignore[arg-type]
-                        entry.external_id_field, assignment_rule_id, inputs, progress,
-                        PartTracker(book, entry, part, notify),
-                    )  # fmt: skip
-                    job_id = part.job_id
-                elif job_id is not None and spool is not None:
-                    inputs[job_id] = spool
                 if job_id is not None:
-                    waiting.append(job_id)
+                    kept.append(part)
+                    if spool is not None:
+                        inputs[job_id] = spool
+                elif send and spool is not None:
+                    kept.append(part)
+                    trackers[id(spool)] = PartTracker(book, entry, part, notify)
+            to_send = [s for s in spools if id(s) in trackers]
+            await self._send_pending(
+                to_send, entry.sobject, entry.operation, dialect,  # type: ignore[arg-type]
+                entry.external_id_field, assignment_rule_id, inputs, progress, trackers,
+            )  # fmt: skip
+            waiting = [p.job_id for p in kept if p.job_id]
             finished = await self.wait(waiting, "ingest", poll=poll, progress=progress)
         except Exception as exc:
             self._drop(inputs, spools)
-            if waiting and not isinstance(exc, BulkTimeoutError):
+            if entry.job_ids and not isinstance(exc, BulkTimeoutError):
                 raise BulkIngestInterruptedError(
                     f"ingest stopped ({exc}); its jobs keep running and the journal "
                     f"{entry.id} knows them: run the same load again, or resume_ingest",
@@ -518,25 +523,34 @@ class AsyncBulk2(AsyncBulk2Jobs):
         assignment_rule_id: str | None,
         spools: dict[str, Spool],
         progress: ProgressCallback | None,
+        trackers: Mapping[int, PartTracker] | None = None,
     ) -> None:
         """Send every pending spool, `CONCURRENT_UPLOADS` at a time; each leaves `pending`
         once its job exists, `spools` keeps input order. After a failure the uploads under
-        way finish (none is left half sent) and the first error is raised."""
+        way finish (none is left half sent) and the first error is raised. `trackers` (by
+        `id()` of a spool) journal each upload's steps."""
         errors: list[Exception] = []
+        self._stopping = False  # an earlier interrupted call's uploads have all ended
         try:
             async with AsyncPageWindow[None](CONCURRENT_UPLOADS) as window:
-                for spool in pending:
-                    if window.full:
+                try:
+                    for spool in pending:
+                        if window.full:
+                            await self._settle(window, errors)
+                        if errors:
+                            break
+                        upload = partial(
+                            self._send_upload, spool, sobject, operation, dialect,
+                            external_id_field, assignment_rule_id, spools, progress,
+                            (trackers or {}).get(id(spool)),
+                        )  # fmt: skip
+                        window.start(upload)
+                    while len(window):
                         await self._settle(window, errors)
-                    if errors:
-                        break
-                    upload = partial(
-                        self._send_upload, spool, sobject, operation, dialect,
-                        external_id_field, assignment_rule_id, spools, progress,
-                    )  # fmt: skip
-                    window.start(upload)
-                while len(window):
-                    await self._settle(window, errors)
+                except BaseException as exc:
+                    if not isinstance(exc, Exception):  # Ctrl-C, a cancelled task
+                        self._stopping = True  # the uploads still running close no job
+                    raise
         finally:
             ordered = sorted(spools.items(), key=lambda item: item[1].start)
             spools.clear()
@@ -602,6 +616,14 @@ class AsyncBulk2(AsyncBulk2Jobs):
                 raise
             if tracker is not None:
                 tracker.uploaded()
+            if self._stopping:  # interrupted meanwhile: this job must not run
+                await self._abort_quietly(job.id)
+                if tracker is not None:
+                    tracker.aborted()
+                    tracker.say(
+                        f"job {job.id}: aborted (it was still Open: none of its rows will load)"
+                    )
+                return
             await self.close_job(job.id)
             if tracker is not None:
                 tracker.closed()
