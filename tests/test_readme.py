@@ -60,8 +60,9 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "print(result.success, result.account_id, result.contact_id)": ("True 001",),
     "def created(event: ChangeDataEvent)": ("CREATE ['001",),
     "salesforce-typed listen": ('"changeType": "CREATE"',),
-    "salesforce-typed bulk load": ("2 successful, 0 failed, 0 unprocessed",),
-    "salesforce-typed generate": ("<class 'acme_sf.account.Account'>",),
+    "bulk load Contact contacts.csv": ("2 successful, 0 failed, 0 unprocessed",),
+    "print(done.rows, pq.read_schema": ("3 decimal128(18, 0)",),
+    "from acme_sf import Account; print(Account)": ("<class 'acme_sf.account.Account'>",),
     "salesforce-typed auth show dev": (
         "Logged in as admin@",
         "alias 'dev', store file",
@@ -70,6 +71,8 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     ),
     'Salesforce.from_alias("dev"': ("{'Max': ",),
     "token_store=store": ("{'Max': ",),
+    "print(name.upper(), revenue)": ("QB BIG 2000000.0",),
+    "print(exc.sobject, exc.field, exc.reason)": ("Contact Email not selected",),
     "salesforce-typed logout": (
         "Logged out 'dev': refresh token revoked; store and alias cleared",
     ),
@@ -297,7 +300,8 @@ def test_serve_block_exports_the_names_the_blocks_get(
     assert code == 0, output
     assert names.read_text(encoding="utf-8").split() == sorted(org)
     credentials = "INSTANCE_URL TOKEN_URL CLIENT_ID CLIENT_SECRET REFRESH_TOKEN USERNAME PASSWORD"
-    assert sorted(org) == sorted(f"SF_{k}" for k in f"{credentials} SECURITY_TOKEN CA_FILE".split())
+    names_exported = f"{credentials} SECURITY_TOKEN CA_FILE PUBSUB_URL".split()
+    assert sorted(org) == sorted(f"SF_{k}" for k in names_exported)
 
 
 def test_python_blocks_pass_mypy_strict_as_the_readme_claims(workdir: Path) -> None:
