@@ -452,9 +452,8 @@ def parent(total: int, repeat: int, profile: bool) -> int:
         f"target >= {TARGET_CPU_VS_RAW}: {verdict}",
     )
     us = {name: 1e6 / r["cpu_per_s"] for name, r in full.items() if r["cpu_per_s"]}
-    _row(
-        "client CPU per record: ours, peer, raw", " / ".join(f"{v:.2f}" for v in us.values()), "us"
-    )
+    per_record = " / ".join(f"{v:.2f}" for v in us.values())
+    _row("client CPU per record: ours / peer / raw", per_record, "us")
     _row(
         f"ours peak RSS {SMALL:,} -> {total:,}",
         f"{small_peak:.1f} -> {full_peak:.1f} MB",
