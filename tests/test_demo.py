@@ -20,6 +20,12 @@ SECTIONS = (
     "7. SOAP convertLead",
     "8. Change Data Capture",
     "9. a faithful fake org",
+    "10. typed queries",
+    "11. check-soql",
+    "12. a Bulk load that survives the process",
+    "13. Pub/Sub API over gRPC",
+    "14. typed columnar data",
+    "15. schema drift",
 )
 
 
@@ -177,3 +183,14 @@ def test_the_fake_org_behaves_like_salesforce(out: str) -> None:
         r"same credentials, 2 Accounts, ids (001\w{15}) then (001\w{15})", section
     )
     assert restarted and restarted.group(1) != restarted.group(2), section
+
+
+def test_the_later_sections_show_their_evidence(out: str) -> None:
+    assert "same typed rows from REST, SOAP, Bulk 2.0, Bulk 1.0" in out
+    assert "3 problems in 5 queries, nothing sent" in out
+    assert re.search(r"run again: 1999 loaded once, 1 failed \(input row \d+", out), out
+    assert re.search(r"UPDATE over gRPC, replay id [0-9a-f]+: changedFields .*'Name.LastName'", out)
+    assert "published and received Demo_Order__e" in out
+    assert "bulk2 query -> arrow_batches -> write_parquet: 1,000,000 rows" in out
+    assert "the amounts add up exactly: 4,999,995,000.00" in out
+    assert "schema diff → exit 1 (critical drift)" in out

@@ -25,6 +25,12 @@ SECTIONS = (
     "SOAP convertLead, the new records read back typed over REST",
     "Change Data Capture: typed events at a listener while REST writes happen",
     "a faithful fake org: tree insert, derived values, real query rules, a restart",
+    "typed queries: select(...) through REST, SOAP and Bulk, typed rows, require",
+    "check-soql: string SOQL checked against the generated package",
+    "a Bulk load that survives the process: journal, rerun, failed rows matched",
+    "Pub/Sub API over gRPC: a CDC event typed, a platform event published and received",
+    "typed columnar data: 1,000,000 rows to Parquet, then DuckDB",
+    "schema drift: the org changes under the package",
 )
 
 
@@ -37,9 +43,15 @@ def _timed(console: Console, n: int, title: str, run: Callable[[], None]) -> Non
 
 def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLContext) -> None:
     from salesforce_typed.demo.bulk import bulk_tour
+    from salesforce_typed.demo.bulk_jobs import bulk_jobs_tour
     from salesforce_typed.demo.cdc import cdc_tour
+    from salesforce_typed.demo.check_soql import check_soql_tour
+    from salesforce_typed.demo.columnar import columnar_tour
     from salesforce_typed.demo.fidelity import fidelity_tour
+    from salesforce_typed.demo.pubsub import pubsub_tour
+    from salesforce_typed.demo.query_builder import query_tour
     from salesforce_typed.demo.rest import rest_tour
+    from salesforce_typed.demo.schema_drift import schema_drift_tour
     from salesforce_typed.demo.soap import soap_tour
 
     m = importlib.import_module("demo_org")
@@ -49,6 +61,12 @@ def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLCon
         lambda: soap_tour(console, sf, m),
         lambda: cdc_tour(console, sf, m),
         lambda: fidelity_tour(console, sf, m),
+        lambda: query_tour(console, sf, m),
+        lambda: check_soql_tour(console, sf, m),
+        lambda: bulk_jobs_tour(console, sf, m),
+        lambda: pubsub_tour(console, sf, m, org),
+        lambda: columnar_tour(console, sf, m, org, folder),  # leaves 1M Opportunities
+        lambda: schema_drift_tour(console, sf, m, org),  # changes the schema: last
     )
     for n, (title, run) in enumerate(zip(SECTIONS, runs, strict=True), start=5):
         _timed(console, n, title, run)
