@@ -42,8 +42,7 @@ class Shapes:
         """True when `keys` was seen before and there is room to compile it."""
         if len(self.compiled) >= MAX_SHAPES:
             return False
-        if keys in self.seen:
-            del self.seen[keys]
+        if self.seen.pop(keys, None) is not None:  # one step: threads may share a class
             return True
         if len(self.seen) >= MAX_SEEN:
             self.seen.clear()

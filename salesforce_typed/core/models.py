@@ -410,22 +410,21 @@ def _compiled(cls: type[SObject], keys: tuple[str, ...]) -> Compiled | None:
 def row_decoder(cls: type[T]) -> Callable[[dict[str, Any]], T]:
     """`cls.from_dict` for a stream of rows (a query's pages), which share one key order:
     the last shape's decoder is kept at hand, so a row costs a key tuple and one call."""
-    last_keys: tuple[str, ...] = ()
-    last: Compiled | None = None
+    last: tuple[tuple[str, ...], Compiled | None] = ((), None)  # replaced in one store
     from_dict = cls.from_dict
 
     def decode(row: dict[str, Any]) -> T:
-        nonlocal last_keys, last
+        nonlocal last
         if type(row) is dict:
             keys = tuple(row)
-            if keys == last_keys and last is not None:
-                record: T = last(row)
-                return record
-            fast = _compiled(cls, keys)
-            if fast is not None:
-                last_keys, last = keys, fast
-                record = fast(row)
-                return record
+            last_keys, fast = last
+            if fast is None or keys != last_keys:
+                fast = _compiled(cls, keys)
+                if fast is None:
+                    return from_dict(row)
+                last = (keys, fast)
+            record: T = fast(row)
+            return record
         return from_dict(row)
 
     return decode

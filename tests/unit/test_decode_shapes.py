@@ -215,3 +215,30 @@ def test_person_names_decode_the_same_compiled_in_either_casing() -> None:
             name = decode(value)
             assert name == expected and name.to_dict() == value
             assert name._present == expected._present
+
+
+def test_threads_decoding_one_class_agree() -> None:
+    import threading
+
+    class Shared(Record):
+        pass
+
+    rows = [{"attributes": {"type": "Shared"}, f"F{i % 40}": i, "G": str(i)} for i in range(400)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def work() -> None:
+        start.wait()
+        try:
+            for row in rows:
+                assert Shared.from_dict(row).to_dict() == row
+        except BaseException as exc:  # reported below, with the thread's own failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert 0 < len(models._SHAPES[Shared].compiled) <= MAX_SHAPES
