@@ -9,7 +9,10 @@ A backoff alone notices a finished job late: at a 30 s cap, up to 30 s late. Whe
 progress gives an estimate of the time left (`remaining_s`: rows processed so far against
 rows sent, at the rate seen since polling began), the wait is cut to that estimate and never
 below `near`: the poll lands about when the job should end, then every `near` seconds, so a
-job is noticed within `near` of finishing however long it ran.
+job is noticed within `near` of finishing however long it ran. Without an estimate (a query
+job's size is unknown until it ends) the wait is cut to `lateness` of the time waited so far
+(at least `near`): a job is noticed at most a tenth of its run time late, at a cost of a few
+more polls than the backoff alone (about 15 for a 20 s job, 150 in an hour).
 """
 
 from __future__ import annotations
@@ -35,15 +38,21 @@ class PollPolicy:
     maximum: float = attrs.field(default=30.0, validator=attrs.validators.ge(0))
     timeout: float | None = None
     near: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
+    lateness: float = attrs.field(default=0.1, validator=attrs.validators.ge(0))
 
-    def interval(self, polls: int, eta: float | None = None) -> float:
+    def interval(
+        self, polls: int, eta: float | None = None, *, elapsed: float | None = None
+    ) -> float:
         """Seconds to wait after the `polls`-th state request (1 = the first); `eta`: the
-        estimated seconds until the job ends, when its progress tells."""
+        estimated seconds until the job ends, when its progress tells; `elapsed`: seconds
+        waited so far, which bound the wait when there is no estimate."""
         steps = min(max(polls - 1, 0), 200)  # the maximum is reached long before: no overflow
         backoff = min(self.maximum, self.initial * self.factor**steps)
-        if eta is None:
-            return backoff
-        return min(backoff, max(eta, self.near))
+        if eta is not None:
+            return min(backoff, max(eta, self.near))
+        if elapsed is not None:
+            return min(backoff, max(elapsed * self.lateness, self.near))
+        return backoff
 
 
 def remaining_s(*, processed: int, total: int | None, elapsed_s: float) -> float | None:

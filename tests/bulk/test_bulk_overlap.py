@@ -94,6 +94,10 @@ def test_backoff_is_capped_near_the_expected_completion() -> None:
     assert policy.interval(7, eta=12.0) == 12.0  # sleep until it should be done
     assert policy.interval(7, eta=0.2) == 1.0  # then look every second at most
     assert policy.interval(1, eta=100.0) == 0.5  # never slower than the backoff
+    # no estimate (a query job): late by a tenth of the time waited at most, 1 s at least
+    assert policy.interval(7, elapsed=50.0) == 5.0
+    assert policy.interval(7, elapsed=2.0) == 1.0
+    assert policy.interval(2, elapsed=900.0) == 1.0  # the backoff, when it is shorter
 
 
 class ServerTime:
@@ -223,3 +227,24 @@ def test_bulk1_load_notices_completion_within_a_second(fake_org: FakeOrg, face: 
     assert 5.0 <= clock.monotonic() - started <= 6.0, clock.sleeps
     assert [r.success for r in result.rows] == [True] * 10_000
     assert len({r.id for r in result.rows}) == 10_000
+
+
+def test_query_job_of_unknown_size_is_noticed_within_a_tenth_of_its_run(
+    fake_org: FakeOrg, face: Face, tmp_path: Path
+) -> None:
+    # A query job's size is unknown until it ends: 10,000 rows read at 2,000 rows/s end 5 s
+    # in; the backoff alone would look at 4.06 s, then 6.6 s; a tenth of the time waited
+    # (at least 1 s) looks again by 5.1 s.
+    source = tmp_path / "in.csv"
+    source.write_text("Name\n" + "".join(f"Q {i}\n" for i in range(10_000)), encoding="utf-8")
+    with face.salesforce(auth=_grant(fake_org), clock=FakeClock()) as client:
+        face.bulk2(client).ingest(std.Account, csv_path=source).close()
+    clock = _lockstep(fake_org, 2000)
+    policy = PollPolicy(initial=0.5, factor=1.5, maximum=30.0, near=1.0, lateness=0.1)
+    with face.salesforce(auth=_grant(fake_org), clock=clock) as client:
+        started = clock.monotonic()
+        written = face.bulk2(client).query_to_csv(
+            "SELECT Id FROM Account", tmp_path / "ids.csv", poll=policy
+        )
+    assert written.records == 10_000
+    assert 5.0 <= clock.monotonic() - started <= 5.0 + 1.0, clock.sleeps

@@ -258,7 +258,8 @@ class Bulk1:
         policy = poll or self.poll
         clock = self.client.clock
         job_id = job if isinstance(job, str) else job.id
-        deadline = None if policy.timeout is None else clock.monotonic() + policy.timeout
+        started = clock.monotonic()
+        deadline = None if policy.timeout is None else started + policy.timeout
         rate = None if total is None else ProgressRate(total)
         polls = 0
         while True:
@@ -272,7 +273,7 @@ class Bulk1:
             if rate is not None and any(b.state == "InProgress" for b in active):
                 done = sum(b.numberRecordsProcessed for b in batches)
                 eta = rate.eta(clock.monotonic(), done)
-            delay = policy.interval(polls, eta)
+            delay = policy.interval(polls, eta, elapsed=clock.monotonic() - started)
             if deadline is not None and clock.monotonic() + delay > deadline:
                 raise BulkTimeoutError(
                     f"bulk job {job_id}: {len(active)} batches still queued or in progress "

@@ -184,7 +184,8 @@ class AsyncBulk2Jobs:
                 progress(self._poll_report(wanted, latest, len(wanted) - len(pending)))
             if not pending:
                 break
-            delay = policy.interval(polls, min(etas) if etas else None)
+            eta = min(etas) if etas else None
+            delay = policy.interval(polls, eta, elapsed=clock.monotonic() - started)
             if policy.timeout is not None:
                 left = policy.timeout - (clock.monotonic() - started)
                 if left <= 0:
