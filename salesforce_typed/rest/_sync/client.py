@@ -118,20 +118,25 @@ class Query(Pager[T]):
 
     def pages(self) -> Iterator[Page[T]]:
         for page in self._raw_pages():
+            rows = page.records
             yield Page(
                 total_size=page.total_size,
                 done=page.done,
                 locator=page.next_records_url,
-                records=[self._finish(row) for row in page.records],
+                records=[self._finish(row) for row in rows]
+                if self._children
+                else [self._decode(row) for row in rows],
             )
 
     def __iter__(self) -> Generator[T, None]:
         # Decode each row as it is handed out: a page of live models would only feed the GC.
+        # Without a subquery no row has child pages to fetch, so decoding is all there is.
+        decode = None if self._children else self._decode
         for page in self._raw_pages():
             rows = page.records
             for i, row in enumerate(rows):
                 rows[i] = None  # type: ignore[call-overload]
-                yield self._finish(row)
+                yield self._finish(row) if decode is None else decode(row)
 
 
 _ENDPOINTS: dict[type[SObject], type[SObjectEndpoints[Any]]] = {}
