@@ -1,12 +1,14 @@
 """Record decoders compiled for one key order: how a query page decodes near the JSON limit.
 
-Salesforce sends every row of a query page with the same keys in the same order (the SELECT
-list), so a model decodes a page with one straight-line function per key tuple instead of a
-per-key loop: no plan lookup, tuple unpacking or call per field, a picklist is one dict
-lookup and a text field one slot store. A shape is compiled on its second sighting (a
-one-off record never pays for compiling) and at most `MAX_SHAPES` are kept per class, so
-memory stays flat whatever shapes arrive. Strict decoding keeps the checked loop.
-Compound values (addresses, locations) get the same treatment per key order.
+Salesforce sends every row of a query page with the same keys (the SELECT list), so a model
+decodes a page with one straight-line function per key set instead of a per-key loop: no
+plan lookup, tuple unpacking or call per field, a picklist is one dict lookup and a text
+field one slot store. A record decoder checks its own row (key count, then each key by
+name) and hands any other shape to `other`, so a page needs no per-row shape test. A shape
+is compiled on its second sighting (a one-off record never pays for compiling) and at most
+`MAX_SHAPES` are kept per class, so memory stays flat whatever shapes arrive. Strict
+decoding keeps the checked loop. Compound values (addresses, locations) get the same
+treatment per key order.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Shapes:
     def __init__(self) -> None:
         self.compiled: dict[tuple[str, ...], Compiled] = {}
         self.seen: dict[tuple[str, ...], int] = {}
+
+    def has_room(self) -> bool:
+        return len(self.compiled) < MAX_SHAPES
 
     def second_sighting(self, keys: tuple[str, ...]) -> bool:
         """True when `keys` was seen before and there is room to compile it."""
@@ -96,11 +101,21 @@ def _define(env: dict[str, Any], lines: list[str]) -> Compiled:
     return compiled
 
 
-def compile_shape(cls: type, keys: tuple[str, ...], plan: Mapping[str, Entry]) -> Compiled:
-    """A function decoding a dict whose keys are exactly `keys`, in that order, as `cls`
-    (loose mode): what the per-key loop of `SObject.from_dict` does, unrolled."""
-    env, lines, names = _start(cls, keys)
-    env["fi"] = dt.datetime.fromisoformat
+def compile_shape(
+    cls: type, keys: tuple[str, ...], plan: Mapping[str, Entry], other: Compiled
+) -> Compiled:
+    """A function decoding a dict whose keys are exactly `keys` (in any order) as `cls`
+    (loose mode): what the per-key loop of `SObject.from_dict` does, unrolled. A dict with
+    other keys goes to `other`, so a whole page can be mapped over it unchecked."""
+    names = [f"v{i}" for i in range(len(keys))]
+    env: dict[str, Any] = {"new": object.__new__, "cls": cls, "S": object.__setattr__}
+    env["fi"], env["other"] = dt.datetime.fromisoformat, other
+    lines = ["def decode(data):", f"    if len(data) != {len(keys)}:", "        return other(data)"]
+    if keys:  # a key lookup per field costs less than building and comparing a key tuple
+        lookups = ", ".join(f"data[{key!r}]" for key in keys)
+        lines += ["    try:", f"        ({', '.join(names)},) = ({lookups},)"]
+        lines += ["    except KeyError:", "        return other(data)"]
+    lines.append("    o = new(cls)")
     extra: list[str] = []
 
     def store(attr: str, expr: str) -> None:
@@ -128,7 +143,8 @@ def compile_shape(cls: type, keys: tuple[str, ...], plan: Mapping[str, Entry]) -
             env[f"d{i}"] = decode
             call = f"d{i}({v}, False)" if with_strict else f"d{i}({v})"
             store(attr, f"None if {v} is None else {call}")
-    store("extra_fields", "{" + ", ".join(extra) + "}")
+    if extra:  # else `extra_fields` is made on first read (SObject.__getattr__)
+        store("extra_fields", "{" + ", ".join(extra) + "}")
     return _define(env, lines)
 
 

@@ -11,6 +11,7 @@ Decoding plans are built once per class on first use, so importing a model stays
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
@@ -181,7 +182,16 @@ class SObject:
     if not TYPE_CHECKING:  # at run time only: mypy must keep flagging unknown attributes
 
         def __getattr__(self, name: str) -> Any:
-            # An unset slot of a declared field (records built by from_dict) is UNSET.
+            # A decoded row without unknown keys gets its `extra_fields` on first read (a
+            # dict per record saved); an unset slot of a declared field is UNSET.
+            if name == "extra_fields":
+                with _LAZY_LOCK:  # two first reads must hand out the same dict
+                    try:
+                        return object.__getattribute__(self, name)
+                    except AttributeError:
+                        extra: dict[str, Any] = {}
+                        _setattr(self, name, extra)
+                        return extra
             if name in _slot_names(type(self)):
                 return UNSET
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -318,6 +328,7 @@ _PLANS: dict[type, _Plan] = {}
 _SHAPES: dict[type, Shapes] = {}
 _SLOTS: dict[type, frozenset[str]] = {}
 _new = object.__new__
+_LAZY_LOCK = threading.Lock()
 _setattr = object.__setattr__
 
 
@@ -398,13 +409,29 @@ def _encoders(cls: type[SObject]) -> list[tuple[str, str, Callable[[Any], Any] |
     return plan
 
 
-def _compiled(cls: type[SObject], keys: tuple[str, ...]) -> Compiled | None:
-    """The compiled loose decoder for rows with exactly `keys`, once that shape recurs."""
+def _compiled(cls: type[SObject], keys: tuple[str, ...], *, now: bool = False) -> Compiled | None:
+    """The compiled loose decoder for rows with exactly `keys`, once that shape recurs
+    (`now`: at once, for a page that has more rows of it)."""
     shapes = _SHAPES.get(cls) or _SHAPES.setdefault(cls, Shapes())
     fast = shapes.compiled.get(keys)
-    if fast is None and shapes.second_sighting(keys):
-        fast = shapes.compiled[keys] = compile_shape(cls, keys, _plan(cls))
+    if fast is None and (shapes.second_sighting(keys) or (now and shapes.has_room())):
+        fast = shapes.compiled[keys] = compile_shape(cls, keys, _plan(cls), cls.from_dict)
     return fast
+
+
+def page_decoder(cls: type[T]) -> Callable[[list[dict[str, Any]]], Callable[[dict[str, Any]], T]]:
+    """For a query page, the row decoder to map over all its rows: the compiled one for the
+    first row's key set (it checks each row and hands another shape to `from_dict`)."""
+    from_dict = cls.from_dict
+
+    def for_page(rows: list[dict[str, Any]]) -> Callable[[dict[str, Any]], T]:
+        if len(rows) > 1 and type(rows[0]) is dict:
+            fast = _compiled(cls, tuple(rows[0]), now=True)
+            if fast is not None:
+                return fast
+        return from_dict
+
+    return for_page
 
 
 def row_decoder(cls: type[T]) -> Callable[[dict[str, Any]], T]:

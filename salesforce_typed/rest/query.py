@@ -18,6 +18,7 @@ from salesforce_typed.core.models import (
     Record,
     RelatedList,
     SObject,
+    page_decoder,
     resolve_sobject,
     row_decoder,
 )
@@ -85,6 +86,17 @@ def record_decoder(model: type[T] | None, package: str) -> Callable[[dict[str, A
         return cls.from_dict(row)
 
     return decode
+
+
+def rows_decoder(
+    model: type[T] | None, package: str
+) -> Callable[[list[dict[str, Any]]], Callable[[dict[str, Any]], Any]]:
+    """For each page, the row decoder to map over its rows (one compiled function with a
+    model, which checks each row itself, so a row costs one call and no shape test)."""
+    if model is not None:
+        return page_decoder(model)
+    decode = record_decoder(None, package)
+    return lambda rows: decode
 
 
 # A child subquery is a parenthesized SELECT; SOQL has no comments to hide one. A semi-join

@@ -49,6 +49,7 @@ from salesforce_typed.rest.query import (
     has_subquery,
     parse_page,
     record_decoder,
+    rows_decoder,
 )
 from salesforce_typed.rest.soql import bind, query_arguments
 from salesforce_typed.rest.tree import SObjectTree, TreeResult
@@ -83,6 +84,7 @@ class Query(Pager[T]):
         self._client = client
         self._spec = spec
         self._decode = record_decoder(model, client.package)
+        self._for_page = rows_decoder(model, client.package)
         self._children = has_subquery(spec)
         self._page_size = page_size
         self.total_size: int | None = None
@@ -103,6 +105,7 @@ class Query(Pager[T]):
                     nxt = build_next_page(page.next_records_url, self._page_size)
                     pending = Prefetch(self._client.send, nxt)
                 yield page
+                del page
         finally:
             if pending is not None:
                 pending.cancel()
@@ -125,18 +128,23 @@ class Query(Pager[T]):
                 locator=page.next_records_url,
                 records=[self._finish(row) for row in rows]
                 if self._children
-                else [self._decode(row) for row in rows],
+                else list(map(self._for_page(rows), rows)),
             )
 
     def __iter__(self) -> Generator[T, None]:
         # Decode each row as it is handed out: a page of live models would only feed the GC.
-        # Without a subquery no row has child pages to fetch, so decoding is all there is.
-        decode = None if self._children else self._decode
+        # Without a subquery no row has child pages to fetch, so decoding is all there is:
+        # one compiled function mapped over the page, no per-row Python step of ours.
         for page in self._raw_pages():
             rows = page.records
-            for i, row in enumerate(rows):
-                rows[i] = None  # type: ignore[call-overload]
-                yield self._finish(row) if decode is None else decode(row)
+            if self._children:
+                for i, row in enumerate(rows):
+                    rows[i] = None  # type: ignore[call-overload]
+                    yield self._finish(row)
+            else:
+                for record in map(self._for_page(rows), rows):
+                    yield record
+            del page, rows  # this page's rows go before the next one arrives
 
 
 _ENDPOINTS: dict[type[SObject], type[SObjectEndpoints[Any]]] = {}
