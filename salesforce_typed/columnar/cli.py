@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from salesforce_typed.bulk2._sync.client import Bulk2
 from salesforce_typed.bulk2.window import DEFAULT_PARALLEL
@@ -87,6 +86,8 @@ def is_parquet(path: str | os.PathLike[str]) -> bool:
 
 def parquet_columns(path: str | os.PathLike[str]) -> list[str]:
     """The file's columns: the ingest's CSV header. Struct columns cannot be loaded."""
+    import pyarrow.parquet as pq  # only to load: an extract writes without it (files.py)
+
     schema = pq.read_schema(os.fspath(path))
     for field in schema:
         if pa.types.is_struct(field.type):
@@ -99,6 +100,8 @@ def parquet_columns(path: str | os.PathLike[str]) -> list[str]:
 
 def parquet_rows(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Each row of the file as a mapping, one row group in memory at a time."""
+    import pyarrow.parquet as pq
+
     with pq.ParquetFile(os.fspath(path)) as source:
         for group in range(source.num_row_groups):
             for row in source.read_row_group(group).to_pylist():
@@ -156,8 +159,10 @@ def parquet_as_csv(path: str | os.PathLike[str]) -> Path:
 
 def _lean_memory_pool() -> None:
     """The command's process only: Arrow's default pool (mimalloc) keeps freed pages and
-    peaked 60 MB above jemalloc (or the system allocator) on a 1M-row extract."""
+    peaked 60 MB above jemalloc (or the system allocator) on a 1M-row extract; jemalloc
+    with no decay time hands a page's memory back as soon as it is freed."""
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(0)
     except NotImplementedError:  # a pyarrow built without jemalloc
         pa.set_memory_pool(pa.system_memory_pool())

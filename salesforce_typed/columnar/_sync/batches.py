@@ -63,10 +63,11 @@ def bulk2_batches(
     listing = query._listing_for(job, query.parallel)
     if listing is not None and query.parallel is not None:
         for page, _ in query._listed(job, listing, query.parallel, query._page_bytes):
-            if schema is None and page.strip():
+            if schema is None and _has_rows(page):
                 schema = schema_for_page(source, page, job.dialect, extra_scale=extra_scale)
             if schema is not None:
                 batch = page_batch(page, schema, job.dialect, round_decimals=round_decimals)
+                del page  # the bytes go before the batch is written, not after
                 query.records_read += batch.num_rows
                 query._report(job)
                 yield batch
@@ -75,18 +76,26 @@ def bulk2_batches(
     while not query.done:
         meta = ResponseMeta()
         spec = build_query_results(job.id, locator=query.locator, page_size=query.page_size)
-        page = b"".join([chunk for chunk in transport.raw(spec, meta)])
-        if schema is None and page.strip():
-            schema = schema_for_page(source, page, job.dialect, extra_scale=extra_scale)
+        body = bytearray()  # grown in place: a list of chunks and their join would be 2x
+        for chunk in transport.raw(spec, meta):
+            body += chunk
+        if schema is None and _has_rows(body):
+            schema = schema_for_page(source, body, job.dialect, extra_scale=extra_scale)
         found = None
         if schema is not None:
-            found = page_batch(page, schema, job.dialect, round_decimals=round_decimals)
+            found = page_batch(body, schema, job.dialect, round_decimals=round_decimals)
+        del body  # the bytes go before the batch is written, not after
         query.records_read += 0 if found is None else found.num_rows
         query.locator = parse_locator(meta.headers or {})
         query.done = query.locator is None
         query._report(job)
         if found is not None:
             yield found
+
+
+def _has_rows(page: bytes | bytearray) -> bool:
+    """Anything but blanks (without `strip()`: a copy of the page)."""
+    return bool(page) and not page.isspace()
 
 
 def rest_batches(
