@@ -112,11 +112,12 @@ def compile_shape(
     env["fi"], env["other"] = dt.datetime.fromisoformat, other
     lines = ["def decode(data):", f"    if len(data) != {len(keys)}:", "        return other(data)"]
     if keys:  # a key lookup per field costs less than building and comparing a key tuple
-        lookups = ", ".join(f"data[{key!r}]" for key in keys)
-        lines += ["    try:", f"        ({', '.join(names)},) = ({lookups},)"]
+        lines.append("    try:")
+        lines += [f"        {v} = data[{key!r}]" for key, v in zip(keys, names, strict=True)]
         lines += ["    except KeyError:", "        return other(data)"]
     lines.append("    o = new(cls)")
     extra: list[str] = []
+    later: list[tuple[str, str]] = []
 
     def store(attr: str, expr: str) -> None:
         lines.append(_store(cls, attr, expr))
@@ -135,6 +136,8 @@ def compile_shape(
             store(attr, f"g{i}({v}, {v})")
         elif decode is None:
             store(attr, v)
+        elif decode is parse_datetime and _stores_directly(cls, attr):
+            later.append((attr, v))  # parsed on first read, or below if not in the usual form
         elif decode is parse_datetime:  # its fast path, without the call
             env["pd"] = parse_datetime
             lines.append(_DATETIME.format(v=v))
@@ -143,9 +146,27 @@ def compile_shape(
             env[f"d{i}"] = decode
             call = f"d{i}({v}, False)" if with_strict else f"d{i}({v})"
             store(attr, f"None if {v} is None else {call}")
+    if later:
+        lines += _lazy_datetimes(env, later)
     if extra:  # else `extra_fields` is made on first read (SObject.__getattr__)
         store("extra_fields", "{" + ", ".join(extra) + "}")
     return _define(env, lines)
+
+
+def _lazy_datetimes(env: dict[str, Any], later: list[tuple[str, str]]) -> list[str]:
+    """Datetimes in Salesforce's 28-character form are kept as sent and parsed on first read
+    (`SObject.__getattr__`): most reads of a query never look at CreatedDate. A row with any
+    other form (or a null) parses all of them now, as before."""
+    env["pd"] = parse_datetime
+    usual = " and ".join(f'{v} is not None and len({v}) == 28 and {v}[10] == "T"' for _, v in later)
+    names = tuple(attr for attr, _ in later)
+    lines = [f"    if {usual}:", f"        o._pending_attrs = {names!r}"]
+    lines.append(f"        o._pending_values = ({', '.join(v for _, v in later)},)")
+    lines.append("    else:")
+    for attr, v in later:
+        lines += ["    " + line for line in _DATETIME.format(v=v).splitlines()]
+        lines.append(f"        o.{attr} = {v}")
+    return lines
 
 
 _COMPOUND_BOOKKEEPING = frozenset({"extra_fields", "_present", "_capitalized"})

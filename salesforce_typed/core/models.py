@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import attrs
 
-from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES
+from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES, parse_datetime
 from salesforce_typed.core.codecs_shapes import (
     Compiled,
     Entry,
@@ -119,8 +119,36 @@ def _record_type(value: dict[str, Any], fallback: str) -> str:
     return fallback
 
 
+class _Pending:
+    """Datetimes a compiled decoder kept as sent: attribute names and their JSON strings,
+    parsed on first read (`SObject.__getattr__`). Not attrs fields: equality, repr, pickling
+    and copies read every field through getattr, which parses them first."""
+
+    __slots__ = ("_pending_attrs", "_pending_values")
+
+
+_pending_attrs = _Pending._pending_attrs.__get__  # type: ignore[attr-defined]
+_pending_values = _Pending._pending_values.__get__  # type: ignore[attr-defined]
+
+
+def _pending_index(obj: Any, name: str) -> int:
+    """Where `name` sits among `obj`'s pending datetimes, or -1."""
+    try:
+        names: tuple[str, ...] = _pending_attrs(obj)
+    except AttributeError:
+        return -1
+    return names.index(name) if name in names else -1
+
+
+def _drop_pending(obj: Any, i: int) -> None:
+    names: tuple[str, ...] = _pending_attrs(obj)
+    values: tuple[Any, ...] = _pending_values(obj)
+    _setattr(obj, "_pending_attrs", names[:i] + names[i + 1 :])
+    _setattr(obj, "_pending_values", values[:i] + values[i + 1 :])
+
+
 @attrs.define(kw_only=True, slots=True, repr=False)
-class SObject:
+class SObject(_Pending):
     """A Salesforce record. Generated subclasses declare the fields; this holds the behaviour."""
 
     __sobject_type__: ClassVar[str] = ""
@@ -182,8 +210,18 @@ class SObject:
     if not TYPE_CHECKING:  # at run time only: mypy must keep flagging unknown attributes
 
         def __getattr__(self, name: str) -> Any:
-            # A decoded row without unknown keys gets its `extra_fields` on first read (a
-            # dict per record saved); an unset slot of a declared field is UNSET.
+            # Three kinds of unset slot: a datetime a compiled decoder kept as sent (parsed
+            # now), `extra_fields` of a row without unknown keys (made now: a dict per record
+            # saved), and a declared field Salesforce did not send (UNSET).
+            if name in _datetime_attrs(type(self)) and _pending_index(self, name) >= 0:
+                with _LAZY_LOCK:  # one parse and one stored value, whichever thread reads
+                    i = _pending_index(self, name)
+                    if i < 0:  # another thread parsed it meanwhile
+                        return object.__getattribute__(self, name)
+                    value = parse_datetime(_pending_values(self)[i])  # a bad one raises each read
+                    _setattr(self, name, value)
+                    _drop_pending(self, i)
+                    return value
             if name == "extra_fields":
                 with _LAZY_LOCK:  # two first reads must hand out the same dict
                     try:
@@ -327,9 +365,20 @@ class RelatedList(Generic[T]):
 _PLANS: dict[type, _Plan] = {}
 _SHAPES: dict[type, Shapes] = {}
 _SLOTS: dict[type, frozenset[str]] = {}
+_DATETIMES: dict[type, frozenset[str]] = {}
 _new = object.__new__
 _LAZY_LOCK = threading.Lock()
 _setattr = object.__setattr__
+
+
+def _datetime_attrs(cls: type[SObject]) -> frozenset[str]:
+    """Attributes a compiled decoder may leave pending (no __delattr__ here: defining one
+    would route every attribute store through Python, the decoders' included)."""
+    names = _DATETIMES.get(cls)
+    if names is None:
+        found = (f.attr_name for f in cls.__sf_fields__ if f.type == "datetime")
+        names = _DATETIMES[cls] = frozenset(found)
+    return names
 
 
 def _slot_names(cls: type) -> frozenset[str]:
