@@ -15,10 +15,11 @@ drawing: each class appears once, under one of its bases.
     ├── UsageError                    refused before sending: a bad argument (also a ValueError)
     │   ├── QueryBindError            a SOQL `:name` without a value, or a value without a `:name`
     │   ├── QueryModelMismatchError   query(Account, "... FROM Contact"): model and query disagree
-    │   └── CsvInputError             Bulk rows that cannot be sent as they are
-    │       ├── CsvHeaderError        unknown, duplicate or missing columns: `columns`
-    │       ├── CsvFormatError        an unbalanced quote or a row of the wrong width: `line`
-    │       └── CsvRowTooLargeError   one row (or the header) larger than a whole upload may be
+    │   ├── CsvInputError             Bulk rows that cannot be sent as they are
+    │   │   ├── CsvHeaderError        unknown, duplicate or missing columns: `columns`
+    │   │   ├── CsvFormatError        an unbalanced quote or a row of the wrong width: `line`
+    │   │   └── CsvRowTooLargeError   one row (or the header) larger than a whole upload may be
+    │   └── JournalCorruptError       a Bulk job journal file that is not an entry: `path`
     ├── FieldValueError               a JSON value that does not fit its field type (a ValueError)
     ├── FieldUnavailableError         `rec.require.X`: not selected, or null (an AttributeError)
     ├── UnknownFieldError             strict decoding met an undeclared key (also a KeyError)
@@ -75,6 +76,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # only for annotations: importing them here would load attrs and the codecs
+    from pathlib import Path
+
     from salesforce_typed.bulk2.wire import Bulk2Job
     from salesforce_typed.streaming.cometd import BayeuxError
 
@@ -109,6 +112,7 @@ __all__ = [
     "InvalidQueryLocatorError",
     "InvalidSessionIdError",
     "InvalidTypeError",
+    "JournalCorruptError",
     "LeadershipLostError",
     "MalformedQueryError",
     "NotFoundError",
@@ -228,6 +232,18 @@ class CsvFormatError(CsvInputError):
 
 class CsvRowTooLargeError(CsvInputError):
     """One row (or the header) is larger than a whole upload may be."""
+
+
+class JournalCorruptError(UsageError):
+    """A Bulk job journal file that is not a journal entry (truncated, edited, another
+    version): the message names the file and how to drop it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"bulk job journal {path} is unreadable ({reason}); drop it with "
+            f"`salesforce-typed bulk jobs --forget {path.stem}` (the jobs on Salesforce stay)"
+        )
 
 
 # -- answers we cannot read ------------------------------------------------------------------

@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import attrs
 
-from salesforce_typed.core.errors import UsageError
+from salesforce_typed.core.errors import JournalCorruptError, UsageError
 
 __all__ = [
     "Fingerprint",
@@ -53,17 +53,6 @@ _BLOCK: Final = 1 << 20
 # part states written by the client; Salesforce's ending states are stored as they come
 NEW, CREATING, OPEN, UPLOADED, CLOSED = "new", "creating", "open", "uploaded", "closed"
 ENDED: Final = frozenset({"JobComplete", "Failed", "Aborted"})
-
-
-class JournalCorruptError(UsageError):
-    """A journal file that is not a journal entry (truncated, edited, another version)."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        super().__init__(
-            f"bulk job journal {path} is unreadable ({reason}); drop it with "
-            f"`salesforce-typed bulk jobs --forget {path.stem}` (the jobs on Salesforce stay)"
-        )
 
 
 def _now() -> str:
