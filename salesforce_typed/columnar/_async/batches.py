@@ -141,7 +141,8 @@ async def _drain(batches: AsyncIterable[pa.RecordBatch], sink: BatchSink) -> Wri
 async def write_parquet(
     batches: AsyncIterable[pa.RecordBatch], path: str | os.PathLike[str]
 ) -> Written:
-    """A Parquet file with one row group per batch (page); zstd-compressed."""
+    """A Parquet file with one row group per batch (page), split at 25,000 rows (`ROW_GROUP`:
+    the writer buffers a row group); zstd-compressed."""
     return await _drain(batches, open_sink("parquet", path))
 
 

@@ -133,7 +133,8 @@ def _drain(batches: Iterable[pa.RecordBatch], sink: BatchSink) -> Written:
 def write_parquet(
     batches: Iterable[pa.RecordBatch], path: str | os.PathLike[str]
 ) -> Written:
-    """A Parquet file with one row group per batch (page); zstd-compressed."""
+    """A Parquet file with one row group per batch (page), split at 25,000 rows (`ROW_GROUP`:
+    the writer buffers a row group); zstd-compressed."""
     return _drain(batches, open_sink("parquet", path))
 
 
