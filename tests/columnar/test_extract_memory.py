@@ -1,6 +1,6 @@
 """`bulk extract --format ...` holds one page at a time: the client's peak RSS above its
 imports stays flat as rows grow, and the extract loads neither `pyarrow.compute` nor
-`pyarrow.fs` (26 MB between them that a typed extract does not need).
+`pyarrow.fs` (about 25 MB between them that a typed extract does not need).
 
 The org runs here, its store filled directly; each extract runs in a fresh subprocess, so the
 peak (VmHWM) is the client's own. Ratio-based: 15x the rows (15x the pages) may not add 30% (and 2 MB).
