@@ -222,7 +222,11 @@ def test_a_load_in_several_jobs_dies_between_requests_and_is_picked_up(
         assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
         (done,) = book.entries()
         assert done.state == "ended"
-        assert {j for p in done.parts for j in p.aborted_jobs} == set(left_open)
+        aborted = {j for p in done.parts for j in p.aborted_jobs}
+        # every job the dead run left Open is aborted; with uploads 4 at a time, a job whose
+        # create was under way when the run died may be found and aborted too, never a
+        # closed one (its rows were sent once already)
+        assert set(left_open) <= aborted and not aborted & set(closed)
         assert [j.id for j in bulk.job_status(closed[0] or "", journal=book)] == done.job_ids
 
 
