@@ -213,7 +213,10 @@ class SObject(_Pending):
             # Three kinds of unset slot: a datetime a compiled decoder kept as sent (parsed
             # now), `extra_fields` of a row without unknown keys (made now: a dict per record
             # saved), and a declared field Salesforce did not send (UNSET).
-            if name in _datetime_attrs(type(self)) and _pending_index(self, name) >= 0:
+            kind = _slot_kinds(type(self)).get(name)
+            if kind is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            if kind is _DATETIME and _pending_index(self, name) >= 0:
                 with _LAZY_LOCK:  # one parse and one stored value, whichever thread reads
                     i = _pending_index(self, name)
                     if i < 0:  # another thread parsed it meanwhile
@@ -222,7 +225,7 @@ class SObject(_Pending):
                     _setattr(self, name, value)
                     _drop_pending(self, i)
                     return value
-            if name == "extra_fields":
+            if kind is _EXTRA:
                 with _LAZY_LOCK:  # two first reads must hand out the same dict
                     try:
                         return object.__getattribute__(self, name)
@@ -230,9 +233,7 @@ class SObject(_Pending):
                         extra: dict[str, Any] = {}
                         _setattr(self, name, extra)
                         return extra
-            if name in _slot_names(type(self)):
-                return UNSET
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            return UNSET
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -365,20 +366,26 @@ class RelatedList(Generic[T]):
 _PLANS: dict[type, _Plan] = {}
 _SHAPES: dict[type, Shapes] = {}
 _SLOTS: dict[type, frozenset[str]] = {}
-_DATETIMES: dict[type, frozenset[str]] = {}
+_KINDS: dict[type, dict[str, str]] = {}
 _new = object.__new__
 _LAZY_LOCK = threading.Lock()
 _setattr = object.__setattr__
 
 
-def _datetime_attrs(cls: type[SObject]) -> frozenset[str]:
-    """Attributes a compiled decoder may leave pending (no __delattr__ here: defining one
-    would route every attribute store through Python, the decoders' included)."""
-    names = _DATETIMES.get(cls)
-    if names is None:
-        found = (f.attr_name for f in cls.__sf_fields__ if f.type == "datetime")
-        names = _DATETIMES[cls] = frozenset(found)
-    return names
+_DATETIME, _EXTRA, _PLAIN = "datetime", "extra", "plain"
+
+
+def _slot_kinds(cls: type[SObject]) -> dict[str, str]:
+    """Each attrs slot of `cls` and what an unset one reads as: a datetime a compiled decoder
+    may leave pending, `extra_fields` (made on first read), or UNSET. No __delattr__ goes
+    with this: defining one routes every attribute store through Python, the decoders'."""
+    kinds = _KINDS.get(cls)
+    if kinds is None:
+        kinds = {name: _PLAIN for name in _slot_names(cls)}
+        kinds.update((f.attr_name, _DATETIME) for f in cls.__sf_fields__ if f.type == "datetime")
+        kinds["extra_fields"] = _EXTRA
+        _KINDS[cls] = kinds
+    return kinds
 
 
 def _slot_names(cls: type) -> frozenset[str]:
