@@ -62,6 +62,7 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "salesforce-typed listen": ('"changeType": "CREATE"',),
     "bulk load Contact contacts.csv": ("2 successful, 0 failed, 0 unprocessed",),
     "print(done.rows, pq.read_schema": ("3 decimal128(18, 0)",),
+    "print(written.records > 0, written.path.name)": ("50.0", "True accounts-fast.csv"),
     "from acme_sf import Account; print(Account)": ("<class 'acme_sf.account.Account'>",),
     "salesforce-typed auth show dev": (
         "Logged in as admin@",
