@@ -23,9 +23,10 @@ SECTIONS = (
     "10. typed queries",
     "11. check-soql",
     "12. a Bulk load that survives the process",
-    "13. Pub/Sub API over gRPC",
-    "14. typed columnar data",
-    "15. schema drift",
+    "13. Bulk where latency rules",
+    "14. Pub/Sub API over gRPC",
+    "15. typed columnar data",
+    "16. schema drift",
 )
 
 
@@ -191,6 +192,8 @@ def test_the_later_sections_show_their_evidence(out: str) -> None:
     assert re.search(r"run again: 1999 loaded once, 1 failed \(input row \d+", out), out
     assert re.search(r"UPDATE over gRPC, replay id [0-9a-f]+: changedFields .*'Name.LastName'", out)
     assert "published and received Demo_Order__e" in out
+    assert re.search(r"listed pages, four at a time \(the default\): 20,000 rows in", out), out
+    assert "both files are byte for byte the same" in out
     assert "bulk2 query -> arrow_batches -> write_parquet: 1,000,000 rows" in out
     assert "the amounts add up exactly: 4,999,995,000.00" in out
     assert "schema diff → exit 1 (critical drift)" in out

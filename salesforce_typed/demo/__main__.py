@@ -28,6 +28,7 @@ SECTIONS = (
     "typed queries: select(...) through REST, SOAP and Bulk, typed rows, require",
     "check-soql: string SOQL checked against the generated package",
     "a Bulk load that survives the process: journal, rerun, failed rows matched",
+    "Bulk where latency rules: result pages downloaded four at a time",
     "Pub/Sub API over gRPC: a CDC event typed, a platform event published and received",
     "typed columnar data: 1,000,000 rows to Parquet, then DuckDB",
     "schema drift: the org changes under the package",
@@ -44,6 +45,7 @@ def _timed(console: Console, n: int, title: str, run: Callable[[], None]) -> Non
 def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLContext) -> None:
     from salesforce_typed.demo.bulk import bulk_tour
     from salesforce_typed.demo.bulk_jobs import bulk_jobs_tour
+    from salesforce_typed.demo.bulk_overlap import bulk_overlap_tour
     from salesforce_typed.demo.cdc import cdc_tour
     from salesforce_typed.demo.check_soql import check_soql_tour
     from salesforce_typed.demo.columnar import columnar_tour
@@ -64,6 +66,7 @@ def _sections(console: Console, sf: Any, org: Any, folder: Path, ctx: ssl.SSLCon
         lambda: query_tour(console, sf, m),
         lambda: check_soql_tour(console, sf, m),
         lambda: bulk_jobs_tour(console, sf, m),
+        lambda: bulk_overlap_tour(console, sf, m, org, folder),
         lambda: pubsub_tour(console, sf, m, org),
         lambda: columnar_tour(console, sf, m, org, folder),  # leaves 1M Opportunities
         lambda: schema_drift_tour(console, sf, m, org),  # changes the schema: last
