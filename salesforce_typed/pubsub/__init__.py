@@ -11,11 +11,14 @@ from salesforce_typed.pubsub._async.client import (
     EARLIEST,
     LATEST,
     AsyncPubSub,
+    ManagedStream,
+    ManagedSubscriptionInfo,
     PublishResult,
     PubSubMessage,
     Replay,
     TopicInfo,
 )
+from salesforce_typed.pubsub._async.managed import CommitResult
 from salesforce_typed.pubsub.errors import PubSubError
 from salesforce_typed.pubsub.facade import PubSub
 
@@ -24,6 +27,9 @@ __all__ = [
     "EARLIEST",
     "LATEST",
     "AsyncPubSub",
+    "CommitResult",
+    "ManagedStream",
+    "ManagedSubscriptionInfo",
     "PubSub",
     "PubSubError",
     "PubSubMessage",

@@ -32,6 +32,7 @@ MODULES = (
     "rest.apex",
     "soap.calls",
     "bulk1.routes",
+    "pubsub.managed",  # Tooling API ManagedEventSubscription records
 )
 
 

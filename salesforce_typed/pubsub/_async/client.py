@@ -22,7 +22,7 @@ import contextlib
 import io
 import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -32,6 +32,7 @@ import grpc
 import grpc.aio
 
 from salesforce_typed.core.errors import UsageError
+from salesforce_typed.pubsub._async.managed import ManagedStream
 from salesforce_typed.pubsub.decode import SchemaPlan, bayeux_message, cometd_payload
 from salesforce_typed.pubsub.errors import PubSubError
 from salesforce_typed.streaming.events import EventDecoder, StreamEvent
@@ -45,7 +46,11 @@ __all__ = [
     "DEFAULT_TARGET",
     "EARLIEST",
     "LATEST",
+    "MAX_PUBLISH_BATCH",
+    "MAX_PUBLISH_BYTES",
     "AsyncPubSub",
+    "ManagedStream",
+    "ManagedSubscriptionInfo",
     "PubSubMessage",
     "PublishResult",
     "Replay",
@@ -57,6 +62,10 @@ LATEST: Final = "LATEST"
 EARLIEST: Final = "EARLIEST"
 Replay = str | bytes  # LATEST, EARLIEST, or a replay id to start after (CUSTOM)
 MAX_REQUESTED: Final = 100  # "Pub/Sub API Allocations": events per FetchRequest
+# "Pub/Sub API and Event Allocations": a PublishRequest over 4 MB fails and closes the stream;
+# no more than 200 events per request is the guide's recommendation (our default cap).
+MAX_PUBLISH_BYTES: Final = 4 * 1024 * 1024
+MAX_PUBLISH_BATCH: Final = 200
 # HTTP/2 pings on an idle connection, so a half-open one fails instead of hanging. Every
 # 5 minutes: gRPC servers by default refuse pings without data more often (GOAWAY
 # too_many_pings), and Salesforce's own keepalive FetchResponse comes every 270 s.
@@ -91,6 +100,19 @@ class PubSubMessage:
 
 
 @attrs.frozen(kw_only=True)
+class ManagedSubscriptionInfo:
+    """A `ManagedEventSubscription` Tooling record: what the org keeps for a managed
+    subscription (its state is RUN or STOP)."""
+
+    id: str
+    developer_name: str
+    topic_name: str
+    state: str
+    default_replay: str
+    error_recovery_replay: str
+
+
+@attrs.frozen(kw_only=True)
 class PublishResult:
     """One published event: its replay id, or the error Salesforce gave for it alone."""
 
@@ -99,7 +121,8 @@ class PublishResult:
     error: str | None = None
 
 
-def _error(exc: grpc.aio.AioRpcError) -> PubSubError:
+def rpc_error(exc: grpc.aio.AioRpcError) -> PubSubError:
+    """A failed RPC as a PubSubError: its status, `error-code` and `rpc-id` trailers."""
     trailers = {k: v for k, v in (exc.trailing_metadata() or ()) if isinstance(v, str)}
     return PubSubError(
         exc.details() or "",
@@ -107,6 +130,9 @@ def _error(exc: grpc.aio.AioRpcError) -> PubSubError:
         error_code=trailers.get("error-code", ""),
         rpc_id=trailers.get("rpc-id", ""),
     )
+
+
+_error = rpc_error
 
 
 def _root_certificates(verify: ssl.SSLContext | bool) -> bytes | None:
@@ -304,12 +330,89 @@ class AsyncPubSub:
             event=self.decoder.decode(raw),
         )
 
+    # -- managed subscriptions (beta) --------------------------------------------------------
+
+    async def create_managed_subscription(
+        self,
+        developer_name: str,
+        topic: str,
+        *,
+        default_replay: str = LATEST,
+        error_recovery_replay: str = LATEST,
+        state: str = "RUN",
+        label: str | None = None,
+    ) -> str:
+        """Create a `ManagedEventSubscription` (Tooling API, as Salesforce configures one);
+        returns its record id."""
+        body = {
+            "FullName": developer_name,
+            "Metadata": {
+                "label": label or developer_name,
+                "topicName": topic,
+                "defaultReplay": default_replay,
+                "errorRecoveryReplay": error_recovery_replay,
+                "state": state,
+            },
+        }
+        created = await self.sf.request(
+            "POST", "/tooling/sobjects/ManagedEventSubscription", json=body
+        )
+        return str(created["id"])
+
+    async def managed_subscription(self, key: str) -> ManagedSubscriptionInfo:
+        """The `ManagedEventSubscription` with this record id or developer name."""
+        from salesforce_typed.pubsub._async.managed import is_record_id
+
+        fields = ("DeveloperName", "Id") if is_record_id(key) else ("DeveloperName",)
+        for field in reversed(fields):
+            soql = (
+                "SELECT Id, DeveloperName, Metadata FROM ManagedEventSubscription "
+                f"WHERE {field} = '{key.replace(chr(39), '')}'"
+            )
+            page = await self.sf.request("GET", "/tooling/query", params={"q": soql})
+            for record in page.get("records") or ():
+                meta = record.get("Metadata") or {}
+                return ManagedSubscriptionInfo(
+                    id=str(record["Id"]),
+                    developer_name=str(record["DeveloperName"]),
+                    topic_name=str(meta.get("topicName", "")),
+                    state=str(meta.get("state", "")),
+                    default_replay=str(meta.get("defaultReplay", LATEST)),
+                    error_recovery_replay=str(meta.get("errorRecoveryReplay", LATEST)),
+                )
+        raise PubSubError(f"no ManagedEventSubscription {key!r}", status="NOT_FOUND")
+
+    def managed_subscribe(
+        self,
+        subscription: str,
+        *,
+        topic: str | None = None,
+        num_requested: int = MAX_REQUESTED,
+        auto_commit: bool = True,
+        idle_timeout_s: float = 330.0,
+    ) -> ManagedStream:
+        """Events of a managed subscription (record id or developer name), typed, from the
+        org's committed position. `topic` (the subscription's, to decode events) is looked
+        up with the Tooling API when not given. With `auto_commit` a batch is committed
+        once the consumer has taken all of it; otherwise call `stream.commit(replay_id)`."""
+        if not 1 <= num_requested <= MAX_REQUESTED:
+            raise UsageError(f"num_requested must be 1..{MAX_REQUESTED}, not {num_requested}")
+        return ManagedStream(
+            self,
+            subscription,
+            topic=topic,
+            num_requested=num_requested,
+            auto_commit=auto_commit,
+            idle_timeout_s=idle_timeout_s,
+        )
+
     # -- publish -----------------------------------------------------------------------------
 
-    async def publish(
-        self, topic: str, events: Sequence[Mapping[str, Any]], *, ids: Sequence[str] = ()
-    ) -> list[PublishResult]:
-        """Publish platform events (field name -> value, datetimes as epoch ms or ISO)."""
+    async def _producer_events(
+        self, topic: str, events: Sequence[Mapping[str, Any]], ids: Sequence[str]
+    ) -> list[pb.ProducerEvent]:
+        """Platform events (field name -> value, datetimes as epoch ms or ISO) encoded with
+        the topic's schema."""
         import uuid
 
         info = await self.get_topic(topic)
@@ -325,16 +428,107 @@ class AsyncPubSub:
             producer.append(
                 pb.ProducerEvent(id=event_id, schema_id=info.schema_id, payload=out.getvalue())
             )
+        return producer
+
+    async def publish(
+        self, topic: str, events: Sequence[Mapping[str, Any]], *, ids: Sequence[str] = ()
+    ) -> list[PublishResult]:
+        """Publish platform events (field name -> value, datetimes as epoch ms or ISO)."""
+        producer = await self._producer_events(topic, events, ids)
         request = pb.PublishRequest(topic_name=topic, events=producer)
         response = await self._call(lambda md: self._stub.Publish(request, metadata=md))
-        return [
-            PublishResult(
-                correlation_key=r.correlation_key,
-                replay_id=r.replay_id or None,
-                error=r.error.msg if r.HasField("error") else None,
+        return _results(response)
+
+    async def publish_stream(
+        self,
+        topic: str,
+        batches: Iterable[Sequence[Mapping[str, Any]]],
+        *,
+        max_batch: int = MAX_PUBLISH_BATCH,
+    ) -> list[PublishResult]:
+        """Publish many batches over one PublishStream, all queued without waiting for each
+        answer; one result per event, in order. A batch over `max_batch` events (default the
+        guide's 200) or whose request exceeds 4 MB raises UsageError before anything is sent."""
+        requests = []
+        for number, batch in enumerate(batches):
+            if not 1 <= len(batch) <= max_batch:
+                raise UsageError(
+                    f"batch {number} has {len(batch)} events: a PublishRequest takes 1 to "
+                    f"{max_batch} (the guide recommends at most {MAX_PUBLISH_BATCH})"
+                )
+            request = pb.PublishRequest(
+                topic_name=topic, events=await self._producer_events(topic, batch, ())
             )
-            for r in response.results
-        ]
+            if request.ByteSize() > MAX_PUBLISH_BYTES:
+                raise UsageError(
+                    f"batch {number} encodes to {request.ByteSize()} bytes: a PublishRequest "
+                    f"over {MAX_PUBLISH_BYTES} bytes (4 MB) fails and closes the stream"
+                )
+            requests.append(request)
+        if not requests:
+            return []
+        for attempt in (1, 2):
+            metadata = await self._metadata()
+            call = self._stub.PublishStream(metadata=metadata)
+            try:
+                return await _stream_publish(call, requests)
+            except grpc.aio.AioRpcError as exc:
+                # refused before anything was published: safe to send again once
+                if exc.code() == grpc.StatusCode.UNAUTHENTICATED and attempt == 1:
+                    await self._refresh(metadata)
+                    continue
+                raise rpc_error(exc) from None
+            finally:
+                call.cancel()
+        raise AssertionError("unreachable")
+
+
+async def _stream_publish(
+    call: grpc.aio.StreamStreamCall[pb.PublishRequest, pb.PublishResponse],
+    requests: Sequence[pb.PublishRequest],
+) -> list[PublishResult]:
+    """Write every request, then read one response per request (the server answers each
+    batch when its publish completes, in order)."""
+
+    async def write_all() -> None:
+        for request in requests:
+            await call.write(request)
+        await call.done_writing()
+
+    writer = asyncio.ensure_future(write_all())
+    results: list[PublishResult] = []
+    try:
+        for _ in requests:
+            response = await call.read()
+            if response is grpc.aio.EOF or not isinstance(response, pb.PublishResponse):
+                code = await call.code()
+                trailers = {
+                    k: v for k, v in (await call.trailing_metadata() or ()) if isinstance(v, str)
+                }
+                raise PubSubError(
+                    await call.details()
+                    or "the PublishStream ended before every batch was answered",
+                    status=code.name,
+                    error_code=trailers.get("error-code", ""),
+                    rpc_id=trailers.get("rpc-id", ""),
+                )
+            results.extend(_results(response))
+    finally:
+        writer.cancel()
+        with contextlib.suppress(BaseException):
+            await writer
+    return results
+
+
+def _results(response: pb.PublishResponse) -> list[PublishResult]:
+    return [
+        PublishResult(
+            correlation_key=r.correlation_key,
+            replay_id=r.replay_id or None,
+            error=r.error.msg if r.HasField("error") else None,
+        )
+        for r in response.results
+    ]
 
 
 def _first_request(topic: str, replay: Replay, num_requested: int) -> pb.FetchRequest:

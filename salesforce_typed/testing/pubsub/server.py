@@ -73,7 +73,12 @@ class PubSubServer:
         return self
 
     async def _serve(self) -> None:
-        server = grpc.aio.server()
+        from salesforce_typed.testing.pubsub.limits import SERVER_RECEIVE_BYTES
+
+        # above the 4 MB publish limit, which the service answers as Salesforce does
+        server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", SERVER_RECEIVE_BYTES)]
+        )
         pb_grpc.add_PubSubServicer_to_server(self.service, server)
         wanted = self.port
         for port in (wanted, 0) if wanted else (0,):  # a remembered port may be taken now

@@ -31,7 +31,7 @@ import grpc
 
 from salesforce_typed.testing.org.http import SfError
 from salesforce_typed.testing.org.state import OrgState, Session
-from salesforce_typed.testing.pubsub import schemas
+from salesforce_typed.testing.pubsub import limits, schemas
 from salesforce_typed.testing.streaming.bus import ALL_CHANGE_EVENTS, EventBus, channel_entity
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
 from salesforce_typed_pubsub import pubsub_api_pb2_grpc as pb_grpc
@@ -271,16 +271,27 @@ class PubSubService(pb_grpc.PubSubServicer):
         request_iterator: AsyncIterator[pb.PublishRequest],
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[pb.PublishResponse]:
+        topic = ""
         async for request in request_iterator:
-            yield await self._publish(request, context)
+            topic = topic or request.topic_name
+            if request.topic_name and request.topic_name != topic:  # proto: must match
+                mismatch = f"The topic_name {request.topic_name} does not match {topic}."
+                await self._fail(
+                    context, _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "", mismatch)
+                )
+            yield await self._publish(
+                pb.PublishRequest(topic_name=topic, events=request.events), context
+            )
 
     async def ManagedSubscribe(  # noqa: N802 (the proto's method names)
         self,
         request_iterator: AsyncIterator[pb.ManagedFetchRequest],
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[pb.ManagedFetchResponse]:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ManagedSubscribe is not served yet.")
-        yield pb.ManagedFetchResponse()  # unreachable: makes this an async generator
+        from salesforce_typed.testing.pubsub import managed  # it builds on this module
+
+        async for response in managed.managed_subscribe(self, request_iterator, context):
+            yield response
 
     async def _publish(
         self, request: pb.PublishRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -294,6 +305,9 @@ class PubSubService(pb_grpc.PubSubServicer):
                     "sfdc.platform.eventbus.grpc.publish.denied",
                     f"Publishing to {request.topic_name} is not allowed.",
                 )
+            too_large = limits.request_error(request)
+            if too_large is not None:
+                raise _AbortError(too_large[0], "", too_large[1])
         except _AbortError as exc:
             await self._fail(context, exc)
             raise AssertionError("unreachable") from exc
@@ -308,6 +322,9 @@ class PubSubService(pb_grpc.PubSubServicer):
             error = pb.Error(code=pb.ErrorCode.PUBLISH, msg=msg)
             return pb.PublishResult(error=error, correlation_key=event.id)
 
+        too_large = limits.event_error(event)
+        if too_large is not None:
+            return failed(too_large)
         if event.schema_id != found.schema_id:
             return failed(f"The schema ID {event.schema_id} does not match the topic's schema.")
         try:
