@@ -14,26 +14,29 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine, Generator, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from salesforce_typed.pubsub._async.client import (
     DEFAULT_TARGET,
     LATEST,
+    MAX_PUBLISH_BATCH,
     MAX_REQUESTED,
     AsyncPubSub,
+    ManagedSubscriptionInfo,
     PublishResult,
     PubSubMessage,
     Replay,
     TopicInfo,
 )
+from salesforce_typed.pubsub._async.managed import CommitResult, ManagedStream
 
 if TYPE_CHECKING:
     from salesforce_typed.rest._async.client import AsyncSalesforce
     from salesforce_typed.rest._sync.client import Salesforce
 
-__all__ = ["PubSub"]
+__all__ = ["BlockingManagedStream", "PubSub"]
 
 T = TypeVar("T")
 
@@ -98,6 +101,60 @@ class PubSub:
     ) -> list[PublishResult]:
         return self._run(self.client.publish(topic, events, ids=ids))
 
+    def publish_stream(
+        self,
+        topic: str,
+        batches: Iterable[Sequence[Mapping[str, Any]]],
+        *,
+        max_batch: int = MAX_PUBLISH_BATCH,
+    ) -> list[PublishResult]:
+        """As `AsyncPubSub.publish_stream`: many batches over one PublishStream."""
+        return self._run(self.client.publish_stream(topic, batches, max_batch=max_batch))
+
+    def create_managed_subscription(
+        self,
+        developer_name: str,
+        topic: str,
+        *,
+        default_replay: str = LATEST,
+        error_recovery_replay: str = LATEST,
+        state: str = "RUN",
+        label: str | None = None,
+    ) -> str:
+        return self._run(
+            self.client.create_managed_subscription(
+                developer_name,
+                topic,
+                default_replay=default_replay,
+                error_recovery_replay=error_recovery_replay,
+                state=state,
+                label=label,
+            )
+        )
+
+    def managed_subscription(self, key: str) -> ManagedSubscriptionInfo:
+        return self._run(self.client.managed_subscription(key))
+
+    def managed_subscribe(
+        self,
+        subscription: str,
+        *,
+        topic: str | None = None,
+        num_requested: int = MAX_REQUESTED,
+        auto_commit: bool = True,
+        idle_timeout_s: float = 330.0,
+    ) -> BlockingManagedStream:
+        """As `AsyncPubSub.managed_subscribe`; iterate the result, `commit()` on it, close it
+        (or leave its `with` block) to end the subscription."""
+        stream = self.client.managed_subscribe(
+            subscription,
+            topic=topic,
+            num_requested=num_requested,
+            auto_commit=auto_commit,
+            idle_timeout_s=idle_timeout_s,
+        )
+        return BlockingManagedStream(self, stream)
+
     def subscribe(
         self,
         topic: str,
@@ -156,3 +213,45 @@ class PubSub:
 
 async def _next(stream: AsyncIterator[PubSubMessage]) -> PubSubMessage:
     return await anext(stream)
+
+
+class BlockingManagedStream:
+    """A `ManagedStream` driven from blocking code through its `PubSub`'s event loop."""
+
+    def __init__(self, pubsub: PubSub, stream: ManagedStream) -> None:
+        self._pubsub = pubsub
+        self.stream = stream
+
+    def __repr__(self) -> str:
+        return f"Blocking{self.stream!r}"
+
+    @property
+    def last_commit(self) -> CommitResult | None:
+        return self.stream.last_commit
+
+    def __iter__(self) -> BlockingManagedStream:
+        return self
+
+    def __next__(self) -> PubSubMessage:
+        try:
+            return self._pubsub._run(_next(self.stream))
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def commit(self, replay_id: bytes) -> str:
+        return self._pubsub._run(self.stream.commit(replay_id))
+
+    def close(self) -> None:
+        if not self._pubsub._closed:
+            self._pubsub._run(self.stream.aclose())
+
+    def __enter__(self) -> BlockingManagedStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,8 +14,8 @@ import grpc
 import grpc.aio
 import pytest
 
-from salesforce_typed import AsyncSalesforce, RefreshTokenGrant
-from salesforce_typed.pubsub import AsyncPubSub, PubSubError
+from salesforce_typed import AsyncSalesforce, RefreshTokenGrant, Salesforce
+from salesforce_typed.pubsub import AsyncPubSub, PubSub, PubSubError
 from salesforce_typed.pubsub._async.managed import ManagedStream
 from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.streaming.events import PlatformEvent
@@ -243,3 +244,32 @@ async def test_subscription_and_commit_survive_an_org_restart(
     with FakeOrg(data_dir=tmp_path, tls=True, pubsub=True) as second:
         assert await session(second, after) == ["B", "C"]
     assert taken == ["A", "B"]
+
+
+def test_blocking_face_streams_publishes_and_commits(
+    org: FakeOrg, grant: Callable[[FakeOrg], RefreshTokenGrant]
+) -> None:
+    ca = org.credentials()["ca_file"]
+    with (
+        Salesforce(auth=grant(org), verify=ca, token_store=MemoryTokenStore()) as sf,
+        PubSub.from_client(sf, target=org.pubsub_url) as pubsub,
+    ):
+        sub_id = pubsub.create_managed_subscription("Orders_Sub", TOPIC, default_replay="EARLIEST")
+        assert pubsub.managed_subscription("Orders_Sub").id == sub_id
+        results = pubsub.publish_stream(
+            TOPIC, [[{"Order_Number__c": "A"}], [{"Order_Number__c": "B"}]]
+        )
+        assert [r.error for r in results] == [None, None]
+        with pubsub.managed_subscribe("Orders_Sub", auto_commit=False) as stream:
+            message = next(stream)
+            assert isinstance(message.event, PlatformEvent)
+            assert message.event.payload["Order_Number__c"] == "A"
+            assert stream.commit(message.replay_id)
+        stored = managed.registry(org.state).find(sub_id)
+        for _ in range(200):
+            if stored is not None and stored.committed == replay_int(message.replay_id):
+                break
+            threading.Event().wait(0.01)
+        assert stored is not None and stored.committed == replay_int(message.replay_id)
+        with pubsub.managed_subscribe("Orders_Sub") as again:
+            assert next(again).replay_id == results[1].replay_id
