@@ -26,9 +26,13 @@ from salesforce_typed.core.errors import UsageError
 __all__ = ["DEFAULT_PARALLEL", "AsyncFetch", "AsyncPageWindow", "Fetch", "PageWindow"]
 
 T = TypeVar("T")
-# Pages under way when a caller does not say: a listing names up to five, and four hide a
-# round trip and the server's reading time behind the page being handled.
-DEFAULT_PARALLEL: Final = 4
+# Pages under way when a caller does not say. Each page costs a round trip and the server's
+# reading time (seconds for a 50,000-row page), which only overlap hides; a listing names up
+# to five, and the next listing is read while they download. Salesforce sets no limit on
+# concurrent API requests shorter than 20 s, and 25 (5 in Developer Edition and trial orgs)
+# on those of 20 s or longer ("API Request Limits and Allocations"), so ten page downloads
+# are well inside it. Byte paths spool pages to disk: ten cost no more memory than one.
+DEFAULT_PARALLEL: Final = 10
 
 # A page fetcher in each flavour, so that one async source unasyncs to the thread one.
 AsyncFetch: TypeAlias = Callable[..., Awaitable[T]]

@@ -480,7 +480,13 @@ def bulk_extract(
     soql: Annotated[str, typer.Argument(help="The SOQL query.")],
     out: Annotated[Path, typer.Option(help="The CSV file to write.")],
     include_deleted: Annotated[bool, typer.Option(help="queryAll: deleted rows too.")] = False,
-    page_size: Annotated[int, typer.Option(help="Rows per results page (maxRecords).")] = 50_000,
+    page_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Rows per results page (maxRecords), read one after another. Default: "
+            "Salesforce's page size, the listed pages downloaded ten at a time."
+        ),
+    ] = None,
     format: Annotated[  # columnar: typed output (columnar/cli.py)
         str, typer.Option(help="csv, parquet, arrow (an Arrow IPC stream) or jsonl.")
     ] = "csv",

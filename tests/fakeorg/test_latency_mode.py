@@ -190,7 +190,8 @@ def test_bulk2_processing_time_follows_the_rate(
     assert created.status_code == 200, created.text
     info = _finished(api, QUERY, created.json()["id"])
     assert (info["state"], info["numberRecordsProcessed"]) == ("JobComplete", 5000)
-    assert sum(sleeps.calls) == 5.0  # 5000 rows read at 1000 rows/s
+    # 5000 rows read at 1000 rows/s, less the emulator's own time over them (milliseconds)
+    assert 4.5 < sum(sleeps.calls) <= 5.0
 
     sleeps.calls.clear()
     assert _admin(admin, bulk_results_rows_per_s=500).status_code == 200

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Generator, Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, Final, TypeVar
 
 from salesforce_typed.bulk2._sync.transport import ResponseMeta
 from salesforce_typed.bulk2.rows import RowDecoder
@@ -47,6 +48,13 @@ log = logging.getLogger("salesforce_typed.bulk")
 
 T = TypeVar("T", bound=SObject)
 X = TypeVar("X")
+
+_COPY_BLOCK: Final = 1 << 20  # a listed page is copied from its temporary file in 1 MB blocks
+# A query job's size is unknown until it ends, so its wait has no estimate to aim at (see
+# jobs/polling.py). The client's default policy is tightened for it: polls at most 0.9 s
+# apart for the first minute (`near`), then 1.5% of the time waited (`lateness`), so
+# completion is noticed within a second for jobs up to a minute, about 350 polls an hour.
+QUERY_POLL: Final = PollPolicy(near=0.9, lateness=0.015)
 
 
 class Bulk2Query(Pager[T]):
@@ -100,7 +108,8 @@ class Bulk2Query(Pager[T]):
             spec = build_create_query(self.soql, operation=self.operation, dialect=self.dialect)
             created = parse_job(self._bulk.transport.call(spec), "query")
             self.job_id = created.id
-        (job,) = self._bulk.wait([self.job_id], "query", poll=self.poll, required=True)
+        poll = self.poll or _query_poll(self._bulk.poll)
+        (job,) = self._bulk.wait([self.job_id], "query", poll=poll, required=True)
         self.job = job
         return job
 
@@ -198,11 +207,21 @@ class Bulk2Query(Pager[T]):
             records.append(decoder.decode(cells))
         return records
 
-    def _page_bytes(self, job: Bulk2Job, url: str) -> tuple[bytes, int]:
-        """One listed page's CSV bytes, whole, and its row count (`Sforce-NumberOfRecords`)."""
+    def _page_file(self, job: Bulk2Job, url: str) -> tuple[IO[bytes], int]:
+        """One listed page streamed into an unnamed temporary file as its bytes arrive, rewound,
+        and its row count (`Sforce-NumberOfRecords`). Memory holds a network chunk per page
+        under way, not the page: pages in flight cost disk, so their number does not decide
+        the memory a result of any size takes."""
         meta = ResponseMeta()
-        chunks = [chunk for chunk in self._bulk.transport.raw(build_result_page(url), meta)]
-        return b"".join(chunks), parse_record_count(meta.headers or {}) or 0
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+        try:
+            for chunk in self._bulk.transport.raw(build_result_page(url), meta):
+                spool.write(chunk)
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        return spool, parse_record_count(meta.headers or {}) or 0
 
     def _listed(
         self,
@@ -274,15 +293,23 @@ class Bulk2Query(Pager[T]):
     def _listed_to_file(
         self, job: Bulk2Job, listing: ResultListing, limit: int, out: IO[bytes]
     ) -> int:
-        """Listed pages into `out` in order (the first keeps its header); bytes written."""
+        """Listed pages into `out` in order (the first keeps its header); bytes written.
+        Each page is copied from its temporary file a block at a time."""
         written = 0
         first = True
-        for body, count in self._listed(job, listing, limit, self._page_bytes):
-            if not first:  # later pages repeat the header: drop up to its line end
-                body = body[body.find(b"\n") + 1 :] if b"\n" in body else b""
-            first = False
-            out.write(body)
-            written += len(body)
+        for spool, count in self._listed(job, listing, limit, self._page_file):
+            with spool:
+                if not first:  # later pages repeat the header: drop up to its line end
+                    spool.readline()
+                first = False
+                while block := spool.read(_COPY_BLOCK):
+                    out.write(block)
+                    written += len(block)
             self.records_read += count
             self._report(job)
         return written
+
+
+def _query_poll(policy: PollPolicy) -> PollPolicy:
+    """`QUERY_POLL` unless the client was given a policy of its own."""
+    return QUERY_POLL if policy == PollPolicy() else policy

@@ -4,7 +4,8 @@ Async-first; `_sync/batches.py` is generated.
 `arrow_batches(query)` takes a pager as returned by `bulk2.query(...)` or `query(...)` (REST)
 and yields one `pyarrow.RecordBatch` per result page, typed from the pager's model
 (`columnar/schema.py`). A Bulk 2.0 page is read whole as CSV bytes and parsed by Arrow (no
-model per row); a REST page from its JSON rows. Memory holds one page and its batch. The
+model per row); a REST page from its JSON rows. Memory holds one page and its batch (Bulk
+pages downloading in parallel wait in temporary files, `AsyncBulk2Query._page_file`). The
 pager's `locator` moves on as pages are read, as it does when iterating, so a Bulk read
 resumes with `resume_query(job_id, locator=...)`. Every batch has the schema of the first.
 """
@@ -70,7 +71,9 @@ async def bulk2_batches(
     schema: pa.Schema | None = None
     listing = await query._listing_for(job, query.parallel)
     if listing is not None and query.parallel is not None:
-        async for page, _ in query._listed(job, listing, query.parallel, query._page_bytes):
+        async for spool, _ in query._listed(job, listing, query.parallel, query._page_file):
+            with spool:  # the pages under way wait on disk: only this one is read in
+                page = spool.read()
             if schema is None and _has_rows(page):
                 schema = schema_for_page(source, page, job.dialect, extra_scale=extra_scale)
             if schema is not None:

@@ -62,7 +62,9 @@ def bulk2_batches(
     schema: pa.Schema | None = None
     listing = query._listing_for(job, query.parallel)
     if listing is not None and query.parallel is not None:
-        for page, _ in query._listed(job, listing, query.parallel, query._page_bytes):
+        for spool, _ in query._listed(job, listing, query.parallel, query._page_file):
+            with spool:  # the pages under way wait on disk: only this one is read in
+                page = spool.read()
             if schema is None and _has_rows(page):
                 schema = schema_for_page(source, page, job.dialect, extra_scale=extra_scale)
             if schema is not None:

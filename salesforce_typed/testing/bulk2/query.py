@@ -170,6 +170,7 @@ async def _run_query(table: JobTable, job: BulkJob) -> None:
         job.header_line = sink.lines.pop()
         try:
             while job.state == IN_PROGRESS:
+                sliced = time.monotonic()
                 with st.lock:
                     records = result.fetch(_FETCH)
                 if not records:
@@ -184,7 +185,8 @@ async def _run_query(table: JobTable, job: BulkJob) -> None:
                 sink.lines.clear()
                 job.processed += len(records)
                 await asyncio.sleep(0)  # polls and other requests run between fetches
-                await latency(state).work(len(records))  # realistic-latency mode
+                # realistic-latency mode: the slice's own time counts toward its server work
+                await latency(state).work(len(records), spent=time.monotonic() - sliced)
         finally:
             with st.lock:
                 result.close()
