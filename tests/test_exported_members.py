@@ -202,6 +202,7 @@ STREAMING = {
     "PushTopicEvent",
     "ReplayFallback",
     "ReplayIdInvalidError",
+    "ReplayPosition",
     "StreamEvent",
     "StreamingError",
     "StreamingStoppedError",

@@ -5,7 +5,7 @@ Redis and PostgreSQL stores live in their own modules so importing this package 
 in a database driver.
 """
 
-from salesforce_typed.stores.base import TokenData, TokenStore, token_key
+from salesforce_typed.stores.base import ReplayPosition, TokenData, TokenStore, token_key
 from salesforce_typed.stores.file import FileTokenStore
 from salesforce_typed.stores.journal import TokenJournal
 from salesforce_typed.stores.memory import MemoryTokenStore
@@ -13,6 +13,7 @@ from salesforce_typed.stores.memory import MemoryTokenStore
 __all__ = [
     "FileTokenStore",
     "MemoryTokenStore",
+    "ReplayPosition",
     "TokenData",
     "TokenJournal",
     "TokenStore",

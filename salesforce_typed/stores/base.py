@@ -18,19 +18,46 @@ What must stay true for a `LeaseStore` (checked by `tests/stores/lease_contract.
   epoch and the lease was not released, so a paused old leader that wakes up after a takeover
   cannot move the checkpoint. Replay ids are not required to increase (Salesforce may renumber
   them when an org migrates); the fence, not the value, protects the checkpoint.
+- A checkpoint is a `ReplayPosition`: an `int` (a CometD replay id) or `bytes` (a Pub/Sub
+  replay id, opaque). It reads back as written, same type, byte for byte (`b""` included),
+  and a channel may switch kinds: the last write wins. Anything else (`bool`, `str`,
+  `bytearray`) is refused with `UsageError` before the store is touched.
 - Expiry is judged by the store's clock (the server's for Redis and PostgreSQL), so replicas
   with skewed clocks still agree on who leads.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
 from salesforce_typed.auth.token import TokenData, TokenStore, token_key
+from salesforce_typed.core.errors import UsageError
 
-__all__ = ["Lease", "LeaseStore", "TokenData", "TokenStore", "token_key"]
+__all__ = [
+    "Lease",
+    "LeaseStore",
+    "ReplayPosition",
+    "TokenData",
+    "TokenStore",
+    "check_replay_position",
+    "token_key",
+]
+
+ReplayPosition: TypeAlias = int | bytes
+"""Where a consumer resumes: a CometD replay id (`int`) or a Pub/Sub one (opaque `bytes`)."""
+
+
+def check_replay_position(replay_id: object) -> ReplayPosition:
+    """`replay_id` if its type is exactly `int` or `bytes`, else `UsageError`.
+
+    Stores keep the type, so they refuse what would not read back as written: a `bool` or an
+    `IntEnum` would come back as `int`, a `bytearray` or `memoryview` as `bytes`.
+    """
+    if type(replay_id) is int or type(replay_id) is bytes:
+        return replay_id
+    raise UsageError(f"a replay id is int or bytes, got {type(replay_id).__name__}")
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -62,10 +89,10 @@ class LeaseStore(Protocol):
     def release_lease(self, name: str, owner: str, epoch: int) -> bool: ...
 
     def write_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool: ...
 
-    def read_checkpoint(self, channel: str) -> int | None: ...
+    def read_checkpoint(self, channel: str) -> ReplayPosition | None: ...
 
     async def atry_acquire_lease(self, name: str, owner: str, ttl_s: float) -> Lease | None: ...
 
@@ -74,7 +101,7 @@ class LeaseStore(Protocol):
     async def arelease_lease(self, name: str, owner: str, epoch: int) -> bool: ...
 
     async def awrite_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool: ...
 
-    async def aread_checkpoint(self, channel: str) -> int | None: ...
+    async def aread_checkpoint(self, channel: str) -> ReplayPosition | None: ...

@@ -14,7 +14,7 @@ import attrs
 
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.errors import UsageError
-from salesforce_typed.stores.base import Lease
+from salesforce_typed.stores.base import Lease, ReplayPosition, check_replay_position
 
 __all__ = ["MemoryLeaseStore"]
 
@@ -39,7 +39,7 @@ class MemoryLeaseStore:
         self._clock: Clock = clock or SystemClock()
         self._mutex = threading.Lock()
         self._leases: dict[str, _LeaseState] = {}
-        self._checkpoints: dict[str, int] = {}
+        self._checkpoints: dict[str, ReplayPosition] = {}
 
     def _holds(self, name: str, owner: str | None, epoch: int) -> bool:
         state = self._leases.get(name)
@@ -74,8 +74,9 @@ class MemoryLeaseStore:
             return True
 
     def write_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool:
+        check_replay_position(replay_id)
         with self._mutex:
             state = self._leases.get(lease_name)
             if state is None or state.owner is None or state.epoch != epoch:
@@ -83,7 +84,7 @@ class MemoryLeaseStore:
             self._checkpoints[channel] = replay_id
             return True
 
-    def read_checkpoint(self, channel: str) -> int | None:
+    def read_checkpoint(self, channel: str) -> ReplayPosition | None:
         with self._mutex:
             return self._checkpoints.get(channel)
 
@@ -97,11 +98,11 @@ class MemoryLeaseStore:
         return self.release_lease(name, owner, epoch)
 
     async def awrite_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool:
         return self.write_checkpoint(channel, replay_id, lease_name=lease_name, epoch=epoch)
 
-    async def aread_checkpoint(self, channel: str) -> int | None:
+    async def aread_checkpoint(self, channel: str) -> ReplayPosition | None:
         return self.read_checkpoint(channel)
 
     def __repr__(self) -> str:

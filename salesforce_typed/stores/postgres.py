@@ -63,7 +63,7 @@ from psycopg.rows import TupleRow, tuple_row
 
 from salesforce_typed.auth.token import TokenData
 from salesforce_typed.core.errors import TokenStoreError, UsageError
-from salesforce_typed.stores.base import Lease
+from salesforce_typed.stores.base import Lease, ReplayPosition, check_replay_position
 from salesforce_typed.stores.postgres_sql import DDL as _DDL
 from salesforce_typed.stores.postgres_sql import STATEMENTS as _STATEMENTS
 
@@ -171,6 +171,28 @@ def _parse_lease(owner: str, rows: _Rows) -> Lease | None:
         return None
     epoch, expires_at = rows[0]
     return Lease(owner=owner, epoch=int(epoch), expires_at=float(expires_at))
+
+
+def _checkpoint_params(
+    channel: str, replay_id: ReplayPosition, lease_name: str, epoch: int
+) -> dict[str, Any]:
+    """An int goes to `replay_id`, bytes to `replay_bytes`; the other column is NULL."""
+    value = check_replay_position(replay_id)
+    as_bytes = isinstance(value, bytes)
+    return {
+        "channel": channel,
+        "replay_id": None if as_bytes else value,
+        "replay_bytes": value if as_bytes else None,
+        "lease": lease_name,
+        "epoch": epoch,
+    }
+
+
+def _parse_checkpoint(rows: _Rows) -> ReplayPosition | None:
+    if not rows:
+        return None
+    replay_id, replay_bytes = rows[0]
+    return bytes(replay_bytes) if replay_bytes is not None else int(replay_id)
 
 
 class _Pool:
@@ -525,14 +547,13 @@ class PostgresTokenStore:
         return bool(self._run("release_lease", params))
 
     def write_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool:
-        params = {"channel": channel, "replay_id": replay_id, "lease": lease_name, "epoch": epoch}
+        params = _checkpoint_params(channel, replay_id, lease_name, epoch)
         return bool(self._run("write_checkpoint", params))
 
-    def read_checkpoint(self, channel: str) -> int | None:
-        rows = self._run("read_checkpoint", {"channel": channel})
-        return int(rows[0][0]) if rows else None
+    def read_checkpoint(self, channel: str) -> ReplayPosition | None:
+        return _parse_checkpoint(self._run("read_checkpoint", {"channel": channel}))
 
     async def atry_acquire_lease(self, name: str, owner: str, ttl_s: float) -> Lease | None:
         params = {"name": name, "owner": owner, "ttl": _ttl(ttl_s)}
@@ -548,14 +569,13 @@ class PostgresTokenStore:
         return bool(await self._arun("release_lease", params))
 
     async def awrite_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool:
-        params = {"channel": channel, "replay_id": replay_id, "lease": lease_name, "epoch": epoch}
+        params = _checkpoint_params(channel, replay_id, lease_name, epoch)
         return bool(await self._arun("write_checkpoint", params))
 
-    async def aread_checkpoint(self, channel: str) -> int | None:
-        rows = await self._arun("read_checkpoint", {"channel": channel})
-        return int(rows[0][0]) if rows else None
+    async def aread_checkpoint(self, channel: str) -> ReplayPosition | None:
+        return _parse_checkpoint(await self._arun("read_checkpoint", {"channel": channel}))
 
     # --- lifecycle ----------------------------------------------------------------------------
 

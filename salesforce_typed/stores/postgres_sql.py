@@ -5,6 +5,11 @@ the store's prefixed identifiers (`psycopg.sql`). Every expiry is judged by the 
 `clock_timestamp()`, so replicas with skewed clocks agree on who holds a lock or a lease.
 `:replay` statements are the retries after a broken connection: they also match the row the
 first attempt may have committed (see `postgres.py`).
+
+A checkpoint row holds an int replay id in `replay_id` or a bytes one in `replay_bytes`,
+never both (`one_replay_position`). Tables made before bytes ids existed (`replay_id bigint
+NOT NULL`, no `replay_bytes`) are migrated in place by the last DDL statement, which alters
+only a table that still lacks the column: a migrated table is not locked again.
 """
 
 from __future__ import annotations
@@ -20,8 +25,19 @@ DDL = (
         name text PRIMARY KEY, epoch bigint NOT NULL, owner text,
         expires_at timestamptz NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS {checkpoints} (
-        channel text PRIMARY KEY, replay_id bigint NOT NULL, lease_name text NOT NULL,
-        epoch bigint NOT NULL, updated_at timestamptz NOT NULL)""",
+        channel text PRIMARY KEY, replay_id bigint, replay_bytes bytea,
+        lease_name text NOT NULL, epoch bigint NOT NULL, updated_at timestamptz NOT NULL,
+        CONSTRAINT one_replay_position CHECK ((replay_id IS NULL) <> (replay_bytes IS NULL)))""",
+    # '{checkpoints}' renders as '"<name>"': the quoted identifier, as text for ::regclass.
+    """DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '{checkpoints}'::regclass
+                AND attname = 'replay_bytes' AND NOT attisdropped) THEN
+            ALTER TABLE {checkpoints} ADD COLUMN IF NOT EXISTS replay_bytes bytea,
+                ALTER COLUMN replay_id DROP NOT NULL,
+                ADD CONSTRAINT one_replay_position
+                    CHECK ((replay_id IS NULL) <> (replay_bytes IS NULL));
+        END IF;
+    END $$""",
 )
 
 _TTL = "clock_timestamp() + make_interval(secs => %(ttl)s)"
@@ -84,11 +100,15 @@ STATEMENTS = {
         WITH fence AS (
             SELECT 1 FROM {leases}
             WHERE name = %(lease)s AND epoch = %(epoch)s AND owner IS NOT NULL FOR SHARE)
-        INSERT INTO {checkpoints} AS c (channel, replay_id, lease_name, epoch, updated_at)
-        SELECT %(channel)s, %(replay_id)s, %(lease)s, %(epoch)s, clock_timestamp() FROM fence
+        INSERT INTO {checkpoints} AS c
+            (channel, replay_id, replay_bytes, lease_name, epoch, updated_at)
+        SELECT %(channel)s, %(replay_id)s::bigint, %(replay_bytes)s::bytea, %(lease)s,
+            %(epoch)s, clock_timestamp() FROM fence
         ON CONFLICT (channel) DO UPDATE SET replay_id = EXCLUDED.replay_id,
+            replay_bytes = EXCLUDED.replay_bytes,
             lease_name = EXCLUDED.lease_name, epoch = EXCLUDED.epoch,
             updated_at = EXCLUDED.updated_at
         RETURNING 1""",
-    "read_checkpoint": "SELECT replay_id FROM {checkpoints} WHERE channel = %(channel)s",
+    "read_checkpoint": """
+        SELECT replay_id, replay_bytes FROM {checkpoints} WHERE channel = %(channel)s""",
 }

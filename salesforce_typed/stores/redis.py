@@ -10,7 +10,8 @@ Keys, under `prefix` (default `salesforce-typed`):
     <prefix>:lock:<key>            the refresh lock: `SET owner NX PX ttl`, gone when it expires
     <prefix>:token:<key>           hash {version, data}: data is `TokenData.to_dict()` as JSON
     <prefix>:lease:<name>          hash {owner, epoch, expires_ms}: no TTL, so the epoch survives
-    <prefix>:checkpoint:<channel>  the last replay id the leader recorded
+    <prefix>:checkpoint:<channel>  the last replay id the leader recorded: an int as its decimal
+                                   digits (as ever), bytes as `x` + lowercase hex
     <prefix>:marker                a random id set by the first token write: see below
 
 Persistence: the rotated refresh token lives only here, and a Redis that forgets it (restart
@@ -73,7 +74,7 @@ from redis.retry import Retry
 
 from salesforce_typed.auth.token import TokenData
 from salesforce_typed.core.errors import TokenStoreError, UsageError
-from salesforce_typed.stores.base import Lease
+from salesforce_typed.stores.base import Lease, ReplayPosition, check_replay_position
 
 __all__ = ["RedisTokenStore"]
 
@@ -170,7 +171,8 @@ redis.call('HSET', KEYS[1], 'expires_ms', '0')
 return 1
 """
 
-# KEYS[1] lease, KEYS[2] checkpoint; ARGV epoch, replay id. The epoch fence.
+# KEYS[1] lease, KEYS[2] checkpoint; ARGV epoch, encoded replay id (`_encode_checkpoint`).
+# The epoch fence.
 _WRITE_CHECKPOINT = """
 local cur = redis.call('HMGET', KEYS[1], 'owner', 'epoch')
 if not cur[1] or cur[2] ~= ARGV[1] then return 0 end
@@ -245,9 +247,22 @@ def _parse_lease(owner: str, reply: object) -> Lease | None:
     return Lease(owner=owner, epoch=epoch, expires_at=expires_ms / 1000)
 
 
-def _parse_checkpoint(raw: object) -> int | None:
+def _encode_checkpoint(replay_id: ReplayPosition) -> str:
+    """A checkpoint as stored: an int's decimal digits (what earlier versions wrote, so their
+    keys still read as ints), bytes as `x` + hex. A decimal never starts with `x`, and hex is
+    ASCII, so clients built with `decode_responses` read both kinds."""
+    value = check_replay_position(replay_id)
+    return f"x{value.hex()}" if isinstance(value, bytes) else str(value)
+
+
+def _parse_checkpoint(raw: object) -> ReplayPosition | None:
     text = _text(raw)
-    return None if text is None else int(text)
+    if text is None:
+        return None
+    try:
+        return bytes.fromhex(text[1:]) if text.startswith("x") else int(text)
+    except ValueError:
+        raise TokenStoreError("Redis token store: a stored checkpoint is unreadable") from None
 
 
 def _describe_url(url: str) -> tuple[str, tuple[str, ...]]:
@@ -466,10 +481,10 @@ class RedisTokenStore:
         return self._data_loss_detected
 
     def _checkpoint_args(
-        self, channel: str, replay_id: int, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, lease_name: str, epoch: int
     ) -> tuple[list[str], list[str]]:
         keys = [self._key("lease", lease_name), self._key("checkpoint", channel)]
-        return keys, [str(epoch), str(int(replay_id))]
+        return keys, [str(epoch), _encode_checkpoint(replay_id)]
 
     # --- TokenStore ---------------------------------------------------------------------------
 
@@ -531,12 +546,12 @@ class RedisTokenStore:
         return self._run("release_lease", [self._key("lease", name)], [owner, str(epoch)]) == 1
 
     def write_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool:
         keys, args = self._checkpoint_args(channel, replay_id, lease_name, epoch)
         return self._run("write_checkpoint", keys, args) == 1
 
-    def read_checkpoint(self, channel: str) -> int | None:
+    def read_checkpoint(self, channel: str) -> ReplayPosition | None:
         return _parse_checkpoint(
             self._run("read_checkpoint", [self._key("checkpoint", channel)], [])
         )
@@ -555,12 +570,12 @@ class RedisTokenStore:
         return await self._arun("release_lease", [self._key("lease", name)], args) == 1
 
     async def awrite_checkpoint(
-        self, channel: str, replay_id: int, *, lease_name: str, epoch: int
+        self, channel: str, replay_id: ReplayPosition, *, lease_name: str, epoch: int
     ) -> bool:
         keys, args = self._checkpoint_args(channel, replay_id, lease_name, epoch)
         return await self._arun("write_checkpoint", keys, args) == 1
 
-    async def aread_checkpoint(self, channel: str) -> int | None:
+    async def aread_checkpoint(self, channel: str) -> ReplayPosition | None:
         raw = await self._arun("read_checkpoint", [self._key("checkpoint", channel)], [])
         return _parse_checkpoint(raw)
 

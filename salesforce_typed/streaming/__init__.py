@@ -47,6 +47,7 @@ from salesforce_typed.streaming.leader import (
     FencedCheckpoints,
     LeaderElection,
     MemoryCheckpoints,
+    ReplayPosition,
 )
 from salesforce_typed.streaming.options import ListenerOptions
 from salesforce_typed.streaming.policy import (
@@ -89,6 +90,7 @@ __all__ = [
     "PushTopicEvent",
     "ReplayFallback",
     "ReplayIdInvalidError",
+    "ReplayPosition",
     "StreamEvent",
     "StreamingError",
     "StreamingStoppedError",

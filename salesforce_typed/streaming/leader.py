@@ -23,12 +23,12 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.errors import UsageError
-from salesforce_typed.stores.base import Lease, LeaseStore
+from salesforce_typed.stores.base import Lease, LeaseStore, ReplayPosition, check_replay_position
 from salesforce_typed.streaming.errors import LeadershipLostError
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "FencedCheckpoints",
     "LeaderElection",
     "MemoryCheckpoints",
+    "ReplayPosition",
+    "cometd_replay_id",
     "default_owner",
 ]
 
@@ -46,25 +48,38 @@ logger = logging.getLogger("salesforce_typed.streaming")
 class CheckpointStore(Protocol):
     """Where a consumer keeps the replay id of the last event its handlers finished.
 
+    A replay id is a `ReplayPosition`: `int` for CometD, opaque `bytes` for Pub/Sub. It reads
+    back as written, same type and byte for byte; the last write wins, whatever its kind.
     `awrite` returns False when the write was refused (fenced out): the caller must stop.
     """
 
-    async def aread(self, channel: str) -> int | None: ...
+    async def aread(self, channel: str) -> ReplayPosition | None: ...
 
-    async def awrite(self, channel: str, replay_id: int) -> bool: ...
+    async def awrite(self, channel: str, replay_id: ReplayPosition) -> bool: ...
+
+
+def cometd_replay_id(stored: ReplayPosition | None) -> int | None:
+    """A stored checkpoint as a CometD replay id; `TypeError` for a Pub/Sub (bytes) one,
+    which no CometD channel can resume from (the two APIs share channel names)."""
+    if isinstance(stored, bytes):
+        raise TypeError("the checkpoint holds a Pub/Sub replay id, not a CometD one")
+    return stored
 
 
 class MemoryCheckpoints:
     """Checkpoints for one process without leader election (lost on restart)."""
 
-    def __init__(self, initial: dict[str, int] | None = None) -> None:
-        self.positions: dict[str, int] = dict(initial or {})
+    def __init__(self, initial: Mapping[str, ReplayPosition] | None = None) -> None:
+        self.positions: dict[str, ReplayPosition] = {
+            channel: check_replay_position(replay_id)
+            for channel, replay_id in (initial or {}).items()
+        }
 
-    async def aread(self, channel: str) -> int | None:
+    async def aread(self, channel: str) -> ReplayPosition | None:
         return self.positions.get(channel)
 
-    async def awrite(self, channel: str, replay_id: int) -> bool:
-        self.positions[channel] = replay_id
+    async def awrite(self, channel: str, replay_id: ReplayPosition) -> bool:
+        self.positions[channel] = check_replay_position(replay_id)
         return True
 
     def __repr__(self) -> str:
@@ -79,10 +94,10 @@ class FencedCheckpoints:
         self.lease_name = lease_name
         self.epoch = epoch
 
-    async def aread(self, channel: str) -> int | None:
+    async def aread(self, channel: str) -> ReplayPosition | None:
         return await self.store.aread_checkpoint(channel)
 
-    async def awrite(self, channel: str, replay_id: int) -> bool:
+    async def awrite(self, channel: str, replay_id: ReplayPosition) -> bool:
         return await self.store.awrite_checkpoint(
             channel, replay_id, lease_name=self.lease_name, epoch=self.epoch
         )

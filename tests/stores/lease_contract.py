@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from salesforce_typed.stores.base import Lease, LeaseStore
+from salesforce_typed.stores.base import Lease, LeaseStore, ReplayPosition
 
 
 @attrs.frozen
@@ -158,6 +158,91 @@ def check_checkpoint_is_fenced_by_epoch(make: LeaseFactory) -> None:
     assert store.read_checkpoint(channel) == 200
 
 
+# Pub/Sub replay ids are opaque bytes: the awkward ones, and bytes that look like the other kind
+# or like a store's own encoding of it.
+BYTE_IDS: tuple[bytes, ...] = (
+    b"",
+    b"\x00",
+    b"\x00\xff\x00",
+    b"\xff" * 3,
+    b"123",
+    b"-1",
+    b"x00",
+    b"i:5",
+    bytes(range(256)) * 4,  # 1 KiB, every byte value
+    b"\x00\x00\x00\x00\x00\x01\xe2\x40",  # the shape of a real Pub/Sub id
+)
+
+
+def _assert_reads_back(store: LeaseStore, channel: str, expected: ReplayPosition) -> None:
+    stored = store.read_checkpoint(channel)
+    assert type(stored) is type(expected), (stored, expected)
+    assert stored == expected
+
+
+def check_bytes_checkpoint_round_trip(make: LeaseFactory) -> None:
+    store, name, channel = make().store, new_name(), new_name("channel")
+    lease = _granted(store.try_acquire_lease(name, "a", HOLD))
+    for replay_id in BYTE_IDS:
+        assert store.write_checkpoint(channel, replay_id, lease_name=name, epoch=lease.epoch)
+        _assert_reads_back(store, channel, replay_id)
+
+
+def check_checkpoint_switches_kind_and_last_write_wins(make: LeaseFactory) -> None:
+    store, name, channel = make().store, new_name(), new_name("channel")
+    lease = _granted(store.try_acquire_lease(name, "a", HOLD))
+    sequence: tuple[ReplayPosition, ...] = (0, b"", -2, b"\x00", 2**63 - 1, b"0", 5, b"5", 7)
+    for replay_id in sequence:
+        assert store.write_checkpoint(channel, replay_id, lease_name=name, epoch=lease.epoch)
+        _assert_reads_back(store, channel, replay_id)
+
+
+def check_bytes_checkpoint_is_fenced_by_epoch(make: LeaseFactory) -> None:
+    harness = make()
+    store, name, channel = harness.store, new_name(), new_name("channel")
+    assert not store.write_checkpoint(channel, b"\x01", lease_name=name, epoch=1)  # no lease
+    assert store.read_checkpoint(channel) is None
+    old = _granted(store.try_acquire_lease(name, "old", SHORT))
+    assert store.write_checkpoint(channel, b"\x00old", lease_name=name, epoch=old.epoch)
+    assert not store.write_checkpoint(channel, b"\xff", lease_name=name, epoch=old.epoch + 1)
+    harness.advance(PAST_SHORT)
+    new = _granted(store.try_acquire_lease(name, "new", HOLD))
+    # The paused old leader wakes up: neither kind of write moves the checkpoint.
+    assert not store.write_checkpoint(channel, b"\x00late", lease_name=name, epoch=old.epoch)
+    assert not store.write_checkpoint(channel, 999, lease_name=name, epoch=old.epoch)
+    _assert_reads_back(store, channel, b"\x00old")
+    assert store.write_checkpoint(channel, b"\x00new", lease_name=name, epoch=new.epoch)
+    assert store.release_lease(name, "new", new.epoch)
+    assert not store.write_checkpoint(channel, b"\x00gone", lease_name=name, epoch=new.epoch)
+    _assert_reads_back(store, channel, b"\x00new")
+
+
+# Values that would not read back as written (a bool as an int, a bytearray as bytes, ...).
+NOT_REPLAY_IDS: tuple[object, ...] = (
+    True,
+    False,
+    "5",
+    bytearray(b"\x01"),
+    memoryview(b"\x01"),
+    1.0,
+    None,
+)
+
+
+def check_checkpoint_refuses_other_types(make: LeaseFactory) -> None:
+    store, name, channel = make().store, new_name(), new_name("channel")
+    lease = _granted(store.try_acquire_lease(name, "a", HOLD))
+    assert store.write_checkpoint(channel, b"\x07", lease_name=name, epoch=lease.epoch)
+    for bad in NOT_REPLAY_IDS:
+        try:
+            store.write_checkpoint(channel, bad, lease_name=name, epoch=lease.epoch)  # type: ignore[arg-type]
+        except ValueError:  # UsageError
+            pass
+        else:
+            raise AssertionError(f"{bad!r} was accepted as a replay id")
+    _assert_reads_back(store, channel, b"\x07")
+
+
 def check_names_and_channels_are_isolated(make: LeaseFactory) -> None:
     store = make().store
     a, b, ch_a, ch_b = new_name(), new_name(), new_name("channel"), new_name("channel")
@@ -217,6 +302,10 @@ LEASE_SYNC_CHECKS: tuple[LeaseCheck, ...] = (
     check_lapsed_lease_renews_when_nobody_took_over,
     check_checkpoint_round_trip,
     check_checkpoint_is_fenced_by_epoch,
+    check_bytes_checkpoint_round_trip,
+    check_checkpoint_switches_kind_and_last_write_wins,
+    check_bytes_checkpoint_is_fenced_by_epoch,
+    check_checkpoint_refuses_other_types,
     check_names_and_channels_are_isolated,
     check_ttl_must_be_positive,
     check_concurrent_acquire_has_one_winner,
@@ -258,6 +347,30 @@ async def acheck_takeover_fences_checkpoint(make: LeaseFactory) -> None:
     assert await store.aread_checkpoint(channel) == 1
 
 
+async def acheck_bytes_checkpoint_cycle(make: LeaseFactory) -> None:
+    harness = make()
+    store, name, channel = harness.store, new_name(), new_name("channel")
+    old = _granted(await store.atry_acquire_lease(name, "old", SHORT))
+    positions: tuple[ReplayPosition, ...] = (*BYTE_IDS, 12, b"\x00\xff")
+    for replay_id in positions:
+        assert await store.awrite_checkpoint(channel, replay_id, lease_name=name, epoch=old.epoch)
+        stored = await store.aread_checkpoint(channel)
+        assert type(stored) is type(replay_id) and stored == replay_id
+    _assert_reads_back(store, channel, b"\x00\xff")  # one state behind both faces
+    harness.advance(PAST_SHORT)
+    new = _granted(await store.atry_acquire_lease(name, "new", HOLD))
+    assert not await store.awrite_checkpoint(channel, b"\x01", lease_name=name, epoch=old.epoch)
+    assert await store.aread_checkpoint(channel) == b"\x00\xff"
+    assert await store.awrite_checkpoint(channel, 3, lease_name=name, epoch=new.epoch)
+    assert await store.aread_checkpoint(channel) == 3
+    try:
+        await store.awrite_checkpoint(channel, True, lease_name=name, epoch=new.epoch)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a bool was accepted as a replay id")
+
+
 async def acheck_concurrent_acquire_has_one_winner(make: LeaseFactory) -> None:
     store, name = make().store, new_name()
     results = await asyncio.gather(
@@ -269,5 +382,6 @@ async def acheck_concurrent_acquire_has_one_winner(make: LeaseFactory) -> None:
 LEASE_ASYNC_CHECKS: tuple[AsyncLeaseCheck, ...] = (
     acheck_lease_cycle,
     acheck_takeover_fences_checkpoint,
+    acheck_bytes_checkpoint_cycle,
     acheck_concurrent_acquire_has_one_winner,
 )

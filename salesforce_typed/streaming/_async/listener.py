@@ -67,7 +67,11 @@ from salesforce_typed.streaming.events import (
     StreamEvent,
     replay_id_of,
 )
-from salesforce_typed.streaming.leader import CheckpointStore, MemoryCheckpoints
+from salesforce_typed.streaming.leader import (
+    CheckpointStore,
+    MemoryCheckpoints,
+    cometd_replay_id,
+)
 from salesforce_typed.streaming.options import (
     ErrorHandler,
     ListenerAuth,
@@ -413,7 +417,7 @@ class AsyncListener:
             self._positions = {}
             for name, service in self.services.items():
                 try:
-                    stored = await checkpoints.aread(name)
+                    stored = cometd_replay_id(await checkpoints.aread(name))
                 except Exception as exc:  # a leader that cannot read where to resume yields
                     raise LeadershipLostError(
                         f"checkpoint of {name} unreadable ({type(exc).__name__})"
