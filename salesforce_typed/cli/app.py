@@ -1,7 +1,7 @@
 """The `salesforce-typed` Typer app and what every command shares: extras, the version.
 
-The command line: generate, fake-org, bulk, listen, check-soql (one module each beside
-this one).
+The command line: generate, fake-org, bulk, listen, publish, check-soql (one module each
+beside this one).
 
 Needs the `cli` extra (typer, rich); `generate` also needs `codegen` and `fake-org serve`
 needs `fake-org`. A command whose extra is missing exits 2 naming the pip command, never a
