@@ -6,13 +6,17 @@ SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL); SF_USERNAME + SF_PASSWORD (+ SF_C
 SF_CLIENT_SECRET, SF_SECURITY_TOKEN, SF_TOKEN_URL). SF_CA_FILE trusts a private CA. Tokens are
 kept in the file store (`FileTokenStore()`; SF_TOKEN_STORE=memory opts out), so a rotated refresh
 token outlives the process.
+
+`--api pubsub` subscribes over the gRPC Pub/Sub API with the same handlers and output; its
+endpoint is `--pubsub-target`, else SF_PUBSUB_URL (what `fake-org serve --env-file` writes),
+else Salesforce's `api.pubsub.salesforce.com:7443`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -67,6 +71,17 @@ def _listen_auth_from_env() -> tuple[TokenGrant | AccessTokenAuth, str | None]:
     )
 
 
+_DEFAULT_PUBSUB_TARGET = "api.pubsub.salesforce.com:7443"  # pubsub.DEFAULT_TARGET, no grpc import
+
+
+def _api(name: str) -> Literal["cometd", "pubsub"]:
+    if name.lower() == "pubsub":
+        return "pubsub"
+    if name.lower() == "cometd":
+        return "cometd"
+    raise ValueError(f"--api takes cometd or pubsub, not {name!r}")
+
+
 @app.command()
 def listen(
     channel: Annotated[str, typer.Argument(help="/data/AccountChangeEvent, /event/X__e, ...")],
@@ -80,6 +95,15 @@ def listen(
         str, typer.Option(help="When the replay id is gone: earliest, tip or stop.")
     ] = "earliest",
     api_version: Annotated[str, typer.Option(help="API version of /cometd/NN.0.")] = "62.0",
+    api: Annotated[
+        str, typer.Option(help="cometd (Streaming API) or pubsub (gRPC Pub/Sub API).")
+    ] = "cometd",
+    pubsub_target: Annotated[
+        str | None,
+        typer.Option(
+            help="Pub/Sub host:port [SF_PUBSUB_URL, else api.pubsub.salesforce.com:7443]."
+        ),
+    ] = None,
 ) -> None:
     """Print the events of one channel as JSON lines (connection from SF_* variables)."""
     import json
@@ -95,6 +119,8 @@ def listen(
         chosen = choice.get(fallback.lower(), ReplayFallback.STOP)
         if fallback.lower() not in (*choice, "stop"):
             raise ValueError(f"--fallback takes earliest, tip or stop, not {fallback!r}")
+        chosen_api = _api(api)
+        target = pubsub_target or os.environ.get("SF_PUBSUB_URL") or _DEFAULT_PUBSUB_TARGET
         auth, instance_url = _listen_auth_from_env()
         store = default_token_store()  # a UsageError (a ValueError) for a bad SF_TOKEN_STORE
     except ValueError as exc:
@@ -117,6 +143,8 @@ def listen(
             listener = sf.listener(
                 replay_fallback=chosen,
                 on_error=lambda e: typer.echo(f"warning: {type(e).__name__}: {e}", err=True),
+                api=chosen_api,
+                pubsub_target=target,
             )
 
             def show(event: StreamEvent) -> None:

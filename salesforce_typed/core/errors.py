@@ -511,13 +511,14 @@ class ReplayIdInvalidError(StreamingError):
     """Salesforce refused a stored replay id (past retention or migrated).
 
     `fallback` says what the listener did: `-2` replayed what is retained, `-1` skipped to
-    new events (events in between are lost to this consumer), `"stop"` stopped.
+    new events (events in between are lost to this consumer), `"stop"` stopped. Over Pub/Sub
+    `replay_id` is the refused bytes (shown in hex) and `fallback` `"EARLIEST"`/`"LATEST"`.
     """
 
     def __init__(
         self,
         channel: str,
-        replay_id: int,
+        replay_id: int | bytes,
         fallback: int | str,
         *,
         error: BayeuxError | None = None,
@@ -526,8 +527,9 @@ class ReplayIdInvalidError(StreamingError):
         self.replay_id = replay_id
         self.fallback = fallback
         self.retryable = fallback != "stop"
+        shown = replay_id.hex() if isinstance(replay_id, bytes) else replay_id
         super().__init__(
-            f"replay id {replay_id} of {channel} is no longer valid; fallback: {fallback}",
+            f"replay id {shown} of {channel} is no longer valid; fallback: {fallback}",
             error=error,
         )
 

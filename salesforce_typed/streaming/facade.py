@@ -7,6 +7,7 @@
 Long polling is orchestration, and orchestration is written once, async-first (STYLE §3.6):
 rather than a second, generated copy of the session loop, the sync API drives the async one
 on a private event loop. Handlers (plain functions are fine) run on that loop's thread.
+`sf.listener(api="pubsub", pubsub_target=...)` runs the same handlers over the Pub/Sub API.
 
 What must stay true:
 - `close()` and `stop()` are thread-safe and return only when the loop thread has finished
@@ -26,6 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 from salesforce_typed.streaming._async.listener import AsyncListener, ChannelService
+from salesforce_typed.streaming.leader import ReplayPosition
 from salesforce_typed.streaming.options import ListenerAuth, ListenerOptions, Verify
 from salesforce_typed.streaming.policy import TIP
 
@@ -90,7 +92,9 @@ class Listener:
         state = "running" if self.running else "stopped"
         return f"Listener({list(self.listener.services)!r}, {state})"
 
-    def channel(self, channel: str, *, replay: int = TIP, **handlers: Any) -> ChannelService:
+    def channel(
+        self, channel: str, *, replay: ReplayPosition = TIP, **handlers: Any
+    ) -> ChannelService:
         return self.listener.channel(channel, replay=replay, **handlers)
 
     @property

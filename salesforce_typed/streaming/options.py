@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import httpx
 
@@ -40,6 +40,10 @@ Verify = bool | str | os.PathLike[str] | ssl.SSLContext
 class ListenerOptions(TypedDict, total=False):
     """Listener settings; every key may be left out (its default in brackets).
 
+    - `api` ["cometd"]: "pubsub" subscribes over the gRPC Pub/Sub API instead, with the same
+      handlers; its replay ids are bytes, checkpointed under `pubsub:<channel>`.
+    - `pubsub_target` [api.pubsub.salesforce.com:7443]: the Pub/Sub endpoint (`host:port`,
+      TLS with the listener's `verify` CAs), e.g. a fake org's `pubsub_url`.
     - `api_version` [62.0, or the client's]: the `/cometd/NN.0` endpoint.
     - `package` [the standard models, or the client's]: where typed change events are found.
     - `checkpoints` [in memory]: replay positions, written after handlers succeed.
@@ -54,6 +58,8 @@ class ListenerOptions(TypedDict, total=False):
     - `strict_decoding` [False]: unknown event fields are errors rather than kept.
     """
 
+    api: Literal["cometd", "pubsub"]
+    pubsub_target: str
     api_version: str
     package: str
     checkpoints: CheckpointStore | None

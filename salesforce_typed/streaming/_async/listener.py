@@ -1,6 +1,6 @@
-"""`AsyncListener`: typed handlers per channel on top of one CometD session.
+"""`AsyncListener`: typed handlers per channel on top of one CometD or Pub/Sub session.
 
-    listener = AsyncListener(auth=RefreshTokenGrant(...))
+    listener = AsyncListener(auth=RefreshTokenGrant(...))     # api="pubsub": the gRPC API
     accounts = listener.channel("/data/AccountChangeEvent", replay=EARLIEST)
 
     @accounts.on_update
@@ -15,6 +15,12 @@ handler, platform events included, goes to `on_message`. Handlers may be plain f
 coroutine functions. Plain functions run on the event loop: keep them short, or pass
 `sync_handlers_in_thread=True`.
 
+`api="cometd"` (the default) long-polls the Streaming API (`CometDSession`); `api="pubsub"`
+subscribes over the gRPC Pub/Sub API (`pubsub/_async/session.py`, at `pubsub_target`). Both
+feed the same dispatch, dedupe window and checkpoints. Pub/Sub replay ids are opaque bytes:
+they are checkpointed as bytes under `pubsub:<channel>`, so a CometD checkpoint (an int under
+`<channel>`) is never fed to Pub/Sub nor the other way round.
+
 What must stay true:
 - At-least-once: an event's replay id becomes the channel's position only after its handler
   returned, and the checkpoint store is written after each delivered batch; a restart or a
@@ -27,8 +33,8 @@ What must stay true:
   handler; a bounded window per channel remembers recent ids.
 - Every error the user must know about reaches `on_error` and the log; `run()` raises the
   terminal one. `close()` cancels at once; `stop()` ends after the current event.
-- With a `LeaderElection`, only the leader opens a CometD session, and a refused
-  checkpoint write (fenced by epoch) stops consuming at once.
+- With a `LeaderElection`, only the leader opens a session, and a refused checkpoint write
+  (fenced by epoch) stops consuming at once.
 """
 
 from __future__ import annotations
@@ -38,9 +44,9 @@ import inspect
 import logging
 import ssl
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Final, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -50,7 +56,12 @@ from salesforce_typed.core.base_client import DEFAULT_API_VERSION
 from salesforce_typed.core.change_events import ChangeType
 from salesforce_typed.core.clock import Clock, SystemClock
 from salesforce_typed.core.connection import Connection
-from salesforce_typed.core.errors import RequestNotSentError, TokenStoreError, UsageError
+from salesforce_typed.core.errors import (
+    RequestNotSentError,
+    StreamingStoppedError,
+    TokenStoreError,
+    UsageError,
+)
 from salesforce_typed.core.retry import DEFAULT_TIMEOUT
 from salesforce_typed.core.transport import http_options, ssl_context
 from salesforce_typed.streaming._async.session import CometDSession
@@ -70,6 +81,7 @@ from salesforce_typed.streaming.events import (
 from salesforce_typed.streaming.leader import (
     CheckpointStore,
     MemoryCheckpoints,
+    ReplayPosition,
     cometd_replay_id,
 )
 from salesforce_typed.streaming.options import (
@@ -84,6 +96,8 @@ from salesforce_typed.streaming.tip import TipStart
 
 if TYPE_CHECKING:
     from salesforce_typed.auth.token import TokenStore
+    from salesforce_typed.pubsub._async.client import PubSubMessage
+    from salesforce_typed.pubsub._async.session import PubSubSession
     from salesforce_typed.rest._async.client import AsyncSalesforce
     from salesforce_typed.rest._sync.client import Salesforce
 
@@ -102,6 +116,9 @@ Handler = Callable[[ChangeDataEvent], Awaitable[None] | None]
 MessageHandler = Callable[[Any], Awaitable[None] | None]  # receives a StreamEvent subclass
 C = TypeVar("C", bound=Handler)
 M = TypeVar("M", bound=MessageHandler)
+T = TypeVar("T")
+APIS: Final = ("cometd", "pubsub")
+PUBSUB_PREFIX: Final = "pubsub:"  # checkpoint key prefix of a channel consumed over Pub/Sub
 
 _BY_CHANGE_TYPE = {
     ChangeType.CREATE: "on_create",
@@ -123,21 +140,22 @@ class _StopRequestedError(Exception):
 class ChannelService:
     """The handlers of one channel and where it starts when no checkpoint exists.
 
-    `replay` is -1 (new events only), -2 (everything retained) or a replay id to resume
-    after; a stored checkpoint always wins over it. Each `on_*` method sets a handler and
-    returns it, so it works as a decorator.
+    `replay` is -1 (new events only; Pub/Sub's LATEST), -2 (everything retained; EARLIEST)
+    or a replay id to resume after (an int for CometD, the bytes for Pub/Sub); a stored
+    checkpoint always wins over it. Each `on_*` method sets a handler and returns it, so it
+    works as a decorator.
     """
 
-    def __init__(self, channel: str, *, replay: int = TIP) -> None:
+    def __init__(self, channel: str, *, replay: ReplayPosition = TIP) -> None:
         if not channel.startswith("/") or channel.startswith("/meta/"):
             raise UsageError(f"not a subscribable channel: {channel!r}")
         self.channel = channel
-        self.replay = int(replay)
+        self.replay = _position(replay)
         self.handlers: dict[str, Callable[..., Any]] = {}
 
     def __repr__(self) -> str:
         handlers = sorted(self.handlers)
-        return f"ChannelService({self.channel!r}, replay={self.replay}, handlers={handlers})"
+        return f"ChannelService({self.channel!r}, replay={self.replay!r}, handlers={handlers})"
 
     def set_handler(self, name: str, fn: Callable[..., Any] | None) -> None:
         if name not in HANDLER_NAMES:
@@ -207,12 +225,12 @@ class _Window:
     """Recently handled replay ids of one channel (dedupe), oldest dropped first."""
 
     size: int
-    ids: OrderedDict[int, None] = attrs.field(factory=OrderedDict)
+    ids: OrderedDict[ReplayPosition, None] = attrs.field(factory=OrderedDict)
 
-    def seen(self, replay_id: int) -> bool:
+    def seen(self, replay_id: ReplayPosition) -> bool:
         return replay_id in self.ids
 
-    def add(self, replay_id: int) -> None:
+    def add(self, replay_id: ReplayPosition) -> None:
         self.ids[replay_id] = None
         if len(self.ids) > self.size:
             self.ids.popitem(last=False)
@@ -240,6 +258,10 @@ class AsyncListener:
         **options: Unpack[ListenerOptions],
     ) -> None:
         check_options(options)
+        self.api = options.get("api", "cometd")
+        if self.api not in APIS:
+            raise UsageError(f"api must be one of {APIS}, not {self.api!r}")
+        self.pubsub_target = options.get("pubsub_target") or _default_target(self.api)
         self.handler_attempts = options.get("handler_attempts", 3)
         if self.handler_attempts < 1:
             raise UsageError("handler_attempts must be at least 1")
@@ -248,9 +270,8 @@ class AsyncListener:
             auth, instance_url=instance_url, token_store=token_store, clock=self.clock
         )
         self.api_version = options.get("api_version", DEFAULT_API_VERSION).removeprefix("v")
-        self.decoder = EventDecoder(
-            options.get("package", DEFAULT_PACKAGE), strict=options.get("strict_decoding", False)
-        )
+        self.package = options.get("package", DEFAULT_PACKAGE)
+        self.decoder = EventDecoder(self.package, strict=options.get("strict_decoding", False))
         self.checkpoints: CheckpointStore = options.get("checkpoints") or MemoryCheckpoints()
         self.election = options.get("election")
         self.replay_fallback = options.get("replay_fallback", ReplayFallback.EARLIEST)
@@ -265,9 +286,9 @@ class AsyncListener:
         self.delivered = 0  # events handed to a handler successfully (or with none set)
         self.duplicates = 0  # events dropped by dedupe
         self.predating = 0  # events replayed for a tip channel but older than its start
-        self.session: CometDSession | None = None
+        self.session: CometDSession | PubSubSession | None = None
         self._http = http_client
-        self._positions: dict[str, int] = {}
+        self._positions: dict[str, ReplayPosition] = {}
         self._windows: dict[str, _Window] = {}
         self._tip = TipStart()
         self._task: asyncio.Task[Any] | None = None
@@ -276,11 +297,14 @@ class AsyncListener:
         self._reported: deque[Exception] = deque(maxlen=16)
 
     def __repr__(self) -> str:
-        return f"AsyncListener(channels={list(self.services)!r}, api_version={self.api_version!r})"
+        return (
+            f"AsyncListener(channels={list(self.services)!r}, api={self.api!r}, "
+            f"api_version={self.api_version!r})"
+        )
 
     @property
     def subscribed(self) -> bool:
-        """True while a CometD session is up with every channel subscribed."""
+        """True while a session is up with every channel subscribed."""
         return self.session is not None and self.session.subscribed
 
     @classmethod
@@ -329,13 +353,17 @@ class AsyncListener:
 
     # --- configuration ------------------------------------------------------------------------
 
-    def channel(self, channel: str, *, replay: int = TIP, **handlers: Any) -> ChannelService:
+    def channel(
+        self, channel: str, *, replay: ReplayPosition = TIP, **handlers: Any
+    ) -> ChannelService:
         """The service for `channel` (created on first use); handlers may be passed here."""
+        if isinstance(replay, bytes) and self.api != "pubsub":
+            raise UsageError("a bytes replay id is a Pub/Sub one: pass api='pubsub'")
         service = self.services.get(channel)
         if service is None:
             service = self.services[channel] = ChannelService(channel, replay=replay)
         else:
-            service.replay = int(replay)
+            service.replay = _position(replay)
         for name, fn in handlers.items():
             service.set_handler(name, fn)
         return service
@@ -407,40 +435,32 @@ class AsyncListener:
     # --- consuming ----------------------------------------------------------------------------
 
     async def _consume(self, checkpoints: CheckpointStore) -> None:
-        """One CometD session from the stored checkpoints until cancelled or terminal."""
+        """One session from the stored checkpoints until cancelled or terminal."""
         http = self._http or httpx.AsyncClient(
             **http_options(timeout=DEFAULT_TIMEOUT, verify=self.verify)
         )
         self._consumer = asyncio.current_task()
         try:
             instance_url = await self._instance_url(http)
-            self._positions = {}
-            for name, service in self.services.items():
-                try:
-                    stored = cometd_replay_id(await checkpoints.aread(name))
-                except Exception as exc:  # a leader that cannot read where to resume yields
-                    raise LeadershipLostError(
-                        f"checkpoint of {name} unreadable ({type(exc).__name__})"
-                    ) from exc
-                self._positions[name] = service.replay if stored is None else stored
-                if stored is None and service.replay == TIP:
-                    self._tip.start(name, self.clock.now())
-                self._windows.setdefault(name, _Window(self.dedupe_window))
+            await self._load_positions(checkpoints)
             logger.info("starting from %s", self._positions)
-            self.session = CometDSession(
-                sender=AsyncSender(connection=self.connection, http=http, clock=self.clock),
-                instance_url=instance_url,
-                api_version=self.api_version,
-                channels=list(self.services),
-                replay_from=self._replay_from,
-                reset_replay=self._reset_replay,
-                deliver=lambda batch: self._deliver(batch, checkpoints),
-                report=self._report,
-                stop_requested=lambda: self._stopping,
-                clock=self.clock,
-                backoff=self.backoff,
-                replay_fallback=self.replay_fallback,
-            )
+            if self.api == "pubsub":
+                self.session = self._pubsub_session(http, instance_url, checkpoints)
+            else:
+                self.session = CometDSession(
+                    sender=AsyncSender(connection=self.connection, http=http, clock=self.clock),
+                    instance_url=instance_url,
+                    api_version=self.api_version,
+                    channels=list(self.services),
+                    replay_from=self._cometd_replay_from,
+                    reset_replay=self._reset_replay,
+                    deliver=lambda batch: self._deliver(batch, checkpoints),
+                    report=self._report,
+                    stop_requested=lambda: self._stopping,
+                    clock=self.clock,
+                    backoff=self.backoff,
+                    replay_fallback=self.replay_fallback,
+                )
             try:
                 await self.session.run()
             finally:
@@ -451,8 +471,68 @@ class AsyncListener:
             if self._http is None:
                 await _uncancelled(http.aclose())
 
-    def _replay_from(self, channel: str) -> int:
-        return self._tip.replay_for(channel, self._positions[channel])
+    async def _load_positions(self, checkpoints: CheckpointStore) -> None:
+        """Each channel's position: its checkpoint, else where its service starts."""
+        self._positions = {}
+        for name, service in self.services.items():
+            try:
+                stored = await checkpoints.aread(self._checkpoint_key(name))
+                if self.api == "cometd":
+                    stored = cometd_replay_id(stored)
+            except Exception as exc:  # a leader that cannot read where to resume yields
+                raise LeadershipLostError(
+                    f"checkpoint of {name} unreadable ({type(exc).__name__})"
+                ) from exc
+            self._positions[name] = service.replay if stored is None else stored
+            if stored is None and service.replay == TIP:
+                self._tip.start(name, self.clock.now())
+            self._windows.setdefault(name, _Window(self.dedupe_window))
+
+    def _pubsub_session(
+        self, http: httpx.AsyncClient, instance_url: str, checkpoints: CheckpointStore
+    ) -> PubSubSession:
+        """A Pub/Sub session on a REST client that shares this listener's auth flow (token,
+        store, refresh lock) and pool: the metadata and the tenant id come from it."""
+        from salesforce_typed.pubsub._async.client import AsyncPubSub
+        from salesforce_typed.pubsub._async.session import PubSubSession
+        from salesforce_typed.rest._async.client import AsyncSalesforce
+
+        sf = AsyncSalesforce(
+            auth=self.connection.auth,
+            instance_url=instance_url,
+            api_version=self.api_version,
+            package=self.package,
+            verify=self.verify,
+            clock=self.clock,
+            http_client=http,
+        )
+        return PubSubSession(
+            pubsub=AsyncPubSub(sf, target=self.pubsub_target, decoder=self.decoder),
+            channels=list(self.services),
+            replay_from=self._replay_from,
+            reset_replay=self._reset_replay,
+            deliver=lambda batch: self._deliver_pubsub(batch, checkpoints),
+            report=self._report,
+            stop_requested=lambda: self._stopping,
+            clock=self.clock,
+            backoff=self.backoff,
+            replay_fallback=self.replay_fallback,
+        )
+
+    def _checkpoint_key(self, channel: str) -> str:
+        return PUBSUB_PREFIX + channel if self.api == "pubsub" else channel
+
+    def _replay_from(self, channel: str) -> ReplayPosition:
+        position = self._positions[channel]
+        if isinstance(position, bytes):
+            return position
+        return self._tip.replay_for(channel, position)
+
+    def _cometd_replay_from(self, channel: str) -> int:
+        position = self._replay_from(channel)
+        if isinstance(position, bytes):  # channel() and _load_positions refuse these
+            raise StreamingStoppedError(f"{channel}: a Pub/Sub replay id cannot resume CometD")
+        return position
 
     def _reset_replay(self, channel: str, replay: int) -> None:
         """A fallback Salesforce forced; falling back to the tip starts a tip window too."""
@@ -474,34 +554,50 @@ class AsyncListener:
                 await self.clock.asleep(self.backoff.delay(attempt))
 
     async def _deliver(self, batch: list[Message], checkpoints: CheckpointStore) -> None:
-        dirty: dict[str, int] = {}
+        """A CometD batch: Bayeux messages, decoded only once they are to be handled."""
+        await self._dispatch(batch, _cometd_parts, self.decoder.decode, checkpoints)
+
+    async def _deliver_pubsub(
+        self, batch: list[PubSubMessage], checkpoints: CheckpointStore
+    ) -> None:
+        """A Pub/Sub batch: events already typed, keyed by their replay id bytes."""
+        await self._dispatch(batch, _pubsub_parts, _pubsub_event, checkpoints)
+
+    async def _dispatch(
+        self,
+        batch: Sequence[T],
+        parts: Callable[[T], tuple[str, Any, ReplayPosition | None]],
+        decode: Callable[[T], StreamEvent],
+        checkpoints: CheckpointStore,
+    ) -> None:
+        """Hand each event of `batch` to its handler, then checkpoint what was handled.
+
+        `parts(item)` gives (channel, raw data, replay position) without decoding, so that
+        events that predate a tip start, and duplicates, are never decoded."""
+        dirty: dict[str, ReplayPosition] = {}
         cancelled = False
         try:
-            for message in batch:
-                service = self.services.get(str(message.get("channel", "")))
+            for item in batch:
+                name, data, position = parts(item)
+                service = self.services.get(name)
                 if service is None:
-                    logger.warning("event on unknown channel %s dropped", message.get("channel"))
+                    logger.warning("event on unknown channel %s dropped", name)
                     continue
-                data = message.get("data")
-                if isinstance(data, dict) and self._tip.predates(service.channel, data):
+                if isinstance(data, dict) and self._tip.predates(name, data):
                     self.predating += 1
-                    replay_id = replay_id_of(data)
-                    if replay_id is not None:  # resume after it, never replay it
-                        self._positions[service.channel] = replay_id
-                        dirty[service.channel] = replay_id
+                    if position is not None:  # resume after it, never replay it
+                        self._positions[name] = dirty[name] = position
                     continue
-                event = self.decoder.decode(message)
-                window = self._windows[service.channel]
-                if event.replay_id is not None and window.seen(event.replay_id):
+                window = self._windows[name]
+                if position is not None and window.seen(position):
                     self.duplicates += 1
                     continue
-                await self._handle(service, event)
+                await self._handle(service, decode(item))
                 self.delivered += 1
-                self._tip.delivered(service.channel)
-                if event.replay_id is not None:
-                    window.add(event.replay_id)
-                    self._positions[service.channel] = event.replay_id
-                    dirty[service.channel] = event.replay_id
+                self._tip.delivered(name)
+                if position is not None:
+                    window.add(position)
+                    self._positions[name] = dirty[name] = position
                 if self._stopping:
                     raise _StopRequestedError
         except asyncio.CancelledError:
@@ -512,10 +608,12 @@ class AsyncListener:
                 # What was handled is checkpointed even when a later event failed.
                 await self._checkpoint(dirty, checkpoints)
 
-    async def _checkpoint(self, dirty: dict[str, int], checkpoints: CheckpointStore) -> None:
+    async def _checkpoint(
+        self, dirty: dict[str, ReplayPosition], checkpoints: CheckpointStore
+    ) -> None:
         for channel, replay_id in dirty.items():
             try:
-                written = await checkpoints.awrite(channel, replay_id)
+                written = await checkpoints.awrite(self._checkpoint_key(channel), replay_id)
             except Exception as exc:  # the store is down: progress cannot be recorded
                 raise LeadershipLostError(
                     f"checkpoint of {channel} not written ({type(exc).__name__}): stepping down"
@@ -575,3 +673,30 @@ async def _uncancelled(call: Awaitable[Any]) -> None:
         await asyncio.shield(call)
     except (asyncio.CancelledError, Exception) as exc:
         logger.debug("cleanup interrupted (%s)", type(exc).__name__)
+
+
+def _position(replay: ReplayPosition) -> ReplayPosition:
+    """A replay position as given: bytes kept (Pub/Sub), anything else an int (CometD)."""
+    return replay if isinstance(replay, bytes) else int(replay)
+
+
+def _default_target(api: str) -> str:
+    if api != "pubsub":
+        return ""
+    from salesforce_typed.pubsub._async.client import DEFAULT_TARGET
+
+    return DEFAULT_TARGET
+
+
+def _cometd_parts(message: Message) -> tuple[str, Any, int | None]:
+    data = message.get("data")
+    position = replay_id_of(data) if isinstance(data, dict) else None
+    return str(message.get("channel", "")), data, position
+
+
+def _pubsub_parts(message: PubSubMessage) -> tuple[str, Any, bytes]:
+    return message.topic, message.event.data, message.replay_id
+
+
+def _pubsub_event(message: PubSubMessage) -> StreamEvent:
+    return message.event
