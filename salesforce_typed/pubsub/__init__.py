@@ -2,8 +2,9 @@
 
 `AsyncPubSub.from_client(sf)` rides on a REST client's session (`PubSub` is its blocking face,
 for a `Salesforce` client); events decode into the same
-typed events as the CometD listener (`salesforce_typed.streaming`). docs/pubsub.md lists the
-wire facts it relies on.
+typed events as the CometD listener (`salesforce_typed.streaming`). The listener's handlers
+run over it with `sf.listener(api="pubsub")` (`PubSubSession`, failures by `policy.py`'s
+tables). docs/pubsub.md lists the wire facts it relies on.
 """
 
 from salesforce_typed.pubsub._async.client import (
@@ -19,6 +20,7 @@ from salesforce_typed.pubsub._async.client import (
     TopicInfo,
 )
 from salesforce_typed.pubsub._async.managed import CommitResult
+from salesforce_typed.pubsub._async.session import PubSubSession
 from salesforce_typed.pubsub.errors import PubSubError
 from salesforce_typed.pubsub.facade import PubSub
 
@@ -33,6 +35,7 @@ __all__ = [
     "PubSub",
     "PubSubError",
     "PubSubMessage",
+    "PubSubSession",
     "PublishResult",
     "Replay",
     "TopicInfo",
