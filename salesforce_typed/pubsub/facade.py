@@ -254,4 +254,6 @@ class BlockingManagedStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        """As `ManagedStream`'s: a clean exit commits the last message taken."""
+        if not self._pubsub._closed:
+            self._pubsub._run(self.stream.__aexit__(exc_type, exc, tb))

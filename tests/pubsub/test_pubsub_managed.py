@@ -100,9 +100,18 @@ async def test_auto_commit_and_reconnect_resume_after_the_committed_id(
     await _cancel(waiting)
     await stream.aclose()
 
-    await _publish(pubsub, "D", "E")
+    await _publish(pubsub, "D", "E", "F")
     async with pubsub.managed_subscribe("Orders_Sub") as again:
-        assert await _take(again, 2) == ["D", "E"]
+        assert await _take(again, 1) == ["D"]  # a break mid-batch, then a clean exit:
+    async with pubsub.managed_subscribe("Orders_Sub") as third:  # D was committed on the way out
+        assert await _take(third, 2) == ["E", "F"]
+    with pytest.raises(ValueError):  # leaving on an exception commits nothing
+        async with pubsub.managed_subscribe("Orders_Sub") as failing:
+            await _publish(pubsub, "G")
+            assert await _take(failing, 1) == ["G"]
+            raise ValueError("the handler failed")
+    async with pubsub.managed_subscribe("Orders_Sub") as last:
+        assert await _take(last, 1) == ["G"]
 
 
 async def test_manual_commit_is_answered_and_sets_the_resume_point(

@@ -10,7 +10,9 @@ What must stay true:
 - auto_commit (the default) commits a batch's `latest_replay_id` when the consumer asks for
   the message after the batch's last one, so an event is committed only after its handler
   returned (Salesforce's example commits after processing each batch, and the latest replay
-  id of an empty keepalive batch). With auto_commit=False the caller commits.
+  id of an empty keepalive batch); leaving an `async with` block without an exception
+  commits the last message taken and waits for the answer. With auto_commit=False the
+  caller commits.
 - A failed commit (CommitReplayResponse with an error) ends the iteration in a PubSubError
   with status COMMIT: a consumer must never believe an uncommitted position is stored.
 - UNAUTHENTICATED refreshes the session once and reopens the stream, which the org resumes
@@ -100,6 +102,7 @@ class ManagedStream:
         self._call: _Call | None = None
         self._writing = asyncio.Lock()
         self._asked: bytes | None = None  # the last replay id auto-committed
+        self._taken: bytes | None = None  # the replay id of the last message handed out
         self._messages = self._run()
 
     def __repr__(self) -> str:
@@ -120,10 +123,39 @@ class ManagedStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        """Leaving the block without an exception commits the last message taken (with
+        auto_commit), so a `break` after handling a message keeps it handled."""
+        try:
+            if exc_type is None and self.auto_commit:
+                await self._commit_taken()
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         await self._messages.aclose()
+
+    async def _commit_taken(self, timeout_s: float = 10.0) -> None:
+        """Commit the last message taken and wait for the org's answer (events arriving
+        meanwhile are not the consumer's: the next subscription delivers them again)."""
+        call, taken = self._call, self._taken
+        if call is None or taken is None or taken == self._asked:
+            return
+        self._asked = taken
+        request_id = await self.commit(taken)
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    response = await call.read()
+                    if not isinstance(response, pb.ManagedFetchResponse):
+                        return  # the stream ended: its status is the next read's
+                    if response.HasField("commit_response"):
+                        self._answered(response.commit_response)
+                        if response.commit_response.commit_request_id == request_id:
+                            return
+        except grpc.aio.AioRpcError as exc:
+            from salesforce_typed.pubsub._async.client import rpc_error
+
+            raise rpc_error(exc) from None
 
     async def commit(self, replay_id: bytes) -> str:
         """Ask the org to store `replay_id` as this subscription's position; returns the
@@ -181,7 +213,9 @@ class ManagedStream:
             if response.HasField("commit_response"):
                 self._answered(response.commit_response)
             for consumer in response.events:
-                yield await self._client._message(self.topic or "", consumer)
+                message = await self._client._message(self.topic or "", consumer)
+                self._taken = consumer.replay_id
+                yield message
             # the consumer has taken the batch (it asked for the next message): commit its
             # position, or a keepalive's, unless that position was committed already
             latest = response.latest_replay_id
