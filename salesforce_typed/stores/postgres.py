@@ -14,6 +14,9 @@ one autocommit statement, so PostgreSQL's row locks make each decision atomic:
 Tables are `<table_prefix>_tokens`, `_locks`, `_leases` and `_checkpoints`, created on first use
 under an advisory lock (concurrent `CREATE TABLE IF NOT EXISTS` can otherwise fail on the
 catalog's unique index). Expiry is judged on the server's `clock_timestamp()`, never a replica's.
+A checkpoint is an int replay id in a `bigint` column (one beyond 64 bits is refused with
+`UsageError`) or a bytes one in a `bytea` column; `_checkpoints` tables made before bytes
+existed are migrated on first use (see `postgres_sql.py`).
 
 Connections: sync calls reuse a small thread-safe pool of idle connections. Async calls open a
 connection per call (an asyncio connection belongs to one event loop, and a store may outlive
@@ -173,11 +176,16 @@ def _parse_lease(owner: str, rows: _Rows) -> Lease | None:
     return Lease(owner=owner, epoch=int(epoch), expires_at=float(expires_at))
 
 
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+
+
 def _checkpoint_params(
     channel: str, replay_id: ReplayPosition, lease_name: str, epoch: int
 ) -> dict[str, Any]:
     """An int goes to `replay_id`, bytes to `replay_bytes`; the other column is NULL."""
     value = check_replay_position(replay_id)
+    if isinstance(value, int) and not _BIGINT_MIN <= value <= _BIGINT_MAX:
+        raise UsageError("PostgreSQL keeps an int replay id in a bigint (64-bit signed)")
     as_bytes = isinstance(value, bytes)
     return {
         "channel": channel,

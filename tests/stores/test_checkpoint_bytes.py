@@ -17,7 +17,7 @@ import pytest
 import redis
 from test_postgres_store import _find_dsn
 
-from salesforce_typed.core.errors import TokenStoreError
+from salesforce_typed.core.errors import TokenStoreError, UsageError
 from salesforce_typed.stores.base import ReplayPosition
 from salesforce_typed.stores.postgres import PostgresTokenStore
 from salesforce_typed.stores.redis import RedisTokenStore
@@ -272,3 +272,17 @@ def test_postgres_concurrent_first_use_migrates_once(dsn: str, pg_prefix: str) -
     for t in threads:
         t.join(timeout=60)
     assert results == [1] * len(results)
+
+
+def test_postgres_refuses_an_int_beyond_bigint_before_sending(dsn: str, pg_prefix: str) -> None:
+    epoch = _new_tables_with_a_bytes_row(dsn, pg_prefix, "/data/R", b"\x01")
+    store = PostgresTokenStore(dsn, table_prefix=pg_prefix)
+    try:
+        for too_big in (2**63, -(2**63) - 1):
+            with pytest.raises(UsageError, match="bigint"):
+                store.write_checkpoint("/data/R", too_big, lease_name="lease", epoch=epoch)
+        for edge in (2**63 - 1, -(2**63)):
+            assert store.write_checkpoint("/data/R", edge, lease_name="lease", epoch=epoch)
+            assert store.read_checkpoint("/data/R") == edge
+    finally:
+        store.close()
