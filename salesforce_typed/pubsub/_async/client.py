@@ -33,7 +33,7 @@ import grpc.aio
 
 from salesforce_typed.core.errors import UsageError
 from salesforce_typed.pubsub._async.managed import ManagedStream
-from salesforce_typed.pubsub.decode import SchemaPlan, bayeux_message, cometd_payload
+from salesforce_typed.pubsub.decode import SchemaPlan, bayeux_message, read_payload
 from salesforce_typed.pubsub.errors import PubSubError
 from salesforce_typed.streaming.events import EventDecoder, StreamEvent
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
@@ -319,9 +319,8 @@ class AsyncPubSub:
 
     async def _message(self, topic: str, consumer: pb.ConsumerEvent) -> PubSubMessage:
         event = consumer.event
-        _, parsed, plan = await self._schema(event.schema_id)
-        record = fastavro.schemaless_reader(io.BytesIO(event.payload), parsed, None)
-        payload = cometd_payload(plan, record if isinstance(record, Mapping) else {})
+        found = self._schemas.get(event.schema_id) or await self._schema(event.schema_id)
+        payload = read_payload(found[2], event.payload)  # compiled per schema id
         raw = bayeux_message(topic, event.schema_id, event.id, consumer.replay_id, payload)
         return PubSubMessage(
             topic=topic,
