@@ -248,11 +248,20 @@ def bulk_load(
     journal: Annotated[
         bool, typer.Option(help="Keep a local job journal, so a re-run after a crash resumes.")
     ] = True,
+    parallel_jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Cut the file into about this many jobs, run side by side. Default: by size "
+            "(200,000 rows or more: jobs of at least 100,000 rows, at most 10); 1: one job.",
+        ),
+    ] = None,
 ) -> None:
     """Load a CSV file with Bulk API 2.0; exit 1 if any row failed or was not processed.
 
     Each job's id is printed before its upload. Run again after a crash (same org, object,
-    operation, file content): the journaled jobs are picked up, no row is loaded twice.
+    operation, file content): the journaled jobs are picked up, no row is loaded twice (the
+    re-run keeps the first run's cut into jobs, whatever --parallel-jobs says).
     """
     from salesforce_typed.bulk2._sync.client import Bulk2
     from salesforce_typed.core.errors import SalesforceError
@@ -290,6 +299,7 @@ def bulk_load(
                 progress=_show(bar, task),
                 journal=book,
                 notify=_say,
+                parallel_jobs=parallel_jobs,
             )
         except KeyboardInterrupt:
             bar.stop()

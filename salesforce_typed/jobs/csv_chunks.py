@@ -13,8 +13,9 @@ What must stay true:
 - Datetimes go out in UTC as `YYYY-MM-DDThh:mm:ss.sssZ`, dates as `YYYY-MM-DD`, times as
   `hh:mm:ss.sssZ`, multipicklists `;`-joined, numbers without exponents.
 - An upload never exceeds `max_upload_bytes` once base64-encoded (Salesforce counts the
-  150 MB limit after base64), every upload starts with the header, and no row is split
-  between uploads. Splitting is a generator: only one piece of rows is in memory at a time.
+  150 MB limit after base64) nor `max_rows` rows (a load cut into several jobs, see
+  `jobs/job_split.py`), every upload starts with the header, and no row is split between
+  uploads. Splitting is a generator: only one piece of rows is in memory at a time.
 - Input problems raise a `CsvInputError` subclass naming the line or column, so callers can
   refuse the data before anything is uploaded.
 """
@@ -28,6 +29,7 @@ import decimal
 import enum
 import io
 import itertools
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -234,36 +236,44 @@ def split_uploads(
     *,
     dialect: CsvDialect | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_rows: int | None = None,
     piece_rows: int = _PIECE_ROWS,
 ) -> Iterator[UploadPiece]:
-    """Encode `rows` under `header` and cut them into uploads by bytes, lazily.
+    """Encode `rows` under `header` and cut them into uploads by bytes and, with `max_rows`,
+    by rows (an upload holds at most that many), lazily. The same input and limits always
+    give the same cut: the job journal re-encodes a file and expects the recorded one.
 
     Yields nothing when there are no rows: an upload of a header alone loads nothing.
     """
+    if max_rows is not None and max_rows < 1:
+        raise UsageError("max_rows must be at least 1")
     encoder = RowEncoder(dialect or CsvDialect())
     budget = raw_budget(max_upload_bytes)
+    row_cap = max_rows or sys.maxsize
     head = encoder.line(header)
     if len(head) >= budget:
         raise CsvRowTooLargeError(
             f"the header alone ({len(head)} bytes) does not fit in one upload "
             f"({max_upload_bytes} bytes after base64)"
         )
-    job, used = -1, budget  # no upload open yet: the first row opens one
+    job, used, count = -1, budget, row_cap  # no upload open yet: the first row opens one
     row_number = 0
 
     def flush(texts: list[str]) -> Iterator[UploadPiece]:
-        nonlocal job, used
+        nonlocal job, used, count
         data = "".join(texts).encode()
-        if used + len(data) <= budget:  # the common case: the whole piece fits
+        if used + len(data) <= budget and count + len(texts) <= row_cap:  # the common case
             used += len(data)
+            count += len(texts)
             yield UploadPiece(job, data, len(texts))
             return
         lines = [text.encode() for text in texts]
         start = 0
         taken = 0
         for i, line in enumerate(lines):
-            if used + len(line) <= budget:
+            if used + len(line) <= budget and count < row_cap:
                 used += len(line)
+                count += 1
                 taken += 1
                 continue
             if taken:
@@ -273,7 +283,7 @@ def split_uploads(
                     f"row {row_number - len(lines) + i + 1} ({len(line)} bytes) does not fit "
                     f"in one upload ({max_upload_bytes} bytes after base64)"
                 )
-            job, used, start, taken = job + 1, len(head) + len(line), i, 1
+            job, used, count, start, taken = job + 1, len(head) + len(line), 1, i, 1
             lines[i] = head + line
         if taken:
             yield UploadPiece(job, b"".join(lines[start:]), taken)

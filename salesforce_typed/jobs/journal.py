@@ -3,9 +3,10 @@
 A crash (Ctrl-C, SIGKILL, a lost machine) between "job created" and "results read" must not
 make a re-run load the file twice. So every load from a file writes one small JSON file under
 `config_home()/bulk-jobs/` (atomically: temp file, fsync, rename, fsync the folder) before and
-after each step: the input's fingerprint, the row ranges of its uploads (one job per upload:
-Bulk 2.0 takes one upload per job, at most 150 MB after base64), each job's id and how far it
-got. A re-run of the same load (same org, object, operation, external id, file content) finds
+after each step: the input's fingerprint, how it was cut (bytes and rows per upload), the row
+ranges of its uploads (one job per upload: Bulk 2.0 takes one upload per job, at most 150 MB
+after base64; a big input is cut into several jobs run side by side), each job's id and how
+far it got. A re-run of the same load (same org, object, operation, external id, file content) finds
 the entry and picks the jobs up instead of creating new ones.
 
 What must stay true:
@@ -124,6 +125,7 @@ class JournalEntry:
     line_ending: str
     max_upload_bytes: int
     input: Fingerprint
+    max_rows_per_job: int | None = None  # the row cap of each upload (`jobs/job_split.py`)
     parts: list[JournalPart] = attrs.field(factory=list)
     created: str = attrs.field(factory=_now)
     updated: str = attrs.field(factory=_now)

@@ -7,6 +7,8 @@ What must stay true:
   Transient errors met while polling (not sent, no answer, 5xx, a RETRYABLE errorCode) mean
   "ask again after the backoff"; anything else ends the wait.
 - A job still Open never finishes by itself: it raises `BulkJobError` instead of waiting.
+- Several jobs (a load cut into parts) are polled side by side, `POLLS_AT_ONCE` at a time:
+  a round costs one round trip, not one per job, so each is noticed as promptly as one.
 - Closing or aborting is idempotent in effect: a PATCH re-sent after the first one landed
   finds the job in the state that was asked for, which is success.
 """
@@ -15,10 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Final
 
 from salesforce_typed.bulk2._async.transport import AsyncBulkTransport
 from salesforce_typed.bulk2.states import RETRYABLE, JobState, PollAction
+from salesforce_typed.bulk2.window import AsyncPageWindow
 from salesforce_typed.bulk2.wire import (
     Bulk2Job,
     BulkJobAbortedError,
@@ -55,6 +59,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBulk2Jobs"]
 
 log = logging.getLogger("salesforce_typed.bulk")
+# Job states read at once in one polling round (a load's jobs; more wait for a free place).
+POLLS_AT_ONCE: Final = 10
 
 
 class AsyncBulk2Jobs:
@@ -164,8 +170,8 @@ class AsyncBulk2Jobs:
         while pending:
             polls += 1
             etas: list[float] = []
-            for job_id in list(pending):
-                job = await self._poll_once(job_id, kind)
+            round_ids = list(pending)
+            for job_id, job in zip(round_ids, await self._poll_round(round_ids, kind), strict=True):
                 if job is None:
                     continue
                 latest[job_id] = job
@@ -197,6 +203,20 @@ class AsyncBulk2Jobs:
                 delay = min(delay, left)
             await clock.asleep(delay)
         return [latest[job_id] for job_id in wanted]
+
+    async def _poll_round(self, job_ids: Sequence[str], kind: JobKind) -> list[Bulk2Job | None]:
+        """One state read per job, `POLLS_AT_ONCE` under way at a time; in `job_ids` order."""
+        if len(job_ids) == 1:
+            return [await self._poll_once(job_ids[0], kind)]
+        found: list[Bulk2Job | None] = []
+        async with AsyncPageWindow[Bulk2Job | None](min(len(job_ids), POLLS_AT_ONCE)) as window:
+            for job_id in job_ids:
+                if window.full:
+                    found.append(await window.next())
+                window.start(partial(self._poll_once, job_id, kind))
+            while len(window):
+                found.append(await window.next())
+        return found
 
     async def _poll_once(self, job_id: str, kind: JobKind) -> Bulk2Job | None:
         """One state read; None when a transient error says "ask again later"."""

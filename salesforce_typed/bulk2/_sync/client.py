@@ -42,6 +42,7 @@ from salesforce_typed.jobs.csv_chunks import (
     Operation,
     split_uploads,
 )
+from salesforce_typed.jobs.job_split import count_lines, known_size, rows_per_job
 from salesforce_typed.jobs.journal import (
     CLOSED,
     CREATING,
@@ -68,7 +69,12 @@ RowT = TypeVar("RowT")
 
 
 def _check_ingest(
-    records: object, csv_path: object, operation: str, external_id_field: str | None
+    records: object,
+    csv_path: object,
+    operation: str,
+    external_id_field: str | None,
+    parallel_jobs: int | None,
+    max_rows_per_job: int | None,
 ) -> None:
     """Refuse a bad combination before anything is read or sent."""
     if (records is None) == (csv_path is None):
@@ -77,6 +83,23 @@ def _check_ingest(
         raise UsageError(f"operation must be one of {', '.join(OPERATIONS)}")
     if operation == "upsert" and not external_id_field:
         raise UsageError("upsert needs external_id_field")
+    if parallel_jobs is not None and parallel_jobs < 1:
+        raise UsageError("parallel_jobs must be at least 1")
+    if max_rows_per_job is not None and max_rows_per_job < 1:
+        raise UsageError("max_rows_per_job must be at least 1")
+
+
+def _row_cap(
+    records: Iterable[object] | None,
+    csv_path: str | os.PathLike[str] | None,
+    parallel_jobs: int | None,
+    max_rows_per_job: int | None,
+) -> int | None:
+    """Rows per job: as asked, else by the input's size (`job_split.rows_per_job`)."""
+    if max_rows_per_job is not None or parallel_jobs == 1:
+        return max_rows_per_job
+    size = count_lines(csv_path) if csv_path is not None else known_size(records)
+    return rows_per_job(size, parallel_jobs)
 
 
 def _instant(stamp: str | None) -> float | None:
@@ -127,6 +150,8 @@ class Bulk2(Bulk2Jobs):
         match_window: int = DEFAULT_MATCH_WINDOW,
         journal: Journal | bool | None = None,
         notify: Callable[[str], None] | None = None,
+        parallel_jobs: int | None = None,
+        max_rows_per_job: int | None = None,
     ) -> IngestResult:
         """Load `records` (models or mappings) or a CSV file, wait, and report.
 
@@ -139,8 +164,17 @@ class Bulk2(Bulk2Jobs):
         `journal=True` (or a `Journal(path)`), for a CSV file: every step is journaled, and
         the same load found in the journal (same org, object, operation, file content) is
         picked up where it stopped instead of loaded again; `notify` hears what was done.
+
+        A big input goes to several jobs, uploaded, closed and polled side by side (Salesforce
+        runs them in parallel), results matched to input rows across them: `parallel_jobs=N`
+        cuts it into about N jobs, `max_rows_per_job` caps each job's rows; by default a file
+        (or a sized collection) of 200,000 rows or more is cut into jobs of at least 100,000
+        rows, at most 10 (`jobs/job_split.py`); `parallel_jobs=1` keeps one job per 150 MB.
+        A journaled load keeps the cut it started with.
         """
-        _check_ingest(records, csv_path, operation, external_id_field)
+        _check_ingest(
+            records, csv_path, operation, external_id_field, parallel_jobs, max_rows_per_job
+        )
         dialect = CsvDialect(column_delimiter=column_delimiter, line_ending=line_ending)
         catalog = self._catalog(sobject)
         book = _journal(journal)
@@ -159,6 +193,7 @@ class Bulk2(Bulk2Jobs):
                     column_delimiter=column_delimiter,
                     line_ending=line_ending,
                     max_upload_bytes=max_upload_bytes,
+                    max_rows_per_job=_row_cap(None, csv_path, parallel_jobs, max_rows_per_job),
                     input=source,
                 )
             elif notify is not None:
@@ -181,6 +216,7 @@ class Bulk2(Bulk2Jobs):
                 if all(p.state == NEW and not p.aborted_jobs for p in entry.parts):
                     book.forget(entry.id)  # refused before any job was asked for: no trace
                 raise
+        cap = _row_cap(records, csv_path, parallel_jobs, max_rows_per_job)
         if csv_path is not None:
             header, rows = file_input(csv_path, catalog, operation, external_id_field, dialect)
         else:
@@ -195,7 +231,7 @@ class Bulk2(Bulk2Jobs):
         uploaded = 0
         try:
             for piece in split_uploads(
-                header, rows, dialect=dialect, max_upload_bytes=max_upload_bytes
+                header, rows, dialect=dialect, max_upload_bytes=max_upload_bytes, max_rows=cap
             ):
                 if not pending or piece.job != pending[-1].number:
                     if pending and not whole:
@@ -342,7 +378,11 @@ class Bulk2(Bulk2Jobs):
         uploaded = 0
         try:
             for piece in split_uploads(
-                header, rows, dialect=dialect, max_upload_bytes=entry.max_upload_bytes
+                header,
+                rows,
+                dialect=dialect,
+                max_upload_bytes=entry.max_upload_bytes,
+                max_rows=entry.max_rows_per_job,
             ):
                 if not spools or piece.job != spools[-1].number:
                     spools.append(Spool(piece.job, uploaded))

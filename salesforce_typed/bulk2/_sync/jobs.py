@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Final
 
 from salesforce_typed.bulk2._sync.transport import BulkTransport
 from salesforce_typed.bulk2.states import RETRYABLE, JobState, PollAction
+from salesforce_typed.bulk2.window import PageWindow
 from salesforce_typed.bulk2.wire import (
     Bulk2Job,
     BulkJobAbortedError,
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["Bulk2Jobs"]
 
 log = logging.getLogger("salesforce_typed.bulk")
+# Job states read at once in one polling round (a load's jobs; more wait for a free place).
+POLLS_AT_ONCE: Final = 10
 
 
 class Bulk2Jobs:
@@ -154,8 +158,8 @@ class Bulk2Jobs:
         while pending:
             polls += 1
             etas: list[float] = []
-            for job_id in list(pending):
-                job = self._poll_once(job_id, kind)
+            round_ids = list(pending)
+            for job_id, job in zip(round_ids, self._poll_round(round_ids, kind), strict=True):
                 if job is None:
                     continue
                 latest[job_id] = job
@@ -187,6 +191,20 @@ class Bulk2Jobs:
                 delay = min(delay, left)
             clock.sleep(delay)
         return [latest[job_id] for job_id in wanted]
+
+    def _poll_round(self, job_ids: Sequence[str], kind: JobKind) -> list[Bulk2Job | None]:
+        """One state read per job, `POLLS_AT_ONCE` under way at a time; in `job_ids` order."""
+        if len(job_ids) == 1:
+            return [self._poll_once(job_ids[0], kind)]
+        found: list[Bulk2Job | None] = []
+        with PageWindow[Bulk2Job | None](min(len(job_ids), POLLS_AT_ONCE)) as window:
+            for job_id in job_ids:
+                if window.full:
+                    found.append(window.next())
+                window.start(partial(self._poll_once, job_id, kind))
+            while len(window):
+                found.append(window.next())
+        return found
 
     def _poll_once(self, job_id: str, kind: JobKind) -> Bulk2Job | None:
         """One state read; None when a transient error says "ask again later"."""
