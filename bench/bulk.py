@@ -17,13 +17,20 @@ own; the fake org runs in this process, a fresh org (over TLS) per run so every 
 into an empty table. Each client uses its defaults: simple-salesforce (`wait=0.5`) sleeps
 0.5 s before its first poll, then 0.5-0.9 s for seven polls, 1.6 s once and 3.5 s from then
 on, and reads result pages one after another by locator; ours polls at once, backs off from
-0.5 s and, from the job's progress, looks again within a second of the expected end, and
-downloads the listed result pages four at a time, the next ones while one is written. Like
+0.5 s and, from an ingest job's progress, looks again within a second of the expected end
+(a query job: at most 0.9 s apart for its first minute), and downloads the listed result
+pages ten at a time, each streamed into a temporary file, the next ones while one is
+written. Like
 for like: each client loads the file and reads the jobs' counts, and neither fetches the
 result sets (ours would match them to the input only when asked). Parquet: ours streams each
 page into a typed Parquet file (`columnar`); simple-salesforce has no Parquet, so its CSV
 pages are converted with pyarrow after its CSV extract (its Parquet time is that extract
 plus the conversion). Ours at 100k and at 1M shows whether memory stays flat.
+
+Each phase's peak RSS is its own (VmHWM reset between phases); the whole run's is the
+largest. The extract splits, from the fake org's own timestamps (`ServerLog`), into queue,
+job processing, the lag until the client asked for results (one round trip included) and
+the download.
 
 A script, not a test (STYLE 3.16): it prints figures and ratios, then one JSON line, and
 never fails on a figure.
