@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import typer
 
 from salesforce_typed.cli.app import app
+from salesforce_typed.cli.listen import _DEFAULT_PUBSUB_TARGET
 
 if TYPE_CHECKING:
     from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
     from salesforce_typed.stores.base import TokenStore
 
-_DEFAULT_PUBSUB_TARGET: Final = "api.pubsub.salesforce.com:7443"  # pubsub.DEFAULT_TARGET
 MAX_BATCH: Final = 200  # "Pub/Sub API and Event Allocations": no more than 200 per request
 
 

@@ -20,7 +20,7 @@ from salesforce_typed.pubsub._async.managed import ManagedStream
 from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.streaming.events import PlatformEvent
 from salesforce_typed.testing import streaming
-from salesforce_typed.testing.pubsub import managed
+from salesforce_typed.testing.pubsub import managed, service
 from salesforce_typed.testing.pubsub.service import replay_bytes, replay_int
 from salesforce_typed.testing.server import FakeOrg
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
@@ -282,3 +282,24 @@ def test_blocking_face_streams_publishes_and_commits(
         assert stored is not None and stored.committed == replay_int(message.replay_id)
         with pubsub.managed_subscribe("Orders_Sub") as again:
             assert next(again).replay_id == results[1].replay_id
+
+
+async def test_a_dropped_stream_fails_and_a_new_one_resumes_after_the_commit(
+    org: FakeOrg, pubsub: AsyncPubSub
+) -> None:
+    sub_id = await pubsub.create_managed_subscription(
+        "Orders_Sub", TOPIC, default_replay="EARLIEST"
+    )
+    replays = await _publish(pubsub, "A", "B")
+    stream = pubsub.managed_subscribe("Orders_Sub", auto_commit=False)
+    assert await _take(stream, 2) == ["A", "B"]
+    await stream.commit(replays[0])
+    await _settle(org, sub_id, replays[0])
+    assert service(org.state).drop_streams() == 1  # the managed stream is one of the org's
+    with pytest.raises(PubSubError) as caught:
+        async with asyncio.timeout(10):
+            await anext(stream)
+    assert caught.value.status == "UNAVAILABLE"
+    await stream.aclose()
+    async with pubsub.managed_subscribe("Orders_Sub") as again:  # the slot was freed
+        assert await _take(again, 1) == ["B"]

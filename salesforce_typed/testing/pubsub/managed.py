@@ -402,8 +402,10 @@ async def managed_subscribe(
     """The RPC, for `PubSubService.ManagedSubscribe` to delegate to."""
     book = registry(service.state)
     try:
-        await service._admit(context)
+        # the first request is read before the session is checked: a client's first write
+        # then never races the refusal (gRPC would report that race as INTERNAL)
         first = await anext(request_iterator, None)
+        await service._admit(context)
         if first is None:
             return
         sub = _open(service, first)
