@@ -303,3 +303,15 @@ async def test_a_dropped_stream_fails_and_a_new_one_resumes_after_the_commit(
     await stream.aclose()
     async with pubsub.managed_subscribe("Orders_Sub") as again:  # the slot was freed
         assert await _take(again, 1) == ["B"]
+
+
+async def test_a_rejected_session_is_refreshed_once_and_the_stream_reopened(
+    org: FakeOrg, pubsub: AsyncPubSub, sf: AsyncSalesforce
+) -> None:
+    await pubsub.create_managed_subscription("Orders_Sub", TOPIC, default_replay="EARLIEST")
+    await _publish(pubsub, "A")
+    assert org.state.expire_sessions() >= 1
+    before = sf.sender.session_refreshes
+    async with pubsub.managed_subscribe("Orders_Sub", topic=TOPIC) as stream:  # no REST first
+        assert await _take(stream, 1) == ["A"]
+    assert sf.sender.session_refreshes == before + 1
