@@ -15,6 +15,7 @@ import pytest
 from salesforce_typed.pubsub.avro_read import compile_reader, iso_date, iso_datetime
 from salesforce_typed.pubsub.decode import SchemaPlan, cometd_payload, json_value, read_payload
 from salesforce_typed.testing.pubsub import schemas
+from salesforce_typed.testing.pubsub.avro_write import compile_writer
 from salesforce_typed.testing.server import FakeOrg
 
 _PRIMITIVE: dict[str, Any] = {
@@ -159,3 +160,26 @@ def test_iso_forms_match_the_plain_conversion(ms: int) -> None:
     field = {"doc": "Data:DateTime"}
     assert iso_datetime(ms) == json_value(field, ms)
     assert iso_date(ms // 86_400_000) == json_value({"doc": "Data:Date"}, ms // 86_400_000)
+
+
+@pytest.mark.parametrize("entity", ["Account", "Contact"])
+def test_the_fake_orgs_compiled_writer_writes_fastavros_bytes(entity: str) -> None:
+    rng = random.Random(entity + "w")
+    with FakeOrg() as org:
+        schema = schemas.change_event_schema(org.state, entity)
+    assert schema is not None
+    write = compile_writer(schema)
+    assert write is not None
+    parsed = fastavro.parse_schema(schema)
+    for _ in range(150):
+        datum = _datum(rng, schema, {})
+        _realistic_header(rng, schema, datum)
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, parsed, datum)
+        assert write(datum) == out.getvalue()
+    assert (
+        compile_writer(
+            {"type": "record", "name": "U", "fields": [{"name": "x", "type": ["int", "string"]}]}
+        )
+        is None
+    )  # left to fastavro

@@ -23,6 +23,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from salesforce_typed.testing.org.changes import PERSON_NAME, _flat_skips, cdc_compounds
 from salesforce_typed.testing.org.records import field_index
 from salesforce_typed.testing.org.state import OrgState
@@ -185,29 +187,89 @@ def _record_fields(field_type: Any) -> list[dict[str, Any]] | None:
     return None
 
 
+@attrs.frozen(eq=False)
+class _Plan:
+    """What encoding needs of one schema, worked out once: field positions, compounds'
+    nested fields, each field's type by `doc` (events are encoded by the thousand)."""
+
+    names: tuple[str, ...]  # the fields after the header, in schema order
+    top: dict[str, int]  # name -> position
+    inner: dict[int, dict[str, int]]  # compound position -> nested name -> position
+    nested: dict[str, tuple[tuple[str, str], ...]]  # compound -> (nested name, kind)
+    kinds: dict[str, str]  # plain field -> kind
+
+
+_PLANS: dict[int, tuple[Mapping[str, Any], _Plan]] = {}
+
+
+def _plan(schema: Mapping[str, Any]) -> _Plan:
+    found = _PLANS.get(id(schema))
+    if found is not None and found[0] is schema:
+        return found[1]
+    fields = schema["fields"]
+    inner: dict[int, dict[str, int]] = {}
+    nested: dict[str, tuple[tuple[str, str], ...]] = {}
+    kinds: dict[str, str] = {}
+    for i, field in enumerate(fields):
+        record = _record_fields(field["type"])
+        if record is not None:
+            inner[i] = {f["name"]: j for j, f in enumerate(record)}
+            nested[field["name"]] = tuple((f["name"], _doc_kind(f)) for f in record)
+        elif i:
+            kinds[field["name"]] = _doc_kind(field)
+    plan = _Plan(
+        names=tuple(f["name"] for f in fields[1:]),
+        top={f["name"]: i for i, f in enumerate(fields)},
+        inner=inner,
+        nested=nested,
+        kinds=kinds,
+    )
+    _PLANS[id(schema)] = (schema, plan)
+    return plan
+
+
+def _doc_kind(field: Mapping[str, Any]) -> str:
+    return str(field.get("doc", "")).rpartition(":")[2]
+
+
+def _value(kind: str, value: Any) -> Any:
+    """`avro_value` with the field's kind already known."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and set(value) == {"diff"}:
+        return str(value["diff"])
+    if kind == "DateTime" and isinstance(value, str):
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return int(moment.timestamp() * 1000)
+    if kind == "Date" and isinstance(value, str):
+        return (dt.date.fromisoformat(value) - _EPOCH).days
+    return value
+
+
 def bitmap(schema: Mapping[str, Any], names: Sequence[str]) -> list[str]:
     """Field names (`Phone`, `Name.LastName`) as the guide's bitmap strings: first the
     top-level bitmap (`0x...`, bit i = the schema's field i), then one `<i>-0x...` per
     compound field i whose nested fields are named, bit j = its nested field j."""
-    fields = schema["fields"]
-    top = {f["name"]: i for i, f in enumerate(fields)}
+    if not names:
+        return []
+    plan = _plan(schema)
     bits = 0
     nested: dict[int, int] = {}
     for name in names:
         parent, _, child = name.partition(".")
-        position = top.get(parent)
+        position = plan.top.get(parent)
         if position is None:
             continue
-        inner = _record_fields(fields[position]["type"]) if child else None
+        inner = plan.inner.get(position) if child else None
         if inner is None:
             bits |= 1 << position
             continue
-        for j, f in enumerate(inner):
-            if f["name"] == child:
-                nested[position] = nested.get(position, 0) | 1 << j
+        j = inner.get(child)
+        if j is not None:
+            nested[position] = nested.get(position, 0) | 1 << j
     out = [_hex(bits)] if bits or not nested else []
     out += [f"{i}-{_hex(b)}" for i, b in sorted(nested.items())]
-    return out if names else []
+    return out
 
 
 def _hex(bits: int) -> str:
@@ -219,24 +281,30 @@ def change_datum(schema: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[
     """A bus CDC payload (CometD's shape) as a datum of `schema`: every field, unchanged ones
     null; `nulledFields` and `diffFields` (which CometD does not carry) derived from the
     payload: a named field whose value is null, a value sent as `{"diff": ...}`."""
+    plan = _plan(schema)
     header = dict(payload["ChangeEventHeader"])
     changed = list(header.get("changedFields") or ())
-    datum: dict[str, Any] = {}
+    datum: dict[str, Any] = dict.fromkeys(plan.names)
     nulled: list[str] = []
     diffs: list[str] = []
-    for field in schema["fields"][1:]:
-        name = field["name"]
-        value = payload.get(name)
-        inner = _record_fields(field["type"])
-        if inner is not None and isinstance(value, dict):
-            datum[name] = {f["name"]: avro_value(f, value.get(f["name"])) for f in inner}
-            nulled += [f"{name}.{k}" for k, v in value.items() if v is None]
+    for name, value in payload.items():
+        kind = plan.kinds.get(name)
+        if kind is None:
+            members = plan.nested.get(name)
+            if members is None:
+                continue  # the header, or a field the schema lacks
+            if isinstance(value, dict):
+                datum[name] = {k: _value(knd, value.get(k)) for k, knd in members}
+                nulled += [f"{name}.{k}" for k, v in value.items() if v is None]
+            elif value is None:
+                nulled.append(name)
+            continue
+        if value is None:
+            nulled.append(name)
             continue
         if isinstance(value, dict) and set(value) == {"diff"}:
             diffs.append(name)
-        elif value is None and name in payload:
-            nulled.append(name)
-        datum[name] = None if inner is not None else avro_value(field, value)
+        datum[name] = _value(kind, value)
     if header.get("changeType") != "UPDATE":
         nulled = []
     header["changedFields"] = bitmap(schema, changed)

@@ -22,7 +22,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -32,6 +32,7 @@ import grpc
 from salesforce_typed.testing.org.http import SfError
 from salesforce_typed.testing.org.state import OrgState, Session
 from salesforce_typed.testing.pubsub import limits, schemas
+from salesforce_typed.testing.pubsub.avro_write import compile_writer
 from salesforce_typed.testing.streaming.bus import ALL_CHANGE_EVENTS, EventBus, channel_entity
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
 from salesforce_typed_pubsub import pubsub_api_pb2_grpc as pb_grpc
@@ -70,6 +71,14 @@ class _Schema:
     schema: dict[str, Any]
     parsed: Any
     schema_id: str
+    write: Callable[[Mapping[str, Any]], bytes] | None = None  # avro_write's, else fastavro
+
+    def encode(self, datum: Mapping[str, Any]) -> bytes:
+        if self.write is not None:
+            return self.write(datum)
+        out = io.BytesIO()
+        fastavro.schemaless_writer(out, self.parsed, datum)
+        return out.getvalue()
 
 
 class _AbortError(Exception):
@@ -178,7 +187,7 @@ class PubSubService(pb_grpc.PubSubServicer):
             if found is not None and found[0] is source:
                 return found[1]
         sid = schemas.schema_id_of(schema)
-        entry = _Schema(schema, fastavro.parse_schema(schema), sid)
+        entry = _Schema(schema, fastavro.parse_schema(schema), sid, compile_writer(schema))
         with self._lock:
             entry = self._schemas.setdefault(sid, entry)
             self._by_source[key] = (source, entry)
@@ -474,10 +483,9 @@ class PubSubService(pb_grpc.PubSubServicer):
             encode = schemas.platform_datum
         if found is None:
             return None
-        out = io.BytesIO()
-        fastavro.schemaless_writer(out, found.parsed, encode(found.schema, payload))
+        encoded_payload = found.encode(encode(found.schema, payload))
         event_id = str(event.get("EventUuid") or uuid.uuid5(uuid.NAMESPACE_OID, str(replay_id)))
-        producer = pb.ProducerEvent(id=event_id, schema_id=found.schema_id, payload=out.getvalue())
+        producer = pb.ProducerEvent(id=event_id, schema_id=found.schema_id, payload=encoded_payload)
         encoded = pb.ConsumerEvent(event=producer, replay_id=replay_bytes(replay_id))
         with self._lock:
             self._encoded[key] = encoded
