@@ -354,3 +354,123 @@ def test_killed_while_the_job_is_in_progress_then_rerun_waits_for_it(
     assert "uploading" not in out
     assert f"{ROWS} rows, {ROWS} successful, 0 failed, 0 unprocessed" in out
     _exactly_once(sf, rows)
+
+
+# -- a load in several jobs (`--parallel-jobs`): every job is picked up on its own --------------
+
+JOBS = 3
+
+
+def _load_in_jobs(env: dict[str, str], file: Path) -> Cli:
+    return Cli(env, "bulk", "load", "Account", str(file), "--parallel-jobs", str(JOBS))
+
+
+def _job_ids(cli: Cli, text: str) -> list[str]:
+    """The ids of the load's JOBS jobs, from the first JOBS lines holding `text`."""
+    return [_job_id(cli.until(text)) for _ in range(JOBS)]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_a_load_in_several_jobs_killed_during_upload_then_rerun_loads_each_row_once(
+    org: FakeOrg, env: dict[str, str], sf: Salesforce, tmp_path: Path, sig: signal.Signals
+) -> None:
+    rows = _input(tmp_path / "in.csv")
+    _admin(org, "faults", {"latency_ms": 1500})  # every upload is in flight for 1.5 s
+    cli = _load_in_jobs(env, tmp_path / "in.csv")
+    jobs = _job_ids(cli, "uploading")  # uploads run side by side: all three in flight
+    assert len(set(jobs)) == JOBS
+    cli.proc.send_signal(sig)
+    code, out, err = cli.finish()
+    assert "Traceback" not in err, err
+    if sig == signal.SIGINT:
+        assert code == 130, err
+        for job in jobs:
+            assert f"job {job}: aborted (it was still Open" in out, out
+            assert Bulk2(sf).job_info(job).state == "Aborted"
+    else:
+        assert code == -signal.SIGKILL
+    _admin(org, "faults", {"latency_ms": 0})
+
+    code, out, err = _load_in_jobs(env, tmp_path / "in.csv").finish()
+    assert code == 0, err
+    assert "picking it up, not loading again" in out
+    for job in jobs:
+        assert Bulk2(sf).job_info(job).state == "Aborted"
+        if sig == signal.SIGKILL:
+            assert f"job {job}: left Open by an interrupted upload; aborted" in out
+    assert out.count("created for rows") == JOBS  # each part once more, in a new job
+    assert f"{ROWS} rows, {ROWS} successful, 0 failed, 0 unprocessed" in out
+    _exactly_once(sf, rows)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_a_load_in_several_jobs_killed_in_progress_then_rerun_waits_for_each(
+    org: FakeOrg, env: dict[str, str], sf: Salesforce, tmp_path: Path, sig: signal.Signals
+) -> None:
+    rows = _input(tmp_path / "in.csv")
+    _admin(org, "bulk-v2", {"slice_rows": 250})
+    _admin(org, "latency", {"bulk_rows_per_s": 1000})  # 0.25 s of server work per slice
+    cli = _load_in_jobs(env, tmp_path / "in.csv")
+    jobs = _job_ids(cli, "upload complete")
+    bulk = Bulk2(sf)
+    for _ in range(10_000):  # until Salesforce has processed some rows, not all
+        infos = [bulk.job_info(job) for job in jobs]
+        if sum(i.number_records_processed for i in infos) > 0:
+            break
+    assert 0 < sum(i.number_records_processed for i in infos) < ROWS
+    cli.proc.send_signal(sig)
+    code, out, err = cli.finish()
+    assert "Traceback" not in err, err
+    assert code == (130 if sig == signal.SIGINT else -signal.SIGKILL)
+    if sig == signal.SIGINT:
+        for job in jobs:
+            assert f"job {job}: keeps running on Salesforce; follow it with " in out
+        assert "aborted" not in out
+    code, out, _ = Cli(env, "bulk", "status", jobs[1]).finish()
+    assert code == 0
+    per_job = ROWS // JOBS
+    for number, job in enumerate(jobs):
+        assert f"rows {number * per_job + 1}-{(number + 1) * per_job}: {job}" in out
+        assert f"job {job}: " in out
+    _admin(org, "latency", {"bulk_rows_per_s": 0})
+
+    code, out, err = _load_in_jobs(env, tmp_path / "in.csv").finish()
+    assert code == 0, err
+    for job in jobs:
+        assert f"job {job}: " in out and "from an earlier run" in out
+    assert out.count("no row sent again") == JOBS
+    assert "uploading" not in out
+    assert f"{ROWS} rows, {ROWS} successful, 0 failed, 0 unprocessed" in out
+    _exactly_once(sf, rows)
+
+
+def test_a_load_in_several_jobs_killed_after_completion_then_results_match_input_rows(
+    org: FakeOrg, env: dict[str, str], sf: Salesforce, tmp_path: Path
+) -> None:
+    blanks = (10, 1500, ROWS - 1)  # one failing row in each job
+    rows = _input(tmp_path / "in.csv", blank_names=blanks)
+    _admin(org, "bulk-v2", {"paused": True})
+    cli = _load_in_jobs(env, tmp_path / "in.csv")
+    jobs = _job_ids(cli, "upload complete")
+    cli.proc.kill()
+    assert cli.finish()[0] == -signal.SIGKILL
+    _admin(org, "bulk-v2", {"paused": False})
+    assert {j.state for j in Bulk2(sf).wait(jobs, "ingest")} == {"JobComplete"}
+
+    code, out, err = Cli(env, "bulk", "results", jobs[2], "--out", str(tmp_path / "r")).finish()
+    assert code == 1, err  # rows failed
+    assert f"{ROWS} rows, {ROWS - 3} successful, 3 failed, 0 unprocessed" in out
+    with (tmp_path / "r" / "failed.csv").open(newline="", encoding="utf-8") as handle:
+        failed = list(csv.DictReader(handle))
+    assert [int(r["row"]) for r in failed] == [i + 1 for i in blanks]
+    assert [r["AccountNumber"] for r in failed] == [rows[i][1] for i in blanks]
+    with (tmp_path / "r" / "successful.csv").open(newline="", encoding="utf-8") as handle:
+        good = list(csv.DictReader(handle))
+    assert sorted(int(r["row"]) for r in good) == [i + 1 for i in range(ROWS) if i not in blanks]
+    assert all(rows[int(r["row"]) - 1] == (r["Name"], r["AccountNumber"]) for r in good)
+
+    code, out, err = _load_in_jobs(env, tmp_path / "in.csv").finish()  # the same load again
+    assert code == 1, err
+    assert out.count("from an earlier run; reporting it, no row sent") == JOBS
+    assert "uploading" not in out
+    _exactly_once(sf, [r for i, r in enumerate(rows) if i not in blanks])
