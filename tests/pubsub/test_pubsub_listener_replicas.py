@@ -1,6 +1,6 @@
 """Replicas of a Pub/Sub listener under one `LeaderElection`: only the leader subscribes, its
 checkpoints are the opaque replay id bytes, fenced by epoch, and a standby that takes over
-resumes after the last one (in memory, and on the real Redis)."""
+resumes after the last one (in memory, and on the real Redis and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import psycopg
 import pytest
 import redis
 
@@ -17,6 +18,7 @@ import salesforce_typed_std as std
 from salesforce_typed import AsyncSalesforce, PasswordGrant, Salesforce
 from salesforce_typed.stores.base import LeaseStore
 from salesforce_typed.stores.memory_lease import MemoryLeaseStore
+from salesforce_typed.stores.postgres import PostgresTokenStore
 from salesforce_typed.stores.redis import RedisTokenStore
 from salesforce_typed.streaming import (
     EARLIEST,
@@ -31,13 +33,27 @@ from salesforce_typed.testing.server import FakeOrg
 ACCOUNTS = "/data/AccountChangeEvent"
 KEY = "pubsub:" + ACCOUNTS
 REDIS_URL = os.environ.get("SALESFORCE_TYPED_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+POSTGRES_DSN = os.environ.get(
+    "SALESFORCE_TYPED_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
 FAST = Backoff(base=0.01, cap=0.05, jitter=lambda c: 0.0)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "postgres"])
 async def lease_store(request: pytest.FixtureRequest) -> AsyncIterator[LeaseStore]:
     if request.param == "memory":
         yield MemoryLeaseStore()
+        return
+    if request.param == "postgres":
+        tables = f"sft_psl_{uuid.uuid4().hex[:12]}"
+        pg = PostgresTokenStore(POSTGRES_DSN, table_prefix=tables)
+        try:
+            yield pg
+        finally:
+            await pg.aclose()
+            with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+                for table in pg.table_names:
+                    conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         return
     prefix = f"test-pubsub-listener-{uuid.uuid4().hex[:12]}"
     store = RedisTokenStore(REDIS_URL, prefix=prefix)

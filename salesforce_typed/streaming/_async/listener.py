@@ -243,8 +243,9 @@ class AsyncListener:
     shared with REST clients (same token, same single-flight refresh); `token_store` is
     the shared `TokenStore` replicas must use under Refresh Token Rotation. `verify` is
     the TLS setting of the pool the listener opens, unless `http_client` is given (that pool
-    stays the caller's and must belong to the loop `run()` is awaited on). The other
-    settings are `ListenerOptions`. From a client, prefer `sf.listener(...)`.
+    stays the caller's and must belong to the loop `run()` is awaited on); over Pub/Sub
+    (`api="pubsub"`) its CAs are the gRPC channel's too. The other settings are
+    `ListenerOptions`. From a client, prefer `sf.listener(...)`.
     """
 
     def __init__(
