@@ -330,3 +330,64 @@ def test_the_async_client_journals_and_picks_up_the_same(org: FakeOrg, tmp_path:
     assert any("from an earlier run; reporting it" in m for m in heard)
     with _client(org) as sf:
         assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
+
+
+def test_a_load_cut_by_rows_keeps_its_cut_when_rerun_with_another(
+    org: FakeOrg, tmp_path: Path
+) -> None:
+    """`parallel_jobs=4`: the entry records 300 rows per job; the process dies with the second
+    job just created; a re-run asking for two jobs finishes the four recorded ones."""
+    rows = _input(tmp_path / "in.csv")
+    book = Journal(tmp_path / "j")
+    heard: list[str] = []
+
+    def die_at_second_job(message: str) -> None:
+        heard.append(message)
+        if sum("created for rows" in m for m in heard) == 2:
+            raise Died
+
+    with _client(org) as sf, pytest.raises(Died):
+        Bulk2(sf).ingest(
+            "Account",
+            csv_path=tmp_path / "in.csv",
+            journal=book,
+            notify=die_at_second_job,
+            parallel_jobs=4,
+        )
+    (entry,) = book.entries()
+    assert entry.max_rows_per_job == ROWS // 4
+    assert [(p.start, p.rows) for p in entry.parts] == [(i * 300, 300) for i in range(4)]
+    closed = {p.job_id for p in entry.parts if p.state == "closed"}
+
+    heard.clear()
+    with _client(org) as sf:
+        bulk = Bulk2(sf)
+        with bulk.ingest(
+            "Account", csv_path=tmp_path / "in.csv", journal=book, notify=heard.append,
+            parallel_jobs=2,
+        ) as result:  # fmt: skip
+            assert result.entry is not None and result.entry.id == entry.id
+            assert len(result.job_ids) == 4
+            assert [r.input_index for r in result.failed()] == list(BLANKS)
+        (done,) = book.entries()
+        assert [(p.start, p.rows) for p in done.parts] == [(i * 300, 300) for i in range(4)]
+        assert done.state == "ended" and done.max_rows_per_job == 300
+        # the jobs the dead run left Open were aborted and replaced; closed ones kept
+        for part in done.parts:
+            assert part.job_id is not None and part.job_id not in part.aborted_jobs
+        aborted = {j for p in done.parts for j in p.aborted_jobs}
+        assert closed <= set(done.job_ids) and not aborted & set(done.job_ids)
+        assert any("from an earlier run" in m for m in heard) == bool(closed)
+        assert _held(sf) == Counter(r for i, r in enumerate(rows) if i not in BLANKS)
+
+
+def test_an_entry_written_before_the_row_cut_existed_reads_as_uncut(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("Name\na\n", encoding="utf-8")
+    book = Journal(tmp_path / "j")
+    entry = _entry(book, tmp_path / "in.csv")
+    path = tmp_path / "j" / f"{entry.id}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["max_rows_per_job"]  # as an older version wrote it
+    path.write_text(json.dumps(data), encoding="utf-8")
+    (again,) = book.entries()
+    assert again.max_rows_per_job is None and again.parts == entry.parts
