@@ -30,6 +30,7 @@ from salesforce_typed.streaming import (
     StreamingStoppedError,
 )
 from salesforce_typed.testing import streaming
+from salesforce_typed.testing.oauth import token_calls
 from salesforce_typed.testing.org import records
 from salesforce_typed.testing.pubsub import PubSubConfig
 from salesforce_typed.testing.pubsub import service as pubsub_service
@@ -335,3 +336,28 @@ def test_bytes_replay_needs_pubsub(sf: AsyncSalesforce) -> None:
         sf.listener().channel(ACCOUNTS, replay=b"\x00" * 8)
     with pytest.raises(UsageError):
         sf.listener(api="grpc")  # type: ignore[arg-type]
+
+
+async def test_an_expired_session_is_refreshed_once_and_the_stream_resumes(
+    org: FakeOrg, sf: AsyncSalesforce, make: Callable[..., AsyncListener]
+) -> None:
+    errors: list[Exception] = []
+    got: list[ChangeDataEvent] = []
+    listener = make(on_error=errors.append)
+    listener.channel(ACCOUNTS, replay=EARLIEST, on_create=got.append)
+    made = await _accounts(sf, 2, "one")
+    task = asyncio.create_task(listener.run())
+    await until(lambda: len(got) == 2, task)
+    calls = token_calls(org.state).get("refresh_token", 0)
+    assert org.state.expire_sessions() >= 1
+    pubsub_service(org.state).drop_streams()  # the new stream presents the dead token
+    session = listener.session
+    assert isinstance(session, PubSubSession)
+    await until(lambda: session.subscriptions == 2 and listener.subscribed, task)
+    made += await _accounts(sf, 2, "two")
+    await until(lambda: len(got) == 4, task)
+    await finish(listener, task)
+    assert _ids(got) == made
+    # One refresh for the listener and the REST writes alike (they share the auth flow).
+    assert token_calls(org.state).get("refresh_token", 0) == calls + 1
+    assert not any(isinstance(e, StreamingStoppedError) for e in errors)

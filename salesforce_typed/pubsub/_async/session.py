@@ -88,7 +88,6 @@ class PubSubSession:
         self.num_requested = num_requested
         self.subscriptions = 0  # streams opened (resubscriptions included), for tests and bench
         self._open: set[str] = set()
-        self._checked: set[str] = set()
         self._started: dict[str, ReplayPosition] = {}
         self._failures: dict[str, int] = {}
         self._auth_failures: dict[str, int] = {}
@@ -134,9 +133,11 @@ class PubSubSession:
         try:
             if delay > 0:
                 await self.clock.asleep(delay)
-            if channel not in self._checked:  # a missing topic fails here, before any stream
-                await self.pubsub.get_topic(channel)
-                self._checked.add(channel)
+            # A unary GetTopic before every stream: it reports the real status, where a
+            # stream whose first write races the server's refusal shows only INTERNAL
+            # ("Internal error from Core"). So a dead token is refreshed here (the client
+            # retries a unary call once after refreshing) and a missing topic is found.
+            await self.pubsub.get_topic(channel)
             start = self._started[channel] = self.replay_from(channel)
             self._open.add(channel)
             self.subscriptions += 1
