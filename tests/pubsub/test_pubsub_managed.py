@@ -315,3 +315,28 @@ async def test_a_rejected_session_is_refreshed_once_and_the_stream_reopened(
     async with pubsub.managed_subscribe("Orders_Sub", topic=TOPIC) as stream:  # no REST first
         assert await _take(stream, 1) == ["A"]
     assert sf.sender.session_refreshes == before + 1
+
+
+@pytest.mark.parametrize(("recovery", "expected"), [("LATEST", ["D"]), ("EARLIEST", ["C", "D"])])
+async def test_a_commit_past_retention_resumes_at_error_recovery_replay(
+    org: FakeOrg, pubsub: AsyncPubSub, recovery: str, expected: list[str]
+) -> None:
+    sub_id = await pubsub.create_managed_subscription(
+        "Orders_Sub", TOPIC, default_replay="EARLIEST", error_recovery_replay=recovery
+    )
+    await _publish(pubsub, "A")
+    async with pubsub.managed_subscribe("Orders_Sub") as stream:
+        assert await _take(stream, 1) == ["A"]  # committed on the way out
+    await _publish(pubsub, "B")
+    # A and B leave retention: events after the committed A are gone, the commit is stale
+    assert streaming.purge(org.state, TOPIC) == 2
+    await _publish(pubsub, "C")
+    stream = pubsub.managed_subscribe("Orders_Sub")
+    taking = asyncio.ensure_future(_take(stream, len(expected)))
+    book = managed.registry(org.state)
+    while sub_id not in book.active:  # the stream has started (at the tip, for LATEST)
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    await _publish(pubsub, "D")
+    assert await taking == expected
+    await stream.aclose()
