@@ -18,7 +18,8 @@ long-polling client; `_async/listener.py` dispatches typed events (`events.py`) 
 checkpoints; `leader.py` elects one consumer among replicas; `facade.py` is the blocking
 `Listener` (what the sync `Salesforce.listener()` returns), which runs the async one on a
 loop thread of its own; `options.py` types the settings both take (`ListenerOptions`);
-`errors.py` draws the error tree `on_error` sees.
+`errors.py` draws the error tree `on_error` sees. `api="pubsub"` runs the same listener over
+the gRPC Pub/Sub API (`salesforce_typed.pubsub`: its session and failure tables).
 """
 
 from salesforce_typed.streaming._async.listener import AsyncListener, ChannelService
