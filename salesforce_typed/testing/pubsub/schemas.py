@@ -200,6 +200,16 @@ class _Plan:
 
 
 _PLANS: dict[int, tuple[Mapping[str, Any], _Plan]] = {}
+# What a header published raw (the admin hook) may leave out: Salesforce always fills these.
+_HEADER_DEFAULTS: dict[str, Any] = {
+    "recordIds": [],
+    "changeOrigin": "",
+    "transactionKey": "",
+    "sequenceNumber": 0,
+    "commitTimestamp": 0,
+    "commitNumber": 0,
+    "commitUser": "",
+}
 
 
 def _plan(schema: Mapping[str, Any]) -> _Plan:
@@ -282,7 +292,8 @@ def change_datum(schema: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[
     null; `nulledFields` and `diffFields` (which CometD does not carry) derived from the
     payload: a named field whose value is null, a value sent as `{"diff": ...}`."""
     plan = _plan(schema)
-    header = dict(payload["ChangeEventHeader"])
+    given = payload["ChangeEventHeader"]
+    header = _HEADER_DEFAULTS | {k: v for k, v in given.items() if v is not None}
     changed = list(header.get("changedFields") or ())
     datum: dict[str, Any] = dict.fromkeys(plan.names)
     nulled: list[str] = []
