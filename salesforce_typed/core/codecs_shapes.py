@@ -141,7 +141,7 @@ def compile_shape(
         elif decode is None:
             store(attr, v)
         elif decode is parse_datetime and _stores_directly(cls, attr):
-            later.append((attr, v))  # parsed on first read, or below if not in the usual form
+            later.append((attr, v))  # parsed on first read
         elif decode is parse_datetime:  # its fast path, without the call
             env["pd"] = parse_datetime
             lines.append(_DATETIME.format(v=v))
@@ -151,26 +151,20 @@ def compile_shape(
             call = f"d{i}({v}, False)" if with_strict else f"d{i}({v})"
             store(attr, f"None if {v} is None else {call}")
     if later:
-        lines += _lazy_datetimes(env, later)
+        lines += _lazy_datetimes(later)
     if extra:  # else `extra_fields` is made on first read (SObject.__getattr__)
         store("extra_fields", "{" + ", ".join(extra) + "}")
     return _define(env, lines)
 
 
-def _lazy_datetimes(env: dict[str, Any], later: list[tuple[str, str]]) -> list[str]:
-    """Datetimes in Salesforce's 28-character form are kept as sent and parsed on first read
-    (`SObject.__getattr__`): most reads of a query never look at CreatedDate. A row with any
-    other form (or a null) parses all of them now, as before."""
-    env["pd"] = parse_datetime
-    usual = " and ".join(f'{v} is not None and len({v}) == 28 and {v}[10] == "T"' for _, v in later)
+def _lazy_datetimes(later: list[tuple[str, str]]) -> list[str]:
+    """Datetimes are kept as sent and parsed on first read (`SObject.__getattr__`): most
+    reads of a query never look at CreatedDate. No test of the value here (a null, another
+    ISO form, a malformed string): that is the reader's work, so a row pays two slot
+    stores, and one value is stored bare, not in a tuple (`models._Pending`)."""
     names = tuple(attr for attr, _ in later)
-    lines = [f"    if {usual}:", f"        o._pending_attrs = {names!r}"]
-    lines.append(f"        o._pending_values = ({', '.join(v for _, v in later)},)")
-    lines.append("    else:")
-    for attr, v in later:
-        lines += ["    " + line for line in _DATETIME.format(v=v).splitlines()]
-        lines.append(f"        o.{attr} = {v}")
-    return lines
+    values = later[0][1] if len(later) == 1 else f"({', '.join(v for _, v in later)},)"
+    return [f"    o._pending_attrs = {names!r}", f"    o._pending_values = {values}"]
 
 
 _COMPOUND_BOOKKEEPING = frozenset({"extra_fields", "_present", "_capitalized"})

@@ -122,7 +122,8 @@ def _record_type(value: dict[str, Any], fallback: str) -> str:
 class _Pending:
     """Datetimes a compiled decoder kept as sent: attribute names and their JSON strings,
     parsed on first read (`SObject.__getattr__`). Not attrs fields: equality, repr, pickling
-    and copies read every field through getattr, which parses them first."""
+    and copies read every field through getattr, which parses them first. With one name the
+    value is stored bare, not in a tuple: a row saves a tuple's making and freeing."""
 
     __slots__ = ("_pending_attrs", "_pending_values")
 
@@ -140,11 +141,19 @@ def _pending_index(obj: Any, name: str) -> int:
     return names.index(name) if name in names else -1
 
 
+def _pending_value(obj: Any, i: int) -> Any:
+    """The JSON string of the `i`th pending datetime (one name: the value itself)."""
+    values: Any = _pending_values(obj)
+    return values if len(_pending_attrs(obj)) == 1 else values[i]
+
+
 def _drop_pending(obj: Any, i: int) -> None:
     names: tuple[str, ...] = _pending_attrs(obj)
-    values: tuple[Any, ...] = _pending_values(obj)
-    _setattr(obj, "_pending_attrs", names[:i] + names[i + 1 :])
-    _setattr(obj, "_pending_values", values[:i] + values[i + 1 :])
+    values: Any = _pending_values(obj)
+    left = names[:i] + names[i + 1 :]
+    kept: tuple[Any, ...] = () if len(names) == 1 else values[:i] + values[i + 1 :]
+    _setattr(obj, "_pending_attrs", left)
+    _setattr(obj, "_pending_values", kept[0] if len(left) == 1 else kept)
 
 
 @attrs.define(kw_only=True, slots=True, repr=False)
@@ -221,7 +230,8 @@ class SObject(_Pending):
                     i = _pending_index(self, name)
                     if i < 0:  # another thread parsed it meanwhile
                         return object.__getattribute__(self, name)
-                    value = parse_datetime(_pending_values(self)[i])  # a bad one raises each read
+                    raw = _pending_value(self, i)
+                    value = None if raw is None else parse_datetime(raw)  # bad: raises each read
                     _setattr(self, name, value)
                     _drop_pending(self, i)
                     return value

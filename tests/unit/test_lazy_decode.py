@@ -115,27 +115,43 @@ def test_a_pending_datetime_parses_once_on_read() -> None:
     assert record.extra_fields is record.extra_fields
 
 
-def test_other_forms_and_nulls_parse_at_decode() -> None:
+def test_other_forms_and_nulls_read_as_the_eager_decode() -> None:
     for value in (None, "2024-03-05T07:08:09Z", "2024-03-05T07:08:09.123456+00:00"):
         record = _lazy(std.Account, _datetime_row(2, CreatedDate=value))
-        assert _pending(record) == ()  # the row's datetimes all parse now, as before
-        assert (
-            record.CreatedDate
-            == _eager(std.Account, _datetime_row(2, CreatedDate=value))["CreatedDate"]
-        )
+        assert set(_pending(record)) == {"CreatedDate", "LastModifiedDate"}  # no test at decode
+        eager = _eager(std.Account, _datetime_row(2, CreatedDate=value))
+        assert record.CreatedDate == eager.CreatedDate
+        assert record.CreatedDate is record.CreatedDate  # stored once read, None included
+        assert _pending(record) == ("LastModifiedDate",)
+        assert record == eager
+
+
+def test_one_pending_datetime_is_kept_bare_and_dropped_on_read() -> None:
+    row = {k: v for k, v in _datetime_row(7).items() if k != "LastModifiedDate"}
+    record = _lazy(std.Account, row)
+    assert _pending(record) == ("CreatedDate",)
+    assert models._pending_values(record) == row["CreatedDate"]  # no tuple made per row
+    assert record.CreatedDate == dt.datetime(2024, 3, 5, 7, 8, 9, 123000, tzinfo=dt.UTC)
+    assert _pending(record) == ()
+    two = _lazy(std.Account, _datetime_row(8))
+    assert two.LastModifiedDate.hour == 1  # two names -> one left, its value unwrapped
+    assert models._pending_values(two) == "2024-03-05T07:08:09.123+0000"
+    assert two.CreatedDate.microsecond == 123000
 
 
 def test_a_bad_datetime_raises_on_each_read_loose_and_at_decode_strict() -> None:
-    row = _datetime_row(3, CreatedDate="2024-13-05T07:08:09.123+0000")
-    record = _lazy(std.Account, row)
-    for _ in range(2):
+    for bad in ("2024-13-05T07:08:09.123+0000", "05/03/2024 07:08"):
+        row = _datetime_row(3, CreatedDate=bad)
+        record = _lazy(std.Account, row)
+        for _ in range(2):
+            with pytest.raises((FieldValueError, ValueError)):
+                _ = record.CreatedDate
+        assert record.Name == "Account 3"
+        assert isinstance(record.LastModifiedDate, dt.datetime)  # the others still read
         with pytest.raises((FieldValueError, ValueError)):
-            _ = record.CreatedDate
-    assert record.Name == "Account 3"
-    with pytest.raises((FieldValueError, ValueError)):
-        std.Account.from_dict(row, strict=True)
-    with pytest.raises((FieldValueError, ValueError)):
-        _eager(std.Account, row)
+            std.Account.from_dict(row, strict=True)
+        with pytest.raises((FieldValueError, ValueError)):
+            _eager(std.Account, row)
 
 
 def test_pickle_copy_and_evolve_carry_the_parsed_values() -> None:
