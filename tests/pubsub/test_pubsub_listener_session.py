@@ -145,6 +145,13 @@ async def test_a_refused_token_twice_in_a_row_ends_the_run() -> None:
     assert len(pubsub.calls) == 2 and h.clock.sleeps == []  # reopened at once, once
 
 
+async def test_refusals_apart_are_refreshed_each_time() -> None:
+    refused = _err("UNAUTHENTICATED", P + "service.auth.error")
+    pubsub = Scripted(([], refused), ([], _err("UNAVAILABLE")), ([], refused), ([], None))
+    h = Harness(pubsub)
+    await h.run_until(lambda: len(pubsub.calls) == 5)  # never stopped
+
+
 async def test_invalid_grant_ends_the_run_unchanged() -> None:
     pubsub = Scripted(([], InvalidGrantError("invalid_grant")))
     with pytest.raises(InvalidGrantError):

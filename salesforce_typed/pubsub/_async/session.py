@@ -48,7 +48,8 @@ Deliver = Callable[[list[PubSubMessage]], Awaitable[None]]
 _Item = tuple[str, PubSubMessage | Exception]
 
 # A token Salesforce refuses again right after the client refreshed it will not heal by
-# refreshing more: the second refused stream in a row ends the listener.
+# refreshing more: the second such refusal in a row (no event, no other failure between)
+# ends the listener.
 MAX_AUTH_FAILURES: Final = 2
 
 
@@ -160,6 +161,8 @@ class PubSubSession:
             auths = self._auth_failures[channel] = self._auth_failures.get(channel, 0) + 1
             if auths >= MAX_AUTH_FAILURES:
                 action = Action.STOP
+        else:  # only refusals in a row, each after a refresh, mean the token cannot heal
+            self._auth_failures[channel] = 0
         key = getattr(error, "error_code", "") or getattr(error, "status", type(error).__name__)
         logger.log(
             logging.ERROR if action is Action.STOP else logging.WARNING,
