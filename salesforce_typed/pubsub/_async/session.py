@@ -181,7 +181,7 @@ class PubSubSession:
             await self._fall_back(channel, error)
             return 0.0
         if action is Action.REAUTHENTICATE:
-            # The new stream's first UNAUTHENTICATED refreshes the token (single-flight).
+            # Reopened at once: its GetTopic refreshes the token (single-flight) and retries.
             return 0.0
         await self.report(ConnectionLostError(f"{channel}: {error}"))
         return self.backoff.delay(failures, capacity=action is Action.BACKOFF)
