@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import keyword
 import operator
+import threading
 from collections.abc import Callable, Mapping
 from types import MemberDescriptorType
 from typing import Any
@@ -30,6 +31,7 @@ Compiled = Callable[[dict[str, Any]], Any]
 
 MAX_SHAPES = 32  # per class; past it, new shapes take the loop (never an unbounded cache)
 MAX_SEEN = 256  # shapes counted per class before the count starts over
+_KEEP_LOCK = threading.Lock()
 
 
 class Shapes:
@@ -43,6 +45,14 @@ class Shapes:
 
     def has_room(self) -> bool:
         return len(self.compiled) < MAX_SHAPES
+
+    def keep(self, keys: tuple[str, ...], fast: Compiled) -> Compiled:
+        """Store a decoder just compiled, unless the class is full (threads compiling at
+        once checked for room before any stored): the bound holds whatever the timing."""
+        with _KEEP_LOCK:
+            if len(self.compiled) < MAX_SHAPES:
+                return self.compiled.setdefault(keys, fast)
+        return fast
 
     def second_sighting(self, keys: tuple[str, ...]) -> bool:
         """True when `keys` was seen before and there is room to compile it."""

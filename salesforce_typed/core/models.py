@@ -481,7 +481,7 @@ def _compiled(cls: type[SObject], keys: tuple[str, ...], *, now: bool = False) -
     shapes = _SHAPES.get(cls) or _SHAPES.setdefault(cls, Shapes())
     fast = shapes.compiled.get(keys)
     if fast is None and (shapes.second_sighting(keys) or (now and shapes.has_room())):
-        fast = shapes.compiled[keys] = compile_shape(cls, keys, _plan(cls), cls.from_dict)
+        fast = shapes.keep(keys, compile_shape(cls, keys, _plan(cls), cls.from_dict))
     return fast
 
 
