@@ -361,3 +361,21 @@ async def test_an_expired_session_is_refreshed_once_and_the_stream_resumes(
     # One refresh for the listener and the REST writes alike (they share the auth flow).
     assert token_calls(org.state).get("refresh_token", 0) == calls + 1
     assert not any(isinstance(e, StreamingStoppedError) for e in errors)
+
+
+async def test_all_change_events_topic_dispatches_each_entity_typed(
+    sf: AsyncSalesforce, make: Callable[..., AsyncListener]
+) -> None:
+    # /data/ChangeEvents carries several schemas: GetTopic names none, each event its own.
+    account = (await sf.create(std.Account(Name="Multi"))).id
+    contact = (await sf.create(std.Contact(LastName="Schema"))).id
+    got: list[ChangeDataEvent] = []
+    listener = make()
+    listener.channel("/data/ChangeEvents", replay=EARLIEST, on_create=got.append)
+    task = asyncio.create_task(listener.run())
+    await until(lambda: len(got) == 2, task)
+    await finish(listener, task)
+    assert _ids(got) == [account, contact]
+    assert isinstance(got[0].record, std.AccountChangeEvent)
+    assert isinstance(got[1].record, std.ContactChangeEvent)
+    assert got[1].record.Name is not None and got[1].record.Name.LastName == "Schema"  # type: ignore[union-attr]
