@@ -283,7 +283,8 @@ class Salesforce(SenderFace):
         return SoapClient.from_client(self)
 
     def listener(self, **options: Unpack[ListenerOptions]) -> Listener:
-        """A Streaming API listener (CDC, platform events) on this client's connection.
+        """A Streaming API listener (CDC, platform events) on this client's connection;
+        `api="pubsub"` (with `pubsub_target=`) runs the same handlers over the Pub/Sub API.
 
         It shares the auth flow, token store, instance URL, TLS setting, API version and
         package. On the async face it shares the pool too (run it on this client's loop);
