@@ -75,6 +75,17 @@ async def _accounts(sf: AsyncSalesforce, count: int, prefix: str = "a") -> list[
     return [(await sf.create(std.Account(Name=f"{prefix}-{i}"))).id for i in range(count)]
 
 
+def _creates(
+    make: Callable[..., AsyncListener],
+) -> tuple[AsyncListener, list[ChangeDataEvent], list[Exception]]:
+    """A listener of ACCOUNTS from EARLIEST: (it, the created events, what on_error saw)."""
+    errors: list[Exception] = []
+    got: list[ChangeDataEvent] = []
+    listener = make(on_error=errors.append)
+    listener.channel(ACCOUNTS, replay=EARLIEST, on_create=got.append)
+    return listener, got, errors
+
+
 async def test_typed_dispatch_per_change_type(
     org: FakeOrg, sf: AsyncSalesforce, make: Callable[..., AsyncListener]
 ) -> None:
@@ -203,10 +214,7 @@ async def test_failing_handler_stops_before_its_checkpoint(
 async def test_dropped_streams_are_resubscribed_losing_nothing(
     org: FakeOrg, sf: AsyncSalesforce, make: Callable[..., AsyncListener]
 ) -> None:
-    errors: list[Exception] = []
-    got: list[ChangeDataEvent] = []
-    listener = make(on_error=errors.append)
-    listener.channel(ACCOUNTS, replay=EARLIEST, on_create=got.append)
+    listener, got, errors = _creates(make)
     made = await _accounts(sf, 5, "one")
     task = asyncio.create_task(listener.run())
     await until(lambda: len(got) == 5, task)
@@ -225,10 +233,7 @@ async def test_dropped_streams_are_resubscribed_losing_nothing(
 async def test_unavailable_service_is_retried_until_it_answers(
     sf: AsyncSalesforce, pubsub_config: PubSubConfig, make: Callable[..., AsyncListener]
 ) -> None:
-    errors: list[Exception] = []
-    got: list[ChangeDataEvent] = []
-    listener = make(on_error=errors.append)
-    listener.channel(ACCOUNTS, replay=EARLIEST, on_create=got.append)
+    listener, got, errors = _creates(make)
     pubsub_config.unavailable = True
     task = asyncio.create_task(listener.run())
     await until(lambda: len(errors) >= 3, task)
@@ -341,10 +346,7 @@ def test_bytes_replay_needs_pubsub(sf: AsyncSalesforce) -> None:
 async def test_an_expired_session_is_refreshed_once_and_the_stream_resumes(
     org: FakeOrg, sf: AsyncSalesforce, make: Callable[..., AsyncListener]
 ) -> None:
-    errors: list[Exception] = []
-    got: list[ChangeDataEvent] = []
-    listener = make(on_error=errors.append)
-    listener.channel(ACCOUNTS, replay=EARLIEST, on_create=got.append)
+    listener, got, errors = _creates(make)
     made = await _accounts(sf, 2, "one")
     task = asyncio.create_task(listener.run())
     await until(lambda: len(got) == 2, task)
