@@ -221,9 +221,13 @@ def _progress_bar(console: Console) -> Any:
 def _show(bar: Any, task: Any) -> Any:
     from salesforce_typed.bulk import BulkProgress
 
+    uploaded = 0  # jobs' uploads end in any order: the bar's total only grows
+
     def show(event: BulkProgress) -> None:
+        nonlocal uploaded
         if event.phase == "upload":
-            bar.update(task, total=event.rows_uploaded, description="uploading")
+            uploaded = max(uploaded, event.rows_uploaded)
+            bar.update(task, total=uploaded, description="uploading")
         else:
             bar.update(task, completed=event.processed, description=f"{event.state}")
 
