@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Final, Generic, TypeAlias, TypeVar
 
+from salesforce_typed.bulk2.memory import lean_malloc
 from salesforce_typed.core.errors import UsageError
 
 __all__ = ["DEFAULT_PARALLEL", "AsyncFetch", "AsyncPageWindow", "Fetch", "PageWindow"]
@@ -87,6 +88,8 @@ class PageWindow(Generic[T]):
         if limit < 1:
             raise UsageError("parallel must be at least 1")
         self.limit = limit
+        if limit > 1:
+            lean_malloc()  # one malloc arena per thread would keep each page's chunks
         self._executor = ThreadPoolExecutor(max_workers=limit, thread_name_prefix="bulk-v2")
         self._futures: deque[Future[T]] = deque()
 

@@ -11,9 +11,7 @@ left alone), as an empty CSV cell would be.
 from __future__ import annotations
 
 import csv
-import ctypes
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from salesforce_typed.bulk2._sync.client import Bulk2
+from salesforce_typed.bulk2.memory import lean_malloc
 from salesforce_typed.bulk2.window import DEFAULT_PARALLEL
 from salesforce_typed.bulk2.wire import ProgressCallback
 from salesforce_typed.columnar._sync.batches import bulk2_batches
@@ -160,28 +159,12 @@ def parquet_as_csv(path: str | os.PathLike[str]) -> Path:
 
 
 def _lean_memory_pool() -> None:
-    """The command's process only: Arrow's default pool (mimalloc) keeps freed pages and
-    peaked 60 MB above jemalloc (or the system allocator) on a 1M-row extract; jemalloc
-    with no decay time hands a page's memory back as soon as it is freed."""
+    """Arrow's default pool (mimalloc) keeps freed pages and peaked 60 MB above jemalloc (or
+    the system allocator) on a 1M-row extract; jemalloc with no decay time hands a page's
+    memory back as soon as it is freed. glibc's own settings: `bulk2/memory.py`."""
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
         pa.jemalloc_set_decay_ms(0)
     except NotImplementedError:  # a pyarrow built without jemalloc
         pa.set_memory_pool(pa.system_memory_pool())
-    _fixed_mmap_threshold()
-
-
-def _fixed_mmap_threshold() -> None:
-    """glibc raises its mmap threshold to the size of each large block freed (up to 32 MB);
-    from then on each page's bytes come from the heap, which does not shrink: 8 MB more at
-    1M rows than at 100k. A fixed 1 MB threshold keeps pages in mmap, unmapped when freed."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
-        return
-    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-
-
-_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+    lean_malloc()
