@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 from faces import Face
-from test_bulk2_parallel import NAMES, PAGES, SOQL, _admin, _grant, org
-from test_bulk_overlap import _lockstep
+from test_bulk2_parallel import NAMES, PAGES, SOQL, _admin, org
+from test_bulk_overlap import timed_query
 
-import salesforce_typed_std as std
 from salesforce_typed.bulk import PollPolicy
 from salesforce_typed.bulk2._async.query import QUERY_POLL, _query_poll
-from salesforce_typed.core.clock import FakeClock
 from salesforce_typed.testing.admin.latency import Latency
 from salesforce_typed.testing.server import FakeOrg
 
@@ -33,17 +31,9 @@ def test_query_job_is_noticed_within_a_second_with_the_defaults(
     # 10,000 rows read at 200 rows/s: the job ends 50 s (client clock) after it starts. The
     # client's general policy would look every tenth of the time waited (5 s by then); for
     # a query job it looks at most 0.9 s apart during the first minute.
-    source = tmp_path / "in.csv"
-    source.write_text("Name\n" + "".join(f"Q {i}\n" for i in range(10_000)), encoding="utf-8")
-    with face.salesforce(auth=_grant(fake_org), clock=FakeClock()) as client:
-        face.bulk2(client).ingest(std.Account, csv_path=source).close()
-    clock = _lockstep(fake_org, 200)
-    with face.salesforce(auth=_grant(fake_org), clock=clock) as client:
-        started = clock.monotonic()
-        written = face.bulk2(client).query_to_csv("SELECT Id FROM Account", tmp_path / "ids.csv")
-    assert written.records == 10_000
+    elapsed, clock = timed_query(fake_org, face, tmp_path, 200, None)
     # the server's slices add up to 50 s less its own milliseconds (its own time counts)
-    assert 49.5 <= clock.monotonic() - started <= 50.0 + 0.9, clock.sleeps
+    assert 49.5 <= elapsed <= 50.0 + 0.9, clock.sleeps
     assert max(clock.sleeps) <= 0.9
 
 
