@@ -74,6 +74,13 @@ CLAIMS: dict[str, tuple[str, ...]] = {
     "token_store=store": ("{'Max': ",),
     "print(name.upper(), revenue)": ("QB BIG 2000000.0",),
     "print(exc.sobject, exc.field, exc.reason)": ("Contact Email not selected",),
+    'print("over Pub/Sub:", event.change_type': ("over Pub/Sub: CREATE ['001",),
+    'print("handled by the leader, then by the standby:"': (
+        "handled by the leader, then by the standby: True",
+    ),
+    "print(await first_change_of(pubsub, first.id))": ("CREATE\nCREATE",),
+    "print(len(results), sum(r.error is None": ("300 300",),
+    "salesforce-typed publish /event/Order_Event__e": ('"replayId"',),
     "salesforce-typed logout": (
         "Logged out 'dev': refresh token revoked; store and alias cleared",
     ),
