@@ -167,9 +167,10 @@ class Bulk2(Bulk2Jobs):
 
         A big input goes to several jobs, uploaded, closed and polled side by side (Salesforce
         runs them in parallel), results matched to input rows across them: `parallel_jobs=N`
-        cuts it into about N jobs, `max_rows_per_job` caps each job's rows; by default a file
-        (or a sized collection) of 200,000 rows or more is cut into jobs of at least 100,000
-        rows, at most 10 (`jobs/job_split.py`); `parallel_jobs=1` keeps one job per 150 MB.
+        cuts it into about N jobs, `max_rows_per_job` caps each job's rows (and wins); by
+        default a file (or a sized collection) of 200,000 rows or more is cut into jobs of at
+        least 100,000 rows, at most 10 (`jobs/job_split.py`); `parallel_jobs=1` keeps one job
+        per 150 MB.
         A journaled load keeps the cut it started with.
         """
         _check_ingest(
