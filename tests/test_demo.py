@@ -192,6 +192,11 @@ def test_the_later_sections_show_their_evidence(out: str) -> None:
     assert re.search(r"run again: 1999 loaded once, 1 failed \(input row \d+", out), out
     assert re.search(r"UPDATE over gRPC, replay id [0-9a-f]+: changedFields .*'Name.LastName'", out)
     assert "published and received Demo_Order__e" in out
+    assert re.search(
+        r'sf.listener\(api="pubsub"\): on_update got the UPDATE; checkpoint '
+        r"pubsub:/data/ContactChangeEvent = [0-9a-f]+ \(bytes",
+        out,
+    ), out
     assert re.search(r"listed pages, four at a time \(the default\): 20,000 rows in", out), out
     assert "both files are byte for byte the same" in out
     assert "bulk2 query -> arrow_batches -> write_parquet: 1,000,000 rows" in out

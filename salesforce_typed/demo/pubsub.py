@@ -11,6 +11,7 @@ Pub/Sub is received on the same topic with its replay id.
 from __future__ import annotations
 
 import asyncio
+import threading
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,8 @@ from rich.console import Console
 from salesforce_typed import AsyncSalesforce, Salesforce
 from salesforce_typed.demo.output import check, say
 from salesforce_typed.pubsub import EARLIEST, AsyncPubSub
-from salesforce_typed.streaming import ChangeDataEvent, PlatformEvent
+from salesforce_typed.streaming import EARLIEST as ALL_RETAINED
+from salesforce_typed.streaming import ChangeDataEvent, MemoryCheckpoints, PlatformEvent
 from salesforce_typed_std import Contact, ContactChangeEvent
 
 if TYPE_CHECKING:
@@ -37,6 +39,34 @@ def pubsub_tour(console: Console, sf: Salesforce, m: ModuleType, org: FakeOrg) -
     saved = sf.create(Contact(FirstName="Ada", LastName="Byron"))
     sf.update(Contact(Id=saved.id, LastName="Lovelace"))
     asyncio.run(_tour(console, sf, org.pubsub_url, saved.id))
+    _listener(console, sf, org.pubsub_url, saved.id)
+
+
+def _listener(console: Console, sf: Salesforce, target: str, record_id: str) -> None:
+    """The CDC listener's own handler API over Pub/Sub: one argument, bytes checkpoints."""
+    checkpoints = MemoryCheckpoints()
+    seen: list[str] = []
+    with sf.listener(api="pubsub", pubsub_target=target, checkpoints=checkpoints) as listener:
+        contacts = listener.channel("/data/ContactChangeEvent", replay=ALL_RETAINED)
+
+        @contacts.on_update
+        def updated(event: ChangeDataEvent) -> None:
+            if event.record_ids == [record_id]:
+                seen.append(str(event.change_type))
+                listener.stop()  # after this event's checkpoint
+
+        runner = threading.Thread(target=listener.run, daemon=True)
+        runner.start()
+        runner.join(TIMEOUT_S)
+        check(not runner.is_alive() and seen == ["UPDATE"], "the listener did not get the update")
+    stored = checkpoints.positions.get("pubsub:/data/ContactChangeEvent")
+    check(isinstance(stored, bytes), "no bytes checkpoint")
+    shown = stored.hex() if isinstance(stored, bytes) else ""
+    say(
+        console,
+        f'sf.listener(api="pubsub"): on_update got the {seen[0]}; checkpoint '
+        f"pubsub:/data/ContactChangeEvent = {shown} (bytes, written after the handler)",
+    )
 
 
 async def _tour(console: Console, sf: Salesforce, target: str, record_id: str) -> None:
