@@ -20,6 +20,7 @@ import attrs
 from salesforce_typed.core.codecs import DECODERS, ENCODERS, STRICT_JSON_TYPES, parse_datetime
 from salesforce_typed.core.codecs_shapes import (
     Compiled,
+    CompiledRows,
     Entry,
     Shapes,
     compile_shape,
@@ -483,6 +484,30 @@ def _compiled(cls: type[SObject], keys: tuple[str, ...], *, now: bool = False) -
     if fast is None and (shapes.second_sighting(keys) or (now and shapes.has_room())):
         fast = shapes.keep(keys, compile_shape(cls, keys, _plan(cls), cls.from_dict))
     return fast
+
+
+def _compiled_rows(cls: type[SObject], keys: tuple[str, ...]) -> CompiledRows | None:
+    """The compiled page generator for rows with exactly `keys`, compiled at once."""
+    if _compiled(cls, keys, now=True) is None:
+        return None
+    return _SHAPES[cls].pages.get(keys)
+
+
+def page_records(cls: type[T]) -> Callable[[list[dict[str, Any]]], Iterator[T]]:
+    """For a query page, its rows decoded one at a time as they are iterated: the compiled
+    page generator for the first row's key set (it checks each row and hands another shape
+    to `from_dict`), so no call is made per row."""
+    from_dict = cls.from_dict
+
+    def for_page(rows: list[dict[str, Any]]) -> Iterator[T]:
+        if len(rows) > 1 and type(rows[0]) is dict:
+            fast = _compiled_rows(cls, tuple(rows[0]))
+            if fast is not None:
+                records: Iterator[T] = fast(rows)
+                return records
+        return map(from_dict, rows)
+
+    return for_page
 
 
 def page_decoder(cls: type[T]) -> Callable[[list[dict[str, Any]]], Callable[[dict[str, Any]], T]]:

@@ -7,7 +7,7 @@ models one at a time, so memory stays flat however many rows the query returns.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import attrs
@@ -18,7 +18,7 @@ from salesforce_typed.core.models import (
     Record,
     RelatedList,
     SObject,
-    page_decoder,
+    page_records,
     resolve_sobject,
     row_decoder,
 )
@@ -88,15 +88,15 @@ def record_decoder(model: type[T] | None, package: str) -> Callable[[dict[str, A
     return decode
 
 
-def rows_decoder(
+def rows_records(
     model: type[T] | None, package: str
-) -> Callable[[list[dict[str, Any]]], Callable[[dict[str, Any]], Any]]:
-    """For each page, the row decoder to map over its rows (one compiled function with a
-    model, which checks each row itself, so a row costs one call and no shape test)."""
+) -> Callable[[list[dict[str, Any]]], Iterator[Any]]:
+    """For each page, its rows decoded as they are iterated (with a model, one compiled
+    generator that checks each row itself: no call and no shape test per row)."""
     if model is not None:
-        return page_decoder(model)
+        return page_records(model)
     decode = record_decoder(None, package)
-    return lambda rows: decode
+    return lambda rows: map(decode, rows)
 
 
 # A child subquery is a parenthesized SELECT; SOQL has no comments to hide one. A semi-join

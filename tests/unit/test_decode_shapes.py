@@ -18,7 +18,7 @@ from salesforce_typed.core.codecs_shapes import MAX_SHAPES, Shapes
 from salesforce_typed.core.compound import PersonName
 from salesforce_typed.core.endpoints import RequestSpec
 from salesforce_typed.core.errors import FieldValueError
-from salesforce_typed.core.models import row_decoder
+from salesforce_typed.core.models import page_records, row_decoder
 from salesforce_typed.rest.query import build_query, has_subquery
 
 
@@ -103,6 +103,28 @@ def test_compiled_values_are_typed_nulls_kept_and_unknown_values_tolerated() -> 
     assert (third.Industry, third.CreatedDate, third.BillingAddress, third.Owner) == (None,) * 4
     assert third.Phone is UNSET and third.extra_fields == {}
     assert third.to_dict() == rows[2]
+
+
+def test_a_page_generator_yields_what_from_dict_decodes_row_by_row() -> None:
+    models._SHAPES.pop(std.Account, None)
+    first = _account_row(1)
+    swapped = {("Phone" if k == "Industry" else k): v for k, v in _account_row(3).items()}
+    page = [
+        first,
+        _account_row(2, Industry="Space Mining", CreatedDate=None),
+        swapped,  # as many keys, one other: the row goes to from_dict, the next is compiled
+        _account_row(4, Brand_New__c=7),  # one key more
+        {"attributes": {"type": "Account"}, "Id": "001Dn0000000005AAA"},
+        _account_row(6, Industry=None),
+    ]
+    got = list(page_records(std.Account)(page))
+    assert tuple(first) in models._SHAPES[std.Account].pages
+    assert [_state(r) for r in got] == [_state(_loop(std.Account, dict(r))) for r in page]
+    assert got[0].Industry is std.AccountIndustryPicklist.BANKING
+    assert got[2].Phone == "Banking" and got[2].Industry is UNSET
+    assert got[3].extra_fields == {"Brand_New__c": 7}
+    one = page_records(std.Account)([first])  # one row: from_dict, nothing compiled for it
+    assert [_state(r) for r in one] == [_state(_loop(std.Account, first))]
 
 
 def test_a_bad_datetime_still_raises_on_the_compiled_path() -> None:

@@ -49,7 +49,7 @@ from salesforce_typed.rest.query import (
     has_subquery,
     parse_page,
     record_decoder,
-    rows_decoder,
+    rows_records,
 )
 from salesforce_typed.rest.soql import bind, query_arguments
 from salesforce_typed.rest.tree import SObjectTree, TreeResult
@@ -84,7 +84,7 @@ class Query(Pager[T]):
         self._client = client
         self._spec = spec
         self._decode = record_decoder(model, client.package)
-        self._for_page = rows_decoder(model, client.package)
+        self._for_page = rows_records(model, client.package)
         self._children = has_subquery(spec)
         self._page_size = page_size
         self.total_size: int | None = None
@@ -128,13 +128,13 @@ class Query(Pager[T]):
                 locator=page.next_records_url,
                 records=[self._finish(row) for row in rows]
                 if self._children
-                else list(map(self._for_page(rows), rows)),
+                else list(self._for_page(rows)),
             )
 
     def __iter__(self) -> Generator[T, None]:
         # Decode each row as it is handed out: a page of live models would only feed the GC.
         # Without a subquery no row has child pages to fetch, so decoding is all there is:
-        # one compiled function mapped over the page, no per-row Python step of ours.
+        # one compiled generator steps through the page, no per-row call of ours.
         for page in self._raw_pages():
             rows = page.records
             if self._children:
@@ -142,7 +142,7 @@ class Query(Pager[T]):
                     rows[i] = None  # type: ignore[call-overload]
                     yield self._finish(row)
             else:
-                for record in map(self._for_page(rows), rows):
+                for record in self._for_page(rows):
                     yield record
             del page, rows  # this page's rows go before the next one arrives
 
