@@ -11,6 +11,8 @@ refresh-token grant read from the environment:
     SF_TOKEN_URL      optional; defaults to https://login.salesforce.com/services/oauth2/token
                       (use https://test.salesforce.com/... for a sandbox, or your My Domain)
     SF_CA_FILE        optional; a CA bundle to trust instead of the system one
+    SF_PUBSUB_URL     optional, for the Pub/Sub examples; defaults to Salesforce's
+                      api.pubsub.salesforce.com:7443
 
 Secrets are only ever handed to the grant (whose repr hides them); nothing here prints them.
 """
@@ -44,6 +46,16 @@ class Target:
     @property
     def label(self) -> str:
         return "fake org" if self.fake is not None else "real org"
+
+    @property
+    def pubsub_target(self) -> str:
+        """The Pub/Sub API's gRPC `host:port`: the fake org's (served over TLS with its CA from
+        first use), else `SF_PUBSUB_URL` or Salesforce's endpoint."""
+        if self.fake is not None:
+            return self.fake.pubsub_url
+        from salesforce_typed.pubsub import DEFAULT_TARGET  # only the Pub/Sub examples need it
+
+        return os.environ.get("SF_PUBSUB_URL") or DEFAULT_TARGET
 
     def client(self) -> Salesforce:
         """A sync client; use it in a `with` block so its connections close."""

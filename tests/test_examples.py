@@ -66,6 +66,15 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "deleted 20 Leads",
         "async_tour: done",
     ),
+    "pubsub_listener.py": (
+        "CREATE ['001",
+        "UPDATE ['001",
+        "DELETE ['001",
+        "-> AccountChangeEvent",
+        "checkpoint after the handler: pubsub:/data/AccountChangeEvent = 0000",
+        "run 1 got ['CREATE', 'UPDATE', 'DELETE']; run 2 got 2 events, 0 of them repeated",
+        "pubsub_listener: done",
+    ),
 }
 
 ACCESS_TOKEN = re.compile(r"00D\w{12}!")  # `<org id>!<secret>`: must never be printed
