@@ -75,6 +75,15 @@ EXPECTED: dict[str, tuple[str, ...]] = {
         "run 1 got ['CREATE', 'UPDATE', 'DELETE']; run 2 got 2 events, 0 of them repeated",
         "pubsub_listener: done",
     ),
+    "pubsub_listener_postgres.py": (
+        "leads (epoch 1) over Pub/Sub; the other replica stands by",
+        "handled 5 creates; checkpoint pubsub:/data/AccountChangeEvent = 0000",
+        "(SIGKILL)",
+        "leads (epoch 2), resuming after 0000",
+        "handled 5 creates after the takeover",
+        "every record handled, once",
+        "dropped the example_psl_",
+    ),
 }
 
 ACCESS_TOKEN = re.compile(r"00D\w{12}!")  # `<org id>!<secret>`: must never be printed
