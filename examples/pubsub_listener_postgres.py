@@ -199,7 +199,10 @@ def main() -> int:
     try:
         psycopg.connect(PG_DSN, connect_timeout=3).close()
     except psycopg.Error as exc:
-        print(f"PostgreSQL is not reachable at {_where(PG_DSN)}: {type(exc).__name__}")
+        print(
+            f"PostgreSQL is not reachable at {_where(PG_DSN)}: {type(exc).__name__}",
+            file=sys.stderr,
+        )
         return 2
     prefix = f"example_psl_{uuid.uuid4().hex[:8]}"
     print(f"PostgreSQL at {_where(PG_DSN)}, tables {prefix}_*")
