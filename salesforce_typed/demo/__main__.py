@@ -28,7 +28,7 @@ SECTIONS = (
     "typed queries: select(...) through REST, SOAP and Bulk, typed rows, require",
     "check-soql: string SOQL checked against the generated package",
     "a Bulk load that survives the process: journal, rerun, failed rows matched",
-    "Bulk where latency rules: result pages downloaded four at a time",
+    "Bulk where latency rules: result pages downloaded ten at a time",
     "Pub/Sub API over gRPC: a CDC event typed, a platform event published and received",
     "typed columnar data: 1,000,000 rows to Parquet, then DuckDB",
     "schema drift: the org changes under the package",
