@@ -195,10 +195,13 @@ class EventDecoder:
         return model
 
     def decode(self, message: dict[str, Any]) -> StreamEvent:
-        channel = str(message.get("channel", ""))
         raw = message.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {"payload": raw}
-        replay_id = replay_id_of(data)
+        return self.decode_data(str(message.get("channel", "")), replay_id_of(data), data)
+
+    def decode_data(self, channel: str, replay_id: int | None, data: dict[str, Any]) -> StreamEvent:
+        """`decode` of a message's `data` whose channel and replay id are known already
+        (Pub/Sub builds `data` itself: nothing to look up again)."""
         payload = data.get("payload")
         if isinstance(payload, dict) and isinstance(payload.get("ChangeEventHeader"), dict):
             return self._change_event(channel, replay_id, data, payload)
@@ -222,12 +225,16 @@ class EventDecoder:
     def _change_event(
         self, channel: str, replay_id: int | None, data: dict[str, Any], payload: dict[str, Any]
     ) -> ChangeDataEvent:
-        header = ChangeEventHeader.from_dict(payload["ChangeEventHeader"])
-        diffs = {k: v["diff"] for k, v in payload.items() if _is_diff(v)}
+        raw_header: dict[str, Any] = payload["ChangeEventHeader"]
+        diffs = {  # `{"diff": "..."}` values, tested inline: a call per field would cost more
+            k: v["diff"]
+            for k, v in payload.items()
+            if isinstance(v, dict) and len(v) == 1 and isinstance(v.get("diff"), str)
+        }
         if diffs:
             payload = {k: v for k, v in payload.items() if k not in diffs}
-            header.diffFields = header.diffFields or list(diffs)
-        model = self.model_for(header.entityName)
+        entity = raw_header.get("entityName")
+        model = self.model_for("" if entity is None else entity)
         try:
             # The generic model declares no fields: it is loose by design, even in strict mode.
             strict = self.strict and model is not GenericChangeEvent
@@ -244,6 +251,13 @@ class EventDecoder:
                 type(exc).__name__,
             )
             record = GenericChangeEvent.from_dict(payload)
+        # The record parsed the header already: the event shares it rather than parse it
+        # again (a model without the field keeps it as a dict: parsed here).
+        header = getattr(record, "ChangeEventHeader", None)
+        if not isinstance(header, ChangeEventHeader):
+            header = ChangeEventHeader.from_dict(raw_header)
+        if diffs and not header.diffFields:  # the record's header stays as sent
+            header = attrs.evolve(header, diffFields=list(diffs))
         return ChangeDataEvent(
             channel=channel,
             replay_id=replay_id,
@@ -252,7 +266,3 @@ class EventDecoder:
             record=record,
             diffs=diffs,
         )
-
-
-def _is_diff(value: Any) -> bool:
-    return isinstance(value, dict) and value.keys() == {"diff"} and isinstance(value["diff"], str)
