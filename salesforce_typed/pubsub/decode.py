@@ -25,7 +25,7 @@ from salesforce_typed.pubsub.bitmaps import field_names, nested_fields
 
 __all__ = [
     "SchemaPlan",
-    "bayeux_message",
+    "cometd_data",
     "cometd_payload",
     "json_value",
     "read_payload",
@@ -181,15 +181,12 @@ def _nested(
     return out
 
 
-def bayeux_message(
-    topic: str,
-    schema_id: str,
-    event_id: str,
-    replay_id: bytes,
-    payload: dict[str, Any],
+def cometd_data(
+    schema_id: str, event_id: str, replay: int | None, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    """The Bayeux message CometD would have delivered for this event."""
-    event: dict[str, Any] = {"replayId": replay_int(replay_id)}
+    """The Bayeux `data` CometD would have delivered for this event (the message's `channel`
+    is the topic), `replay` its replay id as a number (`replay_int`)."""
+    event: dict[str, Any] = {"replayId": replay}
     if "ChangeEventHeader" not in payload:
         event["EventUuid"] = event_id
-    return {"channel": topic, "data": {"schema": schema_id, "payload": payload, "event": event}}
+    return {"schema": schema_id, "payload": payload, "event": event}

@@ -169,14 +169,15 @@ def _replay_bytes(event: StreamEvent) -> bytes:
 async def test_a_resent_event_is_dropped_by_replay_id(
     sf: AsyncSalesforce, make: Callable[..., AsyncListener], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    subscribe = AsyncPubSub.subscribe
+    subscribe = AsyncPubSub.subscribe_batches
 
-    async def resending(self: AsyncPubSub, topic: str, **kw: Any) -> AsyncIterator[PubSubMessage]:
-        async for message in subscribe(self, topic, **kw):
-            yield message
-            yield message  # as a server may re-send after a reconnect
+    async def resending(
+        self: AsyncPubSub, topic: str, **kw: Any
+    ) -> AsyncIterator[list[PubSubMessage]]:
+        async for batch in subscribe(self, topic, **kw):
+            yield [m for message in batch for m in (message, message)]  # a server re-sending
 
-    monkeypatch.setattr(AsyncPubSub, "subscribe", resending)
+    monkeypatch.setattr(AsyncPubSub, "subscribe_batches", resending)
     made = await _accounts(sf, 3)
     got: list[ChangeDataEvent] = []
     listener = make()

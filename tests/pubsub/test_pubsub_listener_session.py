@@ -35,7 +35,8 @@ def _message(n: int, topic: str = TOPIC) -> PubSubMessage:
 
 
 class Scripted:
-    """Each subscribe() call plays the next script entry: messages, then an error (or an end)."""
+    """Each subscribe_batches() call plays the next script entry: its messages as one batch,
+    then an error (or an end)."""
 
     target = "scripted:1"
 
@@ -48,15 +49,15 @@ class Scripted:
     async def get_topic(self, topic: str) -> None:
         self.topics.append(topic)
 
-    async def subscribe(
-        self, topic: str, *, replay: str | bytes, num_requested: int
-    ) -> AsyncIterator[PubSubMessage]:
+    async def subscribe_batches(
+        self, topic: str, *, replay: str | bytes, num_requested: int, max_outstanding: int | None
+    ) -> AsyncIterator[list[PubSubMessage]]:
         self.calls.append((topic, replay))
         if not self.streams:
             await asyncio.Event().wait()  # an idle stream, until cancelled
         messages, error = self.streams.pop(0)
-        for message in messages:
-            yield message
+        if messages:
+            yield messages
         if error is not None:
             raise error
 

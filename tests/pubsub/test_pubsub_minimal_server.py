@@ -4,6 +4,7 @@ written by hand, so a mistake shared by our server and our client cannot hide.""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ import grpc.aio
 import pytest
 
 from salesforce_typed import AsyncSalesforce, RefreshTokenGrant
+from salesforce_typed.core.errors import UsageError
 from salesforce_typed.pubsub import EARLIEST, AsyncPubSub, PubSubMessage
 from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.streaming import ChangeDataEvent
@@ -109,9 +111,10 @@ def _payload(n: int) -> bytes:
 
 
 class MinimalPubSub(pb_grpc.PubSubServicer):
-    """Five retained events; the first access token it sees is rejected as expired."""
+    """`total` retained events (5); the first access token it sees is rejected as expired."""
 
     def __init__(self) -> None:
+        self.total = 5
         self.tokens: list[str] = []
         self.metadata: list[dict[str, str]] = []
         self.fetches: list[int] = []  # num_requested of every FetchRequest, in order
@@ -151,7 +154,7 @@ class MinimalPubSub(pb_grpc.PubSubServicer):
                 assert request.topic_name == "/data/ContactChangeEvent"
                 assert request.replay_preset == pb.ReplayPreset.EARLIEST
             batch = []
-            for _ in range(min(request.num_requested, 5 - self.sent)):
+            for _ in range(min(request.num_requested, self.total - self.sent)):
                 self.sent += 1
                 event = pb.ProducerEvent(
                     id=f"e{self.sent}", schema_id="S1", payload=_payload(self.sent)
@@ -188,7 +191,10 @@ async def test_client_decodes_hand_encoded_events_with_flow_control_and_refresh(
         AsyncSalesforce(auth=grant(fake_org), token_store=MemoryTokenStore()) as sf,
         AsyncPubSub(sf, target=target, insecure=True) as pubsub,
     ):
-        stream = pubsub.subscribe("/data/ContactChangeEvent", replay=EARLIEST, num_requested=2)
+        # the strictest window: the next request only once every event was taken
+        stream = pubsub.subscribe(
+            "/data/ContactChangeEvent", replay=EARLIEST, num_requested=2, max_outstanding=2
+        )
         async for message in stream:
             got.append(message)
             if len(got) == 4:
@@ -202,8 +208,8 @@ async def test_client_decodes_hand_encoded_events_with_flow_control_and_refresh(
     assert servicer.tokens[0] != servicer.tokens[-1]
     assert len(set(servicer.tokens)) == 2
 
-    # flow control: 2 requested, 2 delivered, one more request after they were consumed,
-    # and none after the 4th event, where the consumer stopped
+    # flow control with max_outstanding=num_requested: 2 requested, 2 delivered, one more
+    # request after they were consumed, and none after the 4th event, where it stopped
     assert servicer.fetches == [2, 2]
     assert [int.from_bytes(m.replay_id, "big") for m in got] == [1, 2, 3, 4]
 
@@ -216,3 +222,56 @@ async def test_client_decodes_hand_encoded_events_with_flow_control_and_refresh(
     assert event.record.Phone is None
     modified = event.record.LastModifiedDate
     assert modified is not None and modified.isoformat().startswith("2024-05-01T12:00:00")  # type: ignore[union-attr]
+
+
+async def test_the_next_fetch_goes_out_before_the_batch_is_taken_within_the_window(
+    fake_org: FakeOrg,
+    minimal: tuple[MinimalPubSub, str],
+    grant: Callable[[FakeOrg], RefreshTokenGrant],
+) -> None:
+    """The default window (2 x num_requested): the server is asked for the next batch while
+    the consumer still works on this one, and a consumer that stalls holds the rest back:
+    what was requested never runs more than the window ahead of what was taken."""
+    servicer, target = minimal
+    servicer.total = 12
+    window = 4
+    taken = 0
+    ahead: list[int] = []  # requested minus taken, each time an event is taken
+
+    async def settled() -> None:  # let requests the client wrote reach the server
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+
+    async with (
+        AsyncSalesforce(auth=grant(fake_org), token_store=MemoryTokenStore()) as sf,
+        AsyncPubSub(sf, target=target, insecure=True) as pubsub,
+    ):
+        stream = pubsub.subscribe("/data/ContactChangeEvent", replay=EARLIEST, num_requested=2)
+        async for _message in stream:
+            taken += 1
+            await settled()
+            ahead.append(sum(servicer.fetches) - taken)
+            if taken == 1:
+                # asked again before the first batch was taken (the old rule waited)
+                assert servicer.fetches == [2, 2]
+                await asyncio.sleep(0.3)  # a slow consumer: nothing more is asked for
+                assert servicer.fetches == [2, 2] and servicer.sent == 4
+            if taken == servicer.total:
+                break
+        await stream.aclose()  # type: ignore[attr-defined]
+
+    assert taken == 12
+    assert max(ahead) <= window and min(ahead) >= 0
+    assert all(n == 2 for n in servicer.fetches)  # num_requested per FetchRequest
+
+
+async def test_a_window_below_num_requested_is_refused(
+    fake_org: FakeOrg, grant: Callable[[FakeOrg], RefreshTokenGrant]
+) -> None:
+    async with (
+        AsyncSalesforce(auth=grant(fake_org), token_store=MemoryTokenStore()) as sf,
+        AsyncPubSub(sf, target="127.0.0.1:1", insecure=True) as pubsub,
+    ):
+        stream = pubsub.subscribe("/data/X", num_requested=10, max_outstanding=5)
+        with pytest.raises(UsageError):
+            await anext(stream)

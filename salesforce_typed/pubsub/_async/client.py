@@ -8,9 +8,13 @@ What must stay true:
 - Auth metadata (`accesstoken`, `instanceurl`, `tenantid`) comes from the REST client's auth
   flow and token store; an UNAUTHENTICATED answer refreshes the session once (single-flight,
   through the same flow) and retries; a subscription resumes after its last event.
-- Flow control: at most `num_requested` events are outstanding; the next FetchRequest goes
-  out only when the server's `pending_num_requested` reaches 0 and the consumer has taken
-  every event of the batch, so a slow consumer holds events back on the server.
+- Flow control: FetchRequests ask for `num_requested` events each, and the events asked for
+  and not yet delivered never exceed 100 (the guide caps a Subscribe call at 100 across its
+  requests; the server adds requests up). The next request goes out as soon as the window
+  has room: events requested but not delivered, plus delivered ones the consumer has not
+  taken, stay within `max_outstanding` (default two requests' worth), so the server reads
+  ahead while the client decodes, and a slow consumer still holds events back on the
+  server. `max_outstanding=num_requested` asks only once every event was taken.
 - Schemas are fetched once per schema id (an id is one schema version) and cached.
 - The access token never appears in a repr, a log line or an exception.
 """
@@ -22,9 +26,17 @@ import contextlib
 import io
 import json
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar, Unpack
 
 import attrs
 import fastavro
@@ -33,7 +45,7 @@ import grpc.aio
 
 from salesforce_typed.core.errors import UsageError
 from salesforce_typed.pubsub._async.managed import ManagedStream
-from salesforce_typed.pubsub.decode import SchemaPlan, bayeux_message, read_payload
+from salesforce_typed.pubsub.decode import SchemaPlan, cometd_data, read_payload, replay_int
 from salesforce_typed.pubsub.errors import PubSubError
 from salesforce_typed.streaming.events import EventDecoder, StreamEvent
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
@@ -75,6 +87,16 @@ _CHANNEL_OPTIONS: Final = (
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 )
 T = TypeVar("T")
+
+
+class SubscribeOptions(TypedDict, total=False):
+    """`AsyncPubSub.subscribe`'s options: `subscribe_batches` has their defaults and says
+    what each does."""
+
+    replay: Replay
+    num_requested: int
+    idle_timeout_s: float
+    max_outstanding: int | None
 
 
 @attrs.frozen(kw_only=True)
@@ -255,21 +277,43 @@ class AsyncPubSub:
     # -- subscribe ---------------------------------------------------------------------------
 
     async def subscribe(
+        self, topic: str, **options: Unpack[SubscribeOptions]
+    ) -> AsyncIterator[PubSubMessage]:
+        """Events of `topic`, typed, one at a time: `subscribe_batches` (the same options)
+        unbatched."""
+        batches = self.subscribe_batches(topic, **options)
+        try:
+            async for batch in batches:
+                for message in batch:
+                    yield message
+        finally:
+            await batches.aclose()
+
+    async def subscribe_batches(
         self,
         topic: str,
         *,
         replay: Replay = LATEST,
         num_requested: int = MAX_REQUESTED,
         idle_timeout_s: float = 330.0,
-    ) -> AsyncIterator[PubSubMessage]:
-        """Events of `topic`, typed, after `replay` (LATEST, EARLIEST or a stored replay id);
-        at most `num_requested` (1..100) are requested from the server at a time.
+        max_outstanding: int | None = None,
+    ) -> AsyncGenerator[list[PubSubMessage], None]:
+        """Events of `topic`, typed, after `replay` (LATEST, EARLIEST or a stored replay id),
+        one list per FetchResponse that carries events; a batch counts as taken once the next
+        one is asked for. Each FetchRequest asks for `num_requested` (1..100), and at most
+        `max_outstanding` events (default `2 * num_requested`) are requested from the server
+        or delivered and not yet taken.
 
         Salesforce answers at least every 270 s (an empty keepalive when idle): a stream
         silent for `idle_timeout_s` is half-open and ends in a `PubSubError` (status
         `DEADLINE_EXCEEDED`), for the caller to resubscribe after its last replay id."""
         if not 1 <= num_requested <= MAX_REQUESTED:
             raise UsageError(f"num_requested must be 1..{MAX_REQUESTED}, not {num_requested}")
+        limit = 2 * num_requested if max_outstanding is None else max_outstanding
+        if limit < num_requested:
+            raise UsageError(
+                f"max_outstanding ({limit}) must be at least num_requested ({num_requested})"
+            )
         last: bytes | None = None
         refreshed = False
         while True:
@@ -278,9 +322,10 @@ class AsyncPubSub:
             call = self._stub.Subscribe(metadata=metadata)
             try:
                 await call.write(_first_request(topic, start, num_requested))
-                async for message in self._read(call, topic, num_requested, idle_timeout_s):
-                    last = message.replay_id
-                    yield message
+                window = _Window(size=num_requested, limit=limit, outstanding=num_requested)
+                async for batch in self._read(call, topic, window, idle_timeout_s):
+                    last = batch[-1].replay_id
+                    yield batch
                 return
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
@@ -295,9 +340,13 @@ class AsyncPubSub:
         self,
         call: grpc.aio.StreamStreamCall[pb.FetchRequest, pb.FetchResponse],
         topic: str,
-        num_requested: int,
+        window: _Window,
         idle_timeout_s: float,
-    ) -> AsyncIterator[PubSubMessage]:
+    ) -> AsyncIterator[list[PubSubMessage]]:
+        """The stream's batches; FetchRequests go out whenever `window` has room (see the
+        module doc), before a batch is handed over and again once it was taken."""
+        schemas = self._schemas
+        decode = self.decoder.decode_data
         while True:
             try:
                 response = await asyncio.wait_for(call.read(), idle_timeout_s)
@@ -308,25 +357,43 @@ class AsyncPubSub:
                 ) from None
             if response is grpc.aio.EOF or not isinstance(response, pb.FetchResponse):
                 return
-            for consumer in response.events:
-                yield await self._message(topic, consumer)
-            if response.events and response.pending_num_requested == 0:
-                more = pb.FetchRequest(topic_name=topic, num_requested=num_requested)
-                # a write racing the server's end of the stream fails with INTERNAL ("from
-                # Core") or InvalidStateError: the next read raises the stream's real status
-                with contextlib.suppress(grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                    await call.write(more)
+            events = response.events
+            if not events:
+                continue  # a keepalive
+            # asked for before decoding: the server reads ahead while this batch is decoded
+            window.delivered(len(events))
+            await _fetch_more(call, topic, window, held=len(events))
+            batch: list[PubSubMessage] = []
+            for consumer in events:
+                event = consumer.event
+                schema_id = event.schema_id
+                found = schemas.get(schema_id) or await self._schema(schema_id)
+                payload = read_payload(found[2], event.payload)  # compiled per schema id
+                replay_id = consumer.replay_id
+                replay = replay_int(replay_id)
+                data = cometd_data(schema_id, event.id, replay, payload)
+                batch.append(
+                    PubSubMessage(
+                        topic=topic,
+                        replay_id=replay_id,
+                        schema_id=schema_id,
+                        event=decode(topic, replay, data),
+                    )
+                )
+            yield batch
+            await _fetch_more(call, topic, window, held=0)
 
     async def _message(self, topic: str, consumer: pb.ConsumerEvent) -> PubSubMessage:
         event = consumer.event
         found = self._schemas.get(event.schema_id) or await self._schema(event.schema_id)
         payload = read_payload(found[2], event.payload)  # compiled per schema id
-        raw = bayeux_message(topic, event.schema_id, event.id, consumer.replay_id, payload)
+        replay = replay_int(consumer.replay_id)
+        data = cometd_data(event.schema_id, event.id, replay, payload)
         return PubSubMessage(
             topic=topic,
             replay_id=consumer.replay_id,
             schema_id=event.schema_id,
-            event=self.decoder.decode(raw),
+            event=self.decoder.decode_data(topic, replay, data),
         )
 
     # -- managed subscriptions (beta) --------------------------------------------------------
@@ -528,6 +595,41 @@ def _results(response: pb.PublishResponse) -> list[PublishResult]:
         )
         for r in response.results
     ]
+
+
+@attrs.define(kw_only=True)
+class _Window:
+    """Flow control of one Subscribe call (see the module doc)."""
+
+    size: int  # num_requested: what one FetchRequest asks for
+    limit: int  # max_outstanding: requested and not delivered + delivered and not taken
+    outstanding: int  # requested and not yet delivered
+
+    def delivered(self, count: int) -> None:
+        self.outstanding = max(0, self.outstanding - count)
+
+    def room(self, held: int) -> bool:
+        """Another request fits: within the window, and within the server's 100."""
+        ahead = self.outstanding + self.size
+        return ahead + held <= self.limit and ahead <= MAX_REQUESTED
+
+
+async def _fetch_more(
+    call: grpc.aio.StreamStreamCall[pb.FetchRequest, pb.FetchResponse],
+    topic: str,
+    window: _Window,
+    *,
+    held: int,
+) -> None:
+    """Ask for more while `window` has room, `held` events delivered and not yet taken."""
+    while window.room(held):
+        window.outstanding += window.size
+        # a write racing the server's end of the stream fails with INTERNAL ("from Core")
+        # or InvalidStateError: the next read raises the stream's real status
+        try:
+            await call.write(pb.FetchRequest(topic_name=topic, num_requested=window.size))
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            return
 
 
 def _first_request(topic: str, replay: Replay, num_requested: int) -> pb.FetchRequest:

@@ -7,13 +7,16 @@ stream that fails is classified by `policy.py` and, unless terminal, opened agai
 listener's position after a backoff on the injected clock.
 
 What must stay true:
-- Handlers run one batch at a time across all channels, as over CometD; a batch is whatever
-  had arrived (up to `num_requested`), so checkpoints are written per batch, not per event.
+- Handlers run one batch at a time across all channels, as over CometD; a batch is one
+  FetchResponse's events (at most `num_requested`), so checkpoints are written per batch,
+  not per event.
 - A stream is reopened only after every event it delivered before failing has been handed
   over, so `replay_from(channel)` (the last delivered replay id) loses nothing; what repeats
   is removed by the listener's dedupe window.
-- At most about `num_requested` events per channel wait in memory beyond the server's
-  flow control: a slow handler holds the rest back on the server.
+- Memory stays bounded and a slow handler holds events back on the server: per channel,
+  the client's flow-control window (`max_outstanding`: events requested from the server
+  plus a batch the reader holds) and, across channels, one batch waiting in the queue and
+  one being handled.
 - A refused replay id takes the configured `ReplayFallback` and is always reported
   (`ReplayIdInvalidError` to `on_error` and the log); a terminal failure ends `run()` with
   `StreamingStoppedError` (its cause the `PubSubError`), `invalid_grant` unchanged.
@@ -45,7 +48,7 @@ __all__ = ["PubSubSession"]
 logger = logging.getLogger("salesforce_typed.streaming")
 
 Deliver = Callable[[list[PubSubMessage]], Awaitable[None]]
-_Item = tuple[str, PubSubMessage | Exception]
+_Item = tuple[str, list[PubSubMessage] | Exception]
 
 # A token Salesforce refuses again right after the client refreshed it will not heal by
 # refreshing more: the second such refusal in a row (no event, no other failure between)
@@ -75,6 +78,7 @@ class PubSubSession:
         backoff: Backoff | None = None,
         replay_fallback: ReplayFallback = ReplayFallback.EARLIEST,
         num_requested: int = MAX_REQUESTED,
+        max_outstanding: int | None = None,
     ) -> None:
         self.pubsub = pubsub
         self.channels = list(dict.fromkeys(channels))
@@ -87,6 +91,7 @@ class PubSubSession:
         self.backoff = backoff or Backoff()
         self.replay_fallback = replay_fallback
         self.num_requested = num_requested
+        self.max_outstanding = max_outstanding  # AsyncPubSub.subscribe's (None: its default)
         self.subscriptions = 0  # streams opened (resubscriptions included), for tests and bench
         self._open: set[str] = set()
         self._started: dict[str, ReplayPosition] = {}
@@ -106,24 +111,21 @@ class PubSubSession:
 
     async def run(self) -> None:
         """Stay subscribed until cancelled, `stop_requested()` or a terminal failure (raised)."""
-        queue: asyncio.Queue[_Item] = asyncio.Queue(self.num_requested)
+        # One item waits: a stream's next batch is taken from it (and so asked for from the
+        # server) only while the one before waits here, at most one more being handled.
+        queue: asyncio.Queue[_Item] = asyncio.Queue(1)
         readers: dict[str, asyncio.Task[None]] = {}
         for channel in self.channels:
             readers[channel] = asyncio.ensure_future(self._read(channel, 0.0, queue))
         try:
             while not self.stop_requested():
-                batch = [await queue.get()]
-                while len(batch) < self.num_requested and not queue.empty():
-                    batch.append(queue.get_nowait())
-                messages = [item for _, item in batch if isinstance(item, PubSubMessage)]
-                if messages:
-                    for message in messages:
-                        self._failures[message.topic] = self._auth_failures[message.topic] = 0
-                    await self.deliver(messages)
-                for channel, item in batch:
-                    if isinstance(item, Exception):
-                        delay = await self._act(channel, item)
-                        readers[channel] = asyncio.ensure_future(self._read(channel, delay, queue))
+                channel, item = await queue.get()
+                if isinstance(item, Exception):
+                    delay = await self._act(channel, item)
+                    readers[channel] = asyncio.ensure_future(self._read(channel, delay, queue))
+                    continue
+                self._failures[channel] = self._auth_failures[channel] = 0
+                await self.deliver(item)
         finally:
             for task in readers.values():
                 task.cancel()
@@ -143,11 +145,14 @@ class PubSubSession:
             self._open.add(channel)
             self.subscriptions += 1
             logger.info("subscribing %s from %s", channel, _shown(start))
-            stream = self.pubsub.subscribe(
-                channel, replay=replay_request(start), num_requested=self.num_requested
+            stream = self.pubsub.subscribe_batches(
+                channel,
+                replay=replay_request(start),
+                num_requested=self.num_requested,
+                max_outstanding=self.max_outstanding,
             )
-            async for message in stream:
-                await queue.put((channel, message))
+            async for batch in stream:
+                await queue.put((channel, batch))
             raise PubSubError("the server ended the stream", status="OK")
         except Exception as exc:  # classified by the loop, in order after the stream's events
             self._open.discard(channel)
