@@ -56,19 +56,6 @@ def iso_date(days: int) -> str:
     return (_EPOCH_DATE + days * _DAY).isoformat()
 
 
-def _varint(b: bytes, pos: int, x: int) -> tuple[int, int]:
-    """The rest of a varint whose first byte `x` had its high bit set."""
-    x &= 0x7F
-    shift = 7
-    while True:
-        c = b[pos]
-        pos += 1
-        x |= (c & 0x7F) << shift
-        if not c & 0x80:
-            return x, pos
-        shift += 7
-
-
 def _kind(field: Mapping[str, Any]) -> str:
     kind = str(field.get("doc") or "").rpartition(":")[2]
     return kind if kind in ("DateTime", "Date") else ""
@@ -112,11 +99,21 @@ class _Source:
     # -- values --------------------------------------------------------------------------
 
     def long(self, out: list[str], pad: str, target: str) -> None:
+        """A zigzag varint: one byte read inline, the rest (epoch milliseconds, long
+        strings) in a loop here too, not a call."""
         out += [
             f"{pad}x = b[pos]",
             f"{pad}pos += 1",
             f"{pad}if x & 128:",
-            f"{pad}    x, pos = _varint(b, pos, x)",
+            f"{pad}    x &= 127",
+            f"{pad}    sh = 7",
+            f"{pad}    while True:",
+            f"{pad}        y = b[pos]",
+            f"{pad}        pos += 1",
+            f"{pad}        x |= (y & 127) << sh",
+            f"{pad}        if not y & 128:",
+            f"{pad}            break",
+            f"{pad}        sh += 7",
             f"{pad}{target} = (x >> 1) ^ -(x & 1)",
         ]
 
@@ -147,10 +144,10 @@ class _Source:
             self.long(out, pad, "n")
             out += [
                 f"{pad}end = pos + n",
-                f"{pad}if n < 0 or end > len(b):",
+                f"{pad}if n < 0 or end > size:",
                 f"{pad}    raise _ShortError",
             ]
-            text = "str(b[pos:end], 'utf-8')" if kind == "string" else "b[pos:end]"
+            text = "b[pos:end].decode()" if kind == "string" else "b[pos:end]"
             out += [f"{pad}{target} = {text}", f"{pad}pos = end"]
         elif kind == "fixed":
             if isinstance(schema.get("name"), str):
@@ -213,7 +210,7 @@ class _Source:
             return found
         func = self.record_funcs[id(schema)] = self.name("_record")
         inner_ns = self.register(schema, ns)
-        out = [f"def {func}(b, pos):"]
+        out = [f"def {func}(b, pos):", "    size = len(b)"]
         names = []
         for field in schema.get("fields") or ():
             local = self.name("f")
@@ -231,7 +228,7 @@ class _Source:
         dates (by `doc`) in ISO form; in a change event (`cdc`) the compounds' nested
         fields likewise (a compound with none of them set is kept as `{}`)."""
         inner_ns = self.register(schema, "")
-        out = ["def _top(b):", "    pos = 0", "    out = {}"]
+        out = ["def _top(b):", "    pos = 0", "    size = len(b)", "    out = {}"]
         for n, field in enumerate(schema.get("fields") or ()):
             name = str(field["name"])
             local = self.name("f")
@@ -345,7 +342,6 @@ def compile_reader(
     # records are emitted after the code that first uses them; all are defined before a call
     text = "\n\n".join("\n".join(block) for block in source.blocks)
     namespace: dict[str, Any] = {
-        "_varint": _varint,
         "_ShortError": _ShortError,
         "_iso_datetime": iso_datetime,
         "_iso_date": iso_date,
