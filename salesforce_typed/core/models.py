@@ -157,6 +157,17 @@ def _drop_pending(obj: Any, i: int) -> None:
     _setattr(obj, "_pending_values", kept[0] if len(left) == 1 else kept)
 
 
+def resolve_pending(obj: Any) -> None:
+    """Parse every datetime a compiled decoder kept as sent, now: a bad one raises here
+    (where a caller can fall back) rather than at a later read."""
+    try:
+        names: tuple[str, ...] = _pending_attrs(obj)
+    except AttributeError:
+        return
+    for name in names:
+        getattr(obj, name)
+
+
 @attrs.define(kw_only=True, slots=True, repr=False)
 class SObject(_Pending):
     """A Salesforce record. Generated subclasses declare the fields; this holds the behaviour."""

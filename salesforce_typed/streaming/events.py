@@ -27,7 +27,7 @@ import attrs
 
 from salesforce_typed.core.change_events import ChangeEvent, ChangeEventHeader, ChangeType
 from salesforce_typed.core.fields import FieldInfo
-from salesforce_typed.core.models import SObject, resolve_sobject
+from salesforce_typed.core.models import SObject, resolve_pending, resolve_sobject
 from salesforce_typed.core.unset import UNSET, UnsetType
 
 __all__ = [
@@ -239,6 +239,7 @@ class EventDecoder:
             # The generic model declares no fields: it is loose by design, even in strict mode.
             strict = self.strict and model is not GenericChangeEvent
             record: ChangeEvent = model.from_dict(payload, strict=strict)
+            resolve_pending(record)  # a bad datetime falls back here, not in a handler
         except Exception as exc:
             if self.strict:
                 raise

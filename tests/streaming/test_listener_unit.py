@@ -85,6 +85,21 @@ def test_a_bad_value_falls_back_untyped_instead_of_stopping() -> None:
         EventDecoder(strict=True).decode(message)
 
 
+def test_a_bad_datetime_falls_back_even_once_the_shape_is_compiled() -> None:
+    """Rows of a key order seen before take a compiled decoder that keeps datetimes as sent;
+    the event decoder must still find a bad one before a handler does."""
+    decoder = EventDecoder()
+    for n in range(3):  # the shape becomes a compiled one after the first rows
+        good = decoder.decode(
+            cdc(10 + n, "UPDATE", LastModifiedDate="2024-01-01T00:00:00.000+0000")
+        )
+        assert isinstance(good, ChangeDataEvent)
+        assert not isinstance(good.record, GenericChangeEvent)
+    event = decoder.decode(cdc(20, "UPDATE", LastModifiedDate="not a date"))
+    assert isinstance(event, ChangeDataEvent) and isinstance(event.record, GenericChangeEvent)
+    assert event.record.extra_fields["LastModifiedDate"] == "not a date"
+
+
 def test_other_channel_kinds() -> None:
     decoder = EventDecoder()
     pe = decoder.decode(
