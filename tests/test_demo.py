@@ -197,7 +197,7 @@ def test_the_later_sections_show_their_evidence(out: str) -> None:
         r"pubsub:/data/ContactChangeEvent = [0-9a-f]+ \(bytes",
         out,
     ), out
-    assert re.search(r"listed pages, four at a time \(the default\): 20,000 rows in", out), out
+    assert re.search(r"listed pages, ten at a time \(the default\): 20,000 rows in", out), out
     assert "both files are byte for byte the same" in out
     assert "bulk2 query -> arrow_batches -> write_parquet: 1,000,000 rows" in out
     assert "the amounts add up exactly: 4,999,995,000.00" in out
