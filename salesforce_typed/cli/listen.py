@@ -72,6 +72,16 @@ def _listen_auth_from_env() -> tuple[TokenGrant | AccessTokenAuth, str | None]:
 
 
 _DEFAULT_PUBSUB_TARGET = "api.pubsub.salesforce.com:7443"  # pubsub.DEFAULT_TARGET, no grpc import
+# `--pubsub-target`, shared by `listen` and `publish`.
+PubSubTargetOption = Annotated[
+    str | None,
+    typer.Option(help="Pub/Sub host:port [SF_PUBSUB_URL, else api.pubsub.salesforce.com:7443]."),
+]
+
+
+def pubsub_target_or_default(given: str | None) -> str:
+    """`--pubsub-target`, else SF_PUBSUB_URL, else Salesforce's endpoint."""
+    return given or os.environ.get("SF_PUBSUB_URL") or _DEFAULT_PUBSUB_TARGET
 
 
 def _api(name: str) -> Literal["cometd", "pubsub"]:
@@ -98,12 +108,7 @@ def listen(
     api: Annotated[
         str, typer.Option(help="cometd (Streaming API) or pubsub (gRPC Pub/Sub API).")
     ] = "cometd",
-    pubsub_target: Annotated[
-        str | None,
-        typer.Option(
-            help="Pub/Sub host:port [SF_PUBSUB_URL, else api.pubsub.salesforce.com:7443]."
-        ),
-    ] = None,
+    pubsub_target: PubSubTargetOption = None,
 ) -> None:
     """Print the events of one channel as JSON lines (connection from SF_* variables)."""
     import json
@@ -120,7 +125,7 @@ def listen(
         if fallback.lower() not in (*choice, "stop"):
             raise ValueError(f"--fallback takes earliest, tip or stop, not {fallback!r}")
         chosen_api = _api(api)
-        target = pubsub_target or os.environ.get("SF_PUBSUB_URL") or _DEFAULT_PUBSUB_TARGET
+        target = pubsub_target_or_default(pubsub_target)
         auth, instance_url = _listen_auth_from_env()
         store = default_token_store()  # a UsageError (a ValueError) for a bad SF_TOKEN_STORE
     except ValueError as exc:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import typer
 
 from salesforce_typed.cli.app import app
-from salesforce_typed.cli.listen import _DEFAULT_PUBSUB_TARGET
+from salesforce_typed.cli.listen import PubSubTargetOption, pubsub_target_or_default
 
 if TYPE_CHECKING:
     from salesforce_typed.auth.grants import AccessTokenAuth, TokenGrant
@@ -139,12 +139,7 @@ def publish(
         int, typer.Option(help=f"Events per PublishRequest (1..{MAX_BATCH}).")
     ] = MAX_BATCH,
     api_version: Annotated[str, typer.Option(help="REST API version.")] = "62.0",
-    pubsub_target: Annotated[
-        str | None,
-        typer.Option(
-            help="Pub/Sub host:port [SF_PUBSUB_URL, else api.pubsub.salesforce.com:7443]."
-        ),
-    ] = None,
+    pubsub_target: PubSubTargetOption = None,
 ) -> None:
     """Publish platform events (JSON) and print each one's replay id or error."""
     from salesforce_typed.core.errors import UsageError
@@ -170,7 +165,7 @@ def publish(
     except (ValueError, UsageError, OSError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    target = pubsub_target or os.environ.get("SF_PUBSUB_URL") or _DEFAULT_PUBSUB_TARGET
+    target = pubsub_target_or_default(pubsub_target)
 
     async def run() -> bool:
         from salesforce_typed import AsyncSalesforce
