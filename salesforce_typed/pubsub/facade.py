@@ -162,11 +162,16 @@ class PubSub:
         replay: Replay = LATEST,
         num_requested: int = MAX_REQUESTED,
         idle_timeout_s: float = 330.0,
+        max_outstanding: int | None = None,
     ) -> Generator[PubSubMessage, None, None]:
         """As `AsyncPubSub.subscribe`; closing the iterator (or leaving its loop) ends the
         subscription."""
         stream = self.client.subscribe(
-            topic, replay=replay, num_requested=num_requested, idle_timeout_s=idle_timeout_s
+            topic,
+            replay=replay,
+            num_requested=num_requested,
+            idle_timeout_s=idle_timeout_s,
+            max_outstanding=max_outstanding,
         )
         return self._iterate(stream)
 
