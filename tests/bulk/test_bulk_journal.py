@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,10 +175,22 @@ def test_a_load_in_several_jobs_dies_between_requests_and_is_picked_up(
     rows = _input(tmp_path / "in.csv")
     book = Journal(tmp_path / "j")
     heard: list[str] = []
+    first: list[str] = []  # the first part's job, as "job <id>"
+    first_closed = threading.Event()
 
     def die_at_second_job(message: str) -> None:
+        # Uploads run 4 at a time, so which job is created second is a race: the first part
+        # always goes through, and the run dies at the first other part's job once the
+        # first one is closed (waited for: it runs on its own thread meanwhile).
         heard.append(message)
-        if sum("created for rows" in m for m in heard) == 2:
+        job = message.partition(":")[0]
+        if "created for rows 1-" in message:
+            first.append(job)
+        elif first and job == first[0] and ": upload complete" in message:
+            first_closed.set()
+        elif "created for rows" in message and not any(m.startswith("died") for m in heard):
+            heard.append("died")
+            assert first_closed.wait(60)
             raise Died  # that job exists, Open, nothing uploaded to it
 
     with _client(org) as sf, pytest.raises(Died):
