@@ -35,7 +35,9 @@ class PubSubServer:
         self.host = host
         self.port = port
         self._tls = (cert_file, key_file) if cert_file and key_file else None
-        self.service = PubSubService(state, streaming.enable(state).bus, config or PubSubConfig())
+        # capture starts with the first call (`PubSubService._admit`), not at startup
+        bus = streaming.enable(state, capture=False).bus
+        self.service = PubSubService(state, bus, config or PubSubConfig())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: grpc.aio.Server | None = None
         self._thread: threading.Thread | None = None

@@ -35,6 +35,7 @@ from salesforce_typed.testing.org.state import OrgState, Session
 from salesforce_typed.testing.pubsub import limits, schemas
 from salesforce_typed.testing.pubsub.avro_write import compile_writer
 from salesforce_typed.testing.streaming.bus import ALL_CHANGE_EVENTS, EventBus, channel_entity
+from salesforce_typed.testing.streaming.service import enable as enable_streaming
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
 from salesforce_typed_pubsub import pubsub_api_pb2_grpc as pb_grpc
 
@@ -164,7 +165,9 @@ class PubSubService(pb_grpc.PubSubServicer):
         await context.abort(exc.code, f"{exc.message} rpcId: {rpc_id}", trailing_metadata=trailers)
 
     async def _admit(self, context: grpc.aio.ServicerContext[Any, Any]) -> Session:
-        """The fault switches, then the session behind the auth metadata."""
+        """CDC capture on (streaming is in use), the fault switches, then the session behind
+        the auth metadata."""
+        enable_streaming(self.state)
         if self.config.delay_s > 0:
             await asyncio.sleep(self.config.delay_s)
         if self.config.unavailable:

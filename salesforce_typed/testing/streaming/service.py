@@ -65,25 +65,29 @@ class StreamingOrg:
     config: StreamingConfig
     bus: EventBus
     bayeux: BayeuxServer
+    capturing: bool = False  # the bus hears the org's writes (CDC)
 
 
-def enable(state: OrgState) -> StreamingOrg:
-    """The org's streaming, created (and CDC capture started) on first use."""
+def enable(state: OrgState, *, capture: bool = True) -> StreamingOrg:
+    """The org's streaming, created on first use, and CDC capture started unless `capture`
+    is False: a server that only makes ready (the Pub/Sub API's, at startup) leaves a big
+    load without CDC's cost until a client first uses streaming (`fake-org serve --no-cdc`)."""
     found = state.extensions.get(_KEY)
-    if isinstance(found, StreamingOrg):
+    if isinstance(found, StreamingOrg) and (found.capturing or not capture):
         return found
     with state.lock:
-        found = state.extensions.get(_KEY)
-        if isinstance(found, StreamingOrg):
-            return found
-        config = StreamingConfig()
-        bus = EventBus(state, config)
-        org = StreamingOrg(config=config, bus=bus, bayeux=BayeuxServer(state, bus, config))
-        state.extensions[_KEY] = org
-        state.change_listeners.append(bus.on_change)
-        # stop hooks: a held long poll must not keep the server from shutting down
-        state.extensions.setdefault("stoppers", []).append(org.bayeux.release_all)
-        state.extensions.setdefault("closers", []).append(org.bayeux.release_all)
+        org = state.extensions.get(_KEY)
+        if not isinstance(org, StreamingOrg):
+            config = StreamingConfig()
+            bus = EventBus(state, config)
+            org = StreamingOrg(config=config, bus=bus, bayeux=BayeuxServer(state, bus, config))
+            state.extensions[_KEY] = org
+            # stop hooks: a held long poll must not keep the server from shutting down
+            state.extensions.setdefault("stoppers", []).append(org.bayeux.release_all)
+            state.extensions.setdefault("closers", []).append(org.bayeux.release_all)
+        if capture and not org.capturing:
+            state.change_listeners.append(org.bus.on_change)
+            org.capturing = True
     return org
 
 
