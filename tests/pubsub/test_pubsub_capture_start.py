@@ -4,6 +4,8 @@ Pub/Sub call does, and the writes after it are events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from salesforce_typed import RefreshTokenGrant, Salesforce
 from salesforce_typed.pubsub import EARLIEST, PubSub
 from salesforce_typed.stores.memory import MemoryTokenStore
@@ -14,17 +16,13 @@ from salesforce_typed.testing.server import FakeOrg
 from salesforce_typed_std import Contact
 
 
-def test_serving_pubsub_leaves_capture_off_until_the_first_call() -> None:
+def test_serving_pubsub_leaves_capture_off_until_the_first_call(
+    grant: Callable[[FakeOrg], RefreshTokenGrant],
+) -> None:
     with FakeOrg(tls=True, pubsub=True, config=OrgConfig(capture_changes=False)) as org:
-        c = org.credentials()
-        grant = RefreshTokenGrant(
-            client_id=c["client_id"],
-            client_secret=c["client_secret"],
-            refresh_token=c["refresh_token"],
-            token_url=c["token_url"],
-        )
+        ca = org.credentials()["ca_file"]
         with (
-            Salesforce(auth=grant, verify=c["ca_file"], token_store=MemoryTokenStore()) as sf,
+            Salesforce(auth=grant(org), verify=ca, token_store=MemoryTokenStore()) as sf,
             PubSub.from_client(sf, target=org.pubsub_url) as pubsub,  # the server is up
         ):
             before = sf.create(Contact(LastName="Before")).id
