@@ -22,7 +22,7 @@ import asyncio
 import csv
 import io
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any, Final
 
 from salesforce_typed.testing.admin.latency import latency
@@ -36,9 +36,24 @@ from salesforce_typed.testing.bulk2.jobs import (
     spool,
 )
 from salesforce_typed.testing.org.http import SfError
-from salesforce_typed.testing.org.records import Outcome, Writer, require_index
+from salesforce_typed.testing.org.records import (
+    ABSENT,
+    ColumnInsert,
+    Outcome,
+    Writer,
+    require_index,
+)
 from salesforce_typed.testing.org.store import store
-from salesforce_typed.testing.org.validation import FieldError, FieldIndex, PayloadError, coerce
+from salesforce_typed.testing.org.validation import (
+    NUMBER_TYPES,
+    TEXT_TYPES,
+    FieldError,
+    FieldIndex,
+    PayloadError,
+    coerce,
+    coercer,
+    recoerces_to_itself,
+)
 from salesforce_typed.testing.soql import normalize_id
 
 __all__ = ["csv_rows", "result_header", "run_ingest", "unprocessed_csv"]
@@ -63,9 +78,7 @@ def csv_rows(handle: IO[bytes], delimiter: str) -> Iterator[list[str]]:
     handle.seek(0)
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     try:
-        for row in csv.reader(text, delimiter=delimiter, strict=True):
-            if row:
-                yield row
+        yield from filter(None, csv.reader(text, delimiter=delimiter, strict=True))
     except csv.Error as exc:
         raise JobFailedError(f"ClientInputError : {exc}") from None
     finally:
@@ -73,15 +86,35 @@ def csv_rows(handle: IO[bytes], delimiter: str) -> Iterator[list[str]]:
 
 
 def _writer(handle: IO[bytes], job: BulkJob) -> Any:
-    text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline="")  # detach() flushes
     return text, csv.writer(
         text, delimiter=job.delimiter, lineterminator=job.terminator, quoting=csv.QUOTE_ALL
     )
 
 
+def _quoted_lines(columns: Sequence[Sequence[str]], job: BulkJob) -> str:
+    """Rows given column by column, as `_writer`'s csv writer writes them (every field
+    quoted, quotes doubled), in one string."""
+    quoted = [
+        [c.replace('"', '""') for c in col] if '"' in "".join(col) else col for col in columns
+    ]
+    between, end = f'"{job.delimiter}"', f'"{job.terminator}'
+    return "".join([f'"{between.join(row)}{end}' for row in zip(*quoted, strict=True)])
+
+
 def result_header(job: BulkJob, header: Sequence[str], which: str) -> list[str]:
     marks = {"successful": ["sf__Id", "sf__Created"], "failed": ["sf__Id", "sf__Error"]}
     return [*marks.get(which, []), *header]
+
+
+def _unreadable(field: Mapping[str, Any], number: int, cell: str) -> FieldError:
+    kind = _XSD.get(str(field.get("type")), str(field.get("type")))
+    return FieldError(
+        "INVALID_FIELD",
+        f"Failed to deserialize field at col {number + 1}. Due to, '{cell}' "
+        f"is not a valid value for the type xsd:{kind}",
+        (str(field["name"]),),
+    )
 
 
 class _Plan:
@@ -103,6 +136,11 @@ class _Plan:
                 raise JobFailedError(f"InvalidBatch : Field name not found : {name}")
             self.columns.append((str(found["name"]), None, dict(found)))
 
+    def fields(self) -> list[dict[str, Any]] | None:
+        """The columns' field describes, or None when one names a parent's field."""
+        found = [field for _, _, field in self.columns]
+        return None if any(f is None for f in found) else found  # type: ignore[return-value]
+
     def body(self, cells: Sequence[str]) -> tuple[dict[str, Any], FieldError | None]:
         body: dict[str, Any] = {}
         for number, ((name, sub, field), cell) in enumerate(zip(self.columns, cells, strict=False)):
@@ -117,15 +155,58 @@ class _Plan:
                 try:
                     value = coerce(field, value)
                 except PayloadError:
-                    kind = _XSD.get(str(field.get("type")), str(field.get("type")))
-                    return body, FieldError(
-                        "INVALID_FIELD",
-                        f"Failed to deserialize field at col {number + 1}. Due to, '{cell}' "
-                        f"is not a valid value for the type xsd:{kind}",
-                        (name,),
-                    )
+                    return body, _unreadable(field, number, cell)
             body[name] = value
         return body, None
+
+
+def _read_column(
+    field: Mapping[str, Any],
+    number: int,
+    cells: Sequence[str],
+    failed: dict[int, FieldError],
+    refused: set[int],
+) -> list[Any]:
+    """One column's cells as `normalize` leaves the values of the bodies `_Plan.body` makes
+    (ABSENT for an empty cell). A cell `body` cannot read fails its row in `failed` (the
+    first column's error wins, as `body` stops there); a value whose second coercion
+    (`normalize`'s) fails marks its row in `refused`."""
+    ftype = str(field.get("type"))
+    if "" not in cells and NULL not in cells:  # whole columns at once, where that is safe
+        if ftype in TEXT_TYPES:
+            return list(cells)
+        try:
+            if ftype in NUMBER_TYPES:
+                return list(map(float, cells))
+            if ftype in ("int", "long"):
+                numbers = list(map(float, cells))
+                if all(map(float.is_integer, numbers)):
+                    return list(map(int, numbers))
+        except ValueError:
+            pass
+    read = coercer(field)
+    again = None if recoerces_to_itself(field) else read
+    out: list[Any] = []
+    for row, cell in enumerate(cells):
+        if cell == "":
+            out.append(ABSENT)
+            continue
+        if cell == NULL:
+            out.append(read(None))
+            continue
+        try:
+            value = read(cell)
+        except PayloadError:
+            failed.setdefault(row, _unreadable(field, number, cell))
+            out.append(ABSENT)
+            continue
+        if again is not None:
+            try:
+                value = again(value)
+            except PayloadError:
+                refused.add(row)
+        out.append(value)
+    return out
 
 
 class _Slice:
@@ -136,6 +217,14 @@ class _Slice:
         self.job = job
         self.plan = plan
         self.writer = Writer(table.state, job.origin)
+        # an insert of plain fields goes column by column (`ColumnInsert`), else body by body
+        fields = plan.fields() if job.operation == "insert" else None
+        self.fields = fields or []
+        self.columns = (
+            ColumnInsert.plan(self.writer, plan.index, [str(f["name"]) for f in fields])
+            if fields
+            else None
+        )
 
     def run(self, rows: list[list[str]]) -> None:
         job = self.job
@@ -144,12 +233,50 @@ class _Slice:
         job.successful.seek(0, 2)
         job.failures.seek(0, 2)
         ok_text, self.ok = _writer(job.successful, job)
+        self.ok_text = ok_text
         bad_text, self.bad = _writer(job.failures, job)
         try:
-            self._run(rows)
+            if self.columns is None or not self._run_columns(self.columns, rows):
+                self._run(rows)
         finally:
             ok_text.detach()
             bad_text.detach()
+
+    def _run_columns(self, plan: ColumnInsert, rows: list[list[str]]) -> bool:
+        """`_run` for an insert of plain fields, column by column; False (nothing done) for a
+        slice it leaves to `_run`: ragged rows, a value `normalize` would refuse."""
+        if not rows or {*map(len, rows)} != {len(self.fields)}:
+            return False
+        failed: dict[int, FieldError] = {}
+        refused: set[int] = set()
+        by_column = list(zip(*rows, strict=True))
+        columns = [
+            _read_column(field, number, cells, failed, refused)
+            for number, (field, cells) in enumerate(zip(self.fields, by_column, strict=True))
+        ]
+        if refused - failed.keys():
+            return False
+        if failed:
+            keep = [r for r in range(len(rows)) if r not in failed]
+            columns = [[column[r] for r in keep] for column in columns]
+        done = plan.run(columns)
+        if done is None:
+            return False
+        created = [d for d in done if isinstance(d, str)]
+        if len(created) == len(rows):  # all created: the common case
+            self.ok_text.write(_quoted_lines([created, ["true"] * len(rows), *by_column], self.job))
+        else:
+            results = iter(done)
+            ok = []
+            for r, cells in enumerate(rows):
+                result = [failed[r]] if r in failed else next(results)
+                if isinstance(result, str):
+                    ok.append([result, "true", *cells])
+                else:
+                    self._result(cells, Outcome(errors=result))
+            self.ok.writerows(ok)
+        self.job.processed += len(rows)
+        return True
 
     def _run(self, rows: list[list[str]]) -> None:
         job = self.job

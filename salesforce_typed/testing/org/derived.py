@@ -16,7 +16,7 @@ the real describes size it 121 = 40 + 1 + 80, so Salutation is not part of it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, NamedTuple
 
 from salesforce_typed.testing.org.validation import NAME_PARTS, FieldIndex, computed_fields
@@ -100,6 +100,19 @@ def derive(
         for k, v in out.items()
         if k in index.fields and (insert or k not in previous or previous[k] != v)
     }
+
+
+def insert_constants(
+    index: FieldIndex, columns: Collection[str], defaults: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What `derive` returns for every insert that writes only (some of) `columns` over the
+    describe's `defaults`, when that does not depend on the values written; None when it
+    may (a person's Name, an Opportunity's, Contract's, Case's or Task's fields, a currency
+    among the columns)."""
+    special = {"Opportunity", "Contract", "Task", *CLOSED_STATUSES}
+    if index.sobject in special or computed_fields(index) or "CurrencyIsoCode" in columns:
+        return None
+    return derive(index, defaults, {}, now="")
 
 
 def touches(index: FieldIndex, values: Mapping[str, Any]) -> bool:

@@ -9,8 +9,8 @@ does. `key_field` checks an upsert key the way every API names it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
 
 import attrs
 
@@ -25,10 +25,17 @@ from salesforce_typed.testing.org.validation import (
     PayloadError,
     check,
     coerce,
+    column_tests,
     computed_fields,
+    insert_defaults,
+    missing_error,
     normalize,
+    required_on_insert,
+    value_checks,
+    writable,
 )
 from salesforce_typed.testing.soql import normalize_id
+from salesforce_typed.testing.soql.storage import SqlValue
 
 ROLLED_BACK = FieldError(
     "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -139,8 +146,9 @@ class Writer:
         prepared = [self.normalize(index, b) for b in bodies]
         outcomes = [Outcome() for _ in prepared]
         with self.store.transaction():  # checks and writes see the same data
+            now = self.store.now()
             inserts = [
-                (i, self._plan_insert(index, n, outcomes[i])) for i, n in enumerate(prepared)
+                (i, self._plan_insert(index, n, outcomes[i], now)) for i, n in enumerate(prepared)
             ]
             return self._commit(index, outcomes, inserts, [], all_or_none)
 
@@ -184,6 +192,7 @@ class Writer:
         ]
         _flag_duplicate_keys(self.store, index.sobject, field, keys, outcomes)
         with self.store.transaction():
+            now = self.store.now()
             matches = self._match_keys(index.sobject, field, keys)
             inserts, updates = [], []
             for i, (key, norm, outcome) in enumerate(zip(keys, prepared, outcomes, strict=True)):
@@ -207,7 +216,7 @@ class Writer:
                     if field != "Id":
                         norm.values[field] = key
                     outcome.created = True
-                    inserts.append((i, self._plan_insert(index, norm, outcome)))
+                    inserts.append((i, self._plan_insert(index, norm, outcome, now)))
             return self._commit(index, outcomes, inserts, updates, all_or_none)
 
     def delete(self, raw_ids: Sequence[Any], *, all_or_none: bool = False) -> list[Outcome]:
@@ -300,7 +309,9 @@ class Writer:
         found = self.store.ids_by_value(sobject, field, present)
         return {k: found.get(self.store.match_key(sobject, field, k), []) for k in present}
 
-    def _plan_insert(self, index: FieldIndex, norm: Normalized, outcome: Outcome) -> dict[str, Any]:
+    def _plan_insert(
+        self, index: FieldIndex, norm: Normalized, outcome: Outcome, now: str
+    ) -> dict[str, Any]:
         if norm.values.pop("Id", None) is not None:
             outcome.errors.append(
                 FieldError(
@@ -313,7 +324,7 @@ class Writer:
         values, errors = check(index, norm, "insert", self.lookups)
         outcome.errors.extend(errors)
         outcome.errors.extend(self._unique_errors(index, values, None))
-        values.update(derived.derive(index, values, {}, now=self.store.now()))
+        values.update(derived.derive(index, values, {}, now=now))  # one time per transaction
         return values
 
     def _plan_update(
@@ -381,6 +392,156 @@ class Writer:
             pairs = [(rows[r], v) for _, r, v in written]
             changes.publish_updates(self.state, index, pairs, origin=origin, before=before)
         return outcomes
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Final = _Absent()
+"""A `ColumnInsert` value: this record leaves the field out (its default applies)."""
+
+
+class ColumnInsert:
+    """`Writer.create` for rows that share one list of fields (a Bulk CSV's columns), planned
+    once for that list and run column by column: the same errors, stored values, ids and
+    change events as `create` on the equivalent bodies, without a body, an `Outcome` or a
+    check call per record where a whole column can be seen to pass.
+
+    `plan` returns None for what it does not cover (Id, read-only, unique or auto-number
+    fields, fields Salesforce derives from the record's values, fields without a column of
+    their own), and `run` None when the describe changed since; callers use `create` then.
+    """
+
+    def __init__(
+        self,
+        writer: Writer,
+        index: FieldIndex,
+        names: list[str],
+        converters: list[Callable[[Sequence[object]], Sequence[SqlValue]]],
+        constants: dict[str, SqlValue],
+    ) -> None:
+        self.writer = writer
+        self.index = index
+        self.names = names
+        self.converters = converters
+        self.constants = constants
+        defaults = insert_defaults(index)
+        # an ABSENT value is the default's (or null), for `check` and the store
+        self.absent = [defaults.get(n) for n in names]
+        # (field, its column or -1): what REQUIRED_FIELD_MISSING may name, in `check`'s order
+        self.required = [
+            (n, names.index(n) if n in names else -1)
+            for n in required_on_insert(index)
+            if n in names or defaults.get(n) is None
+        ]
+        checks = value_checks(index)
+        self.checks = [checks[n] for n in names]
+        tests = column_tests(index)
+        self.clean = [tests[n] for n in names]
+
+    @classmethod
+    def plan(cls, writer: Writer, index: FieldIndex, names: Sequence[str]) -> ColumnInsert | None:
+        """The plan for inserting `names` (canonical field names), or None (see above)."""
+        fields = list(names)
+        if not fields or len(set(fields)) != len(fields) or "Id" in fields:
+            return None
+        if not set(fields) <= writable(index, "insert") or autonumbers.fields(index):
+            return None
+        defaults = insert_defaults(index)
+        given = {*fields, *(k for k, v in defaults.items() if v is not None)}
+        if any(index.fields[n].get("unique") for n in given):
+            return None
+        constant = derived.insert_constants(index, fields, defaults)
+        converters = writer.store.column_converters(index.sobject, fields)
+        if constant is None or converters is None:
+            return None
+        constants: dict[str, SqlValue] = {}
+        for name, value in {
+            **{k: v for k, v in defaults.items() if k not in fields},
+            **constant,
+        }.items():
+            stored = writer.store.column_converters(index.sobject, [name])
+            if stored is not None:  # as insert_many: a field without a column is not stored
+                constants[name] = stored[0]([value])[0]
+        return cls(writer, index, fields, converters, constants)
+
+    def run(self, columns: list[list[Any]]) -> list[str | list[FieldError]] | None:
+        """Insert rows given column by column: `columns[i]` holds `names[i]`'s values, as
+        `normalize` returns them, or ABSENT; the lists may be changed. Per row, its new id or
+        its errors; None when the object's describe is no longer the planned one."""
+        writer, index = self.writer, self.index
+        if field_index(writer.state, index.sobject) is not index:
+            return None
+        count = len(columns[0])
+        problems: dict[int, list[FieldError]] = {}
+        with writer.store.transaction():  # checks and writes see the same data
+            self._check(columns, count, problems)
+            good = [r for r in range(count) if r not in problems] if problems else None
+            stored: list[Sequence[SqlValue]] = []
+            for column, convert, absent in zip(columns, self.converters, self.absent, strict=True):
+                if good is not None:
+                    column = [column[r] for r in good]
+                if ABSENT in column:
+                    column = [absent if v is ABSENT else v for v in column]
+                stored.append(convert(column))
+            size = count - len(problems)
+            stored.extend([value] * size for value in self.constants.values())
+            names = [*self.names, *self.constants]
+            new_ids = writer.store.insert_stored(index.sobject, names, stored)
+            if changes.listening(writer.state):
+                rows = writer.store.get_many(index.sobject, new_ids)
+                created = [rows[i] for i in new_ids]
+                changes.publish_rows(
+                    writer.state,
+                    index,
+                    "CREATE",
+                    created,
+                    origin=writer.origin,
+                    skip=computed_fields(index),
+                )
+        if not problems:
+            return list(new_ids)
+        made = iter(new_ids)
+        return [problems[r] if r in problems else next(made) for r in range(count)]
+
+    def _check(
+        self, columns: list[list[Any]], count: int, problems: dict[int, list[FieldError]]
+    ) -> None:
+        """`check`'s errors per row: REQUIRED_FIELD_MISSING first, then each column's."""
+        missing: dict[int, list[str]] = {}
+        for name, j in self.required:
+            if j < 0:
+                rows: Iterable[int] = range(count)
+            else:
+                column = columns[j]
+                if None not in column and ABSENT not in column:
+                    continue
+                absent_missing = self.absent[j] is None
+                rows = [
+                    r for r, v in enumerate(column) if v is None or (v is ABSENT and absent_missing)
+                ]
+            for r in rows:
+                missing.setdefault(r, []).append(name)
+        for r in sorted(missing):
+            problems[r] = [missing_error(missing[r])]
+        lookups = self.writer.lookups
+        for j, (name, run, clean) in enumerate(
+            zip(self.names, self.checks, self.clean, strict=True)
+        ):
+            column = columns[j]
+            if run is None or (clean is not None and clean(column)):
+                continue
+            for r, value in enumerate(column):
+                if value is None or value is ABSENT:
+                    continue
+                box: dict[str, Any] = {}
+                errors = run(value, box, lookups)
+                if name in box:  # a reference, as its 18-char id
+                    column[r] = box[name]
+                if errors:
+                    problems.setdefault(r, []).extend(errors)
 
 
 def rolled_back(outcomes: list[Outcome]) -> list[Outcome]:

@@ -145,23 +145,61 @@ class IdFactory:
             self._reserve, self._block = reserve, max(1, block)
 
     def new(self, prefix: str) -> str:
+        return self.new_many(prefix, 1)[0]
+
+    def new_many(self, prefix: str, count: int) -> list[str]:
+        """`count` consecutive new ids (one lock and one reservation check for all)."""
+        if count <= 0:
+            return []
         with self._lock:
-            n = self._counters.get(prefix, 0) + 1
-            self._counters[prefix] = n
-            if self._reserve is not None and n > self._reserved.get(prefix, 0):
-                self._reserved[prefix] = n + self._block - 1
+            first = self._counters.get(prefix, 0) + 1
+            last = first + count - 1
+            self._counters[prefix] = last
+            if self._reserve is not None and last > self._reserved.get(prefix, 0):
+                self._reserved[prefix] = last + self._block - 1
                 self._reserve(prefix, self._reserved[prefix])
-        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-        body = ""
-        for _ in range(6):
-            n, r = divmod(n, 62)
-            body = digits[r] + body
-        return id18(f"{prefix}5g0000{body}")
+        return _ids(prefix, first, count)
 
     def seen(self, prefix: str, count: int) -> None:
         """After reloading persisted data: continue numbering past `count`."""
         with self._lock:
             self._counters[prefix] = max(self._counters.get(prefix, 0), count)
+
+
+_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_UPPER = {c: int("A" <= c <= "Z") for c in _DIGITS}
+_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"  # soql.ids.id18's
+# the last two counter digits (62 * 62 values): their text and their case bits in the
+# third 5-char chunk of the 15-char id (its positions 3 and 4)
+_LOW = [(a + b, _UPPER[a] << 3 | _UPPER[b] << 4) for a in _DIGITS for b in _DIGITS]
+
+
+def _ids(prefix: str, first: int, count: int) -> list[str]:
+    """`id18(f"{prefix}5g0000{counter:6 base-62 digits}")` for `count` counters from
+    `first`: the leading digits and their share of the checksum change only every 3,844
+    ids, so they are worked out once per run of them."""
+    out: list[str] = []
+    high_seen = -1
+    head = ""
+    upper = 0
+    for number in range(first, first + count):
+        high, low = divmod(number, 3844)
+        if high != high_seen:
+            high_seen, rest = high, high
+            body = ""
+            for _ in range(4):
+                rest, r = divmod(rest, 62)
+                body = _DIGITS[r] + body
+            # the checksum's three 5-char chunks: prefix + "5g", "0000" + the first digit,
+            # the other five digits (three here, two in _LOW)
+            bits0 = sum(1 << i for i, ch in enumerate(f"{prefix}5g") if "A" <= ch <= "Z")
+            bits1 = _UPPER[body[0]] << 4
+            upper = sum(_UPPER[ch] << i for i, ch in enumerate(body[1:]))
+            head = f"{prefix}5g0000{body}"
+            first_two = _SUFFIX[bits0] + _SUFFIX[bits1]
+        text, bits = _LOW[low]
+        out.append(f"{head}{text}{first_two}{_SUFFIX[upper | bits]}")
+    return out
 
 
 ChangeListener = Callable[[dict[str, Any]], None]

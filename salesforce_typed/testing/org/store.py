@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,12 @@ from salesforce_typed.testing.soql import (
 )
 from salesforce_typed.testing.soql import format_datetime as _fmt_dt
 from salesforce_typed.testing.soql.schema import NUMBER_TYPES, TEXT_TYPES, FieldDef
-from salesforce_typed.testing.soql.storage import quote_ident
+from salesforce_typed.testing.soql.storage import (
+    SqlValue,
+    quote_ident,
+    storage_converter,
+    stored_type,
+)
 
 _ID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _IN_CHUNK = 500  # bound parameters per IN (...) list, well under SQLite's limit
@@ -48,6 +54,7 @@ class RecordStore:
         self._savepoints: list[int] = []  # per open savepoint: its mark in _after_commit
         self._after_commit: list[Callable[[], None]] = []
         self._tx_data: dict[str, Any] = {}
+        self._converters: dict[FieldDef, Callable[[object], SqlValue]] = {}
         self.conn.execute(_DELETED_LOG)
         self.ensure_tables()
 
@@ -131,33 +138,16 @@ class RecordStore:
         same columns go through one `executemany`.
         """
         obj = self.obj(sobject)
-        doc = self.state.schema.describe(obj.name) or {}
-        prefix = str(doc.get("keyPrefix") or "a00")
-        user = self.state.config.user_id
-        ids: list[str] = []
+        rows = list(rows)
         with self.transaction():
-            now = self.now()
-            # per call, not per row: which audit fields the object has, their stored form,
-            # and which of a row's names are stored columns
-            audits: list[tuple[str, Any, Any]] = []
-            for audit, value in (
-                ("CreatedDate", now),
-                ("LastModifiedDate", now),
-                ("SystemModstamp", now),
-                ("CreatedById", user),
-                ("LastModifiedById", user),
-                ("OwnerId", user),
-            ):
-                found = obj.field(audit)
-                if found is not None:
-                    stored = None if found.is_compound else to_storage(found, value)
-                    audits.append((audit, value, stored))
-            columns: dict[str, FieldDef | None] = {}
+            audits = self._audits(obj)
+            ids = self.state.ids.new_many(self._prefix(obj), len(rows))
+            # per call, not per row: which of a row's names are stored columns
+            columns: dict[str, tuple[str, Callable[[object], SqlValue]] | None] = {}
             batch: list[list[Any]] = []
             batch_cols: tuple[str, ...] = ()
-            for row in rows:
+            for row, new_id in zip(rows, ids, strict=True):
                 values = dict(row)
-                new_id = self.state.ids.new(prefix)
                 values["Id"] = new_id
                 filled: dict[str, Any] = {}
                 for audit, value, stored in audits:
@@ -170,41 +160,115 @@ class RecordStore:
                     batch = []
                 batch_cols = cols
                 batch.append(params)
-                ids.append(new_id)
             if batch:
                 self._insert_rows(obj, batch_cols, batch)
         return ids
 
-    @staticmethod
+    def insert_stored(
+        self, sobject: str, names: Sequence[str], columns: Sequence[Sequence[SqlValue]]
+    ) -> list[str]:
+        """Insert rows given column by column, already validated and in stored form
+        (`column_converters`): `names` are their stored columns, without Id, `columns[i]`
+        the values of `names[i]`, one per row. Assigns Id and fills the audit fields as
+        `insert_many` does (a null audit value takes the call's). Returns the ids in order."""
+        obj = self.obj(sobject)
+        count = len(columns[0]) if columns else 0
+        with self.transaction():
+            audits = self._audits(obj)
+            ids = self.state.ids.new_many(self._prefix(obj), count)
+            given = {name: i for i, name in enumerate(names)}
+            cols = [*names, "Id"]
+            values = [*columns, ids]
+            for audit, _, stored in audits:
+                if audit not in given:
+                    cols.append(audit)
+                    values.append([stored] * count)
+                elif None in (column := columns[given[audit]]):
+                    values[given[audit]] = [stored if v is None else v for v in column]
+            if count:
+                self._insert_rows(obj, tuple(cols), list(zip(*values, strict=True)))
+        return ids
+
+    def column_converters(
+        self, sobject: str, names: Sequence[str]
+    ) -> list[Callable[[Sequence[object]], Sequence[SqlValue]]] | None:
+        """`to_storage` per named field over a column of values (`storage_converter`), for
+        `insert_stored`; None when one of them has no column of its own (a compound, or a
+        field the table lacks)."""
+        obj = self.obj(sobject)
+        out = []
+        for name in names:
+            f = obj.field(name)
+            if f is None or f.is_compound or f.name != name:
+                return None
+            out.append(storage_converter(f))
+        return out
+
+    def _prefix(self, obj: ObjectDef) -> str:
+        doc = self.state.schema.describe(obj.name) or {}
+        return str(doc.get("keyPrefix") or "a00")
+
+    def _audits(self, obj: ObjectDef) -> list[tuple[str, Any, SqlValue]]:
+        """(name, value, stored value) of the audit fields the object has, for a write now."""
+        now, user = self.now(), self.state.config.user_id
+        audits: list[tuple[str, Any, SqlValue]] = []
+        for audit, value in (
+            ("CreatedDate", now),
+            ("LastModifiedDate", now),
+            ("SystemModstamp", now),
+            ("CreatedById", user),
+            ("LastModifiedById", user),
+            ("OwnerId", user),
+        ):
+            found = obj.field(audit)
+            if found is not None:
+                stored = None if found.is_compound else to_storage(found, value)
+                audits.append((audit, value, stored))
+        return audits
+
+    def _converter(self, field: FieldDef) -> Callable[[object], SqlValue]:
+        try:
+            return self._converters[field]
+        except KeyError:
+            made = self._converters[field] = _value_converter(field)
+            return made
+
     def _columns(
+        self,
         obj: ObjectDef,
         values: dict[str, Any],
-        columns: dict[str, FieldDef | None] | None = None,
+        columns: dict[str, tuple[str, Callable[[object], SqlValue]] | None] | None = None,
         filled: Mapping[str, Any] | None = None,
     ) -> tuple[tuple[str, ...], list[Any]]:
-        """The stored columns and values of a row. `columns` memoizes name -> stored field
-        (None: not stored) across the rows of one call; `filled` holds values already in
-        stored form (the audit fields)."""
+        """The stored columns and values of a row. `columns` memoizes name -> (column, its
+        converter), None when not stored, across the rows of one call; `filled` holds
+        values already in stored form (the audit fields)."""
         if columns is None:
             columns = {}
         cols: list[str] = []
         params: list[Any] = []
         for name, value in values.items():
             try:
-                f = columns[name]
+                known = columns[name]
             except KeyError:
                 found = obj.field(name)
-                f = columns[name] = None if found is None or found.is_compound else found
-            if f is None:
+                known = columns[name] = (
+                    None
+                    if found is None or found.is_compound
+                    else (found.name, self._converter(found))
+                )
+            if known is None:
                 continue
-            cols.append(f.name)
-            if filled is not None and name in filled:
+            cols.append(known[0])
+            if filled and name in filled:
                 params.append(filled[name])
             else:
-                params.append(to_storage(f, value))
+                params.append(known[1](value))
         return tuple(cols), params
 
-    def _insert_rows(self, obj: ObjectDef, cols: tuple[str, ...], rows: list[list[Any]]) -> None:
+    def _insert_rows(
+        self, obj: ObjectDef, cols: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> None:
         marks = ",".join("?" * len(cols))
         names = ",".join(quote_ident(c) for c in cols)
         self.conn.executemany(
@@ -454,6 +518,21 @@ class RecordStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+def _value_converter(field: FieldDef) -> Callable[[object], SqlValue]:
+    """`to_storage` for one field, with values already in stored form (text as `str`,
+    numbers as `float` or `int`) and nulls returned without the type dispatch."""
+    exact = stored_type(field)
+    if exact is None:
+        return partial(to_storage, field)
+
+    def convert(value: object) -> SqlValue:
+        if value is None or type(value) is exact:
+            return value  # type: ignore[return-value]
+        return to_storage(field, value)
+
+    return convert
 
 
 def store(state: OrgState) -> RecordStore:

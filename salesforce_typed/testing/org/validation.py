@@ -17,7 +17,8 @@ Stored data is reached only through `Lookups`, so this module never touches stor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Literal, Protocol
 
 import attrs
@@ -218,24 +219,88 @@ def coerce(field: FieldDescribe, value: Any) -> Any:
     return value
 
 
+def coercer(field: FieldDescribe) -> Callable[[Any], Any]:
+    """`coerce` for one field, with text from `str`, numbers from `float`, `int` or `str`
+    and checkboxes from `bool` answered without the type dispatch; the same results and
+    errors (anything else goes through `coerce`)."""
+    ftype = str(field.get("type", "string"))
+    if ftype in TEXT_TYPES:
+
+        def text(value: Any) -> Any:
+            return (value or None) if type(value) is str else coerce(field, value)
+
+        return text
+    if ftype in NUMBER_TYPES:
+
+        def number(value: Any) -> Any:
+            kind = type(value)
+            if kind is float or kind is int or kind is str:
+                try:
+                    return float(value)
+                except ValueError:
+                    raise _cannot(ftype, value) from None
+            return coerce(field, value)
+
+        return number
+    if ftype in ("int", "long"):
+
+        def integer(value: Any) -> Any:
+            kind = type(value)
+            if kind is int:
+                return int(float(value))  # as coerce: through a float
+            if kind is str or kind is float:
+                try:
+                    number = float(value)
+                except ValueError:
+                    raise _cannot(ftype, value) from None
+                if not number.is_integer():
+                    raise _cannot(ftype, value)
+                return int(number)
+            return coerce(field, value)
+
+        return integer
+    if ftype == "boolean":
+        return lambda value: value if type(value) is bool else coerce(field, value)
+    return partial(coerce, field)
+
+
+def recoerces_to_itself(field: FieldDescribe) -> bool:
+    """Whether `coerce` returns what it is given back for any non-null value it returned
+    (text, numbers, checkboxes): then a second pass (a body's values, coerced once when
+    read from CSV) can be skipped."""
+    ftype = str(field.get("type", "string"))
+    return ftype in TEXT_TYPES or ftype in NUMBER_TYPES or ftype in ("int", "long", "boolean")
+
+
+def _keys(index: FieldIndex) -> dict[str, tuple[str, Callable[[Any], Any]]]:
+    return {}
+
+
 def normalize(index: FieldIndex, record: Mapping[str, Any], lookups: Lookups) -> Normalized:
     """Stage 1: canonical names and typed values, or a `PayloadError` for the request."""
     if not isinstance(record, Mapping):
         raise _cannot(index.sobject, record)
     out = Normalized(values={})
+    values = out.values
+    # a body key naming a field -> (canonical name, coercer), learnt once per index
+    # (bodies of one request, and of later ones, repeat their keys)
+    keys: dict[str, tuple[str, Callable[[Any], Any]]] = _derived(index, "keys", _keys)
     for key, value in record.items():
-        if key == "attributes":
-            continue
-        field = index.field(key)
-        if field is None:
-            rel = index.relationship(key)
-            if rel is not None and isinstance(value, dict):
-                out.foreign_keys.append(_foreign_key(index, rel, key, value, lookups))
+        known = keys.get(key)
+        if known is None:
+            if key == "attributes":
                 continue
-            raise PayloadError(
-                "INVALID_FIELD", f"No such column '{key}' on sobject of type {index.sobject}"
-            )
-        out.values[str(field["name"])] = coerce(field, value)
+            field = index.field(key)
+            if field is None:
+                rel = index.relationship(key)
+                if rel is not None and isinstance(value, dict):
+                    out.foreign_keys.append(_foreign_key(index, rel, key, value, lookups))
+                    continue
+                raise PayloadError(
+                    "INVALID_FIELD", f"No such column '{key}' on sobject of type {index.sobject}"
+                )
+            known = keys[key] = (str(field["name"]), coercer(field))
+        values[known[0]] = known[1](value)
     return out
 
 
@@ -336,6 +401,33 @@ def _required_update(index: FieldIndex) -> frozenset[str]:
     return frozenset(n for n, f in index.fields.items() if _required(f, "update"))
 
 
+def _createable(index: FieldIndex) -> frozenset[str]:
+    return frozenset(n for n, f in index.fields.items() if f.get("createable"))
+
+
+def _updateable(index: FieldIndex) -> frozenset[str]:
+    return frozenset(n for n, f in index.fields.items() if f.get("updateable"))
+
+
+_writable: dict[Op, Callable[[FieldIndex], frozenset[str]]] = {
+    "insert": _createable,
+    "update": _updateable,
+}
+
+
+def writable(index: FieldIndex, op: Op) -> frozenset[str]:
+    """The fields a record may set on insert (createable) or update (updateable)."""
+    flag = "createable" if op == "insert" else "updateable"
+    result: frozenset[str] = _derived(index, flag, _writable[op])
+    return result
+
+
+def required_on_insert(index: FieldIndex) -> tuple[str, ...]:
+    """The fields an insert must leave non-null (after the defaults), in describe order."""
+    result: tuple[str, ...] = _derived(index, "required_insert", _required_insert)
+    return result
+
+
 def check(
     index: FieldIndex, record: Normalized, op: Op, lookups: Lookups
 ) -> tuple[dict[str, Any], list[FieldError]]:
@@ -345,8 +437,8 @@ def check(
     the describe's defaults for fields the record leaves out.
     """
     written = [*record.values, *(fk.field for fk in record.foreign_keys)]
-    flag = "createable" if op == "insert" else "updateable"
-    denied = [n for n in dict.fromkeys(written) if not index.fields[n].get(flag)]
+    allowed = writable(index, op)
+    denied = [n for n in dict.fromkeys(written) if n not in allowed]
     if denied:
         names = ", ".join(denied)
         return dict(record.values), [
@@ -376,69 +468,168 @@ def check(
     if op == "insert":
         defaults: dict[str, Any] = _derived(index, "insert_defaults", _insert_defaults)
         values = {**{k: v for k, v in defaults.items() if k not in values}, **values}
-        required: tuple[str, ...] = _derived(index, "required_insert", _required_insert)
-        missing = [n for n in required if values.get(n) is None]
+        missing = [n for n in required_on_insert(index) if values.get(n) is None]
     else:
         needed: frozenset[str] = _derived(index, "required_update", _required_update)
         missing = [n for n, v in values.items() if v is None and n in needed]
-    missing = [n for n in missing if n not in {fk.field for fk in record.foreign_keys}]
+    if missing and record.foreign_keys:
+        missing = [n for n in missing if n not in {fk.field for fk in record.foreign_keys}]
     if missing:
-        errors.append(
-            FieldError(
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{', '.join(missing)}]",
-                tuple(missing),
-            )
-        )
-    for name, value in list(values.items()):
-        if value is not None and name in record.values:
-            errors.extend(_check_value(index, name, value, values, lookups))
+        errors.append(missing_error(missing))
+    checks = value_checks(index)
+    for name in record.values:  # the order of `values` restricted to these
+        value = values[name]
+        if value is not None:
+            run = checks[name]
+            if run is not None:
+                errors.extend(run(value, values, lookups))
     return values, errors
 
 
-def _check_value(
-    index: FieldIndex, name: str, value: Any, values: dict[str, Any], lookups: Lookups
-) -> list[FieldError]:
+def missing_error(missing: Sequence[str]) -> FieldError:
+    return FieldError(
+        "REQUIRED_FIELD_MISSING",
+        f"Required fields are missing: [{', '.join(missing)}]",
+        tuple(missing),
+    )
+
+
+ValueCheck = Callable[[Any, dict[str, Any], Lookups], list[FieldError]]
+
+
+@attrs.frozen
+class _Limits:
+    """What the value checks of one field test (see `_value_check`)."""
+
+    length: int  # a text's maximum length, 0 for none
+    allowed: frozenset[Any] | None  # a restricted picklist's active values
+    limit: int | None  # numbers: abs(value) must stay below
+    reference: bool
+
+    @classmethod
+    def of(cls, f: FieldDescribe) -> _Limits:
+        ftype = f.get("type")
+        length = int(f.get("length") or 0)
+        if not (ftype in TEXT_TYPES and ftype not in ("id", "reference")):
+            length = 0
+        allowed = None
+        if ftype in ("picklist", "multipicklist") and f.get("restrictedPicklist"):
+            allowed = frozenset(
+                p.get("value") for p in f.get("picklistValues") or () if p.get("active", True)
+            )
+        digits = None
+        if ftype in NUMBER_TYPES and f.get("precision"):
+            digits = int(f["precision"]) - int(f.get("scale") or 0)
+        elif ftype in ("int", "long") and f.get("digits"):
+            digits = int(f["digits"])  # Employees (8 digits) refuses 1431655766 alike
+        limit = None if digits is None else 10**digits
+        return cls(length, allowed, limit, ftype == "reference")
+
+
+def _value_check(index: FieldIndex, name: str) -> ValueCheck | None:
+    """The checks of one non-null value of field `name` (length, restricted picklist, numeric
+    range, reference), or None when none applies to the field. A reference's check stores
+    the 18-char id in `values[name]`."""
     f = index.fields[name]
     ftype = f.get("type")
     label = index.label(name)
-    length = int(f.get("length") or 0)
-    if ftype in TEXT_TYPES and ftype not in ("id", "reference") and length and len(value) > length:
-        return [
-            FieldError(
-                "STRING_TOO_LONG",
-                f"{label}: data value too large: {value} (max length={length})",
-                (name,),
-            )
-        ]
-    if ftype in ("picklist", "multipicklist") and f.get("restrictedPicklist"):
-        allowed = {p.get("value") for p in f.get("picklistValues") or () if p.get("active", True)}
-        parts = value.split(";") if ftype == "multipicklist" else [value]
-        bad = next((p for p in parts if p not in allowed), None)
-        if bad is not None:
+    limits = _Limits.of(f)
+    length, allowed, limit, reference = (
+        limits.length,
+        limits.allowed,
+        limits.limit,
+        limits.reference,
+    )
+    if not length and allowed is None and limit is None and not reference:
+        return None
+
+    def run(value: Any, values: dict[str, Any], lookups: Lookups) -> list[FieldError]:
+        if length and len(value) > length:
             return [
                 FieldError(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"{label}: bad value for restricted picklist field: {bad}",
+                    "STRING_TOO_LONG",
+                    f"{label}: data value too large: {value} (max length={length})",
                     (name,),
                 )
             ]
-    digits = None
-    if ftype in NUMBER_TYPES and f.get("precision"):
-        digits = int(f["precision"]) - int(f.get("scale") or 0)
-    elif ftype in ("int", "long") and f.get("digits"):
-        digits = int(f["digits"])  # Employees (8 digits) refuses 1431655766 alike
-    if digits is not None and abs(value) >= 10**digits:
-        return [
-            FieldError(
-                "NUMBER_OUTSIDE_VALID_RANGE",
-                f"{label}: value outside of valid range on numeric field: {value}",
-                (name,),
-            )
-        ]
-    if ftype == "reference":
-        return _check_reference(f, label, name, value, values, lookups)
-    return []
+        if allowed is not None:
+            parts = value.split(";") if ftype == "multipicklist" else [value]
+            bad = next((p for p in parts if p not in allowed), None)
+            if bad is not None:
+                return [
+                    FieldError(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"{label}: bad value for restricted picklist field: {bad}",
+                        (name,),
+                    )
+                ]
+        if limit is not None and abs(value) >= limit:
+            return [
+                FieldError(
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"{label}: value outside of valid range on numeric field: {value}",
+                    (name,),
+                )
+            ]
+        if reference:
+            return _check_reference(f, label, name, value, values, lookups)
+        return []
+
+    return run
+
+
+def _value_checks(index: FieldIndex) -> dict[str, ValueCheck | None]:
+    return {name: _value_check(index, name) for name in index.fields}
+
+
+ColumnTest = Callable[[list[Any]], bool]
+_TEXT: frozenset[type] = frozenset({str})
+_NUMBERS: frozenset[type] = frozenset({float, int})
+
+
+def _column_test(f: FieldDescribe) -> ColumnTest | None:
+    limits = _Limits.of(f)
+    if limits.reference or limits.allowed is not None:
+        return None
+    if limits.length:
+        length = limits.length
+
+        def short(column: list[Any]) -> bool:
+            # text only (no null, nor any other non-value)
+            return {*map(type, column)} <= _TEXT and max(map(len, column), default=0) <= length
+
+        return short
+    # 10**22 is the largest power of ten a float holds exactly
+    if limits.limit is None or limits.limit > 10**22:
+        return None
+    limit = float(limits.limit)
+
+    def in_range(column: list[Any]) -> bool:
+        # numbers only; `limit <= abs(v)` is the check's `abs(v) >= 10**digits`
+        if not {*map(type, column)} <= _NUMBERS:
+            return False
+        return not any(map(limit.__le__, map(abs, column)))
+
+    return in_range
+
+
+def _column_tests(index: FieldIndex) -> dict[str, ColumnTest | None]:
+    return {name: _column_test(f) for name, f in index.fields.items()}
+
+
+def column_tests(index: FieldIndex) -> dict[str, ColumnTest | None]:
+    """Field name -> a test that every value of a column passes the field's value check
+    (True) where that check is a text length or a numeric range alone, else None. False
+    says nothing: check each value then."""
+    result: dict[str, ColumnTest | None] = _derived(index, "column_tests", _column_tests)
+    return result
+
+
+def value_checks(index: FieldIndex) -> dict[str, ValueCheck | None]:
+    """Field name -> the check `check` runs on a non-null value written to it (None: no
+    check applies), built once per index."""
+    result: dict[str, ValueCheck | None] = _derived(index, "value_checks", _value_checks)
+    return result
 
 
 def _check_reference(

@@ -20,7 +20,7 @@ value written, so that queries see what they expect.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 
@@ -126,6 +126,31 @@ def to_storage(field: FieldDef, value: object) -> SqlValue:
     if isinstance(value, bytes):
         return value
     return str(value)
+
+
+def stored_type(field: FieldDef) -> type | None:
+    """The type `to_storage` returns unchanged for `field`, if any."""
+    if field.type in TEXT_TYPES or field.type in ("id", "reference"):
+        return str
+    if field.type == "int":
+        return int
+    return float if field.type in NUMBER_TYPES else None
+
+
+def storage_converter(field: FieldDef) -> Callable[[Sequence[object]], Sequence[SqlValue]]:
+    """`to_storage` for one field over a column of values; a column that is already all in
+    stored form (text as `str`, numbers as `float` or `int`, nulls) is returned as it is."""
+    exact = stored_type(field)
+    if exact is None:
+        return lambda column: [to_storage(field, v) for v in column]
+    stored = frozenset({exact, type(None)})
+
+    def convert(column: Sequence[object]) -> Sequence[SqlValue]:
+        if {*map(type, column)} <= stored:
+            return column  # type: ignore[return-value]
+        return [to_storage(field, v) for v in column]
+
+    return convert
 
 
 def from_storage(field_type: str, value: SqlValue) -> bool | int | float | str | None:
