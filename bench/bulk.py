@@ -9,8 +9,9 @@ fake org code in realistic-latency mode.
 On loopback both clients are bound by the emulator; against Salesforce, by round trips and
 by the server's work, which only overlap hides. So the fake org runs in realistic-latency
 mode (`testing/admin/latency.py`, settings printed): every API request waits `--latency-ms`,
-Bulk jobs spend rows / `--rows-per-s` seconds of server work (on top of the emulator's own),
-and a results page of N rows takes N / `--results-rows-per-s` to serve, per request.
+Bulk jobs spend rows / `--rows-per-s` seconds of server work (the emulator's own time over
+their rows counting toward it), and a results page of N rows takes N / `--results-rows-per-s`
+to serve, per request.
 
 Each client runs in a subprocess of its own, so its peak RSS (VmHWM) and CPU time are its
 own; the fake org runs in this process, a fresh org (over TLS) per run so every client loads

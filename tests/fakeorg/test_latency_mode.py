@@ -72,6 +72,19 @@ class Sleeps:
         self.loop.call_soon_threadsafe(open_gate)
 
 
+class Ticking:
+    """An injectable `clock` that moves `step` seconds per reading: an ingest slice (read at
+    its start and its end) took exactly `step` seconds of the emulator's own time."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 def _mode(org: FakeOrg, *, held: bool) -> tuple[Latency, Sleeps]:
     mode = latency(org.state)
     sleeps = Sleeps(org.state.extensions["loop"], held=held)
@@ -173,10 +186,34 @@ def test_round_trip_delays_every_api_request_without_serializing_them(
 # -- server work at a rate ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("own", "calls"),
+    [
+        # the emulator's own time over each slice counts toward its server work
+        (0.25, [1.75, 1.75, 0.75]),
+        # a slice that took longer than its share at the rate waits no more
+        (1.5, [0.5, 0.5]),
+    ],
+)
+def test_bulk2_ingest_runs_at_the_rate_whatever_the_emulators_own_time(
+    fake_org: FakeOrg, api: httpx.Client, admin: httpx.Client, own: float, calls: list[float]
+) -> None:
+    mode, sleeps = _mode(fake_org, held=False)
+    mode.clock = Ticking(own)
+    bulk_v2_jobs.settings(fake_org.state).slice_rows = 2000
+    assert _admin(admin, bulk_rows_per_s=1000).status_code == 200
+    job = _ingest_job(api, 5000)
+    _close(api, job)
+    assert _finished(api, INGEST, job)["numberRecordsProcessed"] == 5000
+    # slices of 2000, 2000, 1000 rows at 1000 rows/s: 2, 2 and 1 s, less the slice's own
+    assert sleeps.calls == calls
+
+
 def test_bulk2_processing_time_follows_the_rate(
     fake_org: FakeOrg, api: httpx.Client, admin: httpx.Client
 ) -> None:
-    _, sleeps = _mode(fake_org, held=False)
+    mode, sleeps = _mode(fake_org, held=False)
+    mode.clock = Ticking(0.0)  # an emulator that takes no time of its own
     bulk_v2_jobs.settings(fake_org.state).slice_rows = 2000
     assert _admin(admin, bulk_rows_per_s=1000).status_code == 200
     job = _ingest_job(api, 5000)
@@ -206,7 +243,8 @@ def test_bulk2_processing_time_follows_the_rate(
 def test_bulk1_batch_processing_time_follows_the_rate(
     fake_org: FakeOrg, api: httpx.Client, admin: httpx.Client
 ) -> None:
-    _, sleeps = _mode(fake_org, held=False)
+    mode, sleeps = _mode(fake_org, held=False)
+    mode.clock = Ticking(0.125)  # each chunk took 1/8 s of the emulator's own time
     assert _admin(admin, bulk_rows_per_s=500).status_code == 200
     token = api.headers["Authorization"].removeprefix("Bearer ")
     base = f"/services/async/{V.removeprefix('v')}/job"
@@ -227,7 +265,8 @@ def test_bulk1_batch_processing_time_follows_the_rate(
             break
     assert listed[0]["state"] == "Completed", listed
     assert listed[0]["id"] == batch.json()["id"]
-    assert sum(sleeps.calls) == 3.0  # 1500 rows at 500 rows/s, chunk by chunk
+    # 1500 rows at 500 rows/s, chunk by chunk (200 rows a chunk), less each chunk's own time
+    assert sleeps.calls == [200 / 500 - 0.125] * 7 + [100 / 500 - 0.125]
 
 
 # -- the queue ------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ only hide by overlapping. Three knobs, all off (0) by default:
 - `rtt_ms`: every API request waits this long before it is handled. An asyncio sleep: other
   requests are served meanwhile, so concurrent requests overlap as they would on a network.
 - `bulk_rows_per_s`: Bulk 1.0 batches and Bulk 2.0 jobs spend `rows / rate` seconds of
-  "server work" per slice, so a 1M-row job takes seconds: on top of the emulator's own for
-  ingest; for a Bulk 2.0 query job the emulator's own time over a slice counts toward it,
-  so the job reads rows at the configured rate whatever the machine's load (while the
-  emulator is faster than the rate).
+  "server work" per slice, so a 1M-row job takes seconds. The emulator's own time over a
+  slice (reading, checking and storing its rows; for a query, reading them out) counts
+  toward it: a job runs at the configured rate whatever the emulator's CPU or the
+  machine's load, while the emulator is faster than the rate (slower, it sets the pace).
 - `bulk_concurrent_jobs`: at most this many Bulk jobs (Bulk 1.0: batches) process at once;
   the rest wait in a first-come queue, still UploadComplete / Queued, as Salesforce's do.
 - `bulk_results_rows_per_s`: a Bulk 2.0 query results page of N rows takes N / rate seconds
@@ -18,14 +18,15 @@ only hide by overlapping. Three knobs, all off (0) by default:
   are served together, one after another take the sum.
 
 `fake-org serve --latency-ms --bulk-rows-per-s --bulk-concurrent-jobs` and
-`GET|POST /_admin/latency` set them. `sleep` is injectable, so tests hold and release the
-delays instead of measuring them.
+`GET|POST /_admin/latency` set them. `sleep` and `clock` (what ingest slices are timed
+with) are injectable, so tests hold and release the delays instead of measuring them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -57,6 +58,7 @@ class Latency:
     bulk_concurrent_jobs: int = 0  # 0: no queue
     bulk_results_rows_per_s: float = 0.0  # 0: results pages served at once
     sleep: Callable[[float], Awaitable[Any]] = attrs.field(default=asyncio.sleep, repr=False)
+    clock: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
     running: int = 0
     waiting: deque[tuple[str, asyncio.Future[None]]] = attrs.field(factory=deque, repr=False)
     started: deque[str] = attrs.field(factory=lambda: deque(maxlen=_HISTORY), repr=False)
@@ -75,8 +77,8 @@ class Latency:
 
     async def work(self, rows: int, spent: float = 0.0) -> None:
         """The server time `rows` rows take at the configured rate; `spent`: seconds the
-        emulator already took over them, counted toward it (query jobs pass it, so a job
-        runs at the configured rate, not that rate slowed by the emulator's own CPU)."""
+        emulator already took over them (ingest: by `clock`), counted toward it, so a job
+        runs at the configured rate, not that rate slowed by the emulator's own CPU."""
         if self.bulk_rows_per_s > 0 and rows > 0:
             left = rows / self.bulk_rows_per_s - max(spent, 0.0)
             if left > 0:

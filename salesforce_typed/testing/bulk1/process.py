@@ -212,12 +212,16 @@ async def run_dml(
         raise BatchFailedError(f"InvalidBatch : Unable to find object: {job.sobject}")
     _check_columns(index, header)
     results: list[RowOutcome] = []
+    mode = latency(state)
     for start in range(0, len(rows), max(settings.dml_chunk, 1)):
+        began = mode.clock()
         results += _apply(state, job, index, rows[start : start + settings.dml_chunk])
         batch.processed = len(results)
         batch.failed = sum(not r.success for r in results)
+        spent = mode.clock() - began
         await asyncio.sleep(0)  # let the server answer polls between chunks
-        await latency(state).work(min(max(settings.dml_chunk, 1), len(rows) - start))
+        # realistic-latency mode: the chunk's own time counts toward its server work
+        await mode.work(min(max(settings.dml_chunk, 1), len(rows) - start), spent=spent)
     return results
 
 

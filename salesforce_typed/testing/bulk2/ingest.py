@@ -23,6 +23,7 @@ import csv
 import io
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
 from typing import IO, Any, Final
 
 from salesforce_typed.testing.admin.latency import latency
@@ -417,19 +418,18 @@ async def _run_ingest(table: JobTable, job: BulkJob, *, resume: bool) -> None:
 
 
 async def _process(table: JobTable, job: BulkJob, work: _Slice, rows: Iterator[list[str]]) -> None:
-    settings = table.settings
-    batch: list[list[str]] = []
-    for cells in rows:
-        batch.append(cells)
-        if len(batch) >= settings.slice_rows:
-            if not await _slice(table, job, work, batch):
-                return
-            batch = []
-    if batch:
-        await _slice(table, job, work, batch)
+    clock = latency(table.state).clock
+    while True:
+        size = max(table.settings.slice_rows, 1)
+        began = clock()  # the slice's own time: reading its rows, then `_Slice.run`
+        batch = list(islice(rows, size))
+        if not batch or not await _slice(table, job, work, batch, began) or len(batch) < size:
+            return
 
 
-async def _slice(table: JobTable, job: BulkJob, work: _Slice, batch: list[list[str]]) -> bool:
+async def _slice(
+    table: JobTable, job: BulkJob, work: _Slice, batch: list[list[str]], began: float
+) -> bool:
     """Process one slice unless the job was aborted or must fail; False to stop."""
     if job.state == ABORTED:
         return False
@@ -439,9 +439,12 @@ async def _slice(table: JobTable, job: BulkJob, work: _Slice, batch: list[list[s
             "InternalServerError : a batch failed after 10 retries; the rest was not processed"
         )
     work.run(batch)
+    mode = latency(table.state)
+    spent = mode.clock() - began
     job.retries = 0
     await asyncio.sleep(0)  # let polls and other requests in between slices
-    await latency(table.state).work(len(batch))  # realistic-latency mode: server time
+    # realistic-latency mode: server time, the slice's own counting toward it
+    await mode.work(len(batch), spent=spent)
     return job.state != ABORTED
 
 
