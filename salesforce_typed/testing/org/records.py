@@ -31,6 +31,7 @@ from salesforce_typed.testing.org.validation import (
     missing_error,
     normalize,
     required_on_insert,
+    unique_fields,
     value_checks,
     writable,
 )
@@ -342,9 +343,12 @@ class Writer:
     def _unique_errors(
         self, index: FieldIndex, values: dict[str, Any], record_id: str | None
     ) -> list[FieldError]:
-        errors = []
+        errors: list[FieldError] = []
+        unique = unique_fields(index)
+        if unique.isdisjoint(values):
+            return errors
         for name, value in values.items():
-            if value is None or not index.fields[name].get("unique"):
+            if value is None or name not in unique:
                 continue
             others = [i for i in self.lookups.match(index.sobject, name, value) if i != record_id]
             if others:
@@ -451,7 +455,7 @@ class ColumnInsert:
             return None
         defaults = insert_defaults(index)
         given = {*fields, *(k for k, v in defaults.items() if v is not None)}
-        if any(index.fields[n].get("unique") for n in given):
+        if not unique_fields(index).isdisjoint(given):
             return None
         constant = derived.insert_constants(index, fields, defaults)
         converters = writer.store.column_converters(index.sobject, fields)

@@ -35,6 +35,8 @@ from salesforce_typed.testing.soql.storage import (
 _ID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _IN_CHUNK = 500  # bound parameters per IN (...) list, well under SQLite's limit
 
+Converter = Callable[[object], SqlValue]
+
 _DELETED_LOG = """CREATE TABLE IF NOT EXISTS "_deleted_log" (
   "Id" TEXT PRIMARY KEY, "SObject" TEXT NOT NULL, "DeletedDate" TEXT NOT NULL)"""
 
@@ -54,7 +56,7 @@ class RecordStore:
         self._savepoints: list[int] = []  # per open savepoint: its mark in _after_commit
         self._after_commit: list[Callable[[], None]] = []
         self._tx_data: dict[str, Any] = {}
-        self._converters: dict[FieldDef, Callable[[object], SqlValue]] = {}
+        self._converters: dict[FieldDef, Converter] = {}
         self.conn.execute(_DELETED_LOG)
         self.ensure_tables()
 
@@ -142,19 +144,27 @@ class RecordStore:
         with self.transaction():
             audits = self._audits(obj)
             ids = self.state.ids.new_many(self._prefix(obj), len(rows))
-            # per call, not per row: which of a row's names are stored columns
-            columns: dict[str, tuple[str, Callable[[object], SqlValue]] | None] = {}
+            # per call, not per row: for each shape of row (its names, the audit fields it
+            # left to the call), its stored columns and a converter per name (None: no column)
+            shapes: dict[tuple[str, ...], tuple[tuple[str, ...], list[Converter | None]]] = {}
             batch: list[list[Any]] = []
             batch_cols: tuple[str, ...] = ()
             for row, new_id in zip(rows, ids, strict=True):
                 values = dict(row)
                 values["Id"] = new_id
-                filled: dict[str, Any] = {}
-                for audit, value, stored in audits:
+                filled: list[str] = []
+                for audit, _, stored in audits:
                     if values.get(audit) is None:
-                        values[audit] = value
-                        filled[audit] = stored
-                cols, params = self._columns(obj, values, columns, filled)
+                        values[audit] = stored  # already in stored form
+                        filled.append(audit)
+                key = (*values, "", *filled)
+                shape = shapes.get(key)
+                if shape is None:
+                    shape = shapes[key] = self._shape(obj, values, filled)
+                cols, converters = shape
+                params = [
+                    c(v) for c, v in zip(converters, values.values(), strict=True) if c is not None
+                ]
                 if cols != batch_cols and batch:
                     self._insert_rows(obj, batch_cols, batch)
                     batch = []
@@ -226,45 +236,35 @@ class RecordStore:
                 audits.append((audit, value, stored))
         return audits
 
-    def _converter(self, field: FieldDef) -> Callable[[object], SqlValue]:
+    def _converter(self, field: FieldDef) -> Converter:
         try:
             return self._converters[field]
         except KeyError:
             made = self._converters[field] = _value_converter(field)
             return made
 
-    def _columns(
-        self,
-        obj: ObjectDef,
-        values: dict[str, Any],
-        columns: dict[str, tuple[str, Callable[[object], SqlValue]] | None] | None = None,
-        filled: Mapping[str, Any] | None = None,
-    ) -> tuple[tuple[str, ...], list[Any]]:
-        """The stored columns and values of a row. `columns` memoizes name -> (column, its
-        converter), None when not stored, across the rows of one call; `filled` holds
-        values already in stored form (the audit fields)."""
-        if columns is None:
-            columns = {}
+    def _shape(
+        self, obj: ObjectDef, values: Mapping[str, Any], filled: Sequence[str]
+    ) -> tuple[tuple[str, ...], list[Converter | None]]:
+        """A row's stored columns, and per name of `values` its converter (None: no column;
+        the `filled` ones are in stored form already)."""
         cols: list[str] = []
-        params: list[Any] = []
-        for name, value in values.items():
-            try:
-                known = columns[name]
-            except KeyError:
-                found = obj.field(name)
-                known = columns[name] = (
-                    None
-                    if found is None or found.is_compound
-                    else (found.name, self._converter(found))
-                )
-            if known is None:
+        converters: list[Converter | None] = []
+        for name in values:
+            found = obj.field(name)
+            if found is None or found.is_compound:
+                converters.append(None)
                 continue
-            cols.append(known[0])
-            if filled and name in filled:
-                params.append(filled[name])
-            else:
-                params.append(known[1](value))
-        return tuple(cols), params
+            cols.append(found.name)
+            converters.append(_stored if name in filled else self._converter(found))
+        return tuple(cols), converters
+
+    def _columns(self, obj: ObjectDef, values: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
+        """The stored columns and values of a row."""
+        cols, converters = self._shape(obj, values, ())
+        return cols, [
+            c(v) for c, v in zip(converters, values.values(), strict=True) if c is not None
+        ]
 
     def _insert_rows(
         self, obj: ObjectDef, cols: tuple[str, ...], rows: Sequence[Sequence[Any]]
@@ -520,10 +520,16 @@ class RecordStore:
             self.conn.close()
 
 
-def _value_converter(field: FieldDef) -> Callable[[object], SqlValue]:
+def _stored(value: object) -> SqlValue:
+    return value  # type: ignore[return-value]
+
+
+def _value_converter(field: FieldDef) -> Converter:
     """`to_storage` for one field, with values already in stored form (text as `str`,
     numbers as `float` or `int`) and nulls returned without the type dispatch."""
     exact = stored_type(field)
+    if field.type == "boolean":
+        return lambda value: int(value) if type(value) is bool else to_storage(field, value)
     if exact is None:
         return partial(to_storage, field)
 

@@ -282,8 +282,8 @@ def normalize(index: FieldIndex, record: Mapping[str, Any], lookups: Lookups) ->
         raise _cannot(index.sobject, record)
     out = Normalized(values={})
     values = out.values
-    # a body key naming a field -> (canonical name, coercer), learnt once per index
-    # (bodies of one request, and of later ones, repeat their keys)
+    # a field's name -> (itself, its coercer), learnt once per index (bodies of one
+    # request, and of later ones, repeat their keys)
     keys: dict[str, tuple[str, Callable[[Any], Any]]] = _derived(index, "keys", _keys)
     for key, value in record.items():
         known = keys.get(key)
@@ -299,7 +299,9 @@ def normalize(index: FieldIndex, record: Mapping[str, Any], lookups: Lookups) ->
                 raise PayloadError(
                     "INVALID_FIELD", f"No such column '{key}' on sobject of type {index.sobject}"
                 )
-            known = keys[key] = (str(field["name"]), coercer(field))
+            known = (str(field["name"]), coercer(field))
+            if key == known[0]:  # canonical spellings only: the cache stays one per field
+                keys[key] = known
         values[known[0]] = known[1](value)
     return out
 
@@ -422,6 +424,16 @@ def writable(index: FieldIndex, op: Op) -> frozenset[str]:
     return result
 
 
+def _unique(index: FieldIndex) -> frozenset[str]:
+    return frozenset(n for n, f in index.fields.items() if f.get("unique"))
+
+
+def unique_fields(index: FieldIndex) -> frozenset[str]:
+    """The fields whose values no two records may share."""
+    result: frozenset[str] = _derived(index, "unique", _unique)
+    return result
+
+
 def required_on_insert(index: FieldIndex) -> tuple[str, ...]:
     """The fields an insert must leave non-null (after the defaults), in describe order."""
     result: tuple[str, ...] = _derived(index, "required_insert", _required_insert)
@@ -436,9 +448,11 @@ def check(
     `record.values` must not hold `Id` (the caller owns the key). Insert values include
     the describe's defaults for fields the record leaves out.
     """
-    written = [*record.values, *(fk.field for fk in record.foreign_keys)]
     allowed = writable(index, op)
-    denied = [n for n in dict.fromkeys(written) if n not in allowed]
+    denied: list[str] = []
+    if record.foreign_keys or not allowed.issuperset(record.values):
+        written = [*record.values, *(fk.field for fk in record.foreign_keys)]
+        denied = [n for n in dict.fromkeys(written) if n not in allowed]
     if denied:
         names = ", ".join(denied)
         return dict(record.values), [
