@@ -30,6 +30,7 @@ from salesforce_typed.testing.bulk2 import ingest
 from salesforce_typed.testing.bulk2.jobs import BulkJob, jobs, spool
 from salesforce_typed.testing.org.records import require_index
 from salesforce_typed.testing.org.state import OrgState
+from salesforce_typed.testing.org.store import store
 
 
 def run(data: bytes, slice_rows: int) -> tuple[int, float]:
@@ -49,6 +50,7 @@ def run(data: bytes, slice_rows: int) -> tuple[int, float]:
     job.upload, job.successful, job.failures = spool(), spool(), spool()
     job.upload.write(data)
     job.upload_bytes = len(data)
+    store(state)  # the org's tables, there before any job
     started = time.process_time()
     rows = ingest.csv_rows(job.upload, job.delimiter)
     header = next(rows)

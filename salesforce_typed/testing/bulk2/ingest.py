@@ -4,7 +4,10 @@ Each slice of rows becomes REST-shaped record bodies and goes through `org.recor
 Bulk writes are validated by `validation` and publish CDC events exactly as REST writes do;
 only the CSV-specific parts live here: cells to values (empty = leave alone, `#N/A` = null,
 `Rel.Field` = a parent by external id), the header check that fails a whole job, and the
-three result sets.
+three result sets. An insert of plain fields (no `Rel.Field`) goes column by column instead
+(`records.ColumnInsert`, the same checks and outcome without a body per row) wherever
+`ColumnInsert` plans it, the slice's rows are all as wide as the header, and no value would
+fail `normalize` (`_run_columns`); the bodies are the reference it is tested against.
 
 What must stay true:
 - A header naming a field the object lacks fails the job (`InvalidBatch : Field name not
@@ -139,8 +142,8 @@ class _Plan:
 
     def fields(self) -> list[dict[str, Any]] | None:
         """The columns' field describes, or None when one names a parent's field."""
-        found = [field for _, _, field in self.columns]
-        return None if any(f is None for f in found) else found  # type: ignore[return-value]
+        found = [field for _, _, field in self.columns if field is not None]
+        return found if len(found) == len(self.columns) else None
 
     def body(self, cells: Sequence[str]) -> tuple[dict[str, Any], FieldError | None]:
         body: dict[str, Any] = {}

@@ -4,7 +4,9 @@
 through `RecordStore` inside one transaction, and queues CDC events (`changes`) that go out
 only when that commits. Results are `Outcome` values, never exceptions, except for bodies
 that cannot be deserialized (`PayloadError`), which fail the whole request as Salesforce
-does. `key_field` checks an upsert key the way every API names it.
+does. `key_field` checks an upsert key the way every API names it. `ColumnInsert` is
+`Writer.create` for many rows that share their fields (a Bulk insert's CSV columns), run
+column by column with the same outcome, for the cases it can plan; else `create` it is.
 """
 
 from __future__ import annotations

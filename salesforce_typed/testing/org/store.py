@@ -205,7 +205,10 @@ class RecordStore:
         """`to_storage` per named field over a column of values (`storage_converter`), for
         `insert_stored`; None when one of them has no column of its own (a compound, or a
         field the table lacks)."""
-        obj = self.obj(sobject)
+        try:
+            obj = self.obj(sobject)
+        except KeyError:
+            return None
         out = []
         for name in names:
             f = obj.field(name)
