@@ -8,6 +8,7 @@ import io
 import json
 import ssl
 from collections.abc import AsyncIterator
+from typing import Any
 
 import fastavro
 import grpc
@@ -246,3 +247,72 @@ async def test_a_delivered_event_keeps_its_schema_after_a_new_field(
     assert again.event.payload == before.event.payload
     topic = await stub.GetTopic(pb.TopicRequest(topic_name="/event/Ping__e"), metadata=metadata)
     assert topic.schema_id != before.event.schema_id  # new events use the new version
+
+
+async def _subscribed(stub: pb_grpc.PubSubAsyncStub, metadata: Metadata, num_requested: int) -> Any:
+    """A Subscribe call on the Contact change events from the earliest one."""
+    call = stub.Subscribe(metadata=metadata)
+    await call.write(
+        pb.FetchRequest(
+            topic_name="/data/ContactChangeEvent",
+            replay_preset=pb.ReplayPreset.EARLIEST,
+            num_requested=num_requested,
+        )
+    )
+    return call
+
+
+async def _events(call: Any, count: int) -> pb.FetchResponse:
+    """Read until `count` events came; the last response (its pending count)."""
+    got = 0
+    response = pb.FetchResponse()
+    while got < count:
+        read = await call.read()
+        assert isinstance(read, pb.FetchResponse)
+        response = read
+        got += len(response.events)
+    return response
+
+
+async def test_with_nothing_pending_a_stream_without_a_fetch_request_closes(
+    org: FakeOrg, stub: pb_grpc.PubSubAsyncStub, metadata: Metadata, pubsub_config: PubSubConfig
+) -> None:
+    """The guide's 60 s rule (shortened): every requested event delivered, no new
+    FetchRequest since the last FetchResponse -> the stream ends. With events still pending,
+    keepalives go on instead."""
+    pubsub_config.fetch_wait_s = 0.3
+    pubsub_config.keepalive_s = 0.1
+    _contacts(org, metadata, 2)
+    async with asyncio.timeout(30):
+        waiting = await _subscribed(stub, metadata, 10)  # 2 to deliver
+        drained = await _subscribed(stub, metadata, 2)
+        assert (await _events(drained, 2)).pending_num_requested == 0
+        while (response := await drained.read()) is not grpc.aio.EOF:
+            assert isinstance(response, pb.FetchResponse) and not response.events
+        assert await drained.code() == grpc.StatusCode.OK
+        # the other stream, 8 still pending, outlives that wait several times over
+        keepalives = 0
+        while keepalives < 8:
+            response = await waiting.read()
+            assert isinstance(response, pb.FetchResponse)
+            keepalives += not response.events
+        assert response.pending_num_requested == 8
+        waiting.cancel()
+
+
+async def test_requested_events_count_at_most_100_across_requests(
+    org: FakeOrg, stub: pb_grpc.PubSubAsyncStub, metadata: Metadata, pubsub_config: PubSubConfig
+) -> None:
+    pubsub_config.keepalive_s = 0.1
+    _contacts(org, metadata, 2)
+    async with asyncio.timeout(30):
+        call = await _subscribed(stub, metadata, 100)
+        assert (await _events(call, 2)).pending_num_requested == 98
+        await call.write(pb.FetchRequest(num_requested=100))
+        while True:  # the next keepalive after that request was counted
+            response = await call.read()
+            assert isinstance(response, pb.FetchResponse) and not response.events
+            if response.pending_num_requested != 98:
+                break
+        assert response.pending_num_requested == 100  # not 198
+    call.cancel()

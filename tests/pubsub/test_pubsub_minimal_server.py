@@ -17,7 +17,7 @@ import pytest
 
 from salesforce_typed import AsyncSalesforce, RefreshTokenGrant
 from salesforce_typed.core.errors import UsageError
-from salesforce_typed.pubsub import EARLIEST, AsyncPubSub, PubSubMessage
+from salesforce_typed.pubsub import EARLIEST, AsyncPubSub, PubSubError, PubSubMessage
 from salesforce_typed.stores.memory import MemoryTokenStore
 from salesforce_typed.streaming import ChangeDataEvent
 from salesforce_typed.testing.server import FakeOrg
@@ -119,6 +119,8 @@ class MinimalPubSub(pb_grpc.PubSubServicer):
         self.metadata: list[dict[str, str]] = []
         self.fetches: list[int] = []  # num_requested of every FetchRequest, in order
         self.sent = 0
+        self.end_streams = False  # end every Subscribe at once, before any event
+        self.subscribes = 0
 
     async def _auth(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         md = {k: str(v) for k, v in (context.invocation_metadata() or ())}
@@ -148,6 +150,9 @@ class MinimalPubSub(pb_grpc.PubSubServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[pb.FetchResponse]:
         await self._auth(context)
+        self.subscribes += 1
+        if self.end_streams:
+            return
         async for request in request_iterator:
             self.fetches.append(request.num_requested)
             if len(self.fetches) == 1:
@@ -275,3 +280,24 @@ async def test_a_window_below_num_requested_is_refused(
         stream = pubsub.subscribe("/data/X", num_requested=10, max_outstanding=5)
         with pytest.raises(UsageError):
             await anext(stream)
+
+
+async def test_streams_ended_again_and_again_before_any_event_are_an_error(
+    fake_org: FakeOrg,
+    minimal: tuple[MinimalPubSub, str],
+    grant: Callable[[FakeOrg], RefreshTokenGrant],
+) -> None:
+    """A stream the server ends is opened again (a slow consumer's); three in a row that end
+    before any event raise instead of looping."""
+    servicer, target = minimal
+    servicer.end_streams = True
+    async with (
+        AsyncSalesforce(auth=grant(fake_org), token_store=MemoryTokenStore()) as sf,
+        AsyncPubSub(sf, target=target, insecure=True) as pubsub,
+    ):
+        stream = pubsub.subscribe("/data/ContactChangeEvent", replay=EARLIEST)
+        with pytest.raises(PubSubError, match="ended 3 streams") as caught:
+            async with asyncio.timeout(30):
+                await anext(stream)
+    assert caught.value.status == "OK"
+    assert servicer.subscribes == 3  # the refused first token never opened a stream

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import ssl
 from collections.abc import (
     AsyncGenerator,
@@ -69,11 +70,14 @@ __all__ = [
     "TopicInfo",
 ]
 
+logger = logging.getLogger("salesforce_typed.pubsub")
+
 DEFAULT_TARGET: Final = "api.pubsub.salesforce.com:7443"
 LATEST: Final = "LATEST"
 EARLIEST: Final = "EARLIEST"
 Replay = str | bytes  # LATEST, EARLIEST, or a replay id to start after (CUSTOM)
 MAX_REQUESTED: Final = 100  # "Pub/Sub API Allocations": events per FetchRequest
+MAX_EMPTY_ENDS: Final = 3  # streams ended by the server before any event, in a row
 # "Pub/Sub API and Event Allocations": a PublishRequest over 4 MB fails and closes the stream;
 # no more than 200 events per request is the guide's recommendation (our default cap).
 MAX_PUBLISH_BYTES: Final = 4 * 1024 * 1024
@@ -306,7 +310,9 @@ class AsyncPubSub:
 
         Salesforce answers at least every 270 s (an empty keepalive when idle): a stream
         silent for `idle_timeout_s` is half-open and ends in a `PubSubError` (status
-        `DEADLINE_EXCEEDED`), for the caller to resubscribe after its last replay id."""
+        `DEADLINE_EXCEEDED`), for the caller to resubscribe after its last replay id. A
+        stream the server ends (a consumer that held a batch over 60 s) is opened again after
+        the last event handed over: nothing lost, nothing twice."""
         if not 1 <= num_requested <= MAX_REQUESTED:
             raise UsageError(f"num_requested must be 1..{MAX_REQUESTED}, not {num_requested}")
         limit = 2 * num_requested if max_outstanding is None else max_outstanding
@@ -316,6 +322,7 @@ class AsyncPubSub:
             )
         last: bytes | None = None
         refreshed = False
+        ended = 0  # streams the server ended in a row before any event
         while True:
             metadata = await self._metadata()
             start = replay if last is None else last
@@ -323,10 +330,23 @@ class AsyncPubSub:
             try:
                 await call.write(_first_request(topic, start, num_requested))
                 window = _Window(size=num_requested, limit=limit, outstanding=num_requested)
+                got = False
                 async for batch in self._read(call, topic, window, idle_timeout_s):
-                    last = batch[-1].replay_id
+                    last, got = batch[-1].replay_id, True
                     yield batch
-                return
+                # The server ended the stream. With nothing pending, Salesforce closes a stream
+                # that gets no FetchRequest within 60 s of its last FetchResponse ("Pull
+                # Subscription and Flow Control"): a consumer slower than that on one batch.
+                # Subscribe again after the last event handed over; ended again and again
+                # before any event, it is an error.
+                ended = 0 if got else ended + 1
+                if ended >= MAX_EMPTY_ENDS:
+                    raise PubSubError(
+                        f"the server ended {ended} streams of {topic} in a row before any event",
+                        status="OK",
+                    )
+                logger.info("the server ended the %s stream; subscribing again", topic)
+                continue
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
                     refreshed = True

@@ -9,8 +9,11 @@ What must stay true:
   sessions first: UNAUTHENTICATED with the `error-code` trailer otherwise.
 - No input makes the service fail with INTERNAL: a bad topic, replay id, num_requested or
   payload gets the status and `error-code` trailer Salesforce documents.
-- Subscribe never sends more events than the client has requested and not yet received;
-  an idle stream gets an empty FetchResponse with `latest_replay_id` every keepalive interval.
+- Subscribe never sends more events than the client has requested and not yet received, and
+  counts at most 100 requested across all FetchRequests ("Pull Subscription and Flow
+  Control"); an idle stream gets an empty FetchResponse with `latest_replay_id` every
+  keepalive interval; with nothing pending, a stream that gets no FetchRequest within 60 s
+  of its last FetchResponse is closed (`fetch_wait_s`), and the client must subscribe again.
 - Replay ids are the bus's, as 8 big-endian bytes (what Salesforce's look like on the wire).
 """
 
@@ -55,6 +58,9 @@ class PubSubConfig:
     """Pub/Sub knobs, Salesforce's values by default."""
 
     keepalive_s: float = 270.0  # an empty FetchResponse at least this often when idle
+    # nothing pending: the stream closes unless a FetchRequest comes this soon after the last
+    # FetchResponse (the guide's 60 s; ended with status OK, which the guide leaves unsaid)
+    fetch_wait_s: float = 60.0
     # fault switches
     unavailable: bool = False  # every RPC: UNAVAILABLE, sfdc.platform...service.unavailable
     delay_s: float = 0.0  # every RPC waits this long before it is answered
@@ -391,7 +397,8 @@ class PubSubService(pb_grpc.PubSubServicer):
         async def read_requests() -> None:
             async for more in request_iterator:
                 try:
-                    credit[0] += self._requested(more)
+                    # the guide: at most 100 requested across all requests of a call
+                    credit[0] = min(credit[0] + self._requested(more), MAX_REQUESTED)
                 except _AbortError as exc:
                     failure.append(exc)
                 wake.set()
@@ -417,6 +424,8 @@ class PubSubService(pb_grpc.PubSubServicer):
         wake: asyncio.Event,
         failure: list[_AbortError],
     ) -> AsyncIterator[pb.FetchResponse]:
+        loop = asyncio.get_running_loop()
+        sent = loop.time()  # when the last FetchResponse with events went out
         while not failure:
             wake.clear()
             batch = self.bus.read(channel, cursor, credit[0]) if credit[0] > 0 else []
@@ -430,10 +439,21 @@ class PubSubService(pb_grpc.PubSubServicer):
                     rpc_id=self._rpc_id(),
                     pending_num_requested=credit[0],
                 )
+                sent = loop.time()
                 continue
+            wait = self.config.keepalive_s
+            if credit[0] <= 0:  # nothing pending: a FetchRequest must come in time
+                # (counted from the last events: a keepalive comes after 270 s, so on
+                # Salesforce none falls in the 60 s; only shortened test timers see one)
+                left = self.config.fetch_wait_s - (loop.time() - sent)
+                if left <= 0:
+                    return  # the stream closes (status OK)
+                wait = min(wait, left)
             try:
-                await asyncio.wait_for(wake.wait(), self.config.keepalive_s)
+                await asyncio.wait_for(wake.wait(), wait)
             except TimeoutError:
+                if credit[0] <= 0 and loop.time() - sent >= self.config.fetch_wait_s:
+                    return
                 yield pb.FetchResponse(
                     latest_replay_id=replay_bytes(cursor),
                     rpc_id=self._rpc_id(),
