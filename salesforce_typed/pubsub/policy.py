@@ -113,6 +113,11 @@ RETRYABLE_STATUSES: Mapping[str, Action] = {
     "UNAUTHENTICATED": Action.REAUTHENTICATE,
 }
 
+# A stream the server ends without an error is opened again at once (`AsyncPubSub.subscribe`,
+# `ManagedStream`: Salesforce ends one that got no request in 60 s with nothing pending);
+# this many in a row before any event raise `PubSubError` (status OK) instead of looping.
+MAX_EMPTY_ENDS: Final = 3
+
 TERMINAL_STATUSES: frozenset[str] = frozenset(
     {
         "NOT_FOUND",  # the topic does not exist (or CDC is not enabled for the entity)

@@ -340,3 +340,24 @@ async def test_a_commit_past_retention_resumes_at_error_recovery_replay(
     await _publish(pubsub, "D")
     assert await taking == expected
     await stream.aclose()
+
+
+async def test_a_consumer_slower_than_the_fetch_wait_gets_each_event_once(
+    org: FakeOrg, pubsub: AsyncPubSub
+) -> None:
+    """Each batch held past the server's wait for a request: the stream ends, the commit
+    sent as the consumer moved on is lost with it, and the reopened stream resumes at the
+    org's older position. The messages handed out already are skipped, the lost commit is
+    sent again, and every event reaches the consumer once, in order."""
+    service(org.state).config.fetch_wait_s = 0.2
+    await pubsub.create_managed_subscription("Orders_Sub", TOPIC, default_replay="EARLIEST")
+    await _publish(pubsub, *"ABCDEF")
+    got: list[str] = []
+    async with asyncio.timeout(30), pubsub.managed_subscribe("Orders_Sub", num_requested=2) as s:
+        async for message in s:
+            assert isinstance(message.event, PlatformEvent)
+            got.append(str(message.event.payload["Order_Number__c"]))
+            if len(got) == 6:
+                break
+            await asyncio.sleep(0.3)  # longer than the server waits for the next request
+    assert got == list("ABCDEF")

@@ -48,6 +48,7 @@ from salesforce_typed.core.errors import UsageError
 from salesforce_typed.pubsub._async.managed import ManagedStream
 from salesforce_typed.pubsub.decode import SchemaPlan, cometd_data, read_payload, replay_int
 from salesforce_typed.pubsub.errors import PubSubError
+from salesforce_typed.pubsub.policy import MAX_EMPTY_ENDS
 from salesforce_typed.streaming.events import EventDecoder, StreamEvent
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
 from salesforce_typed_pubsub import pubsub_api_pb2_grpc as pb_grpc
@@ -77,7 +78,6 @@ LATEST: Final = "LATEST"
 EARLIEST: Final = "EARLIEST"
 Replay = str | bytes  # LATEST, EARLIEST, or a replay id to start after (CUSTOM)
 MAX_REQUESTED: Final = 100  # "Pub/Sub API Allocations": events per FetchRequest
-MAX_EMPTY_ENDS: Final = 3  # streams ended by the server before any event, in a row
 # "Pub/Sub API and Event Allocations": a PublishRequest over 4 MB fails and closes the stream;
 # no more than 200 events per request is the guide's recommendation (our default cap).
 MAX_PUBLISH_BYTES: Final = 4 * 1024 * 1024

@@ -33,6 +33,7 @@ import grpc
 import grpc.aio
 
 from salesforce_typed.pubsub.errors import PubSubError
+from salesforce_typed.pubsub.policy import MAX_EMPTY_ENDS
 from salesforce_typed_pubsub import pubsub_api_pb2 as pb
 
 if TYPE_CHECKING:
@@ -103,6 +104,9 @@ class ManagedStream:
         self._writing = asyncio.Lock()
         self._asked: bytes | None = None  # the last replay id auto-committed
         self._taken: bytes | None = None  # the replay id of the last message handed out
+        # after the server ended a stream: the last message handed out on it, which the
+        # reopened stream (resuming at the org's committed position) may deliver again
+        self._redelivered: bytes | None = None
         self._messages = self._run()
 
     def __repr__(self) -> str:
@@ -181,14 +185,34 @@ class ManagedStream:
             info = await self._client.managed_subscription(self.subscription)
             self.subscription, self.topic = info.id, info.topic_name
         refreshed = False
+        ended = 0  # streams the server ended in a row before any event
         while True:
             metadata = await self._client._metadata()
             call = self._call = self._client._stub.ManagedSubscribe(metadata=metadata)
             try:
                 await self._write(first_request(self.subscription, self._num_requested))
+                if self._redelivered is not None and self.auto_commit:
+                    # the commit lost with the ended stream, so the org's position moves on
+                    self._asked = self._redelivered
+                    await self.commit(self._redelivered)
+                got = False
                 async for message in self._read(call):
+                    got = True
                     yield message
-                return
+                # The server ended the stream (no request within 60 s, nothing pending: a
+                # slow consumer). Open it again: it resumes at the org's committed position,
+                # which may be before what was handed out (its commit was lost with the
+                # stream): those events are skipped up to the last one handed out, if the
+                # first batch holds it; otherwise they come again (at least once).
+                self._redelivered = self._taken
+                ended = 0 if got else ended + 1
+                if ended >= MAX_EMPTY_ENDS:
+                    raise PubSubError(
+                        f"the server ended {ended} streams of {self.subscription} in a row "
+                        "before any event",
+                        status="OK",
+                    )
+                continue
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
                     refreshed = True
@@ -212,7 +236,13 @@ class ManagedStream:
                 return
             if response.HasField("commit_response"):
                 self._answered(response.commit_response)
-            for consumer in response.events:
+            events = list(response.events)
+            if self._redelivered is not None and events:
+                ids = [consumer.replay_id for consumer in events]
+                if self._redelivered in ids:
+                    events = events[ids.index(self._redelivered) + 1 :]
+                self._redelivered = None
+            for consumer in events:
                 message = await self._client._message(self.topic or "", consumer)
                 self._taken = consumer.replay_id
                 yield message

@@ -32,8 +32,10 @@ from salesforce_typed.testing.org.state import OrgState
 from salesforce_typed.testing.pubsub.service import (
     MAX_REQUESTED,
     REQUESTED_INVALID,
+    FetchWait,
     PubSubService,
     _AbortError,
+    idle_wait,
     replay_bytes,
     replay_int,
 )
@@ -310,6 +312,7 @@ class _Stream:
     sub: ManagedSubscription
     cursor: int
     credit: int
+    watch: FetchWait
     commits: list[pb.CommitReplayResponse] = attrs.field(factory=list)
     failure: list[_AbortError] = attrs.field(factory=list)
     wake: asyncio.Event = attrs.field(factory=asyncio.Event)
@@ -415,7 +418,12 @@ async def managed_subscribe(
     try:
         try:
             service.topic(sub.topic_name)
-            stream = _Stream(sub=sub, cursor=_start(service, sub), credit=0)
+            stream = _Stream(
+                sub=sub,
+                cursor=_start(service, sub),
+                credit=0,
+                watch=FetchWait(service.config.fetch_wait_s),
+            )
             _take(service, stream, first)
         except _AbortError as exc:
             await service._fail(context, exc)
@@ -456,6 +464,7 @@ async def _read(
     request_iterator: AsyncIterator[pb.ManagedFetchRequest],
 ) -> None:
     async for more in request_iterator:
+        stream.watch.touch()
         try:
             _take(service, stream, more)
         except _AbortError as exc:
@@ -483,10 +492,17 @@ async def _deliver(
                 pending_num_requested=stream.credit,
                 commit_response=commit,
             )
+            if batch:
+                stream.watch.touch()
             continue
+        wait = idle_wait(service.config.keepalive_s, stream.watch.left(stream.credit))
+        if wait is None:
+            return  # nothing pending, no request in time: the stream closes (status OK)
         try:
-            await asyncio.wait_for(stream.wake.wait(), service.config.keepalive_s)
+            await asyncio.wait_for(stream.wake.wait(), wait)
         except TimeoutError:
+            if idle_wait(service.config.keepalive_s, stream.watch.left(stream.credit)) is None:
+                return
             yield pb.ManagedFetchResponse(
                 latest_replay_id=replay_bytes(stream.cursor),
                 rpc_id=rpc_id(),

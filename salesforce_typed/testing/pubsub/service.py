@@ -66,6 +66,36 @@ class PubSubConfig:
     delay_s: float = 0.0  # every RPC waits this long before it is answered
 
 
+class FetchWait:
+    """The guide's rule for one Subscribe or ManagedSubscribe stream ("Pull Subscription
+    and Flow Control"): with nothing pending, a request must come within `limit` seconds of
+    the last response with events (or of the last request), or the stream closes."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.since = asyncio.get_running_loop().time()
+
+    def touch(self) -> None:
+        """A request came, or events went out: the wait starts again."""
+        self.since = asyncio.get_running_loop().time()
+
+    def left(self, pending: int) -> float | None:
+        """Seconds before the stream closes; None while events are pending."""
+        if pending > 0:
+            return None
+        return self.limit - (asyncio.get_running_loop().time() - self.since)
+
+
+def idle_wait(keepalive_s: float, left: float | None) -> float | None:
+    """How long an idle stream waits for a request or an event before its next keepalive,
+    or None when it must close now. The fetch wait counts from the last events or request,
+    not from keepalives: on Salesforce none falls within the 60 s (they come after 270 s),
+    so only shortened test timers see one."""
+    if left is None:
+        return keepalive_s
+    return min(keepalive_s, left) if left > 0 else None
+
+
 _CDC_BODY = b'{"channel":"/data/'  # how the bus's bodies of CDC channels begin
 _OID = uuid.NAMESPACE_OID.bytes
 
@@ -393,9 +423,11 @@ class PubSubService(pb_grpc.PubSubServicer):
         wake = asyncio.Event()
         credit: list[int] = [pending]
         failure: list[_AbortError] = []
+        watch = FetchWait(self.config.fetch_wait_s)
 
         async def read_requests() -> None:
             async for more in request_iterator:
+                watch.touch()
                 try:
                     # the guide: at most 100 requested across all requests of a call
                     credit[0] = min(credit[0] + self._requested(more), MAX_REQUESTED)
@@ -407,7 +439,7 @@ class PubSubService(pb_grpc.PubSubServicer):
             self._waiters[wake] = (channel, failure)
         reader = asyncio.ensure_future(read_requests())
         try:
-            async for response in self._deliver(channel, cursor, credit, wake, failure):
+            async for response in self._deliver(channel, cursor, credit, wake, failure, watch):
                 yield response
             if failure:
                 await self._fail(context, failure[0])
@@ -423,9 +455,8 @@ class PubSubService(pb_grpc.PubSubServicer):
         credit: list[int],
         wake: asyncio.Event,
         failure: list[_AbortError],
+        watch: FetchWait,
     ) -> AsyncIterator[pb.FetchResponse]:
-        loop = asyncio.get_running_loop()
-        sent = loop.time()  # when the last FetchResponse with events went out
         while not failure:
             wake.clear()
             batch = self.bus.read(channel, cursor, credit[0]) if credit[0] > 0 else []
@@ -439,20 +470,15 @@ class PubSubService(pb_grpc.PubSubServicer):
                     rpc_id=self._rpc_id(),
                     pending_num_requested=credit[0],
                 )
-                sent = loop.time()
+                watch.touch()
                 continue
-            wait = self.config.keepalive_s
-            if credit[0] <= 0:  # nothing pending: a FetchRequest must come in time
-                # (counted from the last events: a keepalive comes after 270 s, so on
-                # Salesforce none falls in the 60 s; only shortened test timers see one)
-                left = self.config.fetch_wait_s - (loop.time() - sent)
-                if left <= 0:
-                    return  # the stream closes (status OK)
-                wait = min(wait, left)
+            wait = idle_wait(self.config.keepalive_s, watch.left(credit[0]))
+            if wait is None:
+                return  # nothing pending, no request in time: the stream closes (status OK)
             try:
                 await asyncio.wait_for(wake.wait(), wait)
             except TimeoutError:
-                if credit[0] <= 0 and loop.time() - sent >= self.config.fetch_wait_s:
+                if idle_wait(self.config.keepalive_s, watch.left(credit[0])) is None:
                     return
                 yield pb.FetchResponse(
                     latest_replay_id=replay_bytes(cursor),
