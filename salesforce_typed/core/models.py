@@ -159,13 +159,24 @@ def _drop_pending(obj: Any, i: int) -> None:
 
 def resolve_pending(obj: Any) -> None:
     """Parse every datetime a compiled decoder kept as sent, now: a bad one raises here
-    (where a caller can fall back) rather than at a later read."""
+    (where a caller can fall back) rather than at a later read, and leaves them all pending.
+    One pass under the lock, not one `__getattr__` per field (the change-event decoder calls
+    this for every event: two datetimes cost 2.4 µs that way)."""
     try:
         names: tuple[str, ...] = _pending_attrs(obj)
     except AttributeError:
         return
-    for name in names:
-        getattr(obj, name)
+    if not names:
+        return
+    with _LAZY_LOCK:  # as __getattr__: one parse and one stored value, whichever thread
+        names = _pending_attrs(obj)
+        raw: Any = _pending_values(obj)
+        values = (raw,) if len(names) == 1 else raw
+        parsed = [None if v is None else parse_datetime(v) for v in values]  # may raise
+        for name, value in zip(names, parsed, strict=True):
+            _setattr(obj, name, value)
+        _setattr(obj, "_pending_attrs", ())
+        _setattr(obj, "_pending_values", ())
 
 
 @attrs.define(kw_only=True, slots=True, repr=False)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from salesforce_typed.core.change_events import ChangeEventHeader, ChangeType
 from salesforce_typed.streaming import ChangeDataEvent
 from salesforce_typed.streaming.events import EventDecoder, GenericChangeEvent
@@ -69,3 +71,21 @@ def test_a_payload_the_model_refuses_still_gets_its_header() -> None:
     assert isinstance(event.record, GenericChangeEvent)  # kept untyped
     assert event.header == ChangeEventHeader.from_dict(_header())
     assert event.record.extra_fields["BillingAddress"] == "not an address"
+
+
+def test_a_header_of_the_twelve_keys_reads_as_the_general_path_makes_it() -> None:
+    """The common header (every key, none null) is built directly; it equals, field for
+    field, what the general path makes of it, and writes back the same dict."""
+    for change_type in ("CREATE", "GAP_OVERFLOW", "SOMETHING_NEW"):
+        raw = _header(nulledFields=[], diffFields=["Description"], changeType=change_type)
+        del raw["custom"]
+        fast = ChangeEventHeader.from_dict(raw)
+        general = ChangeEventHeader.from_dict(raw | {"custom": None})  # an extra key: general
+        assert fast == attrs.evolve(general, extra_fields={}) and fast.extra_fields == {}
+        assert fast.to_dict() == raw and list(fast.to_dict()) == list(raw)
+        assert fast.changedFields is raw["changedFields"]  # shared, as the general path does
+        assert fast.changeType == change_type
+        assert isinstance(fast.changeType, ChangeType) == (change_type != "SOMETHING_NEW")
+    with_null = _header(nulledFields=[], diffFields=None)
+    del with_null["custom"]
+    assert ChangeEventHeader.from_dict(with_null).diffFields == []  # null: the default

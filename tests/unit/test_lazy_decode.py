@@ -154,6 +154,25 @@ def test_a_bad_datetime_raises_on_each_read_loose_and_at_decode_strict() -> None
             _eager(std.Account, row)
 
 
+def test_resolve_pending_parses_all_at_once_or_leaves_all_pending() -> None:
+    for row in (_datetime_row(9), {k: v for k, v in _datetime_row(9).items() if k != "Name"}):
+        record = _lazy(std.Account, row)
+        models.resolve_pending(record)
+        assert _pending(record) == () and models._pending_values(record) == ()
+        assert record == _eager(std.Account, row)
+        models.resolve_pending(record)  # nothing left: a no-op
+    single = _lazy(std.Account, {k: v for k, v in _datetime_row(9).items() if k != "CreatedDate"})
+    models.resolve_pending(single)
+    assert single.LastModifiedDate.hour == 1 and _pending(single) == ()
+    bad = _lazy(std.Account, _datetime_row(10, LastModifiedDate="2024-13-05T07:08:09Z"))
+    with pytest.raises((FieldValueError, ValueError)):
+        models.resolve_pending(bad)
+    assert set(_pending(bad)) == {"CreatedDate", "LastModifiedDate"}  # nothing half done
+    assert bad.CreatedDate.microsecond == 123000  # the good one still reads
+    with pytest.raises((FieldValueError, ValueError)):
+        _ = bad.LastModifiedDate
+
+
 def test_pickle_copy_and_evolve_carry_the_parsed_values() -> None:
     row = _datetime_row(4, Brand_New__c=7)
     eager = _eager(std.Account, row)
