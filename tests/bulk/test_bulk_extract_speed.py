@@ -84,7 +84,7 @@ def test_query_server_work_counts_the_emulators_own_time() -> None:
         slept.append(seconds)
 
     mode = Latency(bulk_rows_per_s=1000, sleep=sleep)
-    asyncio.run(mode.work(2000))  # ingest: on top of whatever the emulator took
+    asyncio.run(mode.work(2000))  # a slice that took no time of its own: the full share
     asyncio.run(mode.work(2000, spent=0.5))  # a query slice that took 0.5 s already
     asyncio.run(mode.work(2000, spent=3.0))  # slower than the rate: no more waiting
     assert slept == [2.0, 1.5]
