@@ -310,21 +310,32 @@ async def test_fault_switches_unavailable_and_a_dropped_stream(
     assert "RST_STREAM" in dropped.value.message
 
 
+@pytest.mark.parametrize("expire", [False, True], ids=["session-kept", "session-expired"])
 async def test_a_consumer_slower_than_the_fetch_wait_gets_every_event_once(
-    pubsub: AsyncPubSub, sf: AsyncSalesforce, pubsub_config: PubSubConfig
+    org: FakeOrg,
+    pubsub: AsyncPubSub,
+    sf: AsyncSalesforce,
+    pubsub_config: PubSubConfig,
+    expire: bool,
 ) -> None:
     """The strictest window (the next FetchRequest only once a batch was taken) and a
     consumer that holds each batch past the server's wait: the server ends the stream, the
-    client subscribes again after the last event it handed over."""
+    client subscribes again after the last event it handed over. With `expire` the session
+    dies each time too: each reopen refreshes it (a unary call first, so the refusal is not
+    lost in gRPC's INTERNAL race)."""
     pubsub_config.fetch_wait_s = 0.2
     made = [(await sf.create(Contact(LastName=f"Slow {n}"))).id for n in range(6)]
     stream = pubsub.subscribe_batches(TOPIC, replay=EARLIEST, num_requested=2, max_outstanding=2)
     got: list[str] = []
+    expired = 0
     async with asyncio.timeout(30):
         async for batch in stream:
             got += [m.event.record_ids[0] for m in batch]  # type: ignore[attr-defined]
             if len(got) >= len(made):
                 break
             await asyncio.sleep(0.5)  # longer than the server waits for the next request
+            if expire:
+                expired += org.state.expire_sessions()
     await stream.aclose()
     assert got == made
+    assert expired >= 2 if expire else expired == 0

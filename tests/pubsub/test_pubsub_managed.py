@@ -342,17 +342,20 @@ async def test_a_commit_past_retention_resumes_at_error_recovery_replay(
     await stream.aclose()
 
 
+@pytest.mark.parametrize("expire", [False, True], ids=["session-kept", "session-expired"])
 async def test_a_consumer_slower_than_the_fetch_wait_gets_each_event_once(
-    org: FakeOrg, pubsub: AsyncPubSub
+    org: FakeOrg, pubsub: AsyncPubSub, expire: bool
 ) -> None:
     """Each batch held past the server's wait for a request: the stream ends, the commit
     sent as the consumer moved on is lost with it, and the reopened stream resumes at the
     org's older position. The messages handed out already are skipped, the lost commit is
-    sent again, and every event reaches the consumer once, in order."""
+    sent again, and every event reaches the consumer once, in order; with `expire` the
+    session dies each time too, and each reopen refreshes it."""
     service(org.state).config.fetch_wait_s = 0.2
     await pubsub.create_managed_subscription("Orders_Sub", TOPIC, default_replay="EARLIEST")
     await _publish(pubsub, *"ABCDEF")
     got: list[str] = []
+    expired = 0
     async with asyncio.timeout(30), pubsub.managed_subscribe("Orders_Sub", num_requested=2) as s:
         async for message in s:
             assert isinstance(message.event, PlatformEvent)
@@ -360,4 +363,7 @@ async def test_a_consumer_slower_than_the_fetch_wait_gets_each_event_once(
             if len(got) == 6:
                 break
             await asyncio.sleep(0.3)  # longer than the server waits for the next request
+            if expire:
+                expired += org.state.expire_sessions()
     assert got == list("ABCDEF")
+    assert expired >= 2 if expire else expired == 0  # refreshed after more than one reopen

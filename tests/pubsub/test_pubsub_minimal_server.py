@@ -121,6 +121,7 @@ class MinimalPubSub(pb_grpc.PubSubServicer):
         self.sent = 0
         self.end_streams = False  # end every Subscribe at once, before any event
         self.subscribes = 0
+        self.topics = 0  # GetTopic calls
 
     async def _auth(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         md = {k: str(v) for k, v in (context.invocation_metadata() or ())}
@@ -136,6 +137,13 @@ class MinimalPubSub(pb_grpc.PubSubServicer):
                     ("error-code", "sfdc.platform.eventbus.grpc.service.auth.error"),
                 ),
             )
+
+    async def GetTopic(
+        self, request: pb.TopicRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.TopicInfo:
+        await self._auth(context)
+        self.topics += 1
+        return pb.TopicInfo(topic_name=request.topic_name, can_subscribe=True, schema_id="S1")
 
     async def GetSchema(
         self, request: pb.SchemaRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -301,3 +309,4 @@ async def test_streams_ended_again_and_again_before_any_event_are_an_error(
                 await anext(stream)
     assert caught.value.status == "OK"
     assert servicer.subscribes == 3  # the refused first token never opened a stream
+    assert servicer.topics == 2  # a unary probe of the session before each reopen

@@ -340,12 +340,16 @@ class AsyncPubSub:
                 # Subscribe again after the last event handed over; ended again and again
                 # before any event, it is an error.
                 ended = 0 if got else ended + 1
+                refreshed = refreshed and not got  # a stream that worked: may refresh again
                 if ended >= MAX_EMPTY_ENDS:
                     raise PubSubError(
                         f"the server ended {ended} streams of {topic} in a row before any event",
                         status="OK",
                     )
                 logger.info("the server ended the %s stream; subscribing again", topic)
+                # a unary call first: it refreshes a session that died meanwhile, where a
+                # stream refused at its first write shows only INTERNAL (a gRPC race)
+                await self.get_topic(topic)
                 continue
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED and not refreshed:

@@ -206,12 +206,16 @@ class ManagedStream:
                 # first batch holds it; otherwise they come again (at least once).
                 self._redelivered = self._taken
                 ended = 0 if got else ended + 1
+                refreshed = refreshed and not got  # a stream that worked: may refresh again
                 if ended >= MAX_EMPTY_ENDS:
                     raise PubSubError(
                         f"the server ended {ended} streams of {self.subscription} in a row "
                         "before any event",
                         status="OK",
                     )
+                # a unary call first: it refreshes a session that died meanwhile, where a
+                # stream refused at its first write shows only INTERNAL (a gRPC race)
+                await self._client.get_topic(self.topic or "")
                 continue
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNAUTHENTICATED and not refreshed:
