@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from salesforce_typed.core.unset import UNSET
 from salesforce_typed.testing.bulk2 import ingest
 from salesforce_typed.testing.bulk2.jobs import BulkJob, jobs, spool
 from salesforce_typed.testing.org import records
@@ -169,7 +170,7 @@ def test_every_error_of_a_row_matches_create(monkeypatch: pytest.MonkeyPatch) ->
     state = OrgState(OrgConfig(org_id=ORG, user_id=USER))
     plan = ColumnInsert.plan(Writer(state), require_index(state, "Account"), names)
     assert plan is not None
-    columns = [[b.get(n, records.ABSENT) for b in bodies] for n in names]
+    columns = [[b.get(n, UNSET) for b in bodies] for n in names]
     got = [d if isinstance(d, list) else "id" for d in plan.run(columns) or []]
     assert got == expected
     assert [len(e) for e in got if isinstance(e, list)] == [3, 3, 2]

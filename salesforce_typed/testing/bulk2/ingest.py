@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import IO, Any, Final
 
+from salesforce_typed.core.unset import UNSET
 from salesforce_typed.testing.admin.latency import latency
 from salesforce_typed.testing.bulk2.jobs import (
     ABORTED,
@@ -41,7 +42,6 @@ from salesforce_typed.testing.bulk2.jobs import (
 )
 from salesforce_typed.testing.org.http import SfError
 from salesforce_typed.testing.org.records import (
-    ABSENT,
     ColumnInsert,
     Outcome,
     Writer,
@@ -172,7 +172,7 @@ def _read_column(
     refused: set[int],
 ) -> list[Any]:
     """One column's cells as `normalize` leaves the values of the bodies `_Plan.body` makes
-    (ABSENT for an empty cell). A cell `body` cannot read fails its row in `failed` (the
+    (UNSET for an empty cell). A cell `body` cannot read fails its row in `failed` (the
     first column's error wins, as `body` stops there); a value whose second coercion
     (`normalize`'s) fails marks its row in `refused`."""
     ftype = str(field.get("type"))
@@ -193,7 +193,7 @@ def _read_column(
     out: list[Any] = []
     for row, cell in enumerate(cells):
         if cell == "":
-            out.append(ABSENT)
+            out.append(UNSET)
             continue
         if cell == NULL:
             out.append(read(None))
@@ -202,7 +202,7 @@ def _read_column(
             value = read(cell)
         except PayloadError:
             failed.setdefault(row, _unreadable(field, number, cell))
-            out.append(ABSENT)
+            out.append(UNSET)
             continue
         if again is not None:
             try:

@@ -12,10 +12,11 @@ column by column with the same outcome, for the cases it can plan; else `create`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
+from salesforce_typed.core.unset import UNSET
 from salesforce_typed.testing.org import autonumbers, changes, derived
 from salesforce_typed.testing.org.http import SfError
 from salesforce_typed.testing.org.state import OrgState
@@ -400,15 +401,6 @@ class Writer:
         return outcomes
 
 
-class _Absent:
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-
-ABSENT: Final = _Absent()
-"""A `ColumnInsert` value: this record leaves the field out (its default applies)."""
-
-
 class ColumnInsert:
     """`Writer.create` for rows that share one list of fields (a Bulk CSV's columns), planned
     once for that list and run column by column: the same errors, stored values, ids and
@@ -434,7 +426,7 @@ class ColumnInsert:
         self.converters = converters
         self.constants = constants
         defaults = insert_defaults(index)
-        # an ABSENT value is the default's (or null), for `check` and the store
+        # UNSET (the record leaves the field out) takes the default (or null), as in `check`
         self.absent = [defaults.get(n) for n in names]
         # (field, its column or -1): what REQUIRED_FIELD_MISSING may name, in `check`'s order
         self.required = [
@@ -475,7 +467,7 @@ class ColumnInsert:
 
     def run(self, columns: list[list[Any]]) -> list[str | list[FieldError]] | None:
         """Insert rows given column by column: `columns[i]` holds `names[i]`'s values, as
-        `normalize` returns them, or ABSENT; the lists may be changed. Per row, its new id or
+        `normalize` returns them, or UNSET; the lists may be changed. Per row, its new id or
         its errors; None when the object's describe is no longer the planned one."""
         writer, index = self.writer, self.index
         if field_index(writer.state, index.sobject) is not index:
@@ -489,8 +481,8 @@ class ColumnInsert:
             for column, convert, absent in zip(columns, self.converters, self.absent, strict=True):
                 if good is not None:
                     column = [column[r] for r in good]
-                if ABSENT in column:
-                    column = [absent if v is ABSENT else v for v in column]
+                if UNSET in column:
+                    column = [absent if v is UNSET else v for v in column]
                 stored.append(convert(column))
             size = count - len(problems)
             stored.extend([value] * size for value in self.constants.values())
@@ -522,11 +514,11 @@ class ColumnInsert:
                 rows: Iterable[int] = range(count)
             else:
                 column = columns[j]
-                if None not in column and ABSENT not in column:
+                if None not in column and UNSET not in column:
                     continue
                 absent_missing = self.absent[j] is None
                 rows = [
-                    r for r, v in enumerate(column) if v is None or (v is ABSENT and absent_missing)
+                    r for r, v in enumerate(column) if v is None or (v is UNSET and absent_missing)
                 ]
             for r in rows:
                 missing.setdefault(r, []).append(name)
@@ -540,7 +532,7 @@ class ColumnInsert:
             if run is None or (clean is not None and clean(column)):
                 continue
             for r, value in enumerate(column):
-                if value is None or value is ABSENT:
+                if value is None or value is UNSET:
                     continue
                 box: dict[str, Any] = {}
                 errors = run(value, box, lookups)

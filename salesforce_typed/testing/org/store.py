@@ -11,7 +11,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from salesforce_typed.testing.soql.storage import (
     SqlValue,
     quote_ident,
     storage_converter,
-    stored_type,
+    value_converter,
 )
 
 _ID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -243,7 +242,7 @@ class RecordStore:
         try:
             return self._converters[field]
         except KeyError:
-            made = self._converters[field] = _value_converter(field)
+            made = self._converters[field] = value_converter(field)
             return made
 
     def _shape(
@@ -525,23 +524,6 @@ class RecordStore:
 
 def _stored(value: object) -> SqlValue:
     return value  # type: ignore[return-value]
-
-
-def _value_converter(field: FieldDef) -> Converter:
-    """`to_storage` for one field, with values already in stored form (text as `str`,
-    numbers as `float` or `int`) and nulls returned without the type dispatch."""
-    exact = stored_type(field)
-    if field.type == "boolean":
-        return lambda value: int(value) if type(value) is bool else to_storage(field, value)
-    if exact is None:
-        return partial(to_storage, field)
-
-    def convert(value: object) -> SqlValue:
-        if value is None or type(value) is exact:
-            return value  # type: ignore[return-value]
-        return to_storage(field, value)
-
-    return convert
 
 
 def store(state: OrgState) -> RecordStore:

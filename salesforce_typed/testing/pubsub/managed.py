@@ -35,7 +35,6 @@ from salesforce_typed.testing.pubsub.service import (
     FetchWait,
     PubSubService,
     _AbortError,
-    idle_wait,
     replay_bytes,
     replay_int,
 )
@@ -422,7 +421,7 @@ async def managed_subscribe(
                 sub=sub,
                 cursor=_start(service, sub),
                 credit=0,
-                watch=FetchWait(service.config.fetch_wait_s),
+                watch=FetchWait(service.config),
             )
             _take(service, stream, first)
         except _AbortError as exc:
@@ -495,13 +494,13 @@ async def _deliver(
             if batch:
                 stream.watch.touch()
             continue
-        wait = idle_wait(service.config.keepalive_s, stream.watch.left(stream.credit))
+        wait = stream.watch.idle(stream.credit)
         if wait is None:
             return  # nothing pending, no request in time: the stream closes (status OK)
         try:
             await asyncio.wait_for(stream.wake.wait(), wait)
         except TimeoutError:
-            if idle_wait(service.config.keepalive_s, stream.watch.left(stream.credit)) is None:
+            if stream.watch.idle(stream.credit) is None:
                 return
             yield pb.ManagedFetchResponse(
                 latest_replay_id=replay_bytes(stream.cursor),

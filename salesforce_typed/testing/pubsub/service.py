@@ -68,32 +68,28 @@ class PubSubConfig:
 
 class FetchWait:
     """The guide's rule for one Subscribe or ManagedSubscribe stream ("Pull Subscription
-    and Flow Control"): with nothing pending, a request must come within `limit` seconds of
-    the last response with events (or of the last request), or the stream closes."""
+    and Flow Control"): with nothing pending, a request must come within `fetch_wait_s` of
+    the last response with events (or of the last request), or the stream closes. The
+    settings are read when used, so a test may change them on an open stream."""
 
-    def __init__(self, limit: float) -> None:
-        self.limit = limit
+    def __init__(self, config: PubSubConfig) -> None:
+        self.config = config
         self.since = asyncio.get_running_loop().time()
 
     def touch(self) -> None:
         """A request came, or events went out: the wait starts again."""
         self.since = asyncio.get_running_loop().time()
 
-    def left(self, pending: int) -> float | None:
-        """Seconds before the stream closes; None while events are pending."""
+    def idle(self, pending: int) -> float | None:
+        """How long an idle stream waits for a request or an event before its next
+        keepalive, or None when it must close now. Keepalives do not restart the wait: on
+        Salesforce none falls within the 60 s (they come after 270 s), so only shortened
+        test timers see one."""
+        keepalive_s = self.config.keepalive_s
         if pending > 0:
-            return None
-        return self.limit - (asyncio.get_running_loop().time() - self.since)
-
-
-def idle_wait(keepalive_s: float, left: float | None) -> float | None:
-    """How long an idle stream waits for a request or an event before its next keepalive,
-    or None when it must close now. The fetch wait counts from the last events or request,
-    not from keepalives: on Salesforce none falls within the 60 s (they come after 270 s),
-    so only shortened test timers see one."""
-    if left is None:
-        return keepalive_s
-    return min(keepalive_s, left) if left > 0 else None
+            return keepalive_s
+        left = self.config.fetch_wait_s - (asyncio.get_running_loop().time() - self.since)
+        return min(keepalive_s, left) if left > 0 else None
 
 
 _CDC_BODY = b'{"channel":"/data/'  # how the bus's bodies of CDC channels begin
@@ -423,7 +419,7 @@ class PubSubService(pb_grpc.PubSubServicer):
         wake = asyncio.Event()
         credit: list[int] = [pending]
         failure: list[_AbortError] = []
-        watch = FetchWait(self.config.fetch_wait_s)
+        watch = FetchWait(self.config)
 
         async def read_requests() -> None:
             async for more in request_iterator:
@@ -472,13 +468,13 @@ class PubSubService(pb_grpc.PubSubServicer):
                 )
                 watch.touch()
                 continue
-            wait = idle_wait(self.config.keepalive_s, watch.left(credit[0]))
+            wait = watch.idle(credit[0])
             if wait is None:
                 return  # nothing pending, no request in time: the stream closes (status OK)
             try:
                 await asyncio.wait_for(wake.wait(), wait)
             except TimeoutError:
-                if idle_wait(self.config.keepalive_s, watch.left(credit[0])) is None:
+                if watch.idle(credit[0]) is None:
                     return
                 yield pb.FetchResponse(
                     latest_replay_id=replay_bytes(cursor),

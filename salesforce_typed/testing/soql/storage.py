@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from .schema import NUMBER_TYPES, TEXT_TYPES, FieldDef, ObjectDef
 
@@ -135,6 +136,23 @@ def stored_type(field: FieldDef) -> type | None:
     if field.type == "int":
         return int
     return float if field.type in NUMBER_TYPES else None
+
+
+def value_converter(field: FieldDef) -> Callable[[object], SqlValue]:
+    """`to_storage` for one field, with values already in stored form (text as `str`,
+    numbers as `float` or `int`) and nulls returned without the type dispatch."""
+    exact = stored_type(field)
+    if field.type == "boolean":
+        return lambda value: int(value) if type(value) is bool else to_storage(field, value)
+    if exact is None:
+        return partial(to_storage, field)
+
+    def convert(value: object) -> SqlValue:
+        if value is None or type(value) is exact:
+            return value  # type: ignore[return-value]
+        return to_storage(field, value)
+
+    return convert
 
 
 def storage_converter(field: FieldDef) -> Callable[[Sequence[object]], Sequence[SqlValue]]:
